@@ -1,0 +1,3 @@
+from qari.cli import main
+
+main()

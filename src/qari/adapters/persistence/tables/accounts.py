@@ -1,0 +1,3 @@
+"""Tables for accounts."""
+
+from __future__ import annotations

@@ -1,0 +1,3 @@
+"""Tables for alerts."""
+
+from __future__ import annotations

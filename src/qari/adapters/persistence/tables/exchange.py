@@ -1,0 +1,3 @@
+"""Tables for exchange."""
+
+from __future__ import annotations

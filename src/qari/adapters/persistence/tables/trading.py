@@ -1,0 +1,3 @@
+"""Tables for trading."""
+
+from __future__ import annotations

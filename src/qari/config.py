@@ -1,0 +1,111 @@
+"""Settings from `QARI_*` environment variables (and an optional config file).
+
+`get_settings()` is cached and is the only way code reads configuration; tests build their own
+`Settings(...)` and pass it in. Bad configuration raises `ConfigError` with one line saying what to fix.
+"""
+
+from __future__ import annotations
+
+import functools
+import os
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
+
+
+class ConfigError(Exception):
+    """Configuration that QARI cannot start with; the message says what to change."""
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_prefix="QARI_",
+        env_file=None,
+        extra="ignore",
+        frozen=True,
+    )
+
+    host: str = "127.0.0.1"
+    port: int = Field(8000, ge=1, le=65535)
+    data_dir: Path = Path("var")
+    database_url: str | None = None
+    master_key: SecretStr | None = None
+    master_key_file: Path | None = None
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+    log_json: bool = False
+    # Public URL prefix of this instance (used for the sandbox base URL and Telegram deep links).
+    public_url: str | None = None
+    egress_ip: str | None = None
+    # Engine: mode "sandbox" trades the built-in venue; "live" real exchanges; "off" runs no engine.
+    engine_mode: Literal["sandbox", "live", "off"] = "sandbox"
+    cycle_seconds: int = Field(300, ge=1)
+    manage_seconds: int = Field(30, ge=1)
+    # Built-in sandbox exchange mounted at /sandbox/bybit.
+    sandbox_enabled: bool = True
+    sandbox_data: Path | None = None
+    sandbox_synthetic_seed: int = 7
+    sandbox_speed: float = Field(1.0, gt=0)
+    redis_url: str | None = None
+    telegram_bot_token: SecretStr | None = None
+    telegram_api_base: str = "https://api.telegram.org"
+    session_ttl_hours: int = Field(24 * 7, ge=1)
+    max_body_bytes: int = Field(1_000_000, ge=1024)
+    cookie_secure: bool = False
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings]
+        config_file = os.environ.get("QARI_CONFIG_FILE")
+        if config_file:
+            from pydantic_settings import TomlConfigSettingsSource
+
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=config_file))
+        return tuple(sources)
+
+    @field_validator("database_url")
+    @classmethod
+    def _known_database(cls, value: str | None) -> str | None:
+        if value is None or value == "":
+            return None
+        if not value.startswith(("sqlite", "postgresql")):
+            raise ValueError("QARI_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @property
+    def resolved_database_url(self) -> str:
+        if self.database_url:
+            url = self.database_url
+            if url.startswith("postgresql://"):
+                url = "postgresql+asyncpg://" + url.removeprefix("postgresql://")
+            if url.startswith("sqlite://"):
+                url = "sqlite+aiosqlite://" + url.removeprefix("sqlite://")
+            return url
+        return f"sqlite+aiosqlite:///{(self.data_dir / 'qari.db').resolve()}"
+
+    @property
+    def base_url(self) -> str:
+        return self.public_url or f"http://{self.host}:{self.port}"
+
+
+def load_settings(**overrides: object) -> Settings:
+    """Build settings, turning validation errors into one clear `ConfigError` line."""
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except ValidationError as e:
+        first = e.errors()[0]
+        name = "QARI_" + "_".join(str(p) for p in first["loc"]).upper()
+        raise ConfigError(f"invalid configuration: {name}: {first['msg']}") from None
+
+
+@functools.cache
+def get_settings() -> Settings:
+    return load_settings()

@@ -1,0 +1,37 @@
+"""`create_app(settings)`: the web process. The lifespan owns the database, the mounted sandbox
+and the engine handle; nothing is created at import time."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from qari.config import Settings, get_settings
+from qari.web.routes import api_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        from qari.web import runtime
+
+        async with runtime.started(app, settings):
+            yield
+
+    app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan)
+    app.state.settings = settings
+    app.include_router(api_router)
+
+    @app.get("/healthz", tags=["system"])
+    async def healthz() -> dict[str, object]:
+        engine = getattr(app.state, "engine_status", None)
+        body: dict[str, object] = {"status": "ok"}
+        if engine is not None:
+            body["engine"] = engine()
+        return body
+
+    return app

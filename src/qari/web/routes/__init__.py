@@ -1,0 +1,9 @@
+"""One APIRouter per resource, registered explicitly (no folder scanning)."""
+
+from fastapi import APIRouter
+
+from qari.web.routes import admin, auth, exchange, me, notifications, settings, system, trading
+
+api_router = APIRouter(prefix="/api/v1")
+for module in (auth, me, admin, settings, exchange, system, trading, notifications):
+    api_router.include_router(module.router)

@@ -1,0 +1,25 @@
+"""What the web process starts and stops around serving requests."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from qari.adapters.persistence import migrate
+from qari.adapters.persistence.db import make_engine, make_sessionmaker
+from qari.config import Settings
+
+
+@asynccontextmanager
+async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
+    url = settings.resolved_database_url
+    migrate.upgrade(url)
+    engine = make_engine(url)
+    app.state.db_engine = engine
+    app.state.sessions = make_sessionmaker(engine)
+    try:
+        yield
+    finally:
+        await engine.dispose()

@@ -1,0 +1,89 @@
+"""Shared fixtures: isolated settings per test, a live app client, and real database backends."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+
+from qari.config import Settings, load_settings
+
+PG_ADMIN_URL = os.environ.get("QARI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+MARKET_DATA = SHARED_DATA / "market" / "binance-spot-2024"
+
+
+def port_open(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket() as s:
+        s.settimeout(0.5)
+        return s.connect_ex((host, port)) == 0
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+@pytest.fixture
+def settings(tmp_path: Path) -> Settings:
+    return load_settings(
+        data_dir=tmp_path / "var",
+        master_key_file=tmp_path / "keys" / "master.key",
+        engine_mode="off",
+    )
+
+
+@pytest.fixture
+async def client(settings: Settings) -> AsyncIterator[httpx.AsyncClient]:
+    from qari.web.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as c:
+            yield c
+
+
+def _pg_available() -> bool:
+    return port_open(5432)
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    """A fresh PostgreSQL database for one test, dropped afterwards."""
+    if not _pg_available():
+        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432 (make test starts it where installed)")
+    import asyncio
+
+    import asyncpg
+
+    name = f"qari_test_{uuid.uuid4().hex[:12]}"
+    admin = PG_ADMIN_URL.replace("postgresql+asyncpg://", "postgresql://")
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """Both backends: persistence tests take this fixture and run twice."""
+    if request.param == "sqlite":
+        return f"sqlite+aiosqlite:///{tmp_path / 'qari.db'}"
+    url: str = request.getfixturevalue("pg_url")
+    return url

@@ -1,0 +1,22 @@
+from __future__ import annotations
+
+import pytest
+
+from qari.config import ConfigError, load_settings
+
+
+def test_load_settings_when_port_invalid_then_one_clear_line() -> None:
+    with pytest.raises(ConfigError) as e:
+        load_settings(port=70000)
+    assert "QARI_PORT" in str(e.value)
+    assert "\n" not in str(e.value)
+
+
+def test_load_settings_when_database_url_unknown_scheme_then_error() -> None:
+    with pytest.raises(ConfigError, match="QARI_DATABASE_URL"):
+        load_settings(database_url="mysql://x")
+
+
+def test_default_database_is_sqlite_under_data_dir(tmp_path) -> None:
+    settings = load_settings(data_dir=tmp_path)
+    assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path.resolve()}/qari.db"
