@@ -1,17 +1,17 @@
 """QARI's error tree. Foreign errors (ccxt, HTTP) are translated once, at the adapter edge.
 
-    QariError
-    ├── RetryableError              transient: back off and try again (reads only)
-    │   ├── ExchangeUnavailableError    network, 5xx, maintenance, rate limit
-    │   └── ClockSkewError              timestamp outside the venue's window: resync, retry once
-    ├── OutcomeUnknownError         an order was sent and no answer came: look it up, never resend
-    ├── RejectedError               the venue or the gate said no; do not retry as is
-    │   ├── InvalidCredentialsError     wrong/expired/revoked key, bad signature or passphrase
-    │   ├── PermissionDeniedError       key lacks a permission, or the IP is not whitelisted
-    │   ├── InsufficientFundsError
-    │   ├── OrderRejectedError          size/precision/price rules
-    │   └── OrderNotFoundError
-    └── FatalError                  configuration or programming errors: stop and tell the operator
+QariError
+├── RetryableError              transient: back off and try again (reads only)
+│   ├── ExchangeUnavailableError    network, 5xx, maintenance, rate limit
+│   └── ClockSkewError              timestamp outside the venue's window: resync, retry once
+├── OutcomeUnknownError         an order was sent and no answer came: look it up, never resend
+├── RejectedError               the venue or the gate said no; do not retry as is
+│   ├── InvalidCredentialsError     wrong/expired/revoked key, bad signature or passphrase
+│   ├── PermissionDeniedError       key lacks a permission, or the IP is not whitelisted
+│   ├── InsufficientFundsError
+│   ├── OrderRejectedError          size/precision/price rules
+│   └── OrderNotFoundError
+└── FatalError                  configuration or programming errors: stop and tell the operator
 """
 
 from __future__ import annotations

@@ -33,7 +33,9 @@ def timeframe_ms(timeframe: str) -> int:
     try:
         return TIMEFRAME_SECONDS[timeframe] * 1000
     except KeyError:
-        raise ValueError(f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAME_SECONDS)}") from None
+        raise ValueError(
+            f"unknown timeframe {timeframe!r}; use one of {', '.join(TIMEFRAME_SECONDS)}"
+        ) from None
 
 
 def to_ms(moment: dt.datetime) -> int:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -15,7 +16,8 @@ from qari.config import Settings
 @asynccontextmanager
 async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     url = settings.resolved_database_url
-    migrate.upgrade(url)
+    # Alembic's env runs its own event loop, so migrate from a worker thread.
+    await asyncio.to_thread(migrate.upgrade, url)
     engine = make_engine(url)
     app.state.db_engine = engine
     app.state.sessions = make_sessionmaker(engine)
