@@ -350,7 +350,7 @@ class CcxtExchangeClient:
                 )
             except (TimeoutError, ccxt.RequestTimeout) as e:
                 raise OutcomeUnknownError(
-                    f"{self.exchange_id}: order {request.client_order_id} unanswered: look it up, never resend"
+                    f"{self.exchange_id}: {request.client_order_id} unanswered: look it up, do not resend"
                 ) from e
             except ccxt.BaseError as e:
                 error = translate(self.exchange_id, e, exchange.last_http_response, secrets=secrets)
