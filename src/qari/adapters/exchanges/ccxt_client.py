@@ -108,6 +108,7 @@ def build_ccxt(
         "enableRateLimit": True,
         "logger": _CCXT_LOGGER,
         "userAgent": "qari",
+        "timeout_on_exit": 0,  # REST only: no websocket clients to wait for on close()
     }
     if session is not None:
         config["session"] = session
@@ -191,6 +192,7 @@ class CcxtExchangeClient:
         else:
             exchange.set_markets({})  # balance reads must not trigger a market load
             exchange.markets = {}
+        exchange.throttler = public.throttler  # one rate-limit budget per connection, not per call
         if "timeDifference" in public.options:
             exchange.options["timeDifference"] = public.options["timeDifference"]
         try:
