@@ -10,6 +10,7 @@ import pytest
 
 from qari.market.candle_files import CandleFileError, discover, load_candle_file, parse_name
 
+COLS = ["open", "high", "low", "close", "volume"]
 ROWS = [[1704067500000, 2.0, 3.0, 1.5, 2.5, 10.0], [1704067200000, 1.0, 2.0, 0.5, 2.0, 5.0]]
 
 
@@ -34,7 +35,7 @@ def test_load_candle_file_when_feather_then_open_times_in_ms(tmp_path: Path) -> 
     df = pd.DataFrame(
         {
             "date": pd.to_datetime([r[0] for r in ROWS[::-1]], unit="ms", utc=True),
-            **{c: [r[i + 1] for r in ROWS[::-1]] for i, c in enumerate(["open", "high", "low", "close", "volume"])},
+            **{c: [r[i + 1] for r in ROWS[::-1]] for i, c in enumerate(COLS)},
         }
     )
     df.to_feather(tmp_path / "BTC_USDT-5m.feather")
@@ -46,5 +47,5 @@ def test_load_candle_file_when_feather_then_open_times_in_ms(tmp_path: Path) -> 
 
 def test_load_candle_file_when_garbage_then_clear_error(tmp_path: Path) -> None:
     (tmp_path / "BTC_USDT-5m.json").write_text("{not json")
-    with pytest.raises(CandleFileError, match="BTC_USDT-5m.json"):
+    with pytest.raises(CandleFileError, match=r"BTC_USDT-5m\.json"):
         load_candle_file(tmp_path / "BTC_USDT-5m.json")
