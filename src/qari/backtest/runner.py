@@ -37,4 +37,6 @@ class BacktestResult:
 
 async def run_backtest(config: BacktestConfig, *, progress: bool = False) -> BacktestResult:
     load_market_data(config.data_dir, config.pairs, config.start, config.end)
-    raise BacktestError("the backtest engine is not wired yet (waiting for execution and the simulated venue)")
+    raise BacktestError(
+        "the backtest engine is not wired yet (waiting for execution and the simulated venue)"
+    )

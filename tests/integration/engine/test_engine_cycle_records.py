@@ -82,4 +82,4 @@ async def test_recorder_when_cycles_recorded_then_latest_scan_shows_scores_and_g
     assert (btc.gate_passed, btc.blocking_code) == (False, "G07")
     assert view.rows[1].vetoes == ["htf_bearish"]
     assert other.rows[0].gate_passed is None
-    assert kept == 3  # pruned to `keep` older cycles plus the newest
+    assert kept == 2  # pruned to the newest `keep` cycles
