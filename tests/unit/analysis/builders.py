@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import itertools
+
 import numpy as np
 
 from qari.core.market import CandleSeries
@@ -13,7 +15,7 @@ STEP_15M = 900_000
 def path(*points: float, steps: int = 5) -> list[float]:
     """Closes walking linearly between the given turning points, `steps` candles per leg."""
     out = [points[0]]
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in itertools.pairwise(points):
         out += [a + (b - a) * i / steps for i in range(1, steps + 1)]
     return out
 
@@ -37,9 +39,7 @@ def candles(
     return CandleSeries(symbol, timeframe, ts, o, h, lo, c, np.full(c.shape[0], volume))
 
 
-def with_candle(
-    s: CandleSeries, o: float, h: float, low: float, c: float, v: float = 100.0
-) -> CandleSeries:
+def with_candle(s: CandleSeries, o: float, h: float, low: float, c: float, v: float = 100.0) -> CandleSeries:
     """`s` with one more candle appended."""
     step = int(s.ts[1] - s.ts[0])
     return CandleSeries(

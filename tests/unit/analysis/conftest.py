@@ -27,6 +27,7 @@ def real_series(market_data: Path) -> dict[str, dict[str, CandleSeries]]:
     out: dict[str, dict[str, CandleSeries]] = {}
     for base in ("BTC", "SOL", "PEPE", "LINK"):
         out[f"{base}/USDT"] = {
-            tf: load_candle_file(market_data / f"{base}_USDT-{tf}.feather") for tf in ("15m", "1h", "4h", "1d")
+            tf: load_candle_file(market_data / f"{base}_USDT-{tf}.feather")
+            for tf in ("15m", "1h", "4h", "1d")
         }
     return out

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
+from analysis.builders import candles, path
 from qari.analysis.layers.structure import bullish_choch_15m
 from qari.analysis.primitives.structure import BEARISH, BULLISH, analyse_structure
 from qari.analysis.primitives.swings import find_pivots, latest_higher_low
-from ..builders import candles, path
 
 UPTREND = path(100, 110, 105, 115, 110, 120, 114, 124)
 
