@@ -77,11 +77,15 @@ def test_matrix_covers_at_least_forty_cases() -> None:
 
 
 @pytest.mark.parametrize(("venue", "case"), MATRIX)
-async def test_check_key_when_case_then_classified(venue: str, case: Case, start_standin: StartStandin) -> None:
+async def test_check_key_when_case_then_classified(
+    venue: str, case: Case, start_standin: StartStandin
+) -> None:
     standin = await start_standin(venue)
     standin.clock_offset_ms = case.clock_offset_ms
     passphrase = "Pass-phrase-9" if VENUES[venue].needs_passphrase else None
-    key = StandinKey(f"{venue}0a1b2c3d4e5f6a7b8c9d", f"secret-{venue}-55aa", passphrase, case.profile, case.ips)
+    key = StandinKey(
+        f"{venue}0a1b2c3d4e5f6a7b8c9d", f"secret-{venue}-55aa", passphrase, case.profile, case.ips
+    )
     if case.register:
         standin.add_key(key)
     if case.down:

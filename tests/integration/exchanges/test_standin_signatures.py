@@ -72,4 +72,6 @@ def test_htx_signature_when_section5_vector_then_identical() -> None:
         ("SignatureVersion", "2"),
         ("Timestamp", "2023-11-14T22:13:20"),
     ]
-    assert htx.signature(SECRET, "GET", "/v2/user/uid", pairs) == "Y+gULfwNXrpHtXHYiws5c+H+mt2MR/XgzEPEfuU2nL4="
+    assert (
+        htx.signature(SECRET, "GET", "/v2/user/uid", pairs) == "Y+gULfwNXrpHtXHYiws5c+H+mt2MR/XgzEPEfuU2nL4="
+    )

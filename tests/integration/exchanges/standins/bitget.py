@@ -33,7 +33,9 @@ class BitgetStandin(Standin):
         key = self.key_for(request.headers.get("ACCESS-KEY"), request)
         ts = request.headers.get("ACCESS-TIMESTAMP", "0")
         body = await request.text() if request.method != "GET" else ""
-        if request.headers.get("ACCESS-SIGN") != signature(key.secret, ts, request.method, request.raw_path, body):
+        if request.headers.get("ACCESS-SIGN") != signature(
+            key.secret, ts, request.method, request.raw_path, body
+        ):
             raise Rejected("bad_signature")
         if request.headers.get("ACCESS-PASSPHRASE") != key.passphrase:
             raise Rejected("bad_passphrase")
@@ -43,7 +45,11 @@ class BitgetStandin(Standin):
         return key
 
     def info(self, key: StandinKey) -> dict[str, Any]:
-        codes = {READ_ONLY: ["stor", "readonly"], WITHDRAW: ["stow", "stor", "wwow"], TRANSFER: ["stow", "wtow"]}
+        codes = {
+            READ_ONLY: ["stor", "readonly"],
+            WITHDRAW: ["stow", "stor", "wwow"],
+            TRANSFER: ["stow", "wtow"],
+        }
         return {
             "userId": "1234567890",
             "inviterId": "0",
@@ -59,7 +65,9 @@ class BitgetStandin(Standin):
     def routes(self) -> list[web.RouteDef]:
         async def server_time(request: web.Request) -> web.Response:
             now = self.now_ms()
-            return self.json({"code": "00000", "msg": "success", "requestTime": now, "data": {"serverTime": str(now)}})
+            return self.json(
+                {"code": "00000", "msg": "success", "requestTime": now, "data": {"serverTime": str(now)}}
+            )
 
         async def account_info(request: web.Request) -> web.Response:
             info = self.info(await self.authenticate(request))

@@ -25,7 +25,9 @@ class BybitStandin(Standin):
         super().__init__(venue="bybit")
 
     def envelope(self, result: Any, code: int = 0, message: str = "OK") -> web.Response:
-        return self.json({"retCode": code, "retMsg": message, "result": result, "retExtInfo": {}, "time": self.now_ms()})
+        return self.json(
+            {"retCode": code, "retMsg": message, "result": result, "retExtInfo": {}, "time": self.now_ms()}
+        )
 
     def reject(self, kind: str) -> web.Response:
         code, message = ERRORS[kind]
@@ -45,7 +47,9 @@ class BybitStandin(Standin):
         return key
 
     def key_info(self, key: StandinKey) -> dict[str, Any]:
-        wallet = {WITHDRAW: ["Withdraw"], TRANSFER: ["AccountTransfer", "SubMemberTransfer"]}.get(key.profile, [])
+        wallet = {WITHDRAW: ["Withdraw"], TRANSFER: ["AccountTransfer", "SubMemberTransfer"]}.get(
+            key.profile, []
+        )
         return {
             "id": "13770661",
             "note": "qari",
@@ -105,5 +109,3 @@ class BybitStandin(Standin):
             web.get("/v5/user/query-api", query_api),
             web.get("/v5/account/wallet-balance", wallet_balance),
         ]
-
-

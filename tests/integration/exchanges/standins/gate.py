@@ -66,7 +66,12 @@ class GateStandin(Standin):
 
         async def detail(request: web.Request) -> web.Response:
             key = await self.authenticate(request)
-            body = {"user_id": 1667201533, "ip_whitelist": list(key.ips), "currency_pairs": [], "key": {"mode": 1}}
+            body = {
+                "user_id": 1667201533,
+                "ip_whitelist": list(key.ips),
+                "currency_pairs": [],
+                "key": {"mode": 1},
+            }
             return self.json(body | {"tier": 2, "copy_trading_role": 0})
 
         async def main_keys(request: web.Request) -> web.Response:

@@ -33,7 +33,12 @@ class HtxStandin(Standin):
         super().__init__(venue="htx")
 
     def reject(self, kind: str) -> web.Response:
-        error = {"status": "error", "err-code": "api-signature-not-valid", "err-msg": ERRORS[kind], "data": None}
+        error = {
+            "status": "error",
+            "err-code": "api-signature-not-valid",
+            "err-msg": ERRORS[kind],
+            "data": None,
+        }
         return self.json(error)
 
     async def authenticate(self, request: web.Request) -> StandinKey:
@@ -47,7 +52,9 @@ class HtxStandin(Standin):
         unsigned = [(k, v) for k, v in pairs if k != "Signature"]
         if sent != signature(key.secret, request.method, request.path, unsigned):
             raise Rejected("bad_signature")
-        moment = dt.datetime.fromisoformat(params.get("Timestamp", "1970-01-01T00:00:00")).replace(tzinfo=dt.UTC)
+        moment = dt.datetime.fromisoformat(params.get("Timestamp", "1970-01-01T00:00:00")).replace(
+            tzinfo=dt.UTC
+        )
         if abs(self.now_ms() / 1000 - moment.timestamp()) > 300:
             raise Rejected("clock")
         self.check_ip(key, request)
@@ -55,7 +62,11 @@ class HtxStandin(Standin):
 
     def key_entry(self, key: StandinKey) -> dict[str, Any]:
         # HTX has no separate transfer permission: transfers out of the account ride on `withdraw`.
-        perm = {READ_ONLY: "readOnly", WITHDRAW: "readOnly,trade,withdraw", TRANSFER: "readOnly,trade,withdraw"}
+        perm = {
+            READ_ONLY: "readOnly",
+            WITHDRAW: "readOnly,trade,withdraw",
+            TRANSFER: "readOnly,trade,withdraw",
+        }
         return {
             "accessKey": key.api_key,
             "status": "normal",

@@ -14,7 +14,11 @@ ERRORS = {
     "bad_passphrase": (401, "400004", "Invalid KC-API-PASSPHRASE"),
     "bad_signature": (401, "400005", "Invalid KC-API-SIGN"),
     "ip": (401, "400006", "Our servers have detected that your IP [127.0.0.1] is not in your whitelist."),
-    "clock": (401, "400002", "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than 5 seconds"),
+    "clock": (
+        401,
+        "400002",
+        "KC-API-TIMESTAMP Invalid -- Time differs from server time by more than 5 seconds",
+    ),
 }
 
 
@@ -38,7 +42,9 @@ class KucoinStandin(Standin):
         key = self.key_for(request.headers.get("KC-API-KEY"), request)
         ts = request.headers.get("KC-API-TIMESTAMP", "0")
         body = await request.text() if request.method != "GET" else ""
-        if request.headers.get("KC-API-SIGN") != signature(key.secret, ts, request.method, request.raw_path, body):
+        if request.headers.get("KC-API-SIGN") != signature(
+            key.secret, ts, request.method, request.raw_path, body
+        ):
             raise Rejected("bad_signature")
         if request.headers.get("KC-API-PASSPHRASE") != passphrase_v2(key.secret, key.passphrase or ""):
             raise Rejected("bad_passphrase")
@@ -48,7 +54,11 @@ class KucoinStandin(Standin):
         return key
 
     def api_key_info(self, key: StandinKey) -> dict[str, Any]:
-        perm = {READ_ONLY: "General", WITHDRAW: "General,Spot,Transfer", TRANSFER: "General,Spot,InnerTransfer"}
+        perm = {
+            READ_ONLY: "General",
+            WITHDRAW: "General,Spot,Transfer",
+            TRANSFER: "General,Spot,InnerTransfer",
+        }
         return {
             "remark": "qari",
             "apiKey": key.api_key,

@@ -70,7 +70,9 @@ class MexcStandin(Standin):
         async def account(request: web.Request) -> web.Response:
             await self.authenticate(request)
             balances = [{"asset": "USDT", "free": "1000", "locked": "0"}]
-            return self.json({"canTrade": True, "canWithdraw": True, "accountType": "SPOT", "balances": balances})
+            return self.json(
+                {"canTrade": True, "canWithdraw": True, "accountType": "SPOT", "balances": balances}
+            )
 
         return [
             web.get("/api/v3/time", server_time),

@@ -34,7 +34,9 @@ class OkxStandin(Standin):
         key = self.key_for(request.headers.get("OK-ACCESS-KEY"), request)
         ts = request.headers.get("OK-ACCESS-TIMESTAMP", "")
         body = await request.text() if request.method != "GET" else ""
-        if request.headers.get("OK-ACCESS-SIGN") != signature(key.secret, ts, request.method, request.raw_path, body):
+        if request.headers.get("OK-ACCESS-SIGN") != signature(
+            key.secret, ts, request.method, request.raw_path, body
+        ):
             raise Rejected("bad_signature")
         if request.headers.get("OK-ACCESS-PASSPHRASE") != key.passphrase:
             raise Rejected("bad_passphrase")
@@ -46,7 +48,11 @@ class OkxStandin(Standin):
 
     def config(self, key: StandinKey) -> dict[str, Any]:
         # OKX has no separate transfer permission: fund transfers ride on `withdraw`.
-        perm = {READ_ONLY: "read_only", WITHDRAW: "read_only,trade,withdraw", TRANSFER: "read_only,trade,withdraw"}
+        perm = {
+            READ_ONLY: "read_only",
+            WITHDRAW: "read_only,trade,withdraw",
+            TRANSFER: "read_only,trade,withdraw",
+        }
         return {
             "uid": "44705892343619584",
             "mainUid": "44705892343619584",
@@ -66,7 +72,9 @@ class OkxStandin(Standin):
             return self.json({"code": "0", "msg": "", "data": [{"ts": str(self.now_ms())}]})
 
         async def account_config(request: web.Request) -> web.Response:
-            return self.json({"code": "0", "msg": "", "data": [self.config(await self.authenticate(request))]})
+            return self.json(
+                {"code": "0", "msg": "", "data": [self.config(await self.authenticate(request))]}
+            )
 
         async def balance(request: web.Request) -> web.Response:
             await self.authenticate(request)
