@@ -9,6 +9,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from qari.config import Settings, get_settings
+from qari.web.dashboard import mount_dashboard
 from qari.web.routes import api_router
 
 
@@ -34,4 +35,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["engine"] = engine()
         return body
 
+    mount_dashboard(app)
     return app
