@@ -219,10 +219,17 @@ def apply_update(current: RiskSettings, update: Mapping[str, object], *, capacit
     return merged
 
 
+def _trim(value: Any) -> Any:
+    """`2.000000000000000000` (a Numeric column) reads back as `2`, and `12.50` as `12.5`."""
+    if not isinstance(value, Decimal):
+        return value
+    return value.quantize(Decimal(1)) if value == value.to_integral_value() else value.normalize()
+
+
 def from_row(row: Any) -> RiskSettings:
     """The stored `user_settings` row as `RiskSettings` (a missing value takes the default)."""
     defaults = RiskSettings()
-    values: dict[str, Any] = {name: getattr(row, name, None) for name in FIELDS}
+    values: dict[str, Any] = {name: _trim(getattr(row, name, None)) for name in FIELDS}
     values = {name: value for name, value in values.items() if value is not None or name == "max_positions"}
     values["personal_blacklist"] = tuple(values.get("personal_blacklist") or ())
     return replace(defaults, **values)

@@ -17,7 +17,16 @@ from fastapi.staticfiles import StaticFiles
 
 STATIC_DIR = Path(__file__).resolve().parent / "static"
 CHART_LIBRARY_FILE = "lightweight-charts.js"
-NO_STORE = {"Cache-Control": "no-cache"}
+# The pages may only talk to this server: the browser itself refuses anything else.
+PAGE_HEADERS = {
+    "Cache-Control": "no-cache",
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self' 'unsafe-inline'; img-src 'self' data: blob:; "
+        "connect-src 'self'; frame-ancestors 'none'; base-uri 'self'; form-action 'self'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "Referrer-Policy": "same-origin",
+}
 
 
 def chart_library_path() -> Path | None:
@@ -53,4 +62,4 @@ def mount_dashboard(app: FastAPI) -> None:
     @app.get("/app", include_in_schema=False)
     @app.get("/app/{page:path}", include_in_schema=False)
     async def page(page: str = "") -> HTMLResponse:
-        return HTMLResponse(index_html, headers=NO_STORE)
+        return HTMLResponse(index_html, headers=PAGE_HEADERS)

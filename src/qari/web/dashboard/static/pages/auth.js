@@ -54,11 +54,11 @@ export function registerPage(ctx) {
     title: 'Create account',
     async render(root) {
       const email = h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true });
-      const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 10 });
+      const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 });
       const message = h('div', { role: 'alert' });
       const submit = h('button', { type: 'submit' }, 'Create account');
       const form = h('form', { class: 'card', novalidate: true }, h('h1', {}, 'Create your QARI account'), message,
-        field('E-mail', email), field('Password', password, 'At least 10 characters. Your free trial starts today.'),
+        field('E-mail', email), field('Password', password, 'At least 12 characters, mixing letters, digits and symbols. Your 3-month free trial starts today.'),
         submit, h('p', { class: 'small' }, 'Already registered? ', h('a', { href: '/app/login', 'data-link': true }, 'Log in')));
       form.addEventListener('submit', async (event) => {
         event.preventDefault();

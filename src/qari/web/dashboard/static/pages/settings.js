@@ -32,12 +32,12 @@ function setFieldError(form, name, message) {
   if (err) err.textContent = message || '';
 }
 
-/** A 422's per-field messages: {detail: [{field|loc, message|msg}]} → {field: message}. */
+/** A 422's per-field messages: {errors: [{field, message}]} → {field: message}. */
 function fieldErrors(error) {
   const out = {};
-  const detail = error.body && error.body.detail;
-  if (Array.isArray(detail)) {
-    for (const e of detail) {
+  const list = error.body && (error.body.errors || error.body.detail);
+  if (Array.isArray(list)) {
+    for (const e of list) {
       const name = e.field || (Array.isArray(e.loc) ? e.loc[e.loc.length - 1] : null);
       if (name) out[name] = e.message || e.msg;
     }
@@ -276,12 +276,12 @@ async function securityTab(root, ctx) {
   const fresh = h('input', { type: 'password', autocomplete: 'new-password' });
   const pwMessage = h('div', { role: 'status' });
   const pwForm = h('form', { class: 'card', novalidate: true }, h('h2', {}, 'Change password'), pwMessage,
-    field('current_password', 'Current password', current), field('new_password', 'New password', fresh, 'At least 10 characters.'),
+    field('current_password', 'Current password', current), field('new_password', 'New password', fresh, 'At least 12 characters, mixing letters, digits and symbols.'),
     h('button', { type: 'submit' }, 'Change password'));
   pwForm.addEventListener('submit', async (event) => {
     event.preventDefault();
     try {
-      await api('POST', '/me/password', { current_password: current.value, new_password: fresh.value });
+      await api('POST', '/auth/password', { current_password: current.value, new_password: fresh.value });
       clear(pwMessage, h('div', { class: 'notice good' }, 'Password changed.'));
       current.value = ''; fresh.value = '';
     } catch (e) { clear(pwMessage, h('div', { class: 'notice bad' }, e.message)); }
@@ -291,20 +291,21 @@ async function securityTab(root, ctx) {
   const box = h('div', {});
   if (enabled) {
     const code = h('input', { inputmode: 'numeric', maxlength: 6 });
-    tfa.append(h('p', { class: 'notice good' }, 'Two-factor login is on.'), field('totp_off', 'Code to switch it off', code),
+    const password = h('input', { type: 'password', autocomplete: 'current-password' });
+    tfa.append(h('p', { class: 'notice good' }, 'Two-factor login is on.'), field('totp_off_password', 'Password', password), field('totp_off', 'Code from the app', code),
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
-        try { await api('POST', '/auth/2fa/disable', { code: code.value.trim() }); toast('Two-factor login switched off.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { clear(box, h('div', { class: 'notice bad' }, e.message)); }
+        try { await api('POST', '/auth/totp/disable', { password: password.value, code: code.value.trim() }); toast('Two-factor login switched off.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { clear(box, h('div', { class: 'notice bad' }, e.message)); }
       } }, 'Switch off'), box);
   } else {
     tfa.append(h('p', {}, 'Protect your account with an authenticator app.'), h('button', { type: 'button', onclick: async () => {
       try {
-        const setup = await api('POST', '/auth/2fa/setup');
+        const setup = await api('POST', '/auth/totp/setup');
         const code = h('input', { inputmode: 'numeric', maxlength: 6 });
         clear(box, h('p', {}, 'Add this secret to your authenticator app: ', h('code', {}, setup.secret || '')),
           setup.otpauth_uri ? h('p', { class: 'small muted' }, setup.otpauth_uri) : null,
           field('totp_on', 'Code from the app', code),
           h('button', { type: 'button', onclick: async () => {
-            try { await api('POST', '/auth/2fa/enable', { code: code.value.trim() }); toast('Two-factor login is on.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { toast(e.message); }
+            try { await api('POST', '/auth/totp/enable', { code: code.value.trim() }); toast('Two-factor login is on.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { toast(e.message); }
           } }, 'Confirm'));
       } catch (e) { clear(box, h('div', { class: 'notice bad' }, e.message)); }
     } }, 'Set up two-factor login'), box);
