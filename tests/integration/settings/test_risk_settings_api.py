@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import httpx
-
 from tests.helpers import register_and_login
 
 RISK = "/api/v1/settings/risk"
 
 
-async def test_get_risk_when_new_user_then_platform_defaults_and_plan_capacity(client: httpx.AsyncClient) -> None:
+async def test_get_risk_when_new_user_then_defaults_and_plan_capacity(
+    client: httpx.AsyncClient,
+) -> None:
     auth = await register_and_login(client)
     response = await client.get(RISK, headers=auth)
     assert response.status_code == 200
@@ -50,7 +51,9 @@ async def test_put_risk_when_valid_then_saved_and_read_back(client: httpx.AsyncC
     assert again["cooldown_hours"] == 48
 
 
-async def test_put_risk_when_bad_values_then_422_per_field_and_nothing_saved(client: httpx.AsyncClient) -> None:
+async def test_put_risk_when_bad_values_then_422_per_field_nothing_saved(
+    client: httpx.AsyncClient,
+) -> None:
     auth = await register_and_login(client)
     bad = {"stop_loss_pct": 5, "max_positions": 50, "daily_loss_limit_r": 3, "auto_trading": False}
     response = await client.put(RISK, json=bad, headers=auth)
@@ -69,7 +72,9 @@ async def test_put_risk_when_body_not_an_object_then_4xx_with_message(client: ht
     response = await client.put(RISK, content=b"[1, 2]", headers={**auth, "Content-Type": "application/json"})
     assert response.status_code == 422
     assert response.json()["detail"]
-    response = await client.put(RISK, content=b"{not json", headers={**auth, "Content-Type": "application/json"})
+    response = await client.put(
+        RISK, content=b"{not json", headers={**auth, "Content-Type": "application/json"}
+    )
     assert response.status_code == 422
 
 

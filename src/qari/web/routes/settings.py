@@ -23,6 +23,7 @@ from qari.services import accounts, plans, risk_settings
 from qari.web.deps import ClockDep, CurrentUser, SessionDep
 
 router = APIRouter(prefix="/settings", tags=["settings"])
+EXAMPLES: dict[str, Any] = {"stricter limits": {"value": {"daily_loss_limit_r": 1, "weekly_loss_limit_r": 3}}}
 
 
 class RiskSettingsPublic(BaseModel):
@@ -102,9 +103,17 @@ async def get_risk(user: CurrentUser, session: SessionDep, clock: ClockDep) -> R
     "/risk",
     response_model=RiskSettingsPublic,
     responses={422: {"description": "`errors`: one `{field, message}` per rejected value; nothing saved"}},
+    openapi_extra={
+        "requestBody": {
+            "required": True,
+            "content": {"application/json": {"schema": RiskSettingsUpdate.model_json_schema()}},
+        }
+    },
 )
 async def put_risk(
-    body: Annotated[dict[str, Any], Body(openapi_examples={"stricter": {"value": {"daily_loss_limit_r": 1}}})],
+    body: Annotated[
+        dict[str, Any], Body(openapi_examples={"stricter": {"value": {"daily_loss_limit_r": 1}}})
+    ],
     user: CurrentUser,
     session: SessionDep,
     clock: ClockDep,
@@ -142,7 +151,11 @@ async def put_data_sharing(
     if row.learning_consent != body.learning_consent:
         row.learning_consent = body.learning_consent
         await accounts.audit(
-            session, now=clock.now(), actor=user.id, action="settings.data_sharing", consent=body.learning_consent
+            session,
+            now=clock.now(),
+            actor=user.id,
+            action="settings.data_sharing",
+            consent=body.learning_consent,
         )
     await session.commit()
     return DataSharing(learning_consent=row.learning_consent)
