@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qari.adapters.notify.messages import clean
 from qari.adapters.persistence.tables.alerts import (
     OUTBOX_PENDING,
     AlertOutbox,
@@ -66,7 +67,7 @@ async def emit_alert(
 
     `data` keys the message uses (all optional, values as display strings): symbol, exchange, side, size,
     price, entry, stop, target, pnl_usdt, pnl_r, reason, detail, since, ends_at, mode. Other keys are stored
-    but never shown. With `dedupe_key`, a second emit with the same key for the same user is a no-op
+    but never shown; values that look like keys or tokens are redacted before they are stored. With `dedupe_key`, a second emit with the same key for the same user is a no-op
     (insert-or-ignore, so it never breaks the caller's transaction).
     """
     if kind not in ALERT_KINDS:
@@ -75,7 +76,7 @@ async def emit_alert(
     values = {
         "user_id": user_id,
         "kind": kind,
-        "data": {str(k): str(v) for k, v in data.items()},
+        "data": {str(k)[:40]: clean(str(v)) for k, v in data.items()},
         "dedupe_key": dedupe_key,
         "status": OUTBOX_PENDING,
         "attempts": 0,

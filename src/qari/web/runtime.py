@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from qari.adapters.notify.background import telegram_alerts
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.config import Settings
@@ -22,6 +23,8 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     app.state.db_engine = engine
     app.state.sessions = make_sessionmaker(engine)
     try:
-        yield
+        async with telegram_alerts(app.state.sessions, settings) as telegram:
+            app.state.telegram = telegram  # None when no bot token: alerts are off
+            yield
     finally:
         await engine.dispose()

@@ -60,7 +60,7 @@ async def test_outbox_when_every_kind_emitted_then_each_delivered_exactly_once(
     await drain(OutboxWorker(sessions, telegram, policy=FAST), sessions)
     texts = standin.sent_to(CHAT)
     assert len(texts) == len(ALERT_KINDS)
-    assert all("BTC/USDT" in t and "+12.40 USDT" in t and "+1.3R" in t for t in texts)
+    assert all("BTC/USDT" in t and "+12.40 USDT" in t and "+1.30R" in t for t in texts)
 
 
 async def test_outbox_when_api_answers_429_then_waits_retry_after_before_resending(
