@@ -45,8 +45,8 @@ _FIELDS: tuple[tuple[str, str], ...] = (
 )
 _MAX_VALUE = 80
 _RUN = r"[A-Za-z0-9+/=_-]"
-# Telegram bot tokens; runs of key-like characters mixing letters and digits from 16 chars (Bybit keys are 18);
-# any such run from 32 chars. Plain long numbers (prices with many decimals) stay readable.
+# Telegram bot tokens; runs of key-like characters mixing letters and digits from 16 chars (Bybit keys
+# are 18); any such run from 32 chars. Plain long numbers (prices with many decimals) stay readable.
 _SECRETISH = re.compile(
     rf"\d{{6,}}:[A-Za-z0-9_-]{{20,}}"
     rf"|(?<!{_RUN})(?=[A-Za-z0-9+/=_-]*[A-Za-z])(?=[A-Za-z0-9+/=_-]*\d){_RUN}{{16,}}(?!{_RUN})"
