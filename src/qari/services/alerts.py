@@ -67,8 +67,9 @@ async def emit_alert(
 
     `data` keys the message uses (all optional, values as display strings): symbol, exchange, side, size,
     price, entry, stop, target, pnl_usdt, pnl_r, reason, detail, since, ends_at, mode. Other keys are stored
-    but never shown; values that look like keys or tokens are redacted before they are stored. With `dedupe_key`, a second emit with the same key for the same user is a no-op
-    (insert-or-ignore, so it never breaks the caller's transaction).
+    but never shown; values that look like keys or tokens are redacted before they are stored. With
+    `dedupe_key`, a second emit with the same key for the same user is a no-op (insert-or-ignore, so it
+    never breaks the caller's transaction).
     """
     if kind not in ALERT_KINDS:
         raise UnknownAlertKindError(kind)

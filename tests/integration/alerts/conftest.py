@@ -1,33 +1,21 @@
-"""Fixtures for the alerts tests: a migrated database, the Telegram stand-in, users."""
+"""Fixtures for the alerts tests: a migrated database (SQLite by default), the Telegram stand-in."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
 from pydantic import SecretStr
-from sqlalchemy import Column, Integer, Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram_standin import TelegramStandIn
+from tests.conftest import free_port
+from tests.integration.alerts.support import BOT_TOKEN
+from tests.integration.alerts.telegram_standin import TelegramStandIn
 
 from qari.adapters.notify.telegram import TelegramClient
-from qari.adapters.persistence import migrate, tables  # noqa: F401
-from qari.adapters.persistence.base import Base
+from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
-
-if "users" not in Base.metadata.tables:  # until the accounts tables (0001) land on main
-    Table("users", Base.metadata, Column("id", Integer, primary_key=True))
-
-BOT_TOKEN = "7000001:AAH-test-token-Zx9qY3vB7nQ2kLmP0sT"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 @pytest.fixture
@@ -58,10 +46,6 @@ def alerts_db_url(tmp_path: Path) -> str:
 async def db_engine(alerts_db_url: str) -> AsyncIterator[AsyncEngine]:
     await asyncio.to_thread(migrate.upgrade, alerts_db_url)
     engine = make_engine(alerts_db_url)
-    async with engine.begin() as conn:
-        has_users = await conn.run_sync(lambda c: inspect(c).has_table("users"))
-        if not has_users:  # until the accounts migration (0001) lands
-            await conn.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY)"))
     try:
         yield engine
     finally:
@@ -71,9 +55,3 @@ async def db_engine(alerts_db_url: str) -> AsyncIterator[AsyncEngine]:
 @pytest.fixture
 def sessions(db_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(db_engine)
-
-
-async def make_user(sessions: async_sessionmaker[AsyncSession], user_id: int) -> int:
-    async with sessions() as session, session.begin():
-        await session.execute(text("INSERT INTO users (id) VALUES (:id)"), {"id": user_id})
-    return user_id

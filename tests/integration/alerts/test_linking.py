@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram_standin import TelegramStandIn
+from tests.integration.alerts.support import make_user
+from tests.integration.alerts.telegram_standin import TelegramStandIn
 
-from conftest import make_user
 from qari.adapters.notify.linking import BAD_CODE, LINKED, UNLINKED, TelegramLinkPoller
 from qari.adapters.notify.telegram import TelegramClient
 from qari.core.clocks import ManualClock

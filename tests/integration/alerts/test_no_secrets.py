@@ -8,10 +8,9 @@ import logging
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram_standin import Fault, TelegramStandIn
-from test_outbox_delivery import CHAT, FAST, TRADE, drain, linked_user
+from tests.integration.alerts.support import BOT_TOKEN, CHAT, FAST, TRADE, drain, linked_user
+from tests.integration.alerts.telegram_standin import Fault, TelegramStandIn
 
-from conftest import BOT_TOKEN
 from qari.adapters.notify.outbox import OutboxWorker
 from qari.adapters.notify.telegram import TelegramClient
 from qari.services.alerts import ALERT_KINDS, emit_alert

@@ -10,16 +10,13 @@ import datetime as dt
 import os
 import signal
 import sys
-import time
 from pathlib import Path
 
-import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
-from telegram_standin import TelegramStandIn
-from test_outbox_delivery import CHAT, FAST, TRADE, drain, linked_user
+from tests.integration.alerts.support import BOT_TOKEN, CHAT, FAST, TRADE, drain, linked_user, wait_until
+from tests.integration.alerts.telegram_standin import TelegramStandIn
 
-from conftest import BOT_TOKEN
 from qari.adapters.notify.background import telegram_alerts
 from qari.adapters.notify.outbox import OutboxPolicy, OutboxWorker
 from qari.adapters.notify.telegram import TelegramClient
@@ -30,14 +27,6 @@ from qari.services.alerts import emit_alert
 LEASE = 1.5
 PROCESS = Path(__file__).with_name("outbox_process.py")
 REPEAT_NOTE = "you may have received this already"
-
-
-async def wait_until(predicate: object, seconds: float = 10) -> None:
-    deadline = time.monotonic() + seconds
-    while not predicate():  # type: ignore[operator]
-        if time.monotonic() > deadline:
-            raise AssertionError("condition not reached in time")
-        await asyncio.sleep(0.02)
 
 
 async def kill_worker_mid_send(alerts_db_url: str, standin: TelegramStandIn) -> None:
@@ -101,14 +90,13 @@ async def test_outbox_when_process_killed_after_api_took_message_then_resent_onc
     assert REPEAT_NOTE not in texts[0] and REPEAT_NOTE in texts[1]
 
 
-@pytest.mark.parametrize("alerts", [3])
 async def test_outbox_when_web_process_stops_gracefully_mid_send_then_nothing_lost_or_repeated(
     sessions: async_sessionmaker[AsyncSession],
     standin: TelegramStandIn,
     alerts_db_url: str,
     tmp_path: Path,
-    alerts: int,
 ) -> None:
+    alerts = 3
     user = await linked_user(sessions)
     async with sessions() as session, session.begin():
         for n in range(alerts):
