@@ -25,6 +25,7 @@ from qari.adapters.persistence.tables.alerts import (
 )
 from qari.core.clocks import WallClock
 from qari.core.time import UTC, Clock
+from qari.services.errors import ServiceError
 
 ALERT_KINDS: tuple[str, ...] = (
     "entry_leg1",
@@ -44,9 +45,9 @@ LINK_CODE_TTL = dt.timedelta(minutes=15)
 _WALL = WallClock()
 
 
-class UnknownAlertKindError(ValueError):
+class UnknownAlertKindError(ServiceError, ValueError):
     def __init__(self, kind: str) -> None:
-        super().__init__(f"unknown alert kind {kind!r}; use one of: {', '.join(ALERT_KINDS)}")
+        super().__init__(422, f"unknown alert kind {kind[:40]!r}; use one of: {', '.join(ALERT_KINDS)}")
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
