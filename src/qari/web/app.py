@@ -1,5 +1,5 @@
-"""`create_app(settings)`: the web process. The lifespan owns the database, the mounted sandbox
-and the engine handle; nothing is created at import time."""
+"""`create_app(settings)`: the web process. The lifespan owns the database, the vault, the mounted
+sandbox and the engine handle; nothing is created at import time."""
 
 from __future__ import annotations
 
@@ -9,11 +9,14 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 
 from qari.config import Settings, get_settings
+from qari.logging import install_secret_masking
+from qari.web.errors import BodySizeLimit, install_error_handlers
 from qari.web.routes import api_router
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
+    install_secret_masking()
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -24,6 +27,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    install_error_handlers(app)
+    app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api_router)
 
     @app.get("/healthz", tags=["system"])

@@ -5,10 +5,15 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qari.adapters.persistence.tables.accounts import User
+from qari.adapters.vault import SecretVault
 from qari.config import Settings
+from qari.ports import Clock
+from qari.services import accounts
+from qari.web import security
 
 
 def get_app_settings(request: Request) -> Settings:
@@ -21,5 +26,66 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+def get_vault(request: Request) -> SecretVault:
+    vault: SecretVault = request.app.state.vault
+    return vault
+
+
+def get_clock(request: Request) -> Clock:
+    clock: Clock = request.app.state.clock
+    return clock
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+VaultDep = Annotated[SecretVault, Depends(get_vault)]
+ClockDep = Annotated[Clock, Depends(get_clock)]
+
+_LOGIN_FIRST = "log in first: send the qari_session cookie or an 'Authorization: Bearer <token>' header"
+
+
+def request_token(request: Request) -> tuple[str | None, bool]:
+    """(token, came_from_cookie). A malformed Authorization header is a 401, not a fallback."""
+    header = request.headers.get("authorization")
+    if header:
+        scheme, _, value = header.partition(" ")
+        if scheme.lower() != "bearer" or not value.strip():
+            raise HTTPException(
+                401, "Authorization header must be 'Bearer <token>'", {"WWW-Authenticate": "Bearer"}
+            )
+        return value.strip(), False
+    return request.cookies.get(security.SESSION_COOKIE), True
+
+
+async def get_current_user(request: Request, session: SessionDep, clock: ClockDep) -> User:
+    """The logged-in user. Cookie-authenticated unsafe requests must echo the CSRF token in a header;
+    bearer-authenticated requests need not (browsers never attach bearer tokens by themselves)."""
+    token, via_cookie = request_token(request)
+    if not token:
+        raise HTTPException(401, _LOGIN_FIRST, {"WWW-Authenticate": "Bearer"})
+    found = await accounts.resolve_session(session, token, now=clock.now())
+    if found is None:
+        raise HTTPException(
+            401, "session expired or logged out: log in again", {"WWW-Authenticate": "Bearer"}
+        )
+    user, login_session = found
+    if via_cookie and request.method not in security.SAFE_METHODS:
+        sent = request.headers.get(security.CSRF_HEADER, "")
+        if not sent or not security.same(sent, login_session.csrf_token):
+            raise HTTPException(
+                403,
+                f"CSRF check failed: send the {security.CSRF_HEADER} header with the value of the "
+                f"{security.CSRF_COOKIE} cookie",
+            )
+    request.state.session_token = token
+    return user
+
+
+async def get_operator(user: Annotated[User, Depends(get_current_user)]) -> User:
+    if not user.is_operator:
+        raise HTTPException(403, "operator only: this action needs the platform operator's account")
+    return user
+
+
+CurrentUser = Annotated[User, Depends(get_current_user)]
+OperatorUser = Annotated[User, Depends(get_operator)]

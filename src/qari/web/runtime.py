@@ -10,7 +10,9 @@ from fastapi import FastAPI
 
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
+from qari.adapters.vault.keys import open_vault
 from qari.config import Settings
+from qari.core.clocks import WallClock
 
 
 @asynccontextmanager
@@ -21,7 +23,11 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     engine = make_engine(url)
     app.state.db_engine = engine
     app.state.sessions = make_sessionmaker(engine)
+    if not hasattr(app.state, "clock"):
+        app.state.clock = WallClock()
     try:
+        # Refuses a missing or wrong master key for a database that holds secrets (VaultStartupError).
+        app.state.vault = await open_vault(settings, app.state.sessions)
         yield
     finally:
         await engine.dispose()

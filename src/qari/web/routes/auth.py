@@ -1,7 +1,120 @@
-"""API routes: auth."""
+"""API routes: register, login (cookie + bearer), logout, password change, TOTP two-factor."""
 
 from __future__ import annotations
 
-from fastapi import APIRouter
+import datetime as dt
 
-router = APIRouter()
+from fastapi import APIRouter, Request, Response, status
+
+from qari.services import accounts, plans
+from qari.services.errors import ServiceError
+from qari.web import security
+from qari.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VaultDep
+from qari.web.schemas.accounts import (
+    Credentials,
+    LoginRequest,
+    PasswordChange,
+    TokenPublic,
+    TotpCode,
+    TotpDisable,
+    TotpEnrolment,
+    UserPublic,
+)
+
+router = APIRouter(prefix="/auth", tags=["auth"])
+
+
+@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+async def register(body: Credentials, session: SessionDep, clock: ClockDep) -> UserPublic:
+    """Create an account; the first account of a fresh install becomes the operator."""
+    now = clock.now()
+    user = await accounts.register(session, email=body.email, password=body.password, now=now)
+    plan = await plans.user_plan_status(session, user, now)
+    await session.commit()
+    return UserPublic.of(user, plan)
+
+
+@router.post("/login", response_model=TokenPublic)
+async def login(
+    body: LoginRequest,
+    request: Request,
+    response: Response,
+    session: SessionDep,
+    vault: VaultDep,
+    clock: ClockDep,
+    settings: SettingsDep,
+) -> TokenPublic:
+    """Sets an HttpOnly SameSite session cookie (browsers) and returns a bearer token (API clients)."""
+    ttl = dt.timedelta(hours=settings.session_ttl_hours)
+    try:
+        result = await accounts.login(
+            session,
+            vault,
+            email=body.email,
+            password=body.password,
+            totp_code=body.totp_code,
+            ip=request.client.host if request.client else "unknown",
+            now=clock.now(),
+            ttl=ttl,
+        )
+    except ServiceError:
+        await session.commit()  # the failed attempt counts towards the lockout
+        raise
+    await session.commit()
+    max_age = int(ttl.total_seconds())
+    common = {"max_age": max_age, "samesite": "lax", "secure": settings.cookie_secure, "path": "/"}
+    response.set_cookie(security.SESSION_COOKIE, result.token, httponly=True, **common)  # type: ignore[arg-type]
+    response.set_cookie(security.CSRF_COOKIE, result.csrf_token, httponly=False, **common)  # type: ignore[arg-type]
+    return TokenPublic(access_token=result.token, csrf_token=result.csrf_token, expires_at=result.expires_at)
+
+
+@router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
+async def logout(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+    await accounts.logout(session, request.state.session_token)
+    await session.commit()
+    response = Response(status_code=status.HTTP_204_NO_CONTENT)
+    response.delete_cookie(security.SESSION_COOKIE, path="/")
+    response.delete_cookie(security.CSRF_COOKIE, path="/")
+    return response
+
+
+@router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
+async def change_password(
+    body: PasswordChange, request: Request, user: CurrentUser, session: SessionDep, clock: ClockDep
+) -> None:
+    """Change the password; every other session of this user is logged out."""
+    await accounts.change_password(
+        session,
+        user,
+        current=body.current_password,
+        new=body.new_password,
+        keep_token=request.state.session_token,
+        now=clock.now(),
+    )
+    await session.commit()
+
+
+@router.post("/totp/setup", response_model=TotpEnrolment)
+async def totp_setup(
+    user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
+) -> TotpEnrolment:
+    """Start two-factor enrolment: add the returned secret to an authenticator app, then confirm."""
+    seed, uri = await accounts.totp_begin(session, vault, user, now=clock.now())
+    await session.commit()
+    return TotpEnrolment(secret=seed, otpauth_uri=uri)
+
+
+@router.post("/totp/enable", status_code=status.HTTP_204_NO_CONTENT)
+async def totp_enable(
+    body: TotpCode, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
+) -> None:
+    await accounts.totp_enable(session, vault, user, code=body.code, now=clock.now())
+    await session.commit()
+
+
+@router.post("/totp/disable", status_code=status.HTTP_204_NO_CONTENT)
+async def totp_disable(
+    body: TotpDisable, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
+) -> None:
+    await accounts.totp_disable(session, vault, user, password=body.password, code=body.code, now=clock.now())
+    await session.commit()

@@ -1,0 +1,99 @@
+"""The getUpdates long-poll loop: links the chat that sends `/start <code>`, unlinks on `/stop`.
+
+Offsets confirm updates to Telegram only on the next call, so after a restart some updates come again;
+that is harmless because a link code works once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qari.adapters.notify.telegram import TelegramClient, TelegramError
+from qari.core.clocks import WallClock
+from qari.core.time import Clock
+from qari.services import alerts
+
+log = logging.getLogger(__name__)
+
+_START = re.compile(r"^/start(?:@\w+)?\s+([A-Za-z0-9_-]{8,64})\s*$")
+_STOP = re.compile(r"^/stop(?:@\w+)?\s*$")
+
+LINKED = "Linked. QARI alerts for your account will arrive in this chat. Send /stop to unlink."
+BAD_CODE = "That link code is unknown, used or expired. Create a new one in QARI: Settings → Notifications."
+HELLO = "To link QARI alerts, open Settings → Notifications in QARI and use the Telegram link there."
+UNLINKED = "Unlinked. QARI alerts will no longer arrive in this chat."
+
+
+class TelegramLinkPoller:
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        client: TelegramClient,
+        *,
+        poll_timeout: int = 25,
+        clock: Clock | None = None,
+    ) -> None:
+        self._sessions = sessions
+        self._client = client
+        self._poll_timeout = poll_timeout
+        self._clock = clock or WallClock()
+        self.offset: int | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                await self.poll_once()
+                failures = 0
+            except TelegramError as e:
+                failures += 1
+                delay = e.retry_after if e.retry_after else min(2.0**failures, 60.0)
+                log.warning("telegram getUpdates failed (%s); retrying in %.0fs", e.kind, delay)
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), timeout=delay)
+
+    async def poll_once(self, timeout: int | None = None) -> int:
+        updates = await self._client.get_updates(
+            self.offset, timeout=self._poll_timeout if timeout is None else timeout
+        )
+        for update in updates:
+            update_id = update.get("update_id")
+            if isinstance(update_id, int):
+                self.offset = max(self.offset or 0, update_id + 1)
+            try:
+                await self.handle(update)
+            except Exception as e:  # one odd update must not stop linking for everyone
+                log.warning("telegram update %s not handled: %s", update_id, type(e).__name__)
+        return len(updates)
+
+    async def handle(self, update: dict[str, Any]) -> None:
+        message = update.get("message")
+        if not isinstance(message, dict):
+            return
+        chat = message.get("chat")
+        text = message.get("text")
+        if not isinstance(chat, dict) or not isinstance(chat.get("id"), int) or not isinstance(text, str):
+            return
+        chat_id: int = chat["id"]
+        reply = None
+        if match := _START.match(text.strip()):
+            async with self._sessions() as session, session.begin():
+                user_id = await alerts.link_chat(session, match.group(1), chat_id, clock=self._clock)
+            reply = LINKED if user_id is not None else BAD_CODE
+        elif _STOP.match(text.strip()):
+            async with self._sessions() as session, session.begin():
+                await alerts.unlink_chat(session, chat_id)
+            reply = UNLINKED
+        elif text.strip().startswith("/start"):
+            reply = HELLO
+        if reply is not None:
+            try:
+                await self._client.send_message(chat_id, reply)
+            except TelegramError as e:  # the link itself is stored; the confirmation is a courtesy
+                log.info("telegram link reply not sent: %s", e.kind)

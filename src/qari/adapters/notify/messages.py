@@ -1,0 +1,83 @@
+"""Alert texts: short plain English built only from known fields, each value cleaned and secret-scrubbed.
+
+Only keys listed in `_FIELDS` are ever shown, so a caller that puts something private into `data` cannot
+leak it by accident; values that look like keys or tokens are replaced as a second line of defence.
+"""
+
+from __future__ import annotations
+
+import re
+
+TITLES: dict[str, str] = {
+    "entry_leg1": "Entry leg 1 filled",
+    "entry_leg2": "Entry leg 2 filled",
+    "stop_loss": "Stop-loss hit",
+    "pt1": "Profit target 1 hit",
+    "pt2": "Profit target 2 hit",
+    "trailing_exit": "Trailing stop exit",
+    "kill_switch_tripped": "Kill switch tripped: trading is stopped",
+    "kill_switch_cleared": "Kill switch cleared: trading may resume",
+    "key_invalid": "Your exchange API key is no longer valid: trading is stopped",
+    "key_permissions_changed": "Your exchange API key permissions changed: trading is stopped",
+    "exchange_unreachable": "Exchange unreachable",
+    "trial_ending": "Your QARI trial is ending",
+}
+ADVICE: dict[str, str] = {
+    "key_invalid": "Connect a new key in Settings → Exchange.",
+    "key_permissions_changed": "Check the key on the exchange (no withdrawal rights) and reconnect it.",
+    "kill_switch_tripped": "Open the dashboard for details.",
+}
+
+# (key, label) in display order; symbol goes into the title line.
+_FIELDS: tuple[tuple[str, str], ...] = (
+    ("exchange", "Exchange"),
+    ("side", "Side"),
+    ("size", "Size"),
+    ("price", "Price"),
+    ("entry", "Entry"),
+    ("stop", "Stop"),
+    ("target", "Target"),
+    ("reason", "Reason"),
+    ("detail", "Detail"),
+    ("since", "Since"),
+    ("ends_at", "Ends"),
+)
+_MAX_VALUE = 80
+# Long unbroken runs of key-like characters (API keys, secrets, tokens, hashes) and Telegram bot tokens.
+_SECRETISH = re.compile(r"\d{6,}:[A-Za-z0-9_-]{20,}|[A-Za-z0-9+/=_-]{24,}")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
+REDACTED = "[redacted]"
+
+
+def clean(value: str) -> str:
+    text = _CONTROL.sub(" ", value).strip()
+    text = _SECRETISH.sub(REDACTED, text)
+    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
+
+
+def _signed(value: str) -> str:
+    return value if value.startswith(("-", "+")) else "+" + value
+
+
+def render(kind: str, data: dict[str, str], *, repeat: bool = False) -> str:
+    """The message for one alert; `repeat` marks a resend whose first attempt may have arrived."""
+    fields = {k: clean(v) for k, v in data.items() if isinstance(v, str) and v.strip()}
+    title = TITLES.get(kind, "QARI alert")
+    if "symbol" in fields:
+        title = f"{title}: {fields['symbol']}"
+    if fields.get("mode") == "sandbox":
+        title = "[sandbox] " + title
+    lines = [title]
+    lines += [f"{label}: {fields[key]}" for key, label in _FIELDS if key in fields]
+    if "pnl_usdt" in fields or "pnl_r" in fields:
+        parts = []
+        if "pnl_usdt" in fields:
+            parts.append(f"{_signed(fields['pnl_usdt'])} USDT")
+        if "pnl_r" in fields:
+            parts.append(f"{_signed(fields['pnl_r'])}R")
+        lines.append("P&L: " + " / ".join(parts))
+    if kind in ADVICE:
+        lines.append(ADVICE[kind])
+    if repeat:
+        lines.append("(Resent after a restart; you may have received this already.)")
+    return "\n".join(lines)

@@ -1,0 +1,79 @@
+"""Vault rows: store, load and erase sealed secrets. Callers own the transaction (no commit here)."""
+
+from __future__ import annotations
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qari.adapters.persistence.tables.accounts import VaultSecret
+from qari.adapters.vault.aesgcm import DecryptionError, SealedSecret, SecretVault
+
+
+class SecretNotFoundError(LookupError):
+    """No secret with that id belongs to that user."""
+
+
+def sealed_of(row: VaultSecret) -> SealedSecret:
+    return SealedSecret(row.ciphertext, row.nonce, row.wrapped_key, row.wrap_nonce, row.key_version)
+
+
+async def store_secret(
+    session: AsyncSession,
+    vault: SecretVault,
+    *,
+    user_id: int,
+    exchange: str,
+    key_id: str,
+    purpose: str,
+    plaintext: str,
+) -> int:
+    """Seal `plaintext` and insert it; returns the new row id (flushed, not committed)."""
+    sealed = vault.seal(plaintext, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
+    row = VaultSecret(
+        user_id=user_id,
+        purpose=purpose,
+        exchange=exchange,
+        key_id=key_id,
+        ciphertext=sealed.ciphertext,
+        nonce=sealed.nonce,
+        wrapped_key=sealed.wrapped_key,
+        wrap_nonce=sealed.wrap_nonce,
+        key_version=sealed.key_version,
+    )
+    session.add(row)
+    await session.flush()
+    return row.id
+
+
+async def load_secret(session: AsyncSession, vault: SecretVault, secret_id: int, *, user_id: int) -> str:
+    """Open the secret `secret_id` owned by `user_id`; `SecretNotFoundError` when it is not theirs."""
+    row = await session.get(VaultSecret, secret_id)
+    if row is None or row.user_id != user_id:
+        raise SecretNotFoundError(f"no secret {secret_id} for user {user_id}")
+    return vault.open(
+        sealed_of(row), user_id=row.user_id, exchange=row.exchange, key_id=row.key_id, purpose=row.purpose
+    )
+
+
+async def erase_secret(session: AsyncSession, secret_id: int) -> None:
+    """Delete the row (ciphertext included). Missing ids are ignored: erasing is idempotent."""
+    row = await session.get(VaultSecret, secret_id)
+    if row is not None:
+        await session.delete(row)
+        await session.flush()
+
+
+async def count_secrets(session: AsyncSession) -> int:
+    from sqlalchemy import func
+
+    return int((await session.execute(select(func.count()).select_from(VaultSecret))).scalar_one())
+
+
+__all__ = [
+    "DecryptionError",
+    "SecretNotFoundError",
+    "count_secrets",
+    "erase_secret",
+    "load_secret",
+    "store_secret",
+]

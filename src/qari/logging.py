@@ -1,0 +1,227 @@
+"""Structured, secret-masking logging.
+
+Every secret the process seals, opens or receives is registered with `register_secret`; from then on
+it is replaced by `***` in every log record: message, arguments, exception text, tracebacks and stack
+info, at every level (debug included). Values that merely look like credentials in known headers and
+parameters (Authorization, X-MBX-APIKEY, OK-ACCESS-KEY, apiKey=, secret=, password=, signature=...)
+are masked too, registered or not.
+
+Masking happens when a record is created (a log-record factory), before any handler or formatter
+sees it, so third-party handlers and test capture get masked text as well.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import re
+import sys
+import threading
+import traceback
+from collections import OrderedDict
+from typing import Any
+
+MASK = "***"
+_MIN_SECRET_LEN = 4
+_MAX_SECRETS = 10_000
+
+_SECRET_NAMES = (
+    r"authorization|proxy-authorization|cookie|set-cookie|x-csrf-token|"  # noqa: S105 - names, not a value
+    r"x-mbx-apikey|ok-access-key|ok-access-sign|ok-access-passphrase|x-bapi-api-key|x-bapi-sign|"
+    r"kc-api-key|kc-api-sign|kc-api-passphrase|access-key|access-sign|access-passphrase|"
+    r"x-bm-key|x-bm-sign|key|sign|signature|x-signature|apikey|api[_-]?key|api[_-]?secret|secret|"
+    r"secret[_-]?key|password|new_password|current_password|passphrase|passwd|token|access_token|"
+    r"refresh_token|bot_token|totp_code|otp|private[_-]?key|accesskeyid|qari_session|qari_csrf"
+)
+# name=value / name: value / "name": "value" (JSON) forms; the value runs to a delimiter.
+_NAMED_VALUE = re.compile(
+    rf"""(?ix)
+    (?P<name>["']?\b(?:{_SECRET_NAMES})\b["']?)
+    (?P<sep>\s*[:=]\s*)
+    (?P<quote>["']?)
+    (?P<value>(?:Bearer\s+|Basic\s+)?[^\s"'&,;}}\]]+)
+    """
+)
+_BEARER = re.compile(r"(?i)\b(Bearer|Basic)\s+[A-Za-z0-9._~+/=-]{8,}")
+_TELEGRAM_BOT = re.compile(r"bot\d{5,}:[A-Za-z0-9_-]{20,}")
+
+
+class _SecretRegistry:
+    """Process-wide set of secret values, bounded (oldest forgotten first)."""
+
+    def __init__(self) -> None:
+        self._values: OrderedDict[str, None] = OrderedDict()
+        self._lock = threading.Lock()
+        self._pattern: re.Pattern[str] | None = None
+
+    def add(self, value: str) -> None:
+        if len(value) < _MIN_SECRET_LEN:
+            return
+        with self._lock:
+            if value in self._values:
+                self._values.move_to_end(value)
+                return
+            self._values[value] = None
+            if len(self._values) > _MAX_SECRETS:
+                self._values.popitem(last=False)
+            self._pattern = None
+
+    def mask(self, text: str) -> str:
+        with self._lock:
+            if not self._values:
+                return text
+            if self._pattern is None:
+                ordered = sorted(self._values, key=len, reverse=True)
+                self._pattern = re.compile("|".join(re.escape(v) for v in ordered))
+            pattern = self._pattern
+        return pattern.sub(MASK, text)
+
+
+_registry = _SecretRegistry()
+
+
+def register_secret(value: str | None) -> None:
+    """Mask `value` in every log record from now on (also its URL-encoded and JSON-escaped forms)."""
+    if not value:
+        return
+    _registry.add(value)
+    from urllib.parse import quote, quote_plus
+
+    for variant in (quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
+        if variant != value:
+            _registry.add(variant)
+
+
+def mask_text(text: str) -> str:
+    """`text` with registered secrets and credential-shaped values replaced by `***`."""
+    if not text:
+        return text
+    text = _registry.mask(text)
+    text = _NAMED_VALUE.sub(lambda m: f"{m['name']}{m['sep']}{m['quote']}{MASK}", text)
+    text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
+    return _TELEGRAM_BOT.sub("bot" + MASK, text)
+
+
+def _mask_value(value: Any) -> Any:
+    if isinstance(value, str):
+        return mask_text(value)
+    if isinstance(value, (int, float, bool)) or value is None:
+        return value
+    return mask_text(repr(value) if not isinstance(value, Exception) else str(value))
+
+
+def mask_record(record: logging.LogRecord) -> logging.LogRecord:
+    """Render and mask the record in place: message, args, exception/stack text and extra fields."""
+    if getattr(record, "_qari_masked", False):
+        return record
+    try:
+        message = record.getMessage()
+    except Exception:  # a bad format string must not drop the record
+        message = f"{record.msg!r} % {record.args!r}"
+    record.msg = mask_text(message)
+    record.args = None
+    if record.exc_info and record.exc_info[0] is not None:
+        text = "".join(traceback.format_exception(*record.exc_info)).rstrip("\n")
+        record.exc_text = mask_text(text)
+        record.exc_info = None
+    elif record.exc_text:
+        record.exc_text = mask_text(record.exc_text)
+    if record.stack_info:
+        record.stack_info = mask_text(record.stack_info)
+    for name, value in list(record.__dict__.items()):
+        if name not in _STANDARD_ATTRS and not name.startswith("_"):
+            record.__dict__[name] = _mask_value(value)
+    record._qari_masked = True
+    return record
+
+
+_STANDARD_ATTRS = frozenset(logging.LogRecord("x", 0, "x", 0, "x", None, None).__dict__) | {
+    "message",
+    "asctime",
+}
+
+
+class SecretMaskingFilter(logging.Filter):
+    """For handlers created outside `configure_logging` (the record factory covers the rest)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        mask_record(record)
+        return True
+
+
+_installed = False
+_install_lock = threading.Lock()
+
+
+def install_secret_masking() -> None:
+    """Idempotently wrap the log-record factory so every record is masked at creation."""
+    global _installed
+    with _install_lock:
+        if _installed:
+            return
+        previous = logging.getLogRecordFactory()
+
+        def factory(*args: Any, **kwargs: Any) -> logging.LogRecord:
+            return mask_record(previous(*args, **kwargs))
+
+        logging.setLogRecordFactory(factory)
+        _installed = True
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        body: dict[str, Any] = {
+            "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
+            "level": record.levelname,
+            "logger": record.name,
+            "msg": record.getMessage(),
+        }
+        for name, value in record.__dict__.items():
+            if name not in _STANDARD_ATTRS and not name.startswith("_"):
+                body[name] = (
+                    value if isinstance(value, (str, int, float, bool)) or value is None else str(value)
+                )
+        if record.exc_text:
+            body["exc"] = record.exc_text
+        return json.dumps(body, ensure_ascii=False)
+
+
+class KeyValueFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        extras = " ".join(
+            f"{name}={value}"
+            for name, value in record.__dict__.items()
+            if name not in _STANDARD_ATTRS and not name.startswith("_")
+        )
+        at = self.formatTime(record, "%Y-%m-%dT%H:%M:%S")
+        line = f"{at} {record.levelname:<7} {record.name}: {record.getMessage()}"
+        if extras:
+            line += " | " + extras
+        if record.exc_text:
+            line += "\n" + record.exc_text
+        if record.stack_info:
+            line += "\n" + record.stack_info
+        return line
+
+
+def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
+    """Root logging for the process: one stderr handler, structured, secret-masked."""
+    install_secret_masking()
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(JsonFormatter() if json_lines else KeyValueFormatter())
+    handler.addFilter(SecretMaskingFilter())
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if getattr(h, "_qari", False)]:
+        root.removeHandler(old)
+    handler._qari = True  # type: ignore[attr-defined]
+    root.addHandler(handler)
+    root.setLevel(level)
+    for name in ("uvicorn", "uvicorn.error", "uvicorn.access"):
+        logger = logging.getLogger(name)
+        logger.handlers = []
+        logger.propagate = True
+
+
+def get_logger(name: str) -> logging.Logger:
+    install_secret_masking()
+    return logging.getLogger(name)

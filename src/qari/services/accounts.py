@@ -1,0 +1,326 @@
+"""Account use cases: registration, login with lockout and optional TOTP, sessions, password change,
+operator actions and the audit log. Callers pass `now` and own the transaction."""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import delete, func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qari.adapters.persistence.tables.accounts import (
+    AuditEntry,
+    LoginAttempt,
+    LoginSession,
+    PlatformState,
+    User,
+    UserSettings,
+)
+from qari.adapters.vault import SecretVault
+from qari.adapters.vault.repository import erase_secret, load_secret, store_secret
+from qari.services import plans
+from qari.services.errors import ServiceError
+from qari.web import security
+
+LOCKOUT_WINDOW = dt.timedelta(minutes=15)
+MAX_FAILURES_PER_EMAIL = 5
+MAX_FAILURES_PER_IP = 30
+_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+TOTP_EXCHANGE = "qari"
+TOTP_PURPOSE = "totp"
+
+
+def normalise_email(email: str) -> str:
+    email = email.strip().lower()
+    if len(email) > 254 or not _EMAIL.match(email):
+        raise ServiceError(422, "email: enter a valid e-mail address such as name@example.com")
+    return email
+
+
+async def audit(
+    session: AsyncSession, *, now: dt.datetime, actor: int | None, action: str, **detail: Any
+) -> None:
+    session.add(AuditEntry(at=now, actor_user_id=actor, action=action, detail=detail))
+
+
+async def register(session: AsyncSession, *, email: str, password: str, now: dt.datetime) -> User:
+    """Create the account (operator if it is the install's first) with its default settings."""
+    email = normalise_email(email)
+    problems = security.password_problems(password, email=email)
+    if problems:
+        raise ServiceError(422, "password: " + "; ".join(problems))
+    if await session.scalar(select(User.id).where(User.email == email)) is not None:
+        raise ServiceError(409, "email: an account with this e-mail already exists; log in instead")
+    first = not await session.scalar(select(func.count()).select_from(User))
+    user = User(
+        email=email,
+        password_hash=security.hash_password(password),
+        is_operator=first,
+        plan_tier="trial",
+        trial_ends_at=plans.trial_end(now),
+        waiver=False,
+        totp_enabled=False,
+        created_at=now,
+    )
+    session.add(user)
+    await session.flush()
+    session.add(UserSettings(user_id=user.id))
+    await audit(session, now=now, actor=user.id, action="user.registered", operator=first)
+    return user
+
+
+def _retry_after(failures: list[dt.datetime], limit: int, now: dt.datetime) -> int | None:
+    if len(failures) < limit:
+        return None
+    unlock = sorted(failures)[-limit] + LOCKOUT_WINDOW
+    seconds = int((unlock - now).total_seconds()) + 1
+    return seconds if seconds > 0 else None
+
+
+async def _lockout(session: AsyncSession, *, email: str, ip: str, now: dt.datetime) -> int | None:
+    since = now - LOCKOUT_WINDOW
+    last_success = await session.scalar(
+        select(func.max(LoginAttempt.at)).where(LoginAttempt.email == email, LoginAttempt.success.is_(True))
+    )
+    email_since = max(since, last_success) if last_success else since
+    by_email = list(
+        (
+            await session.execute(
+                select(LoginAttempt.at).where(
+                    LoginAttempt.email == email,
+                    LoginAttempt.success.is_(False),
+                    LoginAttempt.at > email_since,
+                )
+            )
+        ).scalars()
+    )
+    by_ip = list(
+        (
+            await session.execute(
+                select(LoginAttempt.at).where(
+                    LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at > since
+                )
+            )
+        ).scalars()
+    )
+    waits = [
+        w
+        for w in (
+            _retry_after(by_email, MAX_FAILURES_PER_EMAIL, now),
+            _retry_after(by_ip, MAX_FAILURES_PER_IP, now),
+        )
+        if w
+    ]
+    return max(waits) if waits else None
+
+
+@dataclass(frozen=True)
+class LoginResult:
+    user: User
+    token: str
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+async def login(
+    session: AsyncSession,
+    vault: SecretVault,
+    *,
+    email: str,
+    password: str,
+    totp_code: str | None,
+    ip: str,
+    now: dt.datetime,
+    ttl: dt.timedelta,
+) -> LoginResult:
+    """Check credentials (and the TOTP code when enabled) under the lockout policy; open a session.
+
+    Failed attempts are recorded in the caller's transaction, which must be committed even when
+    this raises (see `record_failure`).
+    """
+    email = email.strip().lower()
+    wait = await _lockout(session, email=email, ip=ip, now=now)
+    if wait:
+        raise ServiceError(
+            429,
+            f"too many failed logins: try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
+    user = await session.scalar(select(User).where(User.email == email))
+    if user is None:
+        security.burn_verify_time(password)
+        ok = False
+    else:
+        ok = security.verify_password(user.password_hash, password)
+    if ok and user is not None and user.totp_enabled:
+        if not totp_code:
+            raise ServiceError(401, "two-factor code required: send totp_code from your authenticator app")
+        seed = await _totp_seed(session, vault, user)
+        ok = seed is not None and security.totp_ok(seed, totp_code, at=now.timestamp())
+    session.add(LoginAttempt(email=email, ip=ip, at=now, success=ok))
+    if not ok or user is None:
+        await session.flush()
+        raise ServiceError(401, "wrong e-mail, password or two-factor code")
+    token, csrf = security.new_token(), security.new_token()
+    expires = now + ttl
+    session.add(
+        LoginSession(
+            token_hash=security.token_hash(token),
+            user_id=user.id,
+            csrf_token=csrf,
+            created_at=now,
+            expires_at=expires,
+        )
+    )
+    await audit(session, now=now, actor=user.id, action="user.login", ip=ip)
+    await session.flush()
+    return LoginResult(user, token, csrf, expires)
+
+
+async def resolve_session(
+    session: AsyncSession, token: str, *, now: dt.datetime
+) -> tuple[User, LoginSession] | None:
+    row = await session.get(LoginSession, security.token_hash(token))
+    if row is None or row.expires_at <= now:
+        return None
+    user = await session.get(User, row.user_id)
+    return (user, row) if user is not None else None
+
+
+async def logout(session: AsyncSession, token: str) -> None:
+    await session.execute(delete(LoginSession).where(LoginSession.token_hash == security.token_hash(token)))
+
+
+async def change_password(
+    session: AsyncSession, user: User, *, current: str, new: str, keep_token: str | None, now: dt.datetime
+) -> None:
+    """Replace the password; every other session of the user is ended."""
+    if not security.verify_password(user.password_hash, current):
+        raise ServiceError(403, "current_password: that is not your current password")
+    problems = security.password_problems(new, email=user.email)
+    if new == current:
+        problems.append("choose a password different from the current one")
+    if problems:
+        raise ServiceError(422, "new_password: " + "; ".join(problems))
+    user.password_hash = security.hash_password(new)
+    user.password_changed_at = now
+    stmt = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep_token:
+        stmt = stmt.where(LoginSession.token_hash != security.token_hash(keep_token))
+    await session.execute(stmt)
+    await audit(session, now=now, actor=user.id, action="user.password_changed")
+
+
+# --- TOTP -----------------------------------------------------------------------------------------
+
+
+async def _totp_seed(session: AsyncSession, vault: SecretVault, user: User) -> str | None:
+    if user.totp_secret_id is None:
+        return None
+    return await load_secret(session, vault, user.totp_secret_id, user_id=user.id)
+
+
+async def totp_begin(
+    session: AsyncSession, vault: SecretVault, user: User, *, now: dt.datetime
+) -> tuple[str, str]:
+    """A new (not yet enabled) TOTP seed for the user; returns (seed, otpauth URI) to show once."""
+    if user.totp_enabled:
+        raise ServiceError(409, "two-factor login is already on; disable it first to enrol a new device")
+    if user.totp_secret_id is not None:
+        await erase_secret(session, user.totp_secret_id)
+    seed = security.new_totp_seed()
+    user.totp_secret_id = await store_secret(
+        session,
+        vault,
+        user_id=user.id,
+        exchange=TOTP_EXCHANGE,
+        key_id=f"user-{user.id}",
+        purpose=TOTP_PURPOSE,
+        plaintext=seed,
+    )
+    await audit(session, now=now, actor=user.id, action="user.totp_setup")
+    return seed, security.totp_uri(seed, user.email)
+
+
+async def totp_enable(
+    session: AsyncSession, vault: SecretVault, user: User, *, code: str, now: dt.datetime
+) -> None:
+    seed = await _totp_seed(session, vault, user)
+    if seed is None:
+        raise ServiceError(409, "start two-factor set-up first (POST /api/v1/auth/totp/setup)")
+    if not security.totp_ok(seed, code, at=now.timestamp()):
+        raise ServiceError(422, "code: that code is not valid; check your authenticator app's time and retry")
+    user.totp_enabled = True
+    await audit(session, now=now, actor=user.id, action="user.totp_enabled")
+
+
+async def totp_disable(
+    session: AsyncSession, vault: SecretVault, user: User, *, password: str, code: str, now: dt.datetime
+) -> None:
+    if not security.verify_password(user.password_hash, password):
+        raise ServiceError(403, "password: that is not your current password")
+    seed = await _totp_seed(session, vault, user)
+    if not user.totp_enabled or seed is None:
+        raise ServiceError(409, "two-factor login is not on")
+    if not security.totp_ok(seed, code, at=now.timestamp()):
+        raise ServiceError(422, "code: that code is not valid")
+    if user.totp_secret_id is not None:
+        await erase_secret(session, user.totp_secret_id)
+    user.totp_secret_id = None
+    user.totp_enabled = False
+    await audit(session, now=now, actor=user.id, action="user.totp_disabled")
+
+
+# --- operator -------------------------------------------------------------------------------------
+
+
+async def platform_state(session: AsyncSession) -> PlatformState:
+    state = await session.get(PlatformState, 1)
+    if state is None:
+        state = PlatformState(id=1, engine_enabled=True, kill_switch=False, blacklist=[])
+        session.add(state)
+        await session.flush()
+    return state
+
+
+async def get_user_or_404(session: AsyncSession, user_id: int) -> User:
+    user = await session.get(User, user_id)
+    if user is None:
+        raise ServiceError(404, f"no user {user_id}")
+    return user
+
+
+async def set_plan(
+    session: AsyncSession,
+    operator: User,
+    user_id: int,
+    *,
+    tier: str,
+    active_until: dt.datetime | None,
+    now: dt.datetime,
+) -> User:
+    if tier not in (await plans.load_plans(session)):
+        raise ServiceError(422, f"tier: choose one of {', '.join(plans.TIERS)}")
+    user = await get_user_or_404(session, user_id)
+    user.plan_tier = tier
+    user.plan_active_until = active_until
+    await audit(session, now=now, actor=operator.id, action="plan.set", user_id=user_id, tier=tier)
+    return user
+
+
+async def set_waiver(
+    session: AsyncSession, operator: User, user_id: int, *, granted: bool, now: dt.datetime
+) -> User:
+    user = await get_user_or_404(session, user_id)
+    user.waiver = granted
+    await audit(
+        session,
+        now=now,
+        actor=operator.id,
+        action="waiver.granted" if granted else "waiver.revoked",
+        user_id=user_id,
+    )
+    return user

@@ -1,0 +1,190 @@
+"""Alert use cases shared by the engine, the web routes and the Telegram link poller.
+
+`emit_alert` only writes an outbox row inside the caller's transaction, so an alert exists exactly when the
+event that caused it was committed; delivery is the outbox worker's job (`qari.adapters.notify.outbox`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import delete, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qari.adapters.persistence.tables.alerts import (
+    OUTBOX_PENDING,
+    AlertOutbox,
+    AlertPreference,
+    TelegramLink,
+    TelegramLinkCode,
+)
+from qari.core.clocks import WallClock
+from qari.core.time import UTC, Clock
+
+ALERT_KINDS: tuple[str, ...] = (
+    "entry_leg1",
+    "entry_leg2",
+    "stop_loss",
+    "pt1",
+    "pt2",
+    "trailing_exit",
+    "kill_switch_tripped",
+    "kill_switch_cleared",
+    "key_invalid",
+    "key_permissions_changed",
+    "exchange_unreachable",
+    "trial_ending",
+)
+LINK_CODE_TTL = dt.timedelta(minutes=15)
+_WALL = WallClock()
+
+
+class UnknownAlertKindError(ValueError):
+    def __init__(self, kind: str) -> None:
+        super().__init__(f"unknown alert kind {kind!r}; use one of: {', '.join(ALERT_KINDS)}")
+
+
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands timestamps back naive; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
+async def emit_alert(
+    session: AsyncSession,
+    *,
+    user_id: int,
+    kind: str,
+    data: dict[str, str],
+    dedupe_key: str | None = None,
+    clock: Clock | None = None,
+) -> None:
+    """Queue one alert for `user_id` in the caller's transaction.
+
+    `data` keys the message uses (all optional, values as display strings): symbol, exchange, side, size,
+    price, entry, stop, target, pnl_usdt, pnl_r, reason, detail, since, ends_at, mode. Other keys are stored
+    but never shown. With `dedupe_key`, a second emit with the same key for the same user is a no-op
+    (insert-or-ignore, so it never breaks the caller's transaction).
+    """
+    if kind not in ALERT_KINDS:
+        raise UnknownAlertKindError(kind)
+    now = (clock or _WALL).now()
+    values = {
+        "user_id": user_id,
+        "kind": kind,
+        "data": {str(k): str(v) for k, v in data.items()},
+        "dedupe_key": dedupe_key,
+        "status": OUTBOX_PENDING,
+        "attempts": 0,
+        "in_doubt": False,
+        "created_at": now,
+        "next_attempt_at": now,
+    }
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        pg = postgresql.insert(AlertOutbox).values(**values)
+        await session.execute(pg.on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"]))
+    elif dialect == "sqlite":
+        lite = sqlite.insert(AlertOutbox).values(**values)
+        await session.execute(lite.on_conflict_do_nothing(index_elements=["user_id", "dedupe_key"]))
+    else:  # pragma: no cover - QARI supports SQLite and PostgreSQL only
+        session.add(AlertOutbox(**values))
+        await session.flush()
+
+
+# --- Telegram linking -------------------------------------------------------------------------------
+
+
+def hash_link_code(code: str) -> str:
+    return hashlib.sha256(code.encode()).hexdigest()
+
+
+@dataclass(frozen=True)
+class LinkCode:
+    code: str
+    expires_at: dt.datetime
+
+
+async def create_link_code(session: AsyncSession, user_id: int, *, clock: Clock | None = None) -> LinkCode:
+    """A fresh one-time code; earlier unused codes of the user stop working."""
+    now = (clock or _WALL).now()
+    await session.execute(
+        delete(TelegramLinkCode).where(
+            TelegramLinkCode.user_id == user_id, TelegramLinkCode.used_at.is_(None)
+        )
+    )
+    code = secrets.token_urlsafe(18)  # 24 chars of [A-Za-z0-9_-]: valid as a Telegram start parameter
+    expires = now + LINK_CODE_TTL
+    session.add(
+        TelegramLinkCode(
+            code_hash=hash_link_code(code), user_id=user_id, created_at=now, expires_at=expires, used_at=None
+        )
+    )
+    await session.flush()
+    return LinkCode(code=code, expires_at=expires)
+
+
+async def link_chat(
+    session: AsyncSession, code: str, chat_id: int, *, clock: Clock | None = None
+) -> int | None:
+    """Consume `code` and link `chat_id` to its user; returns the user id, or None for a bad code."""
+    now = (clock or _WALL).now()
+    row = await session.get(TelegramLinkCode, hash_link_code(code))
+    if row is None or row.used_at is not None or as_utc(row.expires_at) <= now:
+        return None
+    claimed = await session.execute(
+        update(TelegramLinkCode)
+        .where(TelegramLinkCode.code_hash == row.code_hash, TelegramLinkCode.used_at.is_(None))
+        .values(used_at=now)
+    )
+    if getattr(claimed, "rowcount", 0) != 1:
+        return None
+    link = await session.get(TelegramLink, row.user_id)
+    if link is None:
+        session.add(TelegramLink(user_id=row.user_id, chat_id=chat_id, linked_at=now))
+    else:
+        link.chat_id = chat_id
+        link.linked_at = now
+    await session.flush()
+    return row.user_id
+
+
+async def unlink_user(session: AsyncSession, user_id: int) -> bool:
+    result = await session.execute(delete(TelegramLink).where(TelegramLink.user_id == user_id))
+    return bool(getattr(result, "rowcount", 0))
+
+
+async def unlink_chat(session: AsyncSession, chat_id: int) -> int:
+    """The chat sent /stop: unlink every account that delivers there."""
+    result = await session.execute(delete(TelegramLink).where(TelegramLink.chat_id == chat_id))
+    return int(getattr(result, "rowcount", 0))
+
+
+async def get_link(session: AsyncSession, user_id: int) -> TelegramLink | None:
+    return await session.get(TelegramLink, user_id)
+
+
+# --- Preferences -------------------------------------------------------------------------------------
+
+
+async def get_preferences(session: AsyncSession, user_id: int) -> dict[str, bool]:
+    rows = await session.scalars(select(AlertPreference).where(AlertPreference.user_id == user_id))
+    chosen = {row.kind: row.enabled for row in rows}
+    return {kind: chosen.get(kind, True) for kind in ALERT_KINDS}
+
+
+async def set_preferences(session: AsyncSession, user_id: int, changes: dict[str, bool]) -> dict[str, bool]:
+    for kind in changes:
+        if kind not in ALERT_KINDS:
+            raise UnknownAlertKindError(kind)
+    for kind, enabled in changes.items():
+        row = await session.get(AlertPreference, (user_id, kind))
+        if row is None:
+            session.add(AlertPreference(user_id=user_id, kind=kind, enabled=enabled))
+        else:
+            row.enabled = enabled
+    await session.flush()
+    return await get_preferences(session, user_id)

@@ -1,0 +1,78 @@
+"""Plans are data (table `plans`): tier, name, capacity, price, features. This module decides which
+plan a user is on right now and whether it allows new entries (gate check 02)."""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qari.adapters.persistence.tables.accounts import Plan, User
+
+TRIAL_MONTHS = 3
+TIERS = ("trial", "pro", "premium")
+
+
+def add_months(moment: dt.datetime, months: int) -> dt.datetime:
+    """Same day-of-month `months` later, clamped to the month's last day (31 Jan + 1 = 28/29 Feb)."""
+    month_index = moment.month - 1 + months
+    year, month = moment.year + month_index // 12, month_index % 12 + 1
+    day = min(moment.day, calendar.monthrange(year, month)[1])
+    return moment.replace(year=year, month=month, day=day)
+
+
+def trial_end(registered_at: dt.datetime) -> dt.datetime:
+    return add_months(registered_at, TRIAL_MONTHS)
+
+
+@dataclass(frozen=True)
+class PlanStatus:
+    tier: str
+    name: str
+    capacity: int
+    price_usd_month: Decimal
+    features: tuple[str, ...]
+    trial_ends_at: dt.datetime
+    active_until: dt.datetime | None
+    waiver: bool
+    active: bool
+    reason: str
+
+
+def plan_status(user: User, plan: Plan, now: dt.datetime) -> PlanStatus:
+    """Whether `user` may open new positions now, and with what capacity (pure)."""
+    if user.waiver:
+        active, reason = True, "operator waiver"
+    elif plan.tier == "trial":
+        active = now < user.trial_ends_at
+        reason = "free trial" if active else "free trial ended: choose Pro or Premium to keep trading"
+    else:
+        active = user.plan_active_until is None or now < user.plan_active_until
+        reason = f"{plan.name} plan" if active else f"{plan.name} plan expired: renew it to keep trading"
+    return PlanStatus(
+        tier=plan.tier,
+        name=plan.name,
+        capacity=plan.capacity,
+        price_usd_month=plan.price_usd_month,
+        features=tuple(plan.features or ()),
+        trial_ends_at=user.trial_ends_at,
+        active_until=user.plan_active_until,
+        waiver=user.waiver,
+        active=active,
+        reason=reason,
+    )
+
+
+async def load_plans(session: AsyncSession) -> dict[str, Plan]:
+    return {p.tier: p for p in (await session.execute(select(Plan))).scalars()}
+
+
+async def user_plan_status(session: AsyncSession, user: User, now: dt.datetime) -> PlanStatus:
+    plan = await session.get(Plan, user.plan_tier)
+    if plan is None:  # pragma: no cover - FK keeps this from happening
+        raise LookupError(f"unknown plan tier {user.plan_tier}")
+    return plan_status(user, plan, now)

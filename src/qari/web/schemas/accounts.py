@@ -1,0 +1,135 @@
+"""Wire schemas for accounts, plans and operator endpoints. No model here has a secret field
+except the login token and the one-time TOTP enrolment seed, which go only to their owner."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from qari.adapters.persistence.tables.accounts import User
+from qari.services.plans import PlanStatus
+
+
+class Credentials(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    email: str = Field(min_length=3, max_length=254)
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class LoginRequest(Credentials):
+    totp_code: str | None = Field(default=None, max_length=16)
+
+
+class TokenPublic(BaseModel):
+    access_token: str
+    token_type: str = "bearer"  # noqa: S105 - the scheme name
+    csrf_token: str
+    expires_at: dt.datetime
+
+
+class PasswordChange(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: str = Field(min_length=1, max_length=1024)
+
+
+class TotpCode(BaseModel):
+    model_config = ConfigDict(extra="forbid", hide_input_in_errors=True)
+
+    code: str = Field(min_length=6, max_length=16)
+
+
+class TotpDisable(TotpCode):
+    password: str = Field(min_length=1, max_length=1024)
+
+
+class TotpEnrolment(BaseModel):
+    secret: str
+    otpauth_uri: str
+
+
+class PlanPublic(BaseModel):
+    tier: str
+    name: str
+    capacity: int
+    price_usd_month: Decimal
+    features: list[str]
+    trial_ends_at: dt.datetime
+    active_until: dt.datetime | None
+    waiver: bool
+    active: bool
+    reason: str
+
+    @classmethod
+    def of(cls, status: PlanStatus) -> PlanPublic:
+        return cls(
+            tier=status.tier,
+            name=status.name,
+            capacity=status.capacity,
+            price_usd_month=status.price_usd_month,
+            features=list(status.features),
+            trial_ends_at=status.trial_ends_at,
+            active_until=status.active_until,
+            waiver=status.waiver,
+            active=status.active,
+            reason=status.reason,
+        )
+
+
+class UserPublic(BaseModel):
+    id: int
+    email: str
+    is_operator: bool
+    created_at: dt.datetime
+    totp_enabled: bool
+    plan: PlanPublic
+
+    @classmethod
+    def of(cls, user: User, plan: PlanStatus) -> UserPublic:
+        return cls(
+            id=user.id,
+            email=user.email,
+            is_operator=user.is_operator,
+            created_at=user.created_at,
+            totp_enabled=user.totp_enabled,
+            plan=PlanPublic.of(plan),
+        )
+
+
+class PlanChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    tier: str
+    active_until: dt.datetime | None = None
+
+
+class PlatformPublic(BaseModel):
+    engine_enabled: bool
+    kill_switch: bool
+    blacklist: list[str]
+    updated_at: dt.datetime | None
+
+
+class PlatformChange(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    engine_enabled: bool | None = None
+    kill_switch: bool | None = None
+
+
+class Blacklist(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    symbols: list[str] = Field(max_length=2000)
+
+
+class AuditPublic(BaseModel):
+    id: int
+    at: dt.datetime
+    actor_user_id: int | None
+    action: str
+    detail: dict[str, object]
