@@ -23,24 +23,70 @@ from qari.adapters.persistence.tables.trading import (
     PositionRow,
     RLedgerRow,
 )
+from qari.core.clocks import ManualClock
 from qari.core.orders import OrderType, Side
 from qari.risk.kill_switch import RealisedR
+from qari.services.alerts import emit_alert
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import ExitReason, Leg2State, PositionState
 from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
 
-OPEN = [s.value for s in (PositionState.PENDING, PositionState.OPEN, PositionState.PT1_TAKEN, PositionState.PT2_TAKEN)]
+OPEN = [
+    s.value
+    for s in (PositionState.PENDING, PositionState.OPEN, PositionState.PT1_TAKEN, PositionState.PT2_TAKEN)
+]
 
-_POSITION_FIELDS = (
-    "user_id exchange_id symbol base entry_price structural_stop stop_price pt1 pt2 leg1_qty leg2_qty "
-    "planned_r_quote fee_rate bought_qty sold_qty fee_base fees_quote cost_quote proceeds_quote blended_entry "
-    "entered_qty_at_pt1 realised_pnl_quote realised_r exit_reason order_seq stop_mode explanation "
-    "layer_results gate_evaluation_id leg1_expires_at leg2_expires_at opened_at closed_at"
-).split()
-_ORDER_FIELDS = (
-    "position_id user_id symbol qty_base price trigger_price client_order_id exchange_order_id filled_base "
-    "avg_price fee fee_currency note created_at"
-).split()
+_POSITION_FIELDS = [
+    "user_id",
+    "exchange_id",
+    "symbol",
+    "base",
+    "entry_price",
+    "structural_stop",
+    "stop_price",
+    "pt1",
+    "pt2",
+    "leg1_qty",
+    "leg2_qty",
+    "planned_r_quote",
+    "fee_rate",
+    "bought_qty",
+    "sold_qty",
+    "fee_base",
+    "fees_quote",
+    "cost_quote",
+    "proceeds_quote",
+    "blended_entry",
+    "entered_qty_at_pt1",
+    "realised_pnl_quote",
+    "realised_r",
+    "exit_reason",
+    "order_seq",
+    "stop_mode",
+    "explanation",
+    "layer_results",
+    "gate_evaluation_id",
+    "leg1_expires_at",
+    "leg2_expires_at",
+    "opened_at",
+    "closed_at",
+]
+_ORDER_FIELDS = [
+    "position_id",
+    "user_id",
+    "symbol",
+    "qty_base",
+    "price",
+    "trigger_price",
+    "client_order_id",
+    "exchange_order_id",
+    "filled_base",
+    "avg_price",
+    "fee",
+    "fee_currency",
+    "note",
+    "created_at",
+]
 
 
 def _utc(value: dt.datetime | None) -> dt.datetime | None:
@@ -80,7 +126,13 @@ def order_from_row(row: OrderRow) -> OrderRecord:
     values: dict[str, Any] = {}
     for name in _ORDER_FIELDS:
         value = getattr(row, name)
-        values[name] = _utc(value) if isinstance(value, dt.datetime) else _dec(value) if isinstance(value, Decimal) else value
+        values[name] = (
+            _utc(value)
+            if isinstance(value, dt.datetime)
+            else _dec(value)
+            if isinstance(value, Decimal)
+            else value
+        )
     return OrderRecord(
         id=row.id,
         role=OrderRole(row.role),
@@ -124,7 +176,13 @@ class SqlTradingStore:
             if realised is not None and position.id is not None:
                 pnl = position.realised_pnl_quote or Decimal(0)
                 session.add(
-                    RLedgerRow(user_id=position.user_id, position_id=position.id, r=realised.r, pnl_quote=pnl, at=realised.at)
+                    RLedgerRow(
+                        user_id=position.user_id,
+                        position_id=position.id,
+                        r=realised.r,
+                        pnl_quote=pnl,
+                        at=realised.at,
+                    )
                 )
 
     async def get_position(self, position_id: int) -> PositionRecord | None:
@@ -191,9 +249,17 @@ class SqlTradingStore:
             query = select(FillRow).where(FillRow.position_id == position_id).order_by(FillRow.at, FillRow.id)
             return [
                 FillRecord(
-                    r.position_id, r.order_id, r.user_id, r.symbol, r.trade_id, Side(r.side),
-                    Decimal(r.price).normalize(), Decimal(r.qty_base).normalize(), Decimal(r.fee).normalize(),
-                    r.fee_currency, _utc(r.at) or r.at,
+                    r.position_id,
+                    r.order_id,
+                    r.user_id,
+                    r.symbol,
+                    r.trade_id,
+                    Side(r.side),
+                    Decimal(r.price).normalize(),
+                    Decimal(r.qty_base).normalize(),
+                    Decimal(r.fee).normalize(),
+                    r.fee_currency,
+                    _utc(r.at) or r.at,
                 )
                 for r in (await session.scalars(query)).all()
             ]
@@ -241,12 +307,11 @@ class SqlTradingStore:
         async with self._sessions() as session, session.begin():
             session.add(PositionEventRow(position_id=position.id, kind=kind, message=message, at=at))
             if alert is not None:
-                await _emit_alert(session, user_id=position.user_id, kind=kind, data=alert)
-
-
-async def _emit_alert(session: AsyncSession, *, user_id: int, kind: str, data: dict[str, str]) -> None:
-    from qari.services import alerts
-
-    emit = getattr(alerts, "emit_alert", None)
-    if emit is not None:
-        await emit(session, user_id=user_id, kind=kind, data=data)
+                await emit_alert(
+                    session,
+                    user_id=position.user_id,
+                    kind=kind,
+                    data=alert,
+                    dedupe_key=f"position:{position.id}:{kind}",
+                    clock=ManualClock(at),
+                )
