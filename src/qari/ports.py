@@ -27,6 +27,7 @@ from qari.core.market import OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
 from qari.core.time import Clock
 from qari.risk.kill_switch import RealisedR
+from qari.risk.profile import TradingProfile
 from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
 
 __all__ = ["Clock", "ExchangeClient", "ManualClock", "WallClock"]
@@ -113,3 +114,9 @@ class EntryLock(Protocol):
     """
 
     def hold(self, user_id: int, symbol: str) -> AbstractAsyncContextManager[bool]: ...
+
+
+class ProfileSource(Protocol):
+    """The user's standing trading facts (settings, plan, platform switches, key health) at `now`."""
+
+    async def profile(self, user_id: int, exchange_id: str, now: dt.datetime) -> TradingProfile: ...
