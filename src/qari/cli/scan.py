@@ -1,11 +1,62 @@
-"""`qari scan`."""
+"""`qari scan --data DIR --at ISO_TIME [--pairs ...] [--json]`: one analysis pass as of a time."""
 
 from __future__ import annotations
 
+import datetime as dt
+from pathlib import Path
+from typing import Annotated
+
 import typer
 
+from qari.core.market import MarketContext
+from qari.core.time import UTC, to_ms
+from qari.market.candle_files import CandleFileError
+from qari.market.dominance import DominanceFileError, load_dominance
+from qari.market.scan_pass import load_series, normalise_pair, run_pass, to_json, to_text
 
-def scan() -> None:
-    """Not built yet."""
-    typer.echo("qari scan: not built yet", err=True)
-    raise typer.Exit(2)
+
+def _parse_at(text: str) -> int:
+    try:
+        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+    except ValueError:
+        raise typer.BadParameter(f"{text!r} is not an ISO time; use e.g. 2024-06-01T12:00:00Z") from None
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return to_ms(moment)
+
+
+def scan(
+    data: Annotated[
+        Path, typer.Option("--data", help="Folder of BASE_QUOTE-TF.feather/.json/.json.gz files")
+    ],
+    at: Annotated[str, typer.Option("--at", help="Analysis time (ISO 8601, UTC if no offset)")],
+    pairs: Annotated[
+        list[str] | None,
+        typer.Option("--pairs", help="Pairs to scan (repeat or comma-separate); default all"),
+    ] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    dominance: Annotated[
+        Path | None, typer.Option("--dominance", help="BTC dominance JSON file ([ms, value] rows)")
+    ] = None,
+) -> None:
+    """Run one 11-layer analysis pass as of --at and print each "
+    "layer's result, the score and any candidate."""
+    at_ms = _parse_at(at)
+    wanted = [
+        normalise_pair(p) for item in (pairs or []) for p in item.replace(" ", ",").split(",") if p.strip()
+    ]
+    try:
+        series = load_series(data, wanted or None)
+        context = MarketContext()
+        if dominance is not None:
+            context = load_dominance(dominance).into(context)
+    except (CandleFileError, DominanceFileError) as e:
+        typer.echo(f"qari scan: {e}", err=True)
+        raise typer.Exit(2) from None
+    symbols = wanted or sorted(series)
+    missing = [s for s in symbols if s not in series]
+    if missing:
+        typer.echo(f"qari scan: no candle files for {', '.join(missing)} in {data}", err=True)
+        raise typer.Exit(2)
+    verdicts = run_pass(series, at_ms, symbols, context)
+    typer.echo(to_json(at_ms, verdicts) if as_json else to_text(at_ms, verdicts))

@@ -103,6 +103,8 @@ class MarketContext:
     fear_greed: float | None = None
     btc_dominance: FloatArray | None = None  # daily values, oldest first, up to the analysis time
     btc: dict[str, CandleSeries] | None = None  # BTC/USDT series by timeframe, for altcoin vetoes
+    # Open times (ms) of `btc_dominance`; when given, the analysis only reads days closed by `at_ms`.
+    btc_dominance_ts: IntArray | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,0 +1,67 @@
+"""Stage 1 confluence: fixed per-layer points, ≥ 3 agreeing layers (R5), vetoes and a threshold.
+
+score = Σ(points × layer score over agreeing layers) / Σ(points over layers that did not abstain),
+so missing data neither helps nor hurts. Deterministic: same inputs, same score.
+"""
+
+from __future__ import annotations
+
+from decimal import Decimal
+
+from qari.analysis.context import AnalysisContext
+from qari.analysis.ele import Ele
+from qari.analysis.explain import candidate_paragraph
+from qari.analysis.layer import LayerResult, Vote
+from qari.analysis.layers.structure import fresh_bullish_choch
+from qari.analysis.setup_levels import trade_levels
+from qari.analysis.verdict import Candidate, Verdict
+from qari.analysis.weights import WeightSet
+
+PRICE_ACTION = (2, 3, 6)  # a candidate needs a trigger from liquidity/SFP, order blocks/FVG or Fibonacci
+
+
+def to_price(x: float) -> Decimal:
+    return Decimal(f"{x:.10g}")
+
+
+def weighted_score(results: tuple[LayerResult, ...], weights: WeightSet) -> float:
+    total = sum(weights.point(r.layer) for r in results if r.vote != Vote.ABSTAIN)
+    if total <= 0:
+        return 0.0
+    got = sum(weights.point(r.layer) * r.score for r in results if r.vote == Vote.AGREE)
+    return round(got / total, 6)
+
+
+def decide(
+    ctx: AnalysisContext, results: tuple[LayerResult, ...], weights: WeightSet, ele: Ele | None
+) -> Verdict:
+    score = weighted_score(results, weights)
+    agreed = tuple(r.layer for r in results if r.vote == Vote.AGREE)
+    vetoes = [r.veto for r in results if r.veto]
+    setup = "continuation"
+    needed = weights.min_agreeing
+    if ele is not None:
+        reversal = ctx.bullish_sfp is not None and ctx.entry is not None and fresh_bullish_choch(ctx.entry)
+        if reversal:
+            setup = "capitulation_reversal"
+            needed = weights.ele_min_agreeing
+        else:
+            vetoes.append("ele")
+    candidate = None
+    trigger = any(code in agreed for code in PRICE_ACTION)
+    if not vetoes and len(agreed) >= needed and score >= weights.threshold and trigger:
+        levels = trade_levels(ctx)
+        if levels is not None:
+            candidate = Candidate(
+                symbol=ctx.symbol,
+                entry_low=to_price(levels.entry_low),
+                entry_high=to_price(levels.entry_high),
+                stop=to_price(levels.stop),
+                pt1=to_price(levels.pt1),
+                pt2=to_price(levels.pt2),
+                explanation=candidate_paragraph(ctx.symbol, ctx.at_ms, results, score, levels, setup),
+                layers_agreed=agreed,
+                score=score,
+                setup=setup,
+            )
+    return Verdict(ctx.symbol, ctx.at_ms, results, score, len(agreed), tuple(sorted(set(vetoes))), candidate)

@@ -1,0 +1,190 @@
+"""Per-snapshot analysis context: closed-candle windows per timeframe and features shared by layers.
+
+Everything is computed lazily once per `analyse()` call, so layers that share a primitive (pivots,
+structure, ATR, SFPs, order blocks) pay for it once. Windows are cut at `at_ms` (a candle counts only
+if it has closed by then) and then to a fixed length, which bounds the cost per call regardless of
+how much history the caller passes — and makes look-ahead impossible by construction.
+"""
+
+from __future__ import annotations
+
+from functools import cached_property
+
+import numpy as np
+
+from qari.analysis.primitives import indicators, swings
+from qari.analysis.primitives.gaps import Fvg, bullish_fvgs
+from qari.analysis.primitives.liquidity import Sfp, find_sfps
+from qari.analysis.primitives.order_blocks import OrderBlock, find_order_blocks
+from qari.analysis.primitives.resample import resample
+from qari.analysis.primitives.structure import Structure, analyse_structure
+from qari.core.market import CandleSeries, MarketContext, MarketSnapshot
+from qari.core.time import timeframe_ms
+
+WINDOWS = {"15m": 320, "1h": 320, "4h": 200, "1d": 200}
+PIVOT_K = {"15m": 3, "1h": 3, "4h": 2, "1d": 2}
+ENTRY_TIMEFRAMES = ("15m", "1h")
+
+
+def closed_window(series: CandleSeries, at_ms: int, window: int | None = None) -> CandleSeries:
+    """The candles closed by `at_ms` (close time = open + timeframe), the last `window` of them."""
+    step = timeframe_ms(series.timeframe)
+    n = int(np.searchsorted(series.ts, at_ms - step, side="right"))
+    start = 0 if window is None else max(0, n - window)
+    return CandleSeries(
+        series.symbol,
+        series.timeframe,
+        series.ts[start:n],
+        series.open[start:n],
+        series.high[start:n],
+        series.low[start:n],
+        series.close[start:n],
+        series.volume[start:n],
+    )
+
+
+class Frame:
+    """One timeframe's closed window plus its derived features."""
+
+    def __init__(self, series: CandleSeries) -> None:
+        self.series = series
+        self.timeframe = series.timeframe
+        self.ts = series.ts
+        self.open = series.open
+        self.high = series.high
+        self.low = series.low
+        self.close = series.close
+        self.volume = series.volume
+        self.n = len(series)
+        self.k = PIVOT_K.get(series.timeframe, swings.DEFAULT_K)
+
+    @property
+    def last(self) -> float:
+        return float(self.close[-1])
+
+    @cached_property
+    def pivots(self) -> swings.Pivots:
+        return swings.find_pivots(self.high, self.low, self.k)
+
+    @cached_property
+    def structure(self) -> Structure:
+        return analyse_structure(self.close, self.pivots)
+
+    @cached_property
+    def atr_series(self) -> np.ndarray:
+        return indicators.atr(self.high, self.low, self.close, 14)
+
+    @cached_property
+    def atr(self) -> float:
+        value = float(self.atr_series[-1]) if self.n else 0.0
+        return value if value > 0.0 else max(abs(self.last) * 1e-4, 1e-12)
+
+    @cached_property
+    def volume_median(self) -> float:
+        tail = self.volume[-100:]
+        return float(np.median(tail)) if tail.shape[0] else 0.0
+
+
+def _frame(series: dict[str, CandleSeries], tf: str, at_ms: int, min_len: int) -> Frame | None:
+    s = series.get(tf)
+    if s is None:
+        source = series.get("1h", series.get("15m"))
+        if source is None or tf not in ("4h", "1d"):
+            return None
+        s = resample(closed_window(source, at_ms, None), tf)
+    w = closed_window(s, at_ms, WINDOWS.get(tf, 300))
+    return Frame(w) if len(w) >= min_len else None
+
+
+def _dominance_upto(context: MarketContext, at_ms: int) -> np.ndarray | None:
+    """Daily dominance values whose day has closed by `at_ms` (all of them when no times are given)."""
+    values = context.btc_dominance
+    if values is None or context.btc_dominance_ts is None:
+        return values
+    n = int(np.searchsorted(context.btc_dominance_ts, at_ms - 86_400_000, side="right"))
+    return values[:n]
+
+
+class AnalysisContext:
+    """What a layer reads: the snapshot, frames per timeframe and shared, lazily computed features."""
+
+    def __init__(self, snapshot: MarketSnapshot) -> None:
+        self.snapshot = snapshot
+        self.symbol = snapshot.symbol
+        self.at_ms = snapshot.at_ms
+        self.context = snapshot.context
+        entry_tf = next((tf for tf in ENTRY_TIMEFRAMES if tf in snapshot.series), None)
+        self.entry_tf = entry_tf or "15m"
+        self.entry = _frame(snapshot.series, entry_tf, self.at_ms, 30) if entry_tf else None
+        self.h4 = _frame(snapshot.series, "4h", self.at_ms, 12)
+        self.d1 = _frame(snapshot.series, "1d", self.at_ms, 12)
+        self.btc_dominance = _dominance_upto(snapshot.context, self.at_ms)
+        btc = snapshot.context.btc
+        self.is_btc = snapshot.symbol.split("/")[0] == "BTC"
+        if self.is_btc:
+            btc = snapshot.series
+        self.btc_h4 = _frame(btc, "4h", self.at_ms, 12) if btc else None
+        self.btc_d1 = _frame(btc, "1d", self.at_ms, 12) if btc else None
+
+    def frames(self) -> dict[str, Frame]:
+        out: dict[str, Frame] = {}
+        for tf, fr in ((self.entry_tf, self.entry), ("4h", self.h4), ("1d", self.d1)):
+            if fr is not None:
+                out[tf] = fr
+        return out
+
+    @cached_property
+    def htf_bearish(self) -> bool:
+        """Daily and 4h structure both bearish: the veto of layer 1."""
+        return (
+            self.h4 is not None
+            and self.d1 is not None
+            and self.h4.structure.state == "BEARISH"
+            and self.d1.structure.state == "BEARISH"
+        )
+
+    @cached_property
+    def sfps(self) -> list[Sfp]:
+        fr = self.entry
+        if fr is None:
+            return []
+        p = fr.pivots
+        return find_sfps(
+            fr.high,
+            fr.low,
+            fr.close,
+            fr.volume,
+            (p.high_idx, p.high_px),
+            (p.low_idx, p.low_px),
+            fr.k,
+            fr.atr,
+            fr.volume_median,
+        )
+
+    @cached_property
+    def bullish_sfp(self) -> Sfp | None:
+        bulls = [s for s in self.sfps if s.direction == "bullish"]
+        return max(bulls, key=lambda s: (s.quality, s.index)) if bulls else None
+
+    @cached_property
+    def htf_aligned(self) -> bool:
+        return self.h4 is not None and self.h4.structure.state == "BULLISH"
+
+    @cached_property
+    def order_blocks(self) -> list[OrderBlock]:
+        fr = self.entry
+        if fr is None:
+            return []
+        breaks = [b.index for b in fr.structure.breaks if b.direction == "bullish"][-8:]
+        return find_order_blocks(
+            fr.open, fr.high, fr.low, fr.close, fr.volume, fr.atr, fr.volume_median, breaks, self.htf_aligned
+        )
+
+    @cached_property
+    def fvgs(self) -> list[Fvg]:
+        fr = self.entry
+        if fr is None:
+            return []
+        return bullish_fvgs(
+            fr.open, fr.high, fr.low, fr.close, fr.volume, fr.atr_series, fr.volume_median, self.htf_aligned
+        )

@@ -1,0 +1,120 @@
+"""L03 Order blocks & FVG: the last down candle before a structure-breaking impulse (quality 0–100,
+realism 0–1, lifecycle), and fair value gaps graded A (full weight), B (only with an SFP), C (ignored)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from qari.analysis.context import AnalysisContext
+from qari.analysis.layer import LayerResult, Vote, abstain, result
+from qari.analysis.primitives.gaps import Fvg
+from qari.analysis.primitives.order_blocks import OrderBlock, realism
+
+CODE = 3
+NAME = "Order blocks & FVG"
+MIN_OB_QUALITY = 45.0
+MIN_REALISM = 0.5
+
+
+def best_block(ctx: AnalysisContext) -> tuple[OrderBlock, float] | None:
+    fr = ctx.entry
+    if fr is None:
+        return None
+    scored = [(b, realism(b, fr.last, fr.atr)) for b in ctx.order_blocks]
+    scored = [(b, r) for b, r in scored if r > 0.0]
+    if not scored:
+        return None
+    return max(scored, key=lambda br: (br[0].quality * br[1], br[0].index))
+
+
+def price_in_gap(ctx: AnalysisContext, g: Fvg) -> bool:
+    fr = ctx.entry
+    return fr is not None and not g.filled and g.low - 0.25 * fr.atr <= fr.last <= g.high + 0.5 * fr.atr
+
+
+def active_gap(ctx: AnalysisContext) -> Fvg | None:
+    """The most recent unfilled gap that price is in or just above and that counts (A, or B with an SFP)."""
+    sfp = ctx.bullish_sfp is not None
+    for g in reversed(ctx.fvgs):
+        if price_in_gap(ctx, g) and (g.grade == "A" or (g.grade == "B" and sfp)):
+            return g
+    return None
+
+
+def _ob_dict(b: OrderBlock, real: float, n: int) -> dict[str, Any]:
+    return {
+        "low": b.low,
+        "high": b.high,
+        "state": b.state,
+        "quality": round(b.quality, 2),
+        "realism": real,
+        "bars_ago": n - 1 - b.index,
+    }
+
+
+class OrderBlocksFvg:
+    code = CODE
+    name = NAME
+
+    def evaluate(self, ctx: AnalysisContext) -> LayerResult:
+        fr = ctx.entry
+        if fr is None:
+            return abstain(CODE, NAME, f"Not enough closed {ctx.entry_tf} candles to find order blocks.")
+        blocks = ctx.order_blocks
+        evidence: dict[str, Any] = {
+            "order_blocks": [_ob_dict(b, realism(b, fr.last, fr.atr), fr.n) for b in blocks[-4:]],
+            "fvgs": [
+                {
+                    "low": g.low,
+                    "high": g.high,
+                    "grade": g.grade,
+                    "filled": g.filled,
+                    "bars_ago": fr.n - 1 - g.index,
+                }
+                for g in ctx.fvgs[-4:]
+            ],
+        }
+        best = best_block(ctx)
+        gap = active_gap(ctx)
+        if best is not None and best[0].quality >= MIN_OB_QUALITY and best[1] >= MIN_REALISM:
+            b, real = best
+            evidence["entry_block"] = _ob_dict(b, real, fr.n)
+            return result(
+                CODE,
+                NAME,
+                Vote.AGREE,
+                0.6 * b.quality / 100.0 + 0.4 * real,
+                evidence,
+                f"Price is at an {b.state} bullish order block {b.low:.6g}–{b.high:.6g} "
+                f"(quality {b.quality:.0f}/100, realism {real:.2f}).",
+            )
+        if gap is not None:
+            evidence["entry_gap"] = {"low": gap.low, "high": gap.high, "grade": gap.grade}
+            return result(
+                CODE,
+                NAME,
+                Vote.AGREE,
+                0.85 if gap.grade == "A" else 0.6,
+                evidence,
+                f"Price is in a grade {gap.grade} bullish fair value gap {gap.low:.6g}–{gap.high:.6g}.",
+            )
+        broken = [b for b in blocks if b.state in ("negated", "breaker") and fr.last < b.low]
+        if broken and broken[-1].state == "breaker":
+            b = broken[-1]
+            return result(
+                CODE,
+                NAME,
+                Vote.AGAINST,
+                0.1,
+                evidence,
+                f"A failed bullish order block at {b.low:.6g}–{b.high:.6g} "
+                "has turned into a breaker above price.",
+            )
+        return result(
+            CODE,
+            NAME,
+            Vote.NEUTRAL,
+            0.2,
+            evidence,
+            "Price is not at a valid bullish order block or a counting fair value gap.",
+        )

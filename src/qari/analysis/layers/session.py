@@ -1,0 +1,51 @@
+"""L10 Session context: Asia / London / New York sessions and their opens (UTC); thin hours score low."""
+
+from __future__ import annotations
+
+from qari.analysis.context import AnalysisContext
+from qari.analysis.layer import LayerResult, Vote, result
+
+CODE = 10
+NAME = "Session context"
+HOUR_MS = 3_600_000
+SESSIONS = (("asia", 0, 8), ("london", 7, 16), ("new_york", 13, 22))
+OPENS = {"asia": 0, "london": 7, "new_york": 13}
+
+
+def sessions_at(hour: int) -> list[str]:
+    return [name for name, start, end in SESSIONS if start <= hour < end]
+
+
+class SessionContext:
+    code = CODE
+    name = NAME
+
+    def evaluate(self, ctx: AnalysisContext) -> LayerResult:
+        hour = (ctx.at_ms // HOUR_MS) % 24
+        weekday = ((ctx.at_ms // (24 * HOUR_MS)) + 3) % 7  # 1970-01-01 was a Thursday; 0 = Monday
+        active = sessions_at(hour)
+        weekend = weekday >= 5
+        just_opened = [s for s in active if 0 <= hour - OPENS[s] < 2]
+        evidence = {
+            "hour_utc": hour,
+            "sessions": active,
+            "session_open": just_opened,
+            "weekend": weekend,
+            "thin_hours": not active or weekend,
+        }
+        if not active or weekend:
+            why = "the weekend" if weekend else "the thin hours between New York close and Asia open"
+            return result(CODE, NAME, Vote.NEUTRAL, 0.2, evidence, f"It is {why}, when liquidity is thin.")
+        names = " and ".join(s.replace("_", " ").title() for s in active)
+        if "london" in active or "new_york" in active:
+            score = 0.9 if just_opened or len(active) > 1 else 0.7
+            return result(
+                CODE,
+                NAME,
+                Vote.AGREE,
+                score,
+                evidence,
+                f"The {names} session{'s are' if len(active) > 1 else ' is'} "
+                "active, the most liquid part of the day.",
+            )
+        return result(CODE, NAME, Vote.NEUTRAL, 0.5, evidence, f"Only the {names} session is active.")

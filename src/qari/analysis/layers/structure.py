@@ -1,0 +1,162 @@
+"""L01 Market structure: swing highs/lows, BOS/CHoCH and the trend state on the entry timeframe, 4h
+and 1d; daily-vs-4h alignment; equal highs/lows as liquidity targets. A bearish daily+4h bias vetoes."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from qari.analysis.context import AnalysisContext, Frame
+from qari.analysis.layer import LayerResult, Vote, abstain, result
+from qari.analysis.primitives.structure import BEARISH, BULLISH, analyse_structure, equal_levels
+from qari.analysis.primitives.swings import DEFAULT_K, find_pivots
+from qari.core.market import CandleSeries
+
+CODE = 1
+NAME = "Market structure"
+FRESH_BARS = 8
+EQ_TOLERANCE_ATR = 0.25
+NEAR_ATR = 2.0
+
+
+def bullish_choch_15m(series_15m: CandleSeries, within: int = 2, k: int = DEFAULT_K) -> bool:
+    """True when the latest break on these closed candles is a bullish CHoCH on one of the last `within`."""
+    if len(series_15m) < 2 * k + 2:
+        return False
+    s = analyse_structure(series_15m.close, find_pivots(series_15m.high, series_15m.low, k))
+    last = s.last_break
+    return (
+        last is not None
+        and last.direction == "bullish"
+        and last.kind == "CHoCH"
+        and last.index >= len(series_15m) - within
+    )
+
+
+def _frame_evidence(fr: Frame) -> dict[str, Any]:
+    s = fr.structure
+    last = s.last_break
+    p = s.pivots
+    tol = EQ_TOLERANCE_ATR * fr.atr
+    hi_max_after = _max_after(fr.high)
+    lo_min_after = _min_after(fr.low)
+    eqh = [
+        {"level": lvl, "near": abs(lvl - fr.last) <= NEAR_ATR * fr.atr}
+        for lvl, _, j in equal_levels(p.high_px[-12:], p.high_idx[-12:], tol, True)
+        if hi_max_after[j + 1] <= lvl
+    ]
+    eql = [
+        {"level": lvl, "near": abs(lvl - fr.last) <= NEAR_ATR * fr.atr}
+        for lvl, _, j in equal_levels(p.low_px[-12:], p.low_idx[-12:], tol, False)
+        if lo_min_after[j + 1] >= lvl
+    ]
+    return {
+        "state": s.state,
+        "pattern": s.pattern,
+        "last_break": None
+        if last is None
+        else {
+            "kind": last.kind,
+            "direction": last.direction,
+            "level": last.level,
+            "bars_ago": fr.n - 1 - last.index,
+        },
+        "swing_highs": [float(x) for x in p.high_px[-3:]],
+        "swing_lows": [float(x) for x in p.low_px[-3:]],
+        "eqh": eqh,
+        "eql": eql,
+    }
+
+
+def _max_after(x: np.ndarray) -> np.ndarray:
+    run = np.maximum.accumulate(x[::-1])[::-1]
+    return np.concatenate((run, [-np.inf]))
+
+
+def _min_after(x: np.ndarray) -> np.ndarray:
+    run = np.minimum.accumulate(x[::-1])[::-1]
+    return np.concatenate((run, [np.inf]))
+
+
+def fresh_bullish_choch(fr: Frame, bars: int = FRESH_BARS) -> bool:
+    last = fr.structure.last_break
+    return (
+        last is not None
+        and last.direction == "bullish"
+        and last.kind == "CHoCH"
+        and last.index >= fr.n - bars
+    )
+
+
+class MarketStructure:
+    code = CODE
+    name = NAME
+
+    def evaluate(self, ctx: AnalysisContext) -> LayerResult:
+        if ctx.entry is None:
+            return abstain(CODE, NAME, f"Not enough closed {ctx.entry_tf} candles to read market structure.")
+        frames = ctx.frames()
+        evidence: dict[str, Any] = {tf: _frame_evidence(fr) for tf, fr in frames.items()}
+        entry = ctx.entry
+        states = {tf: fr.structure.state for tf, fr in frames.items()}
+        h4 = states.get("4h")
+        d1 = states.get("1d")
+        aligned = h4 is not None and h4 == d1
+        evidence["htf_aligned"] = aligned
+        evidence["entry_timeframe"] = ctx.entry_tf
+        choch = fresh_bullish_choch(entry)
+        evidence["fresh_bullish_choch"] = choch
+        if ctx.htf_bearish:
+            return result(
+                CODE,
+                NAME,
+                Vote.AGAINST,
+                0.0,
+                evidence,
+                "Daily and 4h structure are both bearish (lower highs and "
+                "lower lows), which vetoes long entries.",
+                veto="htf_bearish",
+            )
+        entry_bull = entry.structure.state == BULLISH or choch
+        score = (
+            0.4 * float(entry_bull)
+            + 0.25 * float(h4 == BULLISH)
+            + 0.2 * float(d1 == BULLISH)
+            + 0.15 * float(choch or _fresh_bos(entry))
+        )
+        if entry_bull and h4 != BEARISH:
+            what = "a fresh bullish change of character" if choch else "higher highs and higher lows"
+            return result(
+                CODE,
+                NAME,
+                Vote.AGREE,
+                score,
+                evidence,
+                f"The {ctx.entry_tf} chart shows {what}, with the 4h {(h4 or 'n/a').lower()} "
+                f"and the daily {(d1 or 'n/a').lower()}.",
+            )
+        if entry.structure.state == BEARISH and h4 == BEARISH:
+            return result(
+                CODE,
+                NAME,
+                Vote.AGAINST,
+                score,
+                evidence,
+                f"The {ctx.entry_tf} and 4h charts are both bearish, so the structure argues against a long.",
+            )
+        return result(
+            CODE,
+            NAME,
+            Vote.NEUTRAL,
+            score,
+            evidence,
+            f"Structure is mixed: {ctx.entry_tf} "
+            f"{entry.structure.state.lower()}, 4h {(h4 or 'n/a').lower()}, "
+            f"daily {(d1 or 'n/a').lower()}.",
+        )
+
+
+def _fresh_bos(fr: Frame) -> bool:
+    last = fr.structure.last_break
+    return last is not None and last.direction == "bullish" and last.index >= fr.n - FRESH_BARS

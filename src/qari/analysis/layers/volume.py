@@ -1,0 +1,74 @@
+"""L04 Volume: relative volume against its recent distribution, volume behind the latest up-leg, and
+buying-vs-selling pressure (CVD where trade-side data exists; otherwise an up/down-candle volume proxy)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from qari.analysis.context import AnalysisContext
+from qari.analysis.layer import LayerResult, Vote, abstain, result
+
+CODE = 4
+NAME = "Volume"
+LOOKBACK = 100
+PRESSURE_BARS = 20
+
+
+class Volume:
+    code = CODE
+    name = NAME
+
+    def evaluate(self, ctx: AnalysisContext) -> LayerResult:
+        fr = ctx.entry
+        if fr is None or fr.n < 30:
+            return abstain(CODE, NAME, f"Not enough closed {ctx.entry_tf} candles to judge volume.")
+        vol = fr.volume[-LOOKBACK:]
+        last = float(vol[-1])
+        rel_pct = float(np.count_nonzero(vol[:-1] < last)) / max(vol.shape[0] - 1, 1)
+        rel = last / fr.volume_median if fr.volume_median > 0 else 1.0
+        o, c, v = fr.open[-PRESSURE_BARS:], fr.close[-PRESSURE_BARS:], fr.volume[-PRESSURE_BARS:]
+        up = float(v[c >= o].sum())
+        down = float(v[c < o].sum())
+        pressure = up / down if down > 0 else (3.0 if up > 0 else 1.0)
+        lows = fr.pivots.low_idx
+        leg_start = int(lows[-1]) if lows.shape[0] else max(fr.n - PRESSURE_BARS, 0)
+        leg_vol = float(fr.volume[leg_start:].mean()) if leg_start < fr.n else last
+        impulse = leg_vol / fr.volume_median if fr.volume_median > 0 else 1.0
+        evidence = {
+            "relative_volume": rel,
+            "relative_percentile": rel_pct,
+            "impulse_volume_ratio": impulse,
+            "up_down_volume_ratio": pressure,
+            "cvd": None,
+            "cvd_note": "no trade-side data; up/down candle volume used as the pressure proxy",
+        }
+        score = 0.45 * min(pressure / 2.0, 1.0) + 0.3 * min(impulse / 1.5, 1.0) + 0.25 * rel_pct
+        if pressure >= 1.2 and (impulse >= 1.1 or (rel_pct >= 0.7 and fr.close[-1] >= fr.open[-1])):
+            return result(
+                CODE,
+                NAME,
+                Vote.AGREE,
+                score,
+                evidence,
+                f"Buying volume leads ({pressure:.2f}× selling over "
+                f"{PRESSURE_BARS} candles) and the latest leg "
+                f"ran on {impulse:.2f}× typical volume.",
+            )
+        if pressure <= 0.7:
+            return result(
+                CODE,
+                NAME,
+                Vote.AGAINST,
+                score,
+                evidence,
+                f"Selling volume dominates ({pressure:.2f}× buying over {PRESSURE_BARS} candles).",
+            )
+        return result(
+            CODE,
+            NAME,
+            Vote.NEUTRAL,
+            score,
+            evidence,
+            f"Volume is unremarkable: the last candle sits at the {rel_pct * 100:.0f}th "
+            "percentile of recent volume.",
+        )

@@ -1,0 +1,93 @@
+"""Bullish order blocks: the last down candle before an impulse that broke structure upwards.
+
+Lifecycle, as price revisits the zone after the break:
+    active    untouched since the break
+    mitigated price traded back into the zone and it held (no close below)
+    negated   a close below the zone: the block failed
+    breaker   after negation price came back up into the zone from below (now resistance)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from qari.core.market import FloatArray
+
+SEARCH_BACK = 20
+
+
+@dataclass(frozen=True, slots=True)
+class OrderBlock:
+    index: int  # the order-block candle
+    break_index: int
+    low: float
+    high: float
+    state: str
+    quality: float  # 0..100
+    displacement_atr: float
+    volume_ratio: float
+
+
+def lifecycle(
+    low: FloatArray, high: FloatArray, close: FloatArray, start: int, z_low: float, z_high: float
+) -> str:
+    """State of a zone from candle `start` on (the candle after the confirming break)."""
+    lo, hi, cl = low[start:], high[start:], close[start:]
+    neg = np.flatnonzero(cl < z_low)
+    if neg.shape[0] == 0:
+        return "mitigated" if bool((lo <= z_high).any()) else "active"
+    t = int(neg[0])
+    return "breaker" if bool((hi[t + 1 :] >= z_low).any()) else "negated"
+
+
+def find_order_blocks(
+    open_: FloatArray,
+    high: FloatArray,
+    low: FloatArray,
+    close: FloatArray,
+    volume: FloatArray,
+    atr: float,
+    volume_median: float,
+    break_indices: list[int],
+    htf_aligned: bool,
+) -> list[OrderBlock]:
+    out: list[OrderBlock] = []
+    seen: set[int] = set()
+    down = close < open_
+    for b in break_indices:
+        lo_bound = max(0, b - SEARCH_BACK)
+        cands = np.flatnonzero(down[lo_bound : b + 1])
+        if cands.shape[0] == 0:
+            continue
+        j = lo_bound + int(cands[-1])
+        if j in seen or j >= b:
+            continue
+        seen.add(j)
+        z_low, z_high = float(low[j]), float(high[j])
+        impulse_top = float(high[j + 1 : b + 1].max())
+        displacement = (impulse_top - z_high) / atr if atr > 0 else 0.0
+        vol_ratio = float(volume[j + 1 : b + 1].mean()) / volume_median if volume_median > 0 else 1.0
+        has_gap = bool((low[j + 2 : b + 1] > high[j : b - 1]).any()) if b - j >= 2 else False
+        state = lifecycle(low, high, close, b + 1, z_low, z_high)
+        quality = 100.0 * (
+            0.35 * min(max(displacement, 0.0) / 4.0, 1.0)
+            + 0.25 * min(vol_ratio / 2.0, 1.0)
+            + 0.2 * float(has_gap)
+            + 0.2 * float(htf_aligned)
+        )
+        out.append(OrderBlock(j, b, z_low, z_high, state, quality, displacement, vol_ratio))
+    return out
+
+
+def realism(block: OrderBlock, price: float, atr: float) -> float:
+    """0..1: how plausible a fill at this block is (near price, narrow, still valid)."""
+    if block.state in ("negated", "breaker") or atr <= 0:
+        return 0.0
+    if price < block.low:
+        return 0.0
+    distance = max(price - block.high, 0.0) / atr
+    width = (block.high - block.low) / atr
+    value = float(np.exp(-distance / 3.0)) * (0.7 if width > 3.0 else 1.0)
+    return value * (0.85 if block.state == "mitigated" else 1.0)
