@@ -87,7 +87,9 @@ def context_of(snap: MarketSnapshot) -> AnalysisContext:
     return AnalysisContext(snap)
 
 
-def htf(closes: list[float], timeframe: str, symbol: str = "TEST/USDT", end_ms: int | None = None) -> CandleSeries:
+def htf(
+    closes: list[float], timeframe: str, symbol: str = "TEST/USDT", end_ms: int | None = None
+) -> CandleSeries:
     """A higher-timeframe series whose last candle closes by `end_ms` (default: the 15m builder's start)."""
     step = {"4h": 14_400_000, "1d": 86_400_000}[timeframe]
     end = end_ms if end_ms is not None else T0

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import numpy as np
-from analysis.builders import candles, path, snapshot
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from analysis.builders import candles, path, snapshot
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import Vote
 from qari.analysis.layers.indicators import Indicators
@@ -47,7 +47,10 @@ def test_indicators_when_straight_rally_then_overbought_against() -> None:
 
 
 def test_indicators_when_too_few_candles_then_abstain() -> None:
-    assert Indicators().evaluate(AnalysisContext(snapshot(candles(path(100, 110, steps=35))))).vote == Vote.ABSTAIN
+    assert (
+        Indicators().evaluate(AnalysisContext(snapshot(candles(path(100, 110, steps=35))))).vote
+        == Vote.ABSTAIN
+    )
 
 
 def test_vwap_when_price_above_session_and_anchored_vwap_then_agree() -> None:
@@ -72,7 +75,9 @@ def _ema_naive(x: np.ndarray, span: int) -> np.ndarray:
     st.lists(st.floats(min_value=1e-6, max_value=1e6), min_size=1, max_size=400),
     st.sampled_from([2, 9, 12, 26, 50, 200]),
 )
-def test_ema_when_any_positive_series_then_matches_recursive_definition(values: list[float], span: int) -> None:
+def test_ema_when_any_positive_series_then_matches_recursive_definition(
+    values: list[float], span: int
+) -> None:
     x = np.asarray(values)
 
     np.testing.assert_allclose(indicators.ema(x, span), _ema_naive(x, span), rtol=1e-9, atol=1e-9)

@@ -6,8 +6,8 @@ from decimal import Decimal
 
 import numpy as np
 import pytest
-from analysis.builders import T0, candles, htf, path, snapshot
 
+from analysis.builders import T0, candles, htf, path, snapshot
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import Vote
 from qari.analysis.layers.btc_dominance import BtcDominance

@@ -1,8 +1,8 @@
 from __future__ import annotations
 
 import pytest
-from analysis.builders import candles, path, snapshot, with_candle
 
+from analysis.builders import candles, path, snapshot, with_candle
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import Vote
 from qari.analysis.layers.fibonacci import Fibonacci, in_golden_pocket

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from analysis.builders import candles, path, snapshot, with_candle
-
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import Vote
 from qari.analysis.layers.liquidity import LiquiditySfp, clarity

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
-from analysis.builders import candles, path, snapshot, with_candle
 
+from analysis.builders import candles, path, snapshot, with_candle
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import Vote
 from qari.analysis.layers.order_blocks import OrderBlocksFvg

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from analysis.builders import candles, htf, path, snapshot
-
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import Vote
 from qari.analysis.layers.structure import MarketStructure
