@@ -87,3 +87,32 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'qari.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> None:
+    """Argon2id with small cost parameters in tests so logins are fast (production keeps the defaults)."""
+    from qari.web import security
+
+    security.set_hash_cost(time_cost=1, memory_kib=1024, parallelism=1)
+
+
+# --- Sandbox exchange (issue 3): a Bybit v5 spot venue over real HTTP, for any area's tests ---------
+
+from qari.adapters.simulator.harness import SandboxServer  # noqa: E402
+
+
+@pytest.fixture
+def sandbox_server() -> Iterator[SandboxServer]:
+    """The sandbox on a free loopback port: seeded synthetic market (BTC, ETH, SOL, XRP, DOGE /USDT),
+    market clock stepped by hand from 2026-01-01T00:00Z (request signing uses the real time).
+
+    `.base_url`; admin: `.create_key(permissions=, balances=, ips=, read_only=, account_id=)` -> (key,
+    secret),
+    `.revoke_key(key)`, `.set_balances(key, {...})`, `.balances(key)`, `.orders(key)`, `.advance(ms)`,
+    `.set_time(ms)`, `.now_ms()`, `.inject_fault(kind, count=/probability=, paths=, delay_ms=, after=)`,
+    `.clear_faults()`, `.prices()`; clients: `.ccxt(key, secret)` (async ccxt bybit, spot; await `.close()`),
+    `.pybit(key, secret)`; in-process state: `.venue.exchange` (SimulatedExchange).
+    """
+    with SandboxServer.start() as server:
+        yield server

@@ -1,0 +1,63 @@
+"""Backtest throughput: the 26 pairs with 15m data (+4h/1d context) over their full 8 months.
+
+Runs the full engine (analysis -> gate -> orders -> management) in backtest mode and prints candles
+per second, total seconds and peak memory. Goal: the whole run in under 60 s.
+
+    python benchmarks/backtest.py [--data DIR] [--pairs BTC,ETH] [--start 2024-05-01] [--end ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import resource
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from qari.backtest.data import load_market_data
+from qari.backtest.runner import BacktestConfig, BacktestError, run_backtest
+from qari.cli.backtest import parse_pairs
+
+DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "market" / "binance-spot-2024"
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
+    parser.add_argument("--pairs", default=None)
+    parser.add_argument("--start", default=None)
+    parser.add_argument("--end", default=None)
+    args = parser.parse_args()
+    start = dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC) if args.start else None
+    end = dt.datetime.fromisoformat(args.end).replace(tzinfo=dt.UTC) if args.end else None
+    pairs = parse_pairs([args.pairs]) if args.pairs else None
+    data = load_market_data(args.data, pairs, start, end)
+    candles = data.candle_count()
+    print(
+        f"pairs: {len(data.pairs)} period: {data.start:%Y-%m-%d} -> {data.end:%Y-%m-%d} candles: {candles:,}"
+    )
+    config = BacktestConfig(data_dir=args.data, pairs=pairs, start=start, end=end)
+    began = time.perf_counter()
+    try:
+        result = asyncio.run(run_backtest(config, progress=False))
+    except BacktestError as e:
+        print(f"backtest failed: {e}")
+        return 1
+    seconds = time.perf_counter() - began
+    with tempfile.TemporaryDirectory() as out:
+        result.write(Path(out))
+    peak_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    s = result.summary
+    print(f"trades: {s.trades}  win rate: {s.win_rate * 100:.1f} %  net: {s.net_pnl_usdt:.2f} USDT")
+    print(f"total seconds: {seconds:.1f}")
+    print(f"candles per second: {candles / seconds:,.0f}")
+    print(f"peak memory: {peak_mb:,.0f} MB")
+    print(f"goal (< 60 s): {'met' if seconds < 60 else 'NOT met'}")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

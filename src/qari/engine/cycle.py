@@ -1,0 +1,376 @@
+"""The scan cycle: market data once per exchange, analysis once per exchange, then every user's
+execution as an independent unit of work.
+
+Everything outside is reached through the small protocols below; `engine/kernel.py` plugs in the
+real ones for live, sandbox and backtest, so this file is the same code in every mode.
+
+Units of work (`UserUnit`) are plain data (user id, exchange, connection id) and each runs with its
+own timeout and error boundary, so one user's broken key or slow exchange never delays another. The
+same shape lets a distributed task engine run them on other workers later: enqueue the unit, let the
+worker call `UserExecutor.enter(unit, scan)`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import functools
+import logging
+import time
+from collections import Counter
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from qari.core.errors import InvalidCredentialsError, PermissionDeniedError, QariError
+from qari.core.market import MarketSnapshot
+from qari.core.time import Clock
+from qari.engine.health import HealthTracker, is_venue_fault
+from qari.engine.metrics import EngineMetrics
+from qari.engine.scheduler import Tick
+
+log = logging.getLogger("qari.engine.cycle")
+
+
+class VerdictLike(Protocol):
+    """The part of the analysis `Verdict` the engine reads (symbol, score, layers, candidate)."""
+
+    @property
+    def symbol(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def agreeing(self) -> int: ...
+
+    @property
+    def vetoes(self) -> tuple[str, ...]: ...
+
+    @property
+    def candidate(self) -> Any: ...
+
+    @property
+    def layers(self) -> tuple[Any, ...]: ...
+
+
+Analyse = Callable[[MarketSnapshot], VerdictLike]
+
+
+class MarketFeed(Protocol):
+    """One exchange's market data, shared by all its users: refreshed once per cycle."""
+
+    exchange_id: str
+
+    async def refresh(self, at: dt.datetime) -> Mapping[str, MarketSnapshot]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class UserUnit:
+    """One user's work on one exchange connection: plain data, so it can be queued anywhere."""
+
+    user_id: int
+    exchange_id: str
+    connection_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    symbol: str
+    passed: bool
+    blocking_code: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UserOutcome:
+    gate: tuple[GateOutcome, ...] = ()
+    orders_sent: int = 0
+
+
+class UserDirectory(Protocol):
+    """Who trades where: the units of work for one exchange this cycle."""
+
+    async def units(self, exchange_id: str) -> Sequence[UserUnit]: ...
+
+
+class UserExecutor(Protocol):
+    """Per-user execution. `enter` gates and places entries; `manage` runs exits, stops and expiries."""
+
+    async def enter(self, unit: UserUnit, scan: ExchangeScan) -> UserOutcome: ...
+
+    async def manage(self, unit: UserUnit, at: dt.datetime) -> None: ...
+
+
+class KeyVerifier(Protocol):
+    """Hourly key re-verification (connect's `reverify_due`)."""
+
+    async def reverify_due(self, at: dt.datetime) -> int: ...
+
+
+class CycleRecorder(Protocol):
+    """Where cycle records and the latest scan view go (database in live/sandbox, memory in backtests)."""
+
+    async def record(self, report: CycleReport) -> None: ...
+
+
+@dataclass(slots=True)
+class ExchangeScan:
+    """One exchange's shared analysis for this cycle; handed to every user of that exchange."""
+
+    exchange_id: str
+    at: dt.datetime
+    verdicts: dict[str, VerdictLike] = field(default_factory=dict)
+    snapshots: Mapping[str, MarketSnapshot] = field(default_factory=dict)
+    entries_allowed: bool = True
+    error: str | None = None
+
+    def candidates(self) -> list[VerdictLike]:
+        """Verdicts with a trade candidate, best score first (ties by symbol, deterministic)."""
+        found = [v for v in self.verdicts.values() if v.candidate is not None]
+        return sorted(found, key=lambda v: (-v.score, v.symbol))
+
+
+@dataclass(slots=True)
+class UnitResult:
+    unit: UserUnit
+    outcome: UserOutcome | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class CycleReport:
+    at: dt.datetime
+    mode: str
+    scans: list[ExchangeScan] = field(default_factory=list)
+    units: list[UnitResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for u in self.units if u.error) + sum(1 for s in self.scans if s.error)
+
+    def gate_blocks(self) -> Counter[str]:
+        return Counter(
+            g.blocking_code
+            for u in self.units
+            if u.outcome
+            for g in u.outcome.gate
+            if not g.passed and g.blocking_code
+        )
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    refresh_seconds: float = 60.0
+    user_seconds: float = 45.0
+    manage_seconds: float = 25.0
+    max_concurrent_users: int = 64
+
+
+class NullRecorder:
+    async def record(self, report: CycleReport) -> None:
+        return None
+
+
+class NoKeyVerifier:
+    async def reverify_due(self, at: dt.datetime) -> int:
+        return 0
+
+
+class EngineCycle:
+    """Runs one tick of the engine; the scheduler calls `on_tick`, the backtest driver does too."""
+
+    def __init__(
+        self,
+        *,
+        mode: str,
+        clock: Clock,
+        feeds: Sequence[MarketFeed],
+        analyse: Analyse,
+        directory: UserDirectory,
+        executor: UserExecutor,
+        recorder: CycleRecorder | None = None,
+        verifier: KeyVerifier | None = None,
+        health: HealthTracker | None = None,
+        metrics: EngineMetrics | None = None,
+        timeouts: Timeouts | None = None,
+    ) -> None:
+        self.mode = mode
+        self.clock = clock
+        self.feeds = list(feeds)
+        self.analyse = analyse
+        self.directory = directory
+        self.executor = executor
+        self.recorder = recorder or NullRecorder()
+        self.verifier = verifier or NoKeyVerifier()
+        self.health = health or HealthTracker()
+        self.metrics = metrics or EngineMetrics()
+        self.timeouts = timeouts or Timeouts()
+        self.last_report: CycleReport | None = None
+        self._gate = asyncio.Semaphore(self.timeouts.max_concurrent_users)
+
+    async def on_tick(self, tick: Tick, at: dt.datetime) -> None:
+        if tick is Tick.CYCLE:
+            await self.run_cycle(at)
+        elif tick is Tick.MANAGE:
+            await self.run_manage(at)
+        else:
+            await self.run_reverify(at)
+
+    async def run_cycle(self, at: dt.datetime) -> CycleReport:
+        started = time.perf_counter()
+        report = CycleReport(at=at, mode=self.mode)
+        report.scans = list(await asyncio.gather(*(self._scan(feed, at) for feed in self.feeds)))
+        for scan in report.scans:
+            if not scan.entries_allowed:
+                self.metrics.inc("entries_paused", {"exchange": scan.exchange_id})
+                continue
+            units = await self._units(scan.exchange_id)
+            report.units.extend(await self._run_units(units, functools.partial(self._enter, scan=scan)))
+        report.seconds = time.perf_counter() - started
+        self._observe_cycle(report)
+        try:
+            await self.recorder.record(report)
+        except Exception as e:  # the cycle already happened; losing its record must not stop trading
+            self.metrics.inc("errors", {"kind": "record_cycle"})
+            log.error("could not record cycle: %s", type(e).__name__)
+        self.last_report = report
+        return report
+
+    async def _enter(self, unit: UserUnit, scan: ExchangeScan) -> UserOutcome:
+        return await self.executor.enter(unit, scan)
+
+    async def run_manage(self, at: dt.datetime) -> list[UnitResult]:
+        """Exits, stops and expiries for every user, also (especially) when a venue is unhealthy."""
+        started = time.perf_counter()
+        results: list[UnitResult] = []
+        for feed in self.feeds:
+            units = await self._units(feed.exchange_id)
+            results.extend(
+                await self._run_units(
+                    units, lambda u: self.executor.manage(u, at), timeout=self.timeouts.manage_seconds
+                )
+            )
+        self.metrics.observe("manage", time.perf_counter() - started)
+        return results
+
+    async def run_reverify(self, at: dt.datetime) -> int:
+        try:
+            count = await self.verifier.reverify_due(at)
+        except Exception as e:
+            self.metrics.inc("errors", {"kind": "reverify"})
+            log.error("key re-verification failed: %s", type(e).__name__)
+            return 0
+        self.metrics.inc("keys_reverified", amount=count)
+        return count
+
+    async def _units(self, exchange_id: str) -> Sequence[UserUnit]:
+        try:
+            return await self.directory.units(exchange_id)
+        except Exception as e:
+            self.metrics.inc("errors", {"kind": "directory"})
+            log.error("could not list users for %s: %s", exchange_id, type(e).__name__)
+            return ()
+
+    async def _scan(self, feed: MarketFeed, at: dt.datetime) -> ExchangeScan:
+        exchange_id = feed.exchange_id
+        scan = ExchangeScan(exchange_id=exchange_id, at=at)
+        started = time.perf_counter()
+        try:
+            snapshots = await asyncio.wait_for(feed.refresh(at), self.timeouts.refresh_seconds)
+        except Exception as e:
+            self.health.record_failure(exchange_id, e, self.clock.now())
+            self.metrics.inc("errors", {"kind": "market_data", "exchange": exchange_id})
+            scan.error = f"market data unavailable: {type(e).__name__}"
+            scan.entries_allowed = False
+            log.warning(
+                "market data refresh failed", extra={"exchange": exchange_id, "error": type(e).__name__}
+            )
+            return scan
+        self.health.record_success(exchange_id, self.clock.now())
+        self.metrics.observe("market_data", time.perf_counter() - started, {"exchange": exchange_id})
+        analysed = time.perf_counter()
+        scan.snapshots = snapshots
+        for symbol in sorted(snapshots):
+            try:
+                scan.verdicts[symbol] = self.analyse(snapshots[symbol])
+            except Exception as e:  # one symbol's bad data must not hide the others
+                self.metrics.inc("errors", {"kind": "analysis"})
+                log.error("analysis failed for %s: %s", symbol, type(e).__name__)
+        self.metrics.observe("analysis", time.perf_counter() - analysed, {"exchange": exchange_id})
+        self.metrics.inc("candidates", {"exchange": exchange_id}, len(scan.candidates()))
+        scan.entries_allowed = self.health.allows_entries(exchange_id)
+        return scan
+
+    async def _run_units(
+        self,
+        units: Sequence[UserUnit],
+        work: Callable[[UserUnit], Awaitable[UserOutcome | None]],
+        timeout: float | None = None,
+    ) -> list[UnitResult]:
+        limit = timeout if timeout is not None else self.timeouts.user_seconds
+        return list(await asyncio.gather(*(self._isolated(unit, work, limit) for unit in units)))
+
+    async def _isolated(
+        self, unit: UserUnit, work: Callable[[UserUnit], Awaitable[UserOutcome | None]], limit: float
+    ) -> UnitResult:
+        result = UnitResult(unit=unit)
+        started = time.perf_counter()
+        async with self._gate:
+            try:
+                result.outcome = await asyncio.wait_for(work(unit), limit)
+            except TimeoutError:
+                result.error = "timeout"
+                self.metrics.inc("errors", {"kind": "user_timeout"})
+                log.warning(
+                    "user unit timed out", extra={"user_id": unit.user_id, "exchange": unit.exchange_id}
+                )
+            except Exception as e:
+                result.error = type(e).__name__
+                self._classify_failure(unit, e)
+        result.seconds = time.perf_counter() - started
+        self.metrics.observe("user_unit", result.seconds)
+        return result
+
+    def _classify_failure(self, unit: UserUnit, error: Exception) -> None:
+        if isinstance(error, InvalidCredentialsError | PermissionDeniedError):
+            kind = "user_key"
+        elif is_venue_fault(error):
+            kind = "venue"
+            self.health.record_failure(unit.exchange_id, error, self.clock.now())
+        elif isinstance(error, QariError):
+            kind = "rejected"
+        else:
+            kind = "unexpected"
+        self.metrics.inc("errors", {"kind": kind})
+        logger = log.error if kind == "unexpected" else log.warning
+        logger(
+            "user unit failed: %s",
+            type(error).__name__,
+            extra={"user_id": unit.user_id, "exchange": unit.exchange_id, "kind": kind},
+            exc_info=kind == "unexpected",
+        )
+
+    def _observe_cycle(self, report: CycleReport) -> None:
+        self.metrics.observe("cycle", report.seconds)
+        self.metrics.inc("cycles")
+        for code, count in report.gate_blocks().items():
+            self.metrics.inc("gate_blocked", {"check": code}, count)
+        passed = sum(1 for u in report.units if u.outcome for g in u.outcome.gate if g.passed)
+        if passed:
+            self.metrics.inc("gate_passed", amount=passed)
+        log.info(
+            "cycle done",
+            extra={
+                "at": report.at.isoformat(),
+                "mode": report.mode,
+                "seconds": round(report.seconds, 3),
+                "exchanges": len(report.scans),
+                "symbols": sum(len(s.verdicts) for s in report.scans),
+                "candidates": sum(len(s.candidates()) for s in report.scans),
+                "users": len(report.units),
+                "errors": report.errors,
+            },
+        )

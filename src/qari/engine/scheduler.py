@@ -1,0 +1,173 @@
+"""Cadence aligned to the Clock: scan cycles on candle closes, management in between.
+
+The scheduler never reads the wall clock and never sleeps on its own: it asks the injected Clock
+what time it is and an injected `sleep_until` to wait. Live and sandbox wait on asyncio (optionally
+accelerated); backtests and tests use `ManualSleeper`, which just moves a ManualClock forward, so a
+day of cycles runs in milliseconds with exactly the same tick sequence.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from enum import StrEnum
+
+from qari.core.clocks import ManualClock
+from qari.core.time import Clock, next_boundary
+
+log = logging.getLogger("qari.engine.scheduler")
+
+SleepUntil = Callable[[dt.datetime], Awaitable[None]]
+
+
+class Tick(StrEnum):
+    """What is due at an instant, in the order it runs: keys first, exits before entries."""
+
+    REVERIFY = "reverify"
+    MANAGE = "manage"
+    CYCLE = "cycle"
+
+
+TICK_ORDER = (Tick.REVERIFY, Tick.MANAGE, Tick.CYCLE)
+
+TickHandler = Callable[[Tick, dt.datetime], Awaitable[None]]
+
+
+@dataclass(frozen=True, slots=True)
+class Cadence:
+    cycle_seconds: int = 300
+    manage_seconds: int = 30
+    reverify_seconds: int = 3600
+    # Wake this long after a boundary so the venue has published the closed candle; the tick keeps the
+    # boundary as its logical time, so decisions do not depend on the delay.
+    settle_seconds: float = 0.0
+
+    def __post_init__(self) -> None:
+        if min(self.cycle_seconds, self.manage_seconds, self.reverify_seconds) <= 0:
+            raise ValueError("cadence intervals must be positive seconds")
+
+
+def due_after(moment: dt.datetime, cadence: Cadence) -> tuple[dt.datetime, tuple[Tick, ...]]:
+    """The next boundary strictly after `moment` and every tick that falls on it."""
+    candidates = {
+        Tick.CYCLE: next_boundary(moment, cadence.cycle_seconds),
+        Tick.MANAGE: next_boundary(moment, cadence.manage_seconds),
+        Tick.REVERIFY: next_boundary(moment, cadence.reverify_seconds),
+    }
+    at = min(candidates.values())
+    return at, tuple(t for t in TICK_ORDER if candidates[t] == at)
+
+
+class ManualSleeper:
+    """Waiting on a ManualClock is moving it: backtests and deterministic tests."""
+
+    def __init__(self, clock: ManualClock) -> None:
+        self.clock = clock
+
+    async def __call__(self, until: dt.datetime) -> None:
+        if until > self.clock.now():
+            self.clock.set(until)
+        await asyncio.sleep(0)
+
+
+class RealTimeSleeper:
+    """Waits on asyncio until the clock reaches `until`; `speed` > 1 for an accelerated clock."""
+
+    def __init__(self, clock: Clock, speed: float = 1.0, max_nap: float = 1.0) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.clock = clock
+        self.speed = speed
+        self.max_nap = max_nap
+
+    async def __call__(self, until: dt.datetime) -> None:
+        while True:
+            remaining = (until - self.clock.now()).total_seconds()
+            if remaining <= 0:
+                return
+            await asyncio.sleep(min(self.max_nap, remaining / self.speed))
+
+
+class AcceleratedClock:
+    """A clock that runs `speed` times faster than its base from `origin` on (sandbox replay demo)."""
+
+    def __init__(self, base: Clock, speed: float, origin: dt.datetime | None = None) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        self.base = base
+        self.speed = speed
+        self._base_start = base.now()
+        self._origin = origin or self._base_start
+
+    def now(self) -> dt.datetime:
+        return self._origin + (self.base.now() - self._base_start) * self.speed
+
+
+@dataclass(slots=True)
+class SchedulerState:
+    ticks: int = 0
+    cycles: int = 0
+    skipped_cycles: int = 0
+    last_tick_at: dt.datetime | None = None
+    failures: int = 0
+
+
+class Scheduler:
+    """Runs `handler(tick, at)` on every due boundary until stopped; a failing tick never stops it."""
+
+    def __init__(self, clock: Clock, sleep_until: SleepUntil, cadence: Cadence, handler: TickHandler) -> None:
+        self.clock = clock
+        self.sleep_until = sleep_until
+        self.cadence = cadence
+        self.handler = handler
+        self.state = SchedulerState()
+
+    async def run(
+        self,
+        stop: asyncio.Event | None = None,
+        *,
+        until: dt.datetime | None = None,
+        max_ticks: int | None = None,
+    ) -> SchedulerState:
+        settle = dt.timedelta(seconds=self.cadence.settle_seconds)
+        cursor = self.clock.now()
+        while not (stop is not None and stop.is_set()):
+            at, ticks = due_after(cursor, self.cadence)
+            if until is not None and at > until:
+                break
+            if max_ticks is not None and self.state.ticks >= max_ticks:
+                break
+            await self.sleep_until(at + settle)
+            if stop is not None and stop.is_set():
+                break
+            for tick in ticks:
+                await self._run_tick(tick, at)
+            cursor = self._next_cursor(at)
+        return self.state
+
+    async def _run_tick(self, tick: Tick, at: dt.datetime) -> None:
+        self.state.ticks += 1
+        self.state.last_tick_at = at
+        if tick is Tick.CYCLE:
+            self.state.cycles += 1
+        try:
+            await self.handler(tick, at)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            self.state.failures += 1
+            log.exception("engine tick failed", extra={"tick": tick.value, "at": at.isoformat()})
+
+    def _next_cursor(self, at: dt.datetime) -> dt.datetime:
+        """Skip boundaries that passed while a slow tick ran, instead of piling them up."""
+        now = self.clock.now()
+        if now <= at:
+            return at
+        missed = int((now - at).total_seconds() // self.cadence.cycle_seconds)
+        if missed:
+            self.state.skipped_cycles += missed
+            log.warning("engine overran %d cycle boundaries", missed, extra={"at": at.isoformat()})
+        return now
