@@ -22,43 +22,40 @@ GOOD = {
 }
 
 
-@pytest.mark.parametrize(
-    ("payload", "field"),
-    [
-        ({**GOOD, "exchange": "ftx"}, "exchange"),
-        ({**GOOD, "exchange": ""}, "exchange"),
-        ({**GOOD, "api_key": ""}, "api_key"),
-        ({**GOOD, "api_key": "   "}, "api_key"),
-        ({**GOOD, "api_secret": ""}, "api_secret"),
-        ({**GOOD, "api_key": "K" * 10_000}, "api_key"),
-        ({**GOOD, "api_secret": "S" * 100_000}, "api_secret"),
-        ({**GOOD, "api_key": "clé-ünïcödé-🔑"}, "api_key"),
-        ({**GOOD, "api_key": "has space inside"}, "api_key"),
-        ({**GOOD, "api_secret": "sécret"}, "api_secret"),
-        ({"exchange": "okx", "api_key": "okxkey123456", "api_secret": "okxsecret123"}, "passphrase"),
-        (
-            {"exchange": "kucoin", "api_key": "kck123456", "api_secret": "kcs123456", "passphrase": ""},
-            "passphrase",
-        ),
-        (
-            {"exchange": "bitget", "api_key": "bgk123456", "api_secret": "bgs", "passphrase": "p" * 500},
-            "passphrase",
-        ),
-        ({"exchange": "bybit"}, "api_key"),
-    ],
-    ids=lambda v: v if isinstance(v, str) else None,
+BAD_INPUT = (
+    ({**GOOD, "exchange": "ftx"}, "exchange"),
+    ({**GOOD, "exchange": ""}, "exchange"),
+    ({**GOOD, "api_key": ""}, "api_key"),
+    ({**GOOD, "api_key": "   "}, "api_key"),
+    ({**GOOD, "api_secret": ""}, "api_secret"),
+    ({**GOOD, "api_key": "K" * 10_000}, "api_key"),
+    ({**GOOD, "api_secret": "S" * 100_000}, "api_secret"),
+    ({**GOOD, "api_key": "clé-ünïcödé-🔑"}, "api_key"),
+    ({**GOOD, "api_key": "has space inside"}, "api_key"),
+    ({**GOOD, "api_secret": "sécret"}, "api_secret"),
+    ({"exchange": "okx", "api_key": "okxkey123456", "api_secret": "okxsecret123"}, "passphrase"),
+    (
+        {"exchange": "kucoin", "api_key": "kck123456", "api_secret": "kcs123456", "passphrase": ""},
+        "passphrase",
+    ),
+    (
+        {"exchange": "bitget", "api_key": "bgk123456", "api_secret": "bgs", "passphrase": "p" * 500},
+        "passphrase",
+    ),
+    ({"exchange": "bybit"}, "api_key"),
 )
-async def test_connect_when_bad_input_then_422_naming_field_without_echo(
-    api: Api, payload: dict[str, str], field: str
-) -> None:
-    response = await api.client.post(URL, json=payload, headers=api.headers)
 
-    assert response.status_code == 422, response.text
-    detail = response.json()["detail"]
-    assert detail.startswith(field), detail
-    for value in payload.values():
-        if len(value) > 6:
-            assert value not in response.text
+
+async def test_connect_when_bad_input_then_422_naming_field_without_echo(api: Api) -> None:
+    for payload, field in BAD_INPUT:
+        response = await api.client.post(URL, json=payload, headers=api.headers)
+
+        assert response.status_code == 422, (field, response.text)
+        detail = response.json()["detail"]
+        assert detail.startswith(field), detail
+        for value in payload.values():
+            if len(value) > 6:
+                assert value not in response.text
     assert await api.scalar("SELECT count(*) FROM vault_secrets") == 0
 
 
