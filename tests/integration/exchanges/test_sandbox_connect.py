@@ -126,15 +126,7 @@ async def test_sandbox_one_click_when_requested_then_connected_with_paper_usdt(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["exchange"] == "sandbox" and body["status"] == "connected"
-    user_id = await api.scalar("SELECT user_id FROM exchange_connections")
-    state = api.app.state
-    async with (
-        state.sessions() as session,
-        exchange_keys.open_client(
-            session, state.vault, body["id"], user_id, state.exchange_endpoints
-        ) as client,
-    ):
-        balances = await client.fetch_balances()
+    balances, _ = await api.stored_client_balances(body["id"])
     assert balances["USDT"].free == Decimal(exchange_keys.SANDBOX_PAPER_USDT)
     again = await api.client.post(f"{URL}/sandbox", headers=api.headers)
     assert again.status_code == 409
