@@ -361,7 +361,8 @@ class SimulatedExchange:
             crossed = lo <= order.price if order.is_buy else hi >= order.price
             if crossed and order.leaves_qty > 0:
                 qty = self.fills.maker_fill(order.leaves_qty, volume, lot)
-                out.append(self._fill(order, order.price, qty, True, ts))
+                if qty > 0:
+                    out.append(self._fill(order, order.price, qty, True, ts))
         return out
 
     # ---------------------------------------------------------------------------------------- orders
