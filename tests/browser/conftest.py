@@ -64,7 +64,7 @@ def _wait_healthy(server: LiveServer, timeout: float) -> None:
     raise RuntimeError(f"server not healthy after {timeout}s:\n{server.log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`qari serve` in its own process on a free port, with the sandbox engine accelerated."""
     reason = _browser_missing_reason()
@@ -104,7 +104,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     reason = _browser_missing_reason()
     if reason:

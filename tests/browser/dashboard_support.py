@@ -35,3 +35,24 @@ def shoot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def register(page: object, email: str, password: str = PASSWORD) -> None:
+    """Create an account through the register page; the app logs in and opens the Overview."""
+    page.goto("/app/register")  # type: ignore[attr-defined]
+    page.fill("#email", email)  # type: ignore[attr-defined]
+    page.fill("#password", password)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url("**/app/overview")  # type: ignore[attr-defined]
+    page.wait_for_selector("#positions")  # type: ignore[attr-defined]
+
+
+def open_page(page: object, path: str, ready: str) -> None:
+    """Navigate inside the single-page app (no reload) and wait for `ready` to show."""
+    page.evaluate(
+        "path => { history.pushState({}, '', path); dispatchEvent(new PopStateEvent('popstate')); }", path
+    )  # type: ignore[attr-defined]
+    page.wait_for_selector(ready)  # type: ignore[attr-defined]
