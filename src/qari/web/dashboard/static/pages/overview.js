@@ -102,8 +102,10 @@ export default function overview() {
     if (!series) return;
     const seen = new Map();
     for (const pt of equityPoints()) if (Number.isFinite(pt.time) && Number.isFinite(pt.value)) seen.set(pt.time, pt);
-    series.setData([...seen.values()].sort((a, b) => a.time - b.time));
+    const points = [...seen.values()].sort((a, b) => a.time - b.time);
+    series.setData(points);
     chart.timeScale().fitContent();
+    slots.equityEmpty.hidden = points.length > 0;
   }
 
   async function showDetail(position) {
@@ -126,10 +128,11 @@ export default function overview() {
       for (const [k, v] of entries) data[k] = v;
       for (const [k, build] of Object.entries(builders)) slots[k] = build();
       const chartBox = h('div', { class: 'chart', id: 'equity-chart' });
+      slots.equityEmpty = h('p', { class: 'muted small', id: 'equity-empty' }, 'The equity curve starts with your first closed trade.');
       slots.detail = h('div', { class: 'card', id: 'position-detail', hidden: true });
       clear(root, h('h1', {}, 'Overview'),
         h('div', { class: 'grid' }, slots.portfolio, slots.r_tracker, slots.connections, slots.engine),
-        h('div', { class: 'card' }, h('h2', {}, 'Equity'), chartBox),
+        h('div', { class: 'card' }, h('h2', {}, 'Equity'), slots.equityEmpty, chartBox),
         slots.positions, slots.detail);
       chart = makeChart(chartBox);
       if (chart) { series = chart.addAreaSeries({ lineColor: '#0f5b8d', topColor: 'rgba(15,91,141,.25)', bottomColor: 'rgba(15,91,141,0)' }); drawEquity(); }
