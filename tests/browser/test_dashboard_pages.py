@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import uuid
 
+import httpx
 import pytest
 from dashboard_support import LiveServer, RequestLog, open_page, register, shoot
 
@@ -40,6 +41,9 @@ def test_pages_when_logged_in_then_rendered_from_localhost_only(
     assert errors == []
     assert requests_seen.outside == []
     assert all(url.startswith(live_server.url) for url in requests_seen.urls if url.startswith("http"))
+    openapi = httpx.get(f"{live_server.url}/openapi.json").json()
+    assert requests_seen.api_calls, "the pages made no API call"
+    assert requests_seen.undocumented_api_calls(openapi) == []
 
 
 def test_overview_when_phone_viewport_then_no_horizontal_scroll(
