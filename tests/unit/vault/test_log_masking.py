@@ -4,11 +4,14 @@ import io
 import logging
 from collections.abc import Iterator
 
+import httpx
 import pytest
+from fastapi import FastAPI, Request
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from qari.logging import KeyValueFormatter, install_secret_masking, mask_text, register_secret
+from qari.web.errors import RegisterBodySecrets
 
 
 @pytest.fixture
@@ -74,3 +77,28 @@ def test_log_when_below_level_then_no_cost_and_still_masked_when_enabled(capture
     register_secret(secret)
     logging.getLogger("qari.test.masking").debug("%s", secret)
     assert "***" in captured.getvalue() and secret not in captured.getvalue()
+
+
+async def test_request_when_body_has_secret_fields_then_registered_before_any_log(
+    captured: io.StringIO,
+) -> None:
+
+    app = FastAPI()
+    app.add_middleware(RegisterBodySecrets)
+
+    @app.post("/echo")
+    async def echo(request: Request) -> dict[str, str]:
+        body = await request.body()
+        logging.getLogger("qari.test.masking").warning("got %s", body.decode())
+        return {"ok": "yes"}
+
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://t") as client:
+        payload = {
+            "exchange": "okx",
+            "credentials": {"api_secret": "Zq81-never-logged", "passphrase": "Pp-77-hidden"},
+        }
+        assert (await client.post("/echo", json=payload)).status_code == 200
+    text = captured.getvalue()
+    assert "okx" in text
+    assert "Zq81-never-logged" not in text and "Pp-77-hidden" not in text
