@@ -64,7 +64,7 @@ def _wait_healthy(server: LiveServer, timeout: float) -> None:
     raise RuntimeError(f"server not healthy after {timeout}s:\n{server.log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`qari serve` in its own process on a free port, with the sandbox engine accelerated."""
     reason = _browser_missing_reason()
@@ -104,7 +104,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     reason = _browser_missing_reason()
     if reason:
@@ -126,7 +126,7 @@ def requests_seen() -> RequestLog:
 
 @pytest.fixture
 def page(browser: object, requests_seen: RequestLog, live_server: LiveServer) -> Iterator[object]:
-    from playwright.sync_api import Browser, Route
+    from playwright.sync_api import Browser, Response, Route
 
     assert isinstance(browser, Browser)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
@@ -141,7 +141,13 @@ def page(browser: object, requests_seen: RequestLog, live_server: LiveServer) ->
             requests_seen.outside.append(url)
             route.abort()
 
+    def answered(response: Response) -> None:
+        parts = urlsplit(response.url)
+        if parts.path.startswith("/api/"):
+            requests_seen.api_calls.append((response.request.method, parts.path, response.status))
+
     context.route("**/*", guard)
+    context.on("response", answered)
     context.set_default_timeout(15_000)
     tab = context.new_page()
     try:
