@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from dashboard_support import LiveServer, RequestLog
+from dashboard_support import LiveServer, RequestLog, shoot
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 CHROMIUM = os.environ.get("QARI_CHROMIUM", "/usr/bin/chromium")
@@ -124,8 +124,21 @@ def requests_seen() -> RequestLog:
     return RequestLog()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[object]:
+    report = yield
+    if getattr(report, "when", "") == "call":
+        item.stash[FAILED] = bool(getattr(report, "failed", False))
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: object, requests_seen: RequestLog, live_server: LiveServer) -> Iterator[object]:
+def page(
+    browser: object, requests_seen: RequestLog, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[object]:
     from playwright.sync_api import Browser, Response, Route
 
     assert isinstance(browser, Browser)
@@ -152,5 +165,7 @@ def page(browser: object, requests_seen: RequestLog, live_server: LiveServer) ->
     tab = context.new_page()
     try:
         yield tab
+        if request.node.stash.get(FAILED, False):
+            shoot(tab, f"failed-{request.node.name}")
     finally:
         context.close()
