@@ -107,7 +107,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running while it is open, which would
+# break the asyncio tests that run after the browser tests in the same session.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     reason = _browser_missing_reason()
     if reason:
