@@ -29,6 +29,7 @@ async def test_notifications_when_user_links_via_start_code_then_alerts_follow_p
     auth = await register_and_login(client)
     user_id = (await client.get("/api/v1/me", headers=auth)).json()["id"]
 
+    await wait_until(lambda: app.state.telegram.username is not None)  # getMe runs in the background
     status = (await client.get(f"{API}/telegram", headers=auth)).json()
     assert status["enabled"] is True and status["linked"] is False
     assert status["bot_username"] == BOT_USERNAME and status["message"] is None
