@@ -32,10 +32,10 @@ from qari.core.market import CandleSeries
 from qari.core.orders import OrderType, Side
 from qari.engine.gate_facts import closed_candles, gather_gate_context, kill_switch_for, rounded_levels
 from qari.engine.orders import Checkpoint, OrderManager
-from qari.ports import Clock, EntryLock, ExchangeClient, TradingStore
+from qari.ports import AlertSink, Clock, EntryLock, ExchangeClient, TradingStore
 from qari.risk.candidate import TradeCandidate
 from qari.risk.gate import GateDecision, evaluate_gate
-from qari.risk.kill_switch import RealisedR
+from qari.risk.kill_switch import RealisedR, RLimits, day_window, evaluate_kill_switch
 from qari.risk.profile import TradingProfile
 from qari.risk.stops import StopBand
 from qari.trading.exits import (
@@ -225,6 +225,7 @@ class UserExecution:
 
     async def manage(self, profile: TradingProfile) -> list[PositionRecord]:
         """One management pass over the user's open positions on this venue; returns them afterwards."""
+        await self._kill_switch_cleared(profile)
         positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
         for position in positions:
             try:
@@ -234,6 +235,31 @@ class UserExecution:
                     position, "manage_deferred", f"venue unavailable: {e}", self.clock.now()
                 )
         return positions
+
+    async def _kill_switch_cleared(self, profile: TradingProfile) -> None:
+        """Tell the user once when a halt from the previous day or week has lifted."""
+        alerts = self.store if isinstance(self.store, AlertSink) else None
+        if alerts is None:
+            return
+        now = self.clock.now()
+        today = day_window(now)[0]
+        limits = RLimits.for_user(profile.daily_loss_limit_r, profile.weekly_loss_limit_r)
+        entries = await self.store.r_entries(profile.user_id, today - dt.timedelta(days=8))
+        before = evaluate_kill_switch(entries, today - dt.timedelta(microseconds=1), limits)
+        current = evaluate_kill_switch(entries, now, limits)
+        if (
+            before.halted
+            and before.halted_until is not None
+            and before.halted_until <= now
+            and not current.halted
+        ):
+            await alerts.alert(
+                profile.user_id,
+                "kill_switch_cleared",
+                {"reason": f"new entries allowed again since {before.halted_until:%Y-%m-%d %H:%M} UTC"},
+                now,
+                dedupe_key=f"kill_switch_cleared:{before.halted_until.isoformat()}",
+            )
 
     async def _market(self, position: PositionRecord) -> _Pass:
         if self._markets is None or position.symbol not in self._markets:
