@@ -444,8 +444,9 @@ class UserExecution:
         qty = target_exit_qty(share, entered, sellable, market.bid, market.rules)
         if qty <= 0:
             return
-        order = await self.orders.place(position, role, Side.SELL, OrderType.MARKET, qty)
-        await self._sync_orders(position)
+        placed = await self.orders.place(position, role, Side.SELL, OrderType.MARKET, qty)
+        synced = await self._sync_orders(position)
+        order = next((o for o in synced if o.client_order_id == placed.client_order_id), placed)
         if order.filled_base <= 0:
             return
         if role is OrderRole.PT1:
@@ -532,7 +533,7 @@ class UserExecution:
         await self.store.save_position(position)
         await self.orders.place(position, OrderRole.LEG2, Side.BUY, OrderType.LIMIT, qty, price=price)
         await self._event(position, "leg2_sent", f"15m CHoCH confirmed: Leg 2 buy {qty} at {price}")
-        await self._sync_orders(position)
+        await self._leg2(position, await self._sync_orders(position), market)
 
     async def _release_leg2(self, position: PositionRecord, why: str) -> None:
         position.leg2_state = LEG2_TRANSITIONS.next(position.leg2_state, Leg2Event.RELEASE)
@@ -559,6 +560,9 @@ class UserExecution:
 
     async def _protect(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
         """Keep exactly one stop resting for the whole sellable quantity at the current stop price."""
+        balances = await self.exchange.fetch_balances()
+        base = balances.get(position.base)
+        market.base_total = None if base is None else base.total
         sellable = sellable_qty(position.held_qty, market.base_total, market.rules)
         live = [o for o in orders if o.role is OrderRole.STOP and o.state in LIVE]
         wanted = is_placeable(sellable, position.stop_price, market.rules)

@@ -26,6 +26,7 @@ from qari.core.errors import (
     RejectedError,
 )
 from qari.core.orders import OrderReport, OrderRequest, OrderType, Side
+from qari.core.time import to_ms
 from qari.ports import Clock, ExchangeClient, TradingStore
 from qari.trading.order import (
     ORDER_TRANSITIONS,
@@ -181,9 +182,33 @@ class OrderManager:
         if order.state in TERMINAL:
             return order
         report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
-        if report is not None and apply_report(order, report, self.clock.now()):
+        if report is None:
+            await self._gone(order)
+        elif apply_report(order, report, self.clock.now()):
             await self.store.save_order(order)
         return order
+
+    async def _gone(self, order: OrderRecord) -> None:
+        """A live order that is neither open nor among the venue's filled orders was canceled (by us, an
+        expiry or the user); its executions, if any, are read from the fills so none is lost."""
+        fills = []
+        if order.exchange_order_id is not None:
+            fills = [
+                f
+                for f in await self.exchange.fetch_fills(order.symbol, to_ms(order.created_at) - 60_000)
+                if f.exchange_order_id == order.exchange_order_id
+            ]
+        filled = sum((f.qty_base for f in fills), Decimal(0))
+        if filled > order.filled_base:
+            order.filled_base = filled
+            order.avg_price = sum((f.qty_base * f.price for f in fills), Decimal(0)) / filled
+            order.fee = sum((f.fee for f in fills), Decimal(0))
+            order.fee_currency = fills[0].fee_currency
+        event = OrderEvent.FILL if order.filled_base >= order.qty_base else OrderEvent.CANCEL
+        if _apply(order, event):
+            order.note = "no longer open on the venue" if event is OrderEvent.CANCEL else order.note
+            order.updated_at = self.clock.now()
+            await self.store.save_order(order)
 
     async def cancel(self, order: OrderRecord) -> OrderRecord:
         """Cancel and then read back the final state (fills that raced the cancel are kept)."""
@@ -196,7 +221,9 @@ class OrderManager:
         with contextlib.suppress(OrderNotFoundError):  # already gone: the read-back says why
             await self.exchange.cancel_order(order.symbol, order.exchange_order_id)
         report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
-        if report is not None:
+        if report is None:
+            await self._gone(order)
+        else:
             apply_report(order, report, self.clock.now())
-        await self.store.save_order(order)
+            await self.store.save_order(order)
         return order

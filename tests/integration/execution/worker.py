@@ -74,8 +74,13 @@ async def run(spec: dict[str, Any]) -> dict[str, Any]:
         if spec["action"] == "enter":
             c = spec["candidate"]
             candidate = CandidateLevels(
-                c["symbol"], Decimal(c["entry_low"]), Decimal(c["entry_high"]), Decimal(c["stop"]),
-                Decimal(c["pt1"]), Decimal(c["pt2"]), "race",
+                c["symbol"],
+                Decimal(c["entry_low"]),
+                Decimal(c["entry_high"]),
+                Decimal(c["stop"]),
+                Decimal(c["pt1"]),
+                Decimal(c["pt2"]),
+                "race",
             )
             outcome = await execution.enter(profile, candidate)
             blocking = outcome.decision.blocking
