@@ -205,6 +205,18 @@ async def journal(rig: Rig, position_id: int) -> list[str]:
         ).all()
     orders = await rig.orders(position_id)
     return [f"{r.kind}: {r.message}" for r in rows] + [
-        f"order {o.client_order_id} {o.role.value} {o.state.value} {o.qty_base} filled={o.filled_base} {o.note}"
+        f"order {o.client_order_id} {o.role.value} {o.state.value} {o.qty_base} "
+        f"filled={o.filled_base} {o.note}"
         for o in orders
     ]
+
+
+async def alert_kinds(rig: Rig) -> list[str]:
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.tables.alerts import AlertOutbox
+
+    async with rig.sessions() as session:
+        return list(
+            (await session.scalars(select(AlertOutbox.kind).where(AlertOutbox.user_id == rig.user_id))).all()
+        )

@@ -8,7 +8,7 @@ from decimal import Decimal
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import ExitReason, Leg2State, PositionState
 
-from .rig import Rig, at, journal, rig_for
+from .rig import T0, Rig, alert_kinds, at, candidate, journal, rig_for
 
 
 def _assert_protected(rig: Rig, held: Decimal, stop: Decimal) -> None:
@@ -92,3 +92,66 @@ async def test_lifecycle_when_leg1_never_fills_then_expires_and_releases_leg2(sq
         assert position.leg2_state is Leg2State.RELEASED
         assert rig.venue_orders() == []
         assert rig.base_balance("USDT") == Decimal(1000)
+
+
+async def test_lifecycle_when_stop_hit_then_cooldown_blocks_reentry_and_minus_two_r_trips_kill_switch(
+    sqlite_url: str,
+) -> None:
+    def losing(start: float) -> list[tuple[int, float]]:
+        """Leg 1 fills on a dip, Leg 2 on the bounce to 105, then the stop at 85 is hit."""
+        points = [
+            (0, 101.0),
+            (10, 99.5),
+            (20, 100.5),
+            (30, 105.0),
+            (45, 105.0),
+            (55, 86.0),
+            (60, 84.0),
+            (3000, 84.0),
+        ]
+        return [(at(start + m), p) for m, p in points]
+
+    async def full_loss(symbol: str, start: float) -> Decimal:
+        outcome = await rig.enter(candidate(symbol))
+        assert outcome.position is not None and outcome.position.id is not None, outcome.decision.headline
+        pid = outcome.position.id
+        rig.step(start + 15 - minutes_since_t0())
+        await rig.manage()
+        rig.step(start + 35 - minutes_since_t0())
+        rig.choch = True
+        await rig.manage()
+        rig.choch = False
+        assert (await rig.position(pid)).leg2_state is Leg2State.FILLED, "\n".join(await journal(rig, pid))
+        assert len(rig.venue_stops()) == 1
+        rig.step(start + 65 - minutes_since_t0())  # the venue's resting stop sells at market
+        await rig.manage()
+        closed = await rig.position(pid)
+        assert closed.state is PositionState.CLOSED, "\n".join(await journal(rig, pid))
+        assert closed.exit_reason == ExitReason.STOP_LOSS.value
+        assert closed.realised_r is not None
+        return closed.realised_r
+
+    def minutes_since_t0() -> float:
+        return (rig.clock.now() - T0).total_seconds() / 60
+
+    paths = {"SOL/USDT": losing(0), "ETH/USDT": losing(70), "XRP/USDT": [(at(0), 101.0), (at(3000), 101.0)]}
+    async with rig_for(paths, sqlite_url) as rig:
+        sol_r = await full_loss("SOL/USDT", 0)
+        assert Decimal("-1.1") < sol_r < Decimal(-1)  # 1R plus fees and the spread at the stop
+
+        again = await rig.enter(candidate("SOL/USDT", entry="84.5", stop="70", pt1="100", pt2="120"))
+        assert again.decision.blocking is not None and again.decision.blocking.code == "G11"
+
+        rig.step(70 - minutes_since_t0())
+        eth_r = await full_loss("ETH/USDT", 70)
+        assert sol_r + eth_r <= Decimal(-2)
+
+        blocked = await rig.enter(candidate("XRP/USDT"))
+        assert blocked.decision.blocking is not None and blocked.decision.blocking.code == "G14"
+        assert blocked.position is None
+
+        rig.step(12 * 60)  # past 00:00 UTC: the daily halt lifts
+        await rig.manage()
+        tomorrow = await rig.enter(candidate("XRP/USDT", entry="101"))
+        assert tomorrow.decision.passed, tomorrow.decision.headline
+        assert {"kill_switch_tripped", "kill_switch_cleared", "stop_loss"} <= set(await alert_kinds(rig))
