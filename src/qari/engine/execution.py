@@ -52,7 +52,7 @@ from qari.trading.exits import (
     target_exit_qty,
     trailed_stop,
 )
-from qari.trading.order import LIVE, TERMINAL, OrderRole, OrderState
+from qari.trading.order import LIVE, TERMINAL, UNRESOLVED, OrderRole, OrderState
 from qari.trading.position import (
     LEG2_TRANSITIONS,
     POSITION_TRANSITIONS,
@@ -282,6 +282,12 @@ class UserExecution:
         if not position.is_open:
             return
         market = await self._market(position)
+        if any(o.state in UNRESOLVED for o in orders):
+            # An order's outcome is unknown: nothing new is sent until the lookup settles it. The
+            # server-side watchdog still guards the stop meanwhile.
+            if position.state is not PositionState.PENDING:
+                await self._stop_fired(position, orders, market, watchdog_only=True)
+            return
         if position.state is PositionState.PENDING:
             await self._pending(position, orders, market)
             if position.state is PositionState.PENDING or not position.is_open:
@@ -385,11 +391,21 @@ class UserExecution:
 
     # -- Stop hit
 
-    async def _stop_fired(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> bool:
+    async def _stop_fired(
+        self,
+        position: PositionRecord,
+        orders: list[OrderRecord],
+        market: _Pass,
+        *,
+        watchdog_only: bool = False,
+    ) -> bool:
         stop_hit = any(o.role is OrderRole.STOP and o.filled_base > 0 for o in orders)
         watchdog = market.bid <= position.stop_price and not any(
             o.role is OrderRole.STOP and o.state in LIVE | {OrderState.FILLED} for o in orders
         )
+        if watchdog_only:
+            stop_hit = False
+            watchdog = watchdog and not any(o.side is Side.SELL and o.state in UNRESOLVED for o in orders)
         if not stop_hit and not watchdog:
             return False
         for order in orders:

@@ -42,6 +42,10 @@ from qari.trading.state_machine import InvalidTransition
 
 Checkpoint = Callable[[str, OrderRecord], None]
 
+# A sent order that the venue does not know counts as never received only once every venue's receive
+# window (Bybit: at most 60 s; QARI signs with 10 s) has passed: until then a delayed request may land.
+ABSENT_AFTER = dt.timedelta(seconds=60)
+
 
 def client_order_id(namespace: str, position: PositionRecord, role: OrderRole, seq: int) -> str:
     """Deterministic and at most 36 characters (Bybit's orderLinkId limit)."""
@@ -119,6 +123,7 @@ class OrderManager:
         await self.store.add_order(order)
         self._checkpoint("persisted", order)
         _apply(order, OrderEvent.SUBMIT)
+        order.updated_at = self.clock.now()
         await self.store.save_order(order)
         return await self._send(order)
 
@@ -137,7 +142,6 @@ class OrderManager:
         except (OutcomeUnknownError, ExchangeUnavailableError) as e:
             _apply(order, OrderEvent.TIME_OUT)
             order.note = f"outcome unknown: {e}"
-            order.updated_at = self.clock.now()
             await self.store.save_order(order)
             return await self.resolve(order)
         except (RejectedError, FatalError) as e:
@@ -165,6 +169,15 @@ class OrderManager:
             return order
         now = self.clock.now()
         if report is None:
+            sent_at = order.updated_at or order.created_at
+            if order.state is not OrderState.NEW and now - sent_at < ABSENT_AFTER:
+                # A delayed request can still land until the venue's receive window has passed.
+                if order.state is OrderState.SUBMITTED:
+                    _apply(order, OrderEvent.TIME_OUT)
+                    order.updated_at = now
+                order.note = "not on the venue yet: looked up again next pass"
+                await self.store.save_order(order)
+                return order
             _apply(order, OrderEvent.NOT_FOUND)
             order.note = "not on the venue: never received"
             order.updated_at = now
