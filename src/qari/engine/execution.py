@@ -112,7 +112,8 @@ class _Pass:
     rules: InstrumentRules
     bid: Decimal
     ask: Decimal
-    base_total: Decimal | None
+    base_total: Decimal | None = None
+    balance_for_held: Decimal | None = None  # the held quantity the balance was read for
     series_15m: CandleSeries | None = None
 
 
@@ -268,9 +269,19 @@ class UserExecution:
         ticker = await self.exchange.fetch_ticker(position.symbol)
         bid = ticker.bid or ticker.last
         ask = ticker.ask or ticker.last
-        balances = await self.exchange.fetch_balances()
-        base = balances.get(position.base)
-        return _Pass(rules, bid, ask, None if base is None else base.total)
+        return _Pass(rules, bid, ask)
+
+    async def _sellable(self, position: PositionRecord, market: _Pass) -> Decimal:
+        """The held quantity an exit may sell, capped by the account's base balance (read once per
+        change of the held quantity)."""
+        if position.held_qty <= 0:
+            return ZERO
+        if market.balance_for_held != position.held_qty:
+            balances = await self.exchange.fetch_balances()
+            base = balances.get(position.base)
+            market.base_total = ZERO if base is None else base.total
+            market.balance_for_held = position.held_qty
+        return sellable_qty(position.held_qty, market.base_total, market.rules)
 
     async def _series(self, market: _Pass, symbol: str) -> CandleSeries:
         if market.series_15m is None:
@@ -306,9 +317,7 @@ class UserExecution:
         """Refresh every unsettled order from the venue and recompute the position's quantities."""
         assert position.id is not None
         orders = await self.store.orders_for(position.id)
-        for order in orders:
-            if order.state not in TERMINAL:
-                await self.orders.refresh(order)
+        await self.orders.refresh_all(orders)
         before = (position.bought_qty, position.sold_qty)
         _recompute(position, orders)
         if (position.bought_qty, position.sold_qty) != before:
@@ -414,7 +423,7 @@ class UserExecution:
         if position.leg2_state in (Leg2State.RESERVED, Leg2State.SENT):
             position.leg2_state = Leg2State.RELEASED
         orders = await self._sync_orders(position)
-        rest = sellable_qty(position.held_qty, market.base_total, market.rules)
+        rest = await self._sellable(position, market)
         if is_placeable(rest, market.bid, market.rules):
             await self.orders.place(position, OrderRole.EXIT, Side.SELL, OrderType.MARKET, rest)
             orders = await self._sync_orders(position)
@@ -454,9 +463,7 @@ class UserExecution:
         if role is OrderRole.PT1:
             position.entered_qty_at_pt1 = position.bought_qty - position.fee_base
         entered = position.entered_qty_at_pt1 or position.held_qty
-        balances = await self.exchange.fetch_balances()
-        base = balances.get(position.base)
-        sellable = sellable_qty(position.held_qty, None if base is None else base.total, market.rules)
+        sellable = await self._sellable(position, market)
         qty = target_exit_qty(share, entered, sellable, market.bid, market.rules)
         if qty <= 0:
             return
@@ -576,10 +583,7 @@ class UserExecution:
 
     async def _protect(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
         """Keep exactly one stop resting for the whole sellable quantity at the current stop price."""
-        balances = await self.exchange.fetch_balances()
-        base = balances.get(position.base)
-        market.base_total = None if base is None else base.total
-        sellable = sellable_qty(position.held_qty, market.base_total, market.rules)
+        sellable = await self._sellable(position, market)
         live = [o for o in orders if o.role is OrderRole.STOP and o.state in LIVE]
         wanted = is_placeable(sellable, position.stop_price, market.rules)
         if (
@@ -631,7 +635,7 @@ class UserExecution:
             return
         if any(o.state in (OrderState.NEW, OrderState.SUBMITTED, OrderState.UNKNOWN) for o in orders):
             return
-        rest = sellable_qty(position.held_qty, market.base_total, market.rules)
+        rest = await self._sellable(position, market)
         if (is_placeable(rest, market.bid, market.rules) or position.sold_qty <= 0) and not force:
             return
         if reason is None:

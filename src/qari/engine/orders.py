@@ -188,6 +188,20 @@ class OrderManager:
         await self.store.save_order(order)
         return order
 
+    async def refresh_all(self, orders: list[OrderRecord]) -> None:
+        """Refresh unsettled orders of one symbol with one open-orders read; only orders that are no
+        longer open are looked up one by one."""
+        pending = [o for o in orders if o.state not in TERMINAL]
+        if not pending:
+            return
+        open_now = {r.client_order_id: r for r in await self.exchange.fetch_open_orders(pending[0].symbol)}
+        for order in pending:
+            report = open_now.get(order.client_order_id)
+            if report is None or order.state in UNRESOLVED:
+                await self.refresh(order)
+            elif apply_report(order, report, self.clock.now()):
+                await self.store.save_order(order)
+
     async def refresh(self, order: OrderRecord) -> OrderRecord:
         """Bring a live or unresolved order up to date from the venue."""
         if order.state in UNRESOLVED:
