@@ -96,6 +96,16 @@ def _frame(series: dict[str, CandleSeries], tf: str, at_ms: int, min_len: int) -
     return Frame(w) if len(w) >= min_len else None
 
 
+BtcFrames = tuple[Frame | None, Frame | None]
+
+
+def btc_frames_for(btc: dict[str, CandleSeries] | None, at_ms: int) -> BtcFrames:
+    """BTC's 4h and 1d frames as of `at_ms` (shared by every altcoin analysed at that time)."""
+    if not btc:
+        return (None, None)
+    return (_frame(btc, "4h", at_ms, 12), _frame(btc, "1d", at_ms, 12))
+
+
 def _dominance_upto(context: MarketContext, at_ms: int) -> np.ndarray | None:
     """Daily dominance values whose day has closed by `at_ms` (all of them when no times are given)."""
     values = context.btc_dominance
@@ -108,7 +118,7 @@ def _dominance_upto(context: MarketContext, at_ms: int) -> np.ndarray | None:
 class AnalysisContext:
     """What a layer reads: the snapshot, frames per timeframe and shared, lazily computed features."""
 
-    def __init__(self, snapshot: MarketSnapshot) -> None:
+    def __init__(self, snapshot: MarketSnapshot, btc_frames: BtcFrames | None = None) -> None:
         self.snapshot = snapshot
         self.symbol = snapshot.symbol
         self.at_ms = snapshot.at_ms
@@ -123,8 +133,10 @@ class AnalysisContext:
         self.is_btc = snapshot.symbol.split("/")[0] == "BTC"
         if self.is_btc:
             btc = snapshot.series
-        self.btc_h4 = _frame(btc, "4h", self.at_ms, 12) if btc else None
-        self.btc_d1 = _frame(btc, "1d", self.at_ms, 12) if btc else None
+        if btc_frames is not None and not self.is_btc:
+            self.btc_h4, self.btc_d1 = btc_frames
+        else:
+            self.btc_h4, self.btc_d1 = btc_frames_for(btc, self.at_ms)
 
     def frames(self) -> dict[str, Frame]:
         out: dict[str, Frame] = {}

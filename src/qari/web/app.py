@@ -40,5 +40,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["engine"] = engine()
         return body
 
+    if settings.sandbox_enabled:
+        from qari.adapters.simulator.app import mount_sandbox
+
+        mount_sandbox(app, settings)
     mount_dashboard(app)
     return app

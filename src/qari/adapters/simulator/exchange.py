@@ -146,6 +146,7 @@ class SimulatedExchange:
         self._order_seq = 0
         self._exec_seq = 0
         self._price_cache: dict[str, Decimal] = {}
+        self._books: dict[tuple[str, Decimal], tuple[list[Level], list[Level]]] = {}
 
     # ----------------------------------------------------------------------------------- instruments
     def instruments(self) -> dict[str, Instrument]:
@@ -210,8 +211,19 @@ class SimulatedExchange:
     def _sides(
         self, symbol: str, mid: Decimal | None = None, depth: int | None = None
     ) -> tuple[list[Level], list[Level]]:
+        """The modelled book around `mid` (default: the price now), cached per (symbol, mid)."""
         inst = self.instrument(symbol)
-        return self.book.sides(mid or self.price(symbol), inst.tick_size, inst.base_precision, depth)
+        mid = mid or self.price(symbol)
+        key = (symbol, mid)
+        sides = self._books.get(key)
+        if sides is None:
+            if len(self._books) > 512:
+                self._books.clear()
+            sides = self.book.sides(mid, inst.tick_size, inst.base_precision)
+            self._books[key] = sides
+        if depth is None:
+            return sides
+        return sides[0][:depth], sides[1][:depth]
 
     def order_book(self, symbol: str, depth: int = 50) -> tuple[list[Level], list[Level]]:
         return self._sides(symbol, depth=depth)
@@ -361,7 +373,8 @@ class SimulatedExchange:
             crossed = lo <= order.price if order.is_buy else hi >= order.price
             if crossed and order.leaves_qty > 0:
                 qty = self.fills.maker_fill(order.leaves_qty, volume, lot)
-                out.append(self._fill(order, order.price, qty, True, ts))
+                if qty > 0:
+                    out.append(self._fill(order, order.price, qty, True, ts))
         return out
 
     # ---------------------------------------------------------------------------------------- orders
