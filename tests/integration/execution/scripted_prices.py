@@ -16,7 +16,7 @@ MINUTE = 60_000
 
 
 class ScriptedPrices:
-    def __init__(self, paths: dict[str, list[tuple[int, float]]], *, volume: float = 0.0) -> None:
+    def __init__(self, paths: dict[str, list[tuple[int, float]]], *, volume: float = 1_000_000.0) -> None:
         self.paths = {s: sorted(p) for s, p in paths.items()}
         self.volume = volume
 
