@@ -31,16 +31,7 @@ def closed_window(series: CandleSeries, at_ms: int, window: int | None = None) -
     step = timeframe_ms(series.timeframe)
     n = int(np.searchsorted(series.ts, at_ms - step, side="right"))
     start = 0 if window is None else max(0, n - window)
-    return CandleSeries(
-        series.symbol,
-        series.timeframe,
-        series.ts[start:n],
-        series.open[start:n],
-        series.high[start:n],
-        series.low[start:n],
-        series.close[start:n],
-        series.volume[start:n],
-    )
+    return series.window(start, n)
 
 
 class Frame:
@@ -85,13 +76,25 @@ class Frame:
         return float(np.median(tail)) if tail.shape[0] else 0.0
 
 
+def _source_for(source: CandleSeries, at_ms: int, tf: str, window: int) -> CandleSeries:
+    """Just enough closed lower-timeframe candles for `window` resampled ones, cut at a bucket boundary."""
+    closed = closed_window(source, at_ms, None)
+    ratio = timeframe_ms(tf) // timeframe_ms(source.timeframe)
+    need = (window + 1) * ratio
+    if len(closed) <= need:
+        return closed
+    bucket = timeframe_ms(tf)
+    first = (int(closed.ts[len(closed) - need]) // bucket + 1) * bucket
+    return closed.window(int(np.searchsorted(closed.ts, first, side="left")), len(closed))
+
+
 def _frame(series: dict[str, CandleSeries], tf: str, at_ms: int, min_len: int) -> Frame | None:
     s = series.get(tf)
     if s is None:
         source = series.get("1h", series.get("15m"))
         if source is None or tf not in ("4h", "1d"):
             return None
-        s = resample(closed_window(source, at_ms, None), tf)
+        s = resample(_source_for(source, at_ms, tf, WINDOWS.get(tf, 300)), tf)
     w = closed_window(s, at_ms, WINDOWS.get(tf, 300))
     return Frame(w) if len(w) >= min_len else None
 
