@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.accounts import (
@@ -66,7 +67,10 @@ async def register(session: AsyncSession, *, email: str, password: str, now: dt.
         created_at=now,
     )
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent registration of the same e-mail won the race
+        raise ServiceError(409, "email: an account with this e-mail already exists; log in instead") from None
     session.add(UserSettings(user_id=user.id))
     await audit(session, now=now, actor=user.id, action="user.registered", operator=first)
     return user
@@ -157,6 +161,9 @@ async def login(
     if not ok or user is None:
         await session.flush()
         raise ServiceError(401, "wrong e-mail, password or two-factor code")
+    # Housekeeping: attempts older than the lockout window no longer matter, nor do expired sessions.
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 2 * LOCKOUT_WINDOW))
+    await session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
     token, csrf = security.new_token(), security.new_token()
     expires = now + ttl
     session.add(
