@@ -132,24 +132,39 @@ class SimulatedExchange:
         self._by_venue_id: dict[str, str] = {}
         self._last: dict[str, Decimal] = {}
         self._cursor: dict[str, tuple[int, Decimal]] = {}
+        self._active: dict[str, dict[str, Order]] = {}
+        self._pending: dict[str, int] = {}  # symbols whose candles start later: listed when they do
         for symbol in symbols if symbols is not None else source.symbols():
-            path = PricePath(source, symbol)
-            p = path.price_at(start_ms)
-            if p is None or p <= 0:
-                continue
-            self._paths[symbol] = path
-            inst = make_instrument(symbol, to_decimal(p))
-            self._instruments[symbol] = inst
-            self._by_venue_id[inst.venue_id] = symbol
+            if not self._list(symbol, start_ms):
+                first = source.listed_from(symbol)
+                if first is not None and first > start_ms:
+                    self._pending[symbol] = first
         self._accounts: dict[str, Account] = {}
         self._orders: dict[str, Order] = {}
-        self._active: dict[str, dict[str, Order]] = {s: {} for s in self._instruments}
         self._order_seq = 0
         self._exec_seq = 0
         self._price_cache: dict[str, Decimal] = {}
         self._books: dict[tuple[str, Decimal], tuple[list[Level], list[Level]]] = {}
 
     # ----------------------------------------------------------------------------------- instruments
+    def _list(self, symbol: str, at_ms: int) -> bool:
+        path = PricePath(self.source, symbol)
+        p = path.price_at(at_ms)
+        if p is None or p <= 0:
+            return False
+        self._paths[symbol] = path
+        inst = make_instrument(symbol, to_decimal(p))
+        self._instruments[symbol] = inst
+        self._by_venue_id[inst.venue_id] = symbol
+        self._active[symbol] = {}
+        return True
+
+    def _list_due(self) -> None:
+        due = [s for s, first in self._pending.items() if first <= self.now_ms]
+        for symbol in due:
+            if self._list(symbol, self.now_ms):
+                del self._pending[symbol]
+
     def instruments(self) -> dict[str, Instrument]:
         return dict(self._instruments)
 
@@ -334,6 +349,8 @@ class SimulatedExchange:
         self.now_ms = ms
         self._event_ms = ms
         self._price_cache.clear()
+        if self._pending:
+            self._list_due()
         return executions
 
     def _walk(self, symbol: str, end: int) -> list[Execution]:

@@ -40,6 +40,10 @@ class PriceSource(Protocol):
         """Base-timeframe candles whose open time lies in [start_ms, end_ms)."""
         ...
 
+    def listed_from(self, symbol: str) -> int | None:
+        """Open time of the symbol's first candle (None: always listed)."""
+        ...
+
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> CandleSeries:
         """Candles of any timeframe (`1m`…`1w`, `1M`) opening in [start_ms, end_ms), closed or not."""
         ...
@@ -136,6 +140,10 @@ class CandleReplay:
             )
         return self._loaded[key]
 
+    def listed_from(self, symbol: str) -> int | None:
+        series = self._series(symbol, self.base_timeframe(symbol))
+        return int(series.ts[0]) if len(series) else None
+
     def data_span(self) -> tuple[int, int]:
         """(first open, last open) over all symbols' base candles, unshifted."""
         firsts, lasts = [], []
@@ -221,6 +229,9 @@ class SyntheticMarket:
 
     def base_timeframe(self, symbol: str) -> str:
         return self.BASE
+
+    def listed_from(self, symbol: str) -> int | None:
+        return None
 
     def _anchor(self, symbol: str, day: int) -> float:
         if symbol not in self._anchors:
