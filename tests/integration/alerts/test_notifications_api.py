@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from tests.conftest import free_port
 from tests.helpers import register_and_login
-from tests.integration.alerts.support import TRADE, open_rows, wait_until
+from tests.integration.alerts.support import TRADE, app_with_telegram, open_rows, wait_until
 from tests.integration.alerts.telegram_standin import BOT_USERNAME, TelegramStandIn
 
 from qari.services.alerts import ALERT_KINDS, emit_alert
@@ -29,6 +31,7 @@ async def test_notifications_when_user_links_via_start_code_then_alerts_follow_p
     auth = await register_and_login(client)
     user_id = (await client.get("/api/v1/me", headers=auth)).json()["id"]
 
+    await wait_until(lambda: app.state.telegram.username is not None)  # getMe runs in the background
     status = (await client.get(f"{API}/telegram", headers=auth)).json()
     assert status["enabled"] is True and status["linked"] is False
     assert status["bot_username"] == BOT_USERNAME and status["message"] is None
@@ -93,3 +96,15 @@ async def test_notifications_when_server_has_no_bot_token_then_status_says_off_a
     assert "QARI_TELEGRAM_BOT_TOKEN" in link.json()["detail"]
     prefs = await client.get(f"{API}/preferences", headers=auth)
     assert prefs.status_code == 200 and all(prefs.json()["preferences"].values())
+
+
+async def test_notifications_when_telegram_unreachable_then_app_starts_and_link_says_try_later(
+    tmp_path: Path,
+) -> None:
+    async with app_with_telegram(tmp_path, f"http://127.0.0.1:{free_port()}") as (_, client):
+        auth = await register_and_login(client)
+        status = (await client.get(f"{API}/telegram", headers=auth)).json()
+        assert status["enabled"] is True and status["bot_username"] is None
+        link = await client.post(f"{API}/telegram/link", headers=auth)
+        assert link.status_code == 503
+        assert "try again" in link.json()["detail"]
