@@ -61,16 +61,15 @@ OPERATOR_EMAIL = "operator@example.com"
 
 def register(page: object, email: str, password: str = PASSWORD) -> None:
     """Create an account through the register page; the app logs in and opens the Overview."""
-    page.goto("/app/register")  # type: ignore[attr-defined]
-    page.fill("#email", email)  # type: ignore[attr-defined]
-    page.fill("#password", password)  # type: ignore[attr-defined]
-    page.click("button[type=submit]")  # type: ignore[attr-defined]
-    page.wait_for_url("**/app/overview")  # type: ignore[attr-defined]
-    page.wait_for_selector("#positions")  # type: ignore[attr-defined]
+    _submit_credentials(page, "/app/register", email, password)
 
 
 def log_in(page: object, email: str, password: str = PASSWORD) -> None:
-    page.goto("/app/login")  # type: ignore[attr-defined]
+    _submit_credentials(page, "/app/login", email, password)
+
+
+def _submit_credentials(page: object, path: str, email: str, password: str) -> None:
+    page.goto(path)  # type: ignore[attr-defined]
     page.fill("#email", email)  # type: ignore[attr-defined]
     page.fill("#password", password)  # type: ignore[attr-defined]
     page.click("button[type=submit]")  # type: ignore[attr-defined]
