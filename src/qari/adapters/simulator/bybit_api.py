@@ -283,6 +283,30 @@ def orderbook(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object
     }
 
 
+def recent_trades(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
+    _category(params)
+    symbol = _symbol(venue, params)
+    assert symbol is not None
+    venue_id = venue.exchange.instrument(symbol).venue_id
+    limit = max(1, min(_int(params, "limit", 60) or 60, 60))
+    return {
+        "category": "spot",
+        "list": [
+            {
+                "execId": f"{venue_id}-{t}",
+                "symbol": venue_id,
+                "price": fmt(price),
+                "size": fmt(size),
+                "side": side,
+                "time": str(t),
+                "isBlockTrade": False,
+                "isRPITrade": False,
+            }
+            for t, price, size, side in venue.exchange.recent_trades(symbol, limit)
+        ],
+    }
+
+
 def kline(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
     _category(params)
     symbol = _symbol(venue, params)
@@ -556,6 +580,7 @@ ROUTES: dict[tuple[str, str], tuple[Handler, bool, bool]] = {
     ("GET", "/v5/market/tickers"): (tickers, False, False),
     ("GET", "/v5/market/orderbook"): (orderbook, False, False),
     ("GET", "/v5/market/kline"): (kline, False, False),
+    ("GET", "/v5/market/recent-trade"): (recent_trades, False, False),
     ("GET", "/v5/account/wallet-balance"): (wallet_balance, True, False),
     ("GET", "/v5/account/info"): (account_info, True, False),
     ("GET", "/v5/account/fee-rate"): (fee_rate, True, False),
