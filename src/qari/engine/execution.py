@@ -628,7 +628,7 @@ class UserExecution:
         for order in live:
             await self.orders.cancel(order)
         if live and any(o.filled_base > 0 for o in live):
-            return  # a stop fired during the swap: the next pass books the exit
+            return  # a stop fired while being replaced: the next pass books the exit
         if not wanted or position.stop_mode == "watchdog":
             return
         if position.stop_price >= market.bid:
