@@ -136,7 +136,7 @@ async def _scenario(url: str, steps: list[float], volume: list[float], choch: li
         await engine.dispose()
 
 
-@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(steps=moves, volume=volumes, choch=flags)
 def test_position_invariants_hold_on_random_paths_and_fills(
     journal_url: str, steps: list[float], volume: list[float], choch: list[bool]
