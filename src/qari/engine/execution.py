@@ -459,8 +459,8 @@ class UserExecution:
         if is_placeable(rest, market.bid, market.rules):
             await self.orders.place(position, OrderRole.EXIT, Side.SELL, OrderType.MARKET, rest)
             orders = await self._sync_orders(position)
-        reason = exit_reason_for_stop(position.state)
-        await self._close_if_done(position, orders, market, reason, force=True)
+        # Closed only once nothing sellable is left; a failed exit is retried next pass.
+        await self._close_if_done(position, orders, market, exit_reason_for_stop(position.state))
         return True
 
     # -- Targets
@@ -628,8 +628,13 @@ class UserExecution:
         for order in live:
             await self.orders.cancel(order)
         if live and any(o.filled_base > 0 for o in live):
-            return  # a stop fired during the swap: the next pass books the exit
+            return  # a stop fired while being replaced: the next pass books the exit
         if not wanted or position.stop_mode == "watchdog":
+            return
+        if position.stop_price >= market.bid:
+            # Already through the stop (e.g. break-even above a fallen price): a resting sell stop there
+            # would wait for a rise, so exit now instead.
+            await self._stop_fired(position, await self._sync_orders(position), market)
             return
         order = await self.orders.place(
             position,
@@ -658,8 +663,6 @@ class UserExecution:
         orders: list[OrderRecord],
         market: _Pass,
         reason: ExitReason | None,
-        *,
-        force: bool = False,
     ) -> None:
         if position.state not in (PositionState.OPEN, PositionState.PT1_TAKEN, PositionState.PT2_TAKEN):
             return
@@ -668,7 +671,7 @@ class UserExecution:
         if any(o.state in (OrderState.NEW, OrderState.SUBMITTED, OrderState.UNKNOWN) for o in orders):
             return
         rest = await self._sellable(position, market)
-        if (is_placeable(rest, market.bid, market.rules) or position.sold_qty <= 0) and not force:
+        if is_placeable(rest, market.bid, market.rules) or position.sold_qty <= 0:
             return
         if reason is None:
             last = max(

@@ -691,10 +691,21 @@ async def dispatch(venue: SandboxVenue, request: Request, path: str) -> Response
                 return faulted
     query = request.scope.get("query_string", b"").decode("latin-1")
     body = await request.body() if method == "POST" else b""
+    limit_headers: dict[str, str] = {}
     try:
         venue.sync()
         payload = query if method == "GET" else body.decode("utf-8", "replace")
         key = authenticate(venue, request, payload, needs_trade) if private else None
+        if key is not None and venue.rate_limits is not None:
+            group = "trade" if needs_trade else "read"
+            allowed, limit, left, reset_ms = venue.rate_limits.take(key.api_key, group, venue.auth_now_ms())
+            limit_headers = {
+                "X-Bapi-Limit": str(limit),
+                "X-Bapi-Limit-Status": str(left),
+                "X-Bapi-Limit-Reset-Timestamp": str(reset_ms),
+            }
+            if not allowed:
+                raise VenueError(10006, "Too many visits. Exceeded the API Rate Limit.")
         params = parse_params(method, query, body)
         result = handler(venue, params, key)
         response = envelope(result, venue.auth_now_ms())
@@ -705,4 +716,4 @@ async def dispatch(venue: SandboxVenue, request: Request, path: str) -> Response
         response = envelope({}, venue.auth_now_ms(), 10016, "System error. Please try again later.")
     if rule is not None and rule.kind == "timeout" and rule.after:
         await asyncio.sleep(rule.delay_ms / 1000)
-    return JSONResponse(response)
+    return JSONResponse(response, headers=limit_headers)
