@@ -104,7 +104,7 @@ async def _changes(request: Request, client: httpx.AsyncClient, interval: float)
 )
 async def stream_events(
     request: Request,
-    interval: Annotated[float, Query(ge=0.2, le=60, description="Seconds between checks")] = 2.0,
+    interval: Annotated[float, Query(ge=0.2, le=60, description="Seconds between checks")] = 3.0,
 ) -> StreamingResponse:
     """Stream `change` events for the caller's dashboard resources (see the module docstring)."""
     credentials = _credentials(request)
