@@ -30,7 +30,7 @@ class ReplayMarketFeed:
         self.pairs = pairs
         self.context = context
         self._listed_from = {
-            symbol: max(int(s.ts[0]) + timeframe_ms(tf) for tf, s in by_tf.items() if len(s)) if by_tf else 0
+            symbol: max((int(s.ts[0]) + timeframe_ms(tf) for tf, s in by_tf.items() if len(s)), default=0)
             for symbol, by_tf in series.items()
         }
 
