@@ -15,11 +15,17 @@ import datetime as dt
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from qari.core.time import Clock
-from qari.engine.cycle import EngineCycle
+from qari.config import Settings
+from qari.core.clocks import ManualClock
+from qari.core.time import TIMEFRAME_SECONDS, Clock, to_ms
+from qari.engine.cycle import EngineCycle, UserUnit
+from qari.engine.metrics import EngineMetrics
 from qari.engine.scheduler import Cadence, Scheduler, SchedulerState, SleepUntil
+from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.kernel")
 
@@ -139,3 +145,132 @@ def assemble(
         on_start=on_start or [],
         on_close=on_close or [],
     )
+
+
+class SteppedVenueSleeper:
+    """Waiting in a stepped world: move the venue to the instant (it fills and triggers orders on the
+    price path in between), then the engine's ManualClock. Backtests advance the in-process matching
+    engine; the sandbox-replay mode advances the sandbox's clock over its admin API."""
+
+    def __init__(self, clock: ManualClock, advance_venue: Callable[[int], Awaitable[None]]) -> None:
+        self.clock = clock
+        self.advance_venue = advance_venue
+
+    async def __call__(self, until: dt.datetime) -> None:
+        if until > self.clock.now():
+            await self.advance_venue(to_ms(until))
+            self.clock.set(until)
+        await asyncio.sleep(0)
+
+
+# ---------------------------------------------------------------------------------------- backtest
+
+
+BACKTEST_EXCHANGE = "sandbox"
+BACKTEST_USER = 1
+
+
+@dataclass(slots=True)
+class BacktestRun:
+    """The engine in backtest mode plus what the runner reads afterwards."""
+
+    engine: Engine
+    clock: ManualClock
+    venue: Any  # the sandbox's in-process SimulatedExchange
+    account_id: str
+    store: Any  # SqlTradingStore
+    sessions: Any
+    recorder: Any
+    user_id: int = BACKTEST_USER
+
+
+async def build_backtest(
+    settings: Settings,
+    *,
+    market: Any,
+    balance: Decimal,
+    database_url: str,
+    cadence_seconds: int | None = None,
+) -> BacktestRun:
+    """Backtest mode: ManualClock over files + the sandbox's matching engine in-process."""
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence import migrate
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.adapters.simulator.client import SimulatedExchangeClient
+    from qari.adapters.simulator.exchange import SimulatedExchange
+    from qari.adapters.simulator.prices import CandleReplay
+    from qari.analysis.engine import analyse
+    from qari.backtest.feed import ReplayMarketFeed
+    from qari.backtest.recorder import BacktestRecorder
+    from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
+    from qari.market.candle_files import discover
+
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    db = make_engine(database_url)
+    sessions = make_sessionmaker(db)
+    await _ensure_backtest_user(sessions, BACKTEST_USER)
+    clock = ManualClock(market.start)
+    files = {k: v for k, v in discover(market.data_dir).items() if k[0] in market.series}
+    venue = SimulatedExchange(CandleReplay(files), start_ms=to_ms(market.start), symbols=list(market.series))
+    account_id = f"backtest-{BACKTEST_USER}"
+    venue.open_account(account_id, {"USDT": balance})
+    client = SimulatedExchangeClient(venue, account_id, exchange_id=BACKTEST_EXCHANGE)
+    store = SqlTradingStore(sessions)
+    metrics = EngineMetrics()
+    unit = UserUnit(BACKTEST_USER, BACKTEST_EXCHANGE)
+    executor = ExecutionUnits(
+        clients=StaticClients({BACKTEST_USER: client}),
+        profiles=StaticProfiles(
+            TradingProfile(user_id=BACKTEST_USER, exchange_id=BACKTEST_EXCHANGE, waiver=True)
+        ),
+        store=store,
+        locks=entry_lock_for(db, sessions, clock),
+        clock=clock,
+        metrics=metrics,
+    )
+    recorder = BacktestRecorder(venue, account_id)
+    cycle = EngineCycle(
+        mode=EngineMode.BACKTEST.value,
+        clock=clock,
+        feeds=[ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs)],
+        analyse=analyse,
+        directory=StaticDirectory([unit]),
+        executor=executor,
+        recorder=recorder,
+        metrics=metrics,
+    )
+
+    async def advance(ms: int) -> None:
+        venue.advance_to(ms)
+
+    step = cadence_seconds or TIMEFRAME_SECONDS[market.entry_timeframe]
+    engine = assemble(
+        EngineMode.BACKTEST,
+        clock,
+        SteppedVenueSleeper(clock, advance),
+        Cadence(cycle_seconds=step, manage_seconds=step, reverify_seconds=3600),
+        cycle,
+        on_close=[db.dispose],
+    )
+    return BacktestRun(engine, clock, venue, account_id, store, sessions, recorder)
+
+
+async def _ensure_backtest_user(sessions: Any, user_id: int) -> None:
+    """The journal's alert outbox refers to a user row; a backtest has one synthetic user."""
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.tables.accounts import User
+
+    async with sessions() as session, session.begin():
+        if await session.scalar(select(User.id).where(User.id == user_id)) is None:
+            session.add(
+                User(
+                    id=user_id,
+                    email="backtest@qari.invalid",
+                    password_hash="!",
+                    plan_tier="premium",
+                    trial_ends_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+                    waiver=True,
+                )
+            )

@@ -120,7 +120,9 @@ class ExchangeMarketFeed:
         symbols = await self._symbols()
         wanted = sorted({*symbols, BTC})
         jobs = [(s, tf) for s in wanted for tf in self.timeframes]
-        results = await asyncio.gather(*(self._update(s, tf, at_ms) for s, tf in jobs), return_exceptions=True)
+        results = await asyncio.gather(
+            *(self._update(s, tf, at_ms) for s, tf in jobs), return_exceptions=True
+        )
         failed = {s for (s, _), r in zip(jobs, results, strict=True) if isinstance(r, BaseException)}
         for (symbol, tf), r in zip(jobs, results, strict=True):
             if isinstance(r, BaseException) and not isinstance(r, QariError | TimeoutError):
@@ -136,7 +138,9 @@ class ExchangeMarketFeed:
         for symbol in wanted:
             if symbol in failed:
                 continue
-            by_tf = {tf: self._candles[(symbol, tf)] for tf in self.timeframes if (symbol, tf) in self._candles}
+            by_tf = {
+                tf: self._candles[(symbol, tf)] for tf in self.timeframes if (symbol, tf) in self._candles
+            }
             if all(len(s) for s in by_tf.values()) and len(by_tf) == len(self.timeframes):
                 series[symbol] = by_tf
         context = self.context(at_ms) if self.context else None

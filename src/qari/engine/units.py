@@ -14,8 +14,8 @@ import datetime as dt
 import logging
 import time
 from collections.abc import Mapping
-from dataclasses import replace
 from contextlib import AbstractAsyncContextManager
+from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
@@ -59,7 +59,10 @@ def daily_closes(scan: ExchangeScan) -> dict[str, tuple[float, ...]]:
 
 
 def layer_dicts(verdict: VerdictLike) -> list[dict[str, object]]:
-    return [dict(r.to_dict()) if hasattr(r, "to_dict") else {"layer": getattr(r, "layer", None)} for r in verdict.layers]
+    return [
+        dict(r.to_dict()) if hasattr(r, "to_dict") else {"layer": getattr(r, "layer", None)}
+        for r in verdict.layers
+    ]
 
 
 class ExecutionUnits:
@@ -170,7 +173,9 @@ class StaticDirectory:
 class StaticProfiles:
     """One profile template per user; the key counts as re-verified at every read (no real key)."""
 
-    def __init__(self, template: TradingProfile, overrides: Mapping[int, TradingProfile] | None = None) -> None:
+    def __init__(
+        self, template: TradingProfile, overrides: Mapping[int, TradingProfile] | None = None
+    ) -> None:
         self.template = template
         self.overrides = dict(overrides or {})
 
