@@ -268,7 +268,7 @@ async def _ensure_backtest_user(sessions: Any, user_id: int) -> None:
                 User(
                     id=user_id,
                     email="backtest@qari.invalid",
-                    password_hash="!",
+                    password_hash="!",  # noqa: S106 - no login: "!" matches no Argon2 hash
                     plan_tier="premium",
                     trial_ends_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
                     waiver=True,
