@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
@@ -22,9 +22,11 @@ from typing import Any
 from qari.config import Settings
 from qari.core.clocks import ManualClock
 from qari.core.time import TIMEFRAME_SECONDS, Clock, to_ms
-from qari.engine.cycle import EngineCycle, UserUnit
+from qari.engine.cycle import EngineCycle, NullRecorder, Timeouts, UserUnit
+from qari.engine.market_feed import ExchangeMarketFeed
 from qari.engine.metrics import EngineMetrics
 from qari.engine.scheduler import Cadence, Scheduler, SchedulerState, SleepUntil
+from qari.ports import ExchangeClient
 from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.kernel")
@@ -163,6 +165,126 @@ class SteppedVenueSleeper:
         await asyncio.sleep(0)
 
 
+# ---------------------------------------------------------------------------------- shared wiring
+
+
+async def _database(database_url: str) -> tuple[Any, Any]:
+    from qari.adapters.persistence import migrate
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    db = make_engine(database_url)
+    return db, make_sessionmaker(db)
+
+
+async def _ensure_users(sessions: Any, user_ids: Sequence[int]) -> None:
+    """Static users (backtests, stepped sandbox runs, benchmarks) get a row: the journal refers to it."""
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.tables.accounts import User
+
+    async with sessions() as session, session.begin():
+        known = set((await session.execute(select(User.id).where(User.id.in_(list(user_ids))))).scalars())
+        session.add_all(
+            User(
+                id=user_id,
+                email=f"engine-user-{user_id}@qari.invalid",
+                password_hash="!",  # noqa: S106 - no login: "!" matches no Argon2 hash
+                plan_tier="premium",
+                trial_ends_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+                waiver=True,
+            )
+            for user_id in user_ids
+            if user_id not in known
+        )
+
+
+def default_profile(user_id: int, exchange_id: str) -> TradingProfile:
+    return TradingProfile(user_id=user_id, exchange_id=exchange_id, waiver=True)
+
+
+@dataclass(slots=True)
+class StaticRun:
+    """An engine over a fixed set of users (backtests, stepped sandbox runs, benchmarks, tests)."""
+
+    engine: Engine
+    clock: Clock
+    store: Any  # SqlTradingStore
+    sessions: Any
+    db: Any
+    recorder: Any
+    clients: dict[int, ExchangeClient]
+    units: Any  # ExecutionUnits
+
+
+async def _static_run(
+    mode: EngineMode,
+    *,
+    clock: Clock,
+    sleep_until: SleepUntil,
+    cadence: Cadence,
+    feed: Any,
+    clients: dict[int, ExchangeClient],
+    exchange_id: str,
+    database_url: str,
+    recorder: Any,
+    profile: Callable[[int, str], TradingProfile] = default_profile,
+    timeouts: Timeouts | None = None,
+    reconcile_on_start: bool = True,
+    on_close: Sequence[Hook] = (),
+) -> StaticRun:
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.analysis.engine import analyse
+    from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
+
+    db, sessions = await _database(database_url)
+    await _ensure_users(sessions, sorted(clients))
+    store = SqlTradingStore(sessions)
+    metrics = EngineMetrics()
+    units = [UserUnit(user_id, exchange_id) for user_id in sorted(clients)]
+    borrowed = StaticClients(clients)
+    executor = ExecutionUnits(
+        clients=borrowed,
+        profiles=StaticProfiles(
+            profile(0, exchange_id), {u.user_id: profile(u.user_id, exchange_id) for u in units}
+        ),
+        store=store,
+        locks=entry_lock_for(db, sessions, clock),
+        clock=clock,
+        metrics=metrics,
+    )
+    cycle = EngineCycle(
+        mode=mode.value,
+        clock=clock,
+        feeds=[feed],
+        analyse=analyse,
+        directory=StaticDirectory(units),
+        executor=executor,
+        recorder=recorder,
+        metrics=metrics,
+        timeouts=timeouts,
+    )
+
+    async def reconcile_all() -> None:
+        for unit in units:
+            try:
+                await executor.reconcile(unit)
+            except Exception as e:  # one user's venue trouble must not keep the engine from starting
+                log.warning("start-up reconciliation failed for user %d: %s", unit.user_id, type(e).__name__)
+
+    engine = assemble(
+        mode,
+        clock,
+        sleep_until,
+        cadence,
+        cycle,
+        on_start=[reconcile_all] if reconcile_on_start else [],
+        on_close=[*on_close, borrowed.close, db.dispose],
+    )
+    return StaticRun(engine, clock, store, sessions, db, recorder, clients, executor)
+
+
 # ---------------------------------------------------------------------------------------- backtest
 
 
@@ -174,14 +296,24 @@ BACKTEST_USER = 1
 class BacktestRun:
     """The engine in backtest mode plus what the runner reads afterwards."""
 
-    engine: Engine
+    run: StaticRun
     clock: ManualClock
     venue: Any  # the sandbox's in-process SimulatedExchange
     account_id: str
-    store: Any  # SqlTradingStore
-    sessions: Any
     recorder: Any
     user_id: int = BACKTEST_USER
+
+    @property
+    def engine(self) -> Engine:
+        return self.run.engine
+
+    @property
+    def store(self) -> Any:
+        return self.run.store
+
+    @property
+    def sessions(self) -> Any:
+        return self.run.sessions
 
 
 async def build_backtest(
@@ -193,84 +325,82 @@ async def build_backtest(
     cadence_seconds: int | None = None,
 ) -> BacktestRun:
     """Backtest mode: ManualClock over files + the sandbox's matching engine in-process."""
-    from qari.adapters.locks import entry_lock_for
-    from qari.adapters.persistence import migrate
-    from qari.adapters.persistence.db import make_engine, make_sessionmaker
-    from qari.adapters.persistence.repositories.trading import SqlTradingStore
     from qari.adapters.simulator.client import SimulatedExchangeClient
     from qari.adapters.simulator.exchange import SimulatedExchange
     from qari.adapters.simulator.prices import CandleReplay
-    from qari.analysis.engine import analyse
     from qari.backtest.feed import ReplayMarketFeed
     from qari.backtest.recorder import BacktestRecorder
-    from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
     from qari.market.candle_files import discover
 
-    await asyncio.to_thread(migrate.upgrade, database_url)
-    db = make_engine(database_url)
-    sessions = make_sessionmaker(db)
-    await _ensure_backtest_user(sessions, BACKTEST_USER)
     clock = ManualClock(market.start)
     files = {k: v for k, v in discover(market.data_dir).items() if k[0] in market.series}
     venue = SimulatedExchange(CandleReplay(files), start_ms=to_ms(market.start), symbols=list(market.series))
     account_id = f"backtest-{BACKTEST_USER}"
     venue.open_account(account_id, {"USDT": balance})
     client = SimulatedExchangeClient(venue, account_id, exchange_id=BACKTEST_EXCHANGE)
-    store = SqlTradingStore(sessions)
-    metrics = EngineMetrics()
-    unit = UserUnit(BACKTEST_USER, BACKTEST_EXCHANGE)
-    executor = ExecutionUnits(
-        clients=StaticClients({BACKTEST_USER: client}),
-        profiles=StaticProfiles(
-            TradingProfile(user_id=BACKTEST_USER, exchange_id=BACKTEST_EXCHANGE, waiver=True)
-        ),
-        store=store,
-        locks=entry_lock_for(db, sessions, clock),
-        clock=clock,
-        metrics=metrics,
-    )
     recorder = BacktestRecorder(venue, account_id)
-    cycle = EngineCycle(
-        mode=EngineMode.BACKTEST.value,
-        clock=clock,
-        feeds=[ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs)],
-        analyse=analyse,
-        directory=StaticDirectory([unit]),
-        executor=executor,
-        recorder=recorder,
-        metrics=metrics,
-    )
 
     async def advance(ms: int) -> None:
         venue.advance_to(ms)
 
     step = cadence_seconds or TIMEFRAME_SECONDS[market.entry_timeframe]
-    engine = assemble(
+    run = await _static_run(
         EngineMode.BACKTEST,
-        clock,
-        SteppedVenueSleeper(clock, advance),
-        Cadence(cycle_seconds=step, manage_seconds=step, reverify_seconds=3600),
-        cycle,
-        on_close=[db.dispose],
+        clock=clock,
+        sleep_until=SteppedVenueSleeper(clock, advance),
+        cadence=Cadence(cycle_seconds=step, manage_seconds=step),
+        feed=ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs),
+        clients={BACKTEST_USER: client},
+        exchange_id=BACKTEST_EXCHANGE,
+        database_url=database_url,
+        recorder=recorder,
     )
-    return BacktestRun(engine, clock, venue, account_id, store, sessions, recorder)
+    return BacktestRun(run, clock, venue, account_id, recorder)
 
 
-async def _ensure_backtest_user(sessions: Any, user_id: int) -> None:
-    """The journal's alert outbox refers to a user row; a backtest has one synthetic user."""
-    from sqlalchemy import select
+# ----------------------------------------------------------------------------------------- sandbox
 
-    from qari.adapters.persistence.tables.accounts import User
 
-    async with sessions() as session, session.begin():
-        if await session.scalar(select(User.id).where(User.id == user_id)) is None:
-            session.add(
-                User(
-                    id=user_id,
-                    email="backtest@qari.invalid",
-                    password_hash="!",  # noqa: S106 - no login: "!" matches no Argon2 hash
-                    plan_tier="premium",
-                    trial_ends_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
-                    waiver=True,
-                )
-            )
+async def build_sandbox(
+    settings: Settings,
+    *,
+    base_url: str,
+    accounts: Mapping[int, tuple[str, str]],
+    database_url: str,
+    clock: Clock,
+    sleep_until: SleepUntil,
+    cadence: Cadence,
+    symbols: Sequence[str] | None = None,
+    recorder: Any = None,
+    timeouts: Timeouts | None = None,
+    timeout_ms: int = 10_000,
+) -> StaticRun:
+    """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
+    ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks)."""
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
+
+    def source(api_key: str, secret: str) -> Callable[[], Awaitable[Credentials]]:
+        async def credentials() -> Credentials:
+            return Credentials(api_key, secret)
+
+        return credentials
+
+    public = CcxtExchangeClient("bybit", None, base_url=base_url, timeout_ms=timeout_ms)
+    clients: dict[int, ExchangeClient] = {
+        user_id: CcxtExchangeClient("bybit", source(key, secret), base_url=base_url, timeout_ms=timeout_ms)
+        for user_id, (key, secret) in accounts.items()
+    }
+    feed = ExchangeMarketFeed(public, symbols=symbols)
+    return await _static_run(
+        EngineMode.SANDBOX,
+        clock=clock,
+        sleep_until=sleep_until,
+        cadence=cadence,
+        feed=feed,
+        clients=clients,
+        exchange_id=public.exchange_id,
+        database_url=database_url,
+        recorder=recorder or NullRecorder(),
+        timeouts=timeouts,
+        on_close=[public.close],
+    )
