@@ -1,0 +1,123 @@
+"""Crash safety: the engine runs as its own process against the sandbox and is killed with SIGKILL at
+random moments (>= 20 times) and restarted. Afterwards the venue holds no duplicate order, every
+filled position has a stop resting on the venue, and every fill is in the journal."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from qari.adapters.simulator.harness import SandboxServer
+from qari.config import load_settings
+from qari.core.clocks import ManualClock
+from qari.core.time import from_ms, to_ms
+from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
+from qari.engine.scheduler import Cadence
+from tests.conftest import MARKET_DATA
+from tests.integration.engine.support import audit
+
+PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT", "APT/USDT", "TAO/USDT")
+START = dt.datetime(2024, 8, 8, 12, 0, tzinfo=dt.UTC)
+SCRIPT = Path(__file__).with_name("engine_process.py")
+SRC = Path(__file__).resolve().parents[3] / "src"
+KILLS = 20
+
+pytestmark = pytest.mark.skipif(
+    not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
+)
+
+
+def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> bool:
+    ready = threading.Event()
+
+    def read() -> None:
+        assert proc.stdout is not None
+        for line in proc.stdout:
+            if line.strip() == "ready":
+                ready.set()
+                return
+
+    threading.Thread(target=read, daemon=True).start()
+    return ready.wait(timeout)
+
+
+def _spawn(sandbox: SandboxServer, db: Path, key: str, secret: str, log: Path) -> subprocess.Popen[str]:
+    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{SRC.parent}"}
+    return subprocess.Popen(  # noqa: S603 - our own interpreter running our own script
+        [
+            sys.executable,
+            str(SCRIPT),
+            "--base-url", sandbox.base_url,
+            "--db", str(db),
+            "--key", key,
+            "--secret", secret,
+            "--pairs", ",".join(PAIRS),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=log.open("a"),
+        text=True,
+        env=env,
+    )
+
+
+async def _final_run(sandbox: SandboxServer, db: Path, key: str, secret: str, tmp: Path) -> None:
+    """One clean start (start-up reconciliation) and two cycles, then a graceful stop."""
+    clock = ManualClock(from_ms(sandbox.now_ms()))
+
+    async def advance(ms: int) -> None:
+        await asyncio.to_thread(sandbox.set_time, ms)
+
+    run = await build_sandbox(
+        load_settings(data_dir=tmp, engine_mode="off"),
+        base_url=sandbox.base_url,
+        accounts={1: (key, secret)},
+        database_url=f"sqlite+aiosqlite:///{db}",
+        clock=clock,
+        sleep_until=SteppedVenueSleeper(clock, advance),
+        cadence=Cadence(cycle_seconds=900, manage_seconds=900),
+        symbols=PAIRS,
+    )
+    try:
+        await run.engine.run(until=clock.now() + dt.timedelta(minutes=30))
+    finally:
+        await run.engine.stop()
+    result = await audit(sandbox.venue.exchange, sandbox.account_of(key), run.sessions, 1)
+    assert result.duplicate_link_ids == []
+    assert result.unprotected == []
+    assert result.missing_fills == []
+    assert result.entries_filled >= 1, "no entry filled during the run: the test proved nothing"
+
+
+def test_engine_when_sigkilled_at_random_moments_then_no_duplicates_all_protected_all_journaled(
+    tmp_path: Path,
+) -> None:
+    rng = random.Random(20261122)
+    db = tmp_path / "engine.db"
+    log = tmp_path / "engine.log"
+    with SandboxServer.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(START)
+    ) as sandbox:
+        key, secret = sandbox.create_key(balances={"USDT": "10000"})
+        kills = 0
+        for _ in range(KILLS):
+            proc = _spawn(sandbox, db, key, secret, log)
+            try:
+                assert _wait_ready(proc, 90), f"engine did not start: {log.read_text()[-2000:]}"
+                time.sleep(rng.uniform(0.0, 2.0))
+            finally:
+                proc.send_signal(signal.SIGKILL)
+                proc.wait(30)
+            kills += 1
+        assert kills >= 20
+        assert sandbox.now_ms() > to_ms(START), "the engine never moved the market"
+        asyncio.run(_final_run(sandbox, db, key, secret, tmp_path))

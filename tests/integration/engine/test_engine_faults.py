@@ -1,0 +1,80 @@
+"""Fault tolerance: with the sandbox answering 10 % of requests with timeouts, 5xx, rate limits and
+maintenance, the engine keeps cycling, loses nothing, and recovers when the faults stop."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+from pathlib import Path
+
+import pytest
+
+from qari.adapters.simulator.harness import SandboxServer
+from qari.config import load_settings
+from qari.core.clocks import ManualClock
+from qari.core.time import to_ms
+from qari.engine.cycle import Timeouts
+from qari.engine.health import ExchangeState
+from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
+from qari.engine.scheduler import Cadence
+from tests.conftest import MARKET_DATA
+from tests.integration.engine.support import audit
+
+PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT", "APT/USDT")
+START = dt.datetime(2024, 8, 8, 12, 0, tzinfo=dt.UTC)
+FAULTY = dt.timedelta(hours=24)
+CALM = dt.timedelta(hours=3)
+KINDS = ("timeout", "http_5xx", "rate_limit", "maintenance")
+PER_KIND = 0.026  # four rules: 1 - (1 - p)^4 ~= 10 % of requests fail
+
+pytestmark = pytest.mark.skipif(
+    not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
+)
+
+
+async def test_engine_when_sandbox_injects_faults_then_it_keeps_cycling_loses_nothing_and_recovers(
+    tmp_path: Path,
+) -> None:
+    with SandboxServer.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(START)
+    ) as sandbox:
+        key, secret = sandbox.create_key(balances={"USDT": "10000"})
+        clock = ManualClock(START)
+
+        async def advance(ms: int) -> None:
+            await asyncio.to_thread(sandbox.set_time, ms)
+
+        run = await build_sandbox(
+            load_settings(data_dir=tmp_path, engine_mode="off"),
+            base_url=sandbox.base_url,
+            accounts={1: (key, secret)},
+            database_url=f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}",
+            clock=clock,
+            sleep_until=SteppedVenueSleeper(clock, advance),
+            cadence=Cadence(cycle_seconds=900, manage_seconds=900),
+            symbols=PAIRS,
+            timeouts=Timeouts(refresh_seconds=20, user_seconds=20, manage_seconds=20),
+            timeout_ms=800,
+        )
+        for kind in KINDS:
+            options = {"delay_ms": 1500} if kind == "timeout" else {}
+            sandbox.inject_fault(kind, probability=PER_KIND, paths=["/v5/"], **options)
+        try:
+            faulty = await run.engine.run(until=START + FAULTY)
+            cycles_under_faults = faulty.cycles
+            errors_under_faults = run.engine.cycle.metrics.snapshot()["counters"]
+            sandbox.clear_faults()
+            calm = await run.engine.run(until=START + FAULTY + CALM)
+        finally:
+            await run.engine.stop()
+        result = await audit(sandbox.venue.exchange, sandbox.account_of(key), run.sessions, 1)
+
+    assert cycles_under_faults == FAULTY // dt.timedelta(minutes=15)
+    assert calm.failures == 0
+    assert any(name.startswith("errors") for name in errors_under_faults), "no fault reached the engine"
+    assert run.engine.cycle.health.state("bybit") is ExchangeState.UP
+    assert run.engine.cycle.last_report is not None and run.engine.cycle.last_report.errors == 0
+    assert result.duplicate_link_ids == []
+    assert result.unprotected == []
+    assert result.missing_fills == []
+    assert result.entries_filled >= 1
