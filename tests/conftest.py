@@ -87,3 +87,11 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
         return f"sqlite+aiosqlite:///{tmp_path / 'qari.db'}"
     url: str = request.getfixturevalue("pg_url")
     return url
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cheap_password_hashing() -> None:
+    """Argon2id with small cost parameters in tests so logins are fast (production keeps the defaults)."""
+    from qari.web import security
+
+    security.set_hash_cost(time_cost=1, memory_kib=1024, parallelism=1)

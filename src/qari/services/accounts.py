@@ -81,30 +81,23 @@ def _retry_after(failures: list[dt.datetime], limit: int, now: dt.datetime) -> i
 
 
 async def _lockout(session: AsyncSession, *, email: str, ip: str, now: dt.datetime) -> int | None:
+    """Seconds until this e-mail (or this client address) may try again, or None when not locked."""
     since = now - LOCKOUT_WINDOW
     last_success = await session.scalar(
-        select(func.max(LoginAttempt.at)).where(LoginAttempt.email == email, LoginAttempt.success.is_(True))
+        select(func.max(LoginAttempt.id)).where(LoginAttempt.email == email, LoginAttempt.success.is_(True))
     )
-    email_since = max(since, last_success) if last_success else since
+    failed = (LoginAttempt.success.is_(False), LoginAttempt.at > since)
     by_email = list(
         (
             await session.execute(
                 select(LoginAttempt.at).where(
-                    LoginAttempt.email == email,
-                    LoginAttempt.success.is_(False),
-                    LoginAttempt.at > email_since,
+                    LoginAttempt.email == email, LoginAttempt.id > (last_success or 0), *failed
                 )
             )
         ).scalars()
     )
     by_ip = list(
-        (
-            await session.execute(
-                select(LoginAttempt.at).where(
-                    LoginAttempt.ip == ip, LoginAttempt.success.is_(False), LoginAttempt.at > since
-                )
-            )
-        ).scalars()
+        (await session.execute(select(LoginAttempt.at).where(LoginAttempt.ip == ip, *failed))).scalars()
     )
     waits = [
         w

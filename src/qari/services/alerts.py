@@ -15,6 +15,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qari.adapters.notify.messages import clean
 from qari.adapters.persistence.tables.alerts import (
     OUTBOX_PENDING,
     AlertOutbox,
@@ -24,6 +25,7 @@ from qari.adapters.persistence.tables.alerts import (
 )
 from qari.core.clocks import WallClock
 from qari.core.time import UTC, Clock
+from qari.services.errors import ServiceError
 
 ALERT_KINDS: tuple[str, ...] = (
     "entry_leg1",
@@ -43,9 +45,9 @@ LINK_CODE_TTL = dt.timedelta(minutes=15)
 _WALL = WallClock()
 
 
-class UnknownAlertKindError(ValueError):
+class UnknownAlertKindError(ServiceError, ValueError):
     def __init__(self, kind: str) -> None:
-        super().__init__(f"unknown alert kind {kind!r}; use one of: {', '.join(ALERT_KINDS)}")
+        super().__init__(422, f"unknown alert kind {kind[:40]!r}; use one of: {', '.join(ALERT_KINDS)}")
 
 
 def as_utc(moment: dt.datetime) -> dt.datetime:
@@ -66,8 +68,9 @@ async def emit_alert(
 
     `data` keys the message uses (all optional, values as display strings): symbol, exchange, side, size,
     price, entry, stop, target, pnl_usdt, pnl_r, reason, detail, since, ends_at, mode. Other keys are stored
-    but never shown. With `dedupe_key`, a second emit with the same key for the same user is a no-op
-    (insert-or-ignore, so it never breaks the caller's transaction).
+    but never shown; values that look like keys or tokens are redacted before they are stored. With
+    `dedupe_key`, a second emit with the same key for the same user is a no-op (insert-or-ignore, so it
+    never breaks the caller's transaction).
     """
     if kind not in ALERT_KINDS:
         raise UnknownAlertKindError(kind)
@@ -75,7 +78,7 @@ async def emit_alert(
     values = {
         "user_id": user_id,
         "kind": kind,
-        "data": {str(k): str(v) for k, v in data.items()},
+        "data": {str(k)[:40]: clean(str(v)) for k, v in data.items()},
         "dedupe_key": dedupe_key,
         "status": OUTBOX_PENDING,
         "attempts": 0,

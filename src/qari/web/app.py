@@ -10,6 +10,7 @@ from fastapi import FastAPI
 
 from qari.config import Settings, get_settings
 from qari.logging import install_secret_masking
+from qari.web.dashboard import mount_dashboard
 from qari.web.errors import BodySizeLimit, install_error_handlers
 from qari.web.routes import api_router
 
@@ -39,4 +40,5 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["engine"] = engine()
         return body
 
+    mount_dashboard(app)
     return app

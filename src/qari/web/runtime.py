@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from qari.adapters.notify.background import telegram_alerts
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.vault.keys import open_vault
@@ -28,6 +29,8 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     try:
         # Refuses a missing or wrong master key for a database that holds secrets (VaultStartupError).
         app.state.vault = await open_vault(settings, app.state.sessions)
-        yield
+        async with telegram_alerts(app.state.sessions, settings) as telegram:
+            app.state.telegram = telegram  # None when no bot token: alerts are off
+            yield
     finally:
         await engine.dispose()

@@ -23,6 +23,13 @@ MAX_PASSWORD_LENGTH = 128
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
 
+def set_hash_cost(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
+    """Tune Argon2id's cost (tests use a small one; existing hashes keep verifying with their own)."""
+    global _hasher, _DUMMY_HASH
+    _hasher = PasswordHasher(time_cost=time_cost, memory_cost=memory_kib, parallelism=parallelism)
+    _DUMMY_HASH = _hasher.hash("qari-dummy-password-for-timing")
+
+
 def hash_password(password: str) -> str:
     register_secret(password)
     return _hasher.hash(password)

@@ -1,33 +1,24 @@
-"""Fixtures for the alerts tests: a migrated database, the Telegram stand-in, users."""
+"""Fixtures for the alerts tests: a migrated database (SQLite by default), the Telegram stand-in."""
 
 from __future__ import annotations
 
 import asyncio
-import socket
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import httpx
 import pytest
+from fastapi import FastAPI
 from pydantic import SecretStr
-from sqlalchemy import Column, Integer, Table, inspect, text
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
-from telegram_standin import TelegramStandIn
+from tests.conftest import free_port
+from tests.integration.alerts.support import BOT_TOKEN
+from tests.integration.alerts.telegram_standin import TelegramStandIn
 
 from qari.adapters.notify.telegram import TelegramClient
-from qari.adapters.persistence import migrate, tables  # noqa: F401
-from qari.adapters.persistence.base import Base
+from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
-
-if "users" not in Base.metadata.tables:  # until the accounts tables (0001) land on main
-    Table("users", Base.metadata, Column("id", Integer, primary_key=True))
-
-BOT_TOKEN = "7000001:AAH-test-token-Zx9qY3vB7nQ2kLmP0sT"
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+from qari.config import load_settings
 
 
 @pytest.fixture
@@ -58,10 +49,6 @@ def alerts_db_url(tmp_path: Path) -> str:
 async def db_engine(alerts_db_url: str) -> AsyncIterator[AsyncEngine]:
     await asyncio.to_thread(migrate.upgrade, alerts_db_url)
     engine = make_engine(alerts_db_url)
-    async with engine.begin() as conn:
-        has_users = await conn.run_sync(lambda c: inspect(c).has_table("users"))
-        if not has_users:  # until the accounts migration (0001) lands
-            await conn.execute(text("CREATE TABLE users (id INTEGER PRIMARY KEY)"))
     try:
         yield engine
     finally:
@@ -73,19 +60,22 @@ def sessions(db_engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return make_sessionmaker(db_engine)
 
 
-async def make_user(sessions: async_sessionmaker[AsyncSession], user_id: int) -> int:
-    async with sessions() as session, session.begin():
-        columns = {
-            c["name"] for c in await session.run_sync(lambda s: inspect(s.connection()).get_columns("users"))
-        }
-        if "email" in columns:  # the accounts table (0001)
-            await session.execute(
-                text(
-                    "INSERT INTO users (id, email, password_hash, trial_ends_at) "
-                    "VALUES (:id, :email, 'x', CURRENT_TIMESTAMP)"
-                ),
-                {"id": user_id, "email": f"user{user_id}@example.com"},
-            )
-        else:
-            await session.execute(text("INSERT INTO users (id) VALUES (:id)"), {"id": user_id})
-    return user_id
+@pytest.fixture
+async def telegram_app(
+    tmp_path: Path, standin: TelegramStandIn
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The web app with Telegram on, pointed at the stand-in; yields (app, client)."""
+    from qari.web.app import create_app
+
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        master_key_file=tmp_path / "keys" / "master.key",
+        engine_mode="off",
+        telegram_bot_token=BOT_TOKEN,
+        telegram_api_base=standin.base_url,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            yield app, client

@@ -49,6 +49,7 @@ class StandInState:
     held: int = 0
     release: threading.Event = field(default_factory=threading.Event)
     polling: int = 0
+    closing: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
 
@@ -83,7 +84,14 @@ class TelegramStandIn:
         self.base_url = f"http://127.0.0.1:{port}"
         app = Starlette(routes=[Route("/bot{token}/{method}", self._dispatch, methods=["GET", "POST"])])
         self._server = uvicorn.Server(
-            uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="off")
+            uvicorn.Config(
+                app,
+                host="127.0.0.1",
+                port=port,
+                log_level="warning",
+                lifespan="off",
+                timeout_graceful_shutdown=2,
+            )
         )
         self._thread = threading.Thread(target=self._server.run, daemon=True)
 
@@ -98,6 +106,7 @@ class TelegramStandIn:
 
     def stop(self) -> None:
         self.state.release.set()
+        self.state.closing = True
         self._server.should_exit = True
         self._thread.join(timeout=10)
 
@@ -136,7 +145,7 @@ class TelegramStandIn:
         if method == "sendMessage":
             return await self._send_message(request, params)
         if method == "getUpdates":
-            return await self._get_updates(params)
+            return await self._get_updates(request, params)
         return _error(404, "Not Found")
 
     async def _send_message(self, request: Request, params: dict[str, Any]) -> JSONResponse:
@@ -191,7 +200,7 @@ class TelegramStandIn:
             self.state.sent.append(sent)
             return sent
 
-    async def _get_updates(self, params: dict[str, Any]) -> JSONResponse:
+    async def _get_updates(self, request: Request, params: dict[str, Any]) -> JSONResponse:
         state = self.state
         offset = int(params.get("offset", 0) or 0)
         timeout = min(float(params.get("timeout", 0) or 0), 5.0)
@@ -206,8 +215,10 @@ class TelegramStandIn:
                     if offset:
                         state.updates = [u for u in state.updates if u["update_id"] >= offset]
                     pending = list(state.updates)
-                if pending or time.monotonic() >= deadline:
+                if pending or time.monotonic() >= deadline or state.closing:
                     return _ok(pending)
+                if await request.is_disconnected():
+                    return _ok([])
                 await asyncio.sleep(0.02)
         finally:
             with state.lock:

@@ -7,6 +7,7 @@ leak it by accident; values that look like keys or tokens are replaced as a seco
 from __future__ import annotations
 
 import re
+from decimal import ROUND_HALF_UP, Decimal
 
 TITLES: dict[str, str] = {
     "entry_leg1": "Entry leg 1 filled",
@@ -43,8 +44,15 @@ _FIELDS: tuple[tuple[str, str], ...] = (
     ("ends_at", "Ends"),
 )
 _MAX_VALUE = 80
-# Long unbroken runs of key-like characters (API keys, secrets, tokens, hashes) and Telegram bot tokens.
-_SECRETISH = re.compile(r"\d{6,}:[A-Za-z0-9_-]{20,}|[A-Za-z0-9+/=_-]{24,}")
+_RUN = r"[A-Za-z0-9+/=_-]"
+# Telegram bot tokens; runs of key-like characters mixing letters and digits from 16 chars (Bybit keys
+# are 18); any such run from 32 chars. Plain long numbers (prices with many decimals) stay readable.
+_SECRETISH = re.compile(
+    rf"\d{{6,}}:[A-Za-z0-9_-]{{20,}}"
+    rf"|(?<!{_RUN})(?=[A-Za-z0-9+/=_-]*[A-Za-z])(?=[A-Za-z0-9+/=_-]*\d){_RUN}{{16,}}(?!{_RUN})"
+    rf"|{_RUN}{{32,}}"
+)
+_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
 REDACTED = "[redacted]"
 
@@ -55,16 +63,32 @@ def clean(value: str) -> str:
     return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
-def _signed(value: str) -> str:
-    return value if value.startswith(("-", "+")) else "+" + value
+def _number(value: str, places: int | None = None) -> str:
+    """Decimal strings without trailing zeros (money columns carry 18 places); `places` rounds."""
+    if not _NUMBER.match(value):
+        return value
+    amount = Decimal(value)
+    if places is not None:
+        amount = amount.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+        return f"{amount:f}"
+    text = f"{amount.normalize():f}"
+    return text
+
+
+def _signed(value: str, places: int) -> str:
+    text = _number(value, places)
+    return text if text.startswith(("-", "+")) else "+" + text
 
 
 def render(kind: str, data: dict[str, str], *, repeat: bool = False) -> str:
     """The message for one alert; `repeat` marks a resend whose first attempt may have arrived."""
     fields = {k: clean(v) for k, v in data.items() if isinstance(v, str) and v.strip()}
+    for key in ("size", "price", "entry", "stop", "target"):
+        if key in fields:
+            fields[key] = _number(fields[key])
     title = TITLES.get(kind, "QARI alert")
     if "symbol" in fields:
-        title = f"{title}: {fields['symbol']}"
+        title = f"{title} — {fields['symbol']}"
     if fields.get("mode") == "sandbox":
         title = "[sandbox] " + title
     lines = [title]
@@ -72,9 +96,9 @@ def render(kind: str, data: dict[str, str], *, repeat: bool = False) -> str:
     if "pnl_usdt" in fields or "pnl_r" in fields:
         parts = []
         if "pnl_usdt" in fields:
-            parts.append(f"{_signed(fields['pnl_usdt'])} USDT")
+            parts.append(f"{_signed(fields['pnl_usdt'], 2)} USDT")
         if "pnl_r" in fields:
-            parts.append(f"{_signed(fields['pnl_r'])}R")
+            parts.append(f"{_signed(fields['pnl_r'], 2)}R")
         lines.append("P&L: " + " / ".join(parts))
     if kind in ADVICE:
         lines.append(ADVICE[kind])

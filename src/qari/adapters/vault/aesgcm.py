@@ -11,6 +11,8 @@ import hashlib
 import hmac
 import json
 import os
+import threading
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from cryptography.exceptions import InvalidTag
@@ -59,12 +61,35 @@ class SecretVault:
     log line the process writes afterwards.
     """
 
-    def __init__(self, master_key: bytes, *, key_version: int = 1) -> None:
+    def __init__(
+        self, master_key: bytes, *, key_version: int = 1, reload: Callable[[], bytes | None] | None = None
+    ) -> None:
         if len(master_key) != KEY_BYTES:
             raise ValueError("the master key must be 32 bytes (AES-256)")
         self._master = AESGCM(master_key)
         self.key_version = key_version
         self.fingerprint = fingerprint(master_key)
+        self._reload = reload
+        self._lock = threading.Lock()
+
+    def reload(self, version: int, *, expected_fingerprint: str) -> bool:
+        """Pick up a rotated master key from the key source without a restart; adopted as `version`
+        only if its fingerprint is `expected_fingerprint` (from the `vault_keys` table)."""
+        if self._reload is None:
+            return False
+        try:
+            key = self._reload()
+        except Exception:  # an unreadable key source means: no newer key available here
+            return False
+        if key is None or len(key) != KEY_BYTES:
+            return False
+        if fingerprint(key) != expected_fingerprint:
+            return False
+        with self._lock:
+            self._master = AESGCM(key)
+            self.key_version = version
+            self.fingerprint = fingerprint(key)
+        return True
 
     def __repr__(self) -> str:
         return f"SecretVault(key_version={self.key_version})"
@@ -117,6 +142,8 @@ class SecretVault:
         return SealedSecret(sealed.ciphertext, sealed.nonce, wrapped, wrap_nonce, new.key_version)
 
     def _unwrap(self, sealed: SealedSecret, aad: bytes) -> bytes:
+        if sealed.key_version > self.key_version and self._reload is not None:
+            self._try_newer(sealed, aad)
         if sealed.key_version != self.key_version:
             raise DecryptionError(
                 f"secret is wrapped by master key version {sealed.key_version}, "
@@ -131,3 +158,20 @@ class SecretVault:
         if len(data_key) != KEY_BYTES:
             raise DecryptionError("data key has the wrong length")
         return data_key
+
+    def _try_newer(self, sealed: SealedSecret, aad: bytes) -> None:
+        """A record wrapped by a newer key (rotated while running): adopt the source's key if it opens it."""
+        try:
+            key = self._reload() if self._reload else None
+        except Exception:
+            return
+        if key is None or len(key) != KEY_BYTES:
+            return
+        try:
+            AESGCM(key).decrypt(sealed.wrap_nonce, sealed.wrapped_key, _wrap_aad(aad, sealed.key_version))
+        except (InvalidTag, ValueError):
+            return
+        with self._lock:
+            self._master = AESGCM(key)
+            self.key_version = sealed.key_version
+            self.fingerprint = fingerprint(key)

@@ -162,10 +162,13 @@ async def open_vault(settings: Settings, sessions: async_sessionmaker[AsyncSessi
                 file=sys.stderr,
             )
             log.warning("generated a new master key file", extra={"path": str(source.path)})
-        return await _versioned_vault(session, key, stored, source.describe())
+        return await _versioned_vault(session, key, stored, source)
 
 
-async def _versioned_vault(session: AsyncSession, key: bytes, stored: int, where: str) -> SecretVault:
+async def _versioned_vault(
+    session: AsyncSession, key: bytes, stored: int, source: EnvMasterKey | FileMasterKey
+) -> SecretVault:
+    where = source.describe()
     fp = fingerprint(key)
     known = (await session.execute(select(VaultKey).order_by(VaultKey.version))).scalars().all()
     match = next((k for k in known if k.fingerprint == fp), None)
@@ -178,8 +181,8 @@ async def _versioned_vault(session: AsyncSession, key: bytes, stored: int, where
         version = (known[-1].version + 1) if known else 1
         session.add(VaultKey(version=version, fingerprint=fp))
         await session.flush()
-        return SecretVault(key, key_version=version)
-    vault = SecretVault(key, key_version=match.version)
+        return SecretVault(key, key_version=version, reload=source.load)
+    vault = SecretVault(key, key_version=match.version, reload=source.load)
     other = (
         await session.execute(
             select(func.count()).select_from(VaultSecret).where(VaultSecret.key_version != match.version)

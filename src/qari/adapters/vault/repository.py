@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qari.adapters.persistence.tables.accounts import VaultSecret
+from qari.adapters.persistence.tables.accounts import VaultKey, VaultSecret
 from qari.adapters.vault.aesgcm import DecryptionError, SealedSecret, SecretVault
 
 
@@ -42,6 +42,20 @@ async def store_secret(
     )
     session.add(row)
     await session.flush()
+    # Flushed first, then checked: a rotation committed meanwhile (its lock made this insert wait)
+    # is visible now, and the row is re-sealed under the new key instead of the retired one.
+    latest = (
+        await session.execute(select(VaultKey).order_by(VaultKey.version.desc()).limit(1))
+    ).scalar_one_or_none()
+    if latest is not None and latest.version != vault.key_version:
+        if not vault.reload(latest.version, expected_fingerprint=latest.fingerprint):
+            raise DecryptionError(
+                f"the master key was rotated to version {latest.version}; restart with the new master key"
+            )
+        sealed = vault.seal(plaintext, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
+        row.ciphertext, row.nonce, row.wrapped_key = sealed.ciphertext, sealed.nonce, sealed.wrapped_key
+        row.wrap_nonce, row.key_version = sealed.wrap_nonce, sealed.key_version
+        await session.flush()
     return row.id
 
 
@@ -64,8 +78,6 @@ async def erase_secret(session: AsyncSession, secret_id: int) -> None:
 
 
 async def count_secrets(session: AsyncSession) -> int:
-    from sqlalchemy import func
-
     return int((await session.execute(select(func.count()).select_from(VaultSecret))).scalar_one())
 
 

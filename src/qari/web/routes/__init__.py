@@ -2,8 +2,8 @@
 
 from fastapi import APIRouter
 
-from qari.web.routes import admin, auth, exchange, me, notifications, settings, system, trading
+from qari.web.routes import admin, auth, events, exchange, me, notifications, settings, system, trading
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, me, admin, settings, exchange, system, trading, notifications):
+for module in (auth, me, admin, settings, exchange, system, trading, notifications, events):
     api_router.include_router(module.router)

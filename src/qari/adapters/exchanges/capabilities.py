@@ -1,0 +1,174 @@
+"""What each venue supports and how ccxt must be configured for it, declared as data.
+
+Venue differences live here (and in the small `venues/<venue>.py` key probes), not in branches of the
+generic client. `ccxt_options` switches off ccxt's start-up calls QARI does not need (currencies,
+margin pairs, derivatives markets) and turns on time-difference handling.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from types import MappingProxyType
+from typing import Any
+
+
+def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
+    return MappingProxyType(mapping)
+
+
+@dataclass(frozen=True, slots=True)
+class ExchangeCapabilities:
+    id: str  # QARI's name for the venue ("sandbox" is the built-in Bybit-protocol venue)
+    ccxt_id: str
+    name: str
+    needs_passphrase: bool = False
+    key_settings_page: str = "the exchange's API management page"
+    ccxt_options: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+    # Spot stop-market orders: ccxt's unified `triggerPrice` param places them on these venues.
+    spot_stop_market: bool = True
+    # Venues that list/cancel conditional orders separately from plain ones (`trigger: True`).
+    stop_orders_separate: bool = False
+    # Extra params ccxt needs to look up an order by client id on this venue.
+    fetch_order_params: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+
+
+_SPOT_ONLY = {"types": ["spot"]}
+
+BYBIT = ExchangeCapabilities(
+    id="bybit",
+    ccxt_id="bybit",
+    name="Bybit",
+    key_settings_page="Bybit → Account → API Management",
+    ccxt_options=_frozen(
+        {
+            "defaultType": "spot",
+            "fetchMarkets": {"types": ["spot"]},
+            "adjustForTimeDifference": True,
+            "recvWindow": 10000,
+            # Unified Trading Account preset: skips ccxt's query-api + account/info probes.
+            "enableUnifiedAccount": True,
+            "enableUnifiedMargin": False,
+        }
+    ),
+    stop_orders_separate=True,
+    fetch_order_params=_frozen({"acknowledged": True}),
+)
+
+SANDBOX = ExchangeCapabilities(
+    id="sandbox",
+    ccxt_id="bybit",
+    name="QARI Sandbox",
+    key_settings_page="the QARI sandbox (Settings → Exchange → Sandbox)",
+    ccxt_options=BYBIT.ccxt_options,
+    stop_orders_separate=True,
+    fetch_order_params=BYBIT.fetch_order_params,
+)
+
+BINANCE = ExchangeCapabilities(
+    id="binance",
+    ccxt_id="binance",
+    name="Binance",
+    key_settings_page="Binance → Account → API Management → Edit restrictions",
+    ccxt_options=_frozen(
+        {
+            "defaultType": "spot",
+            "fetchMarkets": {"types": ["spot"]},
+            "fetchCurrencies": False,
+            "fetchMargins": False,
+            "adjustForTimeDifference": True,
+            "fetchOpenOrders": {"warnWithoutSymbol": False},
+        }
+    ),
+)
+
+OKX = ExchangeCapabilities(
+    id="okx",
+    ccxt_id="okx",
+    name="OKX",
+    needs_passphrase=True,
+    key_settings_page="OKX → Profile → API keys → Edit",
+    ccxt_options=_frozen(
+        {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True}
+    ),
+    stop_orders_separate=True,
+)
+
+KUCOIN = ExchangeCapabilities(
+    id="kucoin",
+    ccxt_id="kucoin",
+    name="KuCoin",
+    needs_passphrase=True,
+    key_settings_page="KuCoin → Account → API Management → Edit",
+    # "uta": False skips ccxt's account-mode probe (classic spot account).
+    ccxt_options=_frozen(
+        {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True, "uta": False}
+    ),
+    stop_orders_separate=True,
+)
+
+GATE = ExchangeCapabilities(
+    id="gate",
+    ccxt_id="gate",
+    name="Gate",
+    key_settings_page="Gate → Profile → API Management → Edit permissions",
+    ccxt_options=_frozen(
+        {
+            "defaultType": "spot",
+            "fetchMarkets": _SPOT_ONLY,
+            "adjustForTimeDifference": True,
+            "timeDifference": 0,
+            "unifiedAccount": False,  # skips ccxt's account/detail probe before balance reads
+        }
+    ),
+    stop_orders_separate=True,
+)
+
+BITGET = ExchangeCapabilities(
+    id="bitget",
+    ccxt_id="bitget",
+    name="Bitget",
+    needs_passphrase=True,
+    key_settings_page="Bitget → Profile → API Management → Edit",
+    ccxt_options=_frozen(
+        {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True, "uta": False}
+    ),
+    stop_orders_separate=True,
+)
+
+MEXC = ExchangeCapabilities(
+    id="mexc",
+    ccxt_id="mexc",
+    name="MEXC",
+    key_settings_page="MEXC → Profile → API Management → Edit",
+    ccxt_options=_frozen({"defaultType": "spot", "adjustForTimeDifference": True}),
+    spot_stop_market=False,  # the spot v3 API has no conditional orders: stops are watched by the engine
+)
+
+HTX = ExchangeCapabilities(
+    id="htx",
+    ccxt_id="htx",
+    name="HTX",
+    key_settings_page="HTX → Profile → API Management → Edit",
+    ccxt_options=_frozen(
+        {
+            "defaultType": "spot",
+            "fetchMarkets": {"types": {"spot": True, "linear": False, "inverse": False}},
+            "adjustForTimeDifference": True,
+        }
+    ),
+    stop_orders_separate=True,
+)
+
+VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
+    {v.id: v for v in (BYBIT, BINANCE, OKX, KUCOIN, GATE, BITGET, MEXC, HTX, SANDBOX)}
+)
+"""Explicit registry (no folder scanning): the eight supported exchanges plus the built-in sandbox."""
+
+
+def capabilities_for(exchange: str) -> ExchangeCapabilities:
+    try:
+        return VENUES[exchange]
+    except KeyError:
+        known = ", ".join(sorted(VENUES))
+        raise ValueError(f"unknown exchange {exchange!r}; supported: {known}") from None

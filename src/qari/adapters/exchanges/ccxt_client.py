@@ -1,0 +1,400 @@
+"""`CcxtExchangeClient`: the one generic `qari.ports.ExchangeClient` over unmodified `ccxt.async_support`.
+
+Secret handling (PRODUCT.md R8, issue #4 item 6): the client never holds a plaintext secret between
+calls. It keeps a *public* ccxt instance (no credentials) for markets, tickers, books and candles,
+and a `CredentialsSource` — an async callable that decrypts the stored key on demand. Every private
+operation (balances, orders, fills, key checks) runs inside `_signed()`: it asks the source for the
+credentials, builds a fresh ccxt instance that shares the public instance's HTTP session, markets
+and measured clock offset, runs the one call (ccxt signs synchronously inside it), and in `finally`
+blanks `apiKey`/`secret`/`password` on the instance and drops every reference. Python strings cannot
+be wiped from memory, so "only inside the call that signs" means: no object that outlives the call
+refers to the plaintext.
+
+ccxt's start-up calls QARI does not need are off (`capabilities.ccxt_options`, `has['fetchCurrencies']`),
+and `adjustForTimeDifference` measures the venue's clock; a clock-skew rejection of a read triggers one
+resync and one retry. Reads are retried on transient failures; `create_order` never is: a timeout
+there raises `OutcomeUnknownError` and the caller looks the order up by client id.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import copy
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from contextlib import asynccontextmanager
+from typing import Any, TypeVar
+from urllib.parse import urlsplit
+
+import ccxt.async_support as ccxt
+
+from qari.adapters.exchanges import parse
+from qari.adapters.exchanges.capabilities import ExchangeCapabilities, capabilities_for
+from qari.adapters.exchanges.errors import translate
+from qari.core.errors import (
+    ClockSkewError,
+    ExchangeUnavailableError,
+    FatalError,
+    OrderNotFoundError,
+    OutcomeUnknownError,
+    QariError,
+)
+from qari.core.instrument import InstrumentRules
+from qari.core.market import OrderBook, Ticker
+from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderType, Side
+
+T = TypeVar("T")
+
+# ccxt logs every request and response (headers included: OKX/Bitget send the passphrase in clear)
+# at DEBUG. Its instances log through this logger, which never emits below INFO.
+_CCXT_LOGGER = logging.getLogger("qari.adapters.exchanges.ccxt")
+_CCXT_LOGGER.setLevel(logging.INFO)
+
+READ_ATTEMPTS = 3
+
+
+class Credentials:
+    """An API key triple. `repr`/`str` show only the last 4 characters of the key id."""
+
+    __slots__ = ("api_key", "passphrase", "secret")
+
+    def __init__(self, api_key: str, secret: str, passphrase: str | None = None) -> None:
+        self.api_key = api_key
+        self.secret = secret
+        self.passphrase = passphrase
+
+    @property
+    def key_hint(self) -> str:
+        return self.api_key[-4:]
+
+    def values(self) -> tuple[str, ...]:
+        return tuple(v for v in (self.api_key, self.secret, self.passphrase) if v)
+
+    def __repr__(self) -> str:
+        return f"Credentials(api_key='…{self.key_hint}', secret=<hidden>)"
+
+    __str__ = __repr__
+
+
+CredentialsSource = Callable[[], Awaitable[Credentials]]
+
+
+def point_at(exchange: ccxt.Exchange, base_url: str) -> None:
+    """Rewrite every ccxt API base URL to `base_url` + the original path (/api/v3, /sapi/v1, ... kept)."""
+    base = base_url.rstrip("/")
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        if isinstance(value, str):
+            return base + urlsplit(value.replace("{hostname}", "h")).path
+        return value
+
+    exchange.urls["api"] = rewrite(exchange.urls["api"])
+
+
+def build_ccxt(
+    caps: ExchangeCapabilities,
+    credentials: Credentials | None = None,
+    *,
+    base_url: str | None = None,
+    session: Any = None,
+    timeout_ms: int = 10_000,
+) -> ccxt.Exchange:
+    """A configured ccxt instance: spot-only options, start-up calls off, optional local base URL."""
+    config: dict[str, Any] = {
+        "options": copy.deepcopy(dict(caps.ccxt_options)),
+        "timeout": timeout_ms,
+        "enableRateLimit": True,
+        "logger": _CCXT_LOGGER,
+        "userAgent": "qari",
+        "timeout_on_exit": 0,  # REST only: no websocket clients to wait for on close()
+    }
+    if session is not None:
+        config["session"] = session
+    exchange: ccxt.Exchange = getattr(ccxt, caps.ccxt_id)(config)
+    exchange.has = {**exchange.has, "fetchCurrencies": False}
+    if base_url:
+        point_at(exchange, base_url)
+    if credentials is not None:
+        exchange.apiKey = credentials.api_key
+        exchange.secret = credentials.secret
+        exchange.password = credentials.passphrase or ""
+    return exchange
+
+
+def clear_credentials(exchange: ccxt.Exchange) -> None:
+    exchange.apiKey = ""
+    exchange.secret = ""
+    exchange.password = ""
+    exchange.last_request_headers = None
+    exchange.last_request_body = None
+
+
+class CcxtExchangeClient:
+    """`ExchangeClient` for one user's connection on one venue (or public-only when no credentials)."""
+
+    def __init__(
+        self,
+        exchange: str | ExchangeCapabilities,
+        credentials: CredentialsSource | None = None,
+        *,
+        base_url: str | None = None,
+        timeout_ms: int = 10_000,
+    ) -> None:
+        self.caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
+        self.exchange_id = self.caps.id
+        self._credentials = credentials
+        self._base_url = base_url
+        self._timeout_ms = timeout_ms
+        self._public: ccxt.Exchange | None = None
+        self._markets_lock = asyncio.Lock()
+        self._rules: dict[str, InstrumentRules] | None = None
+
+    # -- plumbing -----------------------------------------------------------------------------------------
+
+    @property
+    def public(self) -> ccxt.Exchange:
+        if self._public is None:
+            self._public = build_ccxt(self.caps, base_url=self._base_url, timeout_ms=self._timeout_ms)
+        return self._public
+
+    async def close(self) -> None:
+        if self._public is not None:
+            await self._public.close()
+            self._public = None
+
+    async def __aenter__(self) -> CcxtExchangeClient:
+        return self
+
+    async def __aexit__(self, *_: object) -> None:
+        await self.close()
+
+    @asynccontextmanager
+    async def _signed(self) -> AsyncIterator[tuple[ccxt.Exchange, tuple[str, ...]]]:
+        """A ccxt instance holding the decrypted key for exactly one operation (see module docstring)."""
+        if self._credentials is None:
+            raise FatalError(f"{self.exchange_id}: this client has no API key (public data only)")
+        public = self.public
+        public.open()
+        credentials = await self._credentials()
+        secrets = credentials.values()
+        exchange = build_ccxt(
+            self.caps,
+            credentials,
+            base_url=self._base_url,
+            session=public.session,
+            timeout_ms=self._timeout_ms,
+        )
+        del credentials
+        if public.markets is not None:
+            exchange.set_markets_from_exchange(public)
+        else:
+            exchange.set_markets({})  # balance reads must not trigger a market load
+            exchange.markets = {}
+        exchange.throttler = public.throttler  # one rate-limit budget per connection, not per call
+        if "timeDifference" in public.options:
+            exchange.options["timeDifference"] = public.options["timeDifference"]
+        try:
+            yield exchange, secrets
+        finally:
+            clear_credentials(exchange)
+            await exchange.close()  # the shared session is not owned, so this closes nothing shared
+
+    async def _call(
+        self, exchange: ccxt.Exchange, secrets: tuple[str, ...], fn: Callable[[], Awaitable[T]]
+    ) -> T:
+        try:
+            return await fn()
+        except QariError:
+            raise
+        except (TimeoutError, ccxt.BaseError, OSError) as e:
+            body = getattr(exchange, "last_http_response", None)
+            raise translate(self.exchange_id, e, body, secrets=secrets) from None
+
+    async def _read(
+        self, fn: Callable[[ccxt.Exchange, tuple[str, ...]], Awaitable[T]], *, private: bool
+    ) -> T:
+        """Run a read with retries: clock skew → resync once; transient failures → back off."""
+        resynced = False
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                if private:
+                    async with self._signed() as (exchange, secrets):
+                        return await self._call(exchange, secrets, lambda: fn(exchange, secrets))
+                return await self._call(self.public, (), lambda: fn(self.public, ()))
+            except ClockSkewError:
+                if resynced:
+                    raise
+                resynced = True
+                await self.sync_time()
+            except ExchangeUnavailableError:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise ExchangeUnavailableError(f"{self.exchange_id}: no answer after {READ_ATTEMPTS} attempts")
+
+    async def sync_time(self) -> int:
+        """Measure the venue's clock offset (ms, local - server); signed calls subtract it."""
+        public = self.public
+        return int(await self._call(public, (), lambda: public.load_time_difference()))
+
+    # -- market data --------------------------------------------------------------------------------------
+
+    async def load_markets(self) -> dict[str, InstrumentRules]:
+        async with self._markets_lock:
+            if self._rules is None:
+                markets = await self._read(lambda ex, _s: ex.load_markets(), private=False)
+                mode = int(self.public.precisionMode)
+                self._rules = {
+                    symbol: parse.instrument_from_ccxt(market, mode)
+                    for symbol, market in markets.items()
+                    if market.get("spot")
+                }
+            return self._rules
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        await self.load_markets()
+        raw = await self._read(lambda ex, _s: ex.fetch_ticker(symbol), private=False)
+        return parse.ticker_from_ccxt(symbol, raw)
+
+    async def fetch_tickers(self) -> dict[str, Ticker]:
+        rules = await self.load_markets()
+        raw = await self._read(lambda ex, _s: ex.fetch_tickers(), private=False)
+        return {s: parse.ticker_from_ccxt(s, t) for s, t in raw.items() if s in rules}
+
+    async def fetch_order_book(self, symbol: str, limit: int = 50) -> OrderBook:
+        await self.load_markets()
+        raw = await self._read(lambda ex, _s: ex.fetch_order_book(symbol, limit), private=False)
+        return parse.order_book_from_ccxt(symbol, raw)
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[list[float]]:
+        await self.load_markets()
+        rows = await self._read(
+            lambda ex, _s: ex.fetch_ohlcv(symbol, timeframe, since_ms, limit), private=False
+        )
+        return [[float(v) for v in row[:6]] for row in rows]
+
+    # -- account ------------------------------------------------------------------------------------------
+
+    async def fetch_balances(self) -> dict[str, Balance]:
+        raw = await self._read(lambda ex, _s: ex.fetch_balance(), private=True)
+        return parse.balances_from_ccxt(raw)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        await self.load_markets()
+
+        async def fetch(ex: ccxt.Exchange, _s: tuple[str, ...]) -> list[dict[str, Any]]:
+            orders: list[dict[str, Any]] = list(await ex.fetch_open_orders(symbol))
+            if self.caps.stop_orders_separate and self.caps.spot_stop_market:
+                seen = {o.get("id") for o in orders}
+                stops = await ex.fetch_open_orders(symbol, None, None, {"trigger": True})
+                orders.extend(o for o in stops if o.get("id") not in seen)
+            return orders
+
+        raw = await self._read(fetch, private=True)
+        return [parse.order_from_ccxt(o, fallback_symbol=symbol) for o in raw]
+
+    async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        """Looks among open (plain and conditional), then recently closed orders; None if nowhere."""
+        for order in await self.fetch_open_orders(symbol):
+            if order.client_order_id == client_order_id:
+                return order
+
+        async def closed(ex: ccxt.Exchange, _s: tuple[str, ...]) -> list[dict[str, Any]]:
+            found: list[dict[str, Any]] = list(await ex.fetch_closed_orders(symbol, None, 50))
+            if self.caps.stop_orders_separate and self.caps.spot_stop_market:
+                found.extend(await ex.fetch_closed_orders(symbol, None, 50, {"trigger": True}))
+            return found
+
+        for raw in await self._read(closed, private=True):
+            if raw.get("clientOrderId") == client_order_id:
+                return parse.order_from_ccxt(raw, fallback_symbol=symbol)
+        return None
+
+    async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
+        await self.load_markets()
+        raw = await self._read(lambda ex, _s: ex.fetch_my_trades(symbol, since_ms), private=True)
+        return [parse.fill_from_ccxt(t) for t in raw]
+
+    # -- orders -------------------------------------------------------------------------------------------
+
+    def order_arguments(self, request: OrderRequest) -> tuple[str, float | None, dict[str, Any]]:
+        """ccxt `create_order` type, price and params for a QARI order (spot only: R1)."""
+        params: dict[str, Any] = {"clientOrderId": request.client_order_id}
+        if request.type is OrderType.LIMIT:
+            if request.price is None:
+                raise FatalError("a limit order needs a price")
+            return "limit", float(request.price), params
+        if request.type is OrderType.STOP_MARKET:
+            if request.trigger_price is None or request.side is not Side.SELL:
+                raise FatalError("a spot stop-market order is a sell with a trigger price")
+            if not self.caps.spot_stop_market:
+                raise FatalError(f"{self.caps.name} has no spot stop orders; the engine watches the stop")
+            params["triggerPrice"] = float(request.trigger_price)
+            return "market", None, params
+        return "market", None, params
+
+    async def create_order(self, request: OrderRequest) -> OrderReport:
+        rules = await self.load_markets()
+        if request.symbol not in rules:
+            raise FatalError(f"{request.symbol} is not a spot market on {self.caps.name}")
+        order_type, price, params = self.order_arguments(request)
+        if order_type == "market" and request.side is Side.BUY:
+            # Spot market buys are sized in base units; tell ccxt not to convert them to quote cost.
+            params["createMarketBuyOrderRequiresPrice"] = False
+        async with self._signed() as (exchange, secrets):
+            try:
+                raw = await exchange.create_order(
+                    request.symbol, order_type, request.side.value, float(request.qty_base), price, params
+                )
+            except (TimeoutError, ccxt.RequestTimeout) as e:
+                raise OutcomeUnknownError(
+                    f"{self.exchange_id}: {request.client_order_id} unanswered: look it up, do not resend"
+                ) from e
+            except ccxt.BaseError as e:
+                error = translate(self.exchange_id, e, exchange.last_http_response, secrets=secrets)
+                if isinstance(error, ExchangeUnavailableError) and isinstance(e, ccxt.NetworkError):
+                    raise OutcomeUnknownError(str(error), code=error.code) from None
+                raise error from None
+        report = parse.order_from_ccxt(raw, fallback_symbol=request.symbol)
+        return OrderReport(
+            symbol=request.symbol,
+            exchange_order_id=report.exchange_order_id,
+            client_order_id=report.client_order_id or request.client_order_id,
+            side=request.side,
+            type=request.type,
+            status=report.status,
+            qty_base=request.qty_base,
+            filled_base=report.filled_base,
+            avg_price=report.avg_price,
+            price=request.price,
+            trigger_price=request.trigger_price,
+            fee=report.fee,
+            fee_currency=report.fee_currency,
+            updated_ms=report.updated_ms,
+        )
+
+    async def cancel_order(self, symbol: str, exchange_order_id: str) -> None:
+        """Cancels a plain or a conditional (stop) order; an order already gone raises OrderNotFoundError."""
+        await self.load_markets()
+
+        async def cancel(ex: ccxt.Exchange, secrets: tuple[str, ...]) -> None:
+            try:
+                await ex.cancel_order(exchange_order_id, symbol)
+            except ccxt.BaseError as e:
+                error = translate(self.exchange_id, e, ex.last_http_response, secrets=secrets)
+                if not (isinstance(error, OrderNotFoundError) and self.caps.stop_orders_separate):
+                    raise error from None
+                await ex.cancel_order(exchange_order_id, symbol, {"trigger": True})
+
+        await self._read(cancel, private=True)
+
+    # -- signed one-offs --------------------------------------------------------------------------------
+
+    async def run_signed(self, operation: Callable[[ccxt.Exchange], Awaitable[T]]) -> T:
+        """Run a short sequence of signed calls (key probes) on one instance; errors come out translated."""
+        async with self._signed() as (exchange, secrets):
+            return await self._call(exchange, secrets, lambda: operation(exchange))

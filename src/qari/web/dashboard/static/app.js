@@ -1,0 +1,138 @@
+// The dashboard shell: who is logged in, which page is shown, and the live-update stream.
+import { api, clear, h, optional, session, STATUS_LABELS, toast } from './lib.js';
+
+const PAGES = {
+  login: () => import('./pages/auth.js').then((m) => m.loginPage),
+  register: () => import('./pages/auth.js').then((m) => m.registerPage),
+  overview: () => import('./pages/overview.js').then((m) => m.default),
+  trades: () => import('./pages/trades.js').then((m) => m.default),
+  scanner: () => import('./pages/scanner.js').then((m) => m.default),
+  settings: () => import('./pages/settings.js').then((m) => m.default),
+  operator: () => import('./pages/operator.js').then((m) => m.default),
+};
+const PUBLIC = new Set(['login', 'register']);
+
+export const state = { me: null, page: null, events: null };
+const main = document.getElementById('main');
+
+export function navigate(path, replace = false) {
+  if (replace) history.replaceState({}, '', path); else history.pushState({}, '', path);
+  route();
+}
+
+function pathParts() {
+  const parts = location.pathname.replace(/^\/app\/?/, '').split('/').filter(Boolean);
+  return { name: parts[0] || 'overview', rest: parts.slice(1) };
+}
+
+async function loadMe() {
+  try { state.me = await api('GET', '/me'); } catch { state.me = null; }
+  return state.me;
+}
+
+async function route() {
+  const { name, rest } = pathParts();
+  if (state.page && state.page.destroy) state.page.destroy();
+  state.page = null;
+  if (!PAGES[name]) { clear(main, h('h1', {}, 'Page not found'), h('a', { href: '/app/overview', 'data-link': true }, 'Go to Overview')); return; }
+  if (!PUBLIC.has(name) && !state.me && !(await loadMe())) { navigate('/app/login', true); return; }
+  if (PUBLIC.has(name) && state.me) { navigate('/app/overview', true); return; }
+  showShell(!PUBLIC.has(name));
+  const factory = await PAGES[name]();
+  const page = factory({ rest, me: state.me, navigate, reloadMe: loadMe, onLogin });
+  state.page = page;
+  document.title = `${page.title} · QARI`;
+  clear(main, h('p', { class: 'muted' }, 'Loading…'));
+  try {
+    await page.render(main);
+  } catch (e) {
+    clear(main, h('h1', {}, page.title), h('div', { class: 'notice bad' }, `Could not load this page: ${e.message}`));
+  }
+}
+
+function showShell(visible) {
+  document.getElementById('topbar').hidden = !visible;
+  if (!visible) { closeEvents(); return; }
+  document.getElementById('nav-operator').hidden = !(state.me && (state.me.is_operator || state.me.role === 'operator'));
+  for (const a of document.querySelectorAll('#nav a')) {
+    const prefix = a.dataset.prefix || a.getAttribute('href');
+    a.classList.toggle('active', location.pathname.startsWith(prefix));
+  }
+  openEvents();
+  refreshBadges();
+}
+
+async function onLogin() {
+  await loadMe();
+  navigate('/app/overview', true);
+}
+
+// ---- status badges in the top bar -------------------------------------------------------------
+export async function refreshBadges() {
+  const conn = document.getElementById('conn-badge');
+  const engine = document.getElementById('engine-badge');
+  try {
+    const data = await optional('/exchange/connections');
+    const list = Array.isArray(data) ? data : (data && (data.items || data.connections)) || [];
+    setConnectionBadge(conn, list);
+  } catch { conn.textContent = 'Connection: ?'; }
+  try {
+    const st = await optional('/engine/state');
+    setEngineBadge(engine, st);
+  } catch { engine.textContent = 'Engine: ?'; }
+}
+
+function setConnectionBadge(el, list) {
+  const best = list.find((c) => c.status === 'connected') || list[0];
+  const [label, tone] = best ? STATUS_LABELS[best.status] || [best.status, ''] : ['No exchange', 'warn'];
+  el.className = `badge ${tone}`;
+  el.textContent = best ? `${best.exchange}: ${label}` : label;
+}
+
+function setEngineBadge(el, st) {
+  if (!st) { el.className = 'badge'; el.textContent = 'Engine: n/a'; return; }
+  const running = st.running ?? st.state === 'running';
+  const label = st.state || (running ? 'running' : 'stopped');
+  el.className = `badge ${running ? 'good' : 'warn'}`;
+  el.textContent = `Engine: ${label}`;
+}
+
+// ---- live updates (server-sent events) --------------------------------------------------------
+function openEvents() {
+  if (state.events) return;
+  const source = new EventSource('/api/v1/events/stream');
+  const dot = document.getElementById('live-dot');
+  source.onopen = () => dot.classList.add('on');
+  source.onerror = () => dot.classList.remove('on');
+  source.addEventListener('change', (event) => {
+    let payload = {};
+    try { payload = JSON.parse(event.data); } catch { return; }
+    if (payload.resource === 'connections' || payload.resource === 'engine') refreshBadges();
+    if (state.page && state.page.onChange) state.page.onChange(payload.resource, payload.data);
+  });
+  state.events = source;
+}
+
+function closeEvents() {
+  if (state.events) { state.events.close(); state.events = null; }
+  document.getElementById('live-dot').classList.remove('on');
+}
+
+// ---- wiring -----------------------------------------------------------------------------------
+session.onUnauthorized = () => { state.me = null; closeEvents(); navigate('/app/login', true); };
+
+document.addEventListener('click', (event) => {
+  const a = event.target.closest('a[data-link]');
+  if (!a || event.metaKey || event.ctrlKey || event.shiftKey) return;
+  event.preventDefault();
+  navigate(a.getAttribute('href'));
+});
+window.addEventListener('popstate', route);
+document.getElementById('logout').addEventListener('click', async () => {
+  try { await api('POST', '/auth/logout'); } catch (e) { toast(`Logout: ${e.message}`); }
+  state.me = null;
+  closeEvents();
+  navigate('/app/login', true);
+});
+
+route();

@@ -1,0 +1,163 @@
+// Shared helpers: the /api/v1 client, DOM building, formatting. No framework, no build step.
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    super(describeError(body) || `HTTP ${status}`);
+    this.status = status;
+    this.body = body || {};
+  }
+  get missing() { return this.status === 404 || this.status === 405; }
+}
+
+function describeError(body) {
+  if (!body) return '';
+  const d = body.detail;
+  if (typeof d === 'string') return d;
+  if (d && typeof d === 'object' && !Array.isArray(d)) return d.message || d.detail || JSON.stringify(d);
+  if (Array.isArray(d)) return d.map((e) => e.message || e.msg).filter(Boolean).join('; ');
+  return body.message || '';
+}
+
+function csrfToken() {
+  const m = document.cookie.match(/(?:^|;\s*)((?:qari_)?csrf(?:_token)?|csrftoken|XSRF-TOKEN)=([^;]+)/i);
+  return m ? decodeURIComponent(m[2]) : null;
+}
+
+export const session = { onUnauthorized: null };
+
+/** Call the documented JSON API. Unsafe methods carry the CSRF token from its cookie. */
+export async function api(method, path, body) {
+  const headers = { Accept: 'application/json' };
+  const init = { method, headers, credentials: 'same-origin' };
+  if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
+  if (method !== 'GET') { const token = csrfToken(); if (token) headers['X-CSRF-Token'] = token; }
+  const response = await fetch('/api/v1' + path, init);
+  const text = await response.text();
+  let data = null;
+  try { data = text ? JSON.parse(text) : null; } catch { data = { detail: text }; }
+  if (!response.ok) {
+    if (response.status === 401 && session.onUnauthorized && !path.startsWith('/auth/')) session.onUnauthorized();
+    throw new ApiError(response.status, data);
+  }
+  return data;
+}
+
+/** GET that resolves to null when the endpoint does not exist (yet) instead of failing the page. */
+export async function optional(path) {
+  try { return await api('GET', path); } catch (e) { if (e.missing) return null; throw e; }
+}
+
+/** Build an element: h('div', {class: 'x', onclick: fn}, 'text', child). Text is never parsed as HTML. */
+export function h(tag, attrs, ...children) {
+  const el = document.createElement(tag);
+  for (const [key, value] of Object.entries(attrs || {})) {
+    if (value === null || value === undefined || value === false) continue;
+    if (key.startsWith('on') && typeof value === 'function') el.addEventListener(key.slice(2), value);
+    else if (key === 'dataset') Object.assign(el.dataset, value);
+    else if (value === true) el.setAttribute(key, '');
+    else el.setAttribute(key, String(value));
+  }
+  append(el, children);
+  return el;
+}
+
+function append(el, children) {
+  for (const child of children.flat(Infinity)) {
+    if (child === null || child === undefined || child === false) continue;
+    el.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
+export function clear(el, ...children) { el.replaceChildren(); append(el, children); return el; }
+
+const number = (v) => (v === null || v === undefined || v === '' ? null : Number(v));
+
+export function fmtNum(v, digits = 2) {
+  const n = number(v);
+  if (n === null || Number.isNaN(n)) return '—';
+  return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+}
+export function fmtPrice(v) {
+  const n = number(v);
+  if (n === null || Number.isNaN(n)) return '—';
+  const digits = n >= 100 ? 2 : n >= 1 ? 4 : 6;
+  return n.toLocaleString('en-US', { maximumFractionDigits: digits });
+}
+export const fmtUsdt = (v) => (number(v) === null ? '—' : `${fmtNum(v)} USDT`);
+export function fmtR(v) {
+  const n = number(v);
+  if (n === null || Number.isNaN(n)) return '—';
+  return `${n > 0 ? '+' : ''}${n.toFixed(2)}R`;
+}
+export function fmtTime(v) {
+  if (!v) return '—';
+  const d = new Date(v);
+  return Number.isNaN(d.getTime()) ? String(v) : d.toISOString().replace('T', ' ').slice(0, 16) + ' UTC';
+}
+export function signClass(v) { const n = number(v); return n === null ? '' : n > 0 ? 'pos' : n < 0 ? 'neg' : ''; }
+
+/** Lists come back bare or wrapped ({items: [...]}, {data: [...]}); accept both. */
+export function items(data, ...keys) {
+  if (!data) return [];
+  if (Array.isArray(data)) return data;
+  for (const key of [...keys, 'items', 'data', 'results']) if (Array.isArray(data[key])) return data[key];
+  return [];
+}
+
+export function unavailable(what) {
+  return h('p', { class: 'muted' }, `${what} is not available on this server yet.`);
+}
+
+export function toast(message) {
+  const el = document.getElementById('toast');
+  el.textContent = message;
+  el.hidden = false;
+  clearTimeout(toast.timer);
+  toast.timer = setTimeout(() => { el.hidden = true; }, 3500);
+}
+
+export const STATUS_LABELS = {
+  connected: ['Connected', 'good'],
+  invalid_credentials: ['Invalid Credentials', 'bad'],
+  permissions_error: ['Permissions Error', 'bad'],
+  unreachable: ['Exchange unreachable — retrying', 'warn'],
+};
+
+export function statusBadge(status) {
+  const [label, tone] = STATUS_LABELS[status] || [status ? String(status) : 'Not connected', ''];
+  return h('span', { class: `badge ${tone}`, 'data-status': status || 'none' }, label);
+}
+
+/** The first of `keys` that `obj` has a value for (APIs name things slightly differently). */
+export function pick(obj, ...keys) {
+  if (!obj) return undefined;
+  for (const key of keys) if (obj[key] !== undefined && obj[key] !== null) return obj[key];
+  return undefined;
+}
+
+export function table(columns, rows, empty) {
+  if (!rows.length) return h('p', { class: 'muted' }, empty);
+  return h('div', { class: 'table-wrap' }, h('table', {},
+    h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null }, c.label)))),
+    h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => {
+      const value = c.value(row);
+      return h('td', { class: [c.num ? 'num' : '', c.tone ? c.tone(row) : ''].join(' ').trim() || null }, value);
+    }))))));
+}
+
+/** A Lightweight Charts chart in `el`, or a note when the library is not loaded. */
+export function makeChart(el, options = {}) {
+  const lib = window.LightweightCharts;
+  if (!lib) { el.replaceChildren(h('p', { class: 'muted' }, 'Charts are unavailable (charting library not loaded).')); return null; }
+  const chart = lib.createChart(el, {
+    autoSize: true,
+    layout: { background: { color: '#ffffff' }, textColor: '#5d6b7a', fontFamily: 'system-ui, sans-serif' },
+    grid: { vertLines: { color: '#f0f2f5' }, horzLines: { color: '#f0f2f5' } },
+    rightPriceScale: { borderColor: '#dde3ea' },
+    timeScale: { borderColor: '#dde3ea', timeVisible: true },
+    ...options,
+  });
+  return chart;
+}
+
+export const toSeconds = (t) => Math.floor((typeof t === 'number' ? (t > 1e12 ? t / 1000 : t) : Date.parse(t) / 1000));

@@ -1,0 +1,43 @@
+// Price chart for one position or trade: candles with entry / stop / target lines and fill markers.
+import { h, items, makeChart, optional, pick, toSeconds } from '../lib.js';
+
+function candlePath(subject) {
+  const q = new URLSearchParams({ symbol: subject.symbol, timeframe: '15m', limit: '200' });
+  if (subject.exchange) q.set('exchange', subject.exchange);
+  return `/market/candles?${q}`;
+}
+
+function lines(subject) {
+  const out = [];
+  const add = (price, title, color, style = 0) => { if (price !== undefined && price !== null && price !== '') out.push({ price: Number(price), title, color, lineStyle: style, lineWidth: 1, axisLabelVisible: true }); };
+  add(pick(subject, 'entry_price', 'avg_entry_price', 'blended_entry'), 'entry', '#0f5b8d');
+  add(pick(subject, 'stop_price', 'stop', 'stop_loss', 'initial_stop'), 'stop', '#b42318', 2);
+  add(pick(subject, 'pt1_price', 'pt1'), 'PT1', '#127a3e', 2);
+  add(pick(subject, 'pt2_price', 'pt2'), 'PT2', '#127a3e', 2);
+  return out;
+}
+
+function markers(subject) {
+  const fills = items(pick(subject, 'fills') || []);
+  return fills.map((f) => {
+    const buy = String(pick(f, 'side') || '').toLowerCase() === 'buy';
+    return { time: toSeconds(pick(f, 'time', 'filled_at', 'timestamp', 'at')), position: buy ? 'belowBar' : 'aboveBar', color: buy ? '#127a3e' : '#b42318', shape: buy ? 'arrowUp' : 'arrowDown', text: `${buy ? 'buy' : 'sell'} ${pick(f, 'price') ?? ''}` };
+  }).filter((m) => Number.isFinite(m.time)).sort((a, b) => a.time - b.time);
+}
+
+/** Draw the chart into `el`; resolves to the chart (or null when no candles are available). */
+export async function candleChart(el, subject) {
+  const data = await optional(candlePath(subject)).catch(() => null);
+  const candles = items(data, 'candles').map((c) => Array.isArray(c)
+    ? { time: toSeconds(c[0]), open: +c[1], high: +c[2], low: +c[3], close: +c[4] }
+    : { time: toSeconds(pick(c, 'time', 'open_time', 't')), open: +c.open, high: +c.high, low: +c.low, close: +c.close });
+  if (!candles.length) { el.replaceChildren(h('p', { class: 'muted' }, 'No price data for this symbol yet.')); return null; }
+  const chart = makeChart(el);
+  if (!chart) return null;
+  const series = chart.addCandlestickSeries({ upColor: '#127a3e', downColor: '#b42318', wickUpColor: '#127a3e', wickDownColor: '#b42318', borderVisible: false });
+  series.setData(candles.sort((a, b) => a.time - b.time));
+  for (const line of lines(subject)) series.createPriceLine(line);
+  series.setMarkers(markers(subject));
+  chart.timeScale().fitContent();
+  return chart;
+}

@@ -1,0 +1,71 @@
+// Operator: users with plan and connection status, waivers, platform blacklist, engine and
+// platform kill switch, audit log.
+import { api, clear, fmtTime, h, items, optional, pick, statusBadge, table, toast } from '../lib.js';
+
+const API = {
+  users: '/admin/users',
+  platform: '/admin/platform',
+  audit: '/admin/audit',
+};
+
+export default function operator() {
+  let root = null;
+
+  async function act(method, path, body, done) {
+    try { await api(method, path, body); toast(done); await draw(); } catch (e) { toast(e.message); }
+  }
+
+  function usersCard(users) {
+    if (users === null) return h('div', { class: 'card' }, h('h2', {}, 'Users'), h('p', { class: 'muted' }, 'The user list is not available on this server yet.'));
+    const planOf = (u) => { const p = u.plan && typeof u.plan === 'object' ? u.plan : { tier: u.plan }; return pick(p, 'tier', 'name') || '—'; };
+    const hasWaiver = (u) => Boolean(pick(u, 'waiver', 'has_waiver') || (u.plan && u.plan.waiver));
+    return h('div', { class: 'card', id: 'users' }, h('h2', {}, `Users (${items(users, 'users').length})`), table([
+      { label: 'E-mail', value: (u) => [u.email, pick(u, 'is_operator') ? h('span', { class: 'badge' }, 'operator') : null] },
+      { label: 'Plan', value: (u) => {
+        const select = h('select', { 'aria-label': `Plan of ${u.email}` }, ['trial', 'pro', 'premium'].map((p) => h('option', { value: p, selected: String(planOf(u)).toLowerCase().includes(p) }, p)));
+        select.addEventListener('change', () => act('PUT', `${API.users}/${u.id}/plan`, { tier: select.value }, `Plan set to ${select.value}.`));
+        return select;
+      } },
+      { label: 'Waiver', value: (u) => h('button', { type: 'button', class: 'secondary', onclick: () => act(hasWaiver(u) ? 'DELETE' : 'PUT', `${API.users}/${u.id}/waiver`, undefined, hasWaiver(u) ? 'Waiver revoked.' : 'Waiver granted.') }, hasWaiver(u) ? 'Revoke waiver' : 'Grant waiver') },
+      { label: 'Connection', value: (u) => statusBadge(pick(u, 'connection_status', 'exchange_status')) },
+      { label: 'Since', value: (u) => fmtTime(pick(u, 'created_at', 'registered_at')) },
+    ], items(users, 'users'), 'No users.'));
+  }
+
+  function platformCard(platform) {
+    if (platform === null) return h('div', { class: 'card' }, h('h2', {}, 'Platform'), h('p', { class: 'muted' }, 'Platform controls are not available on this server yet.'));
+    const engineOn = Boolean(pick(platform, 'engine_enabled', 'engine_on'));
+    const killOn = Boolean(pick(platform, 'kill_switch', 'kill_switch_active', 'platform_kill_switch'));
+    const blacklist = items(pick(platform, 'blacklist', 'platform_blacklist') || []);
+    const input = h('textarea', { id: 'platform-blacklist', rows: 2 });
+    input.value = blacklist.join(', ');
+    return h('div', { class: 'card', id: 'platform' }, h('h2', {}, 'Platform'),
+      h('div', { class: 'row' }, h('span', { class: 'grow' }, 'Engine: ', h('span', { class: `badge ${engineOn ? 'good' : 'warn'}` }, engineOn ? 'on' : 'off')),
+        h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', API.platform, { engine_enabled: !engineOn }, `Engine switched ${engineOn ? 'off' : 'on'}.`) }, engineOn ? 'Switch engine off' : 'Switch engine on')),
+      h('div', { class: 'row', style: 'margin-top:.6rem' }, h('span', { class: 'grow' }, 'Platform kill switch: ', h('span', { class: `badge ${killOn ? 'bad' : 'good'}` }, killOn ? 'ACTIVE — no new entries' : 'clear')),
+        h('button', { type: 'button', class: killOn ? 'secondary' : 'danger', onclick: () => act('PATCH', API.platform, { kill_switch: !killOn }, killOn ? 'Kill switch cleared.' : 'Kill switch activated.') }, killOn ? 'Clear kill switch' : 'Activate kill switch')),
+      pick(platform, 'learning_stage') ? h('p', {}, `Learning stage: ${platform.learning_stage}`) : null,
+      h('div', { class: 'field', style: 'margin-top:.8rem' }, h('label', { for: 'platform-blacklist' }, 'Platform blacklist'), input,
+        h('div', { class: 'hint' }, 'No user trades these symbols.')),
+      h('button', { type: 'button', onclick: () => act('PUT', `${API.platform}/blacklist`, { symbols: input.value.split(/[\s,;]+/).filter(Boolean) }, 'Blacklist saved.') }, 'Save blacklist'));
+  }
+
+  function auditCard(audit) {
+    return h('div', { class: 'card', id: 'audit' }, h('h2', {}, 'Audit log'), audit === null ? h('p', { class: 'muted' }, 'The audit log is not available on this server yet.') : table([
+      { label: 'Time', value: (a) => fmtTime(pick(a, 'at', 'created_at', 'time')) },
+      { label: 'Who', value: (a) => { const id = pick(a, 'actor_user_id', 'actor_id'); return pick(a, 'actor_email') ?? (id ? `user #${id}` : 'system'); } },
+      { label: 'Action', value: (a) => pick(a, 'action', 'event') ?? '' },
+      { label: 'Detail', value: (a) => { const d = pick(a, 'detail', 'details', 'data'); return typeof d === 'object' ? JSON.stringify(d) : d ?? ''; } },
+    ], items(audit, 'entries', 'events').slice(0, 200), 'Nothing logged yet.'));
+  }
+
+  async function draw() {
+    const [users, platform, audit] = await Promise.all([optional(API.users), optional(API.platform).catch(() => null), optional(API.audit).catch(() => null)]);
+    clear(root, h('h1', {}, 'Operator'), usersCard(users), platformCard(platform), auditCard(audit));
+  }
+
+  return {
+    title: 'Operator',
+    async render(el) { root = el; await draw(); },
+  };
+}

@@ -1,0 +1,143 @@
+// Overview: portfolio value + equity chart, R-tracker, connection and engine state, open positions.
+import { clear, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, makeChart, optional, pick, signClass, statusBadge, table, toSeconds } from '../lib.js';
+import { candleChart } from './charts.js';
+
+const RESOURCES = {
+  portfolio: '/portfolio',
+  r_tracker: '/r-tracker',
+  connections: '/exchange/connections',
+  engine: '/engine/state',
+  positions: '/positions',
+  trades: '/trades',
+};
+
+export default function overview() {
+  const data = {};
+  const slots = {};
+  let chart = null;
+  let series = null;
+  let detail = null;
+
+  function portfolioCard() {
+    const p = data.portfolio;
+    if (!p) return h('div', { class: 'card', id: 'portfolio' }, h('h2', {}, 'Portfolio value'), h('p', { class: 'muted' }, 'Connect an exchange to see your portfolio.'));
+    const total = pick(p, 'total_usdt', 'portfolio_value', 'total', 'value_usdt');
+    return h('div', { class: 'card', id: 'portfolio' }, h('h2', {}, 'Portfolio value'),
+      h('div', { class: 'big', 'data-testid': 'portfolio-value' }, fmtUsdt(total)),
+      h('div', { class: 'small muted' }, `Free ${fmtUsdt(pick(p, 'free_usdt', 'free'))} + positions ${fmtUsdt(pick(p, 'positions_usdt', 'positions_value', 'marked_positions_usdt'))}`));
+  }
+
+  function rLine(label, used, limit) {
+    const u = Math.max(0, -Number(used || 0));
+    const l = Number(limit || 1);
+    const share = Math.min(100, (u / l) * 100);
+    return h('div', {},
+      h('div', { class: 'row' }, h('span', { class: 'grow' }, label), h('strong', { class: signClass(used) }, fmtR(used ?? 0)), h('span', { class: 'muted small' }, `limit −${Number(l).toFixed(1)}R`)),
+      h('div', { class: `rbar ${share >= 100 ? 'tripped' : ''}` }, h('span', { style: `width:${share}%` })));
+  }
+
+  function rCard() {
+    const r = data.r_tracker;
+    const body = r
+      ? [rLine('Today', pick(r, 'today_r', 'day_r', 'daily_r', 'today'), pick(r, 'daily_limit_r', 'day_limit_r', 'daily_limit') ?? 2),
+        rLine('This week', pick(r, 'week_r', 'weekly_r', 'this_week_r', 'week'), pick(r, 'weekly_limit_r', 'week_limit_r', 'weekly_limit') ?? 5),
+        pick(r, 'halted', 'tripped', 'kill_switch_active') ? h('div', { class: 'notice bad small' }, `Kill switch active: no new entries until ${fmtTime(pick(r, 'halted_until', 'until'))}.`) : h('div', { class: 'small muted' }, 'Kill switch clear.')]
+      : [h('p', { class: 'muted' }, 'No realised R yet.')];
+    return h('div', { class: 'card', id: 'r-tracker' }, h('h2', {}, 'R-tracker'), body);
+  }
+
+  function connectionCard() {
+    const list = items(data.connections, 'connections');
+    return h('div', { class: 'card', id: 'connection' }, h('h2', {}, 'Exchange'),
+      list.length
+        ? list.map((c) => h('div', { class: 'row' }, h('strong', {}, c.exchange), statusBadge(c.status), h('span', { class: 'muted small' }, c.key_hint ? `key …${c.key_hint}` : '')))
+        : [h('p', {}, 'No exchange connected. '), h('a', { href: '/app/settings/exchange', 'data-link': true, class: 'button' }, 'Connect an exchange')]);
+  }
+
+  function engineCard() {
+    const st = data.engine;
+    const running = st && (st.running ?? st.state === 'running');
+    return h('div', { class: 'card', id: 'engine' }, h('h2', {}, 'Engine'),
+      st ? [h('span', { class: `badge ${running ? 'good' : 'warn'}` }, st.state || (running ? 'running' : 'stopped')),
+        h('div', { class: 'small muted' }, `Last cycle: ${fmtTime(pick(st, 'last_cycle_at', 'last_cycle_finished_at', 'last_cycle'))}`),
+        pick(st, 'next_cycle_at') ? h('div', { class: 'small muted' }, `Next cycle: ${fmtTime(st.next_cycle_at)}`) : null]
+        : h('p', { class: 'muted' }, 'Engine state is not available.'));
+  }
+
+  function targets(p) {
+    const list = pick(p, 'targets') || [pick(p, 'pt1_price', 'pt1'), pick(p, 'pt2_price', 'pt2')].filter((x) => x !== undefined);
+    return list.length ? list.map(fmtPrice).join(' / ') : '—';
+  }
+
+  function positionsCard() {
+    const list = items(data.positions, 'positions');
+    const columns = [
+      { label: 'Symbol', value: (p) => h('a', { href: '#', onclick: (e) => { e.preventDefault(); showDetail(p); } }, p.symbol) },
+      { label: 'State', value: (p) => pick(p, 'state', 'status') || '' },
+      { label: 'Entry', num: true, value: (p) => fmtPrice(pick(p, 'entry_price', 'avg_entry_price', 'blended_entry')) },
+      { label: 'Stop', num: true, value: (p) => fmtPrice(pick(p, 'stop_price', 'stop', 'stop_loss')) },
+      { label: 'Targets', num: true, value: targets },
+      { label: 'Mark', num: true, value: (p) => fmtPrice(pick(p, 'mark_price', 'last_price')) },
+      { label: 'P&L', num: true, tone: (p) => signClass(pick(p, 'unrealized_pnl_usdt', 'unrealised_pnl_usdt')), value: (p) => fmtUsdt(pick(p, 'unrealized_pnl_usdt', 'unrealised_pnl_usdt')) },
+      { label: 'R', num: true, tone: (p) => signClass(pick(p, 'unrealized_r', 'unrealised_r')), value: (p) => fmtR(pick(p, 'unrealized_r', 'unrealised_r')) },
+    ];
+    return h('div', { class: 'card', id: 'positions' }, h('h2', {}, `Open positions (${list.length})`), table(columns, list, 'No open positions.'));
+  }
+
+  function equityPoints() {
+    const p = data.portfolio;
+    const curve = items(p && pick(p, 'equity', 'equity_curve', 'history'));
+    if (curve.length) return curve.map((pt) => ({ time: toSeconds(pick(pt, 'time', 'at', 't')), value: Number(pick(pt, 'value', 'equity', 'total_usdt')) }));
+    let total = 0;
+    return items(data.trades, 'trades')
+      .filter((t) => pick(t, 'closed_at', 'exit_time') && pick(t, 'pnl_usdt', 'realized_pnl_usdt') !== undefined)
+      .sort((a, b) => toSeconds(pick(a, 'closed_at', 'exit_time')) - toSeconds(pick(b, 'closed_at', 'exit_time')))
+      .map((t) => { total += Number(pick(t, 'pnl_usdt', 'realized_pnl_usdt')); return { time: toSeconds(pick(t, 'closed_at', 'exit_time')), value: total }; });
+  }
+
+  function drawEquity() {
+    if (!series) return;
+    const seen = new Map();
+    for (const pt of equityPoints()) if (Number.isFinite(pt.time) && Number.isFinite(pt.value)) seen.set(pt.time, pt);
+    series.setData([...seen.values()].sort((a, b) => a.time - b.time));
+    chart.timeScale().fitContent();
+  }
+
+  async function showDetail(position) {
+    clear(slots.detail, h('h2', {}, `${position.symbol} — price, entry, stop and targets`), h('div', { class: 'chart', id: 'position-chart' }));
+    if (detail) detail.remove();
+    detail = await candleChart(slots.detail.querySelector('#position-chart'), position, items(data.trades, 'trades'));
+  }
+
+  const builders = { portfolio: portfolioCard, r_tracker: rCard, connections: connectionCard, engine: engineCard, positions: positionsCard };
+
+  function redraw(resource) {
+    if (builders[resource]) { const fresh = builders[resource](); slots[resource].replaceWith(fresh); slots[resource] = fresh; }
+    if (resource === 'portfolio' || resource === 'trades') drawEquity();
+  }
+
+  return {
+    title: 'Overview',
+    async render(root) {
+      const entries = await Promise.all(Object.entries(RESOURCES).map(async ([k, path]) => [k, await optional(path).catch(() => null)]));
+      for (const [k, v] of entries) data[k] = v;
+      for (const [k, build] of Object.entries(builders)) slots[k] = build();
+      const chartBox = h('div', { class: 'chart', id: 'equity-chart' });
+      slots.detail = h('div', { class: 'card', id: 'position-detail', hidden: true });
+      clear(root, h('h1', {}, 'Overview'),
+        h('div', { class: 'grid' }, slots.portfolio, slots.r_tracker, slots.connections, slots.engine),
+        h('div', { class: 'card' }, h('h2', {}, 'Equity'), chartBox),
+        slots.positions, slots.detail);
+      chart = makeChart(chartBox);
+      if (chart) { series = chart.addAreaSeries({ lineColor: '#0f5b8d', topColor: 'rgba(15,91,141,.25)', bottomColor: 'rgba(15,91,141,0)' }); drawEquity(); }
+      slots.detail.hidden = false;
+      clear(slots.detail, h('p', { class: 'muted small' }, 'Pick a position to see its chart with entry, stop and targets.'));
+    },
+    onChange(resource, payload) {
+      if (!(resource in RESOURCES)) return;
+      data[resource] = payload;
+      redraw(resource);
+    },
+    destroy() { if (chart) chart.remove(); if (detail) detail.remove(); },
+  };
+}

@@ -1,0 +1,65 @@
+// Scanner: the latest cycle — symbols, scores, which layers agreed, and which gate check blocked what.
+import { clear, fmtNum, fmtTime, h, items, optional, pick, table } from '../lib.js';
+import { layerTable } from './trades.js';
+
+function agreed(row) {
+  const explicit = pick(row, 'layers_agreed', 'agreeing_layers');
+  if (explicit) return items(explicit).join(', ') || '—';
+  const layers = items(pick(row, 'layers', 'layer_results') || []);
+  const names = layers.filter((l) => pick(l, 'vote') === 'agree' || l.agrees === true).map((l) => pick(l, 'code', 'layer', 'name'));
+  return names.length ? names.join(', ') : '—';
+}
+
+export default function scanner() {
+  const data = { scan: null, gate: null };
+  let scanEl = null;
+  let gateEl = null;
+
+  function drawScan() {
+    const scan = data.scan;
+    if (!scan) { clear(scanEl, h('h2', {}, 'Latest scan'), h('p', { class: 'muted' }, 'No scan cycle has run yet.')); return; }
+    const rows = items(scan, 'results', 'symbols', 'candidates').slice().sort((a, b) => Number(pick(b, 'score') ?? 0) - Number(pick(a, 'score') ?? 0));
+    clear(scanEl, h('h2', {}, 'Latest scan'),
+      h('p', { class: 'small muted' }, `Cycle ${pick(scan, 'cycle_id', 'id') ?? ''} · ${pick(scan, 'exchange') ?? ''} · ${fmtTime(pick(scan, 'finished_at', 'started_at', 'at', 'time'))} · ${rows.length} symbols`),
+      table([
+        { label: 'Symbol', value: (r) => {
+          const layers = pick(r, 'layers', 'layer_results');
+          if (!layers) return r.symbol;
+          const d = h('details', {}, h('summary', {}, r.symbol), layerTable(layers));
+          return d;
+        } },
+        { label: 'Score', num: true, value: (r) => fmtNum(pick(r, 'score'), 2) },
+        { label: 'Agreeing layers', value: agreed },
+        { label: 'Verdict', value: (r) => { const v = pick(r, 'verdict', 'signal', 'decision'); return h('span', { class: `badge ${v === true || v === 'entry' || v === 'signal' ? 'good' : ''}` }, v === true ? 'signal' : v === false ? 'no signal' : v ?? '—'); } },
+        { label: 'Note', value: (r) => pick(r, 'explanation', 'reason', 'note') ?? '' },
+      ], rows, 'The latest cycle produced no results.'));
+  }
+
+  function drawGate() {
+    const rows = items(data.gate, 'evaluations', 'gate_evaluations');
+    clear(gateEl, h('h2', {}, 'Risk gate decisions'),
+      data.gate === null ? h('p', { class: 'muted' }, 'Gate decisions are not available on this server yet.') : table([
+        { label: 'Time', value: (g) => fmtTime(pick(g, 'evaluated_at', 'created_at', 'at')) },
+        { label: 'Symbol', value: (g) => g.symbol },
+        { label: 'Result', value: (g) => { const ok = pick(g, 'passed', 'allowed', 'ok'); return h('span', { class: `badge ${ok ? 'good' : 'bad'}` }, ok ? 'passed' : 'blocked'); } },
+        { label: 'Blocked by', value: (g) => pick(g, 'blocking_check', 'failed_check', 'check_code', 'code') ?? '' },
+        { label: 'Why', value: (g) => pick(g, 'reason', 'message') ?? '' },
+      ], rows, 'No candidate reached the risk gate yet.'));
+  }
+
+  return {
+    title: 'Scanner',
+    async render(root) {
+      [data.scan, data.gate] = await Promise.all([optional('/scans/latest').catch(() => null), optional('/gate-evaluations').catch(() => null)]);
+      scanEl = h('div', { class: 'card', id: 'scan' });
+      gateEl = h('div', { class: 'card', id: 'gate' });
+      clear(root, h('h1', {}, 'Scanner'), scanEl, gateEl);
+      drawScan();
+      drawGate();
+    },
+    onChange(resource, payload) {
+      if (resource === 'scan') { data.scan = payload; drawScan(); }
+      if (resource === 'gate_evaluations') { data.gate = payload; drawGate(); }
+    },
+  };
+}

@@ -1,0 +1,349 @@
+// Settings tabs: Exchange, Risk parameters, Notifications, Subscription, Security, Data sharing.
+import { api, ApiError, clear, fmtTime, h, items, optional, pick, statusBadge, STATUS_LABELS, toast } from '../lib.js';
+import { refreshBadges } from '../app.js';
+
+const TABS = [
+  ['exchange', 'Exchange'], ['risk', 'Risk parameters'], ['notifications', 'Notifications'],
+  ['subscription', 'Subscription'], ['security', 'Security'], ['data-sharing', 'Data sharing'],
+];
+
+const EXCHANGES = {
+  sandbox: { name: 'QARI sandbox (paper trading)', guide: 'The built-in paper exchange. Use the one-click button above, or paste a key made by the sandbox admin API.' },
+  bybit: { name: 'Bybit', guide: 'API Management → Create New Key → System-generated, Read-Write. Tick Unified Trading → Spot → Trade.', never: 'Assets → Withdrawal or Transfer, Contract, Options, Derivatives.' },
+  binance: { name: 'Binance', guide: 'API Management → Create API. Enable Reading and Enable Spot & Margin Trading.', never: 'Enable Withdrawals, Internal or Universal Transfer, Futures, Margin loans or Options.' },
+  okx: { name: 'OKX', passphrase: true, guide: 'API → Create V5 API key with permissions Read and Trade; keep the account in Spot mode.', never: 'Withdraw, or any derivatives trading mode.' },
+  kucoin: { name: 'KuCoin', passphrase: true, guide: 'API Management → Create API with General and Spot Trading.', never: 'Transfer, Withdrawal, Inner Transfer, Margin or Futures.' },
+  gate: { name: 'Gate', guide: 'APIv4 keys: Spot/Margin Trade read-write; everything else read-only.', never: 'Wallet (withdraw/transfer) write, Futures, Delivery or Options write.' },
+  bitget: { name: 'Bitget', passphrase: true, guide: 'API Key Management: Read-Write with Spot trade only.', never: 'Withdraw, Transfer, Futures or Copy-trading permissions.' },
+  mexc: { name: 'MEXC', guide: 'API Management: Spot — View Account Details and Trade.', never: 'Withdraw, Transfer, or Contract (futures) permissions.' },
+  htx: { name: 'HTX', guide: 'API Management: Read-only and Trade.', never: 'Withdraw.' },
+};
+
+function field(id, label, input, hint) {
+  input.id = id;
+  const err = h('div', { class: 'error', id: `${id}-error`, role: 'alert' });
+  return h('div', { class: 'field', 'data-field': id }, h('label', { for: id }, label), input, hint ? h('div', { class: 'hint' }, hint) : null, err);
+}
+
+function setFieldError(form, name, message) {
+  const input = form.querySelector(`#${name}`);
+  const err = form.querySelector(`#${name}-error`);
+  if (input) input.setAttribute('aria-invalid', message ? 'true' : 'false');
+  if (err) err.textContent = message || '';
+}
+
+/** A 422's per-field messages: {errors: [{field, message}]} → {field: message}. */
+function fieldErrors(error) {
+  const out = {};
+  const list = error.body && (error.body.errors || error.body.detail);
+  if (Array.isArray(list)) {
+    for (const e of list) {
+      const name = e.field || (Array.isArray(e.loc) ? e.loc[e.loc.length - 1] : null);
+      if (name) out[name] = e.message || e.msg;
+    }
+  }
+  return out;
+}
+
+// ---- Exchange ---------------------------------------------------------------------------------
+let lastOutcome = null;
+
+async function exchangeTab(root, ctx) {
+  const [connections, egress] = await Promise.all([optional('/exchange/connections'), optional('/system/egress-ip').catch(() => null)]);
+  if (connections === null) { clear(root, h('p', { class: 'muted' }, 'Exchange connections are not available on this server yet.')); return; }
+  const list = items(connections, 'connections');
+  const result = h('div', { id: 'connect-result', role: 'status' });
+
+  const showOutcome = (status, text) => {
+    const [, tone] = STATUS_LABELS[status] || ['', ''];
+    lastOutcome = [status, text];
+    clear(result, h('div', { class: `notice ${tone}`, 'data-status': status }, statusBadge(status), ' ', text || ''));
+  };
+  if (lastOutcome) showOutcome(...lastOutcome);
+
+  async function submitKey(method, path, body) {
+    clear(result, h('div', { class: 'notice', 'data-status': 'verifying' }, 'Verifying your key with the exchange…'));
+    try {
+      const created = await api(method, path, body);
+      showOutcome(created.status || 'connected', `${created.exchange || ''} key …${created.key_hint || ''} verified.`);
+      refreshBadges();
+      await exchangeTab(root, ctx);
+    } catch (e) {
+      const status = (e.body && (e.body.status || (e.body.detail && e.body.detail.status))) || (e.status === 503 || e.status === 504 ? 'unreachable' : null);
+      if (status) showOutcome(status, e.message);
+      else clear(result, h('div', { class: 'notice bad' }, e.message));
+    }
+  }
+
+  const exchange = h('select', {}, Object.entries(EXCHANGES).map(([id, x]) => h('option', { value: id }, x.name)));
+  const apiKey = h('input', { autocomplete: 'off', spellcheck: 'false' });
+  const apiSecret = h('input', { type: 'password', autocomplete: 'off' });
+  const passphrase = h('input', { type: 'password', autocomplete: 'off' });
+  const guide = h('div', { class: 'notice small', id: 'exchange-guide' });
+  const passField = field('passphrase', 'Passphrase', passphrase, 'This exchange protects keys with a passphrase you chose when creating the key.');
+  const showGuide = () => {
+    const x = EXCHANGES[exchange.value];
+    passField.hidden = !x.passphrase;
+    clear(guide, h('strong', {}, `${x.name}: `), x.guide,
+      x.never ? h('div', {}, h('strong', {}, 'Never enable: '), x.never, ' QARI refuses keys that can withdraw or move funds, and does not store them.') : null);
+  };
+  exchange.addEventListener('change', showGuide);
+  showGuide();
+
+  const form = h('form', { class: 'card', id: 'connect-form', novalidate: true },
+    h('h2', {}, 'Connect Exchange'),
+    field('exchange', 'Exchange', exchange), guide,
+    field('api_key', 'API key', apiKey), field('api_secret', 'API secret', apiSecret), passField,
+    h('button', { type: 'submit' }, 'Save and verify'));
+  form.addEventListener('submit', (event) => {
+    event.preventDefault();
+    const replacing = form.dataset.replace;
+    const body = { api_key: apiKey.value.trim(), api_secret: apiSecret.value.trim() };
+    if (!replacing) body.exchange = exchange.value;
+    if (!passField.hidden && passphrase.value) body.passphrase = passphrase.value;
+    apiSecret.value = '';
+    passphrase.value = '';
+    delete form.dataset.replace;
+    if (replacing) submitKey('PUT', `/exchange/connections/${replacing}`, body);
+    else submitKey('POST', '/exchange/connections', body);
+  });
+
+  const rows = list.map((c) => {
+    const actions = h('div', { class: 'row' },
+      h('button', { type: 'button', class: 'secondary', onclick: () => submitKey('POST', `/exchange/connections/${c.id}/verify`) }, 'Verify now'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => { exchange.value = c.exchange in EXCHANGES ? c.exchange : exchange.value; showGuide(); form.dataset.replace = c.id; form.scrollIntoView(); toast('Paste the new key and save: it replaces the old one.'); } }, 'Replace key'),
+      h('button', { type: 'button', class: 'danger', onclick: async () => {
+        if (!confirm(`Delete the ${c.exchange} key? Trading on it stops.`)) return;
+        try { await api('DELETE', `/exchange/connections/${c.id}`); toast('Key deleted.'); refreshBadges(); await exchangeTab(root, ctx); } catch (e) { toast(e.message); }
+      } }, 'Delete'));
+    return h('div', { class: 'card', 'data-connection': c.exchange },
+      h('div', { class: 'row' }, h('strong', { class: 'grow' }, EXCHANGES[c.exchange] ? EXCHANGES[c.exchange].name : c.exchange), statusBadge(c.status)),
+      h('div', { class: 'small muted' }, `Key …${c.key_hint || '????'} · verified ${fmtTime(pick(c, 'verified_at', 'last_verified_at', 'updated_at'))}`),
+      c.status_detail || c.detail ? h('div', { class: 'small' }, c.status_detail || c.detail) : null,
+      c.ip_restricted === false ? h('div', { class: 'notice warn small' }, 'This key is not IP-restricted. Restrict it to the server IP below so a leaked key is useless elsewhere.') : null,
+      actions);
+  });
+  const sandboxButton = h('button', { type: 'button', id: 'connect-sandbox', onclick: () => submitKey('POST', '/exchange/connections/sandbox', {}) }, 'Connect the sandbox (paper USDT)');
+  const ip = egress && pick(egress, 'ip', 'egress_ip');
+  clear(root,
+    h('div', { class: 'card' }, h('h2', {}, 'Server IP to whitelist'),
+      h('p', {}, 'Restrict your key to this IP address on the exchange: ', h('code', { class: 'ip', id: 'egress-ip' }, ip || 'unknown')),
+      egress && egress.hint ? h('p', { class: 'small muted' }, egress.hint) : null),
+    h('div', { class: 'card' }, h('h2', {}, 'Try QARI without risk'), h('p', { class: 'small muted' }, 'One click connects the built-in sandbox exchange with paper USDT.'), sandboxButton),
+    result,
+    h('h2', {}, 'Your keys'), rows.length ? rows : h('p', { class: 'muted' }, 'No exchange key yet.'),
+    form);
+}
+
+// ---- Risk parameters --------------------------------------------------------------------------
+async function riskTab(root) {
+  const data = await optional('/settings/risk');
+  if (data === null) { clear(root, h('p', { class: 'muted' }, 'Risk settings are not available on this server yet.')); return; }
+  const s = data.settings || data;
+  const limits = data.limits || {};
+  const message = h('div', { role: 'status' });
+  const num = (value, attrs = {}) => h('input', { type: 'number', inputmode: 'decimal', step: 'any', value, ...attrs });
+  const inputs = {
+    auto_trading: h('input', { type: 'checkbox', checked: Boolean(s.auto_trading) }),
+    allocation_mode: h('select', {}, h('option', { value: 'percent' }, '% of free USDT'), h('option', { value: 'fixed' }, 'Fixed USDT per trade')),
+    allocation_value: num(s.allocation_value),
+    max_positions: num(s.max_positions, { step: 1, min: 1, max: data.plan_capacity }),
+    stop_loss_pct: num(s.stop_loss_pct, { min: 10, max: 30 }),
+    daily_loss_limit_r: num(s.daily_loss_limit_r, { min: 0.1, max: 2 }),
+    weekly_loss_limit_r: num(s.weekly_loss_limit_r, { min: 0.1, max: 5 }),
+    spread_limit_bps: num(s.spread_limit_bps, { step: 1, min: 1, max: 100 }),
+    cooldown_hours: num(s.cooldown_hours, { step: 1, min: 1, max: 720 }),
+    personal_blacklist: h('textarea', { rows: 2, placeholder: 'DOGE, PEPE/USDT' }),
+  };
+  inputs.allocation_mode.value = s.allocation_mode;
+  inputs.personal_blacklist.value = (s.personal_blacklist || []).join(', ');
+  const hint = (name, fallback) => (limits[name] && limits[name].hint) || fallback;
+  const form = h('form', { class: 'card', id: 'risk-form', novalidate: true },
+    h('h2', {}, 'Risk parameters'), message,
+    h('div', { class: 'field row' }, inputs.auto_trading, h('label', { for: 'auto_trading' }, 'Auto-trading on'), h('div', { class: 'error', id: 'auto_trading-error' })),
+    h('div', { class: 'grid' },
+      field('allocation_mode', 'Per-trade allocation', inputs.allocation_mode),
+      field('allocation_value', 'Allocation amount', inputs.allocation_value, hint('allocation_value', '5 – 10,000,000 USDT, or 0.1 – 100 % of free USDT.')),
+      field('max_positions', 'Max open positions', inputs.max_positions, `Your plan allows up to ${data.plan_capacity ?? '?'}.`),
+      field('stop_loss_pct', 'Stop-loss %', inputs.stop_loss_pct, 'Between 10 % and 30 % from the entry.'),
+      field('daily_loss_limit_r', 'Daily loss limit (R)', inputs.daily_loss_limit_r, 'Stop new entries after this loss today. At most 2R.'),
+      field('weekly_loss_limit_r', 'Weekly loss limit (R)', inputs.weekly_loss_limit_r, 'Stop new entries after this loss this week. At most 5R.'),
+      field('spread_limit_bps', 'Spread limit (bps)', inputs.spread_limit_bps, '1 bp = 0.01 %. Skip markets with a wider spread.'),
+      field('cooldown_hours', 'Cooldown after a stop-loss (hours)', inputs.cooldown_hours)),
+    field('personal_blacklist', 'Personal blacklist', inputs.personal_blacklist, 'Symbols QARI must never trade for you, separated by commas.'),
+    h('button', { type: 'submit', id: 'save-risk' }, 'Save risk parameters'));
+  inputs.auto_trading.id = 'auto_trading';
+
+  const clientCheck = (name, value) => {
+    const n = Number(value);
+    const between = (lo, hi, msg) => (value === '' || Number.isNaN(n) ? 'must be a number' : n < lo || n > hi ? msg : '');
+    switch (name) {
+      case 'stop_loss_pct': return between(10, 30, 'stop-loss must be between 10 % and 30 % (never tighter, never wider)');
+      case 'daily_loss_limit_r': return between(0.1, 2, 'the daily limit can be stricter than 2R, never looser');
+      case 'weekly_loss_limit_r': return between(0.1, 5, 'the weekly limit can be stricter than 5R, never looser');
+      case 'max_positions': return between(1, data.plan_capacity ?? 1e9, `your plan allows at most ${data.plan_capacity} open positions`);
+      default: return '';
+    }
+  };
+  for (const [name, input] of Object.entries(inputs)) {
+    input.addEventListener('change', () => setFieldError(form, name, clientCheck(name, input.value)));
+  }
+
+  form.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    clear(message);
+    for (const name of Object.keys(inputs)) setFieldError(form, name, '');
+    const body = {
+      auto_trading: inputs.auto_trading.checked,
+      allocation_mode: inputs.allocation_mode.value,
+      allocation_value: inputs.allocation_value.value,
+      max_positions: inputs.max_positions.value,
+      stop_loss_pct: inputs.stop_loss_pct.value,
+      daily_loss_limit_r: inputs.daily_loss_limit_r.value,
+      weekly_loss_limit_r: inputs.weekly_loss_limit_r.value,
+      spread_limit_bps: inputs.spread_limit_bps.value,
+      cooldown_hours: inputs.cooldown_hours.value,
+      personal_blacklist: inputs.personal_blacklist.value.split(/[\s,;]+/).filter(Boolean),
+    };
+    try {
+      const saved = await api('PUT', '/settings/risk', body);
+      const fresh = saved.settings || saved;
+      inputs.personal_blacklist.value = (fresh.personal_blacklist || []).join(', ');
+      clear(message, h('div', { class: 'notice good', id: 'risk-saved' }, 'Risk parameters saved.'));
+    } catch (e) {
+      const errors = e instanceof ApiError ? fieldErrors(e) : {};
+      for (const [name, text] of Object.entries(errors)) setFieldError(form, name, text);
+      const count = Object.keys(errors).length;
+      clear(message, h('div', { class: 'notice bad', id: 'risk-rejected' }, count ? `Not saved: ${count} value${count > 1 ? 's need' : ' needs'} fixing (see below).` : e.message));
+    }
+  });
+  clear(root, form);
+}
+
+// ---- Notifications ----------------------------------------------------------------------------
+async function notificationsTab(root) {
+  const [prefs, telegram] = await Promise.all([optional('/notifications/preferences').catch(() => null), optional('/notifications/telegram').catch(() => null)]);
+  const linkBox = h('div', { id: 'telegram-link' });
+  const card = h('div', { class: 'card' }, h('h2', {}, 'Telegram alerts'));
+  if (telegram === null && prefs === null) { clear(root, card, h('p', { class: 'muted' }, 'Alerts are not available on this server yet.')); return; }
+  if (telegram && telegram.enabled === false) card.append(h('div', { class: 'notice warn' }, 'Telegram alerts are switched off on this server (no bot token configured).'));
+  if (telegram && telegram.linked) {
+    card.append(h('p', {}, 'Linked to Telegram. '), h('button', { type: 'button', class: 'secondary', onclick: async () => { await api('DELETE', '/notifications/telegram/link'); toast('Telegram unlinked.'); notificationsTab(root); } }, 'Unlink'));
+  } else {
+    card.append(h('button', { type: 'button', onclick: async () => {
+      try {
+        const link = await api('POST', '/notifications/telegram/link');
+        clear(linkBox, h('p', {}, 'Open this link on your phone and press Start: ', h('a', { href: link.deep_link, rel: 'noopener' }, link.deep_link)), h('p', { class: 'small muted' }, `Or send /start ${link.code} to the bot.`));
+      } catch (e) { clear(linkBox, h('div', { class: 'notice bad' }, e.message)); }
+    } }, 'Link Telegram'), linkBox);
+  }
+  const prefsCard = h('div', { class: 'card' }, h('h2', {}, 'Which alerts'));
+  const events = prefs ? (prefs.events || prefs.preferences || prefs) : null;
+  if (events && typeof events === 'object') {
+    for (const [kind, on] of Object.entries(events)) {
+      if (typeof on !== 'boolean') continue;
+      const box = h('input', { type: 'checkbox', id: `pref-${kind}`, checked: on });
+      box.addEventListener('change', async () => {
+        try { await api('PUT', '/notifications/preferences', { ...events, [kind]: box.checked }); events[kind] = box.checked; toast('Saved.'); } catch (e) { toast(e.message); box.checked = !box.checked; }
+      });
+      prefsCard.append(h('div', { class: 'row' }, box, h('label', { for: `pref-${kind}` }, kind.replaceAll('_', ' '))));
+    }
+  } else prefsCard.append(h('p', { class: 'muted' }, 'Per-alert preferences are not available yet.'));
+  clear(root, card, prefsCard);
+}
+
+// ---- Subscription -----------------------------------------------------------------------------
+async function subscriptionTab(root, ctx) {
+  const me = (await ctx.reloadMe()) || ctx.me || {};
+  const plan = me.plan && typeof me.plan === 'object' ? me.plan : { tier: me.plan };
+  const tier = pick(plan, 'name', 'tier', 'plan') || 'unknown';
+  const ends = pick(plan, 'trial_ends_at') || me.trial_ends_at;
+  const daysLeft = ends ? Math.max(0, Math.ceil((Date.parse(ends) - Date.now()) / 86400000)) : null;
+  const capacity = pick(plan, 'capacity', 'max_positions') ?? me.capacity;
+  clear(root, h('div', { class: 'card', id: 'subscription' }, h('h2', {}, 'Your plan'),
+    h('div', { class: 'big' }, String(tier).replace(/_/g, ' ')),
+    daysLeft !== null && /trial/i.test(tier) ? h('p', {}, `${daysLeft} day${daysLeft === 1 ? '' : 's'} of free trial left (ends ${fmtTime(ends)}).`) : null,
+    pick(plan, 'waiver') || me.waiver ? h('p', { class: 'notice good' }, 'An operator waiver covers your subscription.') : null,
+    h('p', {}, `Capacity: up to ${capacity ?? '?'} open positions at a time.`),
+    h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Plan'), h('th', {}, 'Price'), h('th', { class: 'num' }, 'Positions'))),
+      h('tbody', {}, [['Free Trial', '3 months free', 5], ['Pro', '$49/month', 10], ['Premium', '$99/month + personal model', 20]].map(([n, p, c]) => h('tr', {}, h('td', {}, n), h('td', {}, p), h('td', { class: 'num' }, c)))))));
+}
+
+// ---- Security ---------------------------------------------------------------------------------
+async function securityTab(root, ctx) {
+  const me = ctx.me || {};
+  const current = h('input', { type: 'password', autocomplete: 'current-password' });
+  const fresh = h('input', { type: 'password', autocomplete: 'new-password' });
+  const pwMessage = h('div', { role: 'status' });
+  const pwForm = h('form', { class: 'card', novalidate: true }, h('h2', {}, 'Change password'), pwMessage,
+    field('current_password', 'Current password', current), field('new_password', 'New password', fresh, 'At least 12 characters, mixing letters, digits and symbols.'),
+    h('button', { type: 'submit' }, 'Change password'));
+  pwForm.addEventListener('submit', async (event) => {
+    event.preventDefault();
+    try {
+      await api('POST', '/auth/password', { current_password: current.value, new_password: fresh.value });
+      clear(pwMessage, h('div', { class: 'notice good' }, 'Password changed.'));
+      current.value = ''; fresh.value = '';
+    } catch (e) { clear(pwMessage, h('div', { class: 'notice bad' }, e.message)); }
+  });
+  const tfa = h('div', { class: 'card', id: 'two-factor' }, h('h2', {}, 'Two-factor login (TOTP)'));
+  const enabled = pick(me, 'totp_enabled', 'two_factor_enabled', 'mfa_enabled');
+  const box = h('div', {});
+  if (enabled) {
+    const code = h('input', { inputmode: 'numeric', maxlength: 6 });
+    const password = h('input', { type: 'password', autocomplete: 'current-password' });
+    tfa.append(h('p', { class: 'notice good' }, 'Two-factor login is on.'), field('totp_off_password', 'Password', password), field('totp_off', 'Code from the app', code),
+      h('button', { type: 'button', class: 'secondary', onclick: async () => {
+        try { await api('POST', '/auth/totp/disable', { password: password.value, code: code.value.trim() }); toast('Two-factor login switched off.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { clear(box, h('div', { class: 'notice bad' }, e.message)); }
+      } }, 'Switch off'), box);
+  } else {
+    tfa.append(h('p', {}, 'Protect your account with an authenticator app.'), h('button', { type: 'button', onclick: async () => {
+      try {
+        const setup = await api('POST', '/auth/totp/setup');
+        const code = h('input', { inputmode: 'numeric', maxlength: 6 });
+        clear(box, h('p', {}, 'Add this secret to your authenticator app: ', h('code', {}, setup.secret || '')),
+          setup.otpauth_uri ? h('p', { class: 'small muted' }, setup.otpauth_uri) : null,
+          field('totp_on', 'Code from the app', code),
+          h('button', { type: 'button', onclick: async () => {
+            try { await api('POST', '/auth/totp/enable', { code: code.value.trim() }); toast('Two-factor login is on.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { toast(e.message); }
+          } }, 'Confirm'));
+      } catch (e) { clear(box, h('div', { class: 'notice bad' }, e.message)); }
+    } }, 'Set up two-factor login'), box);
+  }
+  clear(root, pwForm, tfa);
+}
+
+// ---- Data sharing -----------------------------------------------------------------------------
+async function dataSharingTab(root) {
+  const data = await optional('/settings/data-sharing');
+  if (data === null) { clear(root, h('p', { class: 'muted' }, 'Data-sharing settings are not available on this server yet.')); return; }
+  const box = h('input', { type: 'checkbox', id: 'learning_consent', checked: Boolean(data.learning_consent) });
+  box.addEventListener('change', async () => {
+    try { await api('PUT', '/settings/data-sharing', { learning_consent: box.checked }); toast(box.checked ? 'Thank you: your anonymised outcomes will help the models.' : 'Consent withdrawn.'); } catch (e) { toast(e.message); box.checked = !box.checked; }
+  });
+  clear(root, h('div', { class: 'card' }, h('h2', {}, 'Collective learning'),
+    h('p', {}, 'QARI can learn from anonymised trade outcomes: R-multiples and layer results only — never your e-mail, user id or amounts in USDT.'),
+    h('div', { class: 'row' }, box, h('label', { for: 'learning_consent' }, 'Share my anonymised trade outcomes'))));
+}
+
+const RENDER = { exchange: exchangeTab, risk: riskTab, notifications: notificationsTab, subscription: subscriptionTab, security: securityTab, 'data-sharing': dataSharingTab };
+
+export default function settings(ctx) {
+  const tab = RENDER[ctx.rest[0]] ? ctx.rest[0] : 'exchange';
+  return {
+    title: `Settings · ${TABS.find(([id]) => id === tab)[1]}`,
+    async render(root) {
+      const body = h('div', { id: `tab-${tab}` });
+      clear(root, h('h1', {}, 'Settings'),
+        h('nav', { class: 'tabs' }, TABS.map(([id, label]) => h('a', { href: `/app/settings/${id}`, 'data-link': true, class: id === tab ? 'active' : null }, label))),
+        body);
+      await RENDER[tab](body, ctx);
+    },
+    onChange(resource) {
+      if (resource === 'connections' && tab === 'exchange' && !document.activeElement?.closest('form')) {
+        const body = document.getElementById('tab-exchange');
+        if (body) exchangeTab(body, ctx);
+      }
+    },
+  };
+}

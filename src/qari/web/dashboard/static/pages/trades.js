@@ -1,0 +1,106 @@
+// Trades: history with the plain-English reason, layer results and fills; filterable; live.
+import { clear, fmtNum, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, optional, pick, signClass, table } from '../lib.js';
+import { candleChart } from './charts.js';
+
+const tradeId = (t) => String(pick(t, 'id', 'trade_id', 'position_id') ?? `${t.symbol}-${pick(t, 'opened_at', 'entry_time')}`);
+const isOpen = (t) => !pick(t, 'closed_at', 'exit_time');
+
+export function layerTable(layers) {
+  const list = Array.isArray(layers) ? layers : Object.entries(layers || {}).map(([code, v]) => ({ code, ...(typeof v === 'object' ? v : { vote: v }) }));
+  return table([
+    { label: 'Layer', value: (l) => `${pick(l, 'code', 'layer') ?? ''} ${pick(l, 'name') ?? ''}`.trim() },
+    { label: 'Vote', value: (l) => { const v = String(pick(l, 'vote', 'agrees') ?? ''); return h('span', { class: `badge ${v === 'agree' || v === 'true' ? 'good' : v === 'against' ? 'bad' : ''}` }, v === 'true' ? 'agree' : v === 'false' ? 'no' : v); } },
+    { label: 'Score', num: true, value: (l) => fmtNum(pick(l, 'score'), 2) },
+    { label: 'Why', value: (l) => pick(l, 'reason', 'explanation', 'summary') ?? '' },
+  ], list, 'No layer results recorded.');
+}
+
+function fillsTable(fills) {
+  return table([
+    { label: 'Time', value: (f) => fmtTime(pick(f, 'time', 'filled_at', 'timestamp', 'at')) },
+    { label: 'Side', value: (f) => pick(f, 'side') ?? '' },
+    { label: 'Kind', value: (f) => pick(f, 'kind', 'purpose', 'leg', 'order_kind') ?? '' },
+    { label: 'Price', num: true, value: (f) => fmtPrice(pick(f, 'price')) },
+    { label: 'Qty', num: true, value: (f) => fmtPrice(pick(f, 'qty', 'quantity', 'amount', 'qty_base')) },
+    { label: 'Fee', num: true, value: (f) => `${fmtPrice(pick(f, 'fee', 'fee_cost'))} ${pick(f, 'fee_currency', 'fee_asset') ?? ''}` },
+  ], items(fills), 'No fills yet.');
+}
+
+function tradeDetails(t, openIds, charts) {
+  const pnl = pick(t, 'pnl_usdt', 'realized_pnl_usdt', 'unrealized_pnl_usdt');
+  const r = pick(t, 'r_multiple', 'pnl_r', 'realized_r');
+  const explanation = pick(t, 'explanation', 'reason', 'entry_reason');
+  const id = tradeId(t);
+  const chartBox = h('div', { class: 'chart' });
+  const el = h('details', { class: 'trade', 'data-trade-id': id, open: openIds.has(id) },
+    h('summary', {},
+      h('strong', {}, t.symbol),
+      h('span', { class: 'badge' }, isOpen(t) ? pick(t, 'state', 'status') || 'open' : pick(t, 'exit_reason') || 'closed'),
+      h('span', { class: 'muted small' }, fmtTime(pick(t, 'opened_at', 'entry_time', 'created_at'))),
+      h('span', { class: signClass(pnl) }, fmtUsdt(pnl)),
+      h('span', { class: signClass(r) }, fmtR(r))),
+    h('div', { class: 'explain', 'data-testid': 'explanation' }, explanation || 'No explanation recorded.'),
+    h('div', { class: 'small muted' }, `Entry ${fmtPrice(pick(t, 'entry_price', 'avg_entry_price'))} · stop ${fmtPrice(pick(t, 'initial_stop', 'stop_price'))} · PT1 ${fmtPrice(pick(t, 'pt1', 'pt1_price'))} · PT2 ${fmtPrice(pick(t, 'pt2', 'pt2_price'))} · exit ${fmtPrice(pick(t, 'exit_price'))}`),
+    h('h2', {}, 'Layer results'), layerTable(pick(t, 'layers', 'layer_results') || []),
+    h('h2', {}, 'Fills'), fillsTable(pick(t, 'fills') || []),
+    chartBox);
+  el.addEventListener('toggle', async () => {
+    if (el.open) openIds.add(id); else openIds.delete(id);
+    if (el.open && !charts.has(id)) charts.set(id, await candleChart(chartBox, t));
+  });
+  return el;
+}
+
+export default function trades() {
+  let list = [];
+  const openIds = new Set();
+  const charts = new Map();
+  const filters = { symbol: '', status: 'all', outcome: 'all' };
+  let listEl = null;
+
+  function matches(t) {
+    if (filters.symbol && !String(t.symbol).toUpperCase().includes(filters.symbol.toUpperCase())) return false;
+    if (filters.status === 'open' && !isOpen(t)) return false;
+    if (filters.status === 'closed' && isOpen(t)) return false;
+    const r = Number(pick(t, 'r_multiple', 'pnl_r', 'pnl_usdt') ?? 0);
+    if (filters.outcome === 'win' && !(r > 0)) return false;
+    if (filters.outcome === 'loss' && !(r < 0)) return false;
+    return true;
+  }
+
+  function drawList() {
+    for (const chart of charts.values()) if (chart) chart.remove();
+    charts.clear();
+    const shown = list.filter(matches);
+    clear(listEl, shown.length ? shown.map((t) => tradeDetails(t, openIds, charts)) : h('p', { class: 'muted' }, list.length ? 'No trade matches these filters.' : 'No trades yet. When the engine trades, each trade appears here with its explanation.'));
+  }
+
+  function control(label, input, key) {
+    input.addEventListener('input', () => { filters[key] = input.value; drawList(); });
+    return h('div', { class: 'grow' }, h('label', { for: input.id }, label), input);
+  }
+
+  return {
+    title: 'Trades',
+    async render(root) {
+      const data = await optional('/trades');
+      if (data === null) { clear(root, h('h1', {}, 'Trades'), h('p', { class: 'muted' }, 'Trade history is not available on this server yet.')); return; }
+      list = items(data, 'trades');
+      listEl = h('div', { class: 'card', id: 'trade-list' });
+      const select = (id, options) => h('select', { id }, options.map(([v, l]) => h('option', { value: v }, l)));
+      clear(root, h('h1', {}, 'Trades'),
+        h('div', { class: 'card row' },
+          control('Symbol', h('input', { id: 'filter-symbol', placeholder: 'e.g. BTC' }), 'symbol'),
+          control('Status', select('filter-status', [['all', 'All'], ['open', 'Open'], ['closed', 'Closed']]), 'status'),
+          control('Outcome', select('filter-outcome', [['all', 'All'], ['win', 'Winners'], ['loss', 'Losers']]), 'outcome')),
+        listEl);
+      drawList();
+    },
+    onChange(resource, payload) {
+      if (resource !== 'trades') return;
+      list = items(payload, 'trades');
+      drawList();
+    },
+    destroy() { for (const chart of charts.values()) if (chart) chart.remove(); },
+  };
+}
