@@ -10,16 +10,16 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-
 from qari.adapters.simulator.harness import SandboxServer
+from tests.conftest import MARKET_DATA
+from tests.integration.engine.support import read_journal
+
 from qari.backtest.data import load_market_data
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
 from qari.engine.kernel import SteppedVenueSleeper, build_backtest, build_sandbox
 from qari.engine.scheduler import Cadence
-from tests.conftest import MARKET_DATA
-from tests.integration.engine.support import read_journal
 
 PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT")
 START = dt.datetime(2024, 8, 8, 12, 0, tzinfo=dt.UTC)
@@ -44,7 +44,9 @@ async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions
     finally:
         await backtest.engine.stop()
 
-    with SandboxServer.start(data_dir=MARKET_DATA, symbols=list(market.series), stepped_start_ms=to_ms(START)) as sandbox:
+    with SandboxServer.start(
+        data_dir=MARKET_DATA, symbols=list(market.series), stepped_start_ms=to_ms(START)
+    ) as sandbox:
         key, secret = sandbox.create_key(balances={"USDT": str(BALANCE)})
         clock = ManualClock(START)
 

@@ -32,7 +32,11 @@ async def read_journal(sessions: async_sessionmaker[AsyncSession], user_id: int)
     """Every decision the engine journaled for one user, in a form two runs can be compared by."""
     async with sessions() as session:
         positions = (
-            (await session.execute(select(PositionRow).where(PositionRow.user_id == user_id).order_by(PositionRow.id)))
+            (
+                await session.execute(
+                    select(PositionRow).where(PositionRow.user_id == user_id).order_by(PositionRow.id)
+                )
+            )
             .scalars()
             .all()
         )
@@ -42,7 +46,11 @@ async def read_journal(sessions: async_sessionmaker[AsyncSession], user_id: int)
             .all()
         )
         fills = (
-            (await session.execute(select(FillRow).where(FillRow.user_id == user_id).order_by(FillRow.at, FillRow.id)))
+            (
+                await session.execute(
+                    select(FillRow).where(FillRow.user_id == user_id).order_by(FillRow.at, FillRow.id)
+                )
+            )
             .scalars()
             .all()
         )
@@ -81,7 +89,10 @@ async def read_journal(sessions: async_sessionmaker[AsyncSession], user_id: int)
             )
             for o in orders
         ],
-        fills=[(f.symbol, f.side, _d(f.price), _d(f.qty_base), _d(f.fee), f.fee_currency, _t(f.at)) for f in fills],
+        fills=[
+            (f.symbol, f.side, _d(f.price), _d(f.qty_base), _d(f.fee), f.fee_currency, _t(f.at))
+            for f in fills
+        ],
     )
 
 
@@ -94,7 +105,9 @@ class VenueAudit:
     venue_orders: int
 
 
-async def audit(exchange: Any, account_id: str, sessions: async_sessionmaker[AsyncSession], user_id: int) -> VenueAudit:
+async def audit(
+    exchange: Any, account_id: str, sessions: async_sessionmaker[AsyncSession], user_id: int
+) -> VenueAudit:
     """Compare the venue's own records with the engine's journal (the crash and fault tests' checks)."""
     from collections import Counter
 
@@ -102,8 +115,12 @@ async def audit(exchange: Any, account_id: str, sessions: async_sessionmaker[Asy
     counts = Counter(o.order_link_id for o in venue_orders if o.order_link_id)
     duplicates = sorted(link for link, n in counts.items() if n > 1)
     async with sessions() as session:
-        positions = (await session.execute(select(PositionRow).where(PositionRow.user_id == user_id))).scalars().all()
-        journal_fills = (await session.execute(select(FillRow.trade_id).where(FillRow.user_id == user_id))).scalars()
+        positions = (
+            (await session.execute(select(PositionRow).where(PositionRow.user_id == user_id))).scalars().all()
+        )
+        journal_fills = (
+            await session.execute(select(FillRow.trade_id).where(FillRow.user_id == user_id))
+        ).scalars()
         known_trades = set(journal_fills)
         orders = (await session.execute(select(OrderRow).where(OrderRow.user_id == user_id))).scalars().all()
     ours = {o.client_order_id for o in orders}

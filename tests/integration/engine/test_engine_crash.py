@@ -16,15 +16,15 @@ import time
 from pathlib import Path
 
 import pytest
-
 from qari.adapters.simulator.harness import SandboxServer
+from tests.conftest import MARKET_DATA
+from tests.integration.engine.support import audit
+
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import from_ms, to_ms
 from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
 from qari.engine.scheduler import Cadence
-from tests.conftest import MARKET_DATA
-from tests.integration.engine.support import audit
 
 PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT", "APT/USDT", "TAO/USDT")
 START = dt.datetime(2024, 8, 8, 12, 0, tzinfo=dt.UTC)
@@ -53,15 +53,20 @@ def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> bool:
 
 def _spawn(sandbox: SandboxServer, db: Path, key: str, secret: str, log: Path) -> subprocess.Popen[str]:
     env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{SRC.parent}"}
-    return subprocess.Popen(  # noqa: S603 - our own interpreter running our own script
+    return subprocess.Popen(
         [
             sys.executable,
             str(SCRIPT),
-            "--base-url", sandbox.base_url,
-            "--db", str(db),
-            "--key", key,
-            "--secret", secret,
-            "--pairs", ",".join(PAIRS),
+            "--base-url",
+            sandbox.base_url,
+            "--db",
+            str(db),
+            "--key",
+            key,
+            "--secret",
+            secret,
+            "--pairs",
+            ",".join(PAIRS),
         ],
         stdout=subprocess.PIPE,
         stderr=log.open("a"),

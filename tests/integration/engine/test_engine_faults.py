@@ -8,8 +8,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-
 from qari.adapters.simulator.harness import SandboxServer
+from tests.conftest import MARKET_DATA
+from tests.integration.engine.support import audit
+
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
@@ -17,8 +19,6 @@ from qari.engine.cycle import Timeouts
 from qari.engine.health import ExchangeState
 from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
 from qari.engine.scheduler import Cadence
-from tests.conftest import MARKET_DATA
-from tests.integration.engine.support import audit
 
 PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT", "APT/USDT")
 START = dt.datetime(2024, 8, 8, 12, 0, tzinfo=dt.UTC)
