@@ -40,9 +40,9 @@ class ClientSource(Protocol):
 
 
 class ProfileSource(Protocol):
-    """The user's standing facts for the gate (plan, settings, key status), or None to skip the user."""
+    """The user's standing facts for the gate (plan, settings, key status): `qari.ports.ProfileSource`."""
 
-    async def profile(self, unit: UserUnit, now: dt.datetime) -> TradingProfile | None: ...
+    async def profile(self, user_id: int, exchange_id: str, now: dt.datetime) -> TradingProfile: ...
 
 
 def daily_closes(scan: ExchangeScan) -> dict[str, tuple[float, ...]]:
@@ -98,9 +98,7 @@ class ExecutionUnits:
         return markets
 
     async def enter(self, unit: UserUnit, scan: ExchangeScan) -> UserOutcome:
-        profile = await self.profiles.profile(unit, self.clock.now())
-        if profile is None:
-            return UserOutcome()
+        profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         candidates = scan.candidates()
         outcomes: list[GateOutcome] = []
         sent = 0
@@ -136,9 +134,7 @@ class ExecutionUnits:
         return UserOutcome(gate=tuple(outcomes), orders_sent=sent)
 
     async def manage(self, unit: UserUnit, at: dt.datetime) -> None:
-        profile = await self.profiles.profile(unit, self.clock.now())
-        if profile is None:
-            return
+        profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
             started = time.perf_counter()
             await self._execution(exchange).manage(profile)
@@ -146,9 +142,7 @@ class ExecutionUnits:
 
     async def reconcile(self, unit: UserUnit) -> None:
         """Start-up reconciliation for one user (fills while the platform was down are booked)."""
-        profile = await self.profiles.profile(unit, self.clock.now())
-        if profile is None:
-            return
+        profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
             await self._reconcile(self._execution(exchange), profile)
 
@@ -179,9 +173,9 @@ class StaticProfiles:
         self.template = template
         self.overrides = dict(overrides or {})
 
-    async def profile(self, unit: UserUnit, now: dt.datetime) -> TradingProfile:
-        base = self.overrides.get(unit.user_id, self.template)
-        return replace(base, user_id=unit.user_id, exchange_id=unit.exchange_id, permissions_verified_at=now)
+    async def profile(self, user_id: int, exchange_id: str, now: dt.datetime) -> TradingProfile:
+        base = self.overrides.get(user_id, self.template)
+        return replace(base, user_id=user_id, exchange_id=exchange_id, permissions_verified_at=now)
 
 
 class StaticClients:
