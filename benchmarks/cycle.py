@@ -20,6 +20,7 @@ import time
 from pathlib import Path
 
 from qari.adapters.simulator.harness import SandboxServer
+
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
@@ -43,7 +44,7 @@ def describe(label: str, report: CycleReport) -> None:
     symbols = sum(len(s.verdicts) for s in report.scans)
     print(
         f"{label}: {report.seconds:.2f} s wall | {len(units)} users | {symbols} symbols analysed, "
-        f"{candidates} candidates | {len(gate)} gate evaluations, {sent} entries placed | {errors} user errors"
+        f"{candidates} candidates | {len(gate)} gate evaluations, {sent} entries | {errors} user errors"
     )
     print(
         f"  per-user unit: median {statistics.median(seconds) * 1000:.0f} ms, "
