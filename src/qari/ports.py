@@ -17,6 +17,8 @@ ExchangeClient — required methods (all async, all return core types, never ccx
 
 from __future__ import annotations
 
+import datetime as dt
+from contextlib import AbstractAsyncContextManager
 from typing import Protocol
 
 from qari.core.clocks import ManualClock, WallClock
@@ -24,6 +26,9 @@ from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
 from qari.core.time import Clock
+from qari.risk.kill_switch import RealisedR
+from qari.risk.profile import TradingProfile
+from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
 
 __all__ = ["Clock", "ExchangeClient", "ManualClock", "WallClock"]
 
@@ -56,3 +61,62 @@ class ExchangeClient(Protocol):
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]: ...
 
     async def close(self) -> None: ...
+
+
+# --- Trading persistence and locks (execution). Records are plain core types, never rows. ---
+
+
+class TradingStore(Protocol):
+    """The trade journal. Every write method commits before returning, so an order's client id is
+    durable before the caller sends it (ARCHITECTURE rule 6).
+
+    Required: add_position, save_position, get_position, open_positions, add_order, save_order,
+    orders_for, add_fills, record_gate, r_entries, last_stop_loss_at, record_event.
+    """
+
+    async def add_position(self, position: PositionRecord) -> PositionRecord: ...
+
+    async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None: ...
+
+    async def get_position(self, position_id: int) -> PositionRecord | None: ...
+
+    async def open_positions(self, user_id: int, exchange_id: str | None = None) -> list[PositionRecord]: ...
+
+    async def add_order(self, order: OrderRecord) -> OrderRecord: ...
+
+    async def save_order(self, order: OrderRecord) -> None: ...
+
+    async def orders_for(self, position_id: int) -> list[OrderRecord]: ...
+
+    async def add_fills(self, fills: list[FillRecord]) -> int: ...
+
+    async def record_gate(self, record: GateRecord) -> int: ...
+
+    async def r_entries(self, user_id: int, since: dt.datetime) -> list[RealisedR]: ...
+
+    async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None: ...
+
+    async def record_event(
+        self,
+        position: PositionRecord,
+        kind: str,
+        message: str,
+        at: dt.datetime,
+        *,
+        alert: dict[str, str] | None = None,
+    ) -> None: ...
+
+
+class EntryLock(Protocol):
+    """Gate check G10: one entry attempt per user+symbol across processes and machines.
+
+    `hold(...)` yields True when this caller holds the lock (released on exit), False otherwise.
+    """
+
+    def hold(self, user_id: int, symbol: str) -> AbstractAsyncContextManager[bool]: ...
+
+
+class ProfileSource(Protocol):
+    """The user's standing trading facts (settings, plan, platform switches, key health) at `now`."""
+
+    async def profile(self, user_id: int, exchange_id: str, now: dt.datetime) -> TradingProfile: ...

@@ -1,0 +1,37 @@
+"""Gate check G10 on PostgreSQL: a session-level advisory lock per user+symbol.
+
+The lock lives on one dedicated connection for the duration of the entry attempt, so it holds across
+processes and machines sharing the database, and PostgreSQL frees it if the holder dies.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+
+def lock_key(user_id: int, symbol: str) -> int:
+    digest = hashlib.sha256(f"qari-entry:{user_id}:{symbol}".encode()).digest()
+    return int.from_bytes(digest[:8], "big", signed=True)
+
+
+class PgAdvisoryEntryLock:
+    def __init__(self, engine: AsyncEngine) -> None:
+        self._engine = engine
+
+    @asynccontextmanager
+    async def hold(self, user_id: int, symbol: str) -> AsyncIterator[bool]:
+        key = lock_key(user_id, symbol)
+        async with self._engine.connect() as conn:
+            acquired = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
+            await conn.commit()
+            try:
+                yield acquired
+            finally:
+                if acquired:
+                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+                    await conn.commit()

@@ -1,0 +1,58 @@
+"""Gate check G10 on any SQL database (SQLite included): a row in `entry_locks` per user+symbol.
+
+The primary key makes the insert the lock; a holder that died is taken over once its lease expires.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from sqlalchemy import delete
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qari.adapters.persistence.tables.trading import EntryLockRow
+from qari.core.time import Clock
+
+DEFAULT_LEASE = dt.timedelta(minutes=2)
+
+
+class RowEntryLock:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], clock: Clock, lease: dt.timedelta = DEFAULT_LEASE
+    ) -> None:
+        self._sessions = sessions
+        self._clock = clock
+        self._lease = lease
+
+    async def _try_insert(self, user_id: int, symbol: str, holder: str) -> bool:
+        now = self._clock.now()
+        try:
+            async with self._sessions() as session, session.begin():
+                await session.execute(
+                    delete(EntryLockRow).where(
+                        EntryLockRow.user_id == user_id,
+                        EntryLockRow.symbol == symbol,
+                        EntryLockRow.expires_at < now,
+                    )
+                )
+                session.add(
+                    EntryLockRow(user_id=user_id, symbol=symbol, holder=holder, expires_at=now + self._lease)
+                )
+        except IntegrityError:
+            return False
+        return True
+
+    @asynccontextmanager
+    async def hold(self, user_id: int, symbol: str) -> AsyncIterator[bool]:
+        holder = uuid.uuid4().hex
+        acquired = await self._try_insert(user_id, symbol, holder)
+        try:
+            yield acquired
+        finally:
+            if acquired:
+                async with self._sessions() as session, session.begin():
+                    await session.execute(delete(EntryLockRow).where(EntryLockRow.holder == holder))

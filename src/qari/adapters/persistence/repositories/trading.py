@@ -1,0 +1,317 @@
+"""SqlTradingStore: the `TradingStore` port over SQLAlchemy (SQLite and PostgreSQL).
+
+Each write runs in its own short transaction and commits before returning, so whatever the engine
+persists survives a crash right after the call. Alerts are written to the outbox in the same
+transaction as the journal line that caused them.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qari.adapters.persistence.tables.trading import (
+    FillRow,
+    GateEvaluationRow,
+    OrderRow,
+    PositionEventRow,
+    PositionRow,
+    RLedgerRow,
+)
+from qari.core.clocks import ManualClock
+from qari.core.orders import OrderType, Side
+from qari.risk.kill_switch import RealisedR
+from qari.services.alerts import emit_alert
+from qari.trading.order import OrderRole, OrderState
+from qari.trading.position import ExitReason, Leg2State, PositionState
+from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
+
+OPEN = [
+    s.value
+    for s in (PositionState.PENDING, PositionState.OPEN, PositionState.PT1_TAKEN, PositionState.PT2_TAKEN)
+]
+
+_POSITION_FIELDS = [
+    "user_id",
+    "exchange_id",
+    "symbol",
+    "base",
+    "entry_price",
+    "structural_stop",
+    "stop_price",
+    "pt1",
+    "pt2",
+    "leg1_qty",
+    "leg2_qty",
+    "planned_r_quote",
+    "fee_rate",
+    "bought_qty",
+    "sold_qty",
+    "fee_base",
+    "fees_quote",
+    "cost_quote",
+    "proceeds_quote",
+    "blended_entry",
+    "entered_qty_at_pt1",
+    "realised_pnl_quote",
+    "realised_r",
+    "exit_reason",
+    "order_seq",
+    "stop_mode",
+    "explanation",
+    "layer_results",
+    "gate_evaluation_id",
+    "leg1_expires_at",
+    "leg2_expires_at",
+    "opened_at",
+    "closed_at",
+]
+_ORDER_FIELDS = [
+    "position_id",
+    "user_id",
+    "symbol",
+    "qty_base",
+    "price",
+    "trigger_price",
+    "client_order_id",
+    "exchange_order_id",
+    "filled_base",
+    "avg_price",
+    "fee",
+    "fee_currency",
+    "note",
+    "created_at",
+]
+
+
+def _utc(value: dt.datetime | None) -> dt.datetime | None:
+    """SQLite hands back naive datetimes; everything in QARI is aware UTC."""
+    if value is None or value.tzinfo is not None:
+        return value
+    return value.replace(tzinfo=dt.UTC)
+
+
+def _dec(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value).normalize()
+
+
+def position_from_row(row: PositionRow) -> PositionRecord:
+    values: dict[str, Any] = {}
+    for name in _POSITION_FIELDS:
+        value = getattr(row, name)
+        if isinstance(value, dt.datetime):
+            value = _utc(value)
+        elif isinstance(value, Decimal):
+            value = _dec(value)
+        values[name] = value
+    return PositionRecord(
+        id=row.id, state=PositionState(row.state), leg2_state=Leg2State(row.leg2_state), **values
+    )
+
+
+def _position_to_row(position: PositionRecord, row: PositionRow, now: dt.datetime) -> None:
+    for name in _POSITION_FIELDS:
+        setattr(row, name, getattr(position, name))
+    row.state = position.state.value
+    row.leg2_state = position.leg2_state.value
+    row.updated_at = now
+
+
+def order_from_row(row: OrderRow) -> OrderRecord:
+    values: dict[str, Any] = {}
+    for name in _ORDER_FIELDS:
+        value = getattr(row, name)
+        values[name] = (
+            _utc(value)
+            if isinstance(value, dt.datetime)
+            else _dec(value)
+            if isinstance(value, Decimal)
+            else value
+        )
+    return OrderRecord(
+        id=row.id,
+        role=OrderRole(row.role),
+        side=Side(row.side),
+        type=OrderType(row.type),
+        state=OrderState(row.state),
+        updated_at=_utc(row.updated_at),
+        **values,
+    )
+
+
+def _order_to_row(order: OrderRecord, row: OrderRow) -> None:
+    for name in _ORDER_FIELDS:
+        setattr(row, name, getattr(order, name))
+    row.role = order.role.value
+    row.side = order.side.value
+    row.type = order.type.value
+    row.state = order.state.value
+    row.updated_at = order.updated_at or order.created_at
+
+
+class SqlTradingStore:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self._sessions = sessions
+
+    async def add_position(self, position: PositionRecord) -> PositionRecord:
+        async with self._sessions() as session, session.begin():
+            row = PositionRow()
+            _position_to_row(position, row, position.opened_at)
+            session.add(row)
+            await session.flush()
+            position.id = row.id
+        return position
+
+    async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(PositionRow, position.id)
+            if row is None:
+                raise LookupError(f"position {position.id} does not exist")
+            _position_to_row(position, row, realised.at if realised else position.closed_at or row.updated_at)
+            if realised is not None and position.id is not None:
+                pnl = position.realised_pnl_quote or Decimal(0)
+                session.add(
+                    RLedgerRow(
+                        user_id=position.user_id,
+                        position_id=position.id,
+                        r=realised.r,
+                        pnl_quote=pnl,
+                        at=realised.at,
+                    )
+                )
+
+    async def get_position(self, position_id: int) -> PositionRecord | None:
+        async with self._sessions() as session:
+            row = await session.get(PositionRow, position_id)
+            return None if row is None else position_from_row(row)
+
+    async def open_positions(self, user_id: int, exchange_id: str | None = None) -> list[PositionRecord]:
+        query = select(PositionRow).where(PositionRow.user_id == user_id, PositionRow.state.in_(OPEN))
+        if exchange_id is not None:
+            query = query.where(PositionRow.exchange_id == exchange_id)
+        async with self._sessions() as session:
+            rows = (await session.scalars(query.order_by(PositionRow.id))).all()
+            return [position_from_row(r) for r in rows]
+
+    async def add_order(self, order: OrderRecord) -> OrderRecord:
+        async with self._sessions() as session, session.begin():
+            row = OrderRow()
+            _order_to_row(order, row)
+            session.add(row)
+            await session.flush()
+            order.id = row.id
+        return order
+
+    async def save_order(self, order: OrderRecord) -> None:
+        async with self._sessions() as session, session.begin():
+            row = await session.get(OrderRow, order.id)
+            if row is None:
+                raise LookupError(f"order {order.id} does not exist")
+            _order_to_row(order, row)
+
+    async def orders_for(self, position_id: int) -> list[OrderRecord]:
+        async with self._sessions() as session:
+            query = select(OrderRow).where(OrderRow.position_id == position_id).order_by(OrderRow.id)
+            return [order_from_row(r) for r in (await session.scalars(query)).all()]
+
+    async def add_fills(self, fills: list[FillRecord]) -> int:
+        added = 0
+        for fill in fills:
+            try:
+                async with self._sessions() as session, session.begin():
+                    session.add(
+                        FillRow(
+                            position_id=fill.position_id,
+                            order_id=fill.order_id,
+                            user_id=fill.user_id,
+                            symbol=fill.symbol,
+                            trade_id=fill.trade_id,
+                            side=fill.side.value,
+                            price=fill.price,
+                            qty_base=fill.qty_base,
+                            fee=fill.fee,
+                            fee_currency=fill.fee_currency,
+                            at=fill.at,
+                        )
+                    )
+                added += 1
+            except IntegrityError:
+                continue  # already booked: fills are keyed by (order, venue trade id)
+        return added
+
+    async def fills_for(self, position_id: int) -> list[FillRecord]:
+        async with self._sessions() as session:
+            query = select(FillRow).where(FillRow.position_id == position_id).order_by(FillRow.at, FillRow.id)
+            return [
+                FillRecord(
+                    r.position_id,
+                    r.order_id,
+                    r.user_id,
+                    r.symbol,
+                    r.trade_id,
+                    Side(r.side),
+                    Decimal(r.price).normalize(),
+                    Decimal(r.qty_base).normalize(),
+                    Decimal(r.fee).normalize(),
+                    r.fee_currency,
+                    _utc(r.at) or r.at,
+                )
+                for r in (await session.scalars(query)).all()
+            ]
+
+    async def record_gate(self, record: GateRecord) -> int:
+        async with self._sessions() as session, session.begin():
+            row = GateEvaluationRow(
+                user_id=record.user_id,
+                exchange_id=record.exchange_id,
+                symbol=record.symbol,
+                passed=record.passed,
+                blocking_code=record.blocking_code,
+                reason=record.reason,
+                results=record.results,
+                candidate=record.candidate,
+                at=record.at,
+            )
+            session.add(row)
+            await session.flush()
+            return row.id
+
+    async def r_entries(self, user_id: int, since: dt.datetime) -> list[RealisedR]:
+        async with self._sessions() as session:
+            query = select(RLedgerRow).where(RLedgerRow.user_id == user_id, RLedgerRow.at >= since)
+            return [RealisedR(_utc(r.at) or r.at, Decimal(r.r)) for r in (await session.scalars(query)).all()]
+
+    async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None:
+        async with self._sessions() as session:
+            query = select(func.max(PositionRow.closed_at)).where(
+                PositionRow.user_id == user_id,
+                PositionRow.symbol == symbol,
+                PositionRow.exit_reason == ExitReason.STOP_LOSS.value,
+            )
+            return _utc(await session.scalar(query))
+
+    async def record_event(
+        self,
+        position: PositionRecord,
+        kind: str,
+        message: str,
+        at: dt.datetime,
+        *,
+        alert: dict[str, str] | None = None,
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            session.add(PositionEventRow(position_id=position.id, kind=kind, message=message, at=at))
+            if alert is not None:
+                await emit_alert(
+                    session,
+                    user_id=position.user_id,
+                    kind=kind,
+                    data=alert,
+                    dedupe_key=f"position:{position.id}:{kind}",
+                    clock=ManualClock(at),
+                )

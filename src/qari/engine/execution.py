@@ -1,0 +1,684 @@
+"""Per-user execution: from a candidate to a protected trade, and the life of every open position.
+
+How the engine (cycle, 30 s management loop, backtests) calls it — one independent unit of work per
+user and venue; nothing here reads the wall clock or knows which venue it talks to:
+
+    execution = UserExecution(exchange, store, locks, clock, ExecutionConfig(namespace="q"))
+    await reconcile(execution, profile)                   # start-up and once per cycle
+    outcome = await execution.enter(profile, candidate, layer_results=verdict_layers)  # per candidate
+    await execution.manage(profile)                       # every 30 s (and right after an entry)
+
+`exchange` is any `qari.ports.ExchangeClient` (ccxt live/sandbox, or the in-process simulator in
+backtests), `clock` any `Clock` (WallClock live, ManualClock in tests and backtests), `store` a
+`TradingStore`, `locks` an `EntryLock`. `signals` supplies the 15m CHoCH and higher-low detectors
+(defaults: `qari.analysis`).
+
+Invariants kept by `manage`: any filled quantity has a stop resting on the venue (or, where the venue
+has no spot stops, a server-side watchdog, flagged `stop_mode="watchdog"`); exits never ask for more
+than the account holds; the kill switch never touches open positions' protection.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from qari.core.errors import RetryableError
+from qari.core.instrument import InstrumentRules
+from qari.core.market import CandleSeries
+from qari.core.orders import OrderType, Side
+from qari.engine.gate_facts import closed_candles, gather_gate_context, kill_switch_for, rounded_levels
+from qari.engine.orders import Checkpoint, OrderManager
+from qari.ports import Clock, EntryLock, ExchangeClient, TradingStore
+from qari.risk.candidate import TradeCandidate
+from qari.risk.gate import GateDecision, evaluate_gate
+from qari.risk.kill_switch import RealisedR
+from qari.risk.profile import TradingProfile
+from qari.risk.stops import StopBand
+from qari.trading.exits import (
+    PT1_SHARE,
+    PT2_SHARE,
+    FillAmount,
+    blended_entry,
+    break_even_stop,
+    is_placeable,
+    leg2_allowed,
+    leg2_qty_within_risk,
+    realised_r,
+    sellable_qty,
+    target_exit_qty,
+    trailed_stop,
+)
+from qari.trading.order import LIVE, TERMINAL, OrderRole, OrderState
+from qari.trading.position import (
+    LEG2_TRANSITIONS,
+    POSITION_TRANSITIONS,
+    ExitReason,
+    Leg2Event,
+    Leg2State,
+    PositionEvent,
+    PositionState,
+    exit_reason_for_stop,
+)
+from qari.trading.records import GateRecord, OrderRecord, PositionRecord
+
+ZERO = Decimal(0)
+BUY_ROLES = frozenset({OrderRole.LEG1, OrderRole.LEG2})
+SELL_ROLES = frozenset({OrderRole.STOP, OrderRole.PT1, OrderRole.PT2, OrderRole.EXIT})
+
+
+@dataclass(frozen=True, slots=True)
+class ExecutionConfig:
+    leg1_ttl: dt.timedelta = dt.timedelta(hours=4)
+    leg2_ttl: dt.timedelta = dt.timedelta(hours=24)
+    fee_rate: Decimal = Decimal("0.001")
+    namespace: str = "q"
+    stop_band: StopBand = field(default_factory=StopBand)
+
+
+def _default_choch(series: CandleSeries) -> bool:
+    from qari.analysis.layers.structure import bullish_choch_15m
+
+    return bool(bullish_choch_15m(series))
+
+
+def _default_higher_low(series: CandleSeries) -> float | None:
+    from qari.analysis.primitives.swings import latest_higher_low
+
+    value = latest_higher_low(series)
+    return None if value is None else float(value)
+
+
+@dataclass(frozen=True, slots=True)
+class StructureSignals:
+    bullish_choch_15m: Callable[[CandleSeries], bool] = _default_choch
+    latest_higher_low: Callable[[CandleSeries], float | None] = _default_higher_low
+
+
+@dataclass(frozen=True, slots=True)
+class EntryOutcome:
+    decision: GateDecision
+    gate_evaluation_id: int
+    position: PositionRecord | None
+
+
+@dataclass(slots=True)
+class _Pass:
+    """What one management pass knows about the market for a position."""
+
+    rules: InstrumentRules
+    bid: Decimal
+    ask: Decimal
+    base_total: Decimal | None
+    series_15m: CandleSeries | None = None
+
+
+class UserExecution:
+    def __init__(
+        self,
+        exchange: ExchangeClient,
+        store: TradingStore,
+        locks: EntryLock,
+        clock: Clock,
+        config: ExecutionConfig | None = None,
+        *,
+        signals: StructureSignals | None = None,
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self.exchange = exchange
+        self.store = store
+        self.locks = locks
+        self.clock = clock
+        self.config = config or ExecutionConfig()
+        self.signals = signals or StructureSignals()
+        self.orders = OrderManager(
+            exchange, store, clock, namespace=self.config.namespace, checkpoint=checkpoint
+        )
+        self._markets: Mapping[str, InstrumentRules] | None = None
+
+    # ---------------------------------------------------------------- entry
+
+    async def enter(
+        self,
+        profile: TradingProfile,
+        candidate: TradeCandidate,
+        *,
+        layer_results: Sequence[Mapping[str, Any]] = (),
+        markets: Mapping[str, InstrumentRules] | None = None,
+        daily_closes: Mapping[str, tuple[float, ...]] | None = None,
+    ) -> EntryOutcome:
+        """Gate the candidate under the user+symbol lock and, if it passes, place Leg 1."""
+        now = self.clock.now()
+        if markets is not None:
+            self._markets = markets
+        async with self.locks.hold(profile.user_id, candidate.symbol) as locked:
+            ctx, sizing = await gather_gate_context(
+                exchange=self.exchange,
+                store=self.store,
+                profile=profile,
+                candidate=candidate,
+                now=now,
+                lock_acquired=locked,
+                fee_rate=self.config.fee_rate,
+                markets=markets,
+                daily_closes=daily_closes,
+            )
+            decision = evaluate_gate(ctx)
+            blocking = decision.blocking
+            gate_id = await self.store.record_gate(
+                GateRecord(
+                    user_id=profile.user_id,
+                    exchange_id=profile.exchange_id,
+                    symbol=candidate.symbol,
+                    passed=decision.passed,
+                    blocking_code=None if blocking is None else blocking.code,
+                    reason=decision.headline,
+                    results=[
+                        {"code": r.code, "name": r.name, "passed": r.passed, "reason": r.reason}
+                        for r in decision.results
+                    ],
+                    candidate=_candidate_dict(candidate, ctx.entry_price),
+                    at=now,
+                )
+            )
+            if not decision.passed or sizing is None or ctx.instrument is None:
+                return EntryOutcome(decision, gate_id, None)
+            entry, stop, pt1, pt2 = rounded_levels(candidate, ctx.instrument)
+            position = await self.store.add_position(
+                PositionRecord(
+                    user_id=profile.user_id,
+                    exchange_id=profile.exchange_id,
+                    symbol=candidate.symbol,
+                    base=ctx.instrument.base,
+                    state=PositionState.PENDING,
+                    entry_price=entry,
+                    structural_stop=stop,
+                    stop_price=stop,
+                    pt1=pt1,
+                    pt2=pt2,
+                    leg1_qty=sizing.leg1_qty,
+                    leg2_qty=sizing.leg2_qty,
+                    planned_r_quote=sizing.risk_quote,
+                    fee_rate=self.config.fee_rate,
+                    leg1_expires_at=now + self.config.leg1_ttl,
+                    leg2_expires_at=now + self.config.leg2_ttl,
+                    opened_at=now,
+                    explanation=str(getattr(candidate, "explanation", "")),
+                    layer_results=[dict(r) for r in layer_results],
+                    gate_evaluation_id=gate_id,
+                )
+            )
+            await self.store.record_event(position, "gate_passed", decision.headline, now)
+            await self.orders.place(
+                position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, sizing.leg1_qty, price=entry
+            )
+        await self.store.record_event(
+            position, "leg1_placed", f"Leg 1 limit buy {sizing.leg1_qty} at {entry}; Leg 2 reserved", now
+        )
+        await self._manage_one(position)
+        return EntryOutcome(decision, gate_id, position)
+
+    # ---------------------------------------------------------------- management
+
+    async def manage(self, profile: TradingProfile) -> list[PositionRecord]:
+        """One management pass over the user's open positions on this venue; returns them afterwards."""
+        positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
+        for position in positions:
+            try:
+                await self._manage_one(position)
+            except RetryableError as e:
+                await self.store.record_event(
+                    position, "manage_deferred", f"venue unavailable: {e}", self.clock.now()
+                )
+        return positions
+
+    async def _market(self, position: PositionRecord) -> _Pass:
+        if self._markets is None or position.symbol not in self._markets:
+            self._markets = await self.exchange.load_markets()
+        rules = self._markets[position.symbol]
+        ticker = await self.exchange.fetch_ticker(position.symbol)
+        bid = ticker.bid or ticker.last
+        ask = ticker.ask or ticker.last
+        balances = await self.exchange.fetch_balances()
+        base = balances.get(position.base)
+        return _Pass(rules, bid, ask, None if base is None else base.total)
+
+    async def _series(self, market: _Pass, symbol: str) -> CandleSeries:
+        if market.series_15m is None:
+            market.series_15m = await closed_candles(self.exchange, symbol, "15m", self.clock.now(), 120)
+        return market.series_15m
+
+    async def _manage_one(self, position: PositionRecord) -> None:
+        orders = await self._sync_orders(position)
+        if not position.is_open:
+            return
+        market = await self._market(position)
+        if position.state is PositionState.PENDING:
+            await self._pending(position, orders, market)
+            if position.state is PositionState.PENDING or not position.is_open:
+                return
+        if await self._stop_fired(position, orders, market):
+            return
+        await self._leg1_expiry(position, orders)
+        await self._targets(position, orders, market)
+        if position.is_open:
+            await self._leg2(position, orders, market)
+            await self._trail(position, market)
+            await self._protect(position, await self._sync_orders(position), market)
+            await self._close_if_done(position, await self._sync_orders(position), market, None)
+
+    async def _sync_orders(self, position: PositionRecord) -> list[OrderRecord]:
+        """Refresh every unsettled order from the venue and recompute the position's quantities."""
+        assert position.id is not None
+        orders = await self.store.orders_for(position.id)
+        for order in orders:
+            if order.state not in TERMINAL:
+                await self.orders.refresh(order)
+        before = (position.bought_qty, position.sold_qty)
+        _recompute(position, orders)
+        if (position.bought_qty, position.sold_qty) != before:
+            await self.store.save_position(position)
+        return orders
+
+    async def _event(
+        self, position: PositionRecord, kind: str, message: str, alert: dict[str, str] | None = None
+    ) -> None:
+        await self.store.record_event(position, kind, message, self.clock.now(), alert=alert)
+
+    def _move(self, position: PositionRecord, event: PositionEvent) -> None:
+        position.state = POSITION_TRANSITIONS.next(position.state, event)
+
+    # -- Leg 1
+
+    async def _pending(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
+        leg1 = _latest(orders, OrderRole.LEG1)
+        now = self.clock.now()
+        if position.bought_qty > 0:
+            await self._entered(position, PositionEvent.LEG1_FILLED)
+            return
+        if now >= position.leg1_expires_at:
+            if leg1 is not None and leg1.state in LIVE:
+                await self.orders.cancel(leg1)
+                orders = await self._sync_orders(position)
+                if position.bought_qty > 0:
+                    await self._entered(position, PositionEvent.LEG1_FILLED)
+                    return
+            self._move(position, PositionEvent.LEG1_EXPIRED)
+            position.leg2_state = Leg2State.RELEASED
+            position.exit_reason = ExitReason.LEG1_EXPIRED.value
+            position.closed_at = now
+            await self.store.save_position(position)
+            await self._event(position, "leg1_expired", "Leg 1 expired unfilled; Leg 2 reservation released")
+            return
+        if leg1 is None or leg1.state is OrderState.ABSENT:
+            # The venue confirmed it never received the order: place it (a new client id), once per pass.
+            await self.orders.place(
+                position,
+                OrderRole.LEG1,
+                Side.BUY,
+                OrderType.LIMIT,
+                position.leg1_qty,
+                price=position.entry_price,
+            )
+        elif leg1.state is OrderState.REJECTED or (
+            leg1.state is OrderState.CANCELED and leg1.filled_base == 0
+        ):
+            self._move(position, PositionEvent.ENTRY_REJECTED)
+            position.leg2_state = Leg2State.RELEASED
+            position.exit_reason = ExitReason.ENTRY_REJECTED.value
+            position.closed_at = now
+            await self.store.save_position(position)
+            await self._event(position, "entry_rejected", f"Leg 1 was refused by the venue: {leg1.note}")
+
+    async def _entered(self, position: PositionRecord, event: PositionEvent) -> None:
+        self._move(position, event)
+        await self.store.save_position(position)
+        await self._event(
+            position,
+            "entry_leg1",
+            f"Leg 1 filled {position.bought_qty} at {position.blended_entry}",
+            {
+                "symbol": position.symbol,
+                "size": str(position.bought_qty),
+                "price": str(position.blended_entry),
+                "stop": str(position.stop_price),
+                "target": str(position.pt1),
+            },
+        )
+
+    async def _leg1_expiry(self, position: PositionRecord, orders: list[OrderRecord]) -> None:
+        leg1 = _latest(orders, OrderRole.LEG1)
+        if leg1 is not None and leg1.state in LIVE and self.clock.now() >= position.leg1_expires_at:
+            await self.orders.cancel(leg1)
+            await self._event(
+                position, "leg1_remainder_canceled", "Leg 1 expired; its unfilled remainder is canceled"
+            )
+
+    # -- Stop hit
+
+    async def _stop_fired(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> bool:
+        stop_hit = any(o.role is OrderRole.STOP and o.filled_base > 0 for o in orders)
+        watchdog = market.bid <= position.stop_price and not any(
+            o.role is OrderRole.STOP and o.state in LIVE | {OrderState.FILLED} for o in orders
+        )
+        if not stop_hit and not watchdog:
+            return False
+        for order in orders:
+            if order.side is Side.BUY and order.state in LIVE:
+                await self.orders.cancel(order)
+        if position.leg2_state in (Leg2State.RESERVED, Leg2State.SENT):
+            position.leg2_state = Leg2State.RELEASED
+        orders = await self._sync_orders(position)
+        rest = sellable_qty(position.held_qty, market.base_total, market.rules)
+        if is_placeable(rest, market.bid, market.rules):
+            await self.orders.place(position, OrderRole.EXIT, Side.SELL, OrderType.MARKET, rest)
+            orders = await self._sync_orders(position)
+        reason = exit_reason_for_stop(position.state)
+        await self._close_if_done(position, orders, market, reason, force=True)
+        return True
+
+    # -- Targets
+
+    async def _targets(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
+        price = market.bid
+        if position.state is PositionState.OPEN and price >= position.pt1:
+            await self._take_profit(position, orders, market, OrderRole.PT1, PT1_SHARE)
+        elif position.state is PositionState.PT1_TAKEN and price >= position.pt2:
+            await self._take_profit(position, orders, market, OrderRole.PT2, PT2_SHARE)
+
+    async def _take_profit(
+        self,
+        position: PositionRecord,
+        orders: list[OrderRecord],
+        market: _Pass,
+        role: OrderRole,
+        share: Decimal,
+    ) -> None:
+        if role is OrderRole.PT1:
+            for order in orders:
+                if order.side is Side.BUY and order.state in LIVE:
+                    await self.orders.cancel(order)
+            if position.leg2_state in (Leg2State.RESERVED, Leg2State.SENT):
+                position.leg2_state = Leg2State.RELEASED
+        for order in orders:
+            if order.role is OrderRole.STOP and order.state in LIVE:
+                await self.orders.cancel(order)
+        orders = await self._sync_orders(position)
+        if any(o.role is OrderRole.STOP and o.filled_base > 0 for o in orders):
+            return  # the stop fired while we were cancelling it: the next pass closes the position
+        if role is OrderRole.PT1:
+            position.entered_qty_at_pt1 = position.bought_qty - position.fee_base
+        entered = position.entered_qty_at_pt1 or position.held_qty
+        balances = await self.exchange.fetch_balances()
+        base = balances.get(position.base)
+        sellable = sellable_qty(position.held_qty, None if base is None else base.total, market.rules)
+        qty = target_exit_qty(share, entered, sellable, market.bid, market.rules)
+        if qty <= 0:
+            return
+        order = await self.orders.place(position, role, Side.SELL, OrderType.MARKET, qty)
+        await self._sync_orders(position)
+        if order.filled_base <= 0:
+            return
+        if role is OrderRole.PT1:
+            self._move(position, PositionEvent.PT1_HIT)
+            assert position.blended_entry is not None
+            position.stop_price = max(
+                position.stop_price, break_even_stop(position.blended_entry, position.fee_rate, market.rules)
+            )
+            kind, text = (
+                "pt1",
+                f"PT1: sold {order.filled_base} at {order.avg_price}; "
+                f"stop to break-even {position.stop_price}",
+            )
+        else:
+            self._move(position, PositionEvent.PT2_HIT)
+            kind, text = "pt2", f"PT2: sold {order.filled_base} at {order.avg_price}; trailing the rest"
+        await self.store.save_position(position)
+        await self._event(
+            position,
+            kind,
+            text,
+            {
+                "symbol": position.symbol,
+                "size": str(order.filled_base),
+                "price": str(order.avg_price),
+                "stop": str(position.stop_price),
+            },
+        )
+
+    # -- Leg 2
+
+    async def _leg2(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
+        now = self.clock.now()
+        leg2 = _latest(orders, OrderRole.LEG2)
+        if position.leg2_state is Leg2State.SENT and leg2 is not None:
+            if leg2.filled_base > 0 and leg2.state in TERMINAL:
+                position.leg2_state = LEG2_TRANSITIONS.next(position.leg2_state, Leg2Event.FILL)
+                self._move(position, PositionEvent.LEG2_FILLED)
+                await self.store.save_position(position)
+                await self._event(
+                    position,
+                    "entry_leg2",
+                    f"Leg 2 filled {leg2.filled_base} at {leg2.avg_price}; "
+                    f"blended entry {position.blended_entry}",
+                    {
+                        "symbol": position.symbol,
+                        "size": str(leg2.filled_base),
+                        "price": str(leg2.avg_price),
+                        "entry": str(position.blended_entry),
+                        "stop": str(position.stop_price),
+                    },
+                )
+            elif leg2.state in LIVE and now >= position.leg2_expires_at:
+                await self.orders.cancel(leg2)
+            elif leg2.state in TERMINAL and leg2.filled_base == 0:
+                await self._release_leg2(position, f"Leg 2 order ended {leg2.state.value} without a fill")
+            return
+        if position.leg2_state is not Leg2State.RESERVED or position.state is not PositionState.OPEN:
+            return
+        if now >= position.leg2_expires_at:
+            await self._release_leg2(position, "no 15m CHoCH before the Leg 2 expiry")
+            return
+        if not self.signals.bullish_choch_15m(await self._series(market, position.symbol)):
+            return
+        price = market.rules.round_price_up(market.ask)
+        refusal = leg2_allowed(price, position.stop_price, position.pt1, self.config.stop_band)
+        qty = ZERO
+        if refusal is None:
+            taken = position.cost_quote - position.stop_price * position.bought_qty
+            qty = leg2_qty_within_risk(
+                reserved_qty=position.leg2_qty,
+                price=price,
+                stop=position.stop_price,
+                planned_risk=position.planned_r_quote,
+                risk_taken=taken,
+                rules=market.rules,
+            )
+            if not is_placeable(qty, price, market.rules):
+                refusal = f"Leg 2 of {qty} at {price} is below the venue minimum"
+        if refusal is not None:
+            await self._release_leg2(position, f"15m CHoCH seen but {refusal}")
+            return
+        position.leg2_state = LEG2_TRANSITIONS.next(position.leg2_state, Leg2Event.SEND)
+        await self.store.save_position(position)
+        await self.orders.place(position, OrderRole.LEG2, Side.BUY, OrderType.LIMIT, qty, price=price)
+        await self._event(position, "leg2_sent", f"15m CHoCH confirmed: Leg 2 buy {qty} at {price}")
+        await self._sync_orders(position)
+
+    async def _release_leg2(self, position: PositionRecord, why: str) -> None:
+        position.leg2_state = LEG2_TRANSITIONS.next(position.leg2_state, Leg2Event.RELEASE)
+        await self.store.save_position(position)
+        await self._event(position, "leg2_released", f"Leg 2 reservation released: {why}")
+
+    # -- Trailing
+
+    async def _trail(self, position: PositionRecord, market: _Pass) -> None:
+        if position.state is not PositionState.PT2_TAKEN:
+            return
+        higher_low = self.signals.latest_higher_low(await self._series(market, position.symbol))
+        new_stop = trailed_stop(position.stop_price, higher_low, market.bid, market.rules)
+        if new_stop > position.stop_price:
+            old = position.stop_price
+            position.stop_price = new_stop
+            self._move(position, PositionEvent.STOP_MOVED)
+            await self.store.save_position(position)
+            await self._event(
+                position, "stop_trailed", f"stop trailed {old} → {new_stop} below the 15m higher low"
+            )
+
+    # -- Protection
+
+    async def _protect(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
+        """Keep exactly one stop resting for the whole sellable quantity at the current stop price."""
+        sellable = sellable_qty(position.held_qty, market.base_total, market.rules)
+        live = [o for o in orders if o.role is OrderRole.STOP and o.state in LIVE]
+        wanted = is_placeable(sellable, position.stop_price, market.rules)
+        if (
+            len(live) == 1
+            and wanted
+            and live[0].qty_base == sellable
+            and live[0].trigger_price == position.stop_price
+        ):
+            return
+        for order in live:
+            await self.orders.cancel(order)
+        if live and any(o.filled_base > 0 for o in live):
+            return  # a stop fired during the swap: the next pass books the exit
+        if not wanted or position.stop_mode == "watchdog":
+            return
+        order = await self.orders.place(
+            position,
+            OrderRole.STOP,
+            Side.SELL,
+            OrderType.STOP_MARKET,
+            sellable,
+            trigger_price=position.stop_price,
+        )
+        if order.state is OrderState.REJECTED and "no spot stop" in order.note:
+            position.stop_mode = "watchdog"
+            await self.store.save_position(position)
+            await self._event(
+                position, "stop_watchdog", "venue has no spot stops: the server watches the stop"
+            )
+        else:
+            await self._event(
+                position, "stop_placed", f"stop rests on the venue: {sellable} at {position.stop_price}"
+            )
+
+    # -- Close
+
+    async def _close_if_done(
+        self,
+        position: PositionRecord,
+        orders: list[OrderRecord],
+        market: _Pass,
+        reason: ExitReason | None,
+        *,
+        force: bool = False,
+    ) -> None:
+        if position.state not in (PositionState.OPEN, PositionState.PT1_TAKEN, PositionState.PT2_TAKEN):
+            return
+        if any(o.side is Side.BUY and o.state in LIVE for o in orders):
+            return
+        if any(o.state in (OrderState.NEW, OrderState.SUBMITTED, OrderState.UNKNOWN) for o in orders):
+            return
+        rest = sellable_qty(position.held_qty, market.base_total, market.rules)
+        if (is_placeable(rest, market.bid, market.rules) or position.sold_qty <= 0) and not force:
+            return
+        if reason is None:
+            last = max(
+                (o for o in orders if o.side is Side.SELL and o.filled_base > 0),
+                key=_order_time,
+                default=None,
+            )
+            if last is not None and last.role is OrderRole.STOP:
+                reason = exit_reason_for_stop(position.state)
+            elif last is not None and last.role is OrderRole.PT2:
+                reason = ExitReason.PT2_AND_TRAIL
+            else:
+                reason = ExitReason.DUST
+        now = self.clock.now()
+        for order in orders:
+            if order.role is OrderRole.STOP and order.state in LIVE:
+                await self.orders.cancel(order)
+        pnl = position.proceeds_quote - position.cost_quote - _quote_fees(orders)
+        position.realised_pnl_quote = pnl
+        position.realised_r = realised_r(pnl, position.planned_r_quote)
+        position.exit_reason = reason.value
+        position.closed_at = now
+        before = await kill_switch_for(self.store, _profile_stub(position), now)
+        self._move(position, PositionEvent.STOP_HIT if reason in _STOP_REASONS else PositionEvent.CLOSED_OUT)
+        await self.store.save_position(position, realised=RealisedR(now, position.realised_r))
+        alert_kind = {ExitReason.TRAILING_STOP: "trailing_exit"}.get(reason, "stop_loss")
+        data = {
+            "symbol": position.symbol,
+            "pnl_usdt": f"{pnl:.2f}",
+            "pnl_r": str(position.realised_r),
+            "reason": reason.value,
+        }
+        await self._event(
+            position,
+            alert_kind if reason in _STOP_REASONS else "closed",
+            f"closed ({reason.value}): P&L {pnl:.2f} USDT = {position.realised_r}R",
+            data if reason in _STOP_REASONS else None,
+        )
+        after = await kill_switch_for(self.store, _profile_stub(position), now)
+        if after.halted and not before.halted:
+            await self._event(
+                position,
+                "kill_switch_tripped",
+                after.reason,
+                {"reason": after.reason, "pnl_r": str(after.day_r)},
+            )
+
+
+_STOP_REASONS = frozenset({ExitReason.STOP_LOSS, ExitReason.BREAK_EVEN, ExitReason.TRAILING_STOP})
+
+
+def _profile_stub(position: PositionRecord) -> TradingProfile:
+    return TradingProfile(user_id=position.user_id, exchange_id=position.exchange_id)
+
+
+def _order_time(order: OrderRecord) -> dt.datetime:
+    return order.updated_at or order.created_at
+
+
+def _latest(orders: list[OrderRecord], role: OrderRole) -> OrderRecord | None:
+    found = [o for o in orders if o.role is role]
+    return found[-1] if found else None
+
+
+def _quote_fees(orders: list[OrderRecord]) -> Decimal:
+    return sum((o.fee for o in orders if o.fee_currency == "USDT"), ZERO)
+
+
+def _recompute(position: PositionRecord, orders: list[OrderRecord]) -> None:
+    """Position quantities from the orders' cumulative fills: idempotent, so a replay books nothing twice."""
+    buys = [o for o in orders if o.side is Side.BUY and o.filled_base > 0]
+    sells = [o for o in orders if o.side is Side.SELL and o.filled_base > 0]
+    position.bought_qty = sum((o.filled_base for o in buys), ZERO)
+    position.sold_qty = sum((o.filled_base for o in sells), ZERO)
+    position.fee_base = sum((o.fee for o in orders if o.fee_currency == position.base), ZERO)
+    position.cost_quote = sum((o.filled_base * (o.avg_price or ZERO) for o in buys), ZERO)
+    position.proceeds_quote = sum((o.filled_base * (o.avg_price or ZERO) for o in sells), ZERO)
+    position.fees_quote = _quote_fees(orders) + sum(
+        (o.fee * (o.avg_price or ZERO) for o in orders if o.fee_currency == position.base), ZERO
+    )
+    position.blended_entry = blended_entry(FillAmount(o.filled_base, o.avg_price or ZERO) for o in buys)
+
+
+def _candidate_dict(candidate: TradeCandidate, entry: Decimal) -> dict[str, Any]:
+    return {
+        "symbol": candidate.symbol,
+        "entry_low": str(candidate.entry_low),
+        "entry_high": str(candidate.entry_high),
+        "entry": str(entry),
+        "stop": str(candidate.stop),
+        "pt1": str(candidate.pt1),
+        "pt2": str(candidate.pt2),
+        "score": float(getattr(candidate, "score", 0.0)),
+        "explanation": str(getattr(candidate, "explanation", "")),
+    }

@@ -1,0 +1,202 @@
+"""OrderManager: record the intent, then send, then apply the venue's answer (ARCHITECTURE rule 6).
+
+1. The order gets a deterministic client order id (`<namespace><user>-<position>-<role><seq>`) and is
+   committed as NEW before anything is sent.
+2. It is committed as SUBMITTED, then `create_order` is called exactly once.
+3. A timeout or connection error makes it UNKNOWN; it is resolved by looking the client id up on the
+   venue (`fetch_order_by_client_id`), never by sending again. A lookup that finds nothing means the
+   venue never received it (ABSENT); only then may the caller place a *new* order (new id).
+
+`checkpoint(name, order)` is called at "persisted" (NEW committed, nothing sent) and at "sent" (the
+venue accepted it, the answer not yet recorded); crash tests kill the process there.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+from collections.abc import Callable
+from decimal import Decimal
+
+from qari.core.errors import (
+    ExchangeUnavailableError,
+    FatalError,
+    OrderNotFoundError,
+    OutcomeUnknownError,
+    RejectedError,
+)
+from qari.core.orders import OrderReport, OrderRequest, OrderType, Side
+from qari.ports import Clock, ExchangeClient, TradingStore
+from qari.trading.order import (
+    ORDER_TRANSITIONS,
+    TERMINAL,
+    UNRESOLVED,
+    OrderEvent,
+    OrderRole,
+    OrderState,
+    event_for_report,
+)
+from qari.trading.records import OrderRecord, PositionRecord
+from qari.trading.state_machine import InvalidTransition
+
+Checkpoint = Callable[[str, OrderRecord], None]
+
+
+def client_order_id(namespace: str, position: PositionRecord, role: OrderRole, seq: int) -> str:
+    """Deterministic and at most 36 characters (Bybit's orderLinkId limit)."""
+    return f"{namespace}{position.user_id}-{position.id}-{role.value}{seq}"[:36]
+
+
+def _apply(order: OrderRecord, event: OrderEvent) -> bool:
+    try:
+        order.state = ORDER_TRANSITIONS.next(order.state, event)
+    except InvalidTransition:
+        return False
+    return True
+
+
+def apply_report(order: OrderRecord, report: OrderReport, now: dt.datetime) -> bool:
+    """Move `order` to the venue's view; a stale report (e.g. "open" after "filled") changes nothing."""
+    if not _apply(order, event_for_report(report)):
+        return False
+    order.exchange_order_id = report.exchange_order_id
+    order.filled_base = max(order.filled_base, report.filled_base)
+    if report.avg_price is not None and report.avg_price > 0:
+        order.avg_price = report.avg_price
+    if report.fee:
+        order.fee = report.fee
+        order.fee_currency = report.fee_currency
+    order.updated_at = now
+    return True
+
+
+class OrderManager:
+    def __init__(
+        self,
+        exchange: ExchangeClient,
+        store: TradingStore,
+        clock: Clock,
+        *,
+        namespace: str = "q",
+        checkpoint: Checkpoint | None = None,
+    ) -> None:
+        self.exchange = exchange
+        self.store = store
+        self.clock = clock
+        self.namespace = namespace
+        self._checkpoint = checkpoint or (lambda _name, _order: None)
+
+    async def place(
+        self,
+        position: PositionRecord,
+        role: OrderRole,
+        side: Side,
+        type_: OrderType,
+        qty: Decimal,
+        *,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+    ) -> OrderRecord:
+        assert position.id is not None
+        position.order_seq += 1
+        await self.store.save_position(position)
+        now = self.clock.now()
+        order = OrderRecord(
+            position_id=position.id,
+            user_id=position.user_id,
+            symbol=position.symbol,
+            role=role,
+            side=side,
+            type=type_,
+            qty_base=qty,
+            client_order_id=client_order_id(self.namespace, position, role, position.order_seq),
+            created_at=now,
+            price=price,
+            trigger_price=trigger_price,
+            updated_at=now,
+        )
+        await self.store.add_order(order)
+        self._checkpoint("persisted", order)
+        _apply(order, OrderEvent.SUBMIT)
+        await self.store.save_order(order)
+        return await self._send(order)
+
+    async def _send(self, order: OrderRecord) -> OrderRecord:
+        request = OrderRequest(
+            symbol=order.symbol,
+            side=order.side,
+            type=order.type,
+            qty_base=order.qty_base,
+            client_order_id=order.client_order_id,
+            price=order.price,
+            trigger_price=order.trigger_price,
+        )
+        try:
+            report = await self.exchange.create_order(request)
+        except (OutcomeUnknownError, ExchangeUnavailableError) as e:
+            _apply(order, OrderEvent.TIME_OUT)
+            order.note = f"outcome unknown: {e}"
+            order.updated_at = self.clock.now()
+            await self.store.save_order(order)
+            return await self.resolve(order)
+        except (RejectedError, FatalError) as e:
+            _apply(order, OrderEvent.REJECT)
+            order.note = f"{type(e).__name__}: {e}"
+            order.updated_at = self.clock.now()
+            await self.store.save_order(order)
+            return order
+        self._checkpoint("sent", order)
+        apply_report(order, report, self.clock.now())
+        await self.store.save_order(order)
+        return order
+
+    async def resolve(self, order: OrderRecord) -> OrderRecord:
+        """Settle an unknown outcome by the client id; stays UNKNOWN if the lookup itself fails."""
+        if order.state not in UNRESOLVED:
+            return order
+        try:
+            report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
+        except (ExchangeUnavailableError, OutcomeUnknownError) as e:
+            if order.state is OrderState.SUBMITTED:
+                _apply(order, OrderEvent.TIME_OUT)
+            order.note = f"lookup failed: {e}"
+            await self.store.save_order(order)
+            return order
+        now = self.clock.now()
+        if report is None:
+            _apply(order, OrderEvent.NOT_FOUND)
+            order.note = "not on the venue: never received"
+            order.updated_at = now
+        else:
+            if order.state is OrderState.NEW:
+                _apply(order, OrderEvent.SUBMIT)
+            apply_report(order, report, now)
+        await self.store.save_order(order)
+        return order
+
+    async def refresh(self, order: OrderRecord) -> OrderRecord:
+        """Bring a live or unresolved order up to date from the venue."""
+        if order.state in UNRESOLVED:
+            return await self.resolve(order)
+        if order.state in TERMINAL:
+            return order
+        report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
+        if report is not None and apply_report(order, report, self.clock.now()):
+            await self.store.save_order(order)
+        return order
+
+    async def cancel(self, order: OrderRecord) -> OrderRecord:
+        """Cancel and then read back the final state (fills that raced the cancel are kept)."""
+        order = await self.refresh(order)
+        if (
+            order.state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
+            or order.exchange_order_id is None
+        ):
+            return order
+        with contextlib.suppress(OrderNotFoundError):  # already gone: the read-back says why
+            await self.exchange.cancel_order(order.symbol, order.exchange_order_id)
+        report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
+        if report is not None:
+            apply_report(order, report, self.clock.now())
+        await self.store.save_order(order)
+        return order

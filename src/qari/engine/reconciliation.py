@@ -1,0 +1,90 @@
+"""Reconcile the journal with the venue: at start-up and once per cycle, per user and venue.
+
+- Orders whose outcome is unknown (NEW/SUBMITTED/UNKNOWN, e.g. after a crash) are looked up by their
+  client order id; found ones take the venue's state, confirmed-absent ones become ABSENT.
+- Live orders are re-read, so fills that happened while the platform was down are booked (position
+  quantities come from the orders' cumulative fills; executions are copied into the journal).
+- A missing answer is never read as "flat" or "canceled": if the venue cannot be read, state stays.
+- Venue orders carrying our client-id prefix that the journal does not know are reported as orphans.
+- Then one management pass puts the stop back on anything filled and applies expiries and exits.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from qari.core.errors import QariError, RetryableError
+from qari.core.time import from_ms, to_ms
+from qari.engine.execution import UserExecution
+from qari.risk.profile import TradingProfile
+from qari.trading.order import TERMINAL
+from qari.trading.records import FillRecord, PositionRecord
+
+
+@dataclass(slots=True)
+class ReconcileReport:
+    positions: int = 0
+    orders_checked: int = 0
+    fills_booked: int = 0
+    orphans: list[str] = field(default_factory=list)
+    deferred: list[str] = field(default_factory=list)
+
+
+async def book_fills(execution: UserExecution, position: PositionRecord) -> int:
+    """Copy the venue's executions for this position's orders into the journal (idempotent)."""
+    assert position.id is not None
+    orders = await execution.store.orders_for(position.id)
+    by_exchange_id = {o.exchange_order_id: o for o in orders if o.exchange_order_id}
+    by_client_id = {o.client_order_id: o for o in orders}
+    if not any(o.filled_base > 0 for o in orders):
+        return 0
+    fills = await execution.exchange.fetch_fills(position.symbol, to_ms(position.opened_at) - 60_000)
+    records = []
+    for fill in fills:
+        order = by_exchange_id.get(fill.exchange_order_id) or by_client_id.get(fill.client_order_id or "")
+        if order is None or order.id is None:
+            continue
+        records.append(
+            FillRecord(
+                position_id=position.id,
+                order_id=order.id,
+                user_id=position.user_id,
+                symbol=position.symbol,
+                trade_id=fill.trade_id,
+                side=fill.side,
+                price=fill.price,
+                qty_base=fill.qty_base,
+                fee=fill.fee,
+                fee_currency=fill.fee_currency,
+                at=execution.clock.now() if fill.ts_ms is None else from_ms(fill.ts_ms),
+            )
+        )
+    return await execution.store.add_fills(records)
+
+
+async def reconcile(execution: UserExecution, profile: TradingProfile) -> ReconcileReport:
+    report = ReconcileReport()
+    positions = await execution.store.open_positions(profile.user_id, profile.exchange_id)
+    report.positions = len(positions)
+    known: set[str] = set()
+    for position in positions:
+        assert position.id is not None
+        try:
+            for order in await execution.store.orders_for(position.id):
+                known.add(order.client_order_id)
+                if order.state not in TERMINAL:
+                    report.orders_checked += 1
+                    await execution.orders.refresh(order)
+            report.fills_booked += await book_fills(execution, position)
+        except RetryableError as e:
+            report.deferred.append(f"{position.symbol}: {e}")
+    prefix = f"{execution.config.namespace}{profile.user_id}-"
+    try:
+        for venue_order in await execution.exchange.fetch_open_orders(None):
+            cid = venue_order.client_order_id or ""
+            if cid.startswith(prefix) and cid not in known:
+                report.orphans.append(cid)
+    except QariError as e:
+        report.deferred.append(f"open orders: {e}")
+    await execution.manage(profile)
+    return report

@@ -1,0 +1,111 @@
+"""SqlTradingStore round-trips on SQLite and PostgreSQL: Decimals exact, times aware, fills idempotent."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from qari.adapters.persistence.db import make_sessionmaker
+from qari.adapters.persistence.repositories.trading import SqlTradingStore
+from qari.core.orders import OrderType, Side
+from qari.risk.kill_switch import RealisedR
+from qari.trading.order import OrderRole, OrderState
+from qari.trading.position import ExitReason, PositionState
+from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
+
+from .support import START, migrated_engine, register_user
+
+
+def a_position(user_id: int) -> PositionRecord:
+    return PositionRecord(
+        user_id=user_id,
+        exchange_id="sandbox",
+        symbol="SOL/USDT",
+        base="SOL",
+        state=PositionState.PENDING,
+        entry_price=Decimal("100.12"),
+        structural_stop=Decimal("85.5"),
+        stop_price=Decimal("85.5"),
+        pt1=Decimal("120"),
+        pt2=Decimal("140"),
+        leg1_qty=Decimal("0.123456789012345678"),
+        leg2_qty=Decimal("0.5"),
+        planned_r_quote=Decimal("14.6"),
+        fee_rate=Decimal("0.001"),
+        leg1_expires_at=START + dt.timedelta(hours=4),
+        leg2_expires_at=START + dt.timedelta(hours=24),
+        opened_at=START,
+        explanation="three layers agree",
+        layer_results=[{"code": 1, "vote": "agree"}],
+    )
+
+
+async def test_store_when_position_orders_fills_written_then_read_back_exactly(database_url: str) -> None:
+    engine = await migrated_engine(database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        store = SqlTradingStore(sessions)
+        user_id = await register_user(sessions)
+        position = await store.add_position(a_position(user_id))
+        assert position.id is not None
+        order = await store.add_order(
+            OrderRecord(
+                position_id=position.id,
+                user_id=user_id,
+                symbol="SOL/USDT",
+                role=OrderRole.LEG1,
+                side=Side.BUY,
+                type=OrderType.LIMIT,
+                qty_base=position.leg1_qty,
+                client_order_id="q1-1-leg11",
+                created_at=START,
+                price=position.entry_price,
+            )
+        )
+        order.state = OrderState.FILLED
+        order.filled_base = position.leg1_qty
+        await store.save_order(order)
+        fill = FillRecord(
+            position.id,
+            order.id or 0,
+            user_id,
+            "SOL/USDT",
+            "t1",
+            Side.BUY,
+            Decimal("100.12"),
+            position.leg1_qty,
+            Decimal("0.0001"),
+            "SOL",
+            START,
+        )
+        assert await store.add_fills([fill, fill]) == 1
+
+        back = await store.get_position(position.id)
+        assert back is not None
+        assert back.leg1_qty == Decimal("0.123456789012345678")
+        assert back.opened_at == START and back.opened_at.tzinfo is not None
+        assert back.layer_results == [{"code": 1, "vote": "agree"}]
+        (order_back,) = await store.orders_for(position.id)
+        assert order_back.state is OrderState.FILLED and order_back.client_order_id == "q1-1-leg11"
+        assert [p.id for p in await store.open_positions(user_id)] == [position.id]
+
+        gate_id = await store.record_gate(
+            GateRecord(
+                user_id, "sandbox", "SOL/USDT", False, "G09", "G09 spread", [{"code": "G09"}], {}, START
+            )
+        )
+        assert gate_id > 0
+
+        back.state = PositionState.CLOSED
+        back.exit_reason = ExitReason.STOP_LOSS.value
+        back.closed_at = START + dt.timedelta(hours=1)
+        back.realised_pnl_quote = Decimal("-14.6")
+        back.realised_r = Decimal("-1")
+        await store.save_position(back, realised=RealisedR(back.closed_at, Decimal("-1")))
+        assert await store.open_positions(user_id) == []
+        assert await store.last_stop_loss_at(user_id, "SOL/USDT") == back.closed_at
+        entries = await store.r_entries(user_id, START - dt.timedelta(days=1))
+        assert [e.r for e in entries] == [Decimal(-1)]
+        await store.record_event(back, "stop_loss", "stopped", back.closed_at, alert={"symbol": "SOL/USDT"})
+    finally:
+        await engine.dispose()
