@@ -25,7 +25,8 @@ from qari.core.time import last_closed_open_ms, to_ms
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit, VerdictLike
 from qari.engine.execution import ExecutionConfig, UserExecution
 from qari.engine.metrics import EngineMetrics
-from qari.ports import Clock, EntryLock, ExchangeClient, TradingStore
+from qari.engine.reconciliation import reconcile
+from qari.ports import Clock, EntryLock, ExchangeClient, ProfileSource, TradingStore
 from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.units")
@@ -37,12 +38,6 @@ class ClientSource(Protocol):
     """A user's exchange client for the length of one unit (keys decrypted only inside it)."""
 
     def client(self, unit: UserUnit) -> AbstractAsyncContextManager[ExchangeClient]: ...
-
-
-class ProfileSource(Protocol):
-    """The user's standing facts for the gate (plan, settings, key status): `qari.ports.ProfileSource`."""
-
-    async def profile(self, user_id: int, exchange_id: str, now: dt.datetime) -> TradingProfile: ...
 
 
 def daily_closes(scan: ExchangeScan) -> dict[str, tuple[float, ...]]:
@@ -147,10 +142,6 @@ class ExecutionUnits:
             await self._reconcile(self._execution(exchange), profile)
 
     async def _reconcile(self, execution: UserExecution, profile: TradingProfile) -> None:
-        try:
-            from qari.engine.reconciliation import reconcile
-        except ImportError:  # reconciliation not built yet: management still syncs every order
-            return
         await reconcile(execution, profile)
 
 
