@@ -95,3 +95,24 @@ def _cheap_password_hashing() -> None:
     from qari.web import security
 
     security.set_hash_cost(time_cost=1, memory_kib=1024, parallelism=1)
+
+
+# --- Sandbox exchange (issue 3): a Bybit v5 spot venue over real HTTP, for any area's tests ---------
+
+from qari.adapters.simulator.harness import SandboxServer  # noqa: E402
+
+
+@pytest.fixture
+def sandbox_server() -> Iterator[SandboxServer]:
+    """The sandbox on a free loopback port: seeded synthetic market (BTC, ETH, SOL, XRP, DOGE /USDT),
+    market clock stepped by hand from 2026-01-01T00:00Z (request signing uses the real time).
+
+    `.base_url`; admin: `.create_key(permissions=, balances=, ips=, read_only=, account_id=)` -> (key,
+    secret),
+    `.revoke_key(key)`, `.set_balances(key, {...})`, `.balances(key)`, `.orders(key)`, `.advance(ms)`,
+    `.set_time(ms)`, `.now_ms()`, `.inject_fault(kind, count=/probability=, paths=, delay_ms=, after=)`,
+    `.clear_faults()`, `.prices()`; clients: `.ccxt(key, secret)` (async ccxt bybit, spot; await `.close()`),
+    `.pybit(key, secret)`; in-process state: `.venue.exchange` (SimulatedExchange).
+    """
+    with SandboxServer.start() as server:
+        yield server

@@ -1,7 +1,8 @@
 """Stage 1 confluence: fixed per-layer points, ≥ 3 agreeing layers (R5), vetoes and a threshold.
 
-score = Σ(points × layer score over agreeing layers) / Σ(points over layers that did not abstain),
-so missing data neither helps nor hurts. Deterministic: same inputs, same score.
+score = (Σ points × layer score over agreeing layers − ½ Σ points over layers voting against)
+        / Σ points over layers that did not abstain, clipped to [0, 1].
+Missing data neither helps nor hurts; evidence against a long costs half its points. Deterministic.
 """
 
 from __future__ import annotations
@@ -17,7 +18,8 @@ from qari.analysis.setup_levels import trade_levels
 from qari.analysis.verdict import Candidate, Verdict
 from qari.analysis.weights import WeightSet
 
-PRICE_ACTION = (2, 3, 6)  # a candidate needs a trigger from liquidity/SFP, order blocks/FVG or Fibonacci
+PRICE_ACTION = (2, 3, 6)
+AGAINST_COST = 0.5  # a candidate needs a trigger from liquidity/SFP, order blocks/FVG or Fibonacci
 
 
 def to_price(x: float) -> Decimal:
@@ -29,7 +31,8 @@ def weighted_score(results: tuple[LayerResult, ...], weights: WeightSet) -> floa
     if total <= 0:
         return 0.0
     got = sum(weights.point(r.layer) * r.score for r in results if r.vote == Vote.AGREE)
-    return round(got / total, 6)
+    lost = sum(weights.point(r.layer) for r in results if r.vote == Vote.AGAINST)
+    return round(min(max((got - AGAINST_COST * lost) / total, 0.0), 1.0), 6)
 
 
 def decide(

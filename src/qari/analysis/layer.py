@@ -78,14 +78,19 @@ def num(x: float | None, digits: int = 10) -> float | None:
 
 def clean(value: Any) -> Any:
     """Make evidence JSON-safe and deterministic (NumPy scalars → Python, NaN → None, tuples → lists)."""
+    t = type(value)
+    if t is float:
+        return num(value)
+    if t is str or t is bool or t is int or value is None:
+        return value
+    if t is dict:
+        return {str(k): clean(v) for k, v in value.items()}
+    if t is list or t is tuple:
+        return [clean(v) for v in value]
     if isinstance(value, Mapping):
         return {str(k): clean(v) for k, v in value.items()}
-    if isinstance(value, list | tuple):
-        return [clean(v) for v in value]
-    if isinstance(value, bool) or value is None or isinstance(value, str):
-        return value
-    if isinstance(value, int):
-        return int(value)
+    if isinstance(value, bool | int):
+        return int(value) if not isinstance(value, bool) else value
     if hasattr(value, "item"):
         return clean(value.item())
     if isinstance(value, float):

@@ -111,7 +111,7 @@ def choose_targets(
         if targets and x <= targets[-1][0] * (1 + TARGET_MERGE):
             continue
         targets.append((x, s))
-    if len(targets) < 2:
+    if len(targets) < 2 or targets[-1][0] < entry_mid + 2.0 * risk:
         source = ctx.h4 if ctx.h4 is not None else ctx.entry
         leg = impulse_leg(source) if source is not None else None
         if leg is not None:

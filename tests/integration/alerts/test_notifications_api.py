@@ -75,6 +75,9 @@ async def test_notifications_when_bad_preferences_then_422_naming_the_valid_kind
     wrong_type = await client.put(f"{API}/preferences", headers=auth, json={"preferences": {"pt1": "maybe"}})
     assert wrong_type.status_code == 422
     assert (await client.get(f"{API}/preferences")).status_code == 401
+    flat = await client.put(f"{API}/preferences", headers=auth, json={"pt1": False, "pt2": True})
+    assert flat.status_code == 200
+    assert flat.json()["preferences"]["pt1"] is False and flat.json()["preferences"]["pt2"] is True
 
 
 async def test_notifications_when_server_has_no_bot_token_then_status_says_off_and_link_refused(

@@ -6,7 +6,8 @@ import itertools
 
 import numpy as np
 
-from qari.core.market import CandleSeries
+from qari.analysis.context import AnalysisContext
+from qari.core.market import CandleSeries, MarketContext, MarketSnapshot, OrderBook
 
 T0 = 1_704_067_200_000  # 2024-01-01T00:00Z
 STEP_15M = 900_000
@@ -57,3 +58,40 @@ def with_candle(s: CandleSeries, o: float, h: float, low: float, c: float, v: fl
 def at_after(s: CandleSeries) -> int:
     """The analysis time at which every candle of `s` has closed."""
     return int(s.ts[-1] + (s.ts[1] - s.ts[0]))
+
+
+def snapshot(
+    entry: CandleSeries,
+    *,
+    h4: CandleSeries | None = None,
+    d1: CandleSeries | None = None,
+    context: MarketContext | None = None,
+    book: OrderBook | None = None,
+    at_ms: int | None = None,
+) -> MarketSnapshot:
+    series = {entry.timeframe: entry}
+    if h4 is not None:
+        series["4h"] = h4
+    if d1 is not None:
+        series["1d"] = d1
+    return MarketSnapshot(
+        entry.symbol,
+        at_ms if at_ms is not None else at_after(entry),
+        series,
+        book=book,
+        context=context or MarketContext(),
+    )
+
+
+def context_of(snap: MarketSnapshot) -> AnalysisContext:
+    return AnalysisContext(snap)
+
+
+def htf(
+    closes: list[float], timeframe: str, symbol: str = "TEST/USDT", end_ms: int | None = None
+) -> CandleSeries:
+    """A higher-timeframe series whose last candle closes by `end_ms` (default: the 15m builder's start)."""
+    step = {"4h": 14_400_000, "1d": 86_400_000}[timeframe]
+    end = end_ms if end_ms is not None else T0
+    t0 = end - step * len(closes)
+    return candles(closes, timeframe=timeframe, step_ms=step, symbol=symbol, t0=t0, wick=0.5)

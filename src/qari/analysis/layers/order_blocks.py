@@ -14,6 +14,7 @@ CODE = 3
 NAME = "Order blocks & FVG"
 MIN_OB_QUALITY = 45.0
 MIN_REALISM = 0.5
+BREAKER_NEAR_ATR = 2.0
 
 
 def best_block(ctx: AnalysisContext) -> tuple[OrderBlock, float] | None:
@@ -98,8 +99,12 @@ class OrderBlocksFvg:
                 evidence,
                 f"Price is in a grade {gap.grade} bullish fair value gap {gap.low:.6g}–{gap.high:.6g}.",
             )
-        broken = [b for b in blocks if b.state in ("negated", "breaker") and fr.last < b.low]
-        if broken and broken[-1].state == "breaker":
+        broken = [
+            b
+            for b in blocks
+            if b.state == "breaker" and fr.last < b.low and b.low - fr.last <= BREAKER_NEAR_ATR * fr.atr
+        ]
+        if broken:
             b = broken[-1]
             return result(
                 CODE,

@@ -68,7 +68,7 @@ def rsi(close: FloatArray, window: int = 14) -> FloatArray:
     total = gain + loss
     with np.errstate(divide="ignore", invalid="ignore"):
         out = np.where(total > 0.0, 100.0 * gain / np.where(total > 0.0, total, 1.0), 50.0)
-    return out
+    return np.clip(out, 0.0, 100.0)
 
 
 def macd(close: FloatArray, fast: int = 12, slow: int = 26, signal: int = 9) -> tuple[FloatArray, FloatArray]:

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-from numpy.lib.stride_tricks import sliding_window_view
 
 from qari.core.market import CandleSeries, FloatArray, IntArray
 
@@ -30,13 +29,14 @@ def _pivot_mask(x: FloatArray, k: int, highs: bool) -> IntArray:
     if n < 2 * k + 1:
         return np.empty(0, dtype=np.int64)
     centre = x[k : n - k]
-    windows = sliding_window_view(x, k)
-    left = windows[: n - 2 * k]
-    right = windows[k + 1 :]
-    if highs:
-        mask = (centre > left.max(axis=1)) & (centre >= right.max(axis=1))
-    else:
-        mask = (centre < left.min(axis=1)) & (centre <= right.min(axis=1))
+    mask = np.ones(n - 2 * k, dtype=bool)
+    for d in range(1, k + 1):
+        left = x[k - d : n - k - d]
+        right = x[k + d : n - k + d]
+        if highs:
+            mask &= (centre > left) & (centre >= right)
+        else:
+            mask &= (centre < left) & (centre <= right)
     return np.flatnonzero(mask).astype(np.int64) + k
 
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 
 class TelegramStatus(BaseModel):
@@ -24,9 +25,17 @@ class TelegramLinkCode(BaseModel):
 
 
 class AlertPreferences(BaseModel):
-    """Alert kind -> on/off. A PUT may send only the kinds it changes."""
+    """Alert kind -> on/off. A PUT may send only the kinds it changes, wrapped as {"preferences": {...}}
+    or as a flat {"stop_loss": false} map."""
 
     model_config = ConfigDict(extra="forbid")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _flat_map(cls, value: Any) -> Any:
+        if isinstance(value, dict) and "preferences" not in value:
+            return {"preferences": value}
+        return value
 
     preferences: dict[str, bool] = Field(
         description="entry_leg1, entry_leg2, stop_loss, pt1, pt2, trailing_exit, kill_switch_tripped, "

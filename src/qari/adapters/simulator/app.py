@@ -1,0 +1,92 @@
+"""The sandbox as an ASGI app: Bybit v5 at `{base}/v5/...`, admin at `{base}/admin/...`.
+
+`create_sandbox_app(venue_or_factory)` serves one `SandboxVenue` (built lazily from a factory when
+mounted inside the platform); `build_venue(...)` / `venue_from_settings(settings)` assemble one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from fastapi import FastAPI, Request
+from starlette.responses import Response
+
+from qari.adapters.simulator.admin_api import router as admin_router
+from qari.adapters.simulator.bybit_api import dispatch
+from qari.adapters.simulator.clock import MarketClock, ReplayClock, SteppedClock
+from qari.adapters.simulator.exchange import SimulatedExchange
+from qari.adapters.simulator.fill_model import BookModel, FeeSchedule, FillModel
+from qari.adapters.simulator.prices import CandleReplay, PriceSource, SyntheticMarket
+from qari.adapters.simulator.venue import SandboxVenue
+from qari.config import Settings
+from qari.core.clocks import WallClock
+from qari.core.time import Clock, to_ms
+
+
+def build_venue(
+    *,
+    data_dir: Path | None = None,
+    synthetic_seed: int = 7,
+    speed: float = 1.0,
+    stepped_start_ms: int | None = None,
+    symbols: Sequence[str] | None = None,
+    real_clock: Clock | None = None,
+    fees: FeeSchedule | None = None,
+    book: BookModel | None = None,
+    fills: FillModel | None = None,
+    fault_seed: int = 0,
+) -> SandboxVenue:
+    """A venue over replayed files (`data_dir`) or the seeded synthetic market; the market clock is
+    stepped when `stepped_start_ms` is given, otherwise the real time run at `speed`."""
+    real = real_clock or WallClock()
+    clock: MarketClock = (
+        SteppedClock(stepped_start_ms) if stepped_start_ms is not None else ReplayClock(real, speed=speed)
+    )
+    source: PriceSource
+    if data_dir is not None:
+        replay = CandleReplay.from_dir(data_dir, symbols=symbols)
+        replay.align_start(clock.now_ms())
+        source = replay
+    else:
+        source = SyntheticMarket(synthetic_seed)
+    exchange = SimulatedExchange(
+        source, start_ms=clock.now_ms(), fees=fees, book=book, fills=fills, symbols=symbols
+    )
+    return SandboxVenue(exchange, clock, real, fault_seed=fault_seed)
+
+
+def venue_from_settings(settings: Settings) -> SandboxVenue:
+    return build_venue(
+        data_dir=settings.sandbox_data,
+        synthetic_seed=settings.sandbox_synthetic_seed,
+        speed=settings.sandbox_speed,
+    )
+
+
+def create_sandbox_app(venue: SandboxVenue | Callable[[], SandboxVenue]) -> FastAPI:
+    holder: list[SandboxVenue] = [venue] if isinstance(venue, SandboxVenue) else []
+    factory = venue if not isinstance(venue, SandboxVenue) else None
+
+    def get_venue() -> SandboxVenue:
+        if not holder:
+            assert factory is not None
+            holder.append(factory())
+        return holder[0]
+
+    app = FastAPI(
+        title="QARI sandbox exchange (Bybit v5 spot)",
+        docs_url="/admin/docs",
+        openapi_url="/admin/openapi.json",
+    )
+    app.state.get_venue = get_venue
+    app.include_router(admin_router)
+
+    @app.api_route("/v5/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
+    async def bybit(rest: str, request: Request) -> Response:
+        return await dispatch(get_venue(), request, "/v5/" + rest)
+
+    return app
+
+
+__all__ = ["build_venue", "create_sandbox_app", "to_ms", "venue_from_settings"]

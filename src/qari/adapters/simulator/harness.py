@@ -1,0 +1,190 @@
+"""Run the sandbox over real HTTP inside a process (tests, benchmarks), and point ccxt at it.
+
+    with SandboxServer.start(stepped_start_ms=START) as sandbox:      # uvicorn on a free loopback port
+        key, secret = sandbox.create_key(balances={"USDT": "10000"})
+        ex = ccxt_bybit(sandbox.base_url, key, secret)                 # async ccxt, spot only
+        ...
+        sandbox.advance(60_000); sandbox.inject_fault("timeout", delay_ms=2000)
+        session = sandbox.pybit(key, secret)                           # pybit HTTP, same venue
+
+`SandboxServer.start(**build_venue_kwargs)` takes the arguments of `app.build_venue` (synthetic market
+by default). The admin helpers talk to `{base_url}/admin/...` over HTTP like any other client would.
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from decimal import Decimal
+from typing import Any
+from urllib.parse import urlsplit
+
+import httpx
+import uvicorn
+
+from qari.adapters.simulator.app import build_venue, create_sandbox_app
+from qari.adapters.simulator.venue import SandboxVenue
+
+SPOT_TRADE = {"Spot": ["SpotTrade"]}
+FIXTURE_START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
+
+
+class SandboxServer:
+    def __init__(self, venue: SandboxVenue, *, host: str = "127.0.0.1", root: str = "") -> None:
+        self.venue = venue
+        self.host = host
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, 0))
+        self.port = int(self._sock.getsockname()[1])
+        self.base_url = f"http://{host}:{self.port}{root}"
+        config = uvicorn.Config(
+            create_sandbox_app(venue), lifespan="off", log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="sandbox", daemon=True
+        )
+        self._http = httpx.Client(base_url=self.base_url, timeout=30)
+
+    @classmethod
+    @contextmanager
+    def start(cls, **venue_options: Any) -> Iterator[SandboxServer]:
+        venue_options.setdefault("stepped_start_ms", FIXTURE_START_MS)
+        server = cls(build_venue(**venue_options))
+        server._thread.start()
+        deadline = time.monotonic() + 10
+        while not server._server.started:
+            if time.monotonic() > deadline or not server._thread.is_alive():
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    def stop(self) -> None:
+        self._http.close()
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+    # ------------------------------------------------------------------------------------- admin
+    def admin(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
+        response = self._http.request(method, f"/admin{path}", json=json, params=params)
+        if response.status_code >= 400:
+            raise RuntimeError(f"sandbox admin {method} {path}: {response.status_code} {response.text}")
+        return response.json()
+
+    def create_key(
+        self,
+        *,
+        permissions: dict[str, list[str]] | None = None,
+        balances: dict[str, str | Decimal | int] | None = None,
+        ips: list[str] | None = None,
+        read_only: int = 0,
+        account_id: str | None = None,
+    ) -> tuple[str, str]:
+        body = {
+            "permissions": SPOT_TRADE if permissions is None else permissions,
+            "balances": {k: str(v) for k, v in (balances or {}).items()},
+            "ips": ips or ["*"],
+            "read_only": read_only,
+            "account_id": account_id,
+        }
+        data = self.admin("POST", "/keys", body)
+        return data["api_key"], data["api_secret"]
+
+    def account_of(self, api_key: str) -> str:
+        return self.venue.keys[api_key].account_id
+
+    def revoke_key(self, api_key: str) -> None:
+        self.admin("DELETE", f"/keys/{api_key}")
+
+    def set_balances(self, api_key: str, balances: dict[str, str | Decimal | int]) -> dict[str, Any]:
+        result: dict[str, Any] = self.admin(
+            "PUT", f"/balances/{api_key}", {"balances": {k: str(v) for k, v in balances.items()}}
+        )
+        return result
+
+    def balances(self, api_key: str) -> dict[str, dict[str, Decimal]]:
+        raw = self.admin("GET", f"/balances/{api_key}")
+        return {coin: {k: Decimal(v) for k, v in row.items()} for coin, row in raw.items()}
+
+    def orders(
+        self, api_key: str, symbol: str | None = None, open_only: bool = False
+    ) -> list[dict[str, Any]]:
+        params: dict[str, Any] = {"open_only": open_only}
+        if symbol:
+            params["symbol"] = symbol
+        result: list[dict[str, Any]] = self.admin("GET", f"/orders/{api_key}", params=params)
+        return result
+
+    def now_ms(self) -> int:
+        return int(self.admin("GET", "/clock")["now_ms"])
+
+    def advance(self, ms: int) -> int:
+        return int(self.admin("POST", "/clock", {"advance_ms": ms})["now_ms"])
+
+    def set_time(self, ms: int) -> int:
+        return int(self.admin("POST", "/clock", {"set_ms": ms})["now_ms"])
+
+    def inject_fault(self, kind: str, **options: Any) -> dict[str, Any]:
+        result: dict[str, Any] = self.admin("POST", "/faults", {"kind": kind, **options})
+        return result
+
+    def clear_faults(self) -> None:
+        self.admin("DELETE", "/faults")
+
+    def prices(self) -> dict[str, Decimal]:
+        return {k: Decimal(v) for k, v in self.admin("GET", "/market").items()}
+
+    # ----------------------------------------------------------------------------------- clients
+    def ccxt(self, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
+        """An async ccxt bybit pointed here; the caller awaits `.close()`."""
+        return ccxt_bybit(self.base_url, api_key, secret, **options)
+
+    def pybit(self, api_key: str, secret: str, **options: Any) -> Any:
+        """pybit's `HTTP` session pointed here (EXCHANGES.md §4.1)."""
+        from pybit.unified_trading import HTTP
+
+        session = HTTP(api_key=api_key, api_secret=secret, **options)
+        session.endpoint = self.base_url
+        return session
+
+
+def point_at(exchange: Any, base_url: str) -> None:
+    """Rewrite every ccxt API URL to `base_url` + its original path (EXCHANGES.md §4.1)."""
+
+    def rewrite(value: Any) -> Any:
+        if isinstance(value, dict):
+            return {k: rewrite(v) for k, v in value.items()}
+        return base_url + urlsplit(str(value).replace("{hostname}", "h")).path
+
+    exchange.urls["api"] = rewrite(exchange.urls["api"])
+
+
+def ccxt_bybit(base_url: str, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
+    """An async ccxt `bybit` for spot against the sandbox (EXCHANGES.md §4.2 settings)."""
+    import ccxt.async_support as ccxt_async
+
+    config: dict[str, Any] = {
+        "options": {
+            "defaultType": "spot",
+            "fetchMarkets": {"types": ["spot"]},
+            "enableUnifiedAccount": True,
+            "enableUnifiedMargin": False,
+            **options.pop("options", {}),
+        },
+        **options,
+    }
+    if api_key is not None:
+        config["apiKey"] = api_key
+        config["secret"] = secret
+    exchange = ccxt_async.bybit(config)
+    exchange.has["fetchCurrencies"] = False
+    point_at(exchange, base_url)
+    return exchange

@@ -1,0 +1,465 @@
+"""Connect Exchange (PRODUCT.md §3.2): verify, classify and guard a user's API key.
+
+- `connect`: validate input, run the read-only key check (`adapters.exchanges.inspection`), and only
+  when the verdict is Connected seal the key in the vault and insert the connection. Anything else
+  raises `KeyRefusedError` and **nothing is written** (no row, no ciphertext).
+- `replace`: the same check for a new key; the old key stays until the new one is Connected.
+- `verify` / `reverify_due`: re-check stored keys (hourly from the engine, and before trading resumes);
+  a key that turned invalid or gained a forbidden permission changes status (gate check 16 then
+  blocks trading) and an alert is queued in the same transaction.
+- `open_client`: the factory the engine uses to get a `CcxtExchangeClient` for a stored connection.
+  The client holds only the *sealed* secret; each signed call opens it (see `ccxt_client`).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+import uuid
+from collections.abc import AsyncIterator, Mapping
+from contextlib import asynccontextmanager
+from dataclasses import dataclass, field
+from typing import Any
+
+import httpx
+from sqlalchemy import or_, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qari.adapters.exchanges.capabilities import VENUES, ExchangeCapabilities
+from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
+from qari.adapters.exchanges.inspection import check_key
+from qari.adapters.exchanges.keys import KeyCheck, KeyStatus
+from qari.adapters.persistence.tables.accounts import VaultSecret
+from qari.adapters.persistence.tables.exchange import ExchangeConnection
+from qari.adapters.vault import SecretVault
+from qari.adapters.vault.repository import erase_secret, sealed_of, store_secret
+from qari.core.time import Clock
+from qari.logging import get_logger, register_secret
+from qari.services.alerts import emit_alert
+from qari.services.errors import ServiceError
+
+log = get_logger(__name__)
+
+PURPOSE = "exchange_api_key"
+MAX_KEY_LENGTH = 256
+MAX_SECRET_LENGTH = 4096  # room for an RSA private key in PEM form
+MAX_PASSPHRASE_LENGTH = 128
+REVERIFY_AFTER = dt.timedelta(minutes=50)  # gate check 16 wants a verification younger than 1 h
+SANDBOX_PAPER_USDT = "10000"
+_TOKEN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
+_PEM_OR_TOKEN = re.compile(r"^[\x20-\x7e\n\r]+$")
+
+
+class KeyRefusedError(Exception):
+    """The key check said anything but Connected; `check` says which and why."""
+
+    def __init__(self, check: KeyCheck) -> None:
+        super().__init__(check.status.value)
+        self.check = check
+
+
+@dataclass(frozen=True)
+class Endpoints:
+    """Where each exchange is reached. Real venues default to ccxt's URLs; the built-in sandbox to
+    `{settings.base_url}/sandbox/bybit`. Tests and self-hosters may point any venue elsewhere."""
+
+    base_urls: Mapping[str, str] = field(default_factory=dict)
+    timeout_ms: int = 10_000
+
+    def url_for(self, exchange: str) -> str | None:
+        return self.base_urls.get(exchange)
+
+
+@dataclass(frozen=True)
+class KeyInput:
+    exchange: str
+    api_key: str
+    api_secret: str
+    passphrase: str | None
+
+    def credentials(self) -> Credentials:
+        return Credentials(self.api_key, self.api_secret, self.passphrase)
+
+
+def _field(name: str, value: str | None, *, limit: int, pattern: re.Pattern[str], hint: str) -> str:
+    text = (value or "").strip()
+    if not text:
+        raise ServiceError(422, f"{name}: required — paste it from the exchange's API management page")
+    if len(text) > limit:
+        raise ServiceError(422, f"{name}: too long ({len(text)} characters; at most {limit})")
+    if not pattern.match(text):
+        raise ServiceError(422, f"{name}: {hint}")
+    return text
+
+
+def validate_input(exchange: str, api_key: str, api_secret: str, passphrase: str | None) -> KeyInput:
+    """Bad input → `ServiceError(422)` naming the field; values are never echoed back."""
+    name = (exchange or "").strip().lower()
+    caps = VENUES.get(name)
+    if caps is None:
+        raise ServiceError(422, f"exchange: unknown exchange; choose one of {', '.join(sorted(VENUES))}")
+    key = _field(
+        "api_key", api_key, limit=MAX_KEY_LENGTH, pattern=_TOKEN, hint="only printable ASCII, without spaces"
+    )
+    secret = _field(
+        "api_secret", api_secret, limit=MAX_SECRET_LENGTH, pattern=_PEM_OR_TOKEN, hint="only printable ASCII"
+    )
+    phrase: str | None = None
+    if caps.needs_passphrase:
+        if not (passphrase or "").strip():
+            raise ServiceError(
+                422,
+                f"passphrase: {caps.name} keys have a passphrase — enter the one set when creating the key",
+            )
+        phrase = _field(
+            "passphrase", passphrase, limit=MAX_PASSPHRASE_LENGTH, pattern=_TOKEN, hint="only printable ASCII"
+        )
+    for value in (key, secret, phrase):
+        register_secret(value)  # masked in every log record from now on
+    return KeyInput(name, key, secret, phrase)
+
+
+def _caps(exchange: str) -> ExchangeCapabilities:
+    return VENUES[exchange]
+
+
+async def _check(data: KeyInput, endpoints: Endpoints, now: dt.datetime) -> KeyCheck:
+    return await check_key(
+        _caps(data.exchange),
+        data.credentials(),
+        now=now,
+        base_url=endpoints.url_for(data.exchange),
+        timeout_ms=endpoints.timeout_ms,
+    )
+
+
+def _apply(row: ExchangeConnection, check: KeyCheck, now: dt.datetime) -> None:
+    row.status = check.status.value
+    row.status_detail = check.detail[:1000]
+    row.error_code = check.code
+    row.checked_at = now
+    row.updated_at = now
+    row.reachable = check.status is not KeyStatus.UNREACHABLE
+    if check.permissions is not None:
+        p = check.permissions
+        row.ip_restricted = p.ip_restricted
+        row.ips = list(p.ips)
+        row.key_expires_at = p.expires_at
+        row.permissions = {
+            "read": p.read,
+            "spot_trade": p.spot_trade,
+            "withdraw": p.withdraw,
+            "transfer": p.transfer,
+            "derivatives": p.derivatives,
+            "margin": p.margin,
+        }
+    if check.connected:
+        row.verified_at = now
+
+
+async def _seal(session: AsyncSession, vault: SecretVault, user_id: int, data: KeyInput) -> int:
+    payload = json.dumps({"api_key": data.api_key, "secret": data.api_secret, "passphrase": data.passphrase})
+    return await store_secret(
+        session,
+        vault,
+        user_id=user_id,
+        exchange=data.exchange,
+        key_id=uuid.uuid4().hex,
+        purpose=PURPOSE,
+        plaintext=payload,
+    )
+
+
+async def get_connection(session: AsyncSession, user_id: int, connection_id: int) -> ExchangeConnection:
+    row = await session.get(ExchangeConnection, connection_id)
+    if row is None or row.user_id != user_id:
+        raise ServiceError(404, f"no exchange connection {connection_id} for this account")
+    return row
+
+
+async def list_connections(session: AsyncSession, user_id: int) -> list[ExchangeConnection]:
+    result = await session.execute(
+        select(ExchangeConnection)
+        .where(ExchangeConnection.user_id == user_id)
+        .order_by(ExchangeConnection.id)
+    )
+    return list(result.scalars())
+
+
+async def connect(
+    session: AsyncSession,
+    vault: SecretVault,
+    *,
+    user_id: int,
+    data: KeyInput,
+    endpoints: Endpoints,
+    now: dt.datetime,
+) -> ExchangeConnection:
+    """Store the key only when it is Connected; otherwise raise `KeyRefusedError` having written nothing."""
+    existing = await session.execute(
+        select(ExchangeConnection.id).where(
+            ExchangeConnection.user_id == user_id, ExchangeConnection.exchange == data.exchange
+        )
+    )
+    found = existing.scalar_one_or_none()
+    if found is not None:
+        raise ServiceError(
+            409,
+            f"{_caps(data.exchange).name} is already connected (connection {found}): replace its key with "
+            f"PUT /api/v1/exchange/connections/{found}, or delete it first",
+        )
+    check = await _check(data, endpoints, now)
+    if not check.connected:
+        raise KeyRefusedError(check)
+    row = ExchangeConnection(
+        user_id=user_id,
+        exchange=data.exchange,
+        key_hint=data.api_key[-4:],
+        secret_id=await _seal(session, vault, user_id, data),
+        ips=[],
+        permissions={},
+        created_at=now,
+    )
+    _apply(row, check, now)
+    session.add(row)
+    try:
+        await session.commit()
+    except IntegrityError:
+        await session.rollback()
+        raise ServiceError(
+            409, f"{_caps(data.exchange).name} is already connected for this account"
+        ) from None
+    return row
+
+
+async def replace(
+    session: AsyncSession,
+    vault: SecretVault,
+    *,
+    user_id: int,
+    connection_id: int,
+    data: KeyInput,
+    endpoints: Endpoints,
+    now: dt.datetime,
+) -> ExchangeConnection:
+    """Rotate the key: the new key must be Connected; then the old ciphertext is erased."""
+    row = await get_connection(session, user_id, connection_id)
+    if data.exchange != row.exchange:
+        raise ServiceError(
+            422, f"exchange: this connection is for {row.exchange}; connect {data.exchange} separately"
+        )
+    check = await _check(data, endpoints, now)
+    if not check.connected:
+        raise KeyRefusedError(check)
+    old_secret = row.secret_id
+    row.secret_id = await _seal(session, vault, user_id, data)
+    row.key_hint = data.api_key[-4:]
+    _apply(row, check, now)
+    if old_secret is not None:
+        await erase_secret(session, old_secret)
+    await session.commit()
+    return row
+
+
+async def delete(session: AsyncSession, *, user_id: int, connection_id: int) -> None:
+    """Delete the connection and erase its ciphertext."""
+    row = await get_connection(session, user_id, connection_id)
+    if row.secret_id is not None:
+        await erase_secret(session, row.secret_id)
+    await session.delete(row)
+    await session.commit()
+
+
+# -- stored keys: credentials, clients, re-verification ---------------------------------------------------
+
+
+async def _sealed_credentials(session: AsyncSession, vault: SecretVault, row: ExchangeConnection) -> Any:
+    """An async callable that opens the stored key on each call (the ciphertext, not the key, is kept)."""
+    if row.secret_id is None:
+        raise ServiceError(409, "this connection has no stored key: replace the key")
+    secret_row = await session.get(VaultSecret, row.secret_id)
+    if secret_row is None or secret_row.user_id != row.user_id:
+        raise ServiceError(409, "this connection's key is gone: replace the key")
+    sealed = sealed_of(secret_row)
+    owner, exchange, key_id, purpose = (
+        secret_row.user_id,
+        secret_row.exchange,
+        secret_row.key_id,
+        secret_row.purpose,
+    )
+
+    async def open_credentials() -> Credentials:
+        plaintext = vault.open(sealed, user_id=owner, exchange=exchange, key_id=key_id, purpose=purpose)
+        values = json.loads(plaintext)
+        for value in values.values():
+            register_secret(value)
+        return Credentials(values["api_key"], values["secret"], values.get("passphrase"))
+
+    return open_credentials
+
+
+@asynccontextmanager
+async def open_client(
+    session: AsyncSession,
+    vault: SecretVault,
+    connection_id: int,
+    user_id: int,
+    endpoints: Endpoints | None = None,
+) -> AsyncIterator[CcxtExchangeClient]:
+    """A `CcxtExchangeClient` for a stored connection; closed on exit. No plaintext is held by it."""
+    endpoints = endpoints or Endpoints()
+    row = await get_connection(session, user_id, connection_id)
+    source = await _sealed_credentials(session, vault, row)
+    client = CcxtExchangeClient(
+        _caps(row.exchange), source, base_url=endpoints.url_for(row.exchange), timeout_ms=endpoints.timeout_ms
+    )
+    try:
+        yield client
+    finally:
+        await client.close()
+
+
+_ALERT_FOR = {
+    KeyStatus.INVALID_CREDENTIALS: "key_invalid",
+    KeyStatus.PERMISSIONS_ERROR: "key_permissions_changed",
+    KeyStatus.UNREACHABLE: "exchange_unreachable",
+}
+
+
+async def verify(
+    session: AsyncSession,
+    vault: SecretVault,
+    *,
+    user_id: int,
+    connection_id: int,
+    endpoints: Endpoints,
+    now: dt.datetime,
+) -> ExchangeConnection:
+    """Re-check a stored key now (user's "Verify", the hourly sweep, and before trading resumes)."""
+    row = await get_connection(session, user_id, connection_id)
+    source = await _sealed_credentials(session, vault, row)
+    credentials = await source()
+    try:
+        check = await check_key(
+            _caps(row.exchange),
+            credentials,
+            now=now,
+            base_url=endpoints.url_for(row.exchange),
+            timeout_ms=endpoints.timeout_ms,
+        )
+    finally:
+        del credentials
+    previous = row.status
+    _apply(row, check, now)
+    if check.status.value != previous and check.status in _ALERT_FOR:
+        hour = now.strftime("%Y%m%d%H")
+        await emit_alert(
+            session,
+            user_id=user_id,
+            kind=_ALERT_FOR[check.status],
+            data={
+                "exchange": _caps(row.exchange).name,
+                "detail": check.detail[:300],
+                "reason": check.status.value,
+            },
+            dedupe_key=f"key:{row.id}:{check.status.value}:{hour}",
+        )
+        log.warning(
+            "exchange connection %s of user %s: %s -> %s", row.id, user_id, previous, check.status.value
+        )
+    await session.commit()
+    return row
+
+
+async def reverify_due(
+    sessions: async_sessionmaker[AsyncSession],
+    vault: SecretVault,
+    clock: Clock,
+    *,
+    endpoints: Endpoints | None = None,
+    due_after: dt.timedelta = REVERIFY_AFTER,
+    limit: int = 500,
+) -> int:
+    """Re-check every Connected (or transiently unreachable) key not checked within `due_after`.
+    Returns how many were checked. One failing key never stops the sweep."""
+    endpoints = endpoints or Endpoints()
+    now = clock.now()
+    async with sessions() as session:
+        result = await session.execute(
+            select(ExchangeConnection.id, ExchangeConnection.user_id)
+            .where(
+                ExchangeConnection.status.in_((KeyStatus.CONNECTED.value, KeyStatus.UNREACHABLE.value)),
+                or_(
+                    ExchangeConnection.checked_at.is_(None), ExchangeConnection.checked_at <= now - due_after
+                ),
+            )
+            .order_by(ExchangeConnection.checked_at)
+            .limit(limit)
+        )
+        due = list(result.all())
+    checked = 0
+    for connection_id, user_id in due:
+        try:
+            async with sessions() as session:
+                await verify(
+                    session, vault, user_id=user_id, connection_id=connection_id, endpoints=endpoints, now=now
+                )
+            checked += 1
+        except Exception as e:  # one broken record must not stop the others
+            log.error("re-verification of exchange connection %s failed: %s", connection_id, type(e).__name__)
+    return checked
+
+
+class ConnectionVerifier:
+    """The engine's `KeyVerifier`: `await verifier.reverify_due(at)` runs the hourly sweep."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        vault: SecretVault,
+        clock: Clock,
+        endpoints: Endpoints | None = None,
+    ) -> None:
+        self.sessions = sessions
+        self.vault = vault
+        self.clock = clock
+        self.endpoints = endpoints or Endpoints()
+
+    async def reverify_due(self, at: dt.datetime) -> int:
+        return await reverify_due(self.sessions, self.vault, _FixedClock(at), endpoints=self.endpoints)
+
+
+@dataclass(frozen=True)
+class _FixedClock:
+    moment: dt.datetime
+
+    def now(self) -> dt.datetime:
+        return self.moment
+
+
+# -- the built-in sandbox ---------------------------------------------------------------------------------
+
+
+async def create_sandbox_key(sandbox_url: str, *, paper_usdt: str = SANDBOX_PAPER_USDT) -> KeyInput:
+    """A fresh trade-only key with paper USDT from the sandbox's admin API (loopback only)."""
+    body = {
+        "permissions": {"Spot": ["SpotTrade"]},
+        "read_only": 0,
+        "ips": ["*"],
+        "balances": {"USDT": paper_usdt},
+        "note": "one-click QARI sandbox key",
+    }
+    try:
+        async with httpx.AsyncClient(timeout=10.0) as http:
+            response = await http.post(sandbox_url.rstrip("/") + "/admin/keys", json=body)
+    except httpx.HTTPError:
+        raise ServiceError(
+            503, "the built-in sandbox is not reachable; is QARI_SANDBOX_ENABLED on?"
+        ) from None
+    if response.status_code != 200:
+        raise ServiceError(503, f"the built-in sandbox refused to create a key (HTTP {response.status_code})")
+    made = response.json()
+    register_secret(made["api_secret"])
+    return KeyInput("sandbox", str(made["api_key"]), str(made["api_secret"]), None)
