@@ -337,7 +337,7 @@ async def build_backtest(
     venue = SimulatedExchange(CandleReplay(files), start_ms=to_ms(market.start), symbols=list(market.series))
     account_id = f"backtest-{BACKTEST_USER}"
     venue.open_account(account_id, {"USDT": balance})
-    client = SimulatedExchangeClient(venue, account_id, exchange_id=BACKTEST_EXCHANGE)
+    client = SimulatedExchangeClient(venue, account_id)
     recorder = BacktestRecorder(venue, account_id)
 
     async def advance(ms: int) -> None:
