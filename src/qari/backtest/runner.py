@@ -127,7 +127,8 @@ async def run_backtest(
     from qari.engine.kernel import build_backtest
 
     market = load_market_data(config.data_dir, config.pairs, config.start, config.end)
-    with tempfile.TemporaryDirectory(prefix="qari-backtest-") as tmp:
+    scratch = "/dev/shm" if Path("/dev/shm").is_dir() else None  # the journal is throwaway: keep it in RAM
+    with tempfile.TemporaryDirectory(prefix="qari-backtest-", dir=scratch) as tmp:
         settings = load_settings(data_dir=Path(tmp), engine_mode="off")
         run = await build_backtest(
             settings,

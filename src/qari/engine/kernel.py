@@ -253,6 +253,7 @@ async def _static_run(
         locks=entry_lock_for(db, sessions, clock),
         clock=clock,
         metrics=metrics,
+        reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
     )
     cycle = EngineCycle(
         mode=mode.value,

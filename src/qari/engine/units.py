@@ -71,7 +71,7 @@ class ExecutionUnits:
         clock: Clock,
         config: ExecutionConfig | None = None,
         metrics: EngineMetrics | None = None,
-        reconcile_each_cycle: bool = True,
+        reconcile_every: dt.timedelta = dt.timedelta(minutes=5),
     ) -> None:
         self.clients = clients
         self.profiles = profiles
@@ -80,7 +80,8 @@ class ExecutionUnits:
         self.clock = clock
         self.config = config or ExecutionConfig()
         self.metrics = metrics or EngineMetrics()
-        self.reconcile_each_cycle = reconcile_each_cycle
+        self.reconcile_every = reconcile_every
+        self._reconciled: dict[UserUnit, dt.datetime] = {}
         self._markets: dict[str, Mapping[str, InstrumentRules]] = {}
 
     def _execution(self, exchange: ExchangeClient) -> UserExecution:
@@ -93,16 +94,14 @@ class ExecutionUnits:
         return markets
 
     async def enter(self, unit: UserUnit, scan: ExchangeScan) -> UserOutcome:
-        profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         candidates = scan.candidates()
+        if not candidates:
+            return UserOutcome()  # nothing to gate: no venue call at all
         outcomes: list[GateOutcome] = []
         sent = 0
+        profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
             execution = self._execution(exchange)
-            if self.reconcile_each_cycle:
-                await self._reconcile(execution, profile)
-            if not candidates:
-                return UserOutcome()
             markets = await self._markets_for(unit, exchange)
             closes = daily_closes(scan)
             for verdict in candidates:
@@ -128,21 +127,35 @@ class ExecutionUnits:
                     self.metrics.observe("order_latency", time.perf_counter() - started, {"kind": "entry"})
         return UserOutcome(gate=tuple(outcomes), orders_sent=sent)
 
+    async def _has_open_positions(self, unit: UserUnit) -> bool:
+        """Orders are journaled before they are sent, so a user without an open position in the
+        journal has nothing on the venue to reconcile or manage."""
+        return bool(await self.store.open_positions(unit.user_id, unit.exchange_id))
+
     async def manage(self, unit: UserUnit, at: dt.datetime) -> None:
+        """Exits, stops and expiries; once per cycle interval a full reconciliation instead (it ends in
+        the same management pass), so the venue is reconciled every cycle without a second pass."""
+        if not await self._has_open_positions(unit):
+            return
+        last = self._reconciled.get(unit)
+        if last is None or at - last >= self.reconcile_every:
+            await self.reconcile(unit, at)
+            return
         profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
             started = time.perf_counter()
             await self._execution(exchange).manage(profile)
             self.metrics.observe("manage_unit", time.perf_counter() - started)
 
-    async def reconcile(self, unit: UserUnit) -> None:
-        """Start-up reconciliation for one user (fills while the platform was down are booked)."""
+    async def reconcile(self, unit: UserUnit, at: dt.datetime | None = None) -> None:
+        """Reconcile one user with the venue: at start-up (fills while the platform was down are
+        booked) and once per cycle."""
         profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
-            await self._reconcile(self._execution(exchange), profile)
-
-    async def _reconcile(self, execution: UserExecution, profile: TradingProfile) -> None:
-        await reconcile(execution, profile)
+            started = time.perf_counter()
+            await reconcile(self._execution(exchange), profile)
+            self.metrics.observe("reconcile_unit", time.perf_counter() - started)
+        self._reconciled[unit] = at or self.clock.now()
 
 
 class StaticDirectory:
