@@ -21,9 +21,10 @@ from qari.core.time import to_ms
 from qari.engine.kernel import SteppedVenueSleeper, build_backtest, build_sandbox
 from qari.engine.scheduler import Cadence
 
-PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT")
-START = dt.datetime(2024, 8, 8, 12, 0, tzinfo=dt.UTC)
-END = dt.datetime(2024, 8, 9, 12, 0, tzinfo=dt.UTC)
+PAIRS = ("SUI/USDT", "INJ/USDT")
+# A stretch of real 2024 candles with fresh setups on both pairs (entries and fills happen in it).
+START = dt.datetime(2024, 8, 8, 15, 30, tzinfo=dt.UTC)
+END = dt.datetime(2024, 8, 8, 22, 0, tzinfo=dt.UTC)
 BALANCE = Decimal(10000)
 
 pytestmark = pytest.mark.skipif(
@@ -70,6 +71,7 @@ async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions
             await replay.engine.stop()
 
     assert from_backtest.positions, "the window was chosen to produce entries; none happened"
+    assert from_backtest.fills, "the window was chosen to fill an entry; nothing filled"
     assert from_sandbox.positions == from_backtest.positions
     assert from_sandbox.orders == from_backtest.orders
     assert from_sandbox.fills == from_backtest.fills
