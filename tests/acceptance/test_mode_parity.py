@@ -10,10 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from qari.adapters.simulator.harness import SandboxServer
 from tests.conftest import MARKET_DATA
 from tests.integration.engine.support import read_journal
 
+from qari.adapters.simulator.harness import SandboxServer
 from qari.backtest.data import load_market_data
 from qari.config import load_settings
 from qari.core.clocks import ManualClock

@@ -1,16 +1,19 @@
 """The engine as its own process against a sandbox at --base-url, for the crash test.
 
 It trades the sandbox's stepped replay: each tick first moves the sandbox's market clock (admin API),
-then runs the engine's cycle, so the market moves only while an engine is alive. Prints "ready" once
-the engine is built and cycling; runs until killed.
+then runs the engine's cycle, so the market moves only while an engine is alive. Each engine prints
+"ready <pid>" once it is built and cycling, and runs until killed.
 
-    python tests/integration/engine/engine_process.py --base-url URL --db PATH --key K --secret S --pairs A,B
+With --zygote the process imports everything once and then forks a fresh engine process for every
+"spawn" line on stdin (answering "child <pid>"), so a test can kill and restart the engine many times
+without paying Python's start-up each time. The zygote itself starts no threads and no event loop.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
 from pathlib import Path
 
@@ -23,15 +26,7 @@ from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
 from qari.engine.scheduler import Cadence
 
 
-async def main() -> None:
-    parser = argparse.ArgumentParser()
-    parser.add_argument("--base-url", required=True)
-    parser.add_argument("--db", required=True, type=Path)
-    parser.add_argument("--key", required=True)
-    parser.add_argument("--secret", required=True)
-    parser.add_argument("--pairs", required=True)
-    parser.add_argument("--step", type=int, default=900)
-    args = parser.parse_args()
+async def run_engine(args: argparse.Namespace) -> None:
     async with httpx.AsyncClient(base_url=args.base_url, timeout=30) as admin:
         now_ms = int((await admin.get("/admin/clock")).json()["now_ms"])
         clock = ManualClock(from_ms(now_ms))
@@ -49,13 +44,45 @@ async def main() -> None:
             cadence=Cadence(cycle_seconds=args.step, manage_seconds=args.step),
             symbols=args.pairs.split(","),
         )
-        print("ready", flush=True)
+        print(f"ready {os.getpid()}", flush=True)
         try:
             await run.engine.run()
         finally:
             await run.engine.stop()
 
 
+def zygote(args: argparse.Namespace) -> None:
+    children: list[int] = []
+    for line in sys.stdin:
+        for pid in list(children):
+            if os.waitpid(pid, os.WNOHANG)[0]:
+                children.remove(pid)
+        if line.strip() != "spawn":
+            continue
+        pid = os.fork()
+        if pid == 0:
+            sys.stdin.close()
+            asyncio.run(run_engine(args))
+            os._exit(0)
+        children.append(pid)
+        print(f"child {pid}", flush=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--base-url", required=True)
+    parser.add_argument("--db", required=True, type=Path)
+    parser.add_argument("--key", required=True)
+    parser.add_argument("--secret", required=True)
+    parser.add_argument("--pairs", required=True)
+    parser.add_argument("--step", type=int, default=900)
+    parser.add_argument("--zygote", action="store_true")
+    args = parser.parse_args()
+    if args.zygote:
+        zygote(args)
+    else:
+        asyncio.run(run_engine(args))
+
+
 if __name__ == "__main__":
-    asyncio.run(main())
-    sys.exit(0)
+    main()

@@ -7,6 +7,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import os
+import queue
 import random
 import signal
 import subprocess
@@ -16,10 +17,10 @@ import time
 from pathlib import Path
 
 import pytest
-from qari.adapters.simulator.harness import SandboxServer
 from tests.conftest import MARKET_DATA
 from tests.integration.engine.support import audit
 
+from qari.adapters.simulator.harness import SandboxServer
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import from_ms, to_ms
@@ -27,52 +28,77 @@ from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
 from qari.engine.scheduler import Cadence
 
 PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT", "APT/USDT", "TAO/USDT")
-START = dt.datetime(2024, 8, 8, 12, 0, tzinfo=dt.UTC)
+START = dt.datetime(2024, 8, 8, 15, 30, tzinfo=dt.UTC)  # fresh setups soon after
 SCRIPT = Path(__file__).with_name("engine_process.py")
 SRC = Path(__file__).resolve().parents[3] / "src"
 KILLS = 20
+WARM_UP = 30.0  # seconds
 
 pytestmark = pytest.mark.skipif(
     not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
 )
 
 
-def _wait_ready(proc: subprocess.Popen[str], timeout: float) -> bool:
-    ready = threading.Event()
+class Engines:
+    """A zygote process that forks engine processes on demand; each child is killed with SIGKILL."""
 
-    def read() -> None:
-        assert proc.stdout is not None
-        for line in proc.stdout:
-            if line.strip() == "ready":
-                ready.set()
-                return
+    def __init__(self, sandbox: SandboxServer, db: Path, key: str, secret: str, log: Path) -> None:
+        env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{SRC.parent}"}
+        self.proc = subprocess.Popen(
+            [
+                sys.executable,
+                str(SCRIPT),
+                "--zygote",
+                "--base-url",
+                sandbox.base_url,
+                "--db",
+                str(db),
+                "--key",
+                key,
+                "--secret",
+                secret,
+                "--pairs",
+                ",".join(PAIRS),
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=log.open("a"),
+            text=True,
+            env=env,
+        )
+        self.lines: queue.Queue[str] = queue.Queue()
+        threading.Thread(target=self._read, daemon=True).start()
+        self.log = log
 
-    threading.Thread(target=read, daemon=True).start()
-    return ready.wait(timeout)
+    def _read(self) -> None:
+        assert self.proc.stdout is not None
+        for line in self.proc.stdout:
+            self.lines.put(line.strip())
 
+    def _expect(self, prefix: str, timeout: float) -> int:
+        deadline = time.monotonic() + timeout
+        while True:
+            try:
+                line = self.lines.get(timeout=max(0.1, deadline - time.monotonic()))
+            except queue.Empty:
+                raise AssertionError(
+                    f"no {prefix!r} from the engine: {self.log.read_text()[-3000:]}"
+                ) from None
+            if line.startswith(prefix):
+                return int(line.split()[1])
 
-def _spawn(sandbox: SandboxServer, db: Path, key: str, secret: str, log: Path) -> subprocess.Popen[str]:
-    env = {**os.environ, "PYTHONPATH": f"{SRC}{os.pathsep}{SRC.parent}"}
-    return subprocess.Popen(
-        [
-            sys.executable,
-            str(SCRIPT),
-            "--base-url",
-            sandbox.base_url,
-            "--db",
-            str(db),
-            "--key",
-            key,
-            "--secret",
-            secret,
-            "--pairs",
-            ",".join(PAIRS),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=log.open("a"),
-        text=True,
-        env=env,
-    )
+    def spawn(self) -> int:
+        assert self.proc.stdin is not None
+        self.proc.stdin.write("spawn\n")
+        self.proc.stdin.flush()
+        pid = self._expect("child", 30)
+        assert self._expect("ready", 90) == pid
+        return pid
+
+    def close(self) -> None:
+        if self.proc.stdin is not None:
+            self.proc.stdin.close()
+        self.proc.wait(30)
 
 
 async def _final_run(sandbox: SandboxServer, db: Path, key: str, secret: str, tmp: Path) -> None:
@@ -113,16 +139,17 @@ def test_engine_when_sigkilled_at_random_moments_then_no_duplicates_all_protecte
         data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(START)
     ) as sandbox:
         key, secret = sandbox.create_key(balances={"USDT": "10000"})
+        engines = Engines(sandbox, db, key, secret, log)
         kills = 0
-        for _ in range(KILLS):
-            proc = _spawn(sandbox, db, key, secret, log)
-            try:
-                assert _wait_ready(proc, 90), f"engine did not start: {log.read_text()[-2000:]}"
-                time.sleep(rng.uniform(0.0, 2.0))
-            finally:
-                proc.send_signal(signal.SIGKILL)
-                proc.wait(30)
-            kills += 1
-        assert kills >= 20
+        try:
+            for life in range(KILLS + 1):
+                pid = engines.spawn()
+                # The first engine lives long enough to open positions; the others die at random moments.
+                time.sleep(WARM_UP if life == 0 else rng.uniform(0.2, 3.0))
+                os.kill(pid, signal.SIGKILL)
+                kills += 1
+        finally:
+            engines.close()
+        assert kills > KILLS >= 20
         assert sandbox.now_ms() > to_ms(START), "the engine never moved the market"
         asyncio.run(_final_run(sandbox, db, key, secret, tmp_path))

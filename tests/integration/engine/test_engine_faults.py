@@ -20,10 +20,10 @@ from qari.engine.health import ExchangeState
 from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
 from qari.engine.scheduler import Cadence
 
-PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT", "APT/USDT")
-START = dt.datetime(2024, 8, 8, 12, 0, tzinfo=dt.UTC)
-FAULTY = dt.timedelta(hours=24)
-CALM = dt.timedelta(hours=3)
+PAIRS = ("SUI/USDT", "INJ/USDT")
+START = dt.datetime(2024, 8, 8, 15, 30, tzinfo=dt.UTC)  # fresh setups soon after
+FAULTY = dt.timedelta(hours=6, minutes=30)
+CALM = dt.timedelta(hours=2)
 KINDS = ("timeout", "http_5xx", "rate_limit", "maintenance")
 PER_KIND = 0.026  # four rules: 1 - (1 - p)^4 ~= 10 % of requests fail
 
