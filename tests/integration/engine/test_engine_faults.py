@@ -8,10 +8,10 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
-from qari.adapters.simulator.harness import SandboxServer
 from tests.conftest import MARKET_DATA
 from tests.integration.engine.support import audit
 
+from qari.adapters.simulator.harness import SandboxServer
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
