@@ -111,9 +111,11 @@ def _mask_value(value: Any) -> Any:
 
 
 def mask_record(record: logging.LogRecord) -> logging.LogRecord:
-    """Render and mask the record in place: message, args, exception/stack text and extra fields."""
-    if getattr(record, "_qari_masked", False):
-        return record
+    """Render and mask the record in place: message, args, exception/stack text and extra fields.
+
+    Idempotent: the record factory calls it before `extra=` fields are attached, handler filters
+    call it again afterwards.
+    """
     try:
         message = record.getMessage()
     except Exception:  # a bad format string must not drop the record
@@ -131,7 +133,6 @@ def mask_record(record: logging.LogRecord) -> logging.LogRecord:
     for name, value in list(record.__dict__.items()):
         if name not in _STANDARD_ATTRS and not name.startswith("_"):
             record.__dict__[name] = _mask_value(value)
-    record._qari_masked = True
     return record
 
 
@@ -170,6 +171,7 @@ def install_secret_masking() -> None:
 
 class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        mask_record(record)
         body: dict[str, Any] = {
             "at": self.formatTime(record, "%Y-%m-%dT%H:%M:%S%z"),
             "level": record.levelname,
@@ -188,6 +190,7 @@ class JsonFormatter(logging.Formatter):
 
 class KeyValueFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
+        mask_record(record)
         extras = " ".join(
             f"{name}={value}"
             for name, value in record.__dict__.items()
@@ -220,6 +223,13 @@ def configure_logging(level: str = "INFO", *, json_lines: bool = False) -> None:
         logger = logging.getLogger(name)
         logger.handlers = []
         logger.propagate = True
+    # Driver chatter (SQL parameters, every aiosqlite call) stays out even at DEBUG.
+    for name, quiet in (
+        ("sqlalchemy.engine", logging.WARNING),
+        ("aiosqlite", logging.INFO),
+        ("asyncio", logging.INFO),
+    ):
+        logging.getLogger(name).setLevel(quiet)
 
 
 def get_logger(name: str) -> logging.Logger:

@@ -53,3 +53,18 @@ def test_scan_when_candles_after_t_removed_then_every_layer_identical(
         assert truncated == full, f"look-ahead at {at_ms}"
         checked += len(full)
     assert checked == len(times) * len(PAIRS)
+
+
+def test_analyse_many_when_btc_frames_shared_then_identical_to_analyse_per_symbol(
+    loaded: dict[str, dict[str, CandleSeries]],
+) -> None:
+    from qari.analysis.engine import analyse_many
+
+    at_ms = int(loaded["SOL/USDT"]["15m"].ts[9_000])
+    snaps = build_snapshots(loaded, at_ms, symbols=PAIRS)
+
+    many = analyse_many(snaps)
+
+    assert list(many) == sorted(PAIRS)
+    for symbol, snap in snaps.items():
+        assert many[symbol] == analyse(snap)

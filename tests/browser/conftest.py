@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from dashboard_support import LiveServer, RequestLog
+from dashboard_support import LiveServer, RequestLog, shoot
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 CHROMIUM = os.environ.get("QARI_CHROMIUM", "/usr/bin/chromium")
@@ -64,7 +64,7 @@ def _wait_healthy(server: LiveServer, timeout: float) -> None:
     raise RuntimeError(f"server not healthy after {timeout}s:\n{server.log.read_text()[-3000:]}")
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer]:
     """`qari serve` in its own process on a free port, with the sandbox engine accelerated."""
     reason = _browser_missing_reason()
@@ -104,7 +104,7 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="session")
 def browser() -> Iterator[object]:
     reason = _browser_missing_reason()
     if reason:
@@ -124,9 +124,22 @@ def requests_seen() -> RequestLog:
     return RequestLog()
 
 
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Iterator[object]:
+    report = yield
+    if getattr(report, "when", "") == "call":
+        item.stash[FAILED] = bool(getattr(report, "failed", False))
+    return report
+
+
+FAILED = pytest.StashKey[bool]()
+
+
 @pytest.fixture
-def page(browser: object, requests_seen: RequestLog, live_server: LiveServer) -> Iterator[object]:
-    from playwright.sync_api import Browser, Route
+def page(
+    browser: object, requests_seen: RequestLog, live_server: LiveServer, request: pytest.FixtureRequest
+) -> Iterator[object]:
+    from playwright.sync_api import Browser, Response, Route
 
     assert isinstance(browser, Browser)
     context = browser.new_context(viewport={"width": 1280, "height": 900}, base_url=live_server.url)
@@ -141,10 +154,18 @@ def page(browser: object, requests_seen: RequestLog, live_server: LiveServer) ->
             requests_seen.outside.append(url)
             route.abort()
 
+    def answered(response: Response) -> None:
+        parts = urlsplit(response.url)
+        if parts.path.startswith("/api/"):
+            requests_seen.api_calls.append((response.request.method, parts.path, response.status))
+
     context.route("**/*", guard)
+    context.on("response", answered)
     context.set_default_timeout(15_000)
     tab = context.new_page()
     try:
         yield tab
+        if request.node.stash.get(FAILED, False):
+            shoot(tab, f"failed-{request.node.name}")
     finally:
         context.close()

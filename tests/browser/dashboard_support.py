@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 
@@ -27,6 +29,21 @@ class RequestLog:
 
     urls: list[str] = field(default_factory=list)
     outside: list[str] = field(default_factory=list)
+    api_calls: list[tuple[str, str, int]] = field(default_factory=list)
+
+    def undocumented_api_calls(self, openapi: dict[str, Any]) -> list[str]:
+        """API calls that got an answer (not 404/405) but are not in the OpenAPI document."""
+        documented = [
+            (method.upper(), re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"))
+            for path, item in openapi["paths"].items()
+            for method in item
+        ]
+        return [
+            f"{method} {path} -> {status}"
+            for method, path, status in self.api_calls
+            if status not in (404, 405)
+            and not any(m == method and pattern.match(path) for m, pattern in documented)
+        ]
 
 
 def shoot(page: object, name: str) -> Path:
@@ -35,3 +52,24 @@ def shoot(page: object, name: str) -> Path:
     path = ARTIFACTS / f"{name}.png"
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
+
+
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def register(page: object, email: str, password: str = PASSWORD) -> None:
+    """Create an account through the register page; the app logs in and opens the Overview."""
+    page.goto("/app/register")  # type: ignore[attr-defined]
+    page.fill("#email", email)  # type: ignore[attr-defined]
+    page.fill("#password", password)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url("**/app/overview")  # type: ignore[attr-defined]
+    page.wait_for_selector("#positions")  # type: ignore[attr-defined]
+
+
+def open_page(page: object, path: str, ready: str) -> None:
+    """Navigate inside the single-page app (no reload) and wait for `ready` to show."""
+    page.evaluate(
+        "path => { history.pushState({}, '', path); dispatchEvent(new PopStateEvent('popstate')); }", path
+    )  # type: ignore[attr-defined]
+    page.wait_for_selector(ready)  # type: ignore[attr-defined]

@@ -31,16 +31,7 @@ def closed_window(series: CandleSeries, at_ms: int, window: int | None = None) -
     step = timeframe_ms(series.timeframe)
     n = int(np.searchsorted(series.ts, at_ms - step, side="right"))
     start = 0 if window is None else max(0, n - window)
-    return CandleSeries(
-        series.symbol,
-        series.timeframe,
-        series.ts[start:n],
-        series.open[start:n],
-        series.high[start:n],
-        series.low[start:n],
-        series.close[start:n],
-        series.volume[start:n],
-    )
+    return series.window(start, n)
 
 
 class Frame:
@@ -85,15 +76,37 @@ class Frame:
         return float(np.median(tail)) if tail.shape[0] else 0.0
 
 
+def _source_for(source: CandleSeries, at_ms: int, tf: str, window: int) -> CandleSeries:
+    """Just enough closed lower-timeframe candles for `window` resampled ones, cut at a bucket boundary."""
+    closed = closed_window(source, at_ms, None)
+    ratio = timeframe_ms(tf) // timeframe_ms(source.timeframe)
+    need = (window + 1) * ratio
+    if len(closed) <= need:
+        return closed
+    bucket = timeframe_ms(tf)
+    first = (int(closed.ts[len(closed) - need]) // bucket + 1) * bucket
+    return closed.window(int(np.searchsorted(closed.ts, first, side="left")), len(closed))
+
+
 def _frame(series: dict[str, CandleSeries], tf: str, at_ms: int, min_len: int) -> Frame | None:
     s = series.get(tf)
     if s is None:
         source = series.get("1h", series.get("15m"))
         if source is None or tf not in ("4h", "1d"):
             return None
-        s = resample(closed_window(source, at_ms, None), tf)
+        s = resample(_source_for(source, at_ms, tf, WINDOWS.get(tf, 300)), tf)
     w = closed_window(s, at_ms, WINDOWS.get(tf, 300))
     return Frame(w) if len(w) >= min_len else None
+
+
+BtcFrames = tuple[Frame | None, Frame | None]
+
+
+def btc_frames_for(btc: dict[str, CandleSeries] | None, at_ms: int) -> BtcFrames:
+    """BTC's 4h and 1d frames as of `at_ms` (shared by every altcoin analysed at that time)."""
+    if not btc:
+        return (None, None)
+    return (_frame(btc, "4h", at_ms, 12), _frame(btc, "1d", at_ms, 12))
 
 
 def _dominance_upto(context: MarketContext, at_ms: int) -> np.ndarray | None:
@@ -108,7 +121,7 @@ def _dominance_upto(context: MarketContext, at_ms: int) -> np.ndarray | None:
 class AnalysisContext:
     """What a layer reads: the snapshot, frames per timeframe and shared, lazily computed features."""
 
-    def __init__(self, snapshot: MarketSnapshot) -> None:
+    def __init__(self, snapshot: MarketSnapshot, btc_frames: BtcFrames | None = None) -> None:
         self.snapshot = snapshot
         self.symbol = snapshot.symbol
         self.at_ms = snapshot.at_ms
@@ -123,8 +136,10 @@ class AnalysisContext:
         self.is_btc = snapshot.symbol.split("/")[0] == "BTC"
         if self.is_btc:
             btc = snapshot.series
-        self.btc_h4 = _frame(btc, "4h", self.at_ms, 12) if btc else None
-        self.btc_d1 = _frame(btc, "1d", self.at_ms, 12) if btc else None
+        if btc_frames is not None and not self.is_btc:
+            self.btc_h4, self.btc_d1 = btc_frames
+        else:
+            self.btc_h4, self.btc_d1 = btc_frames_for(btc, self.at_ms)
 
     def frames(self) -> dict[str, Frame]:
         out: dict[str, Frame] = {}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 from qari.analysis.confluence import decide
-from qari.analysis.context import AnalysisContext
+from qari.analysis.context import AnalysisContext, BtcFrames, btc_frames_for
 from qari.analysis.ele import detect_ele
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.layers import LAYERS
@@ -11,12 +13,33 @@ from qari.analysis.verdict import Candidate, Verdict
 from qari.analysis.weights import WeightSet, stage1
 from qari.core.market import MarketSnapshot
 
-__all__ = ["Candidate", "LayerResult", "Verdict", "Vote", "WeightSet", "analyse"]
+__all__ = ["Candidate", "LayerResult", "Verdict", "Vote", "WeightSet", "analyse", "analyse_many"]
 
 
 def analyse(snapshot: MarketSnapshot, weights: WeightSet | None = None) -> Verdict:
     """Analyse one symbol as of `snapshot.at_ms`; only candles closed by then are read."""
-    ctx = AnalysisContext(snapshot)
+    return _analyse(AnalysisContext(snapshot), weights)
+
+
+def analyse_many(
+    snapshots: Mapping[str, MarketSnapshot], weights: WeightSet | None = None
+) -> dict[str, Verdict]:
+    """`analyse` for many symbols; BTC's frames are computed once per (BTC series, time) and shared.
+
+    Results are identical to calling `analyse` on each snapshot.
+    """
+    shared: dict[tuple[int, int], BtcFrames] = {}
+    out: dict[str, Verdict] = {}
+    for symbol, snap in snapshots.items():
+        btc = snap.context.btc
+        key = (id(btc), snap.at_ms)
+        if btc is not None and key not in shared:
+            shared[key] = btc_frames_for(btc, snap.at_ms)
+        out[symbol] = _analyse(AnalysisContext(snap, shared.get(key) if btc is not None else None), weights)
+    return out
+
+
+def _analyse(ctx: AnalysisContext, weights: WeightSet | None) -> Verdict:
     results = tuple(layer.evaluate(ctx) for layer in LAYERS)
-    ele = detect_ele(ctx.entry, snapshot.context.open_interest)
+    ele = detect_ele(ctx.entry, ctx.snapshot.context.open_interest)
     return decide(ctx, results, weights or stage1(), ele)

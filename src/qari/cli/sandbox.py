@@ -1,11 +1,57 @@
-"""`qari sandbox`."""
+"""`qari sandbox`: the sandbox exchange alone, Bybit v5 spot at the root of its base URL."""
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import typer
 
+from qari.config import ConfigError
 
-def sandbox() -> None:
-    """Not built yet."""
-    typer.echo("qari sandbox: not built yet", err=True)
-    raise typer.Exit(2)
+
+def sandbox(
+    host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
+    port: int = typer.Option(8100, min=1, max=65535, help="TCP port."),
+    data: Path | None = typer.Option(
+        None, "--data", help="Replay freqtrade candle files (BASE_QUOTE-TF.feather/.json/.json.gz) from DIR."
+    ),
+    synthetic: int | None = typer.Option(
+        None, "--synthetic", help="Seeded synthetic market (the default, seed 7)."
+    ),
+    speed: float = typer.Option(1.0, min=0.001, help="Market clock speed relative to the real time."),
+    stepped: bool = typer.Option(False, help="Hold the market clock; move it with POST /admin/clock."),
+) -> None:
+    """Run the sandbox exchange (admin API at /admin, loopback clients only)."""
+    import uvicorn
+
+    from qari.adapters.simulator.app import build_venue, create_sandbox_app
+    from qari.core.clocks import WallClock
+    from qari.core.time import to_ms
+
+    if data is not None and synthetic is not None:
+        typer.echo("qari sandbox: use either --data DIR or --synthetic SEED, not both", err=True)
+        sys.exit(2)
+    if data is not None and not data.is_dir():
+        typer.echo(f"qari sandbox: --data {data} is not a directory", err=True)
+        sys.exit(2)
+    try:
+        venue = build_venue(
+            data_dir=data,
+            synthetic_seed=7 if synthetic is None else synthetic,
+            speed=speed,
+            stepped_start_ms=to_ms(WallClock().now()) if stepped else None,
+        )
+    except (ValueError, ConfigError) as e:
+        typer.echo(f"qari sandbox: {e}", err=True)
+        sys.exit(2)
+    base = f"http://{host}:{port}"
+    symbols = ", ".join(sorted(venue.exchange.instruments())[:8])
+    typer.echo(
+        f"qari sandbox: Bybit v5 spot at {base} ({len(venue.exchange.instruments())} symbols: {symbols} …)"
+    )
+    typer.echo(
+        f"  create a key: curl -s -X POST {base}/admin/keys -H 'content-type: application/json' "
+        """-d '{"balances": {"USDT": "10000"}}'"""
+    )
+    uvicorn.run(create_sandbox_app(venue), host=host, port=port, log_level="warning", access_log=False)

@@ -36,28 +36,22 @@ class CandleSeries:
         return self.head(n)
 
     def head(self, n: int) -> CandleSeries:
-        return CandleSeries(
-            self.symbol,
-            self.timeframe,
-            self.ts[:n],
-            self.open[:n],
-            self.high[:n],
-            self.low[:n],
-            self.close[:n],
-            self.volume[:n],
-        )
+        return self.window(0, n)
 
     def tail(self, n: int) -> CandleSeries:
-        start = max(0, len(self) - n)
+        return self.window(max(0, len(self) - n), len(self))
+
+    def window(self, start: int, stop: int) -> CandleSeries:
+        """Candles `start` to `stop` (exclusive) as views, no copies."""
         return CandleSeries(
             self.symbol,
             self.timeframe,
-            self.ts[start:],
-            self.open[start:],
-            self.high[start:],
-            self.low[start:],
-            self.close[start:],
-            self.volume[start:],
+            self.ts[start:stop],
+            self.open[start:stop],
+            self.high[start:stop],
+            self.low[start:stop],
+            self.close[start:stop],
+            self.volume[start:stop],
         )
 
     @staticmethod

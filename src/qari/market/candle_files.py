@@ -16,6 +16,7 @@ import gzip
 import json
 import re
 from pathlib import Path
+from typing import cast
 
 import numpy as np
 
@@ -55,16 +56,7 @@ def load_candle_file(path: Path | str) -> CandleSeries:
         arr = arr[np.argsort(arr[:, 0], kind="stable")]
         keep = np.concatenate(([True], np.diff(arr[:, 0]) > 0))
         arr = arr[keep]
-    return CandleSeries(
-        symbol,
-        timeframe,
-        arr[:, 0].astype(np.int64),
-        arr[:, 1].copy(),
-        arr[:, 2].copy(),
-        arr[:, 3].copy(),
-        arr[:, 4].copy(),
-        arr[:, 5].copy(),
-    )
+    return CandleSeries.from_rows(symbol, timeframe, cast("list[list[float]]", arr))
 
 
 def discover(data_dir: Path | str) -> dict[tuple[str, str], Path]:

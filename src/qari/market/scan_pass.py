@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
-from qari.analysis.engine import analyse
+from qari.analysis.engine import analyse_many
 from qari.analysis.verdict import Verdict
 from qari.core.market import CandleSeries, MarketContext
 from qari.core.time import from_ms
@@ -46,7 +46,7 @@ def run_pass(
     context: MarketContext | None = None,
 ) -> dict[str, Verdict]:
     snaps = build_snapshots(series, at_ms, symbols=symbols, context=context)
-    return {s: analyse(snap) for s, snap in snaps.items()}
+    return analyse_many(snaps)
 
 
 def to_json(at_ms: int, verdicts: Mapping[str, Verdict]) -> str:

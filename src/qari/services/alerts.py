@@ -10,6 +10,7 @@ import datetime as dt
 import hashlib
 import secrets
 from dataclasses import dataclass
+from typing import Literal
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.dialects import postgresql, sqlite
@@ -130,21 +131,31 @@ async def create_link_code(session: AsyncSession, user_id: int, *, clock: Clock 
     return LinkCode(code=code, expires_at=expires)
 
 
+LinkOutcome = Literal["linked", "already_linked", "invalid"]
+
+
 async def link_chat(
     session: AsyncSession, code: str, chat_id: int, *, clock: Clock | None = None
-) -> int | None:
-    """Consume `code` and link `chat_id` to its user; returns the user id, or None for a bad code."""
+) -> LinkOutcome:
+    """Consume `code` and link `chat_id` to its user.
+
+    "already_linked": the code was used by this very chat, which is still linked (getUpdates hands out
+    the same `/start` again after a restart), so there is nothing to do or say.
+    """
     now = (clock or _WALL).now()
     row = await session.get(TelegramLinkCode, hash_link_code(code))
-    if row is None or row.used_at is not None or as_utc(row.expires_at) <= now:
-        return None
+    if row is not None and row.used_at is not None:
+        link = await session.get(TelegramLink, row.user_id)
+        return "already_linked" if link is not None and link.chat_id == chat_id else "invalid"
+    if row is None or as_utc(row.expires_at) <= now:
+        return "invalid"
     claimed = await session.execute(
         update(TelegramLinkCode)
         .where(TelegramLinkCode.code_hash == row.code_hash, TelegramLinkCode.used_at.is_(None))
         .values(used_at=now)
     )
     if getattr(claimed, "rowcount", 0) != 1:
-        return None
+        return "invalid"
     link = await session.get(TelegramLink, row.user_id)
     if link is None:
         session.add(TelegramLink(user_id=row.user_id, chat_id=chat_id, linked_at=now))
@@ -152,7 +163,7 @@ async def link_chat(
         link.chat_id = chat_id
         link.linked_at = now
     await session.flush()
-    return row.user_id
+    return "linked"
 
 
 async def unlink_user(session: AsyncSession, user_id: int) -> bool:

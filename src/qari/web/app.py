@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from qari.config import Settings, get_settings
 from qari.logging import install_secret_masking
 from qari.web.dashboard import mount_dashboard
-from qari.web.errors import BodySizeLimit, install_error_handlers
+from qari.web.errors import BodySizeLimit, RegisterBodySecrets, install_error_handlers
 from qari.web.routes import api_router
 
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
     install_error_handlers(app)
+    app.add_middleware(RegisterBodySecrets)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
     app.include_router(api_router)
 
@@ -40,5 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["engine"] = engine()
         return body
 
+    if settings.sandbox_enabled:
+        from qari.adapters.simulator.app import mount_sandbox
+
+        mount_sandbox(app, settings)
     mount_dashboard(app)
     return app

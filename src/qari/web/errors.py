@@ -3,6 +3,8 @@ unexpected failures get a bare 500 without exception text (it could carry secret
 
 from __future__ import annotations
 
+import contextlib
+import json
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -11,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qari.logging import get_logger
+from qari.logging import get_logger, register_secret
 from qari.services.errors import ServiceError
 
 log = get_logger(__name__)
@@ -128,3 +130,60 @@ class BodySizeLimit:
 
 class _TooLarge(StarletteHTTPException):
     """Raised from inside the body stream; FastAPI passes HTTP exceptions through to the handler."""
+
+
+_SECRET_FIELDS = frozenset(
+    {
+        "password",
+        "current_password",
+        "new_password",
+        "secret",
+        "api_secret",
+        "secret_key",
+        "passphrase",
+        "totp_code",
+    }
+)
+_MAX_SCANNED_BODY = 64 * 1024
+
+
+def _register_fields(value: object) -> None:
+    if isinstance(value, dict):
+        for key, item in value.items():
+            if isinstance(item, str) and str(key).lower() in _SECRET_FIELDS:
+                register_secret(item)
+            else:
+                _register_fields(item)
+    elif isinstance(value, list):
+        for item in value:
+            _register_fields(item)
+
+
+class RegisterBodySecrets:
+    """Registers secret-named JSON fields of every request (passwords, API secrets, passphrases) with
+    the log masker as they arrive, before any code could log them."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+            await self.app(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+
+        async def scanning_receive() -> Message:
+            nonlocal size
+            message = await receive()
+            if message["type"] == "http.request" and size <= _MAX_SCANNED_BODY:
+                body = message.get("body", b"")
+                size += len(body)
+                chunks.append(body)
+                if not message.get("more_body", False) and size <= _MAX_SCANNED_BODY:
+                    # Not JSON: the route answers 422 and there is nothing to register.
+                    with contextlib.suppress(ValueError, RecursionError):
+                        _register_fields(json.loads(b"".join(chunks)))
+            return message
+
+        await self.app(scope, scanning_receive, send)

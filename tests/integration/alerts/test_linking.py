@@ -40,6 +40,11 @@ async def test_linking_when_chat_sends_start_with_code_then_chat_linked_and_told
     # the update is confirmed by the next offset and not handled twice
     assert await poller.poll_once(timeout=0) == 0
     assert standin.sent_to(CHAT) == [LINKED]
+    # a restarted poller starts without an offset and sees the same /start again: silently fine
+    standin.user_sends(CHAT, f"/start {code}")
+    assert await TelegramLinkPoller(sessions, telegram).poll_once(timeout=0) == 1
+    assert standin.sent_to(CHAT) == [LINKED]
+    assert await linked_chat(sessions, user) == CHAT
 
 
 async def test_linking_when_code_reused_or_wrong_then_refused_and_first_link_kept(

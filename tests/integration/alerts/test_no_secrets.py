@@ -6,13 +6,15 @@ from __future__ import annotations
 import logging
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.conftest import free_port
 from tests.integration.alerts.support import BOT_TOKEN, CHAT, FAST, TRADE, drain, linked_user
 from tests.integration.alerts.telegram_standin import Fault, TelegramStandIn
 
 from qari.adapters.notify.outbox import OutboxWorker
-from qari.adapters.notify.telegram import TelegramClient
+from qari.adapters.notify.telegram import TelegramClient, TelegramError
 from qari.services.alerts import ALERT_KINDS, emit_alert
 
 API_KEY = "XyZ12AbC34dEf56GhI"  # Bybit-shaped: 18 chars
@@ -52,3 +54,23 @@ async def test_messages_when_callers_pass_secrets_then_none_reaches_telegram_db_
         assert all(secret not in t for t in texts), secret
         assert secret not in stored, secret
         assert secret not in logs, secret
+
+
+async def test_client_when_calls_fail_then_errors_name_no_token(standin: TelegramStandIn) -> None:
+    wrong = "7000001:AAH-wrong-token-Qq1Ww2Ee3Rr4Tt5Yy6"
+    client = TelegramClient(SecretStr(wrong), standin.base_url, timeout=2.0)
+    unreachable = TelegramClient(SecretStr(BOT_TOKEN), f"http://127.0.0.1:{free_port()}", timeout=2.0)
+    try:
+        with pytest.raises(TelegramError) as rejected:
+            await client.get_me()
+        with pytest.raises(TelegramError) as refused:
+            await unreachable.send_message(CHAT, "hello")
+    finally:
+        await client.close()
+        await unreachable.close()
+    assert rejected.value.status == 401 and rejected.value.kind == "rejected"
+    assert refused.value.kind == "network"
+    for error in (rejected.value, refused.value):
+        text = f"{error} {error!r} {error.__cause__!r} {error.__context__!r}"
+        assert wrong not in text and BOT_TOKEN not in text
+    assert wrong not in repr(client) and BOT_TOKEN not in repr(unreachable)

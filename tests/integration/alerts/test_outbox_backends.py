@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 from collections.abc import AsyncIterator
 
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.integration.alerts.support import CHAT, FAST, TRADE, linked_user, open_rows, wait_until
 from tests.integration.alerts.telegram_standin import TelegramStandIn
@@ -16,6 +17,7 @@ from qari.adapters.notify.telegram import TelegramClient
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.alerts import AlertOutbox
+from qari.core.clocks import ManualClock
 from qari.services.alerts import UnknownAlertKindError, emit_alert
 
 ALERTS = 20
@@ -83,3 +85,17 @@ async def test_outbox_when_three_workers_compete_then_each_alert_sent_exactly_on
     texts = standin.sent_to(CHAT)
     assert len(texts) == ALERTS and len(set(texts)) == ALERTS
     assert await open_rows(backend) == 0
+
+
+async def test_outbox_when_rows_older_than_retention_then_only_finished_ones_purged(
+    backend: async_sessionmaker[AsyncSession], telegram: TelegramClient
+) -> None:
+    user = await linked_user(backend)
+    long_ago = ManualClock(dt.datetime.now(dt.UTC) - dt.timedelta(days=40))
+    async with backend() as session, session.begin():
+        for kind in ("pt1", "pt2"):
+            await emit_alert(session, user_id=user, kind=kind, data=TRADE, clock=long_ago)
+        await session.execute(update(AlertOutbox).where(AlertOutbox.kind == "pt1").values(status="sent"))
+    assert await OutboxWorker(backend, telegram, policy=FAST).purge(dt.datetime.now(dt.UTC)) == 1
+    async with backend() as session:
+        assert list(await session.scalars(select(AlertOutbox.kind))) == ["pt2"]

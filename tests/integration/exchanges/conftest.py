@@ -6,6 +6,7 @@ import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -15,9 +16,10 @@ from tests.helpers import register_and_login
 
 from qari.config import Settings
 from qari.core.clocks import ManualClock
-from qari.services.exchange_keys import Endpoints
+from qari.core.orders import Balance
+from qari.services.exchange_keys import Endpoints, open_client
 
-from .standins.base import Standin
+from .standins.base import FULL, Standin, StandinKey
 from .standins.registry import STANDINS
 
 StartStandin = Callable[[str], Awaitable[Standin]]
@@ -58,6 +60,17 @@ class Api:
         async with self.app.state.sessions() as session:
             return int((await session.execute(text(sql))).scalar_one())
 
+    async def stored_client_balances(self, connection_id: int) -> tuple[dict[str, Balance], str]:
+        """Balances through `open_client` for a stored connection, and the repr of what the client held."""
+        user_id = await self.scalar(f"SELECT user_id FROM exchange_connections WHERE id = {connection_id}")
+        state = self.app.state
+        async with (
+            state.sessions() as session,
+            open_client(session, state.vault, connection_id, user_id, state.exchange_endpoints) as client,
+        ):
+            balances = await client.fetch_balances()
+            return balances, repr(vars(client)) + repr(vars(client.public))
+
     def database_bytes(self) -> bytes:
         files = [self.db_path, self.db_path.with_name(self.db_path.name + "-wal")]
         return b"".join(f.read_bytes() for f in files if f.exists())
@@ -79,3 +92,24 @@ async def api(settings: Settings, clock: ManualClock) -> AsyncIterator[Api]:
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             headers = await register_and_login(client)
             yield Api(app, client, headers, clock, settings.data_dir / "qari.db")
+
+
+BYBIT_KEY = "QAbybitKEY00000000W1x9"
+BYBIT_SECRET = "QAbybitSECRET0000000000000000000zZ7k"
+
+
+async def bybit_standin(api: Api, start_standin: StartStandin, profile: str = FULL) -> Standin:
+    """A Bybit stand-in holding BYBIT_KEY with `profile`, with the app pointed at it."""
+    standin = await start_standin("bybit")
+    standin.add_key(StandinKey(BYBIT_KEY, BYBIT_SECRET, None, profile))
+    api.point(bybit=standin.base_url)
+    return standin
+
+
+async def connected_bybit(api: Api, start_standin: StartStandin) -> tuple[Standin, dict[str, Any]]:
+    """A stored, Connected Bybit connection for the test user (through the API)."""
+    standin = await bybit_standin(api, start_standin)
+    payload = {"exchange": "bybit", "api_key": BYBIT_KEY, "api_secret": BYBIT_SECRET}
+    response = await api.client.post("/api/v1/exchange/connections", json=payload, headers=api.headers)
+    assert response.status_code == 201, response.text
+    return standin, response.json()

@@ -4,19 +4,11 @@ from __future__ import annotations
 
 from aiohttp import web
 
-from .conftest import Api, StartStandin
-from .standins.base import FULL, READ_ONLY, TRANSFER, WITHDRAW, StandinKey
+from .conftest import BYBIT_KEY, BYBIT_SECRET, Api, StartStandin, bybit_standin, connected_bybit
+from .standins.base import READ_ONLY, TRANSFER, WITHDRAW, StandinKey
 
 URL = "/api/v1/exchange/connections"
-KEY = "QAbybitKEY00000000W1x9"
-SECRET = "QAbybitSECRET0000000000000000000zZ7k"
-
-
-async def _bybit(api: Api, start_standin: StartStandin, profile: str = FULL) -> tuple[StandinKey, object]:
-    standin = await start_standin("bybit")
-    key = standin.add_key(StandinKey(KEY, SECRET, None, profile))
-    api.point(bybit=standin.base_url)
-    return key, standin
+KEY, SECRET = BYBIT_KEY, BYBIT_SECRET
 
 
 async def _counts(api: Api) -> tuple[int, int]:
@@ -29,7 +21,7 @@ async def _counts(api: Api) -> tuple[int, int]:
 async def test_connect_when_full_trade_key_then_201_and_only_hint_shown(
     api: Api, start_standin: StartStandin
 ) -> None:
-    await _bybit(api, start_standin)
+    await bybit_standin(api, start_standin)
 
     response = await api.client.post(
         URL, json={"exchange": "bybit", "api_key": KEY, "api_secret": SECRET}, headers=api.headers
@@ -68,7 +60,7 @@ async def test_connect_when_withdraw_or_transfer_enabled_then_422_and_nothing_st
 async def test_connect_when_wrong_secret_then_422_invalid_credentials(
     api: Api, start_standin: StartStandin
 ) -> None:
-    await _bybit(api, start_standin)
+    await bybit_standin(api, start_standin)
 
     response = await api.client.post(
         URL, json={"exchange": "bybit", "api_key": KEY, "api_secret": SECRET + "x"}, headers=api.headers
@@ -82,8 +74,8 @@ async def test_connect_when_wrong_secret_then_422_invalid_credentials(
 async def test_connect_when_exchange_down_then_503_unreachable_and_nothing_stored(
     api: Api, start_standin: StartStandin
 ) -> None:
-    _, standin = await _bybit(api, start_standin)
-    await standin.stop()  # type: ignore[attr-defined]
+    standin = await bybit_standin(api, start_standin)
+    await standin.stop()
 
     response = await api.client.post(
         URL, json={"exchange": "bybit", "api_key": KEY, "api_secret": SECRET}, headers=api.headers
@@ -114,7 +106,7 @@ async def test_connect_when_passphrase_venue_then_connected(api: Api, start_stan
 
 
 async def test_connect_when_already_connected_then_409(api: Api, start_standin: StartStandin) -> None:
-    await _bybit(api, start_standin)
+    await bybit_standin(api, start_standin)
     payload = {"exchange": "bybit", "api_key": KEY, "api_secret": SECRET}
     assert (await api.client.post(URL, json=payload, headers=api.headers)).status_code == 201
 
@@ -126,14 +118,9 @@ async def test_connect_when_already_connected_then_409(api: Api, start_standin: 
 async def test_replace_when_new_key_connected_then_rotated_and_old_ciphertext_erased(
     api: Api, start_standin: StartStandin
 ) -> None:
-    _, standin = await _bybit(api, start_standin)
-    created = (
-        await api.client.post(
-            URL, json={"exchange": "bybit", "api_key": KEY, "api_secret": SECRET}, headers=api.headers
-        )
-    ).json()
+    standin, created = await connected_bybit(api, start_standin)
     old_secret_id = await api.scalar("SELECT secret_id FROM exchange_connections")
-    standin.add_key(StandinKey("QAbybitKEY2222222222N3w9", "second-secret-0000000000", None, WITHDRAW))  # type: ignore[attr-defined]
+    standin.add_key(StandinKey("QAbybitKEY2222222222N3w9", "second-secret-0000000000", None, WITHDRAW))
 
     refused = await api.client.put(
         f"{URL}/{created['id']}",
@@ -147,7 +134,7 @@ async def test_replace_when_new_key_connected_then_rotated_and_old_ciphertext_er
     assert refused.status_code == 422 and refused.json()["status"] == "permissions_error"
     assert await api.scalar("SELECT secret_id FROM exchange_connections") == old_secret_id
 
-    standin.add_key(StandinKey("QAbybitKEY2222222222N3w9", "second-secret-0000000000"))  # type: ignore[attr-defined]
+    standin.add_key(StandinKey("QAbybitKEY2222222222N3w9", "second-secret-0000000000"))
     replaced = await api.client.put(
         f"{URL}/{created['id']}",
         json={"api_key": "QAbybitKEY2222222222N3w9", "api_secret": "second-secret-0000000000"},
@@ -163,12 +150,7 @@ async def test_replace_when_new_key_connected_then_rotated_and_old_ciphertext_er
 async def test_delete_when_connected_then_row_and_ciphertext_gone(
     api: Api, start_standin: StartStandin
 ) -> None:
-    await _bybit(api, start_standin)
-    created = (
-        await api.client.post(
-            URL, json={"exchange": "bybit", "api_key": KEY, "api_secret": SECRET}, headers=api.headers
-        )
-    ).json()
+    _, created = await connected_bybit(api, start_standin)
 
     response = await api.client.delete(f"{URL}/{created['id']}", headers=api.headers)
 
@@ -180,13 +162,8 @@ async def test_delete_when_connected_then_row_and_ciphertext_gone(
 async def test_verify_when_key_revoked_then_invalid_and_alert_queued(
     api: Api, start_standin: StartStandin
 ) -> None:
-    _, standin = await _bybit(api, start_standin)
-    created = (
-        await api.client.post(
-            URL, json={"exchange": "bybit", "api_key": KEY, "api_secret": SECRET}, headers=api.headers
-        )
-    ).json()
-    standin.keys.clear()  # type: ignore[attr-defined]
+    standin, created = await connected_bybit(api, start_standin)
+    standin.keys.clear()
 
     response = await api.client.post(f"{URL}/{created['id']}/verify", headers=api.headers)
 
@@ -199,12 +176,7 @@ async def test_verify_when_key_revoked_then_invalid_and_alert_queued(
 async def test_connections_when_other_user_then_404(api: Api, start_standin: StartStandin) -> None:
     from tests.helpers import register_and_login
 
-    await _bybit(api, start_standin)
-    created = (
-        await api.client.post(
-            URL, json={"exchange": "bybit", "api_key": KEY, "api_secret": SECRET}, headers=api.headers
-        )
-    ).json()
+    _, created = await connected_bybit(api, start_standin)
     other = await register_and_login(api.client)
 
     assert (await api.client.get(f"{URL}/{created['id']}", headers=other)).status_code == 404

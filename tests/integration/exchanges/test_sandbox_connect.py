@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from decimal import Decimal
 
-import pytest
-
 from qari.adapters.simulator.harness import SandboxServer
 from qari.services import exchange_keys
 
@@ -75,25 +73,22 @@ async def test_sandbox_when_read_only_key_then_permissions_error_naming_spot_tra
     assert await _nothing_stored(api, secret)
 
 
-@pytest.mark.parametrize(
-    ("wallet", "named"),
-    [
+async def test_sandbox_when_withdraw_or_transfer_permission_then_refused_and_no_row_no_ciphertext(
+    api: Api, sandbox_server: SandboxServer
+) -> None:
+    api.point(sandbox=sandbox_server.base_url)
+    for wallet, named in (
         (["Withdraw"], "Withdrawal"),
         (["AccountTransfer"], "Transfer"),
         (["SubMemberTransfer"], "Transfer"),
-    ],
-)
-async def test_sandbox_when_withdraw_or_transfer_permission_then_refused_and_no_row_no_ciphertext(
-    api: Api, sandbox_server: SandboxServer, wallet: list[str], named: str
-) -> None:
-    api.point(sandbox=sandbox_server.base_url)
-    key, secret = sandbox_server.create_key(permissions={"Spot": ["SpotTrade"], "Wallet": wallet})
+    ):
+        key, secret = sandbox_server.create_key(permissions={"Spot": ["SpotTrade"], "Wallet": wallet})
 
-    status, body = await _post(api, key, secret)
+        status, body = await _post(api, key, secret)
 
-    assert status == 422 and body["status"] == "permissions_error"
-    assert named in str(body["detail"]) and body["forbidden"] and body["stored"] is False
-    assert await _nothing_stored(api, secret)
+        assert status == 422 and body["status"] == "permissions_error", wallet
+        assert named in str(body["detail"]) and body["forbidden"] and body["stored"] is False
+        assert await _nothing_stored(api, secret)
 
 
 async def test_sandbox_when_ip_bound_elsewhere_then_permissions_error(
@@ -131,15 +126,7 @@ async def test_sandbox_one_click_when_requested_then_connected_with_paper_usdt(
     assert response.status_code == 201, response.text
     body = response.json()
     assert body["exchange"] == "sandbox" and body["status"] == "connected"
-    user_id = await api.scalar("SELECT user_id FROM exchange_connections")
-    state = api.app.state
-    async with (
-        state.sessions() as session,
-        exchange_keys.open_client(
-            session, state.vault, body["id"], user_id, state.exchange_endpoints
-        ) as client,
-    ):
-        balances = await client.fetch_balances()
+    balances, _ = await api.stored_client_balances(body["id"])
     assert balances["USDT"].free == Decimal(exchange_keys.SANDBOX_PAPER_USDT)
     again = await api.client.post(f"{URL}/sandbox", headers=api.headers)
     assert again.status_code == 409

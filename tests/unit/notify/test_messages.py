@@ -48,6 +48,11 @@ def test_render_when_positive_pnl_then_signed_plus() -> None:
     assert "P&L: +12.35 USDT / +1.50R" in render("pt2", {"pnl_usdt": "12.345", "pnl_r": "1.5"})
 
 
+def test_render_when_pnl_is_not_a_number_then_pnl_line_left_out() -> None:
+    assert "P&L" not in render("stop_loss", {"symbol": "ETH/USDT", "pnl_r": "None", "pnl_usdt": ""})
+    assert "P&L: +2.00R" in render("pt1", {"pnl_usdt": "n/a", "pnl_r": "2"})
+
+
 def test_render_when_unknown_keys_then_they_are_never_shown() -> None:
     text = render("key_invalid", {"exchange": "bybit", "api_secret": "hunter2", "password": "pw"})
     assert "hunter2" not in text and "pw" not in text.split()

@@ -29,7 +29,8 @@ def test_seal_open_when_same_binding_then_round_trip(plaintext: str) -> None:
     vault = SecretVault(b"k" * 32)
     sealed = vault.seal(plaintext, **BIND)
     assert vault.open(sealed, **BIND) == plaintext
-    assert plaintext.encode() not in sealed.ciphertext or plaintext == ""
+    if len(plaintext.encode()) >= 8:  # shorter byte strings can occur in random ciphertext by chance
+        assert plaintext.encode() not in sealed.ciphertext
 
 
 @pytest.mark.parametrize("field", ["ciphertext", "nonce", "wrapped_key", "wrap_nonce"])

@@ -100,12 +100,13 @@ def build_ccxt(
     base_url: str | None = None,
     session: Any = None,
     timeout_ms: int = 10_000,
+    rate_limit: bool = True,
 ) -> ccxt.Exchange:
     """A configured ccxt instance: spot-only options, start-up calls off, optional local base URL."""
     config: dict[str, Any] = {
         "options": copy.deepcopy(dict(caps.ccxt_options)),
         "timeout": timeout_ms,
-        "enableRateLimit": True,
+        "enableRateLimit": rate_limit,
         "logger": _CCXT_LOGGER,
         "userAgent": "qari",
         "timeout_on_exit": 0,  # REST only: no websocket clients to wait for on close()
@@ -141,12 +142,16 @@ class CcxtExchangeClient:
         *,
         base_url: str | None = None,
         timeout_ms: int = 10_000,
+        rate_limit: bool = True,
     ) -> None:
+        """`rate_limit=False` only for a handful of calls (a key check): ccxt's per-endpoint costs would
+        otherwise make e.g. Bitget's key-info call hold the next request back for a second."""
         self.caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
         self.exchange_id = self.caps.id
         self._credentials = credentials
         self._base_url = base_url
         self._timeout_ms = timeout_ms
+        self._rate_limit = rate_limit
         self._public: ccxt.Exchange | None = None
         self._markets_lock = asyncio.Lock()
         self._rules: dict[str, InstrumentRules] | None = None
@@ -156,7 +161,9 @@ class CcxtExchangeClient:
     @property
     def public(self) -> ccxt.Exchange:
         if self._public is None:
-            self._public = build_ccxt(self.caps, base_url=self._base_url, timeout_ms=self._timeout_ms)
+            self._public = build_ccxt(
+                self.caps, base_url=self._base_url, timeout_ms=self._timeout_ms, rate_limit=self._rate_limit
+            )
         return self._public
 
     async def close(self) -> None:

@@ -73,7 +73,7 @@ async def check_key(
     async def source() -> Credentials:
         return credentials
 
-    client = CcxtExchangeClient(caps, source, base_url=base_url, timeout_ms=timeout_ms)
+    client = CcxtExchangeClient(caps, source, base_url=base_url, timeout_ms=timeout_ms, rate_limit=False)
     try:
         permissions = await _inspect(client, probe)
     except QariError as e:

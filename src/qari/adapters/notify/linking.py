@@ -84,8 +84,8 @@ class TelegramLinkPoller:
         reply = None
         if match := _START.match(text.strip()):
             async with self._sessions() as session, session.begin():
-                user_id = await alerts.link_chat(session, match.group(1), chat_id, clock=self._clock)
-            reply = LINKED if user_id is not None else BAD_CODE
+                outcome = await alerts.link_chat(session, match.group(1), chat_id, clock=self._clock)
+            reply = {"linked": LINKED, "invalid": BAD_CODE}.get(outcome)
         elif _STOP.match(text.strip()):
             async with self._sessions() as session, session.begin():
                 await alerts.unlink_chat(session, chat_id)

@@ -93,12 +93,12 @@ def render(kind: str, data: dict[str, str], *, repeat: bool = False) -> str:
         title = "[sandbox] " + title
     lines = [title]
     lines += [f"{label}: {fields[key]}" for key, label in _FIELDS if key in fields]
-    if "pnl_usdt" in fields or "pnl_r" in fields:
-        parts = []
-        if "pnl_usdt" in fields:
-            parts.append(f"{_signed(fields['pnl_usdt'], 2)} USDT")
-        if "pnl_r" in fields:
-            parts.append(f"{_signed(fields['pnl_r'], 2)}R")
+    parts = [
+        f"{_signed(fields[key], 2)}{unit}"
+        for key, unit in (("pnl_usdt", " USDT"), ("pnl_r", "R"))
+        if _NUMBER.match(fields.get(key, ""))
+    ]
+    if parts:
         lines.append("P&L: " + " / ".join(parts))
     if kind in ADVICE:
         lines.append(ADVICE[kind])

@@ -21,7 +21,7 @@ import logging
 import uuid
 from dataclasses import dataclass
 
-from sqlalchemy import ColumnElement, and_, case, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.notify.messages import render
@@ -52,6 +52,9 @@ class OutboxPolicy:
     max_age: dt.timedelta = dt.timedelta(hours=24)
     batch: int = 20
     idle_poll: float = 1.0
+    # Finished rows (sent, skipped, failed) are kept this long for support questions, then deleted.
+    retention: dt.timedelta = dt.timedelta(days=30)
+    purge_every: dt.timedelta = dt.timedelta(hours=1)
 
 
 class OutboxWorker:
@@ -71,6 +74,7 @@ class OutboxWorker:
         self.worker_id = worker_id or uuid.uuid4().hex[:16]
         self.paused_until: dt.datetime | None = None
         self._wake = asyncio.Event()
+        self._purged_at: dt.datetime | None = None
 
     def wake(self) -> None:
         self._wake.set()
@@ -97,6 +101,9 @@ class OutboxWorker:
     async def run_once(self) -> int:
         """One pass over due rows; returns how many were handled (sent, skipped, failed or deferred)."""
         now = self._clock.now()
+        if self._purged_at is None or now - self._purged_at >= self.policy.purge_every:
+            await self.purge(now - self.policy.retention)
+            self._purged_at = now
         if self.paused_until is not None and now < self.paused_until:
             return 0
         self.paused_until = None
@@ -117,6 +124,17 @@ class OutboxWorker:
             if not await self._deliver(row_id):
                 break  # rate limited: the whole bot waits
         return handled
+
+    async def purge(self, before: dt.datetime) -> int:
+        """Delete finished rows created before `before`; pending and sending rows are never touched."""
+        async with self._sessions() as session, session.begin():
+            result = await session.execute(
+                delete(AlertOutbox).where(
+                    AlertOutbox.status.in_((OUTBOX_SENT, OUTBOX_SKIPPED, OUTBOX_FAILED)),
+                    AlertOutbox.created_at < before,
+                )
+            )
+            return int(getattr(result, "rowcount", 0))
 
     @staticmethod
     def _due(now: dt.datetime) -> ColumnElement[bool]:

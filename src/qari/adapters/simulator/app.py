@@ -10,7 +10,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from fastapi import FastAPI, Request
-from starlette.responses import Response
+from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qari.adapters.simulator.admin_api import router as admin_router
 from qari.adapters.simulator.bybit_api import dispatch
@@ -21,7 +21,7 @@ from qari.adapters.simulator.prices import CandleReplay, PriceSource, SyntheticM
 from qari.adapters.simulator.venue import SandboxVenue
 from qari.config import Settings
 from qari.core.clocks import WallClock
-from qari.core.time import Clock, to_ms
+from qari.core.time import Clock
 
 
 def build_venue(
@@ -64,6 +64,27 @@ def venue_from_settings(settings: Settings) -> SandboxVenue:
     )
 
 
+class BybitFastPath:
+    """Serves `/v5/...` straight from the ASGI scope (no FastAPI routing or dependency solving: the
+    Bybit paths are hot); everything else, the admin API, goes on to FastAPI."""
+
+    def __init__(self, app: ASGIApp, get_venue: Callable[[], SandboxVenue]) -> None:
+        self.app = app
+        self.get_venue = get_venue
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http":
+            path: str = scope["path"]
+            root: str = scope.get("root_path", "")
+            if root and path.startswith(root):
+                path = path[len(root) :]
+            if path.startswith("/v5/"):
+                response = await dispatch(self.get_venue(), Request(scope, receive), path)
+                await response(scope, receive, send)
+                return
+        await self.app(scope, receive, send)
+
+
 def create_sandbox_app(venue: SandboxVenue | Callable[[], SandboxVenue]) -> FastAPI:
     holder: list[SandboxVenue] = [venue] if isinstance(venue, SandboxVenue) else []
     factory = venue if not isinstance(venue, SandboxVenue) else None
@@ -82,11 +103,25 @@ def create_sandbox_app(venue: SandboxVenue | Callable[[], SandboxVenue]) -> Fast
     app.state.get_venue = get_venue
     app.include_router(admin_router)
 
-    @app.api_route("/v5/{rest:path}", methods=["GET", "POST"], include_in_schema=False)
-    async def bybit(rest: str, request: Request) -> Response:
-        return await dispatch(get_venue(), request, "/v5/" + rest)
-
+    app.add_middleware(BybitFastPath, get_venue=get_venue)
     return app
 
 
-__all__ = ["build_venue", "create_sandbox_app", "to_ms", "venue_from_settings"]
+SANDBOX_PATH = "/sandbox/bybit"
+
+
+def sandbox_base_url(settings: Settings) -> str:
+    """Where the platform's own sandbox answers (what a user pastes as the exchange URL)."""
+    return settings.base_url.rstrip("/") + SANDBOX_PATH
+
+
+def mount_sandbox(app: FastAPI, settings: Settings) -> FastAPI:
+    """Mount the sandbox inside the platform at /sandbox/bybit; the venue is built on first use.
+    `app.state.sandbox_venue()` returns it (for in-process use by the engine)."""
+    sandbox = create_sandbox_app(lambda: venue_from_settings(settings))
+    app.mount(SANDBOX_PATH, sandbox)
+    app.state.sandbox_venue = sandbox.state.get_venue
+    return sandbox
+
+
+__all__ = ["build_venue", "create_sandbox_app", "mount_sandbox", "sandbox_base_url", "venue_from_settings"]

@@ -123,6 +123,7 @@ class SimulatedExchange:
     ) -> None:
         self.source = source
         self.now_ms = start_ms
+        self._event_ms = start_ms  # the time stamped on fills and updates (a segment's time while walking)
         self.fees = fees or FeeSchedule()
         self.book = book or BookModel()
         self.fills = fills or FillModel()
@@ -146,6 +147,7 @@ class SimulatedExchange:
         self._order_seq = 0
         self._exec_seq = 0
         self._price_cache: dict[str, Decimal] = {}
+        self._books: dict[tuple[str, Decimal], tuple[list[Level], list[Level]]] = {}
 
     # ----------------------------------------------------------------------------------- instruments
     def instruments(self) -> dict[str, Instrument]:
@@ -210,8 +212,19 @@ class SimulatedExchange:
     def _sides(
         self, symbol: str, mid: Decimal | None = None, depth: int | None = None
     ) -> tuple[list[Level], list[Level]]:
+        """The modelled book around `mid` (default: the price now), cached per (symbol, mid)."""
         inst = self.instrument(symbol)
-        return self.book.sides(mid or self.price(symbol), inst.tick_size, inst.base_precision, depth)
+        mid = mid or self.price(symbol)
+        key = (symbol, mid)
+        sides = self._books.get(key)
+        if sides is None:
+            if len(self._books) > 512:
+                self._books.clear()
+            sides = self.book.sides(mid, inst.tick_size, inst.base_precision)
+            self._books[key] = sides
+        if depth is None:
+            return sides
+        return sides[0][:depth], sides[1][:depth]
 
     def order_book(self, symbol: str, depth: int = 50) -> tuple[list[Level], list[Level]]:
         return self._sides(symbol, depth=depth)
@@ -319,6 +332,7 @@ class SimulatedExchange:
             else:
                 self._cursor.pop(symbol, None)
         self.now_ms = ms
+        self._event_ms = ms
         self._price_cache.clear()
         return executions
 
@@ -345,23 +359,35 @@ class SimulatedExchange:
         return out
 
     def _segment(self, symbol: str, p0: Decimal, p1: Decimal, volume: Decimal, ts: int) -> list[Execution]:
+        """Price moves p0 -> p1: triggers fire and resting limits fill in the order the path reaches
+        their prices (ties: older orders first)."""
         lo, hi = min(p0, p1), max(p0, p1)
-        active = self._active[symbol]
-        out: list[Execution] = []
-        for order in sorted(active.values(), key=lambda o: o.created_ms):
-            if order.status != "Untriggered" or order.trigger_price is None:
+        rising = p1 >= p0
+        events: list[tuple[Decimal, int, str, Order]] = []
+        for order in self._active[symbol].values():
+            if order.status == "Untriggered" and order.trigger_price is not None:
+                level = order.trigger_price
+                hit = hi >= level if order.trigger_direction == 1 else lo <= level
+            elif order.order_type == "Limit" and order.price is not None:
+                level = order.price
+                hit = lo <= level if order.is_buy else hi >= level
+            else:
                 continue
-            hit = hi >= order.trigger_price if order.trigger_direction == 1 else lo <= order.trigger_price
             if hit:
-                out.extend(self._trigger(order, ts))
+                distance = max(level - p0 if rising else p0 - level, ZERO)
+                events.append((distance, order.created_ms, order.order_id, order))
+        out: list[Execution] = []
         lot = self.instrument(symbol).base_precision
-        for order in sorted(active.values(), key=lambda o: o.created_ms):
-            if order.order_type != "Limit" or order.status == "Untriggered" or order.price is None:
+        self._event_ms = ts
+        for _, _, _, order in sorted(events, key=lambda e: e[:3]):
+            if not order.active:
                 continue
-            crossed = lo <= order.price if order.is_buy else hi >= order.price
-            if crossed and order.leaves_qty > 0:
+            if order.status == "Untriggered":
+                out.extend(self._trigger(order, ts))
+            elif order.leaves_qty > 0 and order.price is not None:
                 qty = self.fills.maker_fill(order.leaves_qty, volume, lot)
-                out.append(self._fill(order, order.price, qty, True, ts))
+                if qty > 0:
+                    out.append(self._fill(order, order.price, qty, True, ts))
         return out
 
     # ---------------------------------------------------------------------------------------- orders
@@ -544,7 +570,7 @@ class SimulatedExchange:
             self._close(order, "Cancelled", "EC_FOKOrderCanNotBeFilled")
             return []
         account.relock(order, coin, need)
-        out = [self._fill(order, p, q, False, self.now_ms) for p, q in takes]
+        out = [self._fill(order, p, q, False, self._event_ms) for p, q in takes]
         if order.active and order.time_in_force in ("IOC", "FOK"):
             self._close(order, "PartiallyFilledCanceled" if order.cum_exec_qty else "Cancelled", "EC_NoError")
         return out
@@ -581,7 +607,7 @@ class SimulatedExchange:
                 raise VenueError(VALUE_TOO_SMALL, "Order value is lower than the minimum.")
             self._close(order, "Cancelled", "EC_NoImmediateQtyToFill")
             return []
-        out = [self._fill(order, p, q, False, self.now_ms) for p, q in takes]
+        out = [self._fill(order, p, q, False, self._event_ms) for p, q in takes]
         if order.qty_in_quote:
             left = order.qty - order.cum_exec_value
             done = left < asks[0][0] * lot if asks else True
@@ -658,7 +684,7 @@ class SimulatedExchange:
         account.relock(order, coin, ZERO)
         order.status = status
         order.reject_reason = reason
-        order.updated_ms = self.now_ms
+        order.updated_ms = self._event_ms
         self._active[order.symbol].pop(order.order_id, None)
 
     def _find(self, account_id: str, order_id: str | None, order_link_id: str | None) -> Order | None:

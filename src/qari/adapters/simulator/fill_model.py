@@ -71,14 +71,14 @@ class BookModel:
 
 @dataclass(frozen=True, slots=True)
 class FillModel:
-    """`participation`: the share of the traded volume a resting order can take per path segment
-    (segments without volume data fill the whole order)."""
+    """`participation`: the share of the traded volume a resting order can take per path segment (at
+    least one lot when anything traded; nothing when the segment traded no volume)."""
 
     participation: Decimal = Decimal("0.25")
 
     def maker_fill(self, leaves: Decimal, segment_volume: Decimal, lot: Decimal) -> Decimal:
         if segment_volume <= 0:
-            return leaves
+            return Decimal(0)
         cap = quantize(segment_volume * self.participation, lot)
         return min(leaves, max(cap, lot))
 

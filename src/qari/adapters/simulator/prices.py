@@ -12,6 +12,7 @@ simulation's start time (weekday alignment kept); the synthetic market is a pure
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -194,7 +195,7 @@ DEFAULT_SYNTHETIC = (
 )
 
 _EPOCH_DAY = 18_262  # 2020-01-01, day index since 1970
-_MAX_DAYS = 40_000
+_MAX_DAYS = 20_000  # anchors until 2074
 
 
 class SyntheticMarket:
@@ -224,15 +225,7 @@ class SyntheticMarket:
     def _anchor(self, symbol: str, day: int) -> float:
         if symbol not in self._anchors:
             index, spec = self._specs[symbol]
-            rng = np.random.default_rng([self.seed, index, 0])
-            shocks = rng.standard_normal(_MAX_DAYS) * self._daily_vol
-            level = math.log(spec.start_price)
-            out = np.empty(_MAX_DAYS, dtype=np.float64)
-            x = level
-            for i in range(_MAX_DAYS):
-                out[i] = x
-                x += 0.02 * (level - x) + shocks[i]
-            self._anchors[symbol] = out
+            self._anchors[symbol] = _anchor_walk(self.seed, index, spec.start_price, self._daily_vol)
         return float(self._anchors[symbol][min(max(day - _EPOCH_DAY, 0), _MAX_DAYS - 1)])
 
     def _day(self, symbol: str, day: int) -> tuple[FloatArray, ...]:
@@ -288,6 +281,19 @@ def timeframe_ms_or_month(timeframe: str) -> int:
     return _tf_ms(timeframe)
 
 
+@functools.cache
+def _anchor_walk(seed: int, index: int, start_price: float, daily_vol: float) -> FloatArray:
+    """Daily log-price anchors: a random walk pulled 2 % a day back towards the start price."""
+    shocks = (np.random.default_rng([seed, index, 0]).standard_normal(_MAX_DAYS) * daily_vol).tolist()
+    level = math.log(start_price)
+    out = [0.0] * _MAX_DAYS
+    x = level
+    for i, shock in enumerate(shocks):
+        out[i] = x
+        x += 0.02 * (level - x) + shock
+    return np.asarray(out, dtype=np.float64)
+
+
 class PricePath:
     """The piecewise-linear intraday price path of one symbol, built from its base candles."""
 
@@ -297,7 +303,8 @@ class PricePath:
         self.step_ms = timeframe_ms(source.base_timeframe(symbol))
 
     def points(self, start_ms: int, end_ms: int) -> tuple[IntArray, FloatArray, FloatArray]:
-        """Path points (time, price, volume traded since the previous point) with start < time <= end."""
+        """Path points (time, price, volume traded since the previous point) with start < time <= end;
+        each of a candle's four quarters carries a quarter of its volume."""
         candles = self.source.base_candles(self.symbol, start_ms - self.step_ms, end_ms + 1)
         n = len(candles)
         if n == 0:
@@ -308,7 +315,7 @@ class PricePath:
         quarter = self.step_ms // 4
         times = (candles.ts[:, None] + np.arange(4, dtype=np.int64)[None, :] * quarter).reshape(-1)
         prices = np.column_stack([candles.open, first, second, candles.close]).reshape(-1)
-        vol = np.column_stack([np.zeros(n), *([candles.volume / 3.0] * 3)]).reshape(-1)
+        vol = np.repeat(candles.volume / 4.0, 4)
         keep = (times > start_ms) & (times <= end_ms)
         return times[keep], prices[keep], vol[keep]
 

@@ -14,7 +14,7 @@ CODE = 3
 NAME = "Order blocks & FVG"
 MIN_OB_QUALITY = 45.0
 MIN_REALISM = 0.5
-BREAKER_NEAR_ATR = 2.0
+BREAKER_NEAR_ATR = 0.5
 
 
 def best_block(ctx: AnalysisContext) -> tuple[OrderBlock, float] | None:

@@ -1,4 +1,9 @@
-"""L10 Session context: Asia / London / New York sessions and their opens (UTC); thin hours score low."""
+"""L10 Session context: Asia / London / New York sessions and their opens (UTC); thin hours score low.
+
+Only the first two hours after the London or New York open count as agreement (liquidity arrives and
+moves start there); the rest of the liquid day is neutral, thin hours and weekends are neutral with a
+low score — session timing alone is no reason to buy.
+"""
 
 from __future__ import annotations
 
@@ -37,15 +42,18 @@ class SessionContext:
             why = "the weekend" if weekend else "the thin hours between New York close and Asia open"
             return result(CODE, NAME, Vote.NEUTRAL, 0.2, evidence, f"It is {why}, when liquidity is thin.")
         names = " and ".join(s.replace("_", " ").title() for s in active)
-        if "london" in active or "new_york" in active:
-            score = 0.9 if just_opened or len(active) > 1 else 0.7
+        opened = [s for s in just_opened if s in ("london", "new_york")]
+        if opened:
+            which = " and ".join(s.replace("_", " ").title() for s in opened)
             return result(
                 CODE,
                 NAME,
                 Vote.AGREE,
-                score,
+                0.9,
                 evidence,
-                f"The {names} session{'s are' if len(active) > 1 else ' is'} "
-                "active, the most liquid part of the day.",
+                f"The {which} open is under way: the most liquid, most decisive hours of the day.",
             )
+        if "london" in active or "new_york" in active:
+            plural = "s are" if len(active) > 1 else " is"
+            return result(CODE, NAME, Vote.NEUTRAL, 0.7, evidence, f"The {names} session{plural} active.")
         return result(CODE, NAME, Vote.NEUTRAL, 0.5, evidence, f"Only the {names} session is active.")

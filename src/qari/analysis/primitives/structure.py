@@ -47,8 +47,8 @@ def _first_crosses(
     if piv_idx.shape[0] == 0:
         return []
     confirm = piv_idx + k
-    bars = np.arange(n)
-    ref = np.searchsorted(confirm, bars, side="left") - 1  # latest pivot confirmed strictly before bar
+    # for each bar, the latest pivot confirmed strictly before it
+    ref = np.searchsorted(confirm, np.arange(n), side="left") - 1
     valid = ref >= 0
     level = np.where(valid, piv_px[np.maximum(ref, 0)], np.nan)
     with np.errstate(invalid="ignore"):
@@ -56,9 +56,13 @@ def _first_crosses(
     hit_bars = np.flatnonzero(crossed)
     if hit_bars.shape[0] == 0:
         return []
-    refs, first = np.unique(ref[hit_bars], return_index=True)
-    bars_hit = hit_bars[first]
-    return [(int(b), float(piv_px[r]), int(piv_idx[r])) for b, r in zip(bars_hit, refs, strict=True)]
+    hit_refs = ref[hit_bars]  # non-decreasing: the reference pivot only ever moves forward
+    first = np.flatnonzero(np.concatenate(([True], hit_refs[1:] != hit_refs[:-1])))
+    bars = hit_bars[first].tolist()
+    refs = hit_refs[first].tolist()
+    px = piv_px.tolist()
+    idx = piv_idx.tolist()
+    return [(b, px[r], idx[r]) for b, r in zip(bars, refs, strict=True)]
 
 
 def pattern_of(p: Pivots) -> str:

@@ -7,9 +7,10 @@ credentials, and sends a `change` event whenever one of them differs from what i
     data: {"resource": "trades", "data": <the resource's JSON, as GET returns it>}
 
 Resources: `connections`, `positions`, `trades`, `r_tracker`, `portfolio`, `engine`, `scan`,
-`gate_evaluations`. A resource the server does not offer is left out. Reading through the API (not
-the tables) keeps the stream correct whatever module owns the data, and means it can only ever show a
-user what that user may GET. A comment line is sent every 15 s so proxies keep the connection open.
+`gate_evaluations`, `risk_settings`, `telegram`. A resource the server does not offer is left out.
+Reading through the API (not the tables) keeps the stream correct whatever module owns the data, and
+means it can only ever show a user what that user may GET. A comment line is sent every 15 s so
+proxies keep the connection open.
 """
 
 from __future__ import annotations
@@ -35,6 +36,8 @@ WATCHED: dict[str, str] = {
     "engine": "/api/v1/engine/state",
     "scan": "/api/v1/scans/latest",
     "gate_evaluations": "/api/v1/gate-evaluations",
+    "risk_settings": "/api/v1/settings/risk",
+    "telegram": "/api/v1/notifications/telegram",
 }
 FORWARDED_HEADERS = ("cookie", "authorization")
 HEARTBEAT_SECONDS = 15.0

@@ -20,11 +20,15 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.exchanges.capabilities import VENUES
 from qari.adapters.exchanges.keys import KeyStatus
+from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
+from qari.adapters.vault import SecretVault
 from qari.config import Settings
+from qari.core.time import Clock
 from qari.services import exchange_keys
 from qari.services.errors import ServiceError
 from qari.web.deps import ClockDep, CurrentUser, SessionDep, VaultDep
@@ -116,6 +120,23 @@ def refused(error: exchange_keys.KeyRefusedError) -> JSONResponse:
     return JSONResponse(body, status_code=status_code)
 
 
+async def _connect(
+    session: AsyncSession,
+    vault: SecretVault,
+    user: User,
+    data: exchange_keys.KeyInput,
+    endpoints: exchange_keys.Endpoints,
+    clock: Clock,
+) -> ConnectionPublic | JSONResponse:
+    try:
+        row = await exchange_keys.connect(
+            session, vault, user_id=user.id, data=data, endpoints=endpoints, now=clock.now()
+        )
+    except exchange_keys.KeyRefusedError as e:
+        return refused(e)
+    return public(row)
+
+
 @router.get("/exchanges", response_model=list[VenuePublic])
 async def list_exchanges(user: CurrentUser) -> list[VenuePublic]:
     return [VenuePublic(id=v.id, name=v.name, needs_passphrase=v.needs_passphrase) for v in VENUES.values()]
@@ -141,13 +162,7 @@ async def create_connection(
     clock: ClockDep,
 ) -> ConnectionPublic | JSONResponse:
     data = exchange_keys.validate_input(body.exchange, body.api_key, body.api_secret, body.passphrase)
-    try:
-        row = await exchange_keys.connect(
-            session, vault, user_id=user.id, data=data, endpoints=endpoints_for(request), now=clock.now()
-        )
-    except exchange_keys.KeyRefusedError as e:
-        return refused(e)
-    return public(row)
+    return await _connect(session, vault, user, data, endpoints_for(request), clock)
 
 
 @router.post("/connections/sandbox", status_code=201, response_model=ConnectionPublic)
@@ -159,13 +174,7 @@ async def connect_sandbox(
     if url is None:
         raise ServiceError(503, "the built-in sandbox has no URL configured")
     data = await exchange_keys.create_sandbox_key(url)
-    try:
-        row = await exchange_keys.connect(
-            session, vault, user_id=user.id, data=data, endpoints=endpoints, now=clock.now()
-        )
-    except exchange_keys.KeyRefusedError as e:
-        return refused(e)
-    return public(row)
+    return await _connect(session, vault, user, data, endpoints, clock)
 
 
 @router.get("/connections/{connection_id}", response_model=ConnectionPublic)

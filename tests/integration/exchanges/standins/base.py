@@ -9,6 +9,7 @@ import json
 import time
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import parse_qs
 
 from aiohttp import web
 
@@ -87,6 +88,21 @@ class Standin:
     def check_ip(key: StandinKey, request: web.Request) -> None:
         if key.ips and request.remote not in key.ips:
             raise Rejected("ip")
+
+    def query_signed_key(self, request: web.Request, key_header: str, signed_text: str) -> StandinKey:
+        """Binance-style auth (Binance, MEXC): hex HMAC-SHA256 of everything before `&signature=`,
+        then `timestamp` within `recvWindow`, then the key's IP list."""
+        key = self.key_for(request.headers.get(key_header), request)
+        signed, _, sig = signed_text.rpartition("&signature=")
+        if not sig or sig.lower() != hmac_hex(key.secret, signed):
+            raise Rejected("bad_signature")
+        params = {k: v[0] for k, v in parse_qs(signed).items()}
+        now = self.now_ms()
+        ts, recv = int(params.get("timestamp", "0")), int(params.get("recvWindow", "5000"))
+        if not (ts < now + 1000 and now - ts <= recv):
+            raise Rejected("clock")
+        self.check_ip(key, request)
+        return key
 
     def json(self, payload: Any, status: int = 200) -> web.Response:
         return web.Response(text=json.dumps(payload), status=status, content_type="application/json")

@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from .base import READ_ONLY, TRANSFER, WITHDRAW, Rejected, Standin, StandinKey, hmac_hex
+from .base import READ_ONLY, TRANSFER, WITHDRAW, Standin, StandinKey, hmac_hex
 
 ERRORS = {
     "unknown_key": (401, -2015, "Invalid API-key, IP, or permissions for action."),
@@ -30,18 +29,8 @@ class BinanceStandin(Standin):
         return self.json({"code": code, "msg": message}, status)
 
     async def authenticate(self, request: web.Request) -> StandinKey:
-        key = self.key_for(request.headers.get("X-MBX-APIKEY"), request)
-        total = self.raw_query(request) + (await request.text() if request.method != "GET" else "")
-        signed, _, sig = total.rpartition("&signature=")
-        if not sig or sig.lower() != signature(key.secret, signed):
-            raise Rejected("bad_signature")
-        params = {k: v[0] for k, v in parse_qs(signed).items()}
-        now = self.now_ms()
-        ts, recv = int(params.get("timestamp", "0")), int(params.get("recvWindow", "5000"))
-        if not (ts < now + 1000 and now - ts <= recv):
-            raise Rejected("clock")
-        self.check_ip(key, request)
-        return key
+        body = await request.text() if request.method != "GET" else ""
+        return self.query_signed_key(request, "X-MBX-APIKEY", self.raw_query(request) + body)
 
     def restrictions(self, key: StandinKey) -> dict[str, Any]:
         return {

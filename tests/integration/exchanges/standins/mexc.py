@@ -3,11 +3,10 @@
 from __future__ import annotations
 
 from typing import Any
-from urllib.parse import parse_qs
 
 from aiohttp import web
 
-from .base import READ_ONLY, TRANSFER, WITHDRAW, Rejected, Standin, StandinKey, hmac_hex
+from .base import READ_ONLY, TRANSFER, WITHDRAW, Standin, StandinKey, hmac_hex
 
 ERRORS = {
     "unknown_key": (400, 10072, "Api key info invalid"),
@@ -30,17 +29,7 @@ class MexcStandin(Standin):
         return self.json({"code": code, "msg": message}, status)
 
     async def authenticate(self, request: web.Request) -> StandinKey:
-        key = self.key_for(request.headers.get("X-MEXC-APIKEY"), request)
-        signed, _, sig = self.raw_query(request).rpartition("&signature=")
-        if sig != signature(key.secret, signed):
-            raise Rejected("bad_signature")
-        params = {k: v[0] for k, v in parse_qs(signed).items()}
-        now = self.now_ms()
-        ts, recv = int(params.get("timestamp", "0")), int(params.get("recvWindow", "5000"))
-        if not (ts < now + 1000 and now - ts <= recv):
-            raise Rejected("clock")
-        self.check_ip(key, request)
-        return key
+        return self.query_signed_key(request, "X-MEXC-APIKEY", self.raw_query(request))
 
     def key_info(self, key: StandinKey) -> dict[str, Any]:
         perms = ["SPOT_ACCOUNT_READ", "SPOT_DEAL_READ", "CONTRACT_ACCOUNT_READ"]

@@ -86,13 +86,23 @@ def test_sessions_at_hour(hour: int, expected: list[str]) -> None:
     assert sessions_at(hour) == expected
 
 
-def test_session_when_weekday_london_new_york_overlap_then_agree() -> None:
+def test_session_when_weekday_new_york_open_then_agree() -> None:
     tuesday_14h = T0 + (1 * 24 + 14) * 3_600_000  # 2024-01-02 was a Tuesday
 
     r = SessionContext().evaluate(_ctx(at_ms=tuesday_14h))
 
     assert r.vote == Vote.AGREE
     assert r.evidence["sessions"] == ["london", "new_york"]
+    assert r.evidence["session_open"] == ["new_york"]
+
+
+def test_session_when_weekday_mid_session_then_neutral_but_liquid_score() -> None:
+    tuesday_17h = T0 + (1 * 24 + 17) * 3_600_000
+
+    r = SessionContext().evaluate(_ctx(at_ms=tuesday_17h))
+
+    assert r.vote == Vote.NEUTRAL
+    assert r.score >= 0.7
 
 
 def test_session_when_weekend_then_thin_and_low_score() -> None:

@@ -104,6 +104,7 @@ function openEvents() {
   const dot = document.getElementById('live-dot');
   source.onopen = () => dot.classList.add('on');
   source.onerror = () => dot.classList.remove('on');
+  source.addEventListener('logged_out', () => session.onUnauthorized());
   source.addEventListener('change', (event) => {
     let payload = {};
     try { payload = JSON.parse(event.data); } catch { return; }

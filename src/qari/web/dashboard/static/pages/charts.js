@@ -10,10 +10,10 @@ function candlePath(subject) {
 function lines(subject) {
   const out = [];
   const add = (price, title, color, style = 0) => { if (price !== undefined && price !== null && price !== '') out.push({ price: Number(price), title, color, lineStyle: style, lineWidth: 1, axisLabelVisible: true }); };
-  add(pick(subject, 'entry_price', 'avg_entry_price', 'blended_entry'), 'entry', '#0f5b8d');
-  add(pick(subject, 'stop_price', 'stop', 'stop_loss', 'initial_stop'), 'stop', '#b42318', 2);
-  add(pick(subject, 'pt1_price', 'pt1'), 'PT1', '#127a3e', 2);
-  add(pick(subject, 'pt2_price', 'pt2'), 'PT2', '#127a3e', 2);
+  add(pick(subject, 'blended_entry', 'entry_price'), 'entry', '#0f5b8d');
+  add(pick(subject, 'stop_price'), 'stop', '#b42318', 2);
+  add(pick(subject, 'pt1'), 'PT1', '#127a3e', 2);
+  add(pick(subject, 'pt2'), 'PT2', '#127a3e', 2);
   return out;
 }
 
@@ -21,7 +21,7 @@ function markers(subject) {
   const fills = items(pick(subject, 'fills') || []);
   return fills.map((f) => {
     const buy = String(pick(f, 'side') || '').toLowerCase() === 'buy';
-    return { time: toSeconds(pick(f, 'time', 'filled_at', 'timestamp', 'at')), position: buy ? 'belowBar' : 'aboveBar', color: buy ? '#127a3e' : '#b42318', shape: buy ? 'arrowUp' : 'arrowDown', text: `${buy ? 'buy' : 'sell'} ${pick(f, 'price') ?? ''}` };
+    return { time: toSeconds(pick(f, 'at', 'time')), position: buy ? 'belowBar' : 'aboveBar', color: buy ? '#127a3e' : '#b42318', shape: buy ? 'arrowUp' : 'arrowDown', text: `${buy ? 'buy' : 'sell'} ${pick(f, 'price') ?? ''}` };
   }).filter((m) => Number.isFinite(m.time)).sort((a, b) => a.time - b.time);
 }
 

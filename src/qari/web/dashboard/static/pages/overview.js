@@ -38,10 +38,13 @@ export default function overview() {
 
   function rCard() {
     const r = data.r_tracker;
+    const limit = (w, fallback) => Math.abs(Number(pick(w || {}, 'limit_r') ?? fallback));
     const body = r
-      ? [rLine('Today', pick(r, 'today_r', 'day_r', 'daily_r', 'today'), pick(r, 'daily_limit_r', 'day_limit_r', 'daily_limit') ?? 2),
-        rLine('This week', pick(r, 'week_r', 'weekly_r', 'this_week_r', 'week'), pick(r, 'weekly_limit_r', 'week_limit_r', 'weekly_limit') ?? 5),
-        pick(r, 'halted', 'tripped', 'kill_switch_active') ? h('div', { class: 'notice bad small' }, `Kill switch active: no new entries until ${fmtTime(pick(r, 'halted_until', 'until'))}.`) : h('div', { class: 'small muted' }, 'Kill switch clear.')]
+      ? [rLine('Today', pick(r.today || {}, 'realised_r'), limit(r.today, 2)),
+        rLine('This week', pick(r.week || {}, 'realised_r'), limit(r.week, 5)),
+        r.halted
+          ? h('div', { class: 'notice bad small', id: 'kill-switch' }, `Kill switch active: ${r.reason || 'loss limit reached'}. No new entries until ${fmtTime(r.halted_until)}; open positions keep their stops.`)
+          : h('div', { class: 'small muted' }, 'Kill switch clear.')]
       : [h('p', { class: 'muted' }, 'No realised R yet.')];
     return h('div', { class: 'card', id: 'r-tracker' }, h('h2', {}, 'R-tracker'), body);
   }
@@ -74,12 +77,12 @@ export default function overview() {
     const columns = [
       { label: 'Symbol', value: (p) => h('a', { href: '#', onclick: (e) => { e.preventDefault(); showDetail(p); } }, p.symbol) },
       { label: 'State', value: (p) => pick(p, 'state', 'status') || '' },
-      { label: 'Entry', num: true, value: (p) => fmtPrice(pick(p, 'entry_price', 'avg_entry_price', 'blended_entry')) },
+      { label: 'Entry', num: true, value: (p) => fmtPrice(pick(p, 'blended_entry', 'entry_price')) },
       { label: 'Stop', num: true, value: (p) => fmtPrice(pick(p, 'stop_price', 'stop', 'stop_loss')) },
       { label: 'Targets', num: true, value: targets },
       { label: 'Mark', num: true, value: (p) => fmtPrice(pick(p, 'mark_price', 'last_price')) },
-      { label: 'P&L', num: true, tone: (p) => signClass(pick(p, 'unrealized_pnl_usdt', 'unrealised_pnl_usdt')), value: (p) => fmtUsdt(pick(p, 'unrealized_pnl_usdt', 'unrealised_pnl_usdt')) },
-      { label: 'R', num: true, tone: (p) => signClass(pick(p, 'unrealized_r', 'unrealised_r')), value: (p) => fmtR(pick(p, 'unrealized_r', 'unrealised_r')) },
+      { label: 'Unrealised', num: true, tone: (p) => signClass(pick(p, 'unrealised_pnl_usdt')), value: (p) => fmtUsdt(pick(p, 'unrealised_pnl_usdt')) },
+      { label: 'R', num: true, tone: (p) => signClass(pick(p, 'unrealised_r')), value: (p) => fmtR(pick(p, 'unrealised_r')) },
     ];
     return h('div', { class: 'card', id: 'positions' }, h('h2', {}, `Open positions (${list.length})`), table(columns, list, 'No open positions.'));
   }
@@ -99,8 +102,10 @@ export default function overview() {
     if (!series) return;
     const seen = new Map();
     for (const pt of equityPoints()) if (Number.isFinite(pt.time) && Number.isFinite(pt.value)) seen.set(pt.time, pt);
-    series.setData([...seen.values()].sort((a, b) => a.time - b.time));
+    const points = [...seen.values()].sort((a, b) => a.time - b.time);
+    series.setData(points);
     chart.timeScale().fitContent();
+    slots.equityEmpty.hidden = points.length > 0;
   }
 
   async function showDetail(position) {
@@ -123,10 +128,11 @@ export default function overview() {
       for (const [k, v] of entries) data[k] = v;
       for (const [k, build] of Object.entries(builders)) slots[k] = build();
       const chartBox = h('div', { class: 'chart', id: 'equity-chart' });
+      slots.equityEmpty = h('p', { class: 'muted small', id: 'equity-empty' }, 'The equity curve starts with your first closed trade.');
       slots.detail = h('div', { class: 'card', id: 'position-detail', hidden: true });
       clear(root, h('h1', {}, 'Overview'),
         h('div', { class: 'grid' }, slots.portfolio, slots.r_tracker, slots.connections, slots.engine),
-        h('div', { class: 'card' }, h('h2', {}, 'Equity'), chartBox),
+        h('div', { class: 'card' }, h('h2', {}, 'Equity'), slots.equityEmpty, chartBox),
         slots.positions, slots.detail);
       chart = makeChart(chartBox);
       if (chart) { series = chart.addAreaSeries({ lineColor: '#0f5b8d', topColor: 'rgba(15,91,141,.25)', bottomColor: 'rgba(15,91,141,0)' }); drawEquity(); }

@@ -39,10 +39,10 @@ export default function scanner() {
     const rows = items(data.gate, 'evaluations', 'gate_evaluations');
     clear(gateEl, h('h2', {}, 'Risk gate decisions'),
       data.gate === null ? h('p', { class: 'muted' }, 'Gate decisions are not available on this server yet.') : table([
-        { label: 'Time', value: (g) => fmtTime(pick(g, 'evaluated_at', 'created_at', 'at')) },
+        { label: 'Time', value: (g) => fmtTime(pick(g, 'at', 'evaluated_at')) },
         { label: 'Symbol', value: (g) => g.symbol },
-        { label: 'Result', value: (g) => { const ok = pick(g, 'passed', 'allowed', 'ok'); return h('span', { class: `badge ${ok ? 'good' : 'bad'}` }, ok ? 'passed' : 'blocked'); } },
-        { label: 'Blocked by', value: (g) => pick(g, 'blocking_check', 'failed_check', 'check_code', 'code') ?? '' },
+        { label: 'Result', value: (g) => h('span', { class: `badge ${g.passed ? 'good' : 'bad'}` }, g.passed ? 'passed' : 'blocked') },
+        { label: 'Blocked by', value: (g) => pick(g, 'blocking_code') ?? '' },
         { label: 'Why', value: (g) => pick(g, 'reason', 'message') ?? '' },
       ], rows, 'No candidate reached the risk gate yet.'));
   }

@@ -221,13 +221,22 @@ async function riskTab(root) {
 }
 
 // ---- Notifications ----------------------------------------------------------------------------
+const ALERT_LABELS = {
+  entry_leg1: 'Entry (leg 1)', entry_leg2: 'Entry (leg 2)', stop_loss: 'Stop-loss hit', pt1: 'Profit target 1',
+  pt2: 'Profit target 2', trailing_exit: 'Trailing-stop exit', kill_switch_tripped: 'Kill switch tripped',
+  kill_switch_cleared: 'Kill switch cleared', key_invalid: 'API key invalid', key_permissions_changed: 'API key permissions changed',
+  exchange_unreachable: 'Exchange unreachable', trial_ending: 'Free trial ending',
+};
+
 async function notificationsTab(root) {
   const [prefs, telegram] = await Promise.all([optional('/notifications/preferences').catch(() => null), optional('/notifications/telegram').catch(() => null)]);
   const linkBox = h('div', { id: 'telegram-link' });
   const card = h('div', { class: 'card' }, h('h2', {}, 'Telegram alerts'));
   if (telegram === null && prefs === null) { clear(root, card, h('p', { class: 'muted' }, 'Alerts are not available on this server yet.')); return; }
-  if (telegram && telegram.enabled === false) card.append(h('div', { class: 'notice warn' }, 'Telegram alerts are switched off on this server (no bot token configured).'));
-  if (telegram && telegram.linked) {
+  if (telegram && telegram.enabled === false) card.append(h('div', { class: 'notice warn', id: 'telegram-off' }, telegram.message || 'Telegram alerts are switched off on this server.'));
+  if (telegram && telegram.enabled === false) {
+    // Nothing to link until the operator configures a bot.
+  } else if (telegram && telegram.linked) {
     card.append(h('p', {}, 'Linked to Telegram. '), h('button', { type: 'button', class: 'secondary', onclick: async () => { await api('DELETE', '/notifications/telegram/link'); toast('Telegram unlinked.'); notificationsTab(root); } }, 'Unlink'));
   } else {
     card.append(h('button', { type: 'button', onclick: async () => {
@@ -238,15 +247,15 @@ async function notificationsTab(root) {
     } }, 'Link Telegram'), linkBox);
   }
   const prefsCard = h('div', { class: 'card' }, h('h2', {}, 'Which alerts'));
-  const events = prefs ? (prefs.events || prefs.preferences || prefs) : null;
+  const events = prefs ? (prefs.preferences || prefs.events || prefs) : null;
   if (events && typeof events === 'object') {
     for (const [kind, on] of Object.entries(events)) {
       if (typeof on !== 'boolean') continue;
       const box = h('input', { type: 'checkbox', id: `pref-${kind}`, checked: on });
       box.addEventListener('change', async () => {
-        try { await api('PUT', '/notifications/preferences', { ...events, [kind]: box.checked }); events[kind] = box.checked; toast('Saved.'); } catch (e) { toast(e.message); box.checked = !box.checked; }
+        try { await api('PUT', '/notifications/preferences', { preferences: { [kind]: box.checked } }); events[kind] = box.checked; toast('Saved.'); } catch (e) { toast(e.message); box.checked = !box.checked; }
       });
-      prefsCard.append(h('div', { class: 'row' }, box, h('label', { for: `pref-${kind}` }, kind.replaceAll('_', ' '))));
+      prefsCard.append(h('div', { class: 'row' }, box, h('label', { for: `pref-${kind}` }, ALERT_LABELS[kind] || kind.replaceAll('_', ' '))));
     }
   } else prefsCard.append(h('p', { class: 'muted' }, 'Per-alert preferences are not available yet.'));
   clear(root, card, prefsCard);

@@ -2,8 +2,8 @@
 import { clear, fmtNum, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, optional, pick, signClass, table } from '../lib.js';
 import { candleChart } from './charts.js';
 
-const tradeId = (t) => String(pick(t, 'id', 'trade_id', 'position_id') ?? `${t.symbol}-${pick(t, 'opened_at', 'entry_time')}`);
-const isOpen = (t) => !pick(t, 'closed_at', 'exit_time');
+const tradeId = (t) => String(pick(t, 'id') ?? `${t.symbol}-${pick(t, 'opened_at')}`);
+const isOpen = (t) => !pick(t, 'closed_at');
 
 export function layerTable(layers) {
   const list = Array.isArray(layers) ? layers : Object.entries(layers || {}).map(([code, v]) => ({ code, ...(typeof v === 'object' ? v : { vote: v }) }));
@@ -17,32 +17,46 @@ export function layerTable(layers) {
 
 function fillsTable(fills) {
   return table([
-    { label: 'Time', value: (f) => fmtTime(pick(f, 'time', 'filled_at', 'timestamp', 'at')) },
+    { label: 'Time', value: (f) => fmtTime(pick(f, 'at', 'time', 'filled_at', 'timestamp')) },
     { label: 'Side', value: (f) => pick(f, 'side') ?? '' },
-    { label: 'Kind', value: (f) => pick(f, 'kind', 'purpose', 'leg', 'order_kind') ?? '' },
     { label: 'Price', num: true, value: (f) => fmtPrice(pick(f, 'price')) },
     { label: 'Qty', num: true, value: (f) => fmtPrice(pick(f, 'qty', 'quantity', 'amount', 'qty_base')) },
     { label: 'Fee', num: true, value: (f) => `${fmtPrice(pick(f, 'fee', 'fee_cost'))} ${pick(f, 'fee_currency', 'fee_asset') ?? ''}` },
   ], items(fills), 'No fills yet.');
 }
 
+function gateSummary(gate) {
+  if (!gate) return null;
+  const results = items(gate.results);
+  return h('div', {}, h('h2', {}, 'Risk gate'),
+    h('p', { class: 'small' }, gate.passed ? `Passed all ${results.length || 16} checks.` : `Blocked by ${gate.blocking_code}: ${gate.reason}`));
+}
+
+function eventsList(events) {
+  if (!events.length) return null;
+  return h('div', {}, h('h2', {}, 'What happened'),
+    h('ul', { class: 'plain small' }, events.map((e) => h('li', {}, h('span', { class: 'muted' }, fmtTime(e.at)), ' ', e.message || e.kind))));
+}
+
 function tradeDetails(t, openIds, charts) {
-  const pnl = pick(t, 'pnl_usdt', 'realized_pnl_usdt', 'unrealized_pnl_usdt');
-  const r = pick(t, 'r_multiple', 'pnl_r', 'realized_r');
+  const pnl = pick(t, 'pnl_usdt');
+  const r = pick(t, 'pnl_r', 'r_multiple');
   const explanation = pick(t, 'explanation', 'reason', 'entry_reason');
   const id = tradeId(t);
   const chartBox = h('div', { class: 'chart' });
   const el = h('details', { class: 'trade', 'data-trade-id': id, open: openIds.has(id) },
     h('summary', {},
       h('strong', {}, t.symbol),
-      h('span', { class: 'badge' }, isOpen(t) ? pick(t, 'state', 'status') || 'open' : pick(t, 'exit_reason') || 'closed'),
-      h('span', { class: 'muted small' }, fmtTime(pick(t, 'opened_at', 'entry_time', 'created_at'))),
+      h('span', { class: `badge ${isOpen(t) ? 'good' : ''}` }, isOpen(t) ? pick(t, 'state') || 'open' : (pick(t, 'exit_reason') || 'closed').replaceAll('_', ' ')),
+      h('span', { class: 'muted small' }, fmtTime(pick(t, 'opened_at'))),
       h('span', { class: signClass(pnl) }, fmtUsdt(pnl)),
       h('span', { class: signClass(r) }, fmtR(r))),
     h('div', { class: 'explain', 'data-testid': 'explanation' }, explanation || 'No explanation recorded.'),
-    h('div', { class: 'small muted' }, `Entry ${fmtPrice(pick(t, 'entry_price', 'avg_entry_price'))} · stop ${fmtPrice(pick(t, 'initial_stop', 'stop_price'))} · PT1 ${fmtPrice(pick(t, 'pt1', 'pt1_price'))} · PT2 ${fmtPrice(pick(t, 'pt2', 'pt2_price'))} · exit ${fmtPrice(pick(t, 'exit_price'))}`),
-    h('h2', {}, 'Layer results'), layerTable(pick(t, 'layers', 'layer_results') || []),
+    h('div', { class: 'small muted' }, `Entry ${fmtPrice(pick(t, 'blended_entry', 'entry_price'))} · stop ${fmtPrice(pick(t, 'stop_price', 'initial_stop'))} · PT1 ${fmtPrice(pick(t, 'pt1'))} · PT2 ${fmtPrice(pick(t, 'pt2'))} · 1R = ${fmtUsdt(pick(t, 'one_r_usdt'))} · fees ${fmtUsdt(pick(t, 'fees_usdt'))}`),
+    h('h2', {}, 'Layer results'), layerTable(pick(t, 'layer_results', 'layers') || []),
+    gateSummary(pick(t, 'gate_evaluation')),
     h('h2', {}, 'Fills'), fillsTable(pick(t, 'fills') || []),
+    eventsList(pick(t, 'events') || []),
     chartBox);
   el.addEventListener('toggle', async () => {
     if (el.open) openIds.add(id); else openIds.delete(id);
@@ -62,7 +76,7 @@ export default function trades() {
     if (filters.symbol && !String(t.symbol).toUpperCase().includes(filters.symbol.toUpperCase())) return false;
     if (filters.status === 'open' && !isOpen(t)) return false;
     if (filters.status === 'closed' && isOpen(t)) return false;
-    const r = Number(pick(t, 'r_multiple', 'pnl_r', 'pnl_usdt') ?? 0);
+    const r = Number(pick(t, 'pnl_r', 'pnl_usdt') ?? 0);
     if (filters.outcome === 'win' && !(r > 0)) return false;
     if (filters.outcome === 'loss' && !(r < 0)) return false;
     return true;

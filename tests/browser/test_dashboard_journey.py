@@ -1,0 +1,95 @@
+"""The user's journey in a real browser against a real server (sandbox engine accelerated):
+register → connect the sandbox → Connected → a withdraw-enabled key is refused with Permissions Error
+naming Withdraw → risk parameters (bad values rejected inline) → a trade appears with its explanation
+without a reload → log out. Screenshots of each step go to test-artifacts/browser/."""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+import httpx
+import pytest
+from dashboard_support import LiveServer, RequestLog, open_page, register, shoot
+
+TRADE_WAIT_MS = int(os.environ.get("QARI_BROWSER_TRADE_WAIT_MS", "150000"))
+
+
+def _sandbox_key(server: LiveServer, permissions: dict[str, list[str]]) -> dict[str, str]:
+    body = {"permissions": permissions, "read_only": 0, "ips": ["*"], "balances": {"USDT": "10000"}}
+    response = httpx.post(f"{server.sandbox_url}/admin/keys", json=body, timeout=10)
+    assert response.status_code in (200, 201), response.text
+    keys: dict[str, str] = response.json()
+    return keys
+
+
+def test_journey_when_user_connects_sandbox_and_trades_then_dashboard_shows_it_live(
+    page: object, live_server: LiveServer, requests_seen: RequestLog
+) -> None:
+    openapi = httpx.get(f"{live_server.url}/openapi.json").json()
+    if "/api/v1/exchange/connections" not in openapi["paths"]:
+        pytest.skip("this build has no Connect Exchange API (/api/v1/exchange/connections) yet")
+    if httpx.get(f"{live_server.sandbox_url}/v5/market/time", timeout=5).status_code != 200:
+        pytest.skip("this build does not mount the sandbox exchange at /sandbox/bybit inside qari serve yet")
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(str(error)))  # type: ignore[attr-defined]
+    register(page, f"journey-{uuid.uuid4().hex[:8]}@example.com")
+
+    # Connect the sandbox with one click and see Connected.
+    open_page(page, "/app/settings/exchange", "#connect-sandbox")
+    assert page.inner_text("#egress-ip") == "127.0.0.1"  # type: ignore[attr-defined]
+    page.click("#connect-sandbox")  # type: ignore[attr-defined]
+    connected = page.wait_for_selector("[data-connection] [data-status=connected]")  # type: ignore[attr-defined]
+    assert connected.inner_text() == "Connected"
+    page.wait_for_selector("#conn-badge.good")  # type: ignore[attr-defined]
+    shoot(page, "20-journey-connected")
+
+    # A key that can withdraw is refused, and the message names Withdraw.
+    withdraw_key = _sandbox_key(live_server, {"Spot": ["SpotTrade"], "Wallet": ["Withdraw"]})
+    page.select_option("#exchange", "sandbox")  # type: ignore[attr-defined]
+    page.fill("#api_key", withdraw_key["api_key"])  # type: ignore[attr-defined]
+    page.fill("#api_secret", withdraw_key["api_secret"])  # type: ignore[attr-defined]
+    page.click("#connect-form button[type=submit]")  # type: ignore[attr-defined]
+    refused = page.wait_for_selector("#connect-result [data-status=permissions_error]")  # type: ignore[attr-defined]
+    assert "Permissions Error" in refused.inner_text()
+    assert "Withdraw" in refused.inner_text()
+    assert withdraw_key["api_secret"] not in page.content()  # type: ignore[attr-defined]
+    shoot(page, "21-journey-permissions-error")
+
+    # Risk parameters: a bad value is rejected inline, good ones are saved.
+    open_page(page, "/app/settings/risk", "#risk-form")
+    page.fill("#stop_loss_pct", "5")  # type: ignore[attr-defined]
+    page.click("#save-risk")  # type: ignore[attr-defined]
+    page.wait_for_selector("#risk-rejected")  # type: ignore[attr-defined]
+    assert "10 % and 30 %" in page.inner_text("#stop_loss_pct-error")  # type: ignore[attr-defined]
+    page.fill("#stop_loss_pct", "15")  # type: ignore[attr-defined]
+    page.fill("#daily_loss_limit_r", "2")  # type: ignore[attr-defined]
+    page.click("#save-risk")  # type: ignore[attr-defined]
+    page.wait_for_selector("#risk-saved")  # type: ignore[attr-defined]
+    shoot(page, "22-journey-risk-saved")
+
+    # The engine trades the sandbox; the trade shows up on the Trades page without a reload.
+    open_page(page, "/app/trades", "#trade-list")
+    page.evaluate("window.__qariNoReload = 'still here'")  # type: ignore[attr-defined]
+    trade = page.wait_for_selector("details.trade", timeout=TRADE_WAIT_MS)  # type: ignore[attr-defined]
+    assert page.evaluate("window.__qariNoReload") == "still here"  # type: ignore[attr-defined]
+    trade.click()
+    explanation = page.wait_for_selector("details.trade[open] [data-testid=explanation]")  # type: ignore[attr-defined]
+    assert len(explanation.inner_text()) > 20
+    assert explanation.inner_text() != "No explanation recorded."
+    shoot(page, "23-journey-trade")
+    open_page(page, "/app/overview", "#positions")
+    shoot(page, "24-journey-overview")
+    open_page(page, "/app/scanner", "#scan")
+    shoot(page, "25-journey-scanner")
+
+    # Log out: back on the login page, and the old session no longer works.
+    cookies = {c["name"]: c["value"] for c in page.context.cookies()}  # type: ignore[attr-defined]
+    page.click("#logout")  # type: ignore[attr-defined]
+    page.wait_for_url("**/app/login")  # type: ignore[attr-defined]
+    assert httpx.get(f"{live_server.url}/api/v1/me", cookies=cookies).status_code == 401
+    shoot(page, "26-journey-logged-out")
+
+    assert errors == []
+    assert requests_seen.outside == []
+    assert requests_seen.undocumented_api_calls(openapi) == []

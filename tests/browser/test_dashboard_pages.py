@@ -1,0 +1,58 @@
+"""Every dashboard page, logged in: rendered without script errors, from this server alone, with a
+screenshot of each (test-artifacts/browser/)."""
+
+from __future__ import annotations
+
+import uuid
+
+import httpx
+import pytest
+from dashboard_support import LiveServer, RequestLog, open_page, register, shoot
+
+PAGES = [
+    ("/app/overview", "#positions", "01-overview"),
+    ("/app/trades", "h1", "02-trades"),
+    ("/app/scanner", "h1", "03-scanner"),
+    ("/app/settings/exchange", "#tab-exchange > *", "04-settings-exchange"),
+    ("/app/settings/risk", "#risk-form", "05-settings-risk"),
+    ("/app/settings/notifications", "#tab-notifications > *", "06-settings-notifications"),
+    ("/app/settings/subscription", "#subscription", "07-settings-subscription"),
+    ("/app/settings/security", "#two-factor", "08-settings-security"),
+    ("/app/settings/data-sharing", "#tab-data-sharing > *", "09-settings-data-sharing"),
+    ("/app/operator", "#users", "10-operator"),
+]
+
+
+@pytest.fixture
+def errors(page: object) -> list[str]:
+    found: list[str] = []
+    page.on("pageerror", lambda error: found.append(str(error)))  # type: ignore[attr-defined]
+    return found
+
+
+def test_pages_when_logged_in_then_rendered_from_localhost_only(
+    page: object, live_server: LiveServer, requests_seen: RequestLog, errors: list[str]
+) -> None:
+    register(page, f"pages-{uuid.uuid4().hex[:8]}@example.com")
+    for path, ready, name in PAGES:
+        open_page(page, path, ready)
+        page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+        shoot(page, name)
+    assert errors == []
+    assert requests_seen.outside == []
+    assert all(url.startswith(live_server.url) for url in requests_seen.urls if url.startswith("http"))
+    openapi = httpx.get(f"{live_server.url}/openapi.json").json()
+    assert requests_seen.api_calls, "the pages made no API call"
+    assert requests_seen.undocumented_api_calls(openapi) == []
+
+
+def test_overview_when_phone_viewport_then_no_horizontal_scroll(
+    page: object, live_server: LiveServer, errors: list[str]
+) -> None:
+    page.set_viewport_size({"width": 390, "height": 844})  # type: ignore[attr-defined]
+    register(page, f"phone-{uuid.uuid4().hex[:8]}@example.com")
+    page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
+    shoot(page, "11-overview-phone")
+    overflow = page.evaluate("document.documentElement.scrollWidth - document.documentElement.clientWidth")  # type: ignore[attr-defined]
+    assert overflow <= 1
+    assert errors == []

@@ -1,0 +1,86 @@
+"""Price sources: the synthetic market is a pure function of time; replays shift by whole weeks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+from simulator_market import FLAT, STEP, T0, write_market
+
+from qari.adapters.simulator.prices import (
+    DAY_MS,
+    WEEK_MS,
+    CandleReplay,
+    PricePath,
+    SyntheticMarket,
+    aggregate,
+    bucket_start,
+)
+from qari.core.market import CandleSeries
+
+MARKET_DATA = next(
+    (
+        parent / "shared" / "data" / "market" / "binance-spot-2024"
+        for parent in Path(__file__).resolve().parents
+        if (parent / "shared" / "data" / "market" / "binance-spot-2024").is_dir()
+    ),
+    Path("shared-data-not-found"),
+)
+
+
+def test_synthetic_when_same_seed_then_same_candles_regardless_of_window() -> None:
+    a = SyntheticMarket(11).base_candles("BTC/USDT", T0, T0 + 2 * DAY_MS)
+    b = SyntheticMarket(11).base_candles("BTC/USDT", T0 + DAY_MS, T0 + 2 * DAY_MS)
+    assert np.array_equal(a.close[288:], b.close) and len(a) == 576
+    other = SyntheticMarket(12).base_candles("BTC/USDT", T0, T0 + DAY_MS)
+    assert not np.array_equal(a.close[:288], other.close)
+    assert np.all(a.high >= np.maximum(a.open, a.close)) and np.all(a.low <= np.minimum(a.open, a.close))
+    assert np.all(a.open[1:] == a.close[:-1])  # a continuous path
+
+
+def test_aggregate_when_hourly_from_5m_then_ohlcv_combined() -> None:
+    market = SyntheticMarket(5)
+    fine = market.base_candles("ETH/USDT", T0, T0 + DAY_MS)
+    hourly = aggregate(fine, "1h")
+    assert len(hourly) == 24 and hourly.ts[1] - hourly.ts[0] == 3_600_000
+    assert hourly.open[0] == fine.open[0] and hourly.close[0] == fine.close[11]
+    assert hourly.high[0] == fine.high[:12].max() and hourly.volume[0] == pytest.approx(
+        fine.volume[:12].sum()
+    )
+    weekly = bucket_start(np.asarray([T0 + 3 * DAY_MS], dtype=np.int64), "1w")
+    assert weekly[0] == T0  # weeks open on Monday; 2024-01-01 was one
+    month = bucket_start(np.asarray([T0 + 40 * DAY_MS], dtype=np.int64), "1M")
+    assert month[0] == T0 + 31 * DAY_MS
+
+
+def test_price_path_when_rising_candle_then_open_low_high_close(tmp_path: Path) -> None:
+    source = write_market(tmp_path, [(100.0, 110.0, 95.0, 105.0, 8.0), *FLAT[:2]])
+    path = PricePath(source, "BTC/USDT")
+    times, prices, vols = path.points(T0 - 1, T0 + STEP)
+    assert times.tolist() == [T0 + i * STEP // 4 for i in range(5)]
+    assert prices.tolist() == [100.0, 95.0, 110.0, 105.0, 100.0]
+    assert vols.tolist() == [2.0, 2.0, 2.0, 2.0, 250.0]
+    assert path.price_at(T0 + STEP // 8) == pytest.approx(97.5)
+
+
+def test_replay_when_aligned_then_shifted_by_whole_weeks_keeping_history(tmp_path: Path) -> None:
+    source = write_market(tmp_path, FLAT)
+    source.align_start(T0 + 100 * WEEK_MS + 12345, future_days=0)
+    assert source.shift_ms % WEEK_MS == 0
+    first = source.base_candles("BTC/USDT", 0, 2**62)
+    assert first.ts[0] == T0 + source.shift_ms and len(first) == len(FLAT)
+    with pytest.raises(ValueError, match="weeks"):
+        CandleReplay({}, shift_ms=1)
+
+
+@pytest.mark.skipif(not MARKET_DATA.is_dir(), reason="needs ../shared/data/market/binance-spot-2024")
+def test_replay_when_real_feather_files_then_klines_from_files_and_aggregates() -> None:
+    replay = CandleReplay.from_dir(MARKET_DATA, symbols=["BTC/USDT"])
+    assert replay.base_timeframe("BTC/USDT") == "5m"
+    first, _ = replay.data_span()
+    assert first == T0
+    daily = replay.candles("BTC/USDT", "1d", T0, T0 + 3 * DAY_MS)
+    assert isinstance(daily, CandleSeries) and len(daily) == 3
+    two_hourly = replay.candles("BTC/USDT", "2h", T0, T0 + DAY_MS)
+    assert len(two_hourly) == 12 and two_hourly.open[0] == pytest.approx(42283.58)
