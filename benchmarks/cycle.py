@@ -20,7 +20,6 @@ import time
 from pathlib import Path
 
 from qari.adapters.simulator.harness import SandboxServer
-
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
@@ -81,7 +80,7 @@ async def bench(users: int, database_url: str | None, tmp: Path) -> int:
             for label, at in (("cycle 1 (cold)", AT), ("cycle 2 (warm)", AT + dt.timedelta(minutes=5))):
                 await run.engine.scheduler.sleep_until(at)
                 describe(label, await cycle.run_cycle(at))
-            timing = cycle.metrics.timing("analysis", {"exchange": "bybit"})
+            timing = cycle.metrics.timing("analysis", {"exchange": "sandbox"})
             print(f"shared analysis per cycle: {timing.total / max(timing.count, 1) * 1000:.0f} ms")
         finally:
             await run.engine.stop()

@@ -127,7 +127,9 @@ async def run_backtest(
     from qari.engine.kernel import build_backtest
 
     market = load_market_data(config.data_dir, config.pairs, config.start, config.end)
-    scratch = "/dev/shm" if Path("/dev/shm").is_dir() else None  # the journal is throwaway: keep it in RAM
+    # The journal is throwaway: keep it in RAM where the system offers a private tmpfs directory.
+    ram = Path("/dev/shm")  # noqa: S108 - mkdtemp below creates a 0700 directory inside it
+    scratch = str(ram) if ram.is_dir() else None
     with tempfile.TemporaryDirectory(prefix="qari-backtest-", dir=scratch) as tmp:
         settings = load_settings(data_dir=Path(tmp), engine_mode="off")
         run = await build_backtest(

@@ -13,23 +13,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable, Mapping, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
 from typing import Any
 
 from qari.config import Settings
-from qari.core.clocks import ManualClock
-from qari.core.time import TIMEFRAME_SECONDS, Clock, to_ms
+from qari.core.clocks import ManualClock, WallClock
+from qari.core.time import TIMEFRAME_SECONDS, Clock, from_ms, to_ms
 from qari.engine.cycle import EngineCycle, NullRecorder, Timeouts, UserUnit
+from qari.engine.health import HealthTracker
 from qari.engine.market_feed import ExchangeMarketFeed
 from qari.engine.metrics import EngineMetrics
-from qari.engine.scheduler import Cadence, Scheduler, SchedulerState, SleepUntil
+from qari.engine.scheduler import Cadence, RealTimeSleeper, Scheduler, SchedulerState, SleepUntil
 from qari.ports import ExchangeClient
 from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.kernel")
+
+SANDBOX = "sandbox"  # the built-in Bybit-protocol venue, in-process or over HTTP
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -289,7 +293,7 @@ async def _static_run(
 # ---------------------------------------------------------------------------------------- backtest
 
 
-BACKTEST_EXCHANGE = "sandbox"
+BACKTEST_EXCHANGE = SANDBOX
 BACKTEST_USER = 1
 
 
@@ -386,9 +390,9 @@ async def build_sandbox(
 
         return credentials
 
-    public = CcxtExchangeClient("bybit", None, base_url=base_url, timeout_ms=timeout_ms)
+    public = CcxtExchangeClient(SANDBOX, None, base_url=base_url, timeout_ms=timeout_ms)
     clients: dict[int, ExchangeClient] = {
-        user_id: CcxtExchangeClient("bybit", source(key, secret), base_url=base_url, timeout_ms=timeout_ms)
+        user_id: CcxtExchangeClient(SANDBOX, source(key, secret), base_url=base_url, timeout_ms=timeout_ms)
         for user_id, (key, secret) in accounts.items()
     }
     feed = ExchangeMarketFeed(public, symbols=symbols)
@@ -405,3 +409,224 @@ async def build_sandbox(
         timeouts=timeouts,
         on_close=[public.close],
     )
+
+
+# ------------------------------------------------------------------------- live / sandbox (web process)
+
+
+class VenueClock:
+    """The in-process sandbox's market clock (replay, possibly accelerated) as the engine's Clock, so
+    the engine's cycles follow the candles the venue serves."""
+
+    def __init__(self, market_clock: Any) -> None:
+        self.market_clock = market_clock
+
+    def now(self) -> dt.datetime:
+        return from_ms(int(self.market_clock.now_ms()))
+
+
+class SqlUserDirectory:
+    """Every stored connection that can still trade or needs managing on an exchange."""
+
+    TRADABLE = ("connected", "unreachable")
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+
+    async def units(self, exchange_id: str) -> list[UserUnit]:
+        from sqlalchemy import select
+
+        from qari.adapters.persistence.tables.exchange import ExchangeConnection
+
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(ExchangeConnection.id, ExchangeConnection.user_id)
+                .where(
+                    ExchangeConnection.exchange == exchange_id,
+                    ExchangeConnection.status.in_(self.TRADABLE),
+                )
+                .order_by(ExchangeConnection.user_id, ExchangeConnection.id)
+            )
+            seen: set[int] = set()
+            units = []
+            for connection_id, user_id in rows.all():
+                if user_id not in seen:  # one connection per user and exchange trades
+                    seen.add(user_id)
+                    units.append(UserUnit(user_id, exchange_id, connection_id))
+            return units
+
+
+async def _key_facts(session: Any, user_id: int, exchange_id: str) -> tuple[str, dt.datetime | None]:
+    """Gate check 16's facts: the key's status and when it was last verified."""
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.tables.exchange import ExchangeConnection
+
+    row = (
+        await session.execute(
+            select(ExchangeConnection.status, ExchangeConnection.verified_at)
+            .where(ExchangeConnection.user_id == user_id, ExchangeConnection.exchange == exchange_id)
+            .order_by(ExchangeConnection.id)
+            .limit(1)
+        )
+    ).first()
+    return ("unknown", None) if row is None else (str(row[0]), row[1])
+
+
+class ConnectionClients:
+    """A user's client per unit of work, opened from the vault and closed when the unit ends."""
+
+    def __init__(self, sessions: Any, vault: Any, endpoints: Any) -> None:
+        self.sessions = sessions
+        self.vault = vault
+        self.endpoints = endpoints
+
+    @asynccontextmanager
+    async def client(self, unit: UserUnit) -> AsyncIterator[ExchangeClient]:
+        from qari.services.exchange_keys import open_client
+
+        if unit.connection_id is None:
+            raise LookupError(f"user {unit.user_id} has no connection on {unit.exchange_id}")
+        async with (
+            self.sessions() as session,
+            open_client(session, self.vault, unit.connection_id, unit.user_id, self.endpoints) as client,
+        ):
+            yield client
+
+
+LIVE_EXCHANGES = ("bybit", "binance", "okx", "kucoin", "gate", "bitget", "mexc", "htx")
+
+
+async def build_engine(
+    settings: Settings,
+    mode: EngineMode,
+    *,
+    sessions: Any,
+    db_engine: Any,
+    vault: Any,
+    sandbox_venue: Callable[[], Any] | None = None,
+) -> Engine:
+    """Live or sandbox mode inside the web process: users, keys and journal from the database."""
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence.cycles import SqlCycleRecorder
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.adapters.simulator.app import sandbox_base_url
+    from qari.analysis.engine import analyse
+    from qari.engine.units import ExecutionUnits
+    from qari.services.exchange_keys import ConnectionVerifier, Endpoints
+    from qari.services.trading_profiles import SqlProfileSource
+
+    if mode is EngineMode.BACKTEST:
+        raise ValueError("backtests are built with build_backtest(...)")
+    endpoints = (
+        Endpoints(base_urls={SANDBOX: sandbox_base_url(settings)})
+        if settings.sandbox_enabled
+        else Endpoints()
+    )
+    clock: Clock
+    if mode is EngineMode.SANDBOX:
+        if sandbox_venue is None:
+            raise ValueError("sandbox mode needs the built-in sandbox (QARI_SANDBOX_ENABLED=true)")
+        clock = VenueClock(sandbox_venue().clock)
+        sleep_until: SleepUntil = RealTimeSleeper(clock, speed=settings.sandbox_speed)
+        exchanges: tuple[str, ...] = (SANDBOX,)
+        settle = 0.0
+    else:
+        clock = WallClock()
+        sleep_until = RealTimeSleeper(clock)
+        exchanges = LIVE_EXCHANGES
+        settle = 2.0
+    cadence = cadence_from(settings.cycle_seconds, settings.manage_seconds, settle=settle)
+    publics = [CcxtExchangeClient(x, None, base_url=endpoints.url_for(x)) for x in exchanges]
+    metrics = EngineMetrics()
+    health = HealthTracker()
+    executor = ExecutionUnits(
+        clients=ConnectionClients(sessions, vault, endpoints),
+        profiles=SqlProfileSource(sessions, _key_facts),
+        store=SqlTradingStore(sessions),
+        locks=entry_lock_for(db_engine, sessions, clock),
+        clock=clock,
+        metrics=metrics,
+        reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
+    )
+    directory = SqlUserDirectory(sessions)
+    cycle = EngineCycle(
+        mode=mode.value,
+        clock=clock,
+        feeds=[ExchangeMarketFeed(p, with_book=True) for p in publics],
+        analyse=analyse,
+        directory=directory,
+        executor=executor,
+        recorder=SqlCycleRecorder(sessions, clock, health),
+        verifier=ConnectionVerifier(sessions, vault, clock, endpoints),
+        health=health,
+        metrics=metrics,
+    )
+
+    async def reconcile_all() -> None:
+        for exchange_id in exchanges:
+            for unit in await directory.units(exchange_id):
+                try:
+                    await executor.reconcile(unit)
+                except Exception as e:  # one user's venue trouble must not keep the engine from starting
+                    log.warning(
+                        "start-up reconciliation failed for user %d: %s", unit.user_id, type(e).__name__
+                    )
+
+    async def close_publics() -> None:
+        for public in publics:
+            await public.close()
+
+    return assemble(
+        mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=[close_publics]
+    )
+
+
+@dataclass(slots=True)
+class WebEngine:
+    """The engine handle the web process keeps: /healthz reads `status`, shutdown calls `stop`."""
+
+    mode: str
+    engine: Engine | None = None
+    error: str | None = None
+
+    def status(self) -> dict[str, object]:
+        if self.engine is None:
+            return {
+                "mode": self.mode,
+                "state": "off" if self.error is None else "failed",
+                "error": self.error,
+            }
+        return self.engine.status()
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+
+
+async def start_web_engine(
+    settings: Settings, *, sessions: Any, db_engine: Any, vault: Any, sandbox_venue: Callable[[], Any] | None
+) -> WebEngine:
+    """The engine of `qari serve` (`QARI_ENGINE_MODE`: sandbox by default, live, or off), cycling in the
+    background. A failure to start is logged and shown on /healthz; it never takes the web app down."""
+    handle = WebEngine(settings.engine_mode)
+    if settings.engine_mode == "off":
+        return handle
+    try:
+        handle.engine = await build_engine(
+            settings,
+            EngineMode(settings.engine_mode),
+            sessions=sessions,
+            db_engine=db_engine,
+            vault=vault,
+            sandbox_venue=sandbox_venue,
+        )
+        await handle.engine.start()
+    except Exception as e:
+        handle.engine = None
+        handle.error = f"{type(e).__name__}: {e}"
+        log.error("the %s engine did not start: %s", settings.engine_mode, handle.error)
+        return handle
+    log.info("engine started", extra={"mode": settings.engine_mode})
+    return handle

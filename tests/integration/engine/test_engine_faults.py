@@ -72,7 +72,7 @@ async def test_engine_when_sandbox_injects_faults_then_it_keeps_cycling_loses_no
     assert cycles_under_faults == FAULTY // dt.timedelta(minutes=15)
     assert calm.failures == 0
     assert any(name.startswith("errors") for name in errors_under_faults), "no fault reached the engine"
-    assert run.engine.cycle.health.state("bybit") is ExchangeState.UP
+    assert run.engine.cycle.health.state("sandbox") is ExchangeState.UP
     assert run.engine.cycle.last_report is not None and run.engine.cycle.last_report.errors == 0
     assert result.duplicate_link_ids == []
     assert result.unprotected == []
