@@ -32,7 +32,7 @@ START = dt.datetime(2024, 8, 8, 15, 30, tzinfo=dt.UTC)  # fresh setups soon afte
 SCRIPT = Path(__file__).with_name("engine_process.py")
 SRC = Path(__file__).resolve().parents[3] / "src"
 KILLS = 20
-WARM_UP = 30.0  # seconds
+WARM_UP_LIMIT = 240.0  # seconds for the first engine to open a position and fill an entry
 
 pytestmark = pytest.mark.skipif(
     not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
@@ -101,6 +101,15 @@ class Engines:
         self.proc.wait(30)
 
 
+def _wait_for_fill(sandbox: SandboxServer, key: str) -> None:
+    account = sandbox.account_of(key)
+    deadline = time.monotonic() + WARM_UP_LIMIT
+    while not sandbox.venue.exchange.executions(account):
+        assert time.monotonic() < deadline, "no entry filled while warming up"
+        time.sleep(0.5)
+    time.sleep(1.0)  # let the engine start protecting it, so kills land in the middle of that too
+
+
 async def _final_run(sandbox: SandboxServer, db: Path, key: str, secret: str, tmp: Path) -> None:
     """One clean start (start-up reconciliation) and two cycles, then a graceful stop."""
     clock = ManualClock(from_ms(sandbox.now_ms()))
@@ -145,7 +154,10 @@ def test_engine_when_sigkilled_at_random_moments_then_no_duplicates_all_protecte
             for life in range(KILLS + 1):
                 pid = engines.spawn()
                 # The first engine lives long enough to open positions; the others die at random moments.
-                time.sleep(WARM_UP if life == 0 else rng.uniform(0.2, 3.0))
+                if life == 0:
+                    _wait_for_fill(sandbox, key)
+                else:
+                    time.sleep(rng.uniform(0.2, 3.0))
                 os.kill(pid, signal.SIGKILL)
                 kills += 1
         finally:
