@@ -272,6 +272,40 @@ async def delete(session: AsyncSession, *, user_id: int, connection_id: int) -> 
     await session.commit()
 
 
+# -- what the engine reads --------------------------------------------------------------------------------
+
+
+async def key_facts(session: AsyncSession, user_id: int, exchange: str) -> tuple[str, dt.datetime | None]:
+    """(status, verified_at) of the user's key on `exchange` for gate check 16 (`KeyFacts`);
+    ("not_connected", None) when there is none."""
+    result = await session.execute(
+        select(ExchangeConnection.status, ExchangeConnection.verified_at).where(
+            ExchangeConnection.user_id == user_id, ExchangeConnection.exchange == exchange
+        )
+    )
+    found = result.first()
+    if found is None:
+        return "not_connected", None
+    verified = found[1]
+    if verified is not None and verified.tzinfo is None:
+        verified = verified.replace(tzinfo=dt.UTC)  # SQLite returns naive UTC
+    return str(found[0]), verified
+
+
+async def active_connections(session: AsyncSession, exchange: str) -> list[tuple[int, int]]:
+    """(user_id, connection_id) of every key on `exchange` the engine should work for: Connected, or
+    transiently unreachable (gate check 16 still blocks entries until it is Connected again)."""
+    result = await session.execute(
+        select(ExchangeConnection.user_id, ExchangeConnection.id)
+        .where(
+            ExchangeConnection.exchange == exchange,
+            ExchangeConnection.status.in_((KeyStatus.CONNECTED.value, KeyStatus.UNREACHABLE.value)),
+        )
+        .order_by(ExchangeConnection.id)
+    )
+    return [(int(user_id), int(connection_id)) for user_id, connection_id in result.all()]
+
+
 # -- stored keys: credentials, clients, re-verification ---------------------------------------------------
 
 

@@ -153,3 +153,20 @@ async def test_open_client_when_stored_key_then_balances_and_no_plaintext_kept(
 
     assert balances["USDT"].free == Decimal("1000")
     assert GOOD["api_secret"] not in held and GOOD["api_key"] not in held
+
+
+async def test_key_facts_when_connected_then_status_and_fresh_verification(
+    api: Api, start_standin: StartStandin
+) -> None:
+    _, created = await connected_bybit(api, start_standin)
+    user_id = await api.scalar("SELECT user_id FROM exchange_connections")
+
+    async with api.app.state.sessions() as session:
+        status, verified = await exchange_keys.key_facts(session, user_id, "bybit")
+        missing = await exchange_keys.key_facts(session, user_id, "okx")
+        active = await exchange_keys.active_connections(session, "bybit")
+
+    assert status == "connected" and verified is not None and verified.tzinfo is not None
+    assert abs((api.clock.now() - verified).total_seconds()) < 1
+    assert missing == ("not_connected", None)
+    assert active == [(user_id, created["id"])]

@@ -114,3 +114,21 @@ async def test_check_key_when_case_then_classified(
         assert result.permissions is not None and result.permissions.ip_restricted is False
     if expected is KeyStatus.INVALID_CREDENTIALS or case.name == "ip_restricted_elsewhere":
         assert result.code is not None  # decided from the venue's raw code
+
+
+async def test_check_key_when_key_info_shape_unknown_then_unreachable_not_a_verdict(
+    start_standin: StartStandin,
+) -> None:
+    standin = await start_standin("okx")
+    key = standin.add_key(StandinKey("okx-odd-shape-0001", "okx-odd-secret", "Pass-1"))
+    standin.config = lambda _key: "not an object"  # type: ignore[method-assign,assignment,return-value]
+
+    result = await check_key(
+        "okx",
+        Credentials(key.api_key, key.secret, key.passphrase),
+        now=NOW,
+        base_url=standin.base_url,
+        timeout_ms=3000,
+    )
+
+    assert result.status is KeyStatus.UNREACHABLE and "unexpected" in result.detail

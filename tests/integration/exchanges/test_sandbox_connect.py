@@ -69,7 +69,9 @@ async def test_sandbox_when_read_only_key_then_permissions_error_naming_spot_tra
     status, body = await _post(api, key, secret)
 
     assert status == 422 and body["status"] == "permissions_error"
-    assert "Spot" in str(body["detail"]) and body["missing"]
+    assert "Spot Trading" in str(body["detail"]) and body["missing"] == [
+        "Spot Trading (Spot → Trade, on a 'Read-Write' key)"
+    ]
     assert await _nothing_stored(api, secret)
 
 

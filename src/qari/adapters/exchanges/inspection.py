@@ -10,6 +10,7 @@ once an instance has authenticated successfully.
 from __future__ import annotations
 
 import datetime as dt
+import logging
 
 import ccxt.async_support as ccxt
 
@@ -25,6 +26,7 @@ from qari.core.errors import (
     QariError,
 )
 
+log = logging.getLogger(__name__)
 _CLOCK_HINT = "the exchange rejected our clock; retrying after a time sync"
 
 
@@ -78,6 +80,14 @@ async def check_key(
         permissions = await _inspect(client, probe)
     except QariError as e:
         return verdict_for_error(e, caps)
+    except (KeyError, TypeError, ValueError, AttributeError, IndexError) as e:
+        # The venue answered 200 with a shape we do not know: not a verdict on the key.
+        log.warning("%s key check: unexpected answer shape (%s)", caps.id, type(e).__name__)
+        return KeyCheck(
+            KeyStatus.UNREACHABLE,
+            f"{caps.name} answered in an unexpected format; try again later.",
+            code=None,
+        )
     finally:
         await client.close()
         del source

@@ -83,7 +83,7 @@ class OutboxWorker:
         """Deliver until `stop` is set; an in-flight send always completes and is recorded."""
         while not stop.is_set():
             try:
-                handled = await self.run_once()
+                handled = await self.run_once(stop)
             except Exception as e:  # database hiccup: keep the worker alive, try again shortly
                 log.warning("alert outbox pass failed: %s", type(e).__name__)
                 handled = 0
@@ -98,8 +98,11 @@ class OutboxWorker:
             for w in waits:
                 w.cancel()
 
-    async def run_once(self) -> int:
-        """One pass over due rows; returns how many were handled (sent, skipped, failed or deferred)."""
+    async def run_once(self, stop: asyncio.Event | None = None) -> int:
+        """One pass over due rows; returns how many were handled (sent, skipped, failed or deferred).
+
+        Recording one row's outcome and claiming the next share a transaction (one commit per alert).
+        """
         now = self._clock.now()
         if self._purged_at is None or now - self._purged_at >= self.policy.purge_every:
             await self.purge(now - self.policy.retention)
@@ -108,21 +111,21 @@ class OutboxWorker:
             return 0
         self.paused_until = None
         async with self._sessions() as session:
-            ids = list(
-                await session.scalars(
-                    select(AlertOutbox.id)
-                    .where(self._due(now))
-                    .order_by(AlertOutbox.id)
-                    .limit(self.policy.batch)
-                )
-            )
+            query = select(AlertOutbox.id).where(self._due(now)).order_by(AlertOutbox.id)
+            queue = list(await session.scalars(query.limit(self.policy.batch)))
         handled = 0
-        for row_id in ids:
-            if not await self._claim(row_id):
+        outcome: _Outcome | None = None
+        while queue or outcome is not None:
+            if stop is not None and stop.is_set():
+                queue = []  # finish recording the in-flight alert, claim nothing new
+            job = await self._record_and_claim(outcome, queue.pop(0) if queue else None)
+            outcome = None
+            if job is None:
                 continue
             handled += 1
-            if not await self._deliver(row_id):
-                break  # rate limited: the whole bot waits
+            outcome = await self._deliver(job)
+            if outcome.rate_limited:
+                queue = []  # the whole bot waits
         return handled
 
     async def purge(self, before: dt.datetime) -> int:
@@ -143,10 +146,19 @@ class OutboxWorker:
             and_(AlertOutbox.status == OUTBOX_SENDING, AlertOutbox.lease_until < now),
         )
 
-    async def _claim(self, row_id: int) -> bool:
+    async def _record_and_claim(self, outcome: _Outcome | None, row_id: int | None) -> _Job | None:
+        """Store the previous row's outcome, then claim `row_id` (pending -> sending with a lease)."""
         now = self._clock.now()
         async with self._sessions() as session, session.begin():
-            result = await session.execute(
+            if outcome is not None:
+                await session.execute(
+                    update(AlertOutbox)
+                    .where(AlertOutbox.id == outcome.row_id, AlertOutbox.claimed_by == self.worker_id)
+                    .values(**outcome.values)
+                )
+            if row_id is None:
+                return None
+            claimed = await session.execute(
                 update(AlertOutbox)
                 .where(AlertOutbox.id == row_id, self._due(now))
                 .values(
@@ -158,54 +170,56 @@ class OutboxWorker:
                     attempts=AlertOutbox.attempts + 1,
                 )
             )
-            return getattr(result, "rowcount", 0) == 1
-
-    async def _deliver(self, row_id: int) -> bool:
-        """Send one claimed row; False when Telegram asked the bot to slow down."""
-        now = self._clock.now()
-        async with self._sessions() as session:
-            row = await session.get(AlertOutbox, row_id)
+            if getattr(claimed, "rowcount", 0) != 1:
+                return None
+            row = await session.get(AlertOutbox, row_id, populate_existing=True)
             if row is None:
-                return True
+                return None
             link = await session.get(TelegramLink, row.user_id)
             pref = await session.get(AlertPreference, (row.user_id, row.kind))
-            kind, data, attempts, in_doubt = row.kind, dict(row.data), row.attempts, row.in_doubt
-            created = as_utc(row.created_at)
-        if now - created > self.policy.max_age:
-            await self._finish(row_id, OUTBOX_SKIPPED, error="expired before it could be delivered")
-            return True
-        if pref is not None and not pref.enabled:
-            await self._finish(row_id, OUTBOX_SKIPPED, error="turned off in preferences")
-            return True
-        if link is None:
-            await self._finish(row_id, OUTBOX_SKIPPED, error="telegram not linked")
-            return True
-        text = render(kind, data, repeat=in_doubt)
-        try:
-            message_id = await self._client.send_message(link.chat_id, text)
-        except TelegramError as e:
-            return await self._failed(row_id, attempts, e)
-        await self._finish(row_id, OUTBOX_SENT, message_id=message_id)
-        return True
+            return _Job(
+                row_id=row_id,
+                kind=row.kind,
+                data=dict(row.data),
+                attempts=row.attempts,
+                in_doubt=row.in_doubt,
+                created_at=as_utc(row.created_at),
+                chat_id=link.chat_id if link is not None else None,
+                enabled=pref is None or pref.enabled,
+            )
 
-    async def _failed(self, row_id: int, attempts: int, error: TelegramError) -> bool:
+    async def _deliver(self, job: _Job) -> _Outcome:
+        now = self._clock.now()
+        if now - job.created_at > self.policy.max_age:
+            return self._finished(job, OUTBOX_SKIPPED, error="expired before it could be delivered")
+        if not job.enabled:
+            return self._finished(job, OUTBOX_SKIPPED, error="turned off in preferences")
+        if job.chat_id is None:
+            return self._finished(job, OUTBOX_SKIPPED, error="telegram not linked")
+        text = render(job.kind, job.data, repeat=job.in_doubt)
+        try:
+            message_id = await self._client.send_message(job.chat_id, text)
+        except TelegramError as e:
+            return self._failed(job, e)
+        return self._finished(job, OUTBOX_SENT, message_id=message_id)
+
+    def _failed(self, job: _Job, error: TelegramError) -> _Outcome:
         now = self._clock.now()
         if error.kind == "rate_limited":
             wait = dt.timedelta(seconds=error.retry_after or 1.0)
             self.paused_until = now + wait
-            await self._retry_at(row_id, now + wait, str(error), in_doubt=False)
-            return False
-        if error.kind in ("forbidden", "rejected") or attempts >= self.policy.max_attempts:
-            log.warning("alert %s not deliverable: %s", row_id, error)
-            await self._finish(row_id, OUTBOX_FAILED, error=str(error))
-            return True
-        delay = min(self.policy.backoff_base * 2 ** max(attempts - 1, 0), self.policy.backoff_max)
-        await self._retry_at(
-            row_id, now + dt.timedelta(seconds=delay), str(error), in_doubt=error.kind == "in_doubt"
-        )
-        return True
+            return self._retry(job, now + wait, str(error), in_doubt=False, rate_limited=True)
+        if error.kind in ("forbidden", "rejected") or job.attempts >= self.policy.max_attempts:
+            log.warning("alert %s not deliverable: %s", job.row_id, error)
+            return self._finished(job, OUTBOX_FAILED, error=str(error))
+        delay = min(self.policy.backoff_base * 2 ** max(job.attempts - 1, 0), self.policy.backoff_max)
+        when = now + dt.timedelta(seconds=delay)
+        return self._retry(job, when, str(error), in_doubt=error.kind == "in_doubt")
 
-    async def _retry_at(self, row_id: int, when: dt.datetime, error: str, *, in_doubt: bool) -> None:
+    @staticmethod
+    def _retry(
+        job: _Job, when: dt.datetime, error: str, *, in_doubt: bool, rate_limited: bool = False
+    ) -> _Outcome:
         values: dict[str, object] = {
             "status": OUTBOX_PENDING,
             "next_attempt_at": when,
@@ -214,26 +228,35 @@ class OutboxWorker:
         }
         if in_doubt:  # once in doubt, always in doubt: an earlier attempt may have arrived
             values["in_doubt"] = True
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(AlertOutbox)
-                .where(AlertOutbox.id == row_id, AlertOutbox.claimed_by == self.worker_id)
-                .values(**values)
-            )
+        return _Outcome(job.row_id, values, rate_limited=rate_limited)
 
-    async def _finish(
-        self, row_id: int, status: str, *, error: str | None = None, message_id: int | None = None
-    ) -> None:
-        now = self._clock.now()
-        async with self._sessions() as session, session.begin():
-            await session.execute(
-                update(AlertOutbox)
-                .where(AlertOutbox.id == row_id, AlertOutbox.claimed_by == self.worker_id)
-                .values(
-                    status=status,
-                    lease_until=None,
-                    sent_at=now if status == OUTBOX_SENT else None,
-                    telegram_message_id=message_id,
-                    last_error=error[:300] if error else None,
-                )
-            )
+    def _finished(
+        self, job: _Job, status: str, *, error: str | None = None, message_id: int | None = None
+    ) -> _Outcome:
+        values: dict[str, object] = {
+            "status": status,
+            "lease_until": None,
+            "sent_at": self._clock.now() if status == OUTBOX_SENT else None,
+            "telegram_message_id": message_id,
+            "last_error": error[:300] if error else None,
+        }
+        return _Outcome(job.row_id, values)
+
+
+@dataclass(frozen=True)
+class _Job:
+    row_id: int
+    kind: str
+    data: dict[str, str]
+    attempts: int
+    in_doubt: bool
+    created_at: dt.datetime
+    chat_id: int | None
+    enabled: bool
+
+
+@dataclass(frozen=True)
+class _Outcome:
+    row_id: int
+    values: dict[str, object]
+    rate_limited: bool = False

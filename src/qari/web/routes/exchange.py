@@ -26,6 +26,7 @@ from qari.adapters.exchanges.capabilities import VENUES
 from qari.adapters.exchanges.keys import KeyStatus
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
+from qari.adapters.simulator.app import sandbox_base_url
 from qari.adapters.vault import SecretVault
 from qari.config import Settings
 from qari.core.time import Clock
@@ -34,8 +35,6 @@ from qari.services.errors import ServiceError
 from qari.web.deps import ClockDep, CurrentUser, SessionDep, VaultDep
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
-
-SANDBOX_MOUNT = "/sandbox/bybit"
 
 
 class ConnectionCreate(BaseModel):
@@ -76,7 +75,7 @@ def endpoints_for(request: Request) -> exchange_keys.Endpoints:
     if isinstance(configured, exchange_keys.Endpoints):
         return configured
     settings: Settings = request.app.state.settings
-    return exchange_keys.Endpoints({"sandbox": settings.base_url.rstrip("/") + SANDBOX_MOUNT})
+    return exchange_keys.Endpoints({"sandbox": sandbox_base_url(settings)})
 
 
 def public(row: ExchangeConnection) -> ConnectionPublic:

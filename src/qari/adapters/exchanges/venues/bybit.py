@@ -16,7 +16,7 @@ _DERIVATIVES = ("ContractTrade", "Options", "CopyTrading", "BlockTrade")
 
 LABELS = labels(
     read="Read",
-    spot_trade="Spot → Trade (and 'Read-Write' key type)",
+    spot_trade="Spot Trading (Spot → Trade, on a 'Read-Write' key)",
     withdraw="Assets → Withdrawal",
     transfer="Assets → Transfer (account or sub-account transfer)",
     derivatives="Contract / Options / Copy / Block trading",
