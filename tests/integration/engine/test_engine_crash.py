@@ -28,7 +28,8 @@ from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
 from qari.engine.scheduler import Cadence
 
 PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT", "APT/USDT", "TAO/USDT")
-START = dt.datetime(2024, 8, 8, 15, 30, tzinfo=dt.UTC)  # fresh setups soon after
+START = dt.datetime(2024, 8, 8, 16, 30, tzinfo=dt.UTC)  # an INJ setup at 17:00 fills at 19:37
+STEP = 1800  # 30-minute cycles: fewer ticks to the first fill
 SCRIPT = Path(__file__).with_name("engine_process.py")
 SRC = Path(__file__).resolve().parents[3] / "src"
 KILLS = 20
@@ -59,6 +60,8 @@ class Engines:
                 secret,
                 "--pairs",
                 ",".join(PAIRS),
+                "--step",
+                str(STEP),
             ],
             stdin=subprocess.PIPE,
             stdout=subprocess.PIPE,
@@ -124,11 +127,11 @@ async def _final_run(sandbox: SandboxServer, db: Path, key: str, secret: str, tm
         database_url=f"sqlite+aiosqlite:///{db}",
         clock=clock,
         sleep_until=SteppedVenueSleeper(clock, advance),
-        cadence=Cadence(cycle_seconds=900, manage_seconds=900),
+        cadence=Cadence(cycle_seconds=STEP, manage_seconds=STEP),
         symbols=PAIRS,
     )
     try:
-        await run.engine.run(until=clock.now() + dt.timedelta(minutes=30))
+        await run.engine.run(until=clock.now() + dt.timedelta(seconds=2 * STEP))
     finally:
         await run.engine.stop()
     result = await audit(sandbox.venue.exchange, sandbox.account_of(key), run.sessions, 1)
@@ -138,6 +141,7 @@ async def _final_run(sandbox: SandboxServer, db: Path, key: str, secret: str, tm
     assert result.entries_filled >= 1, "no entry filled during the run: the test proved nothing"
 
 
+@pytest.mark.timeout(600)
 def test_engine_when_sigkilled_at_random_moments_then_no_duplicates_all_protected_all_journaled(
     tmp_path: Path,
 ) -> None:
@@ -157,7 +161,7 @@ def test_engine_when_sigkilled_at_random_moments_then_no_duplicates_all_protecte
                 if life == 0:
                     _wait_for_fill(sandbox, key)
                 else:
-                    time.sleep(rng.uniform(0.2, 3.0))
+                    time.sleep(rng.uniform(0.2, 2.0))
                 os.kill(pid, signal.SIGKILL)
                 kills += 1
         finally:
