@@ -9,6 +9,7 @@ Usage: python benchmarks/scan.py [DATA_DIR] [--passes N]
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import time
 from pathlib import Path
@@ -20,7 +21,10 @@ from qari.market.dominance import load_dominance
 from qari.market.scan_pass import load_series
 from qari.market.snapshots import build_snapshots
 
-DEFAULT = Path(__file__).resolve().parents[2] / "shared" / "data" / "market" / "binance-spot-2024"
+DEFAULT = os.environ.get(
+    "QARI_MARKET_DATA",
+    str(Path(__file__).resolve().parents[2] / "shared" / "data" / "market" / "binance-spot-2024"),
+)
 CANDLES = 500
 
 
@@ -30,10 +34,12 @@ def _tail(by_tf: dict[str, CandleSeries], end_ms: int) -> dict[str, CandleSeries
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("data", nargs="?", default=str(DEFAULT))
+    ap.add_argument("data", nargs="?", default=DEFAULT)
     ap.add_argument("--passes", type=int, default=7)
     args = ap.parse_args()
     data = Path(args.data)
+    if not data.is_dir():
+        raise SystemExit(f"no candle data at {data}: pass DATA_DIR or set QARI_MARKET_DATA")
     t = time.perf_counter()
     full = load_series(data)
     load_s = time.perf_counter() - t

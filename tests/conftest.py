@@ -92,9 +92,9 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
 @pytest.fixture(autouse=True, scope="session")
 def _cheap_password_hashing() -> None:
     """Argon2id with small cost parameters in tests so logins are fast (production keeps the defaults)."""
-    from qari.web import security
+    from qari.services import credentials
 
-    security.set_hash_cost(time_cost=1, memory_kib=1024, parallelism=1)
+    credentials.set_hash_cost(time_cost=1, memory_kib=1024, parallelism=1)
 
 
 # --- Sandbox exchange (issue 3): a Bybit v5 spot venue over real HTTP, for any area's tests ---------

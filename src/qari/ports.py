@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import datetime as dt
 from contextlib import AbstractAsyncContextManager
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.instrument import InstrumentRules
@@ -104,6 +104,15 @@ class TradingStore(Protocol):
         at: dt.datetime,
         *,
         alert: dict[str, str] | None = None,
+    ) -> None: ...
+
+
+@runtime_checkable
+class AlertSink(Protocol):
+    """Queue a user alert outside any position (kill switch cleared); `dedupe_key` makes it once-only."""
+
+    async def alert(
+        self, user_id: int, kind: str, data: dict[str, str], at: dt.datetime, *, dedupe_key: str | None = None
     ) -> None: ...
 
 

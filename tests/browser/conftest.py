@@ -15,7 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 import pytest
-from dashboard_support import LiveServer, RequestLog, shoot
+from dashboard_support import OPERATOR_EMAIL, PASSWORD, LiveServer, RequestLog, shoot
 
 SRC = Path(__file__).resolve().parents[2] / "src"
 CHROMIUM = os.environ.get("QARI_CHROMIUM", "/usr/bin/chromium")
@@ -94,6 +94,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
     server = LiveServer(url=f"http://127.0.0.1:{port}", data_dir=root / "var", log=log, process=process)
     try:
         _wait_healthy(server, timeout=60)
+        # The first account of a fresh install is the operator; make it before any test's user.
+        account = {"email": OPERATOR_EMAIL, "password": PASSWORD}
+        assert httpx.post(f"{server.url}/api/v1/auth/register", json=account).status_code == 201
         yield server
     finally:
         process.terminate()
@@ -104,7 +107,9 @@ def live_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveServer
             process.wait(timeout=5)
 
 
-@pytest.fixture(scope="session")
+# Module scope: Playwright's sync API keeps an event loop running while it is open, which would
+# break the asyncio tests that run after the browser tests in the same session.
+@pytest.fixture(scope="module")
 def browser() -> Iterator[object]:
     reason = _browser_missing_reason()
     if reason:

@@ -50,16 +50,27 @@ def shoot(page: object, name: str) -> Path:
     """Save a full-page screenshot under test-artifacts/browser/."""
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
 
 
 PASSWORD = "Correct-Horse-Battery-9"
+OPERATOR_EMAIL = "operator@example.com"
 
 
 def register(page: object, email: str, password: str = PASSWORD) -> None:
     """Create an account through the register page; the app logs in and opens the Overview."""
     page.goto("/app/register")  # type: ignore[attr-defined]
+    page.fill("#email", email)  # type: ignore[attr-defined]
+    page.fill("#password", password)  # type: ignore[attr-defined]
+    page.click("button[type=submit]")  # type: ignore[attr-defined]
+    page.wait_for_url("**/app/overview")  # type: ignore[attr-defined]
+    page.wait_for_selector("#positions")  # type: ignore[attr-defined]
+
+
+def log_in(page: object, email: str, password: str = PASSWORD) -> None:
+    page.goto("/app/login")  # type: ignore[attr-defined]
     page.fill("#email", email)  # type: ignore[attr-defined]
     page.fill("#password", password)  # type: ignore[attr-defined]
     page.click("button[type=submit]")  # type: ignore[attr-defined]

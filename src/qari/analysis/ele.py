@@ -55,6 +55,9 @@ def detect_ele(fr: Frame | None, open_interest: FloatArray | None = None) -> Ele
     hi, lo, vol = fr.high[start:], fr.low[start:], fr.volume[start:]
     if hi.shape[0] < w:
         return None
+    top = float(hi.max())
+    if top <= 0 or 1.0 - float(lo.min()) / top < MIN_DROP:
+        return None  # the whole day never spanned 20 %: no window can have dropped that far
     hw = sliding_window_view(hi, w)
     lw = sliding_window_view(lo, w)
     peak_at = hw.argmax(axis=1)

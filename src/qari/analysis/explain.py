@@ -37,8 +37,8 @@ def candidate_paragraph(
         f"zone's middle)."
     )
     parts.append(
-        f"The first target {levels.pt1:.6g} is {levels.pt1_source} and the second target {levels.pt2:.6g} is "
-        f"{levels.pt2_source}."
+        f"The first target {levels.pt1:.6g} is the {levels.pt1_source} and the second target "
+        f"{levels.pt2:.6g} is the {levels.pt2_source}."
     )
     if against:
         parts.append(

@@ -32,10 +32,10 @@ from qari.core.market import CandleSeries
 from qari.core.orders import OrderType, Side
 from qari.engine.gate_facts import closed_candles, gather_gate_context, kill_switch_for, rounded_levels
 from qari.engine.orders import Checkpoint, OrderManager
-from qari.ports import Clock, EntryLock, ExchangeClient, TradingStore
+from qari.ports import AlertSink, Clock, EntryLock, ExchangeClient, TradingStore
 from qari.risk.candidate import TradeCandidate
 from qari.risk.gate import GateDecision, evaluate_gate
-from qari.risk.kill_switch import RealisedR
+from qari.risk.kill_switch import RealisedR, RLimits, day_window, evaluate_kill_switch
 from qari.risk.profile import TradingProfile
 from qari.risk.stops import StopBand
 from qari.trading.exits import (
@@ -52,7 +52,7 @@ from qari.trading.exits import (
     target_exit_qty,
     trailed_stop,
 )
-from qari.trading.order import LIVE, TERMINAL, OrderRole, OrderState
+from qari.trading.order import LIVE, TERMINAL, UNRESOLVED, OrderRole, OrderState
 from qari.trading.position import (
     LEG2_TRANSITIONS,
     POSITION_TRANSITIONS,
@@ -112,7 +112,8 @@ class _Pass:
     rules: InstrumentRules
     bid: Decimal
     ask: Decimal
-    base_total: Decimal | None
+    base_total: Decimal | None = None
+    balance_for_held: Decimal | None = None  # the held quantity the balance was read for
     series_15m: CandleSeries | None = None
 
 
@@ -225,6 +226,7 @@ class UserExecution:
 
     async def manage(self, profile: TradingProfile) -> list[PositionRecord]:
         """One management pass over the user's open positions on this venue; returns them afterwards."""
+        await self._kill_switch_cleared(profile)
         positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
         for position in positions:
             try:
@@ -235,6 +237,31 @@ class UserExecution:
                 )
         return positions
 
+    async def _kill_switch_cleared(self, profile: TradingProfile) -> None:
+        """Tell the user once when a halt from the previous day or week has lifted."""
+        alerts = self.store if isinstance(self.store, AlertSink) else None
+        if alerts is None:
+            return
+        now = self.clock.now()
+        today = day_window(now)[0]
+        limits = RLimits.for_user(profile.daily_loss_limit_r, profile.weekly_loss_limit_r)
+        entries = await self.store.r_entries(profile.user_id, today - dt.timedelta(days=8))
+        before = evaluate_kill_switch(entries, today - dt.timedelta(microseconds=1), limits)
+        current = evaluate_kill_switch(entries, now, limits)
+        if (
+            before.halted
+            and before.halted_until is not None
+            and before.halted_until <= now
+            and not current.halted
+        ):
+            await alerts.alert(
+                profile.user_id,
+                "kill_switch_cleared",
+                {"reason": f"new entries allowed again since {before.halted_until:%Y-%m-%d %H:%M} UTC"},
+                now,
+                dedupe_key=f"kill_switch_cleared:{before.halted_until.isoformat()}",
+            )
+
     async def _market(self, position: PositionRecord) -> _Pass:
         if self._markets is None or position.symbol not in self._markets:
             self._markets = await self.exchange.load_markets()
@@ -242,9 +269,19 @@ class UserExecution:
         ticker = await self.exchange.fetch_ticker(position.symbol)
         bid = ticker.bid or ticker.last
         ask = ticker.ask or ticker.last
-        balances = await self.exchange.fetch_balances()
-        base = balances.get(position.base)
-        return _Pass(rules, bid, ask, None if base is None else base.total)
+        return _Pass(rules, bid, ask)
+
+    async def _sellable(self, position: PositionRecord, market: _Pass) -> Decimal:
+        """The held quantity an exit may sell, capped by the account's base balance (read once per
+        change of the held quantity)."""
+        if position.held_qty <= 0:
+            return ZERO
+        if market.balance_for_held != position.held_qty:
+            balances = await self.exchange.fetch_balances()
+            base = balances.get(position.base)
+            market.base_total = ZERO if base is None else base.total
+            market.balance_for_held = position.held_qty
+        return sellable_qty(position.held_qty, market.base_total, market.rules)
 
     async def _series(self, market: _Pass, symbol: str) -> CandleSeries:
         if market.series_15m is None:
@@ -256,6 +293,12 @@ class UserExecution:
         if not position.is_open:
             return
         market = await self._market(position)
+        if any(o.state in UNRESOLVED for o in orders):
+            # An order's outcome is unknown: nothing new is sent until the lookup settles it. The
+            # server-side watchdog still guards the stop meanwhile.
+            if position.state is not PositionState.PENDING:
+                await self._stop_fired(position, orders, market, watchdog_only=True)
+            return
         if position.state is PositionState.PENDING:
             await self._pending(position, orders, market)
             if position.state is PositionState.PENDING or not position.is_open:
@@ -274,9 +317,7 @@ class UserExecution:
         """Refresh every unsettled order from the venue and recompute the position's quantities."""
         assert position.id is not None
         orders = await self.store.orders_for(position.id)
-        for order in orders:
-            if order.state not in TERMINAL:
-                await self.orders.refresh(order)
+        await self.orders.refresh_all(orders)
         before = (position.bought_qty, position.sold_qty)
         _recompute(position, orders)
         if (position.bought_qty, position.sold_qty) != before:
@@ -359,11 +400,21 @@ class UserExecution:
 
     # -- Stop hit
 
-    async def _stop_fired(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> bool:
+    async def _stop_fired(
+        self,
+        position: PositionRecord,
+        orders: list[OrderRecord],
+        market: _Pass,
+        *,
+        watchdog_only: bool = False,
+    ) -> bool:
         stop_hit = any(o.role is OrderRole.STOP and o.filled_base > 0 for o in orders)
         watchdog = market.bid <= position.stop_price and not any(
             o.role is OrderRole.STOP and o.state in LIVE | {OrderState.FILLED} for o in orders
         )
+        if watchdog_only:
+            stop_hit = False
+            watchdog = watchdog and not any(o.side is Side.SELL and o.state in UNRESOLVED for o in orders)
         if not stop_hit and not watchdog:
             return False
         for order in orders:
@@ -372,7 +423,7 @@ class UserExecution:
         if position.leg2_state in (Leg2State.RESERVED, Leg2State.SENT):
             position.leg2_state = Leg2State.RELEASED
         orders = await self._sync_orders(position)
-        rest = sellable_qty(position.held_qty, market.base_total, market.rules)
+        rest = await self._sellable(position, market)
         if is_placeable(rest, market.bid, market.rules):
             await self.orders.place(position, OrderRole.EXIT, Side.SELL, OrderType.MARKET, rest)
             orders = await self._sync_orders(position)
@@ -412,14 +463,13 @@ class UserExecution:
         if role is OrderRole.PT1:
             position.entered_qty_at_pt1 = position.bought_qty - position.fee_base
         entered = position.entered_qty_at_pt1 or position.held_qty
-        balances = await self.exchange.fetch_balances()
-        base = balances.get(position.base)
-        sellable = sellable_qty(position.held_qty, None if base is None else base.total, market.rules)
+        sellable = await self._sellable(position, market)
         qty = target_exit_qty(share, entered, sellable, market.bid, market.rules)
         if qty <= 0:
             return
-        order = await self.orders.place(position, role, Side.SELL, OrderType.MARKET, qty)
-        await self._sync_orders(position)
+        placed = await self.orders.place(position, role, Side.SELL, OrderType.MARKET, qty)
+        synced = await self._sync_orders(position)
+        order = next((o for o in synced if o.client_order_id == placed.client_order_id), placed)
         if order.filled_base <= 0:
             return
         if role is OrderRole.PT1:
@@ -506,7 +556,7 @@ class UserExecution:
         await self.store.save_position(position)
         await self.orders.place(position, OrderRole.LEG2, Side.BUY, OrderType.LIMIT, qty, price=price)
         await self._event(position, "leg2_sent", f"15m CHoCH confirmed: Leg 2 buy {qty} at {price}")
-        await self._sync_orders(position)
+        await self._leg2(position, await self._sync_orders(position), market)
 
     async def _release_leg2(self, position: PositionRecord, why: str) -> None:
         position.leg2_state = LEG2_TRANSITIONS.next(position.leg2_state, Leg2Event.RELEASE)
@@ -533,7 +583,7 @@ class UserExecution:
 
     async def _protect(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
         """Keep exactly one stop resting for the whole sellable quantity at the current stop price."""
-        sellable = sellable_qty(position.held_qty, market.base_total, market.rules)
+        sellable = await self._sellable(position, market)
         live = [o for o in orders if o.role is OrderRole.STOP and o.state in LIVE]
         wanted = is_placeable(sellable, position.stop_price, market.rules)
         if (
@@ -585,7 +635,7 @@ class UserExecution:
             return
         if any(o.state in (OrderState.NEW, OrderState.SUBMITTED, OrderState.UNKNOWN) for o in orders):
             return
-        rest = sellable_qty(position.held_qty, market.base_total, market.rules)
+        rest = await self._sellable(position, market)
         if (is_placeable(rest, market.bid, market.rules) or position.sold_qty <= 0) and not force:
             return
         if reason is None:

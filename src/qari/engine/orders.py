@@ -26,6 +26,7 @@ from qari.core.errors import (
     RejectedError,
 )
 from qari.core.orders import OrderReport, OrderRequest, OrderType, Side
+from qari.core.time import to_ms
 from qari.ports import Clock, ExchangeClient, TradingStore
 from qari.trading.order import (
     ORDER_TRANSITIONS,
@@ -40,6 +41,10 @@ from qari.trading.records import OrderRecord, PositionRecord
 from qari.trading.state_machine import InvalidTransition
 
 Checkpoint = Callable[[str, OrderRecord], None]
+
+# A sent order that the venue does not know counts as never received only once every venue's receive
+# window (Bybit: at most 60 s; QARI signs with 10 s) has passed: until then a delayed request may land.
+ABSENT_AFTER = dt.timedelta(seconds=60)
 
 
 def client_order_id(namespace: str, position: PositionRecord, role: OrderRole, seq: int) -> str:
@@ -118,6 +123,7 @@ class OrderManager:
         await self.store.add_order(order)
         self._checkpoint("persisted", order)
         _apply(order, OrderEvent.SUBMIT)
+        order.updated_at = self.clock.now()
         await self.store.save_order(order)
         return await self._send(order)
 
@@ -136,7 +142,6 @@ class OrderManager:
         except (OutcomeUnknownError, ExchangeUnavailableError) as e:
             _apply(order, OrderEvent.TIME_OUT)
             order.note = f"outcome unknown: {e}"
-            order.updated_at = self.clock.now()
             await self.store.save_order(order)
             return await self.resolve(order)
         except (RejectedError, FatalError) as e:
@@ -164,6 +169,15 @@ class OrderManager:
             return order
         now = self.clock.now()
         if report is None:
+            sent_at = order.updated_at or order.created_at
+            if order.state is not OrderState.NEW and now - sent_at < ABSENT_AFTER:
+                # A delayed request can still land until the venue's receive window has passed.
+                if order.state is OrderState.SUBMITTED:
+                    _apply(order, OrderEvent.TIME_OUT)
+                    order.updated_at = now
+                order.note = "not on the venue yet: looked up again next pass"
+                await self.store.save_order(order)
+                return order
             _apply(order, OrderEvent.NOT_FOUND)
             order.note = "not on the venue: never received"
             order.updated_at = now
@@ -174,6 +188,20 @@ class OrderManager:
         await self.store.save_order(order)
         return order
 
+    async def refresh_all(self, orders: list[OrderRecord]) -> None:
+        """Refresh unsettled orders of one symbol with one open-orders read; only orders that are no
+        longer open are looked up one by one."""
+        pending = [o for o in orders if o.state not in TERMINAL]
+        if not pending:
+            return
+        open_now = {r.client_order_id: r for r in await self.exchange.fetch_open_orders(pending[0].symbol)}
+        for order in pending:
+            report = open_now.get(order.client_order_id)
+            if report is None or order.state in UNRESOLVED:
+                await self.refresh(order)
+            elif apply_report(order, report, self.clock.now()):
+                await self.store.save_order(order)
+
     async def refresh(self, order: OrderRecord) -> OrderRecord:
         """Bring a live or unresolved order up to date from the venue."""
         if order.state in UNRESOLVED:
@@ -181,9 +209,33 @@ class OrderManager:
         if order.state in TERMINAL:
             return order
         report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
-        if report is not None and apply_report(order, report, self.clock.now()):
+        if report is None:
+            await self._gone(order)
+        elif apply_report(order, report, self.clock.now()):
             await self.store.save_order(order)
         return order
+
+    async def _gone(self, order: OrderRecord) -> None:
+        """A live order that is neither open nor among the venue's filled orders was canceled (by us, an
+        expiry or the user); its executions, if any, are read from the fills so none is lost."""
+        fills = []
+        if order.exchange_order_id is not None:
+            fills = [
+                f
+                for f in await self.exchange.fetch_fills(order.symbol, to_ms(order.created_at) - 60_000)
+                if f.exchange_order_id == order.exchange_order_id
+            ]
+        filled = sum((f.qty_base for f in fills), Decimal(0))
+        if filled > order.filled_base:
+            order.filled_base = filled
+            order.avg_price = sum((f.qty_base * f.price for f in fills), Decimal(0)) / filled
+            order.fee = sum((f.fee for f in fills), Decimal(0))
+            order.fee_currency = fills[0].fee_currency
+        event = OrderEvent.FILL if order.filled_base >= order.qty_base else OrderEvent.CANCEL
+        if _apply(order, event):
+            order.note = "no longer open on the venue" if event is OrderEvent.CANCEL else order.note
+            order.updated_at = self.clock.now()
+            await self.store.save_order(order)
 
     async def cancel(self, order: OrderRecord) -> OrderRecord:
         """Cancel and then read back the final state (fills that raced the cancel are kept)."""
@@ -196,7 +248,9 @@ class OrderManager:
         with contextlib.suppress(OrderNotFoundError):  # already gone: the read-back says why
             await self.exchange.cancel_order(order.symbol, order.exchange_order_id)
         report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
-        if report is not None:
+        if report is None:
+            await self._gone(order)
+        else:
             apply_report(order, report, self.clock.now())
-        await self.store.save_order(order)
+            await self.store.save_order(order)
         return order

@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from sqlalchemy import delete, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.accounts import (
@@ -21,9 +22,8 @@ from qari.adapters.persistence.tables.accounts import (
 )
 from qari.adapters.vault import SecretVault
 from qari.adapters.vault.repository import erase_secret, load_secret, store_secret
-from qari.services import plans
+from qari.services import credentials, plans
 from qari.services.errors import ServiceError
-from qari.web import security
 
 LOCKOUT_WINDOW = dt.timedelta(minutes=15)
 MAX_FAILURES_PER_EMAIL = 5
@@ -49,7 +49,7 @@ async def audit(
 async def register(session: AsyncSession, *, email: str, password: str, now: dt.datetime) -> User:
     """Create the account (operator if it is the install's first) with its default settings."""
     email = normalise_email(email)
-    problems = security.password_problems(password, email=email)
+    problems = credentials.password_problems(password, email=email)
     if problems:
         raise ServiceError(422, "password: " + "; ".join(problems))
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
@@ -57,7 +57,7 @@ async def register(session: AsyncSession, *, email: str, password: str, now: dt.
     first = not await session.scalar(select(func.count()).select_from(User))
     user = User(
         email=email,
-        password_hash=security.hash_password(password),
+        password_hash=credentials.hash_password(password),
         is_operator=first,
         plan_tier="trial",
         trial_ends_at=plans.trial_end(now),
@@ -66,7 +66,10 @@ async def register(session: AsyncSession, *, email: str, password: str, now: dt.
         created_at=now,
     )
     session.add(user)
-    await session.flush()
+    try:
+        await session.flush()
+    except IntegrityError:  # a concurrent registration of the same e-mail won the race
+        raise ServiceError(409, "email: an account with this e-mail already exists; log in instead") from None
     session.add(UserSettings(user_id=user.id))
     await audit(session, now=now, actor=user.id, action="user.registered", operator=first)
     return user
@@ -144,24 +147,26 @@ async def login(
         )
     user = await session.scalar(select(User).where(User.email == email))
     if user is None:
-        security.burn_verify_time(password)
+        credentials.burn_verify_time(password)
         ok = False
     else:
-        ok = security.verify_password(user.password_hash, password)
+        ok = credentials.verify_password(user.password_hash, password)
     if ok and user is not None and user.totp_enabled:
         if not totp_code:
             raise ServiceError(401, "two-factor code required: send totp_code from your authenticator app")
-        seed = await _totp_seed(session, vault, user)
-        ok = seed is not None and security.totp_ok(seed, totp_code, at=now.timestamp())
+        ok = await _accept_totp(session, vault, user, totp_code, now)
     session.add(LoginAttempt(email=email, ip=ip, at=now, success=ok))
     if not ok or user is None:
         await session.flush()
         raise ServiceError(401, "wrong e-mail, password or two-factor code")
-    token, csrf = security.new_token(), security.new_token()
+    # Housekeeping: attempts older than the lockout window no longer matter, nor do expired sessions.
+    await session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 2 * LOCKOUT_WINDOW))
+    await session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
+    token, csrf = credentials.new_token(), credentials.new_token()
     expires = now + ttl
     session.add(
         LoginSession(
-            token_hash=security.token_hash(token),
+            token_hash=credentials.token_hash(token),
             user_id=user.id,
             csrf_token=csrf,
             created_at=now,
@@ -176,7 +181,7 @@ async def login(
 async def resolve_session(
     session: AsyncSession, token: str, *, now: dt.datetime
 ) -> tuple[User, LoginSession] | None:
-    row = await session.get(LoginSession, security.token_hash(token))
+    row = await session.get(LoginSession, credentials.token_hash(token))
     if row is None or row.expires_at <= now:
         return None
     user = await session.get(User, row.user_id)
@@ -184,25 +189,27 @@ async def resolve_session(
 
 
 async def logout(session: AsyncSession, token: str) -> None:
-    await session.execute(delete(LoginSession).where(LoginSession.token_hash == security.token_hash(token)))
+    await session.execute(
+        delete(LoginSession).where(LoginSession.token_hash == credentials.token_hash(token))
+    )
 
 
 async def change_password(
     session: AsyncSession, user: User, *, current: str, new: str, keep_token: str | None, now: dt.datetime
 ) -> None:
     """Replace the password; every other session of the user is ended."""
-    if not security.verify_password(user.password_hash, current):
+    if not credentials.verify_password(user.password_hash, current):
         raise ServiceError(403, "current_password: that is not your current password")
-    problems = security.password_problems(new, email=user.email)
+    problems = credentials.password_problems(new, email=user.email)
     if new == current:
         problems.append("choose a password different from the current one")
     if problems:
         raise ServiceError(422, "new_password: " + "; ".join(problems))
-    user.password_hash = security.hash_password(new)
+    user.password_hash = credentials.hash_password(new)
     user.password_changed_at = now
     stmt = delete(LoginSession).where(LoginSession.user_id == user.id)
     if keep_token:
-        stmt = stmt.where(LoginSession.token_hash != security.token_hash(keep_token))
+        stmt = stmt.where(LoginSession.token_hash != credentials.token_hash(keep_token))
     await session.execute(stmt)
     await audit(session, now=now, actor=user.id, action="user.password_changed")
 
@@ -216,6 +223,18 @@ async def _totp_seed(session: AsyncSession, vault: SecretVault, user: User) -> s
     return await load_secret(session, vault, user.totp_secret_id, user_id=user.id)
 
 
+async def _accept_totp(
+    session: AsyncSession, vault: SecretVault, user: User, code: str, now: dt.datetime
+) -> bool:
+    """A valid code for a time step later than the last one used (a code works once)."""
+    seed = await _totp_seed(session, vault, user)
+    step = credentials.totp_step(seed, code, at=now.timestamp()) if seed else None
+    if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
+        return False
+    user.totp_last_step = step
+    return True
+
+
 async def totp_begin(
     session: AsyncSession, vault: SecretVault, user: User, *, now: dt.datetime
 ) -> tuple[str, str]:
@@ -224,7 +243,7 @@ async def totp_begin(
         raise ServiceError(409, "two-factor login is already on; disable it first to enrol a new device")
     if user.totp_secret_id is not None:
         await erase_secret(session, user.totp_secret_id)
-    seed = security.new_totp_seed()
+    seed = credentials.new_totp_seed()
     user.totp_secret_id = await store_secret(
         session,
         vault,
@@ -235,16 +254,15 @@ async def totp_begin(
         plaintext=seed,
     )
     await audit(session, now=now, actor=user.id, action="user.totp_setup")
-    return seed, security.totp_uri(seed, user.email)
+    return seed, credentials.totp_uri(seed, user.email)
 
 
 async def totp_enable(
     session: AsyncSession, vault: SecretVault, user: User, *, code: str, now: dt.datetime
 ) -> None:
-    seed = await _totp_seed(session, vault, user)
-    if seed is None:
+    if user.totp_secret_id is None:
         raise ServiceError(409, "start two-factor set-up first (POST /api/v1/auth/totp/setup)")
-    if not security.totp_ok(seed, code, at=now.timestamp()):
+    if not await _accept_totp(session, vault, user, code, now):
         raise ServiceError(422, "code: that code is not valid; check your authenticator app's time and retry")
     user.totp_enabled = True
     await audit(session, now=now, actor=user.id, action="user.totp_enabled")
@@ -253,12 +271,11 @@ async def totp_enable(
 async def totp_disable(
     session: AsyncSession, vault: SecretVault, user: User, *, password: str, code: str, now: dt.datetime
 ) -> None:
-    if not security.verify_password(user.password_hash, password):
+    if not credentials.verify_password(user.password_hash, password):
         raise ServiceError(403, "password: that is not your current password")
-    seed = await _totp_seed(session, vault, user)
-    if not user.totp_enabled or seed is None:
+    if not user.totp_enabled or user.totp_secret_id is None:
         raise ServiceError(409, "two-factor login is not on")
-    if not security.totp_ok(seed, code, at=now.timestamp()):
+    if not await _accept_totp(session, vault, user, code, now):
         raise ServiceError(422, "code: that code is not valid")
     if user.totp_secret_id is not None:
         await erase_secret(session, user.totp_secret_id)

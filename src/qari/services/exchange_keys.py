@@ -43,6 +43,7 @@ from qari.services.errors import ServiceError
 log = get_logger(__name__)
 
 PURPOSE = "exchange_api_key"
+MIN_LENGTH = 6  # real keys and secrets are 16+ characters; shorter is a paste error
 MAX_KEY_LENGTH = 256
 MAX_SECRET_LENGTH = 4096  # room for an RSA private key in PEM form
 MAX_PASSPHRASE_LENGTH = 128
@@ -89,6 +90,8 @@ def _field(name: str, value: str | None, *, limit: int, pattern: re.Pattern[str]
         raise ServiceError(422, f"{name}: required — paste it from the exchange's API management page")
     if len(text) > limit:
         raise ServiceError(422, f"{name}: too long ({len(text)} characters; at most {limit})")
+    if len(text) < MIN_LENGTH and name != "passphrase":
+        raise ServiceError(422, f"{name}: too short ({len(text)} characters) — paste the whole value")
     if not pattern.match(text):
         raise ServiceError(422, f"{name}: {hint}")
     return text

@@ -97,10 +97,12 @@ async def test_login_when_totp_enabled_then_code_required_and_checked(
     wrong = await _login(timed_client, "totp@example.com", DEFAULT_PASSWORD, totp_code="123456")
     assert wrong.status_code == 401
     clock.advance(dt.timedelta(seconds=60))
-    ok = await _login(
-        timed_client, "totp@example.com", DEFAULT_PASSWORD, totp_code=pyotp.TOTP(seed).at(clock.now())
-    )
+    fresh = pyotp.TOTP(seed).at(clock.now())
+    ok = await _login(timed_client, "totp@example.com", DEFAULT_PASSWORD, totp_code=fresh)
     assert ok.status_code == 200
+    replay = await _login(timed_client, "totp@example.com", DEFAULT_PASSWORD, totp_code=fresh)
+    assert replay.status_code == 401  # a code works once
+    clock.advance(dt.timedelta(seconds=30))
     me = await timed_client.get("/api/v1/me", headers=headers)
     assert me.json()["totp_enabled"] is True
     assert seed not in me.text

@@ -3,13 +3,16 @@
 from __future__ import annotations
 
 import asyncio
+from pathlib import Path
 
 import httpx
 from fastapi import FastAPI
+from tests.conftest import free_port
 from tests.helpers import register_and_login
-from tests.integration.alerts.support import TRADE, open_rows, wait_until
+from tests.integration.alerts.support import BOT_TOKEN, TRADE, open_rows, wait_until
 from tests.integration.alerts.telegram_standin import BOT_USERNAME, TelegramStandIn
 
+from qari.config import load_settings
 from qari.services.alerts import ALERT_KINDS, emit_alert
 
 API = "/api/v1/notifications"
@@ -29,6 +32,7 @@ async def test_notifications_when_user_links_via_start_code_then_alerts_follow_p
     auth = await register_and_login(client)
     user_id = (await client.get("/api/v1/me", headers=auth)).json()["id"]
 
+    await wait_until(lambda: app.state.telegram.username is not None)  # getMe runs in the background
     status = (await client.get(f"{API}/telegram", headers=auth)).json()
     assert status["enabled"] is True and status["linked"] is False
     assert status["bot_username"] == BOT_USERNAME and status["message"] is None
@@ -93,3 +97,27 @@ async def test_notifications_when_server_has_no_bot_token_then_status_says_off_a
     assert "QARI_TELEGRAM_BOT_TOKEN" in link.json()["detail"]
     prefs = await client.get(f"{API}/preferences", headers=auth)
     assert prefs.status_code == 200 and all(prefs.json()["preferences"].values())
+
+
+async def test_notifications_when_telegram_unreachable_then_app_starts_and_link_says_try_later(
+    tmp_path: Path,
+) -> None:
+    from qari.web.app import create_app
+
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        master_key_file=tmp_path / "keys" / "master.key",
+        engine_mode="off",
+        telegram_bot_token=BOT_TOKEN,
+        telegram_api_base=f"http://127.0.0.1:{free_port()}",
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            auth = await register_and_login(client)
+            status = (await client.get(f"{API}/telegram", headers=auth)).json()
+            assert status["enabled"] is True and status["bot_username"] is None
+            link = await client.post(f"{API}/telegram/link", headers=auth)
+            assert link.status_code == 503
+            assert "try again" in link.json()["detail"]

@@ -3,11 +3,13 @@ orders, lookups by client id, fills — all in core types with Decimal money."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 
 import pytest
 
-from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
+from qari.adapters.exchanges.capabilities import capabilities_for
+from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials, build_ccxt
 from qari.adapters.simulator.harness import SandboxServer
 from qari.core.errors import InvalidCredentialsError, OrderNotFoundError
 from qari.core.orders import OrderRequest, OrderStatus, OrderType, Side
@@ -96,3 +98,27 @@ async def test_client_when_key_revoked_then_invalid_credentials_error(sandbox_se
     finally:
         await client.close()
     assert raised.value.code == "10003" and secret not in str(raised.value)
+
+
+async def test_bybit_spot_stop_when_created_by_ccxt_then_trigger_price_and_stop_order_filter_sent(
+    sandbox_server: SandboxServer,
+) -> None:
+    key, secret = sandbox_server.create_key(balances={"USDT": "1000", "BTC": "1"})
+    exchange = build_ccxt(
+        capabilities_for("sandbox"), Credentials(key, secret), base_url=sandbox_server.base_url
+    )
+    try:
+        await exchange.load_markets()
+        last = Decimal(str((await exchange.fetch_ticker(SYMBOL))["last"]))
+        trigger = float(round(last * Decimal("0.8"), 2))
+        expected = exchange.price_to_precision(SYMBOL, trigger)  # ccxt rounds the trigger to the tick
+        order = await exchange.create_order(SYMBOL, "market", "sell", 0.001, None, {"triggerPrice": trigger})
+        sent = json.loads(exchange.last_request_body)
+        await exchange.cancel_order(order["id"], SYMBOL, {"trigger": True})
+        cancel_sent = json.loads(exchange.last_request_body)
+    finally:
+        await exchange.close()
+
+    assert sent["orderFilter"] == "StopOrder" and sent["triggerPrice"] == expected
+    assert sent["orderType"] == "Market" and sent["side"] == "Sell" and sent["category"] == "spot"
+    assert cancel_sent["orderFilter"] == "StopOrder"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import httpx
@@ -9,7 +10,8 @@ from sqlalchemy import text
 from tests.helpers import register_and_login
 
 from qari.config import load_settings
-from qari.services.exchange_keys import Endpoints
+from qari.core.clocks import ManualClock
+from qari.services.exchange_keys import Endpoints, reverify_due
 
 from .conftest import StartStandin
 from .standins.base import StandinKey
@@ -48,6 +50,16 @@ async def test_connection_lifecycle_when_backend_then_stored_rotated_erased(
             async with app.state.sessions() as session:
                 stored = (await session.execute(text("SELECT count(*) FROM vault_secrets"))).scalar_one()
             assert stored == 1
+            state = app.state
+            later = ManualClock(dt.datetime.now(dt.UTC) + dt.timedelta(hours=1))
+            assert (
+                await reverify_due(state.sessions, state.vault, later, endpoints=state.exchange_endpoints)
+                == 1
+            )
+            assert (
+                await reverify_due(state.sessions, state.vault, later, endpoints=state.exchange_endpoints)
+                == 0
+            )
             deleted = await client.delete(f"{URL}/{created.json()['id']}", headers=headers)
             assert deleted.status_code == 204
             async with app.state.sessions() as session:

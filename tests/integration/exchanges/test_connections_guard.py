@@ -39,7 +39,7 @@ BAD_INPUT = (
         "passphrase",
     ),
     (
-        {"exchange": "bitget", "api_key": "bgk123456", "api_secret": "bgs", "passphrase": "p" * 500},
+        {"exchange": "bitget", "api_key": "bgk123456", "api_secret": "bgs123456", "passphrase": "p" * 500},
         "passphrase",
     ),
     ({"exchange": "bybit"}, "api_key"),

@@ -72,7 +72,7 @@ MATRIX = [
 ]
 
 
-def test_matrix_covers_at_least_forty_cases() -> None:
+def test_matrix_when_collected_then_at_least_forty_cases() -> None:
     assert len(MATRIX) >= 40
 
 

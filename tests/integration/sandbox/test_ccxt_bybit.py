@@ -70,6 +70,9 @@ async def test_ccxt_orders_when_filled_then_balances_move_by_fill_and_fee(
         balance = await ex.fetch_balance()
         assert balance["USDT"]["free"] == 10000 and balance["USDT"]["used"] == 0
 
+        fee_rate = await ex.fetch_trading_fee("BTC/USDT")
+        assert fee_rate["maker"] == fee_rate["taker"] == 0.001
+
         # market buy by base amount: taker, fee charged in BTC
         order = await ex.create_order("BTC/USDT", "market", "buy", 0.01, None, {"marketUnit": "baseCoin"})
         filled = await ex.fetch_order(order["id"], "BTC/USDT", {"acknowledged": True})

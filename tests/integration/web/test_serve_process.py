@@ -9,6 +9,7 @@ import time
 from pathlib import Path
 
 import httpx
+import pytest
 from tests.conftest import free_port
 
 SRC = Path(__file__).resolve().parents[3] / "src"
@@ -49,15 +50,20 @@ def test_serve_when_started_then_healthz_200(tmp_path: Path) -> None:
     assert (tmp_path / "var-keys" / "master.key").exists()
 
 
-def test_serve_when_bad_configuration_then_one_line_and_exit_2(tmp_path: Path) -> None:
-    run = subprocess.run(
-        [sys.executable, "-m", "qari", "serve"],
-        env=_env(tmp_path, QARI_PORT="not-a-port"),
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=False,
-    )
-    assert run.returncode == 2
-    assert run.stderr.strip().count("\n") == 0
-    assert run.stderr.startswith("qari: invalid configuration: QARI_PORT")
+def test_serve_when_bad_configuration_then_one_line_and_exit_2(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from qari.cli.serve import serve
+    from qari.config import get_settings
+
+    monkeypatch.setenv("QARI_PORT", "not-a-port")
+    get_settings.cache_clear()
+    try:
+        with pytest.raises(SystemExit) as exit_info:
+            serve()
+    finally:
+        get_settings.cache_clear()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert err.strip().count("\n") == 0
+    assert err.startswith("qari: invalid configuration: QARI_PORT")

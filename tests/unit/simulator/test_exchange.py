@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 
 import pytest
-from simulator_market import FLAT, STEP, T0, MakeExchange
+from simulator_market import FLAT, STEP, T0, MakeExchange, write_market
 
+from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.matching import VenueError
 
 D = Decimal
@@ -176,3 +179,13 @@ def test_advance_to_when_backwards_then_refused(make_exchange: MakeExchange) -> 
     ex = make_exchange(FLAT, start_index=3)
     with pytest.raises(ValueError, match="forward"):
         ex.advance_to(T0)
+
+
+def test_symbol_when_its_candles_start_later_then_listed_once_they_do(tmp_path: Path) -> None:
+    rows = [[T0 + (6 + i) * STEP, 2.0, 2.0, 2.0, 2.0, 50.0] for i in range(6)]
+    (tmp_path / "NEW_USDT-5m.json").write_text(json.dumps(rows))
+    source = write_market(tmp_path, FLAT)
+    ex = SimulatedExchange(source, start_ms=T0)
+    assert set(ex.instruments()) == {"BTC/USDT"}
+    ex.advance_to(T0 + 6 * STEP)
+    assert set(ex.instruments()) == {"BTC/USDT", "NEW/USDT"} and ex.price("NEW/USDT") == D(2)

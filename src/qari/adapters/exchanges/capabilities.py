@@ -25,9 +25,12 @@ class ExchangeCapabilities:
     needs_passphrase: bool = False
     key_settings_page: str = "the exchange's API management page"
     ccxt_options: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
-    # Spot stop-market orders: ccxt's unified `triggerPrice` param places them on these venues.
+    # Spot stop-market orders: ccxt's unified `triggerPrice` param places them on these venues. On Bybit
+    # ccxt 4.5.90 sends `POST /v5/order/create` with `"orderType":"Market","triggerPrice":"<tick-rounded>",
+    # "orderFilter":"StopOrder"` (tested against the sandbox).
     spot_stop_market: bool = True
-    # Venues that list/cancel conditional orders separately from plain ones (`trigger: True`).
+    # Venues that list/cancel conditional orders separately from plain ones (`trigger: True` → Bybit
+    # `orderFilter=StopOrder` on /v5/order/realtime and /v5/order/cancel).
     stop_orders_separate: bool = False
     # Extra params ccxt needs to look up an order by client id on this venue.
     fetch_order_params: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))

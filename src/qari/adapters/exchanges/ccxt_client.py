@@ -192,13 +192,13 @@ class CcxtExchangeClient:
             base_url=self._base_url,
             session=public.session,
             timeout_ms=self._timeout_ms,
+            rate_limit=self._rate_limit,
         )
         del credentials
         if public.markets is not None:
             exchange.set_markets_from_exchange(public)
         else:
             exchange.set_markets({})  # balance reads must not trigger a market load
-            exchange.markets = {}
         exchange.throttler = public.throttler  # one rate-limit budget per connection, not per call
         if "timeDifference" in public.options:
             exchange.options["timeDifference"] = public.options["timeDifference"]

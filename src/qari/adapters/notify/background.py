@@ -44,6 +44,10 @@ class TelegramRuntime:
         return self.username
 
 
+async def _fetch_username(runtime: TelegramRuntime) -> None:
+    await runtime.bot_username()
+
+
 @asynccontextmanager
 async def telegram_alerts(
     sessions: async_sessionmaker[AsyncSession],
@@ -61,21 +65,24 @@ async def telegram_alerts(
         worker=OutboxWorker(sessions, client, policy=policy),
         poller=TelegramLinkPoller(sessions, client, poll_timeout=poll_timeout),
     )
-    await runtime.bot_username()
     runtime.tasks = [
         asyncio.create_task(runtime.worker.run(runtime.stop), name="alerts-outbox"),
         asyncio.create_task(runtime.poller.run(runtime.stop), name="telegram-link-poller"),
+        # getMe in the background: an unreachable Telegram must not hold up start-up
+        asyncio.create_task(_fetch_username(runtime), name="telegram-get-me"),
     ]
     try:
         yield runtime
     finally:
         runtime.stop.set()
-        worker_task, poller_task = runtime.tasks
-        poller_task.cancel()  # a long poll only reads; its updates come again next start
+        worker_task, *readers = runtime.tasks
+        for task in readers:
+            task.cancel()  # a long poll only reads; its updates come again next start
         try:
             await asyncio.wait_for(worker_task, STOP_GRACE_SECONDS)
         except TimeoutError:
             log.warning("alert outbox worker did not stop in time; an in-flight alert may be resent")
-        with contextlib.suppress(asyncio.CancelledError):
-            await poller_task
+        for task in readers:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
         await client.close()

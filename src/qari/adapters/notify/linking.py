@@ -51,10 +51,12 @@ class TelegramLinkPoller:
             try:
                 await self.poll_once()
                 failures = 0
-            except TelegramError as e:
+            except Exception as e:  # keep linking alive through Telegram or database trouble
                 failures += 1
-                delay = e.retry_after if e.retry_after else min(2.0**failures, 60.0)
-                log.warning("telegram getUpdates failed (%s); retrying in %.0fs", e.kind, delay)
+                retry_after = e.retry_after if isinstance(e, TelegramError) else None
+                delay = retry_after or min(2.0**failures, 60.0)
+                reason = e.kind if isinstance(e, TelegramError) else type(e).__name__
+                log.warning("telegram getUpdates failed (%s); retrying in %.0fs", reason, delay)
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), timeout=delay)
 

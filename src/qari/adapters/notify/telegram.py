@@ -113,7 +113,7 @@ class TelegramClient:
         if offset is not None:
             payload["offset"] = offset
         result = await self._call("getUpdates", payload, read_timeout=timeout + self._timeout)
-        return [u for u in result if isinstance(u, dict)]
+        return [u for u in result if isinstance(u, dict)] if isinstance(result, list) else []
 
     async def _call(self, method: str, payload: dict[str, Any], read_timeout: float | None = None) -> Any:
         token = self._token.get_secret_value()

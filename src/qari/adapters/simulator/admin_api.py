@@ -35,6 +35,7 @@ from pydantic import BaseModel, Field
 
 from qari.adapters.simulator.bybit_api import fmt, render_order
 from qari.adapters.simulator.faults import FaultKind
+from qari.adapters.simulator.matching import VenueError
 from qari.adapters.simulator.venue import SandboxVenue
 
 LOOPBACK = ("127.", "::1", "localhost")
@@ -151,7 +152,10 @@ def list_orders(
 ) -> list[dict[str, object]]:
     account_id = key_of(venue, api_key)
     venue.sync()
-    unified = venue.exchange.symbol_for(symbol.upper()) if symbol else None
+    try:
+        unified = venue.exchange.symbol_for(symbol.upper()) if symbol else None
+    except VenueError:
+        raise HTTPException(404, f"no symbol {symbol} on this venue") from None
     orders = venue.exchange.orders(account_id, unified, active=True if open_only else None)
     return [render_order(venue, o) for o in orders]
 

@@ -384,6 +384,19 @@ def account_info(venue: SandboxVenue, params: Params, key: ApiKey | None) -> obj
     }
 
 
+def fee_rate(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
+    _category(params)
+    wanted = _symbol(venue, params, required=False)
+    fees = venue.exchange.fees
+    return {
+        "list": [
+            {"symbol": inst.venue_id, "takerFeeRate": fmt(fees.taker), "makerFeeRate": fmt(fees.maker)}
+            for symbol, inst in sorted(venue.exchange.instruments().items())
+            if wanted is None or symbol == wanted
+        ]
+    }
+
+
 def query_api(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
     assert key is not None
     return venue.key_info(key)
@@ -545,6 +558,7 @@ ROUTES: dict[tuple[str, str], tuple[Handler, bool, bool]] = {
     ("GET", "/v5/market/kline"): (kline, False, False),
     ("GET", "/v5/account/wallet-balance"): (wallet_balance, True, False),
     ("GET", "/v5/account/info"): (account_info, True, False),
+    ("GET", "/v5/account/fee-rate"): (fee_rate, True, False),
     ("GET", "/v5/user/query-api"): (query_api, True, False),
     ("GET", "/v5/asset/coin/query-info"): (coin_info, True, False),
     ("POST", "/v5/order/create"): (create_order, True, True),

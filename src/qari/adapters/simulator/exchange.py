@@ -132,24 +132,39 @@ class SimulatedExchange:
         self._by_venue_id: dict[str, str] = {}
         self._last: dict[str, Decimal] = {}
         self._cursor: dict[str, tuple[int, Decimal]] = {}
+        self._active: dict[str, dict[str, Order]] = {}
+        self._pending: dict[str, int] = {}  # symbols whose candles start later: listed when they do
         for symbol in symbols if symbols is not None else source.symbols():
-            path = PricePath(source, symbol)
-            p = path.price_at(start_ms)
-            if p is None or p <= 0:
-                continue
-            self._paths[symbol] = path
-            inst = make_instrument(symbol, to_decimal(p))
-            self._instruments[symbol] = inst
-            self._by_venue_id[inst.venue_id] = symbol
+            if not self._list(symbol, start_ms):
+                first = source.listed_from(symbol)
+                if first is not None and first > start_ms:
+                    self._pending[symbol] = first
         self._accounts: dict[str, Account] = {}
         self._orders: dict[str, Order] = {}
-        self._active: dict[str, dict[str, Order]] = {s: {} for s in self._instruments}
         self._order_seq = 0
         self._exec_seq = 0
         self._price_cache: dict[str, Decimal] = {}
         self._books: dict[tuple[str, Decimal], tuple[list[Level], list[Level]]] = {}
 
     # ----------------------------------------------------------------------------------- instruments
+    def _list(self, symbol: str, at_ms: int) -> bool:
+        path = PricePath(self.source, symbol)
+        p = path.price_at(at_ms)
+        if p is None or p <= 0:
+            return False
+        self._paths[symbol] = path
+        inst = make_instrument(symbol, to_decimal(p))
+        self._instruments[symbol] = inst
+        self._by_venue_id[inst.venue_id] = symbol
+        self._active[symbol] = {}
+        return True
+
+    def _list_due(self) -> None:
+        due = [s for s, first in self._pending.items() if first <= self.now_ms]
+        for symbol in due:
+            if self._list(symbol, self.now_ms):
+                del self._pending[symbol]
+
     def instruments(self) -> dict[str, Instrument]:
         return dict(self._instruments)
 
@@ -334,27 +349,35 @@ class SimulatedExchange:
         self.now_ms = ms
         self._event_ms = ms
         self._price_cache.clear()
+        if self._pending:
+            self._list_due()
         return executions
 
     def _walk(self, symbol: str, end: int) -> list[Execution]:
         path = self._paths[symbol]
         quarter = max(path.step_ms // 4, 1)
         t0, p0 = self._cursor.get(symbol) or (self.now_ms, self.price(symbol))
+        bounds = path.range_until(t0, end)
+        if bounds is not None:
+            lo, hi, p_last = bounds
+            if not _could_hit(self._active[symbol].values(), min(lo, float(p0)), max(hi, float(p0))):
+                self._cursor[symbol] = (end, to_decimal(p_last))
+                return []
         times, prices, vols = path.points(t0, end)
+        last_t = int(times[-1]) if len(times) else t0
+        p_end = path.price_at(end) if last_t < end else None
         out: list[Execution] = []
         for t, p, v in zip(times.tolist(), prices.tolist(), vols.tolist(), strict=True):
             share = min(1.0, (t - t0) / quarter)
             price = to_decimal(p)
             out.extend(self._segment(symbol, p0, price, to_decimal(v * share), t))
             t0, p0 = t, price
-        if t0 < end:
-            p_end = path.price_at(end)
+        if p_end is not None:
             nxt_t, _nxt_p, nxt_v = path.points(end, end + quarter)
-            if p_end is not None:
-                vol = float(nxt_v[0]) * (end - t0) / quarter if len(nxt_t) else 0.0
-                price = to_decimal(p_end)
-                out.extend(self._segment(symbol, p0, price, to_decimal(vol), end))
-                t0, p0 = end, price
+            vol = float(nxt_v[0]) * (end - t0) / quarter if len(nxt_t) else 0.0
+            price = to_decimal(p_end)
+            out.extend(self._segment(symbol, p0, price, to_decimal(vol), end))
+            t0, p0 = end, price
         self._cursor[symbol] = (t0, p0)
         return out
 
@@ -768,6 +791,22 @@ class SimulatedExchange:
             for coin in account.coins():
                 assert account.free.get(coin, ZERO) >= 0, f"{coin} free is negative"
                 assert account.locked.get(coin, ZERO) == per_coin.get(coin, ZERO), f"{coin} lock mismatch"
+
+
+def _could_hit(orders: Iterable[Order], lo: float, hi: float) -> bool:
+    """Whether a price range [lo, hi] may reach any order's limit or trigger (a cheap float pre-check,
+    with a margin, before the exact Decimal walk)."""
+    lo, hi = lo * (1 - 1e-9), hi * (1 + 1e-9)
+    for order in orders:
+        if order.status == "Untriggered" and order.trigger_price is not None:
+            level = float(order.trigger_price)
+            if (hi >= level) if order.trigger_direction == 1 else (lo <= level):
+                return True
+        elif order.order_type == "Limit" and order.price is not None:
+            level = float(order.price)
+            if (lo <= level) if order.is_buy else (hi >= level):
+                return True
+    return False
 
 
 def _bucket_end(open_ms: int, timeframe: str) -> int:

@@ -40,6 +40,10 @@ class PriceSource(Protocol):
         """Base-timeframe candles whose open time lies in [start_ms, end_ms)."""
         ...
 
+    def listed_from(self, symbol: str) -> int | None:
+        """Open time of the symbol's first candle (None: always listed)."""
+        ...
+
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> CandleSeries:
         """Candles of any timeframe (`1m`…`1w`, `1M`) opening in [start_ms, end_ms), closed or not."""
         ...
@@ -136,6 +140,10 @@ class CandleReplay:
             )
         return self._loaded[key]
 
+    def listed_from(self, symbol: str) -> int | None:
+        series = self._series(symbol, self.base_timeframe(symbol))
+        return int(series.ts[0]) if len(series) else None
+
     def data_span(self) -> tuple[int, int]:
         """(first open, last open) over all symbols' base candles, unshifted."""
         firsts, lasts = [], []
@@ -221,6 +229,9 @@ class SyntheticMarket:
 
     def base_timeframe(self, symbol: str) -> str:
         return self.BASE
+
+    def listed_from(self, symbol: str) -> int | None:
+        return None
 
     def _anchor(self, symbol: str, day: int) -> float:
         if symbol not in self._anchors:
@@ -310,11 +321,14 @@ class PricePath:
         if n == 0:
             return np.empty(0, dtype=np.int64), np.empty(0), np.empty(0)
         rising = candles.close >= candles.open
-        first = np.where(rising, candles.low, candles.high)
-        second = np.where(rising, candles.high, candles.low)
         quarter = self.step_ms // 4
-        times = (candles.ts[:, None] + np.arange(4, dtype=np.int64)[None, :] * quarter).reshape(-1)
-        prices = np.column_stack([candles.open, first, second, candles.close]).reshape(-1)
+        times = (candles.ts[:, None] + np.arange(4, dtype=np.int64) * quarter).reshape(-1)
+        grid = np.empty((n, 4), dtype=np.float64)
+        grid[:, 0] = candles.open
+        grid[:, 1] = np.where(rising, candles.low, candles.high)
+        grid[:, 2] = np.where(rising, candles.high, candles.low)
+        grid[:, 3] = candles.close
+        prices = grid.reshape(-1)
         vol = np.repeat(candles.volume / 4.0, 4)
         keep = (times > start_ms) & (times <= end_ms)
         return times[keep], prices[keep], vol[keep]
@@ -325,17 +339,30 @@ class PricePath:
         if len(candles) == 0:
             earlier = self.source.base_candles(self.symbol, ms - 30 * DAY_MS, ms + 1)
             return float(earlier.close[-1]) if len(earlier) else None
-        i = len(candles) - 1
+        return self.price_in(candles, ms)
+
+    def price_in(self, candles: CandleSeries, ms: int) -> float:
+        """Price at `ms` from non-empty `candles` whose last one opens at or before `ms`."""
+        i = int(np.searchsorted(candles.ts, ms, side="right")) - 1
         t0 = int(candles.ts[i])
         if ms >= t0 + self.step_ms:
             return float(candles.close[i])
-        rising = candles.close[i] >= candles.open[i]
-        first = candles.low[i] if rising else candles.high[i]
-        second = candles.high[i] if rising else candles.low[i]
-        pts = [float(candles.open[i]), float(first), float(second), float(candles.close[i])]
-        quarter = self.step_ms / 4
-        pos = (ms - t0) / quarter
+        o, h, low, c = (
+            float(candles.open[i]),
+            float(candles.high[i]),
+            float(candles.low[i]),
+            float(candles.close[i]),
+        )
+        pts = (o, low, h, c) if c >= o else (o, h, low, c)
+        pos = (ms - t0) / (self.step_ms / 4)
         k = int(pos)
         if k >= 3:
             return pts[3]
         return pts[k] + (pts[k + 1] - pts[k]) * (pos - k)
+
+    def range_until(self, start_ms: int, end_ms: int) -> tuple[float, float, float] | None:
+        """(low, high, price at end) bounding the path over (start, end] — one slice, no path points."""
+        candles = self.source.base_candles(self.symbol, start_ms - self.step_ms, end_ms + 1)
+        if len(candles) == 0 or candles.ts[0] > end_ms:
+            return None
+        return float(candles.low.min()), float(candles.high.max()), self.price_in(candles, end_ms)

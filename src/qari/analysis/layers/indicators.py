@@ -10,6 +10,7 @@ from qari.analysis.primitives import indicators
 CODE = 7
 NAME = "Indicators"
 OVERBOUGHT = 70.0
+WINDOW = 220  # enough history for EMA50 and MACD to settle
 
 
 class Indicators:
@@ -20,7 +21,8 @@ class Indicators:
         fr = ctx.entry
         if fr is None or fr.n < 50:
             return abstain(CODE, NAME, f"Not enough closed {ctx.entry_tf} candles for RSI, MACD and EMAs.")
-        close = fr.close
+        close = fr.close[-WINDOW:]
+        offset = fr.n - close.shape[0]
         r = indicators.rsi(close, 14)
         _, hist = indicators.macd(close)
         e20 = float(indicators.ema(close, 20)[-1])
@@ -32,7 +34,8 @@ class Indicators:
         divergence = False
         if lows.shape[0] >= 2:
             a, b = int(lows[-2]), int(lows[-1])
-            divergence = bool(fr.low[b] < fr.low[a] and r[b] > r[a])
+            if a >= offset:
+                divergence = bool(fr.low[b] < fr.low[a] and r[b - offset] > r[a - offset])
         trend_up = e20 > e50 and fr.last > e50
         evidence = {
             "rsi": rsi_now,

@@ -5,8 +5,6 @@ from __future__ import annotations
 
 from typing import Any
 
-import numpy as np
-
 from qari.analysis.context import AnalysisContext, Frame
 from qari.analysis.layer import LayerResult, Vote, abstain, result
 from qari.analysis.primitives.structure import BEARISH, BULLISH, analyse_structure, equal_levels
@@ -39,17 +37,15 @@ def _frame_evidence(fr: Frame) -> dict[str, Any]:
     last = s.last_break
     p = s.pivots
     tol = EQ_TOLERANCE_ATR * fr.atr
-    hi_max_after = _max_after(fr.high)
-    lo_min_after = _min_after(fr.low)
     eqh = [
         {"level": lvl, "near": abs(lvl - fr.last) <= NEAR_ATR * fr.atr}
         for lvl, _, j in equal_levels(p.high_px[-12:], p.high_idx[-12:], tol, True)
-        if hi_max_after[j + 1] <= lvl
+        if j + 1 >= fr.n or float(fr.high[j + 1 :].max()) <= lvl
     ]
     eql = [
         {"level": lvl, "near": abs(lvl - fr.last) <= NEAR_ATR * fr.atr}
         for lvl, _, j in equal_levels(p.low_px[-12:], p.low_idx[-12:], tol, False)
-        if lo_min_after[j + 1] >= lvl
+        if j + 1 >= fr.n or float(fr.low[j + 1 :].min()) >= lvl
     ]
     return {
         "state": s.state,
@@ -67,16 +63,6 @@ def _frame_evidence(fr: Frame) -> dict[str, Any]:
         "eqh": eqh,
         "eql": eql,
     }
-
-
-def _max_after(x: np.ndarray) -> np.ndarray:
-    run = np.maximum.accumulate(x[::-1])[::-1]
-    return np.concatenate((run, [-np.inf]))
-
-
-def _min_after(x: np.ndarray) -> np.ndarray:
-    run = np.minimum.accumulate(x[::-1])[::-1]
-    return np.concatenate((run, [np.inf]))
 
 
 def fresh_bullish_choch(fr: Frame, bars: int = FRESH_BARS) -> bool:

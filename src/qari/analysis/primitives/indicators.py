@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+import math
+
 import numpy as np
 
 from qari.core.market import FloatArray
 
-_CHUNK = 96
+_MAX_GROWTH = 500.0  # natural log of the largest weight a chunk may carry (float64 tops out near 709)
 
 
 def ema(x: FloatArray, span: int | None = None, alpha: float | None = None) -> FloatArray:
     """Exponential moving average seeded with the first value, computed in closed form per chunk.
 
-    Within a chunk `e_j = d^(j+1) e_prev + a Σ d^(j-k) x_k`, evaluated with a cumulative sum; chunks
-    stay short so the geometric weights never lose float64 precision.
+    Within a chunk `e_j = d^(j+1) e_prev + a Σ d^(j-k) x_k`, evaluated with one cumulative sum; a chunk
+    is as long as the geometric weights allow without overflow (the whole window for usual spans).
     """
     a = alpha if alpha is not None else 2.0 / ((span or 1) + 1.0)
     n = x.shape[0]
@@ -21,10 +23,13 @@ def ema(x: FloatArray, span: int | None = None, alpha: float | None = None) -> F
     if n == 0:
         return out
     d = 1.0 - a
-    m = min(_CHUNK, n)
-    k = np.arange(m, dtype=np.float64)
-    grow = d ** -(k + 1.0)
-    shrink = d ** (k + 1.0)
+    if d <= 0.0:
+        out[:] = x
+        return out
+    m = max(1, min(n, int(_MAX_GROWTH / -math.log(d))))
+    k = np.arange(1, m + 1, dtype=np.float64)
+    grow = d**-k
+    shrink = d**k
     prev = float(x[0])
     start = 0
     while start < n:

@@ -64,7 +64,9 @@ def find_sfps(
     for j in range(max(0, n - lookback), n):
         for highs, (idx, px) in ((False, piv_lo), (True, piv_hi)):
             confirmed = idx + k < j
-            if not confirmed.any():
+            # a level can only be swept-and-reclaimed if it lies between the wick and the close
+            inside = (px < high[j]) & (px > close[j]) if highs else (px > low[j]) & (px < close[j])
+            if not (confirmed & inside).any():
                 continue
             live = unswept(idx[confirmed], px[confirmed], high if highs else low, j, highs)
             if live.shape[0] == 0:

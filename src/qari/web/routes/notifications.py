@@ -29,7 +29,7 @@ async def _status(request: Request, session: SessionDep, user_id: int) -> Telegr
     return TelegramStatus(
         enabled=runtime is not None,
         message=None if runtime is not None else TELEGRAM_OFF,
-        bot_username=await runtime.bot_username() if runtime is not None else None,
+        bot_username=runtime.username if runtime is not None else None,
         linked=link is not None,
         linked_at=link.linked_at if link is not None else None,
     )

@@ -53,7 +53,9 @@ def permissions_from(keys: list[dict[str, Any]], api_key: str) -> KeyPermissions
         read="readOnly" in perm,
         spot_trade="trade" in perm,
         withdraw="withdraw" in perm,
-        transfer=False,  # HTX keys have no separate transfer permission
+        # No separate transfer permission on HTX: moving funds out rides on `withdraw` (refused above);
+        # `trade` also moves funds between the user's own HTX accounts, which no HTX trade key can avoid.
+        transfer=False,
         derivatives=False,  # HTX spot keys carry no derivatives permission
         ip_restricted=bool(ips),
         ips=ips,

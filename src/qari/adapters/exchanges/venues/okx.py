@@ -32,7 +32,9 @@ def permissions_from(config: dict[str, Any]) -> KeyPermissions:
         read="read_only" in perm,
         spot_trade="trade" in perm,
         withdraw="withdraw" in perm,
-        transfer=False,  # no separate key flag on OKX; transfers need `withdraw`-free trade keys only
+        # No separate transfer permission on OKX: moving funds out rides on `withdraw` (refused above);
+        # `trade` also moves funds between the user's own OKX accounts, which no OKX trade key can avoid.
+        transfer=False,
         # `trade` covers every instrument the account mode allows; only Spot mode (acctLv 1) is spot-only.
         derivatives=str(config.get("acctLv", "")) != "1",
         ip_restricted=bool(ips),

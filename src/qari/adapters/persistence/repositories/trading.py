@@ -315,3 +315,11 @@ class SqlTradingStore:
                     dedupe_key=f"position:{position.id}:{kind}",
                     clock=ManualClock(at),
                 )
+
+    async def alert(
+        self, user_id: int, kind: str, data: dict[str, str], at: dt.datetime, *, dedupe_key: str | None = None
+    ) -> None:
+        async with self._sessions() as session, session.begin():
+            await emit_alert(
+                session, user_id=user_id, kind=kind, data=data, dedupe_key=dedupe_key, clock=ManualClock(at)
+            )

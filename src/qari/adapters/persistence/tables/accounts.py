@@ -62,6 +62,8 @@ class User(Base):
     totp_enabled: Mapped[bool] = mapped_column(Boolean, default=False)
     # The TOTP seed is a vault secret (purpose "totp"); this points at it while set up or enabled.
     totp_secret_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
+    # Last accepted TOTP time step: a code is accepted once (no replay within its validity window).
+    totp_last_step: Mapped[int | None] = mapped_column(Integer, nullable=True)
     created_at: Mapped[dt.datetime] = mapped_column(server_default=func.now())
     password_changed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 

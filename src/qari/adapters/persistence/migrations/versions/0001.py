@@ -57,6 +57,7 @@ def upgrade() -> None:
         sa.Column("waiver", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("totp_enabled", sa.Boolean, nullable=False, server_default=sa.false()),
         sa.Column("totp_secret_id", sa.Integer, nullable=True),
+        sa.Column("totp_last_step", sa.Integer, nullable=True),
         sa.Column("created_at", TS, nullable=False, server_default=sa.func.now()),
         sa.Column("password_changed_at", TS, nullable=True),
         sa.UniqueConstraint("email", name="uq_users_email"),

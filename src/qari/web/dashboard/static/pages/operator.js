@@ -60,7 +60,12 @@ export default function operator() {
   }
 
   async function draw() {
-    const [users, platform, audit] = await Promise.all([optional(API.users), optional(API.platform).catch(() => null), optional(API.audit).catch(() => null)]);
+    let users;
+    try { users = await optional(API.users); } catch (e) {
+      if (e.status === 403) { clear(root, h('h1', {}, 'Operator'), h('div', { class: 'notice warn' }, 'Only the platform operator can open this page.')); return; }
+      throw e;
+    }
+    const [platform, audit] = await Promise.all([optional(API.platform).catch(() => null), optional(API.audit).catch(() => null)]);
     clear(root, h('h1', {}, 'Operator'), usersCard(users), platformCard(platform), auditCard(audit));
   }
 

@@ -47,12 +47,13 @@ function fieldErrors(error) {
 
 // ---- Exchange ---------------------------------------------------------------------------------
 let lastOutcome = null;
+let exchangeKeys = null;
 
-async function exchangeTab(root, ctx) {
+async function exchangeTab(root) {
   const [connections, egress] = await Promise.all([optional('/exchange/connections'), optional('/system/egress-ip').catch(() => null)]);
   if (connections === null) { clear(root, h('p', { class: 'muted' }, 'Exchange connections are not available on this server yet.')); return; }
-  const list = items(connections, 'connections');
   const result = h('div', { id: 'connect-result', role: 'status' });
+  const keysEl = h('div', { id: 'exchange-keys' });
 
   const showOutcome = (status, text) => {
     const [, tone] = STATUS_LABELS[status] || ['', ''];
@@ -61,17 +62,21 @@ async function exchangeTab(root, ctx) {
   };
   if (lastOutcome) showOutcome(...lastOutcome);
 
+  async function reloadKeys() {
+    drawKeys(items(await api('GET', '/exchange/connections'), 'connections'));
+    refreshBadges();
+  }
+
   async function submitKey(method, path, body) {
     clear(result, h('div', { class: 'notice', 'data-status': 'verifying' }, 'Verifying your key with the exchange…'));
     try {
-      const created = await api(method, path, body);
-      showOutcome(created.status || 'connected', `${created.exchange || ''} key …${created.key_hint || ''} verified.`);
-      refreshBadges();
-      await exchangeTab(root, ctx);
+      const c = await api(method, path, body);
+      showOutcome(c.status || 'connected', c.status_detail || `${c.exchange_name || c.exchange} key …${c.key_hint || ''} verified.`);
+      await reloadKeys();
     } catch (e) {
       const status = (e.body && (e.body.status || (e.body.detail && e.body.detail.status))) || (e.status === 503 || e.status === 504 ? 'unreachable' : null);
       if (status) showOutcome(status, e.message);
-      else clear(result, h('div', { class: 'notice bad' }, e.message));
+      else { lastOutcome = null; clear(result, h('div', { class: 'notice bad' }, e.message)); }
     }
   }
 
@@ -90,49 +95,68 @@ async function exchangeTab(root, ctx) {
   exchange.addEventListener('change', showGuide);
   showGuide();
 
+  const formTitle = h('h2', {}, 'Connect Exchange');
   const form = h('form', { class: 'card', id: 'connect-form', novalidate: true },
-    h('h2', {}, 'Connect Exchange'),
-    field('exchange', 'Exchange', exchange), guide,
+    formTitle, field('exchange', 'Exchange', exchange), guide,
     field('api_key', 'API key', apiKey), field('api_secret', 'API secret', apiSecret), passField,
     h('button', { type: 'submit' }, 'Save and verify'));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
-    const replacing = form.dataset.replace;
+    // One key per exchange: a new key for an exchange already connected replaces the old one.
+    const existing = current.find((c) => c.exchange === exchange.value);
+    const replacing = form.dataset.replace || (existing && String(existing.id));
     const body = { api_key: apiKey.value.trim(), api_secret: apiSecret.value.trim() };
     if (!replacing) body.exchange = exchange.value;
     if (!passField.hidden && passphrase.value) body.passphrase = passphrase.value;
     apiSecret.value = '';
     passphrase.value = '';
     delete form.dataset.replace;
+    formTitle.textContent = 'Connect Exchange';
     if (replacing) submitKey('PUT', `/exchange/connections/${replacing}`, body);
     else submitKey('POST', '/exchange/connections', body);
   });
 
-  const rows = list.map((c) => {
+  function keyCard(c) {
     const actions = h('div', { class: 'row' },
       h('button', { type: 'button', class: 'secondary', onclick: () => submitKey('POST', `/exchange/connections/${c.id}/verify`) }, 'Verify now'),
-      h('button', { type: 'button', class: 'secondary', onclick: () => { exchange.value = c.exchange in EXCHANGES ? c.exchange : exchange.value; showGuide(); form.dataset.replace = c.id; form.scrollIntoView(); toast('Paste the new key and save: it replaces the old one.'); } }, 'Replace key'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => {
+        if (c.exchange in EXCHANGES) exchange.value = c.exchange;
+        showGuide();
+        form.dataset.replace = c.id;
+        formTitle.textContent = `Replace the ${c.exchange_name || c.exchange} key`;
+        form.scrollIntoView();
+        apiKey.focus();
+      } }, 'Replace key'),
       h('button', { type: 'button', class: 'danger', onclick: async () => {
-        if (!confirm(`Delete the ${c.exchange} key? Trading on it stops.`)) return;
-        try { await api('DELETE', `/exchange/connections/${c.id}`); toast('Key deleted.'); refreshBadges(); await exchangeTab(root, ctx); } catch (e) { toast(e.message); }
+        if (!confirm(`Delete the ${c.exchange_name || c.exchange} key? Trading on it stops.`)) return;
+        try { await api('DELETE', `/exchange/connections/${c.id}`); toast('Key deleted.'); lastOutcome = null; clear(result); await reloadKeys(); } catch (e) { toast(e.message); }
       } }, 'Delete'));
-    return h('div', { class: 'card', 'data-connection': c.exchange },
-      h('div', { class: 'row' }, h('strong', { class: 'grow' }, EXCHANGES[c.exchange] ? EXCHANGES[c.exchange].name : c.exchange), statusBadge(c.status)),
-      h('div', { class: 'small muted' }, `Key …${c.key_hint || '????'} · verified ${fmtTime(pick(c, 'verified_at', 'last_verified_at', 'updated_at'))}`),
-      c.status_detail || c.detail ? h('div', { class: 'small' }, c.status_detail || c.detail) : null,
-      c.ip_restricted === false ? h('div', { class: 'notice warn small' }, 'This key is not IP-restricted. Restrict it to the server IP below so a leaked key is useless elsewhere.') : null,
+    return h('div', { class: 'card', 'data-connection': c.exchange, 'data-connection-id': c.id },
+      h('div', { class: 'row' }, h('strong', { class: 'grow' }, c.exchange_name || (EXCHANGES[c.exchange] || {}).name || c.exchange), statusBadge(c.status)),
+      h('div', { class: 'small muted' }, `Key …${c.key_hint || '????'} · verified ${fmtTime(pick(c, 'verified_at', 'checked_at', 'updated_at'))}`),
+      c.status_detail ? h('div', { class: 'small' }, c.status_detail) : null,
+      c.warning ? h('div', { class: 'notice warn small' }, c.warning) : null,
       actions);
-  });
+  }
+
+  let current = [];
+  function drawKeys(list) {
+    current = list;
+    clear(keysEl, list.length ? list.map(keyCard) : h('p', { class: 'muted' }, 'No exchange key yet.'));
+  }
+
   const sandboxButton = h('button', { type: 'button', id: 'connect-sandbox', onclick: () => submitKey('POST', '/exchange/connections/sandbox', {}) }, 'Connect the sandbox (paper USDT)');
   const ip = egress && pick(egress, 'ip', 'egress_ip');
+  drawKeys(items(connections, 'connections'));
   clear(root,
     h('div', { class: 'card' }, h('h2', {}, 'Server IP to whitelist'),
       h('p', {}, 'Restrict your key to this IP address on the exchange: ', h('code', { class: 'ip', id: 'egress-ip' }, ip || 'unknown')),
       egress && egress.hint ? h('p', { class: 'small muted' }, egress.hint) : null),
     h('div', { class: 'card' }, h('h2', {}, 'Try QARI without risk'), h('p', { class: 'small muted' }, 'One click connects the built-in sandbox exchange with paper USDT.'), sandboxButton),
     result,
-    h('h2', {}, 'Your keys'), rows.length ? rows : h('p', { class: 'muted' }, 'No exchange key yet.'),
+    h('h2', {}, 'Your keys'), keysEl,
     form);
+  exchangeKeys = drawKeys;
 }
 
 // ---- Risk parameters --------------------------------------------------------------------------
@@ -348,11 +372,9 @@ export default function settings(ctx) {
         body);
       await RENDER[tab](body, ctx);
     },
-    onChange(resource) {
-      if (resource === 'connections' && tab === 'exchange' && !document.activeElement?.closest('form')) {
-        const body = document.getElementById('tab-exchange');
-        if (body) exchangeTab(body, ctx);
-      }
+    onChange(resource, data) {
+      if (resource === 'connections' && tab === 'exchange' && exchangeKeys) exchangeKeys(items(data, 'connections'));
     },
+    destroy() { exchangeKeys = null; },
   };
 }
