@@ -21,7 +21,14 @@ from qari.backtest.data import load_market_data
 from qari.backtest.runner import BacktestConfig, BacktestError, run_backtest
 from qari.cli.backtest import parse_pairs
 
-DEFAULT_DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "market" / "binance-spot-2024"
+DEFAULT_DATA = next(
+    (
+        p / "shared" / "data" / "market" / "binance-spot-2024"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "data" / "market" / "binance-spot-2024").is_dir()
+    ),
+    Path("../shared/data/market/binance-spot-2024"),
+)
 
 
 def main() -> int:

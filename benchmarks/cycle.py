@@ -27,7 +27,14 @@ from qari.engine.cycle import CycleReport, Timeouts
 from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
 from qari.engine.scheduler import Cadence
 
-DATA = Path(__file__).resolve().parents[2] / "shared" / "data" / "market" / "binance-spot-2024"
+DATA = next(
+    (
+        p / "shared" / "data" / "market" / "binance-spot-2024"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "data" / "market" / "binance-spot-2024").is_dir()
+    ),
+    Path("../shared/data/market/binance-spot-2024"),
+)
 PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")
 # A moment of the replay with several fresh candidates, so the users' gates and orders really run.
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)

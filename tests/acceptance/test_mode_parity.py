@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 
 import pytest
-from tests.conftest import MARKET_DATA
+from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import read_journal
 
 from qari.adapters.simulator.harness import SandboxServer

@@ -5,10 +5,12 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.conftest import MARKET_DATA
 
 from qari.adapters.persistence.tables.trading import FillRow, OrderRow, PositionRow
 
@@ -143,3 +145,16 @@ async def audit(
     )
     entries = sum(1 for p in positions if p.bought_qty > 0)
     return VenueAudit(duplicates, unprotected, missing, entries, len(venue_orders))
+
+
+def find_market_data() -> Path:
+    """`../shared/data/market/binance-spot-2024` seen from the checkout, also from a nested worktree."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "data" / "market" / "binance-spot-2024"
+        if candidate.is_dir():
+            return candidate
+    return MARKET_DATA
+
+
+MARKET_DATA_DIR = find_market_data()

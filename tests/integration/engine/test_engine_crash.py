@@ -17,7 +17,7 @@ import time
 from pathlib import Path
 
 import pytest
-from tests.conftest import MARKET_DATA
+from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import audit
 
 from qari.adapters.simulator.harness import SandboxServer
