@@ -4,22 +4,19 @@ same positions, same orders (ids, prices, quantities, times), same fills."""
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
 import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
-from tests.integration.engine.support import read_journal
+from tests.integration.engine.support import read_journal, stepped_sandbox_engine
 
 from qari.adapters.simulator.harness import SandboxServer
 from qari.backtest.data import load_market_data
 from qari.config import load_settings
-from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
-from qari.engine.kernel import SteppedVenueSleeper, build_backtest, build_sandbox
-from qari.engine.scheduler import Cadence
+from qari.engine.kernel import build_backtest
 
 PAIRS = ("SUI/USDT", "INJ/USDT")
 # A stretch of real 2024 candles with fresh setups on both pairs (entries and fills happen in it).
@@ -49,20 +46,8 @@ async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions
         data_dir=MARKET_DATA, symbols=list(market.series), stepped_start_ms=to_ms(START)
     ) as sandbox:
         key, secret = sandbox.create_key(balances={"USDT": str(BALANCE)})
-        clock = ManualClock(START)
-
-        async def advance(ms: int) -> None:
-            await asyncio.to_thread(sandbox.set_time, ms)
-
-        replay = await build_sandbox(
-            settings,
-            base_url=sandbox.base_url,
-            accounts={1: (key, secret)},
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'sandbox.db'}",
-            clock=clock,
-            sleep_until=SteppedVenueSleeper(clock, advance),
-            cadence=Cadence(cycle_seconds=900, manage_seconds=900),
-            symbols=PAIRS,
+        replay = await stepped_sandbox_engine(
+            sandbox, tmp_path, accounts={1: (key, secret)}, start=START, pairs=PAIRS, database="sandbox.db"
         )
         try:
             await replay.engine.run(until=END)

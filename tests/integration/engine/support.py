@@ -158,3 +158,40 @@ def find_market_data() -> Path:
 
 
 MARKET_DATA_DIR = find_market_data()
+
+
+async def stepped_sandbox_engine(
+    sandbox: Any,
+    tmp: Path,
+    *,
+    accounts: dict[int, tuple[str, str]],
+    start: dt.datetime,
+    pairs: tuple[str, ...],
+    step: int = 900,
+    database: str = "engine.db",
+    **options: Any,
+) -> Any:
+    """The engine in sandbox mode against a `SandboxServer` whose market clock the engine steps."""
+    import asyncio
+
+    from qari.config import load_settings
+    from qari.core.clocks import ManualClock
+    from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
+    from qari.engine.scheduler import Cadence
+
+    clock = ManualClock(start)
+
+    async def advance(ms: int) -> None:
+        await asyncio.to_thread(sandbox.set_time, ms)
+
+    return await build_sandbox(
+        load_settings(data_dir=tmp, engine_mode="off"),
+        base_url=sandbox.base_url,
+        accounts=accounts,
+        database_url=f"sqlite+aiosqlite:///{tmp / database}",
+        clock=clock,
+        sleep_until=SteppedVenueSleeper(clock, advance),
+        cadence=Cadence(cycle_seconds=step, manage_seconds=step),
+        symbols=pairs,
+        **options,
+    )

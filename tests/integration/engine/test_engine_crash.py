@@ -18,14 +18,10 @@ from pathlib import Path
 
 import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
-from tests.integration.engine.support import audit
+from tests.integration.engine.support import audit, stepped_sandbox_engine
 
 from qari.adapters.simulator.harness import SandboxServer
-from qari.config import load_settings
-from qari.core.clocks import ManualClock
 from qari.core.time import from_ms, to_ms
-from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
-from qari.engine.scheduler import Cadence
 
 PAIRS = ("SUI/USDT", "INJ/USDT", "DOGE/USDT", "APT/USDT", "TAO/USDT")
 START = dt.datetime(2024, 8, 8, 16, 30, tzinfo=dt.UTC)  # an INJ setup at 17:00 fills at 19:37
@@ -115,23 +111,12 @@ def _wait_for_fill(sandbox: SandboxServer, key: str) -> None:
 
 async def _final_run(sandbox: SandboxServer, db: Path, key: str, secret: str, tmp: Path) -> None:
     """One clean start (start-up reconciliation) and two cycles, then a graceful stop."""
-    clock = ManualClock(from_ms(sandbox.now_ms()))
-
-    async def advance(ms: int) -> None:
-        await asyncio.to_thread(sandbox.set_time, ms)
-
-    run = await build_sandbox(
-        load_settings(data_dir=tmp, engine_mode="off"),
-        base_url=sandbox.base_url,
-        accounts={1: (key, secret)},
-        database_url=f"sqlite+aiosqlite:///{db}",
-        clock=clock,
-        sleep_until=SteppedVenueSleeper(clock, advance),
-        cadence=Cadence(cycle_seconds=STEP, manage_seconds=STEP),
-        symbols=PAIRS,
+    now = from_ms(sandbox.now_ms())
+    run = await stepped_sandbox_engine(
+        sandbox, tmp, accounts={1: (key, secret)}, start=now, pairs=PAIRS, step=STEP, database=db.name
     )
     try:
-        await run.engine.run(until=clock.now() + dt.timedelta(seconds=2 * STEP))
+        await run.engine.run(until=now + dt.timedelta(seconds=2 * STEP))
     finally:
         await run.engine.stop()
     result = await audit(sandbox.venue.exchange, sandbox.account_of(key), run.sessions, 1)

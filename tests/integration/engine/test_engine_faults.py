@@ -3,22 +3,17 @@ maintenance, the engine keeps cycling, loses nothing, and recovers when the faul
 
 from __future__ import annotations
 
-import asyncio
 import datetime as dt
 from pathlib import Path
 
 import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
-from tests.integration.engine.support import audit
+from tests.integration.engine.support import audit, stepped_sandbox_engine
 
 from qari.adapters.simulator.harness import SandboxServer
-from qari.config import load_settings
-from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
 from qari.engine.cycle import Timeouts
 from qari.engine.health import ExchangeState
-from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
-from qari.engine.scheduler import Cadence
 
 PAIRS = ("SUI/USDT", "INJ/USDT")
 START = dt.datetime(2024, 8, 8, 15, 30, tzinfo=dt.UTC)  # fresh setups soon after
@@ -39,20 +34,12 @@ async def test_engine_when_sandbox_injects_faults_then_it_keeps_cycling_loses_no
         data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(START)
     ) as sandbox:
         key, secret = sandbox.create_key(balances={"USDT": "10000"})
-        clock = ManualClock(START)
-
-        async def advance(ms: int) -> None:
-            await asyncio.to_thread(sandbox.set_time, ms)
-
-        run = await build_sandbox(
-            load_settings(data_dir=tmp_path, engine_mode="off"),
-            base_url=sandbox.base_url,
+        run = await stepped_sandbox_engine(
+            sandbox,
+            tmp_path,
             accounts={1: (key, secret)},
-            database_url=f"sqlite+aiosqlite:///{tmp_path / 'engine.db'}",
-            clock=clock,
-            sleep_until=SteppedVenueSleeper(clock, advance),
-            cadence=Cadence(cycle_seconds=900, manage_seconds=900),
-            symbols=PAIRS,
+            start=START,
+            pairs=PAIRS,
             timeouts=Timeouts(refresh_seconds=20, user_seconds=20, manage_seconds=20),
             timeout_ms=800,
         )
