@@ -35,6 +35,7 @@ def test_scan_json_when_run_twice_then_byte_identical() -> None:
     assert body["at"] == "2024-06-03T14:30:00Z"
     assert sorted(body["symbols"]) == ["ARKM/USDT", "BTC/USDT", "ETH/USDT", "SOL/USDT"]
     for verdict in body["symbols"].values():
+        assert set(verdict) == {"layers", "score", "agreeing", "candidate"}
         assert [x["layer"] for x in verdict["layers"]] == list(range(1, 12))
         assert set(verdict["layers"][0]) == {"layer", "name", "vote", "score", "explanation", "evidence"}
         assert verdict["agreeing"] == sum(x["vote"] == "agree" for x in verdict["layers"])

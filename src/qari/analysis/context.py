@@ -160,26 +160,31 @@ class AnalysisContext:
 
     @cached_property
     def sfps(self) -> list[Sfp]:
-        fr = self.entry
-        if fr is None:
-            return []
-        p = fr.pivots
-        return find_sfps(
-            fr.high,
-            fr.low,
-            fr.close,
-            fr.volume,
-            (p.high_idx, p.high_px),
-            (p.low_idx, p.low_px),
-            fr.k,
-            fr.atr,
-            fr.volume_median,
-        )
+        """SFPs on the last 3 entry-timeframe candles and on the last closed 4h candle."""
+        out: list[Sfp] = []
+        for fr, lookback in ((self.entry, 3), (self.h4, 1)):
+            if fr is None:
+                continue
+            p = fr.pivots
+            out += find_sfps(
+                fr.high,
+                fr.low,
+                fr.close,
+                fr.volume,
+                (p.high_idx, p.high_px),
+                (p.low_idx, p.low_px),
+                fr.k,
+                fr.atr,
+                fr.volume_median,
+                lookback=lookback,
+                timeframe=fr.timeframe,
+            )
+        return out
 
     @cached_property
     def bullish_sfp(self) -> Sfp | None:
         bulls = [s for s in self.sfps if s.direction == "bullish"]
-        return max(bulls, key=lambda s: (s.quality, s.index)) if bulls else None
+        return max(bulls, key=lambda s: (s.quality, -s.bars_ago)) if bulls else None
 
     @cached_property
     def htf_aligned(self) -> bool:

@@ -21,6 +21,9 @@ def sandbox(
     ),
     speed: float = typer.Option(1.0, min=0.001, help="Market clock speed relative to the real time."),
     stepped: bool = typer.Option(False, help="Hold the market clock; move it with POST /admin/clock."),
+    rate_limits: bool = typer.Option(
+        False, help="Enforce Bybit's per-key limits (20 order calls/s, 50 reads/s)."
+    ),
 ) -> None:
     """Run the sandbox exchange (admin API at /admin, loopback clients only)."""
     import uvicorn
@@ -41,6 +44,7 @@ def sandbox(
             synthetic_seed=7 if synthetic is None else synthetic,
             speed=speed,
             stepped_start_ms=to_ms(WallClock().now()) if stepped else None,
+            rate_limits=rate_limits,
         )
     except (ValueError, ConfigError) as e:
         typer.echo(f"qari sandbox: {e}", err=True)

@@ -20,6 +20,7 @@ than the account holds; the kill switch never touches open positions' protection
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -30,6 +31,7 @@ from qari.core.errors import RetryableError
 from qari.core.instrument import InstrumentRules
 from qari.core.market import CandleSeries
 from qari.core.orders import OrderType, Side
+from qari.core.time import from_ms, to_ms
 from qari.engine.gate_facts import closed_candles, gather_gate_context, kill_switch_for, rounded_levels
 from qari.engine.orders import Checkpoint, OrderManager
 from qari.ports import AlertSink, Clock, EntryLock, ExchangeClient, TradingStore
@@ -63,7 +65,7 @@ from qari.trading.position import (
     PositionState,
     exit_reason_for_stop,
 )
-from qari.trading.records import GateRecord, OrderRecord, PositionRecord
+from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
 
 ZERO = Decimal(0)
 BUY_ROLES = frozenset({OrderRole.LEG1, OrderRole.LEG2})
@@ -221,6 +223,36 @@ class UserExecution:
         )
         await self._manage_one(position)
         return EntryOutcome(decision, gate_id, position)
+
+    async def book_fills(self, position: PositionRecord) -> int:
+        """Copy the venue's executions for this position's orders into the journal (idempotent)."""
+        assert position.id is not None
+        orders = await self.store.orders_for(position.id)
+        if not any(o.filled_base > 0 for o in orders):
+            return 0
+        by_exchange_id = {o.exchange_order_id: o for o in orders if o.exchange_order_id}
+        by_client_id = {o.client_order_id: o for o in orders}
+        records = []
+        for fill in await self.exchange.fetch_fills(position.symbol, to_ms(position.opened_at) - 60_000):
+            order = by_exchange_id.get(fill.exchange_order_id) or by_client_id.get(fill.client_order_id or "")
+            if order is None or order.id is None:
+                continue
+            records.append(
+                FillRecord(
+                    position_id=position.id,
+                    order_id=order.id,
+                    user_id=position.user_id,
+                    symbol=position.symbol,
+                    trade_id=fill.trade_id,
+                    side=fill.side,
+                    price=fill.price,
+                    qty_base=fill.qty_base,
+                    fee=fill.fee,
+                    fee_currency=fill.fee_currency,
+                    at=from_ms(fill.ts_ms),
+                )
+            )
+        return await self.store.add_fills(records)
 
     # ---------------------------------------------------------------- management
 
@@ -427,8 +459,8 @@ class UserExecution:
         if is_placeable(rest, market.bid, market.rules):
             await self.orders.place(position, OrderRole.EXIT, Side.SELL, OrderType.MARKET, rest)
             orders = await self._sync_orders(position)
-        reason = exit_reason_for_stop(position.state)
-        await self._close_if_done(position, orders, market, reason, force=True)
+        # Closed only once nothing sellable is left; a failed exit is retried next pass.
+        await self._close_if_done(position, orders, market, exit_reason_for_stop(position.state))
         return True
 
     # -- Targets
@@ -596,8 +628,13 @@ class UserExecution:
         for order in live:
             await self.orders.cancel(order)
         if live and any(o.filled_base > 0 for o in live):
-            return  # a stop fired during the swap: the next pass books the exit
+            return  # a stop fired while being replaced: the next pass books the exit
         if not wanted or position.stop_mode == "watchdog":
+            return
+        if position.stop_price >= market.bid:
+            # Already through the stop (e.g. break-even above a fallen price): a resting sell stop there
+            # would wait for a rise, so exit now instead.
+            await self._stop_fired(position, await self._sync_orders(position), market)
             return
         order = await self.orders.place(
             position,
@@ -626,8 +663,6 @@ class UserExecution:
         orders: list[OrderRecord],
         market: _Pass,
         reason: ExitReason | None,
-        *,
-        force: bool = False,
     ) -> None:
         if position.state not in (PositionState.OPEN, PositionState.PT1_TAKEN, PositionState.PT2_TAKEN):
             return
@@ -636,7 +671,7 @@ class UserExecution:
         if any(o.state in (OrderState.NEW, OrderState.SUBMITTED, OrderState.UNKNOWN) for o in orders):
             return
         rest = await self._sellable(position, market)
-        if (is_placeable(rest, market.bid, market.rules) or position.sold_qty <= 0) and not force:
+        if is_placeable(rest, market.bid, market.rules) or position.sold_qty <= 0:
             return
         if reason is None:
             last = max(
@@ -662,6 +697,8 @@ class UserExecution:
         before = await kill_switch_for(self.store, _profile_stub(position), now)
         self._move(position, PositionEvent.STOP_HIT if reason in _STOP_REASONS else PositionEvent.CLOSED_OUT)
         await self.store.save_position(position, realised=RealisedR(now, position.realised_r))
+        with contextlib.suppress(RetryableError):  # the journal's fill copy is completed by reconciliation
+            await self.book_fills(position)
         alert_kind = {ExitReason.TRAILING_STOP: "trailing_exit"}.get(reason, "stop_loss")
         data = {
             "symbol": position.symbol,

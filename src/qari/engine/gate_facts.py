@@ -17,7 +17,7 @@ from qari.risk.kill_switch import KillSwitchState, RLimits, evaluate_kill_switch
 from qari.risk.profile import TradingProfile
 from qari.risk.sizing import SizingPlan, size_trade
 from qari.risk.stops import StopBand
-from qari.trading.position import PositionState
+from qari.trading.position import Leg2State, PositionState
 
 QUOTE = "USDT"
 CORRELATION_DAYS = 31
@@ -95,6 +95,9 @@ async def gather_gate_context(
     open_positions = await store.open_positions(profile.user_id, profile.exchange_id)
     filled = frozenset(p.symbol for p in open_positions if p.state is not PositionState.PENDING)
     pending = frozenset(p.symbol for p in open_positions if p.state is PositionState.PENDING)
+    reserved = sum(
+        (p.leg2_qty * p.entry_price for p in open_positions if p.leg2_state is Leg2State.RESERVED), Decimal(0)
+    )
     closes = dict(daily_closes or {})
     if reachable and daily_closes is None:
         for sym in {symbol, *filled}:
@@ -123,6 +126,7 @@ async def gather_gate_context(
         open_positions=len(open_positions),
         capacity=profile.capacity,
         free_quote=free_quote,
+        reserved_quote=reserved,
         sizing=sizing,
         best_bid=bid,
         best_ask=ask,

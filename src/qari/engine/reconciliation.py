@@ -14,11 +14,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 
 from qari.core.errors import QariError, RetryableError
-from qari.core.time import from_ms, to_ms
 from qari.engine.execution import UserExecution
 from qari.risk.profile import TradingProfile
 from qari.trading.order import TERMINAL
-from qari.trading.records import FillRecord, PositionRecord
 
 
 @dataclass(slots=True)
@@ -28,38 +26,6 @@ class ReconcileReport:
     fills_booked: int = 0
     orphans: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
-
-
-async def book_fills(execution: UserExecution, position: PositionRecord) -> int:
-    """Copy the venue's executions for this position's orders into the journal (idempotent)."""
-    assert position.id is not None
-    orders = await execution.store.orders_for(position.id)
-    by_exchange_id = {o.exchange_order_id: o for o in orders if o.exchange_order_id}
-    by_client_id = {o.client_order_id: o for o in orders}
-    if not any(o.filled_base > 0 for o in orders):
-        return 0
-    fills = await execution.exchange.fetch_fills(position.symbol, to_ms(position.opened_at) - 60_000)
-    records = []
-    for fill in fills:
-        order = by_exchange_id.get(fill.exchange_order_id) or by_client_id.get(fill.client_order_id or "")
-        if order is None or order.id is None:
-            continue
-        records.append(
-            FillRecord(
-                position_id=position.id,
-                order_id=order.id,
-                user_id=position.user_id,
-                symbol=position.symbol,
-                trade_id=fill.trade_id,
-                side=fill.side,
-                price=fill.price,
-                qty_base=fill.qty_base,
-                fee=fill.fee,
-                fee_currency=fill.fee_currency,
-                at=execution.clock.now() if fill.ts_ms is None else from_ms(fill.ts_ms),
-            )
-        )
-    return await execution.store.add_fills(records)
 
 
 async def reconcile(execution: UserExecution, profile: TradingProfile) -> ReconcileReport:
@@ -75,7 +41,7 @@ async def reconcile(execution: UserExecution, profile: TradingProfile) -> Reconc
                 if order.state not in TERMINAL:
                     report.orders_checked += 1
                     await execution.orders.refresh(order)
-            report.fills_booked += await book_fills(execution, position)
+            report.fills_booked += await execution.book_fills(position)
         except RetryableError as e:
             report.deferred.append(f"{position.symbol}: {e}")
     prefix = f"{execution.config.namespace}{profile.user_id}-"

@@ -49,11 +49,21 @@ def run_pass(
     return analyse_many(snaps)
 
 
+def scan_entry(v: Verdict) -> dict[str, Any]:
+    """One symbol in `qari scan --json`: exactly layers, score, agreeing and candidate."""
+    return {
+        "layers": [r.to_dict() for r in v.layers],
+        "score": v.score,
+        "agreeing": v.agreeing,
+        "candidate": v.candidate.to_dict() if v.candidate else None,
+    }
+
+
 def to_json(at_ms: int, verdicts: Mapping[str, Verdict]) -> str:
     """Byte-stable JSON: sorted keys, floats already rounded by the layers, no NaN."""
     body: dict[str, Any] = {
         "at": from_ms(at_ms).isoformat().replace("+00:00", "Z"),
-        "symbols": {s: v.to_dict() for s, v in sorted(verdicts.items())},
+        "symbols": {s: scan_entry(v) for s, v in sorted(verdicts.items())},
     }
     return json.dumps(body, sort_keys=True, allow_nan=False, ensure_ascii=False)
 

@@ -50,6 +50,7 @@ class GateContext:
     capacity: int = 5
     # G07, G08
     free_quote: Decimal = Decimal(0)
+    reserved_quote: Decimal = Decimal(0)  # other positions' Leg 2 reservations, not locked on the venue
     sizing: SizingPlan | None = None
     # G09
     best_bid: Decimal | None = None

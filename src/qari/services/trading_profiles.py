@@ -2,8 +2,7 @@
 from the accounts tables: platform state, plan, the user's settings, and the key's health.
 
 `SqlProfileSource` is the `ProfileSource` the engine's composition root plugs in. Key health comes
-from the exchange connection record when the connect tables provide it (`key_facts`), otherwise the
-caller supplies it.
+from the user's exchange connection (`exchange_keys.key_facts`) unless another `KeyFacts` is given.
 """
 
 from __future__ import annotations
@@ -17,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qari.adapters.persistence.tables.accounts import PlatformState, User, UserSettings
 from qari.risk.profile import TradingProfile
 from qari.risk.sizing import AllocationMode
+from qari.services import exchange_keys
 from qari.services.plans import user_plan_status
 
 KeyFacts = Callable[[AsyncSession, int, str], Awaitable[tuple[str, dt.datetime | None]]]
@@ -77,13 +77,11 @@ def _aware(value: dt.datetime | None) -> dt.datetime | None:
 class SqlProfileSource:
     def __init__(self, sessions: async_sessionmaker[AsyncSession], key_facts: KeyFacts | None = None) -> None:
         self._sessions = sessions
-        self._key_facts = key_facts
+        self._key_facts = key_facts or exchange_keys.key_facts
 
     async def profile(self, user_id: int, exchange_id: str, now: dt.datetime) -> TradingProfile:
         async with self._sessions() as session:
-            status, verified = "unknown", None
-            if self._key_facts is not None:
-                status, verified = await self._key_facts(session, user_id, exchange_id)
+            status, verified = await self._key_facts(session, user_id, exchange_id)
             return await load_trading_profile(
                 session, user_id, exchange_id, now, key_status=status, permissions_verified_at=verified
             )

@@ -12,13 +12,12 @@ from fastapi import FastAPI
 from pydantic import SecretStr
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from tests.conftest import free_port
-from tests.integration.alerts.support import BOT_TOKEN
+from tests.integration.alerts.support import BOT_TOKEN, app_with_telegram
 from tests.integration.alerts.telegram_standin import TelegramStandIn
 
 from qari.adapters.notify.telegram import TelegramClient
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
-from qari.config import load_settings
 
 
 @pytest.fixture
@@ -65,17 +64,5 @@ async def telegram_app(
     tmp_path: Path, standin: TelegramStandIn
 ) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
     """The web app with Telegram on, pointed at the stand-in; yields (app, client)."""
-    from qari.web.app import create_app
-
-    settings = load_settings(
-        data_dir=tmp_path / "var",
-        master_key_file=tmp_path / "keys" / "master.key",
-        engine_mode="off",
-        telegram_bot_token=BOT_TOKEN,
-        telegram_api_base=standin.base_url,
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            yield app, client
+    async with app_with_telegram(tmp_path, standin.base_url) as started:
+        yield started

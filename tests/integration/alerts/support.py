@@ -5,14 +5,19 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import time
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from pathlib import Path
 
+import httpx
+from fastapi import FastAPI
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.notify.outbox import OutboxPolicy, OutboxWorker
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.alerts import AlertOutbox, TelegramLink
+from qari.config import load_settings
 
 BOT_TOKEN = "7000001:AAH-test-token-Zx9qY3vB7nQ2kLmP0sT"
 CHAT = 424242
@@ -71,3 +76,24 @@ async def drain(
     finally:
         stop.set()
         await asyncio.wait_for(task, 10)
+
+
+@asynccontextmanager
+async def app_with_telegram(
+    tmp_path: Path, api_base: str
+) -> AsyncIterator[tuple[FastAPI, httpx.AsyncClient]]:
+    """The started web app with a bot token and Telegram at `api_base`, and a client for it."""
+    from qari.web.app import create_app
+
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        master_key_file=tmp_path / "keys" / "master.key",
+        engine_mode="off",
+        telegram_bot_token=BOT_TOKEN,
+        telegram_api_base=api_base,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            yield app, client

@@ -9,10 +9,9 @@ import httpx
 from fastapi import FastAPI
 from tests.conftest import free_port
 from tests.helpers import register_and_login
-from tests.integration.alerts.support import BOT_TOKEN, TRADE, open_rows, wait_until
+from tests.integration.alerts.support import TRADE, app_with_telegram, open_rows, wait_until
 from tests.integration.alerts.telegram_standin import BOT_USERNAME, TelegramStandIn
 
-from qari.config import load_settings
 from qari.services.alerts import ALERT_KINDS, emit_alert
 
 API = "/api/v1/notifications"
@@ -102,22 +101,10 @@ async def test_notifications_when_server_has_no_bot_token_then_status_says_off_a
 async def test_notifications_when_telegram_unreachable_then_app_starts_and_link_says_try_later(
     tmp_path: Path,
 ) -> None:
-    from qari.web.app import create_app
-
-    settings = load_settings(
-        data_dir=tmp_path / "var",
-        master_key_file=tmp_path / "keys" / "master.key",
-        engine_mode="off",
-        telegram_bot_token=BOT_TOKEN,
-        telegram_api_base=f"http://127.0.0.1:{free_port()}",
-    )
-    app = create_app(settings)
-    async with app.router.lifespan_context(app):
-        transport = httpx.ASGITransport(app=app)
-        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
-            auth = await register_and_login(client)
-            status = (await client.get(f"{API}/telegram", headers=auth)).json()
-            assert status["enabled"] is True and status["bot_username"] is None
-            link = await client.post(f"{API}/telegram/link", headers=auth)
-            assert link.status_code == 503
-            assert "try again" in link.json()["detail"]
+    async with app_with_telegram(tmp_path, f"http://127.0.0.1:{free_port()}") as (_, client):
+        auth = await register_and_login(client)
+        status = (await client.get(f"{API}/telegram", headers=auth)).json()
+        assert status["enabled"] is True and status["bot_username"] is None
+        link = await client.post(f"{API}/telegram/link", headers=auth)
+        assert link.status_code == 503
+        assert "try again" in link.json()["detail"]

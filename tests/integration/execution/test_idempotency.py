@@ -101,7 +101,7 @@ def _run_worker(rig: Rig, db_url: str, action: str, crash_at: str, crash_role: s
     return done.returncode
 
 
-@pytest.mark.parametrize("crash_at", ["persisted", "sent"])
+@pytest.mark.parametrize("crash_at", [pytest.param("persisted", marks=pytest.mark.soak), "sent"])
 async def test_process_killed_while_placing_leg1_when_restarted_then_one_order_and_protected(
     sqlite_url: str, crash_at: str
 ) -> None:
@@ -119,7 +119,7 @@ async def test_process_killed_while_placing_leg1_when_restarted_then_one_order_a
         assert len(_leg1_orders(rig)) == 1
 
 
-@pytest.mark.parametrize("crash_at", ["persisted", "sent"])
+@pytest.mark.parametrize("crash_at", ["persisted", pytest.param("sent", marks=pytest.mark.soak)])
 async def test_process_killed_while_placing_stop_when_restarted_then_exactly_one_stop_rests(
     sqlite_url: str, crash_at: str
 ) -> None:

@@ -4,11 +4,21 @@ sandbox's market clock: the stop rests on the venue after every fill and every p
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import Any
 
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from qari.services.reports import TradeFilter
+from qari.services.reports import trades as journal_trades
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import ExitReason, Leg2State, PositionState
 
 from .rig import T0, Rig, alert_kinds, at, candidate, journal, rig_for
+
+
+async def trades(sessions: async_sessionmaker[AsyncSession], user_id: int) -> list[dict[str, Any]]:
+    async with sessions() as session:
+        return await journal_trades(session, user_id, TradeFilter())
 
 
 def _assert_protected(rig: Rig, held: Decimal, stop: Decimal) -> None:
@@ -76,6 +86,14 @@ async def test_lifecycle_when_targets_reached_then_leg2_pt1_break_even_pt2_and_t
         assert rig.venue_orders() == []
         roles = [o.role for o in await rig.orders(pid) if o.state is OrderState.FILLED]
         assert {OrderRole.LEG1, OrderRole.LEG2, OrderRole.PT1, OrderRole.PT2, OrderRole.STOP} <= set(roles)
+        (trade,) = await trades(rig.sessions, rig.user_id)
+        assert trade["exit_reason"] == "trailing_stop" and trade["pnl_r"] == str(position.realised_r)
+        assert trade["explanation"].startswith("Bullish 4h structure")
+        assert trade["gate_evaluation"]["passed"] is True and len(trade["gate_evaluation"]["results"]) == 16
+        assert {f["side"] for f in trade["fills"]} == {"buy", "sell"}
+        assert sum(Decimal(f["qty"]) for f in trade["fills"] if f["side"] == "buy") == position.bought_qty
+        assert [e["kind"] for e in trade["events"]][:2] == ["gate_passed", "leg1_placed"]
+        assert {"entry_leg1", "entry_leg2", "pt1", "pt2", "trailing_exit"} <= set(await alert_kinds(rig))
 
 
 async def test_lifecycle_when_leg1_never_fills_then_expires_and_releases_leg2(sqlite_url: str) -> None:

@@ -53,6 +53,8 @@ async def test_ccxt_market_data_when_loaded_then_parsed_values_match_the_venue(
         assert all(b[0] - a[0] == 3_600_000 for a, b in itertools.pairwise(candles))
         assert candles[-1][0] <= venue.now_ms < candles[-1][0] + 3_600_000
         assert all(c[3] <= min(c[1], c[4]) and c[2] >= max(c[1], c[4]) for c in candles)
+        prints = await ex.fetch_trades("BTC/USDT")
+        assert prints and all(t["timestamp"] <= venue.now_ms and t["side"] in ("buy", "sell") for t in prints)
         since = candles[0][0]
         again = await ex.fetch_ohlcv("BTC/USDT", "1h", since=since, limit=3)
         assert [c[0] for c in again] == [since, since + 3_600_000, since + 7_200_000]

@@ -141,3 +141,9 @@ def test_stop_in_band_when_user_narrows_band_then_wider_stop_fails() -> None:
 def test_key_healthy_when_verification_stale_or_exchange_down_then_fails() -> None:
     assert not key_healthy(passing_context(permissions_verified_at=NOW - dt.timedelta(hours=2))).passed
     assert not key_healthy(passing_context(exchange_reachable=False)).passed
+
+
+def test_capital_available_when_other_positions_reserve_leg2_then_fails() -> None:
+    ctx = passing_context(reserved_quote=Decimal(900))
+    result = capital_available(ctx)
+    assert not result.passed and "reserved" in result.reason

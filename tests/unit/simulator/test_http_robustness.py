@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import datetime as dt
 import hashlib
 import hmac
 import json
@@ -15,6 +16,7 @@ from hypothesis import strategies as st
 
 from qari.adapters.simulator.app import build_venue, create_sandbox_app
 from qari.adapters.simulator.harness import FIXTURE_START_MS
+from qari.core.clocks import ManualClock
 
 VENUE = build_venue(stepped_start_ms=FIXTURE_START_MS)
 APP = create_sandbox_app(VENUE)
@@ -88,3 +90,33 @@ def test_bybit_routes_when_body_or_query_malformed_then_10001() -> None:
         return codes
 
     assert asyncio.run(run()) == [10001] * 5
+
+
+def test_rate_limits_when_on_then_21st_order_call_in_a_second_gets_10006() -> None:
+    frozen = ManualClock(
+        dt.datetime(2026, 1, 1, 0, 0, 0, 100_000, tzinfo=dt.UTC)
+    )  # the burst fits one second
+    venue = build_venue(stepped_start_ms=FIXTURE_START_MS, rate_limits=True, real_clock=frozen)
+    app = create_sandbox_app(venue)
+    key = venue.create_key(permissions={"Spot": ["SpotTrade"]}, balances={"USDT": Decimal(1000)})
+    body = json.dumps({"category": "spot", "symbol": "BTCUSDT", "orderLinkId": "x"})
+
+    async def burst() -> list[httpx.Response]:
+        async with httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://127.0.0.1"
+        ) as c:
+            out = []
+            for _ in range(21):
+                ts = str(venue.auth_now_ms())
+                payload = f"{ts}{key.api_key}5000{body}".encode()
+                sign = hmac.new(key.api_secret.encode(), payload, hashlib.sha256).hexdigest()
+                headers = {"X-BAPI-API-KEY": key.api_key, "X-BAPI-TIMESTAMP": ts, "X-BAPI-SIGN": sign}
+                out.append(await c.post("/v5/order/cancel", content=body, headers=headers))
+            return out
+
+    responses = asyncio.run(burst())
+    codes = [r.json()["retCode"] for r in responses]
+    assert codes[:20] == [170213] * 20 and codes[20] == 10006
+    assert (
+        responses[0].headers["X-Bapi-Limit"] == "20" and responses[19].headers["X-Bapi-Limit-Status"] == "0"
+    )

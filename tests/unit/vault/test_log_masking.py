@@ -102,3 +102,28 @@ async def test_request_when_body_has_secret_fields_then_registered_before_any_lo
     text = captured.getvalue()
     assert "okx" in text
     assert "Zq81-never-logged" not in text and "Pp-77-hidden" not in text
+
+
+def test_json_formatter_when_secret_in_message_extra_and_exception_then_masked_valid_json() -> None:
+    import json
+
+    from qari.logging import JsonFormatter
+
+    secret = "json-line-secret-991"
+    register_secret(secret)
+    logger = logging.getLogger("qari.test.json")
+    stream = io.StringIO()
+    handler = logging.StreamHandler(stream)
+    handler.setFormatter(JsonFormatter())
+    logger.addHandler(handler)
+    try:
+        try:
+            raise KeyError(secret)
+        except KeyError:
+            logger.error("failed for %s", secret, exc_info=True, extra={"user_id": 7, "note": secret})
+    finally:
+        logger.removeHandler(handler)
+    line = json.loads(stream.getvalue())
+    assert line["level"] == "ERROR" and line["user_id"] == 7
+    assert secret not in stream.getvalue()
+    assert line["msg"] == "failed for ***" and "KeyError" in line["exc"]

@@ -18,7 +18,7 @@ from qari.adapters.simulator.clock import MarketClock, ReplayClock, SteppedClock
 from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.fill_model import BookModel, FeeSchedule, FillModel
 from qari.adapters.simulator.prices import CandleReplay, PriceSource, SyntheticMarket
-from qari.adapters.simulator.venue import SandboxVenue
+from qari.adapters.simulator.venue import RateLimiter, SandboxVenue
 from qari.config import Settings
 from qari.core.clocks import WallClock
 from qari.core.time import Clock
@@ -36,9 +36,11 @@ def build_venue(
     book: BookModel | None = None,
     fills: FillModel | None = None,
     fault_seed: int = 0,
+    rate_limits: bool = False,
 ) -> SandboxVenue:
     """A venue over replayed files (`data_dir`) or the seeded synthetic market; the market clock is
-    stepped when `stepped_start_ms` is given, otherwise the real time run at `speed`."""
+    stepped when `stepped_start_ms` is given, otherwise the real time run at `speed`; `rate_limits`
+    turns on Bybit's per-key request limits (10006 past 20 order calls / 50 other private calls a second)."""
     real = real_clock or WallClock()
     clock: MarketClock = (
         SteppedClock(stepped_start_ms) if stepped_start_ms is not None else ReplayClock(real, speed=speed)
@@ -53,7 +55,8 @@ def build_venue(
     exchange = SimulatedExchange(
         source, start_ms=clock.now_ms(), fees=fees, book=book, fills=fills, symbols=symbols
     )
-    return SandboxVenue(exchange, clock, real, fault_seed=fault_seed)
+    limiter = RateLimiter() if rate_limits else None
+    return SandboxVenue(exchange, clock, real, fault_seed=fault_seed, rate_limits=limiter)
 
 
 def venue_from_settings(settings: Settings) -> SandboxVenue:

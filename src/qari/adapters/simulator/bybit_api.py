@@ -283,6 +283,30 @@ def orderbook(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object
     }
 
 
+def recent_trades(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
+    _category(params)
+    symbol = _symbol(venue, params)
+    assert symbol is not None
+    venue_id = venue.exchange.instrument(symbol).venue_id
+    limit = max(1, min(_int(params, "limit", 60) or 60, 60))
+    return {
+        "category": "spot",
+        "list": [
+            {
+                "execId": f"{venue_id}-{t}",
+                "symbol": venue_id,
+                "price": fmt(price),
+                "size": fmt(size),
+                "side": side,
+                "time": str(t),
+                "isBlockTrade": False,
+                "isRPITrade": False,
+            }
+            for t, price, size, side in venue.exchange.recent_trades(symbol, limit)
+        ],
+    }
+
+
 def kline(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
     _category(params)
     symbol = _symbol(venue, params)
@@ -556,6 +580,7 @@ ROUTES: dict[tuple[str, str], tuple[Handler, bool, bool]] = {
     ("GET", "/v5/market/tickers"): (tickers, False, False),
     ("GET", "/v5/market/orderbook"): (orderbook, False, False),
     ("GET", "/v5/market/kline"): (kline, False, False),
+    ("GET", "/v5/market/recent-trade"): (recent_trades, False, False),
     ("GET", "/v5/account/wallet-balance"): (wallet_balance, True, False),
     ("GET", "/v5/account/info"): (account_info, True, False),
     ("GET", "/v5/account/fee-rate"): (fee_rate, True, False),
@@ -666,10 +691,21 @@ async def dispatch(venue: SandboxVenue, request: Request, path: str) -> Response
                 return faulted
     query = request.scope.get("query_string", b"").decode("latin-1")
     body = await request.body() if method == "POST" else b""
+    limit_headers: dict[str, str] = {}
     try:
         venue.sync()
         payload = query if method == "GET" else body.decode("utf-8", "replace")
         key = authenticate(venue, request, payload, needs_trade) if private else None
+        if key is not None and venue.rate_limits is not None:
+            group = "trade" if needs_trade else "read"
+            allowed, limit, left, reset_ms = venue.rate_limits.take(key.api_key, group, venue.auth_now_ms())
+            limit_headers = {
+                "X-Bapi-Limit": str(limit),
+                "X-Bapi-Limit-Status": str(left),
+                "X-Bapi-Limit-Reset-Timestamp": str(reset_ms),
+            }
+            if not allowed:
+                raise VenueError(10006, "Too many visits. Exceeded the API Rate Limit.")
         params = parse_params(method, query, body)
         result = handler(venue, params, key)
         response = envelope(result, venue.auth_now_ms())
@@ -680,4 +716,4 @@ async def dispatch(venue: SandboxVenue, request: Request, path: str) -> Response
         response = envelope({}, venue.auth_now_ms(), 10016, "System error. Please try again later.")
     if rule is not None and rule.kind == "timeout" and rule.after:
         await asyncio.sleep(rule.delay_ms / 1000)
-    return JSONResponse(response)
+    return JSONResponse(response, headers=limit_headers)

@@ -20,6 +20,7 @@ simulated clock and the HTTP app drives it with its own clock before serving eac
 | `executions(id, symbol=None, start_ms=, order_id=)` | fills, newest first |
 | `price(s)` / `ticker(s)` / `order_book(s, depth)` | market data at `now_ms` |
 | `klines(s, timeframe, start, end, limit)` | candles, oldest first, last one in progress |
+| `recent_trades(s, limit)` | public prints of the last hour, newest first |
 | `check_invariants()` | AssertionError if a balance is negative or locks disagree with orders |
 
 Sides are "Buy"/"Sell", order types "Limit"/"Market", time in force "GTC"/"IOC"/"FOK"/"PostOnly";
@@ -270,6 +271,21 @@ class SimulatedExchange:
             volume_24h=to_decimal(volume),
             turnover_24h=to_decimal(turnover),
         )
+
+    def recent_trades(self, symbol: str, limit: int) -> list[tuple[int, Decimal, Decimal, str]]:
+        """Public prints (time, price, base size, taker side), newest first: one per path point of the
+        last hour, sized at 1 % of the volume traded since the previous point."""
+        inst = self.instrument(symbol)
+        path = self._paths[symbol]
+        times, prices, vols = path.points(self.now_ms - 3_600_000, self.now_ms)
+        out: list[tuple[int, Decimal, Decimal, str]] = []
+        previous = None
+        for t, p, v in zip(times.tolist(), prices.tolist(), vols.tolist(), strict=True):
+            size = max(quantize(to_decimal(v / 100), inst.base_precision), inst.base_precision)
+            side = "Sell" if previous is not None and p < previous else "Buy"
+            out.append((t, to_decimal(p), size, side))
+            previous = p
+        return out[::-1][:limit]
 
     def klines(
         self, symbol: str, timeframe: str, start_ms: int | None, end_ms: int | None, limit: int

@@ -51,6 +51,28 @@ class ApiKey:
         return hmac.new(self.api_secret.encode(), payload.encode(), hashlib.sha256).hexdigest()
 
 
+class RateLimiter:
+    """Bybit-style per-key limits: at most `limits[group]` requests per key and group in each second
+    ("trade": order create/cancel, Bybit spot's 20/s; "read": other private calls)."""
+
+    def __init__(self, limits: dict[str, int] | None = None) -> None:
+        self.limits = limits or {"trade": 20, "read": 50}
+        self._windows: dict[tuple[str, str], tuple[int, int]] = {}
+
+    def take(self, api_key: str, group: str, now_ms: int) -> tuple[bool, int, int, int]:
+        """(allowed, limit, requests left this second, when the window resets in ms)."""
+        limit = self.limits[group]
+        second = now_ms // 1000
+        start, used = self._windows.get((api_key, group), (second, 0))
+        if start != second:
+            used = 0
+        reset = (second + 1) * 1000
+        if used >= limit:
+            return False, limit, 0, reset
+        self._windows[(api_key, group)] = (second, used + 1)
+        return True, limit, limit - used - 1, reset
+
+
 class SandboxVenue:
     def __init__(
         self,
@@ -59,8 +81,10 @@ class SandboxVenue:
         real_clock: Clock,
         *,
         fault_seed: int = 0,
+        rate_limits: RateLimiter | None = None,
     ) -> None:
         self.exchange = exchange
+        self.rate_limits = rate_limits
         self.clock = clock
         self.real_clock = real_clock
         self.faults = FaultInjector(fault_seed)

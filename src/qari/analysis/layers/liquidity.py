@@ -35,8 +35,9 @@ def clarity(level: float, others: list[float], atr: float) -> float:
     return 1.0 / (1.0 + crowd)
 
 
-def _sfp_dict(s: Sfp, n: int) -> dict[str, Any]:
+def _sfp_dict(s: Sfp) -> dict[str, Any]:
     return {
+        "timeframe": s.timeframe,
         "direction": s.direction,
         "level": s.level,
         "wick": s.extreme,
@@ -44,7 +45,7 @@ def _sfp_dict(s: Sfp, n: int) -> dict[str, Any]:
         "depth_atr": s.depth_atr,
         "reaction": s.reaction,
         "volume_ratio": s.volume_ratio,
-        "bars_ago": n - 1 - s.index,
+        "bars_ago": s.bars_ago,
     }
 
 
@@ -65,7 +66,7 @@ class LiquiditySfp:
             "sell_side": below[:5],
             "round_above": round_above,
             "round_below": round_below,
-            "sfps": [_sfp_dict(s, fr.n) for s in ctx.sfps],
+            "sfps": [_sfp_dict(s) for s in ctx.sfps],
         }
         if bull is not None:
             zc = clarity(bull.level, [*below, bull.level], fr.atr)
@@ -78,7 +79,7 @@ class LiquiditySfp:
                     Vote.AGREE,
                     score,
                     evidence,
-                    "A swing failure swept the sell-side liquidity at "
+                    f"A {bull.timeframe} swing failure swept the sell-side liquidity at "
                     f"{bull.level:.6g} and closed back above it "
                     f"(quality {bull.quality:.0f}/100).",
                 )

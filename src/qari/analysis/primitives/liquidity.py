@@ -4,7 +4,7 @@ swing failure patterns (a wick beyond a pool that closes back inside)."""
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -22,6 +22,8 @@ class Sfp:
     depth_atr: float
     reaction: float
     volume_ratio: float
+    timeframe: str = ""
+    bars_ago: int = 0
 
 
 def unswept(piv_idx: IntArray, piv_px: FloatArray, extreme: FloatArray, upto: int, highs: bool) -> IntArray:
@@ -57,6 +59,7 @@ def find_sfps(
     atr: float,
     volume_median: float,
     lookback: int = 3,
+    timeframe: str = "",
 ) -> list[Sfp]:
     """SFPs on the last `lookback` candles against swing levels confirmed before each candle."""
     n = close.shape[0]
@@ -81,20 +84,10 @@ def find_sfps(
                 continue
             # the outermost level swept is the one whose stops were taken
             best = int(hit[np.argmax(levels[hit])]) if highs else int(hit[np.argmin(levels[hit])])
-            out.append(
-                _score(
-                    j,
-                    highs,
-                    float(levels[best]),
-                    int(pidx[best]),
-                    high,
-                    low,
-                    close,
-                    volume,
-                    atr,
-                    volume_median,
-                )
+            found = _score(
+                j, highs, float(levels[best]), int(pidx[best]), high, low, close, volume, atr, volume_median
             )
+            out.append(replace(found, timeframe=timeframe, bars_ago=n - 1 - j))
     return out
 
 

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from analysis.builders import candles, path, snapshot, with_candle
+from analysis.builders import candles, htf, path, snapshot, with_candle
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import Vote
 from qari.analysis.layers.liquidity import LiquiditySfp, clarity
@@ -72,3 +72,18 @@ def test_round_levels_when_price_given_then_bracketing_round_numbers() -> None:
 def test_zone_clarity_when_crowded_then_lower() -> None:
     assert clarity(100.0, [100.0], 1.0) == 1.0
     assert clarity(100.0, [100.0, 100.5, 99.6], 1.0) == 1.0 / 3.0
+
+
+def test_sfp_when_last_closed_4h_candle_sweeps_a_4h_swing_low_then_4h_sfp_agrees() -> None:
+    h4 = with_candle(
+        htf(path(110, 100, 108, 103, 107, steps=4), "4h"), o=107.0, h=107.5, low=98.0, c=106.0, v=300.0
+    )
+    entry = candles(path(106, 107, 106.5, 107.2, steps=12))
+
+    ctx = AnalysisContext(snapshot(entry, h4=h4))
+    r = LiquiditySfp().evaluate(ctx)
+
+    assert ctx.bullish_sfp is not None
+    assert (ctx.bullish_sfp.timeframe, ctx.bullish_sfp.level) == ("4h", 99.5)
+    assert r.vote == Vote.AGREE
+    assert r.explanation.startswith("A 4h swing failure")

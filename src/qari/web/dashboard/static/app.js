@@ -89,11 +89,17 @@ function setConnectionBadge(el, list) {
   el.textContent = best ? `${best.exchange}: ${label}` : label;
 }
 
+export function engineLabel(st) {
+  if (!st) return ['n/a', ''];
+  if (st.platform_engine_enabled === false) return ['paused by operator', 'warn'];
+  if (st.platform_kill_switch) return ['kill switch', 'bad'];
+  if (st.running) return [st.mode ? `running (${st.mode})` : 'running', 'good'];
+  return [st.state || 'stopped', st.state === 'failed' ? 'bad' : 'warn'];
+}
+
 function setEngineBadge(el, st) {
-  if (!st) { el.className = 'badge'; el.textContent = 'Engine: n/a'; return; }
-  const running = st.running ?? st.state === 'running';
-  const label = st.state || (running ? 'running' : 'stopped');
-  el.className = `badge ${running ? 'good' : 'warn'}`;
+  const [label, tone] = engineLabel(st);
+  el.className = `badge ${tone}`;
   el.textContent = `Engine: ${label}`;
 }
 
@@ -108,7 +114,8 @@ function openEvents() {
   source.addEventListener('change', (event) => {
     let payload = {};
     try { payload = JSON.parse(event.data); } catch { return; }
-    if (payload.resource === 'connections' || payload.resource === 'engine') refreshBadges();
+    if (payload.resource === 'connections') setConnectionBadge(document.getElementById('conn-badge'), Array.isArray(payload.data) ? payload.data : []);
+    if (payload.resource === 'engine') setEngineBadge(document.getElementById('engine-badge'), payload.data);
     if (state.page && state.page.onChange) state.page.onChange(payload.resource, payload.data);
   });
   state.events = source;

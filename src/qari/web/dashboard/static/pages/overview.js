@@ -1,6 +1,7 @@
 // Overview: portfolio value + equity chart, R-tracker, connection and engine state, open positions.
 import { clear, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, makeChart, optional, pick, signClass, statusBadge, table, toSeconds } from '../lib.js';
 import { candleChart } from './charts.js';
+import { engineLabel } from '../app.js';
 
 const RESOURCES = {
   portfolio: '/portfolio',
@@ -20,11 +21,11 @@ export default function overview() {
 
   function portfolioCard() {
     const p = data.portfolio;
-    if (!p) return h('div', { class: 'card', id: 'portfolio' }, h('h2', {}, 'Portfolio value'), h('p', { class: 'muted' }, 'Connect an exchange to see your portfolio.'));
-    const total = pick(p, 'total_usdt', 'portfolio_value', 'total', 'value_usdt');
-    return h('div', { class: 'card', id: 'portfolio' }, h('h2', {}, 'Portfolio value'),
-      h('div', { class: 'big', 'data-testid': 'portfolio-value' }, fmtUsdt(total)),
-      h('div', { class: 'small muted' }, `Free ${fmtUsdt(pick(p, 'free_usdt', 'free'))} + positions ${fmtUsdt(pick(p, 'positions_usdt', 'positions_value', 'marked_positions_usdt'))}`));
+    const card = (...body) => h('div', { class: 'card', id: 'portfolio' }, h('h2', {}, 'Portfolio value'), ...body);
+    if (!p || p.connected === false) return card(h('p', { class: 'muted' }, 'Connect an exchange to see your portfolio.'));
+    if (p.total_usdt === undefined) return card(h('p', { class: 'notice warn small' }, p.error || 'The exchange could not be reached.'));
+    return card(h('div', { class: 'big', 'data-testid': 'portfolio-value' }, fmtUsdt(p.total_usdt)),
+      h('div', { class: 'small muted' }, `Free ${fmtUsdt(p.free_usdt)} · in orders ${fmtUsdt(p.locked_usdt)} · positions ${fmtUsdt(p.positions_usdt)}`));
   }
 
   function rLine(label, used, limit) {
@@ -59,11 +60,11 @@ export default function overview() {
 
   function engineCard() {
     const st = data.engine;
-    const running = st && (st.running ?? st.state === 'running');
+    const [label, tone] = engineLabel(st);
     return h('div', { class: 'card', id: 'engine' }, h('h2', {}, 'Engine'),
-      st ? [h('span', { class: `badge ${running ? 'good' : 'warn'}` }, st.state || (running ? 'running' : 'stopped')),
-        h('div', { class: 'small muted' }, `Last cycle: ${fmtTime(pick(st, 'last_cycle_at', 'last_cycle_finished_at', 'last_cycle'))}`),
-        pick(st, 'next_cycle_at') ? h('div', { class: 'small muted' }, `Next cycle: ${fmtTime(st.next_cycle_at)}`) : null]
+      st ? [h('span', { class: `badge ${tone}` }, label),
+        h('div', { class: 'small muted' }, `Last cycle: ${fmtTime(st.last_cycle_at)}${st.cycles !== undefined ? ` · ${st.cycles} cycles` : ''}`),
+        st.error ? h('div', { class: 'small notice bad' }, st.error) : null]
         : h('p', { class: 'muted' }, 'Engine state is not available.'));
   }
 
@@ -73,7 +74,9 @@ export default function overview() {
   }
 
   function positionsCard() {
-    const list = items(data.positions, 'positions');
+    // The portfolio view carries the same positions marked at the last price; prefer it.
+    const marked = data.portfolio && Array.isArray(data.portfolio.positions) ? data.portfolio.positions : null;
+    const list = marked || items(data.positions, 'positions');
     const columns = [
       { label: 'Symbol', value: (p) => h('a', { href: '#', onclick: (e) => { e.preventDefault(); showDetail(p); } }, p.symbol) },
       { label: 'State', value: (p) => pick(p, 'state', 'status') || '' },
@@ -117,7 +120,10 @@ export default function overview() {
   const builders = { portfolio: portfolioCard, r_tracker: rCard, connections: connectionCard, engine: engineCard, positions: positionsCard };
 
   function redraw(resource) {
-    if (builders[resource]) { const fresh = builders[resource](); slots[resource].replaceWith(fresh); slots[resource] = fresh; }
+    const targets = resource === 'portfolio' ? ['portfolio', 'positions'] : [resource];
+    for (const name of targets) {
+      if (builders[name]) { const fresh = builders[name](); slots[name].replaceWith(fresh); slots[name] = fresh; }
+    }
     if (resource === 'portfolio' || resource === 'trades') drawEquity();
   }
 

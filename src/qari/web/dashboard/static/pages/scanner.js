@@ -4,7 +4,7 @@ import { layerTable } from './trades.js';
 
 function agreed(row) {
   const explicit = pick(row, 'layers_agreed', 'agreeing_layers');
-  if (explicit) return items(explicit).join(', ') || '—';
+  if (explicit) return items(explicit).map((n) => (typeof n === 'number' ? `L${n}` : n)).join(', ') || '—';
   const layers = items(pick(row, 'layers', 'layer_results') || []);
   const names = layers.filter((l) => pick(l, 'vote') === 'agree' || l.agrees === true).map((l) => pick(l, 'code', 'layer', 'name'));
   return names.length ? names.join(', ') : '—';
@@ -20,7 +20,9 @@ export default function scanner() {
     if (!scan) { clear(scanEl, h('h2', {}, 'Latest scan'), h('p', { class: 'muted' }, 'No scan cycle has run yet.')); return; }
     const rows = items(scan, 'results', 'symbols', 'candidates').slice().sort((a, b) => Number(pick(b, 'score') ?? 0) - Number(pick(a, 'score') ?? 0));
     clear(scanEl, h('h2', {}, 'Latest scan'),
-      h('p', { class: 'small muted' }, `Cycle ${pick(scan, 'cycle_id', 'id') ?? ''} · ${pick(scan, 'exchange') ?? ''} · ${fmtTime(pick(scan, 'finished_at', 'started_at', 'at', 'time'))} · ${rows.length} symbols`),
+      h('p', { class: 'small muted' }, `Cycle ${scan.cycle_id ?? ''} · ${scan.exchange ?? ''} · ${fmtTime(scan.finished_at || scan.at)} · ${rows.length} symbols · ${scan.candidates ?? 0} candidates · exchange ${scan.health ?? '?'}`),
+      scan.error ? h('div', { class: 'notice warn small' }, scan.error) : null,
+      scan.entries_allowed === false ? h('div', { class: 'notice warn small' }, 'New entries are paused on this exchange right now.') : null,
       table([
         { label: 'Symbol', value: (r) => {
           const layers = pick(r, 'layers', 'layer_results');
@@ -30,8 +32,9 @@ export default function scanner() {
         } },
         { label: 'Score', num: true, value: (r) => fmtNum(pick(r, 'score'), 2) },
         { label: 'Agreeing layers', value: agreed },
-        { label: 'Verdict', value: (r) => { const v = pick(r, 'verdict', 'signal', 'decision'); return h('span', { class: `badge ${v === true || v === 'entry' || v === 'signal' ? 'good' : ''}` }, v === true ? 'signal' : v === false ? 'no signal' : v ?? '—'); } },
-        { label: 'Note', value: (r) => pick(r, 'explanation', 'reason', 'note') ?? '' },
+        { label: 'Setup', value: (r) => (r.candidate ? h('span', { class: 'badge good' }, 'candidate') : (items(r.vetoes).length ? h('span', { class: 'badge bad' }, 'vetoed') : h('span', { class: 'badge' }, 'no setup'))) },
+        { label: 'Risk gate', value: (r) => (r.gate ? h('span', { class: `badge ${r.gate.passed ? 'good' : 'bad'}` }, r.gate.passed ? 'passed' : `blocked ${r.gate.blocking_code || ''}`) : '—') },
+        { label: 'Why', value: (r) => (r.gate && !r.gate.passed ? r.gate.reason : items(r.vetoes).join('; ')) },
       ], rows, 'The latest cycle produced no results.'));
   }
 

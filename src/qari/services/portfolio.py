@@ -1,0 +1,168 @@
+"""The dashboard's portfolio view: free USDT on the exchange plus open positions marked at the last
+price, with unrealised P&L in USDT and R, and an equity curve.
+
+The equity curve is the realised-P&L path anchored at today's value: each closed trade moves it by
+its P&L in USDT, so its last point is the current portfolio value and the steps are the trades. It
+needs no stored snapshots and shows exactly what the journal holds.
+
+Exchange calls are cached per user for a few seconds: the dashboard's live stream asks often, and an
+exchange's rate limit must not be spent on repainting a page.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import time
+from dataclasses import dataclass, field
+from decimal import Decimal
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from qari.adapters.persistence.tables.exchange import ExchangeConnection
+from qari.adapters.vault import SecretVault
+from qari.core.errors import QariError
+from qari.services import exchange_keys, reports
+
+QUOTE = "USDT"
+CACHE_SECONDS = 5.0
+TIMEFRAMES = ("1m", "5m", "15m", "1h", "4h", "1d")
+
+
+@dataclass
+class PortfolioCache:
+    """Recent answers per user (monotonic expiry), kept on the app state."""
+
+    ttl_seconds: float = CACHE_SECONDS
+    entries: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+
+    def get(self, user_id: int) -> dict[str, Any] | None:
+        found = self.entries.get(user_id)
+        if found is None or found[0] < time.monotonic():
+            return None
+        return found[1]
+
+    def put(self, user_id: int, value: dict[str, Any]) -> None:
+        self.entries[user_id] = (time.monotonic() + self.ttl_seconds, value)
+
+
+def _dec(value: object) -> Decimal | None:
+    return None if value is None or value == "" else Decimal(str(value))
+
+
+def _text(value: Decimal | None) -> str | None:
+    if value is None:
+        return None
+    quantised = value.quantize(Decimal("0.00000001"))
+    return format(quantised.normalize(), "f")
+
+
+def _connection(rows: list[ExchangeConnection], exchange: str | None = None) -> ExchangeConnection | None:
+    connected = [r for r in rows if r.status == "connected"]
+    for row in connected:
+        if exchange is None or row.exchange == exchange:
+            return row
+    return connected[0] if connected else None
+
+
+def mark_position(position: dict[str, Any], mark: Decimal | None) -> dict[str, Any]:
+    """`position` (from the journal) with its mark price, value and unrealised P&L in USDT and R."""
+    qty = _dec(position.get("qty")) or Decimal(0)
+    entry = _dec(position.get("blended_entry")) or _dec(position.get("entry_price"))
+    one_r = _dec(position.get("one_r_usdt"))
+    pnl = (mark - entry) * qty if mark is not None and entry is not None else None
+    r = pnl / one_r if pnl is not None and one_r else None
+    return {
+        **position,
+        "mark_price": _text(mark),
+        "value_usdt": _text(mark * qty if mark is not None else None),
+        "unrealised_pnl_usdt": _text(pnl),
+        "unrealised_r": _text(r),
+    }
+
+
+def equity_curve(closed: list[dict[str, Any]], total_now: Decimal, now: dt.datetime) -> list[dict[str, Any]]:
+    """Realised-P&L steps ending at `total_now` (see the module docstring)."""
+    steps = sorted(
+        ((t["closed_at"], _dec(t.get("pnl_usdt")) or Decimal(0)) for t in closed if t.get("closed_at")),
+        key=lambda item: item[0],
+    )
+    value = total_now - sum((pnl for _, pnl in steps), Decimal(0))
+    points: list[dict[str, Any]] = []
+    if steps:
+        points.append({"time": steps[0][0] - dt.timedelta(seconds=1), "value": _text(value)})
+    for at, pnl in steps:
+        value += pnl
+        points.append({"time": at, "value": _text(value)})
+    points.append({"time": now, "value": _text(total_now)})
+    return points
+
+
+async def _marks(client: Any, symbols: set[str]) -> dict[str, Decimal]:
+    marks: dict[str, Decimal] = {}
+    for symbol in sorted(symbols):
+        ticker = await client.fetch_ticker(symbol)
+        marks[symbol] = ticker.last
+    return marks
+
+
+async def portfolio(
+    session: AsyncSession,
+    vault: SecretVault,
+    *,
+    user_id: int,
+    endpoints: exchange_keys.Endpoints,
+    now: dt.datetime,
+) -> dict[str, Any]:
+    """Portfolio value (free + locked USDT + marked positions), positions and the equity curve."""
+    rows = await exchange_keys.list_connections(session, user_id)
+    positions = await reports.open_positions(session, user_id)
+    closed = await reports.trades(session, user_id, reports.TradeFilter(status="closed", limit=500))
+    row = _connection(rows)
+    body: dict[str, Any] = {"as_of": now, "quote": QUOTE, "exchange": row.exchange if row else None}
+    if row is None:
+        marked = [mark_position(p, None) for p in positions]
+        return {**body, "connected": False, "error": "no connected exchange", "positions": marked}
+    try:
+        async with exchange_keys.open_client(session, vault, row.id, user_id, endpoints) as client:
+            balances = await client.fetch_balances()
+            marks = await _marks(client, {p["symbol"] for p in positions})
+    except QariError as e:
+        marked = [mark_position(p, None) for p in positions]
+        return {**body, "connected": True, "error": f"exchange unreachable: {e}", "positions": marked}
+    usdt = balances.get(QUOTE)
+    free = usdt.free if usdt else Decimal(0)
+    locked = usdt.used if usdt else Decimal(0)
+    marked = [mark_position(p, marks.get(p["symbol"])) for p in positions]
+    in_positions = sum((_dec(p["value_usdt"]) or Decimal(0) for p in marked), Decimal(0))
+    total = free + locked + in_positions
+    return {
+        **body,
+        "connected": True,
+        "error": None,
+        "free_usdt": _text(free),
+        "locked_usdt": _text(locked),
+        "positions_usdt": _text(in_positions),
+        "total_usdt": _text(total),
+        "positions": marked,
+        "equity": equity_curve(closed, total, now),
+    }
+
+
+async def candles(
+    session: AsyncSession,
+    vault: SecretVault,
+    *,
+    user_id: int,
+    endpoints: exchange_keys.Endpoints,
+    symbol: str,
+    timeframe: str,
+    limit: int,
+    exchange: str | None = None,
+) -> list[list[float]]:
+    """Recent candles `[ms, open, high, low, close, volume]` from the user's connected exchange."""
+    row = _connection(await exchange_keys.list_connections(session, user_id), exchange)
+    if row is None:
+        return []
+    async with exchange_keys.open_client(session, vault, row.id, user_id, endpoints) as client:
+        return await client.fetch_ohlcv(symbol, timeframe, None, limit)

@@ -1,0 +1,90 @@
+"""`/api/v1/engine/state` and `/api/v1/scans/latest` over the real app and database."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from fastapi import FastAPI
+from tests.helpers import register_and_login
+
+from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
+from qari.config import Settings
+
+
+@dataclass
+class App:
+    app: FastAPI
+    client: httpx.AsyncClient
+
+
+@pytest.fixture
+async def running(settings: Settings) -> AsyncIterator[App]:
+    from qari.web.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            yield App(app, client)
+
+
+async def _me(app: App, auth: dict[str, str]) -> int:
+    user_id: int = (await app.client.get("/api/v1/me", headers=auth)).json()["id"]
+    return user_id
+
+
+async def test_engine_state_when_engine_off_then_off_with_platform_switches(running: App) -> None:
+    auth = await register_and_login(running.client)
+    body = (await running.client.get("/api/v1/engine/state", headers=auth)).json()
+    assert body["state"] == "off"
+    assert body["running"] is False
+    assert body["platform_engine_enabled"] is True
+    assert body["platform_kill_switch"] is False
+
+
+async def test_latest_scan_when_cycles_then_newest_sorted_with_only_callers_gate_outcomes(
+    running: App,
+) -> None:
+    alice = await register_and_login(running.client)
+    bob = await register_and_login(running.client)
+    assert (await running.client.get("/api/v1/scans/latest", headers=alice)).json() is None
+    alice_id, bob_id = await _me(running, alice), await _me(running, bob)
+    at = dt.datetime(2026, 11, 22, 6, 0, tzinfo=dt.UTC)
+    async with running.app.state.sessions() as session:
+        old = EngineCycleRow(exchange_id="sandbox", mode="sandbox", at=at, finished_at=at, duration_ms=5)
+        new = EngineCycleRow(
+            exchange_id="sandbox", mode="sandbox", at=at + dt.timedelta(minutes=5),
+            finished_at=at + dt.timedelta(minutes=5), duration_ms=7, symbols=2, candidates=1,
+        )  # fmt: skip
+        session.add_all([old, new])
+        await session.flush()
+        session.add_all(
+            [
+                EngineScanResultRow(cycle_id=old.id, symbol="OLD/USDT", score=0.9, agreeing=5,
+                                    layers_agreed=[1, 2, 3, 4, 5], vetoes=[]),
+                EngineScanResultRow(cycle_id=new.id, symbol="ETH/USDT", score=0.2, agreeing=1,
+                                    layers_agreed=[7], vetoes=["L01 bearish daily+4h"]),
+                EngineScanResultRow(cycle_id=new.id, symbol="SOL/USDT", score=0.7, agreeing=4,
+                                    layers_agreed=[1, 2, 3, 6], vetoes=[]),
+                EngineGateOutcomeRow(cycle_id=new.id, user_id=alice_id, symbol="SOL/USDT", passed=False,
+                                     blocking_code="G13", reason="R/R 1.6 < 2.0"),
+                EngineGateOutcomeRow(cycle_id=new.id, user_id=bob_id, symbol="SOL/USDT", passed=True,
+                                     blocking_code=None, reason=""),
+            ]
+        )  # fmt: skip
+        await session.commit()
+
+    body = (await running.client.get("/api/v1/scans/latest", headers=alice)).json()
+
+    assert body["cycle_id"] == new.id
+    assert [r["symbol"] for r in body["results"]] == ["SOL/USDT", "ETH/USDT"]
+    sol, eth = body["results"]
+    assert sol["layers_agreed"] == [1, 2, 3, 6]
+    assert sol["gate"] == {"passed": False, "blocking_code": "G13", "reason": "R/R 1.6 < 2.0"}
+    assert eth["gate"] is None and eth["vetoes"] == ["L01 bearish daily+4h"]
+    bob_view = (await running.client.get("/api/v1/scans/latest", headers=bob)).json()
+    assert bob_view["results"][0]["gate"]["passed"] is True

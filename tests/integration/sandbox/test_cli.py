@@ -1,0 +1,82 @@
+"""`qari sandbox` as a user runs it: a process serving Bybit v5 at the root of its base URL."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import httpx
+from typer.testing import CliRunner
+
+from qari.cli import app
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def _command(*args: str) -> list[str]:
+    return [sys.executable, "-m", "qari", "sandbox", *args]
+
+
+ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+
+
+@contextmanager
+def _serving(*args: str) -> Iterator[str]:
+    port = _free_port()
+    child = subprocess.Popen(
+        _command("--port", str(port), *args), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
+    )
+    base = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 30
+        while True:
+            try:
+                httpx.get(f"{base}/v5/market/time", timeout=1)
+                break
+            except httpx.HTTPError:
+                assert child.poll() is None, child.stderr.read() if child.stderr else b""
+                assert time.monotonic() < deadline, "qari sandbox did not answer within 30 s"
+                time.sleep(0.1)
+        yield base
+    finally:
+        child.terminate()
+        child.wait(timeout=10)
+
+
+def test_cli_when_replaying_candle_files_then_serves_bybit_and_admin(tmp_path: Path) -> None:
+    now_ms = int(time.time() * 1000)
+    start = now_ms - 40 * 86_400_000
+    rows = [
+        [start + i * 3_600_000, 2.0 + i * 0.001, 2.1 + i * 0.001, 1.9, 2.05, 100.0] for i in range(40 * 24)
+    ]
+    (tmp_path / "ABC_USDT-1h.json").write_text(json.dumps(rows))
+    with _serving("--data", str(tmp_path), "--stepped") as base:
+        info = httpx.get(f"{base}/v5/market/instruments-info?category=spot").json()
+        assert [row["symbol"] for row in info["result"]["list"]] == ["ABCUSDT"]
+        key = httpx.post(f"{base}/admin/keys", json={"balances": {"USDT": "100"}}).json()
+        assert set(key) == {"api_key", "api_secret", "account_id"}
+        clock = httpx.post(f"{base}/admin/clock", json={"advance_ms": 3_600_000}).json()
+        assert clock["mode"] == "stepped"
+        candles = httpx.get(f"{base}/v5/market/kline?category=spot&symbol=ABCUSDT&interval=60&limit=3").json()
+        assert len(candles["result"]["list"]) == 3
+
+
+def test_cli_when_options_conflict_or_dir_missing_then_exit_2_with_reason(tmp_path: Path) -> None:
+    runner = CliRunner()
+    both = runner.invoke(app, ["sandbox", "--data", str(tmp_path), "--synthetic", "3"])
+    assert both.exit_code == 2 and "either --data" in both.output
+    missing = runner.invoke(app, ["sandbox", "--data", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "not a directory" in missing.output
+    empty = runner.invoke(app, ["sandbox", "--data", str(tmp_path)])
+    assert empty.exit_code == 2 and "no candle files" in empty.output
