@@ -45,6 +45,9 @@ Checkpoint = Callable[[str, OrderRecord], None]
 # A sent order that the venue does not know counts as never received only once every venue's receive
 # window (Bybit: at most 60 s; QARI signs with 10 s) has passed: until then a delayed request may land.
 ABSENT_AFTER = dt.timedelta(seconds=60)
+# A live order absent from the venue's reports is taken as ended only after this long.
+MISSING = "missing from venue reports"
+MISSING_FOR = dt.timedelta(seconds=60)
 
 
 def client_order_id(namespace: str, position: PositionRecord, role: OrderRole, seq: int) -> str:
@@ -209,9 +212,18 @@ class OrderManager:
         if order.state in TERMINAL:
             return order
         report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
+        now = self.clock.now()
         if report is None:
-            await self._gone(order)
-        elif apply_report(order, report, self.clock.now()):
+            # A missing report is not proof: conclude only when it is still missing a while later.
+            if not order.note.startswith(MISSING):
+                order.note = f"{MISSING} since {now.isoformat()}"
+                order.updated_at = now
+                await self.store.save_order(order)
+            elif now - (order.updated_at or now) >= MISSING_FOR:
+                await self._gone(order)
+        elif apply_report(order, report, now):
+            if order.note.startswith(MISSING):
+                order.note = ""
             await self.store.save_order(order)
         return order
 

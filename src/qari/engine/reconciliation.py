@@ -5,6 +5,8 @@
 - Live orders are re-read, so fills that happened while the platform was down are booked (position
   quantities come from the orders' cumulative fills; executions are copied into the journal).
 - A missing answer is never read as "flat" or "canceled": if the venue cannot be read, state stays.
+- Balances: a venue holding less of a position's coin than the journal says is reported (after the
+  management pass); exits and the stop are capped at what the venue holds, so they never fail.
 - Venue orders carrying our client-id prefix that the journal does not know are reported as orphans.
 - Then one management pass puts the stop back on anything filled and applies expiries and exits.
 """
@@ -12,6 +14,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from decimal import Decimal
 
 from qari.core.errors import QariError, RetryableError
 from qari.engine.execution import UserExecution
@@ -25,6 +28,7 @@ class ReconcileReport:
     orders_checked: int = 0
     fills_booked: int = 0
     orphans: list[str] = field(default_factory=list)
+    shortfalls: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
 
 
@@ -36,11 +40,10 @@ async def reconcile(execution: UserExecution, profile: TradingProfile) -> Reconc
     for position in positions:
         assert position.id is not None
         try:
-            for order in await execution.store.orders_for(position.id):
-                known.add(order.client_order_id)
-                if order.state not in TERMINAL:
-                    report.orders_checked += 1
-                    await execution.orders.refresh(order)
+            orders = await execution.store.orders_for(position.id)
+            known.update(o.client_order_id for o in orders)
+            report.orders_checked += sum(1 for o in orders if o.state not in TERMINAL)
+            await execution.orders.refresh_all(orders)
             report.fills_booked += await execution.book_fills(position)
         except RetryableError as e:
             report.deferred.append(f"{position.symbol}: {e}")
@@ -53,4 +56,15 @@ async def reconcile(execution: UserExecution, profile: TradingProfile) -> Reconc
     except QariError as e:
         report.deferred.append(f"open orders: {e}")
     await execution.manage(profile)
+    try:
+        balances = await execution.exchange.fetch_balances()
+        for position in await execution.store.open_positions(profile.user_id, profile.exchange_id):
+            venue = balances.get(position.base)
+            held_on_venue = Decimal(0) if venue is None else venue.total
+            if position.held_qty > 0 and held_on_venue < position.held_qty:
+                report.shortfalls.append(
+                    f"{position.symbol}: journal {position.held_qty}, venue {held_on_venue}"
+                )
+    except RetryableError as e:
+        report.deferred.append(f"balances: {e}")
     return report
