@@ -28,6 +28,7 @@ class BacktestError(ValueError):
 
 @dataclass(frozen=True, slots=True)
 class MarketData:
+    data_dir: Path
     entry_timeframe: str
     series: dict[str, dict[str, CandleSeries]]  # symbol -> timeframe -> candles (BTC kept for context)
     pairs: tuple[str, ...]  # what the engine scans and may trade
@@ -123,7 +124,7 @@ def load_market_data(
             f"the period {begin:%Y-%m-%d %H:%M} → {finish:%Y-%m-%d %H:%M} holds no candles; "
             f"data covers {from_ms(first):%Y-%m-%d} → {data_end:%Y-%m-%d}"
         )
-    return MarketData(entry_tf, series, tuple(chosen), begin, finish)
+    return MarketData(Path(data_dir), entry_tf, series, tuple(chosen), begin, finish)
 
 
 def _load(path: Path) -> CandleSeries:

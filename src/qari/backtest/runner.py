@@ -1,18 +1,31 @@
-"""Backtest runner: the engine built in backtest mode, driven over history by its own scheduler."""
+"""Backtest runner: the engine built in backtest mode (`engine.kernel.build_backtest`), driven over
+history by its own scheduler, then the journal read back as trades.
+
+Nothing here decides anything: analysis, gate, orders and exits are the engine's; fills are the
+sandbox's matching engine. The runner only picks the period, drives the clock, and reports.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
-from qari.backtest.data import BacktestError, load_market_data
-from qari.backtest.metrics import EquityPoint, Summary, TradeRecord
+from qari.backtest.data import BacktestError, MarketData, load_market_data
+from qari.backtest.metrics import EquityPoint, Summary, TradeRecord, summarise
 from qari.backtest.outputs import write_outputs
 from qari.backtest.report import PriceSeries
+from qari.config import load_settings
+from qari.core.time import to_ms
 
 __all__ = ["BacktestConfig", "BacktestError", "BacktestResult", "run_backtest"]
+
+ZERO = Decimal(0)
+PRICE_POINTS = 4000
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,13 +43,138 @@ class BacktestResult:
     trades: list[TradeRecord]
     equity: list[EquityPoint]
     prices: dict[str, PriceSeries] = field(default_factory=dict)
+    candles: int = 0
 
     def write(self, out_dir: Path) -> dict[str, Path]:
         return write_outputs(out_dir, self.summary, self.trades, self.equity, self.prices)
 
 
-async def run_backtest(config: BacktestConfig, *, progress: bool = False) -> BacktestResult:
-    load_market_data(config.data_dir, config.pairs, config.start, config.end)
-    raise BacktestError(
-        "the backtest engine is not wired yet (waiting for execution and the simulated venue)"
+def layers_agreed(layer_results: list[dict[str, Any]]) -> tuple[int, ...]:
+    return tuple(int(r["layer"]) for r in layer_results if r.get("vote") == "agree" and "layer" in r)
+
+
+def _trade(position: Any, fills: list[Any]) -> TradeRecord | None:
+    buys = [f for f in fills if str(f.side) == "buy"]
+    if not buys or position.closed_at is None:
+        return None
+    sold = position.sold_qty
+    exit_price = (position.proceeds_quote / sold) if sold > 0 else ZERO
+    entry = position.blended_entry or position.entry_price
+    return TradeRecord(
+        symbol=position.symbol,
+        entry_time=min(f.at for f in buys),
+        exit_time=position.closed_at,
+        entry_price=entry,
+        exit_price=exit_price.quantize(Decimal("0.00000001")) if exit_price else ZERO,
+        quantity=position.bought_qty,
+        initial_stop=position.structural_stop,
+        pt1=position.pt1,
+        pt2=position.pt2,
+        exit_reason=position.exit_reason or "unknown",
+        pnl_usdt=position.realised_pnl_quote if position.realised_pnl_quote is not None else ZERO,
+        r_multiple=position.realised_r if position.realised_r is not None else ZERO,
+        fees_usdt=position.fees_quote,
+        layers_agreed=layers_agreed(position.layer_results),
+        explanation=position.explanation,
+        legs_filled=len({f.order_id for f in buys}),
     )
+
+
+async def journal_trades(sessions: Any, store: Any, user_id: int) -> tuple[list[TradeRecord], int]:
+    """Closed positions with at least one buy fill, oldest entry first; plus how many remain open."""
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.repositories.trading import position_from_row
+    from qari.adapters.persistence.tables.trading import PositionRow
+
+    async with sessions() as session:
+        rows = (
+            (await session.execute(select(PositionRow).where(PositionRow.user_id == user_id))).scalars().all()
+        )
+        positions = [position_from_row(r) for r in rows]
+    trades: list[TradeRecord] = []
+    still_open = 0
+    for position in positions:
+        if position.closed_at is None:
+            still_open += 1
+            continue
+        trade = _trade(position, await store.fills_for(position.id))
+        if trade is not None:
+            trades.append(trade)
+    trades.sort(key=lambda t: (t.entry_time, t.symbol))
+    return trades, still_open
+
+
+def price_series(market: MarketData, symbols: set[str]) -> dict[str, PriceSeries]:
+    """Close prices over the period for the report's charts, thinned to a few thousand points."""
+    lo, hi = to_ms(market.start), to_ms(market.end)
+    out: dict[str, PriceSeries] = {}
+    for symbol in sorted(symbols):
+        series = market.series[symbol][market.entry_timeframe]
+        mask = (series.ts >= lo) & (series.ts <= hi)
+        ts, close = series.ts[mask], series.close[mask]
+        step = max(1, len(ts) // PRICE_POINTS)
+        out[symbol] = [(int(t), float(c)) for t, c in zip(ts[::step], close[::step], strict=True)]
+    return out
+
+
+async def run_backtest(
+    config: BacktestConfig,
+    *,
+    progress: bool = False,
+    on_cycle: Callable[[dt.datetime], None] | None = None,
+) -> BacktestResult:
+    from qari.engine.kernel import build_backtest
+
+    market = load_market_data(config.data_dir, config.pairs, config.start, config.end)
+    # The journal is throwaway: keep it in RAM where the system offers a private tmpfs directory.
+    ram = Path("/dev/shm")  # noqa: S108 - mkdtemp below creates a 0700 directory inside it
+    scratch = str(ram) if ram.is_dir() else None
+    with tempfile.TemporaryDirectory(prefix="qari-backtest-", dir=scratch) as tmp:
+        settings = load_settings(data_dir=Path(tmp), engine_mode="off")
+        run = await build_backtest(
+            settings,
+            market=market,
+            balance=config.balance,
+            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'backtest.db'}",
+        )
+        bar = _progress_bar(market) if progress else None
+
+        def tick(at: dt.datetime) -> None:
+            if bar is not None:
+                bar.update(int((at - market.start).total_seconds()) - bar.n)
+            if on_cycle is not None:
+                on_cycle(at)
+
+        run.recorder.on_cycle = tick
+        try:
+            await run.engine.run(until=market.end)
+            trades, still_open = await journal_trades(run.sessions, run.store, run.user_id)
+        finally:
+            if bar is not None:
+                bar.close()
+            await run.engine.stop()
+    recorder = run.recorder
+    summary = summarise(
+        trades,
+        recorder.equity,
+        start_balance=config.balance,
+        gate_blocks=dict(recorder.gate_blocks),
+        extra={
+            "pairs": list(market.pairs),
+            "entry_timeframe": market.entry_timeframe,
+            "cycles": recorder.cycles,
+            "candidates_passed_gate": recorder.gate_passed,
+            "open_positions_at_end": still_open,
+            "candles": market.candle_count(),
+        },
+    )
+    prices = price_series(market, {t.symbol for t in trades})
+    return BacktestResult(summary, trades, recorder.equity, prices, market.candle_count())
+
+
+def _progress_bar(market: MarketData) -> Any:
+    from tqdm import tqdm
+
+    total = int((market.end - market.start).total_seconds())
+    return tqdm(total=total, unit="s", unit_scale=True, desc="backtest", leave=False, dynamic_ncols=True)

@@ -222,12 +222,15 @@ class EngineCycle:
     async def run_cycle(self, at: dt.datetime) -> CycleReport:
         started = time.perf_counter()
         report = CycleReport(at=at, mode=self.mode)
-        report.scans = list(await asyncio.gather(*(self._scan(feed, at) for feed in self.feeds)))
+        # Market data and analysis only for exchanges somebody trades on, once each for all their users.
+        units_of = {feed.exchange_id: await self._units(feed.exchange_id) for feed in self.feeds}
+        active = [feed for feed in self.feeds if units_of[feed.exchange_id]]
+        report.scans = list(await asyncio.gather(*(self._scan(feed, at) for feed in active)))
         for scan in report.scans:
             if not scan.entries_allowed:
                 self.metrics.inc("entries_paused", {"exchange": scan.exchange_id})
                 continue
-            units = await self._units(scan.exchange_id)
+            units = units_of[scan.exchange_id]
             report.units.extend(await self._run_units(units, functools.partial(self._enter, scan=scan)))
         report.seconds = time.perf_counter() - started
         self._observe_cycle(report)

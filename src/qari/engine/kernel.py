@@ -13,15 +13,27 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from enum import StrEnum
+from typing import Any
 
-from qari.core.time import Clock
-from qari.engine.cycle import EngineCycle
-from qari.engine.scheduler import Cadence, Scheduler, SchedulerState, SleepUntil
+from qari.config import Settings
+from qari.core.clocks import ManualClock, WallClock
+from qari.core.time import TIMEFRAME_SECONDS, Clock, from_ms, to_ms
+from qari.engine.cycle import EngineCycle, NullRecorder, Timeouts, UserUnit
+from qari.engine.health import HealthTracker
+from qari.engine.market_feed import ExchangeMarketFeed
+from qari.engine.metrics import EngineMetrics
+from qari.engine.scheduler import Cadence, RealTimeSleeper, Scheduler, SchedulerState, SleepUntil
+from qari.ports import ExchangeClient
+from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.kernel")
+
+SANDBOX = "sandbox"  # the built-in Bybit-protocol venue, in-process or over HTTP
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -139,3 +151,482 @@ def assemble(
         on_start=on_start or [],
         on_close=on_close or [],
     )
+
+
+class SteppedVenueSleeper:
+    """Waiting in a stepped world: move the venue to the instant (it fills and triggers orders on the
+    price path in between), then the engine's ManualClock. Backtests advance the in-process matching
+    engine; the sandbox-replay mode advances the sandbox's clock over its admin API."""
+
+    def __init__(self, clock: ManualClock, advance_venue: Callable[[int], Awaitable[None]]) -> None:
+        self.clock = clock
+        self.advance_venue = advance_venue
+
+    async def __call__(self, until: dt.datetime) -> None:
+        if until > self.clock.now():
+            await self.advance_venue(to_ms(until))
+            self.clock.set(until)
+        await asyncio.sleep(0)
+
+
+# ---------------------------------------------------------------------------------- shared wiring
+
+
+async def _database(database_url: str) -> tuple[Any, Any]:
+    from qari.adapters.persistence import migrate
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+
+    await asyncio.to_thread(migrate.upgrade, database_url)
+    db = make_engine(database_url)
+    return db, make_sessionmaker(db)
+
+
+async def _ensure_users(sessions: Any, user_ids: Sequence[int]) -> None:
+    """Static users (backtests, stepped sandbox runs, benchmarks) get a row: the journal refers to it."""
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.tables.accounts import User
+
+    async with sessions() as session, session.begin():
+        known = set((await session.execute(select(User.id).where(User.id.in_(list(user_ids))))).scalars())
+        session.add_all(
+            User(
+                id=user_id,
+                email=f"engine-user-{user_id}@qari.invalid",
+                password_hash="!",  # noqa: S106 - no login: "!" matches no Argon2 hash
+                plan_tier="premium",
+                trial_ends_at=dt.datetime(2100, 1, 1, tzinfo=dt.UTC),
+                waiver=True,
+            )
+            for user_id in user_ids
+            if user_id not in known
+        )
+
+
+def default_profile(user_id: int, exchange_id: str) -> TradingProfile:
+    return TradingProfile(user_id=user_id, exchange_id=exchange_id, waiver=True)
+
+
+@dataclass(slots=True)
+class StaticRun:
+    """An engine over a fixed set of users (backtests, stepped sandbox runs, benchmarks, tests)."""
+
+    engine: Engine
+    clock: Clock
+    store: Any  # SqlTradingStore
+    sessions: Any
+    db: Any
+    recorder: Any
+    clients: dict[int, ExchangeClient]
+    units: Any  # ExecutionUnits
+
+
+async def _static_run(
+    mode: EngineMode,
+    *,
+    clock: Clock,
+    sleep_until: SleepUntil,
+    cadence: Cadence,
+    feed: Any,
+    clients: dict[int, ExchangeClient],
+    exchange_id: str,
+    database_url: str,
+    recorder: Any,
+    profile: Callable[[int, str], TradingProfile] = default_profile,
+    timeouts: Timeouts | None = None,
+    reconcile_on_start: bool = True,
+    on_close: Sequence[Hook] = (),
+) -> StaticRun:
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.analysis.engine import analyse
+    from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
+
+    db, sessions = await _database(database_url)
+    await _ensure_users(sessions, sorted(clients))
+    store = SqlTradingStore(sessions)
+    metrics = EngineMetrics()
+    units = [UserUnit(user_id, exchange_id) for user_id in sorted(clients)]
+    borrowed = StaticClients(clients)
+    executor = ExecutionUnits(
+        clients=borrowed,
+        profiles=StaticProfiles(
+            profile(0, exchange_id), {u.user_id: profile(u.user_id, exchange_id) for u in units}
+        ),
+        store=store,
+        locks=entry_lock_for(db, sessions, clock),
+        clock=clock,
+        metrics=metrics,
+        reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
+    )
+    cycle = EngineCycle(
+        mode=mode.value,
+        clock=clock,
+        feeds=[feed],
+        analyse=analyse,
+        directory=StaticDirectory(units),
+        executor=executor,
+        recorder=recorder,
+        metrics=metrics,
+        timeouts=timeouts,
+    )
+
+    async def reconcile_all() -> None:
+        for unit in units:
+            try:
+                await executor.reconcile(unit)
+            except Exception as e:  # one user's venue trouble must not keep the engine from starting
+                log.warning("start-up reconciliation failed for user %d: %s", unit.user_id, type(e).__name__)
+
+    engine = assemble(
+        mode,
+        clock,
+        sleep_until,
+        cadence,
+        cycle,
+        on_start=[reconcile_all] if reconcile_on_start else [],
+        on_close=[*on_close, borrowed.close, db.dispose],
+    )
+    return StaticRun(engine, clock, store, sessions, db, recorder, clients, executor)
+
+
+# ---------------------------------------------------------------------------------------- backtest
+
+
+BACKTEST_EXCHANGE = SANDBOX
+BACKTEST_USER = 1
+
+
+@dataclass(slots=True)
+class BacktestRun:
+    """The engine in backtest mode plus what the runner reads afterwards."""
+
+    run: StaticRun
+    clock: ManualClock
+    venue: Any  # the sandbox's in-process SimulatedExchange
+    account_id: str
+    recorder: Any
+    user_id: int = BACKTEST_USER
+
+    @property
+    def engine(self) -> Engine:
+        return self.run.engine
+
+    @property
+    def store(self) -> Any:
+        return self.run.store
+
+    @property
+    def sessions(self) -> Any:
+        return self.run.sessions
+
+
+async def build_backtest(
+    settings: Settings,
+    *,
+    market: Any,
+    balance: Decimal,
+    database_url: str,
+    cadence_seconds: int | None = None,
+) -> BacktestRun:
+    """Backtest mode: ManualClock over files + the sandbox's matching engine in-process."""
+    from qari.adapters.simulator.client import SimulatedExchangeClient
+    from qari.adapters.simulator.exchange import SimulatedExchange
+    from qari.adapters.simulator.prices import CandleReplay
+    from qari.backtest.feed import ReplayMarketFeed
+    from qari.backtest.recorder import BacktestRecorder
+    from qari.market.candle_files import discover
+
+    clock = ManualClock(market.start)
+    files = {k: v for k, v in discover(market.data_dir).items() if k[0] in market.series}
+    venue = SimulatedExchange(CandleReplay(files), start_ms=to_ms(market.start), symbols=list(market.series))
+    account_id = f"backtest-{BACKTEST_USER}"
+    venue.open_account(account_id, {"USDT": balance})
+    client = SimulatedExchangeClient(venue, account_id)
+    recorder = BacktestRecorder(venue, account_id)
+
+    async def advance(ms: int) -> None:
+        venue.advance_to(ms)
+
+    step = cadence_seconds or TIMEFRAME_SECONDS[market.entry_timeframe]
+    run = await _static_run(
+        EngineMode.BACKTEST,
+        clock=clock,
+        sleep_until=SteppedVenueSleeper(clock, advance),
+        cadence=Cadence(cycle_seconds=step, manage_seconds=step),
+        feed=ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs),
+        clients={BACKTEST_USER: client},
+        exchange_id=BACKTEST_EXCHANGE,
+        database_url=database_url,
+        recorder=recorder,
+    )
+    return BacktestRun(run, clock, venue, account_id, recorder)
+
+
+# ----------------------------------------------------------------------------------------- sandbox
+
+
+async def build_sandbox(
+    settings: Settings,
+    *,
+    base_url: str,
+    accounts: Mapping[int, tuple[str, str]],
+    database_url: str,
+    clock: Clock,
+    sleep_until: SleepUntil,
+    cadence: Cadence,
+    symbols: Sequence[str] | None = None,
+    recorder: Any = None,
+    timeouts: Timeouts | None = None,
+    timeout_ms: int = 10_000,
+) -> StaticRun:
+    """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
+    ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks)."""
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
+
+    def source(api_key: str, secret: str) -> Callable[[], Awaitable[Credentials]]:
+        async def credentials() -> Credentials:
+            return Credentials(api_key, secret)
+
+        return credentials
+
+    public = CcxtExchangeClient(SANDBOX, None, base_url=base_url, timeout_ms=timeout_ms)
+    clients: dict[int, ExchangeClient] = {
+        user_id: CcxtExchangeClient(SANDBOX, source(key, secret), base_url=base_url, timeout_ms=timeout_ms)
+        for user_id, (key, secret) in accounts.items()
+    }
+    feed = ExchangeMarketFeed(public, symbols=symbols)
+    return await _static_run(
+        EngineMode.SANDBOX,
+        clock=clock,
+        sleep_until=sleep_until,
+        cadence=cadence,
+        feed=feed,
+        clients=clients,
+        exchange_id=public.exchange_id,
+        database_url=database_url,
+        recorder=recorder or NullRecorder(),
+        timeouts=timeouts,
+        on_close=[public.close],
+    )
+
+
+# ------------------------------------------------------------------------- live / sandbox (web process)
+
+
+class VenueClock:
+    """The in-process sandbox's market clock (replay, possibly accelerated) as the engine's Clock, so
+    the engine's cycles follow the candles the venue serves."""
+
+    def __init__(self, market_clock: Any) -> None:
+        self.market_clock = market_clock
+
+    def now(self) -> dt.datetime:
+        return from_ms(int(self.market_clock.now_ms()))
+
+
+class SqlUserDirectory:
+    """Every stored connection that can still trade or needs managing on an exchange."""
+
+    TRADABLE = ("connected", "unreachable")
+
+    def __init__(self, sessions: Any) -> None:
+        self.sessions = sessions
+
+    async def units(self, exchange_id: str) -> list[UserUnit]:
+        from sqlalchemy import select
+
+        from qari.adapters.persistence.tables.exchange import ExchangeConnection
+
+        async with self.sessions() as session:
+            rows = await session.execute(
+                select(ExchangeConnection.id, ExchangeConnection.user_id)
+                .where(
+                    ExchangeConnection.exchange == exchange_id,
+                    ExchangeConnection.status.in_(self.TRADABLE),
+                )
+                .order_by(ExchangeConnection.user_id, ExchangeConnection.id)
+            )
+            seen: set[int] = set()
+            units = []
+            for connection_id, user_id in rows.all():
+                if user_id not in seen:  # one connection per user and exchange trades
+                    seen.add(user_id)
+                    units.append(UserUnit(user_id, exchange_id, connection_id))
+            return units
+
+
+async def _key_facts(session: Any, user_id: int, exchange_id: str) -> tuple[str, dt.datetime | None]:
+    """Gate check 16's facts: the key's status and when it was last verified."""
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.tables.exchange import ExchangeConnection
+
+    row = (
+        await session.execute(
+            select(ExchangeConnection.status, ExchangeConnection.verified_at)
+            .where(ExchangeConnection.user_id == user_id, ExchangeConnection.exchange == exchange_id)
+            .order_by(ExchangeConnection.id)
+            .limit(1)
+        )
+    ).first()
+    return ("unknown", None) if row is None else (str(row[0]), row[1])
+
+
+class ConnectionClients:
+    """A user's client per unit of work, opened from the vault and closed when the unit ends."""
+
+    def __init__(self, sessions: Any, vault: Any, endpoints: Any) -> None:
+        self.sessions = sessions
+        self.vault = vault
+        self.endpoints = endpoints
+
+    @asynccontextmanager
+    async def client(self, unit: UserUnit) -> AsyncIterator[ExchangeClient]:
+        from qari.services.exchange_keys import open_client
+
+        if unit.connection_id is None:
+            raise LookupError(f"user {unit.user_id} has no connection on {unit.exchange_id}")
+        async with (
+            self.sessions() as session,
+            open_client(session, self.vault, unit.connection_id, unit.user_id, self.endpoints) as client,
+        ):
+            yield client
+
+
+LIVE_EXCHANGES = ("bybit", "binance", "okx", "kucoin", "gate", "bitget", "mexc", "htx")
+
+
+async def build_engine(
+    settings: Settings,
+    mode: EngineMode,
+    *,
+    sessions: Any,
+    db_engine: Any,
+    vault: Any,
+    sandbox_venue: Callable[[], Any] | None = None,
+) -> Engine:
+    """Live or sandbox mode inside the web process: users, keys and journal from the database."""
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence.cycles import SqlCycleRecorder
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.adapters.simulator.app import sandbox_base_url
+    from qari.analysis.engine import analyse
+    from qari.engine.units import ExecutionUnits
+    from qari.services.exchange_keys import ConnectionVerifier, Endpoints
+    from qari.services.trading_profiles import SqlProfileSource
+
+    if mode is EngineMode.BACKTEST:
+        raise ValueError("backtests are built with build_backtest(...)")
+    endpoints = (
+        Endpoints(base_urls={SANDBOX: sandbox_base_url(settings)})
+        if settings.sandbox_enabled
+        else Endpoints()
+    )
+    clock: Clock
+    if mode is EngineMode.SANDBOX:
+        if sandbox_venue is None:
+            raise ValueError("sandbox mode needs the built-in sandbox (QARI_SANDBOX_ENABLED=true)")
+        clock = VenueClock(sandbox_venue().clock)
+        sleep_until: SleepUntil = RealTimeSleeper(clock, speed=settings.sandbox_speed)
+        exchanges: tuple[str, ...] = (SANDBOX,)
+        settle = 0.0
+    else:
+        clock = WallClock()
+        sleep_until = RealTimeSleeper(clock)
+        exchanges = LIVE_EXCHANGES
+        settle = 2.0
+    cadence = cadence_from(settings.cycle_seconds, settings.manage_seconds, settle=settle)
+    publics = [CcxtExchangeClient(x, None, base_url=endpoints.url_for(x)) for x in exchanges]
+    metrics = EngineMetrics()
+    health = HealthTracker()
+    executor = ExecutionUnits(
+        clients=ConnectionClients(sessions, vault, endpoints),
+        profiles=SqlProfileSource(sessions, _key_facts),
+        store=SqlTradingStore(sessions),
+        locks=entry_lock_for(db_engine, sessions, clock),
+        clock=clock,
+        metrics=metrics,
+        reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
+    )
+    directory = SqlUserDirectory(sessions)
+    cycle = EngineCycle(
+        mode=mode.value,
+        clock=clock,
+        feeds=[ExchangeMarketFeed(p, with_book=True) for p in publics],
+        analyse=analyse,
+        directory=directory,
+        executor=executor,
+        recorder=SqlCycleRecorder(sessions, clock, health),
+        verifier=ConnectionVerifier(sessions, vault, clock, endpoints),
+        health=health,
+        metrics=metrics,
+    )
+
+    async def reconcile_all() -> None:
+        for exchange_id in exchanges:
+            for unit in await directory.units(exchange_id):
+                try:
+                    await executor.reconcile(unit)
+                except Exception as e:  # one user's venue trouble must not keep the engine from starting
+                    log.warning(
+                        "start-up reconciliation failed for user %d: %s", unit.user_id, type(e).__name__
+                    )
+
+    async def close_publics() -> None:
+        for public in publics:
+            await public.close()
+
+    return assemble(
+        mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=[close_publics]
+    )
+
+
+@dataclass(slots=True)
+class WebEngine:
+    """The engine handle the web process keeps: /healthz reads `status`, shutdown calls `stop`."""
+
+    mode: str
+    engine: Engine | None = None
+    error: str | None = None
+
+    def status(self) -> dict[str, object]:
+        if self.engine is None:
+            return {
+                "mode": self.mode,
+                "state": "off" if self.error is None else "failed",
+                "error": self.error,
+            }
+        return self.engine.status()
+
+    async def stop(self) -> None:
+        if self.engine is not None:
+            await self.engine.stop()
+
+
+async def start_web_engine(
+    settings: Settings, *, sessions: Any, db_engine: Any, vault: Any, sandbox_venue: Callable[[], Any] | None
+) -> WebEngine:
+    """The engine of `qari serve` (`QARI_ENGINE_MODE`: sandbox by default, live, or off), cycling in the
+    background. A failure to start is logged and shown on /healthz; it never takes the web app down."""
+    handle = WebEngine(settings.engine_mode)
+    if settings.engine_mode == "off":
+        return handle
+    try:
+        handle.engine = await build_engine(
+            settings,
+            EngineMode(settings.engine_mode),
+            sessions=sessions,
+            db_engine=db_engine,
+            vault=vault,
+            sandbox_venue=sandbox_venue,
+        )
+        await handle.engine.start()
+    except Exception as e:
+        handle.engine = None
+        handle.error = f"{type(e).__name__}: {e}"
+        log.error("the %s engine did not start: %s", settings.engine_mode, handle.error)
+        return handle
+    log.info("engine started", extra={"mode": settings.engine_mode})
+    return handle

@@ -14,6 +14,7 @@ from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.vault.keys import open_vault
 from qari.config import Settings
 from qari.core.clocks import WallClock
+from qari.engine.kernel import start_web_engine
 
 
 @asynccontextmanager
@@ -31,6 +32,17 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
         app.state.vault = await open_vault(settings, app.state.sessions)
         async with telegram_alerts(app.state.sessions, settings) as telegram:
             app.state.telegram = telegram  # None when no bot token: alerts are off
-            yield
+            trading = await start_web_engine(
+                settings,
+                sessions=app.state.sessions,
+                db_engine=engine,
+                vault=app.state.vault,
+                sandbox_venue=getattr(app.state, "sandbox_venue", None),
+            )
+            app.state.engine_status = trading.status
+            try:
+                yield
+            finally:
+                await trading.stop()
     finally:
         await engine.dispose()

@@ -142,3 +142,12 @@ def test_position_invariants_hold_on_random_paths_and_fills(
     journal_url: str, steps: list[float], volume: list[float], choch: list[bool]
 ) -> None:
     asyncio.run(_scenario(journal_url, steps, volume, choch))
+
+
+@pytest.mark.soak
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=moves, volume=volumes, choch=flags)
+def test_position_invariants_hold_on_many_random_paths(
+    journal_url: str, steps: list[float], volume: list[float], choch: list[bool]
+) -> None:
+    asyncio.run(_scenario(journal_url, steps, volume, choch))

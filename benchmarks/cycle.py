@@ -1,0 +1,110 @@
+"""One full engine cycle for 1,000 users holding sandbox keys on one sandbox exchange.
+
+Shared work once (market data + 11-layer analysis for the exchange), then every user's unit of work
+(reconcile, gate every candidate, place entries) through unmodified ccxt over loopback HTTP, with the
+trade journal in SQLite (default) or PostgreSQL (--database-url). Prints the wall time of a cold
+cycle (every user's client loads the venue's markets) and a warm one. Goal: under 30 s.
+
+    python benchmarks/cycle.py [--users 1000] [--database-url postgresql+asyncpg://...]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import datetime as dt
+import statistics
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+from qari.adapters.simulator.harness import SandboxServer
+from qari.config import load_settings
+from qari.core.clocks import ManualClock
+from qari.core.time import to_ms
+from qari.engine.cycle import CycleReport, Timeouts
+from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
+from qari.engine.scheduler import Cadence
+
+DATA = next(
+    (
+        p / "shared" / "data" / "market" / "binance-spot-2024"
+        for p in Path(__file__).resolve().parents
+        if (p / "shared" / "data" / "market" / "binance-spot-2024").is_dir()
+    ),
+    Path("../shared/data/market/binance-spot-2024"),
+)
+PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")
+# A moment of the replay with several fresh candidates, so the users' gates and orders really run.
+AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)
+
+
+def describe(label: str, report: CycleReport) -> None:
+    units = report.units
+    seconds = sorted(u.seconds for u in units) or [0.0]
+    gate = [g for u in units if u.outcome for g in u.outcome.gate]
+    sent = sum(u.outcome.orders_sent for u in units if u.outcome)
+    errors = sum(1 for u in units if u.error)
+    candidates = sum(len(s.candidates()) for s in report.scans)
+    symbols = sum(len(s.verdicts) for s in report.scans)
+    print(
+        f"{label}: {report.seconds:.2f} s wall | {len(units)} users | {symbols} symbols analysed, "
+        f"{candidates} candidates | {len(gate)} gate evaluations, {sent} entries | {errors} user errors"
+    )
+    print(
+        f"  per-user unit: median {statistics.median(seconds) * 1000:.0f} ms, "
+        f"p95 {seconds[int(len(seconds) * 0.95) - 1] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms"
+    )
+
+
+async def bench(users: int, database_url: str | None, tmp: Path) -> int:
+    start = AT - dt.timedelta(minutes=5)
+    with SandboxServer.start(
+        data_dir=DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(start)
+    ) as sandbox:
+        began = time.perf_counter()
+        accounts = {i: sandbox.create_key(balances={"USDT": "10000"}) for i in range(1, users + 1)}
+        print(f"created {users} sandbox keys in {time.perf_counter() - began:.1f} s")
+        clock = ManualClock(start)
+
+        async def advance(ms: int) -> None:
+            await asyncio.to_thread(sandbox.set_time, ms)
+
+        run = await build_sandbox(
+            load_settings(data_dir=tmp, engine_mode="off"),
+            base_url=sandbox.base_url,
+            accounts=accounts,
+            database_url=database_url or f"sqlite+aiosqlite:///{tmp / 'cycle.db'}",
+            clock=clock,
+            sleep_until=SteppedVenueSleeper(clock, advance),
+            cadence=Cadence(cycle_seconds=300, manage_seconds=300),
+            symbols=PAIRS,
+            timeouts=Timeouts(refresh_seconds=120, user_seconds=120, max_concurrent_users=64),
+        )
+        try:
+            cycle = run.engine.cycle
+            for label, at in (("cycle 1 (cold)", AT), ("cycle 2 (warm)", AT + dt.timedelta(minutes=5))):
+                await run.engine.scheduler.sleep_until(at)
+                describe(label, await cycle.run_cycle(at))
+            timing = cycle.metrics.timing("analysis", {"exchange": "sandbox"})
+            print(f"shared analysis per cycle: {timing.total / max(timing.count, 1) * 1000:.0f} ms")
+        finally:
+            await run.engine.stop()
+    return 0
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=1000)
+    parser.add_argument("--database-url", default=None)
+    args = parser.parse_args()
+    if not DATA.is_dir():
+        print(f"needs {DATA}")
+        return 1
+    with tempfile.TemporaryDirectory() as tmp:
+        return asyncio.run(bench(args.users, args.database_url, Path(tmp)))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

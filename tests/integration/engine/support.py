@@ -1,0 +1,197 @@
+"""Shared helpers for the engine's integration, acceptance, crash and fault tests."""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from tests.conftest import MARKET_DATA
+
+from qari.adapters.persistence.tables.trading import FillRow, OrderRow, PositionRow
+
+
+@dataclass(frozen=True)
+class Journal:
+    positions: list[tuple[Any, ...]]
+    orders: list[tuple[Any, ...]]
+    fills: list[tuple[Any, ...]]
+
+
+def _d(value: Decimal | None) -> str | None:
+    return None if value is None else format(value.normalize(), "f")
+
+
+def _t(value: dt.datetime | None) -> str | None:
+    return None if value is None else value.astimezone(dt.UTC).isoformat()
+
+
+async def read_journal(sessions: async_sessionmaker[AsyncSession], user_id: int) -> Journal:
+    """Every decision the engine journaled for one user, in a form two runs can be compared by."""
+    async with sessions() as session:
+        positions = (
+            (
+                await session.execute(
+                    select(PositionRow).where(PositionRow.user_id == user_id).order_by(PositionRow.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+        orders = (
+            (await session.execute(select(OrderRow).where(OrderRow.user_id == user_id).order_by(OrderRow.id)))
+            .scalars()
+            .all()
+        )
+        fills = (
+            (
+                await session.execute(
+                    select(FillRow).where(FillRow.user_id == user_id).order_by(FillRow.at, FillRow.id)
+                )
+            )
+            .scalars()
+            .all()
+        )
+    return Journal(
+        positions=[
+            (
+                p.symbol,
+                p.state,
+                _d(p.entry_price),
+                _d(p.structural_stop),
+                _d(p.pt1),
+                _d(p.pt2),
+                _d(p.leg1_qty),
+                _d(p.bought_qty),
+                _d(p.sold_qty),
+                _t(p.opened_at),
+                _t(p.closed_at),
+                p.exit_reason,
+                _d(p.realised_pnl_quote),
+            )
+            for p in positions
+        ],
+        orders=[
+            (
+                o.client_order_id,
+                o.symbol,
+                o.role,
+                o.side,
+                o.type,
+                _d(o.qty_base),
+                _d(o.price),
+                _d(o.trigger_price),
+                o.state,
+                _d(o.filled_base),
+                _t(o.created_at),
+            )
+            for o in orders
+        ],
+        fills=[
+            (f.symbol, f.side, _d(f.price), _d(f.qty_base), _d(f.fee), f.fee_currency, _t(f.at))
+            for f in fills
+        ],
+    )
+
+
+@dataclass(frozen=True)
+class VenueAudit:
+    duplicate_link_ids: list[str]
+    unprotected: list[str]  # open positions holding coins with no active stop on the venue
+    missing_fills: list[str]  # venue executions the journal does not have
+    entries_filled: int
+    venue_orders: int
+
+
+async def audit(
+    exchange: Any, account_id: str, sessions: async_sessionmaker[AsyncSession], user_id: int
+) -> VenueAudit:
+    """Compare the venue's own records with the engine's journal (the crash and fault tests' checks)."""
+    from collections import Counter
+
+    venue_orders = exchange.orders(account_id)
+    counts = Counter(o.order_link_id for o in venue_orders if o.order_link_id)
+    duplicates = sorted(link for link, n in counts.items() if n > 1)
+    async with sessions() as session:
+        positions = (
+            (await session.execute(select(PositionRow).where(PositionRow.user_id == user_id))).scalars().all()
+        )
+        journal_fills = (
+            await session.execute(select(FillRow.trade_id).where(FillRow.user_id == user_id))
+        ).scalars()
+        known_trades = set(journal_fills)
+        orders = (await session.execute(select(OrderRow).where(OrderRow.user_id == user_id))).scalars().all()
+    ours = {o.client_order_id for o in orders}
+    active_stops = {
+        o.symbol
+        for o in venue_orders
+        if o.active and o.side == "Sell" and (o.order_filter != "Order" or o.trigger_price is not None)
+    }
+    unprotected = []
+    for p in positions:
+        held = p.bought_qty - p.fee_base - p.sold_qty
+        if p.closed_at is None and held > 0:
+            venue_symbol = p.symbol.replace("/", "")
+            if venue_symbol not in active_stops and p.symbol not in active_stops:
+                unprotected.append(f"{p.symbol} position {p.id} holds {held}")
+    missing = sorted(
+        f"{e.exec_id} ({e.order_link_id})"
+        for e in exchange.executions(account_id)
+        if e.order_link_id in ours and e.exec_id not in known_trades
+    )
+    entries = sum(1 for p in positions if p.bought_qty > 0)
+    return VenueAudit(duplicates, unprotected, missing, entries, len(venue_orders))
+
+
+def find_market_data() -> Path:
+    """`../shared/data/market/binance-spot-2024` seen from the checkout, also from a nested worktree."""
+    here = Path(__file__).resolve()
+    for parent in here.parents:
+        candidate = parent / "shared" / "data" / "market" / "binance-spot-2024"
+        if candidate.is_dir():
+            return candidate
+    return MARKET_DATA
+
+
+MARKET_DATA_DIR = find_market_data()
+
+
+async def stepped_sandbox_engine(
+    sandbox: Any,
+    tmp: Path,
+    *,
+    accounts: dict[int, tuple[str, str]],
+    start: dt.datetime,
+    pairs: tuple[str, ...],
+    step: int = 900,
+    database: str = "engine.db",
+    **options: Any,
+) -> Any:
+    """The engine in sandbox mode against a `SandboxServer` whose market clock the engine steps."""
+    import asyncio
+
+    from qari.config import load_settings
+    from qari.core.clocks import ManualClock
+    from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
+    from qari.engine.scheduler import Cadence
+
+    clock = ManualClock(start)
+
+    async def advance(ms: int) -> None:
+        await asyncio.to_thread(sandbox.set_time, ms)
+
+    return await build_sandbox(
+        load_settings(data_dir=tmp, engine_mode="off"),
+        base_url=sandbox.base_url,
+        accounts=accounts,
+        database_url=f"sqlite+aiosqlite:///{tmp / database}",
+        clock=clock,
+        sleep_until=SteppedVenueSleeper(clock, advance),
+        cadence=Cadence(cycle_seconds=step, manage_seconds=step),
+        symbols=pairs,
+        **options,
+    )
