@@ -87,15 +87,15 @@ def open_page(page: object, path: str, ready: str) -> None:
 
 
 EXPLANATION = (
-    "Long SOL/USDT: 4 layers agree (market structure bullish on 4h and 1d, a swing failure below the "
+    "Long {symbol}: 4 layers agree (market structure bullish on 4h and 1d, a swing failure below the "
     "range low, a fresh order block, price in the golden pocket); stop 12 % below at the swing low; "
     "targets at the range high and the equal highs; reward/risk 2.4."
 )
 
 
 def record_journal_trade(db_file: Path, user_id: int, symbol: str = "SOL/USDT") -> int:
-    """Write one open position into the server's trade journal, as the execution layer records it
-    (same table, same columns), and return its id."""
+    """Write one closed trade into the server's trade journal, as the execution layer records it
+    (same table, same columns), and return its id. Closed, so the running engine leaves it alone."""
     from decimal import Decimal
 
     from sqlalchemy import create_engine
@@ -105,20 +105,21 @@ def record_journal_trade(db_file: Path, user_id: int, symbol: str = "SOL/USDT") 
 
     now = dt.datetime.now(dt.UTC)
     row = PositionRow(
-        user_id=user_id, exchange_id="sandbox", symbol=symbol, base=symbol.split("/")[0], state="open",
-        leg2_state="reserved", entry_price=Decimal("100"), structural_stop=Decimal("88"),
+        user_id=user_id, exchange_id="sandbox", symbol=symbol, base=symbol.split("/")[0], state="closed",
+        leg2_state="released", exit_reason="pt2", realised_pnl_quote=Decimal("57.6"),
+        realised_r=Decimal("2.4"), closed_at=now, entry_price=Decimal("100"), structural_stop=Decimal("88"),
         stop_price=Decimal("88"), pt1=Decimal("118"), pt2=Decimal("129"), leg1_qty=Decimal("1"),
         leg2_qty=Decimal("1"), planned_r_quote=Decimal("24"), fee_rate=Decimal("0.001"),
-        bought_qty=Decimal("1"), sold_qty=Decimal("0"), fee_base=Decimal("0"), fees_quote=Decimal("0.1"),
-        cost_quote=Decimal("100"), proceeds_quote=Decimal("0"), blended_entry=Decimal("100"),
-        explanation=EXPLANATION, layer_results=[
+        bought_qty=Decimal("1"), sold_qty=Decimal("1"), fee_base=Decimal("0"), fees_quote=Decimal("0.2"),
+        cost_quote=Decimal("100"), proceeds_quote=Decimal("157.8"), blended_entry=Decimal("100"),
+        explanation=EXPLANATION.format(symbol=symbol), layer_results=[
             {"code": "L01", "name": "Market structure", "vote": "agree", "score": 0.8,
              "reason": "bullish structure on 4h and 1d"},
             {"code": "L02", "name": "Liquidity & SFP", "vote": "agree", "score": 0.7,
              "reason": "swing failure below the range low"},
         ],
         leg1_expires_at=now + dt.timedelta(hours=4), leg2_expires_at=now + dt.timedelta(hours=24),
-        opened_at=now, updated_at=now,
+        opened_at=now - dt.timedelta(hours=9), updated_at=now,
     )  # fmt: skip
     engine = create_engine(f"sqlite:///{db_file}")
     try:
