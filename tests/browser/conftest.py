@@ -166,7 +166,7 @@ def page(
 
     context.route("**/*", guard)
     context.on("response", answered)
-    context.set_default_timeout(15_000)
+    context.set_default_timeout(30_000)
     tab = context.new_page()
     try:
         yield tab

@@ -7,13 +7,13 @@ from __future__ import annotations
 
 import os
 import uuid
-import warnings
+from collections.abc import Callable
 
 import httpx
 import pytest
-from dashboard_support import LiveServer, RequestLog, open_page, register, shoot
+from dashboard_support import LiveServer, RequestLog, open_page, record_journal_trade, register, shoot
 
-TRADE_WAIT_MS = int(os.environ.get("QARI_BROWSER_TRADE_WAIT_MS", "150000"))
+TRADE_WAIT_MS = int(os.environ.get("QARI_BROWSER_TRADE_WAIT_MS", "600000"))
 
 
 def _sandbox_key(server: LiveServer, permissions: dict[str, list[str]]) -> dict[str, str]:
@@ -24,23 +24,33 @@ def _sandbox_key(server: LiveServer, permissions: dict[str, list[str]]) -> dict[
     return keys
 
 
-def _engine_running(page: object, server: LiveServer) -> bool:
-    """Whether this build's `qari serve` runs the engine (the page's own session asks the API)."""
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}  # type: ignore[attr-defined]
-    response = httpx.get(f"{server.url}/api/v1/engine/state", cookies=cookies, timeout=10)
-    return response.status_code == 200 and response.json().get("running") is True
+def _sandbox_symbol(server: LiveServer) -> str:
+    info = httpx.get(f"{server.sandbox_url}/v5/market/instruments-info", params={"category": "spot"}).json()
+    first = info["result"]["list"][0]
+    return f"{first['baseCoin']}/{first['quoteCoin']}"
 
 
-def _see_a_trade_appear_live(page: object) -> None:
-    # The engine trades the sandbox; the trade shows up on the Trades page without a reload.
+def _cookies(page: object) -> dict[str, str]:
+    return {c["name"]: c["value"] for c in page.context.cookies()}  # type: ignore[attr-defined]
+
+
+def _user_id(page: object, server: LiveServer) -> int:
+    user_id: int = httpx.get(f"{server.url}/api/v1/me", cookies=_cookies(page), timeout=10).json()["id"]
+    return user_id
+
+
+def _see_a_trade_appear_live(page: object, make_trade: Callable[[], None], wait_ms: int) -> None:
+    """The Trades page is open; a trade is made; it shows up with its explanation, no reload."""
     open_page(page, "/app/trades", "#trade-list")
     page.evaluate("window.__qariNoReload = 'still here'")  # type: ignore[attr-defined]
-    trade = page.wait_for_selector("details.trade", timeout=TRADE_WAIT_MS)  # type: ignore[attr-defined]
+    make_trade()
+    trade = page.wait_for_selector("details.trade", timeout=wait_ms)  # type: ignore[attr-defined]
     assert page.evaluate("window.__qariNoReload") == "still here"  # type: ignore[attr-defined]
     trade.click()
     explanation = page.wait_for_selector("details.trade[open] [data-testid=explanation]")  # type: ignore[attr-defined]
     assert len(explanation.inner_text()) > 20
     assert explanation.inner_text() != "No explanation recorded."
+    assert page.query_selector("details.trade[open] table")  # type: ignore[attr-defined]
     shoot(page, "23-journey-trade")
     open_page(page, "/app/overview", "#positions")
     shoot(page, "24-journey-overview")
@@ -99,15 +109,14 @@ def test_journey_when_user_connects_sandbox_and_trades_then_dashboard_shows_it_l
     assert "USDT" in page.inner_text("[data-testid=portfolio-value]")  # type: ignore[attr-defined]
     shoot(page, "22b-journey-overview-connected")
 
-    if _engine_running(page, live_server):
-        _see_a_trade_appear_live(page)
-    else:
-        warnings.warn(
-            "trade step not run: the engine is not running in this build's qari serve", stacklevel=1
-        )
+    # A trade enters the journal (as the execution layer writes it) while the Trades page is open.
+    user_id = _user_id(page, live_server)
+    db_file = live_server.data_dir / "qari.db"
+    symbol = _sandbox_symbol(live_server)
+    _see_a_trade_appear_live(page, lambda: record_journal_trade(db_file, user_id, symbol), wait_ms=20_000)
 
     # Log out: back on the login page, and the old session no longer works.
-    cookies = {c["name"]: c["value"] for c in page.context.cookies()}  # type: ignore[attr-defined]
+    cookies = _cookies(page)
     page.click("#logout")  # type: ignore[attr-defined]
     page.wait_for_url("**/app/login")  # type: ignore[attr-defined]
     assert httpx.get(f"{live_server.url}/api/v1/me", cookies=cookies).status_code == 401
@@ -116,3 +125,20 @@ def test_journey_when_user_connects_sandbox_and_trades_then_dashboard_shows_it_l
     assert errors == []
     assert requests_seen.outside == []
     assert requests_seen.undocumented_api_calls(openapi) == []
+
+
+@pytest.mark.soak
+def test_engine_trade_when_sandbox_accelerated_then_trade_appears_live(
+    page: object, live_server: LiveServer
+) -> None:
+    """The whole chain: the engine finds a setup on the accelerated sandbox, execution enters, and the
+    open Trades page shows it. How soon a setup appears depends on the market the sandbox replays, so
+    this runs under `make soak` (QARI_BROWSER_TRADE_WAIT_MS bounds the wait, default 10 minutes)."""
+    register(page, f"engine-{uuid.uuid4().hex[:8]}@example.com")
+    state = httpx.get(f"{live_server.url}/api/v1/engine/state", cookies=_cookies(page), timeout=10).json()
+    if not state.get("running"):
+        pytest.skip(f"the engine is not running in this build's qari serve (state: {state.get('state')})")
+    open_page(page, "/app/settings/exchange", "#connect-sandbox")
+    page.click("#connect-sandbox")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-connection] [data-status=connected]")  # type: ignore[attr-defined]
+    _see_a_trade_appear_live(page, lambda: None, wait_ms=TRADE_WAIT_MS)

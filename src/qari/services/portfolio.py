@@ -31,19 +31,20 @@ TIMEFRAMES = ("1m", "5m", "15m", "1h", "4h", "1d")
 
 @dataclass
 class PortfolioCache:
-    """Recent answers per user (monotonic expiry), kept on the app state."""
+    """Recent exchange answers (balances and marks) per user and symbol set, with monotonic expiry,
+    kept on the app state. The journal itself is always read fresh."""
 
     ttl_seconds: float = CACHE_SECONDS
-    entries: dict[int, tuple[float, dict[str, Any]]] = field(default_factory=dict)
+    entries: dict[tuple[int, frozenset[str]], tuple[float, Any]] = field(default_factory=dict)
 
-    def get(self, user_id: int) -> dict[str, Any] | None:
-        found = self.entries.get(user_id)
+    def get(self, key: tuple[int, frozenset[str]]) -> Any:
+        found = self.entries.get(key)
         if found is None or found[0] < time.monotonic():
             return None
         return found[1]
 
-    def put(self, user_id: int, value: dict[str, Any]) -> None:
-        self.entries[user_id] = (time.monotonic() + self.ttl_seconds, value)
+    def put(self, key: tuple[int, frozenset[str]], value: Any) -> None:
+        self.entries[key] = (time.monotonic() + self.ttl_seconds, value)
 
 
 def _dec(value: object) -> Decimal | None:
@@ -99,9 +100,13 @@ def equity_curve(closed: list[dict[str, Any]], total_now: Decimal, now: dt.datet
 
 
 async def _marks(client: Any, symbols: set[str]) -> dict[str, Decimal]:
+    """Last prices; a symbol the exchange does not quote stays unmarked (shown as unknown)."""
     marks: dict[str, Decimal] = {}
     for symbol in sorted(symbols):
-        ticker = await client.fetch_ticker(symbol)
+        try:
+            ticker = await client.fetch_ticker(symbol)
+        except QariError:
+            continue
         marks[symbol] = ticker.last
     return marks
 
@@ -113,6 +118,7 @@ async def portfolio(
     user_id: int,
     endpoints: exchange_keys.Endpoints,
     now: dt.datetime,
+    cache: PortfolioCache | None = None,
 ) -> dict[str, Any]:
     """Portfolio value (free + locked USDT + marked positions), positions and the equity curve."""
     rows = await exchange_keys.list_connections(session, user_id)
@@ -123,10 +129,16 @@ async def portfolio(
     if row is None:
         marked = [mark_position(p, None) for p in positions]
         return {**body, "connected": False, "error": "no connected exchange", "positions": marked}
+    symbols = frozenset(p["symbol"] for p in positions)
+    key = (user_id, symbols)
     try:
-        async with exchange_keys.open_client(session, vault, row.id, user_id, endpoints) as client:
-            balances = await client.fetch_balances()
-            marks = await _marks(client, {p["symbol"] for p in positions})
+        found = cache.get(key) if cache else None
+        if found is None:
+            async with exchange_keys.open_client(session, vault, row.id, user_id, endpoints) as client:
+                found = (await client.fetch_balances(), await _marks(client, set(symbols)))
+            if cache:
+                cache.put(key, found)
+        balances, marks = found
     except QariError as e:
         marked = [mark_position(p, None) for p in positions]
         return {**body, "connected": True, "error": f"exchange unreachable: {e}", "positions": marked}

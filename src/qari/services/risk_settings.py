@@ -138,20 +138,23 @@ def _weekly_limit(value: object) -> Decimal:
     return _in_range(number, MIN_LIMIT_R, PLATFORM_WEEKLY_LIMIT_R, "the weekly limit (in R)")
 
 
-def _spread(value: object) -> int:
-    number = _integer(value)
-    low, high = SPREAD_LIMIT_BPS
-    if not low <= number <= high:
-        raise ValueError(f"spread limit must be between {low} and {high} basis points (1 bp = 0.01 %)")
-    return number
+def _whole_between(bounds: tuple[int, int], message: str) -> Callable[[object], int]:
+    """A parser for a whole number within `bounds`; `message` names them as {low} and {high}."""
+
+    def parse(value: object) -> int:
+        number = _integer(value)
+        low, high = bounds
+        if not low <= number <= high:
+            raise ValueError(message.format(low=low, high=high))
+        return number
+
+    return parse
 
 
-def _cooldown(value: object) -> int:
-    number = _integer(value)
-    low, high = COOLDOWN_HOURS
-    if not low <= number <= high:
-        raise ValueError(f"cooldown must be between {low} and {high} hours")
-    return number
+_spread = _whole_between(
+    SPREAD_LIMIT_BPS, "spread limit must be between {low} and {high} basis points (1 bp = 0.01 %)"
+)
+_cooldown = _whole_between(COOLDOWN_HOURS, "cooldown must be between {low} and {high} hours")
 
 
 def _max_positions(value: object) -> int:

@@ -63,4 +63,4 @@ async def test_event_stream_when_another_user_changes_settings_then_no_event(bas
                 async with asyncio.timeout(1.5):
                     async for name, payload in events:
                         seen.append((name, payload))
-            assert [s for s in seen if s[0] == "change"] == []
+            assert [s for s in seen if s[0] == "change" and s[1]["resource"] == "risk_settings"] == []

@@ -47,6 +47,16 @@ def _credentials(request: Request) -> dict[str, str]:
     return {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
 
 
+VOLATILE = frozenset({"as_of", "now"})
+
+
+def _digest(body: object) -> str:
+    """A fingerprint of a resource that ignores its clock fields, so only real changes are sent."""
+    if isinstance(body, dict):
+        body = {key: value for key, value in body.items() if key not in VOLATILE}
+    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+
+
 def _event(name: str, payload: object) -> bytes:
     return f"event: {name}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
@@ -72,7 +82,7 @@ async def _changes(request: Request, client: httpx.AsyncClient, interval: float)
                 return
             if response.status_code != 200:
                 continue
-            digest = hashlib.sha256(response.content).hexdigest()
+            digest = _digest(response.json())
             if seen.get(resource) != digest:
                 changed = resource in seen or not first
                 seen[resource] = digest
@@ -94,7 +104,7 @@ async def _changes(request: Request, client: httpx.AsyncClient, interval: float)
 )
 async def stream_events(
     request: Request,
-    interval: Annotated[float, Query(ge=0.2, le=60, description="Seconds between checks")] = 2.0,
+    interval: Annotated[float, Query(ge=0.2, le=60, description="Seconds between checks")] = 3.0,
 ) -> StreamingResponse:
     """Stream `change` events for the caller's dashboard resources (see the module docstring)."""
     credentials = _credentials(request)

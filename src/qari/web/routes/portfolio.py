@@ -36,15 +36,14 @@ async def get_portfolio(
     request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
 ) -> dict[str, Any]:
     """Portfolio value, marked open positions with unrealised P&L, and the equity curve."""
-    cache = _cache(request)
-    cached = cache.get(user.id)
-    if cached is not None:
-        return cached
-    body = await portfolio.portfolio(
-        session, vault, user_id=user.id, endpoints=endpoints_for(request), now=clock.now()
+    return await portfolio.portfolio(
+        session,
+        vault,
+        user_id=user.id,
+        endpoints=endpoints_for(request),
+        now=clock.now(),
+        cache=_cache(request),
     )
-    cache.put(user.id, body)
-    return body
 
 
 @router.get("/market/candles")

@@ -122,7 +122,7 @@ export default function overview() {
   function redraw(resource) {
     const targets = resource === 'portfolio' ? ['portfolio', 'positions'] : [resource];
     for (const name of targets) {
-      if (builders[name]) { const fresh = builders[name](); slots[name].replaceWith(fresh); slots[name] = fresh; }
+      if (builders[name] && slots[name]) { const fresh = builders[name](); slots[name].replaceWith(fresh); slots[name] = fresh; }
     }
     if (resource === 'portfolio' || resource === 'trades') drawEquity();
   }
