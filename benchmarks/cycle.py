@@ -50,7 +50,8 @@ def describe(label: str, report: CycleReport) -> None:
     symbols = sum(len(s.verdicts) for s in report.scans)
     print(
         f"{label}: {report.seconds:.2f} s wall | {len(units)} users | {symbols} symbols analysed, "
-        f"{candidates} candidates | {len(gate)} gate evaluations, {sent} entries | {errors} user errors"
+        f"{candidates} candidates | {len(gate)} gate evaluations, {sent} entries | {errors} user errors",
+        flush=True,
     )
     print(
         f"  per-user unit: median {statistics.median(seconds) * 1000:.0f} ms, "
@@ -58,14 +59,14 @@ def describe(label: str, report: CycleReport) -> None:
     )
 
 
-async def bench(users: int, database_url: str | None, tmp: Path) -> int:
-    start = AT - dt.timedelta(minutes=5)
+async def bench(users: int, database_url: str | None, tmp: Path, at0: dt.datetime) -> int:
+    start = at0 - dt.timedelta(minutes=5)
     with SandboxServer.start(
         data_dir=DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(start)
     ) as sandbox:
         began = time.perf_counter()
         accounts = {i: sandbox.create_key(balances={"USDT": "10000"}) for i in range(1, users + 1)}
-        print(f"created {users} sandbox keys in {time.perf_counter() - began:.1f} s")
+        print(f"created {users} sandbox keys in {time.perf_counter() - began:.1f} s", flush=True)
         clock = ManualClock(start)
 
         async def advance(ms: int) -> None:
@@ -84,7 +85,7 @@ async def bench(users: int, database_url: str | None, tmp: Path) -> int:
         )
         try:
             cycle = run.engine.cycle
-            for label, at in (("cycle 1 (cold)", AT), ("cycle 2 (warm)", AT + dt.timedelta(minutes=5))):
+            for label, at in (("cycle 1 (cold)", at0), ("cycle 2 (warm)", at0 + dt.timedelta(minutes=5))):
                 await run.engine.scheduler.sleep_until(at)
                 describe(label, await cycle.run_cycle(at))
             timing = cycle.metrics.timing("analysis", {"exchange": "sandbox"})
@@ -98,12 +99,14 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--at", default=AT.isoformat(), help="cycle time in the replay (ISO, UTC)")
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"needs {DATA}")
         return 1
     with tempfile.TemporaryDirectory() as tmp:
-        return asyncio.run(bench(args.users, args.database_url, Path(tmp)))
+        at = dt.datetime.fromisoformat(args.at)
+        return asyncio.run(bench(args.users, args.database_url, Path(tmp), at))
 
 
 if __name__ == "__main__":

@@ -320,8 +320,8 @@ class EngineCycle:
         self, unit: UserUnit, work: Callable[[UserUnit], Awaitable[UserOutcome | None]], limit: float
     ) -> UnitResult:
         result = UnitResult(unit=unit)
-        started = time.perf_counter()
         async with self._gate:
+            started = time.perf_counter()  # the unit's own time, not its wait for a free slot
             try:
                 result.outcome = await asyncio.wait_for(work(unit), limit)
             except TimeoutError:
