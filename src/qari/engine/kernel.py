@@ -494,6 +494,22 @@ class ConnectionClients:
             yield client
 
 
+class HourlyChecks:
+    """The engine's hourly tick: re-verify keys, then queue trial-ending reminders."""
+
+    def __init__(self, verifier: Any, sessions: Any) -> None:
+        self.verifier = verifier
+        self.sessions = sessions
+
+    async def reverify_due(self, at: dt.datetime) -> int:
+        from qari.services.plans import queue_trial_ending_alerts
+
+        count: int = await self.verifier.reverify_due(at)
+        async with self.sessions() as session, session.begin():
+            await queue_trial_ending_alerts(session, at)
+        return count
+
+
 LIVE_EXCHANGES = ("bybit", "binance", "okx", "kucoin", "gate", "bitget", "mexc", "htx")
 
 
@@ -559,7 +575,7 @@ async def build_engine(
         directory=directory,
         executor=executor,
         recorder=SqlCycleRecorder(sessions, clock, health),
-        verifier=ConnectionVerifier(sessions, vault, clock, endpoints),
+        verifier=HourlyChecks(ConnectionVerifier(sessions, vault, clock, endpoints), sessions),
         health=health,
         metrics=metrics,
     )

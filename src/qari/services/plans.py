@@ -12,6 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.accounts import Plan, User
+from qari.services.alerts import emit_alert
 
 TRIAL_MONTHS = 3
 TIERS = ("trial", "pro", "premium")
@@ -76,3 +77,34 @@ async def user_plan_status(session: AsyncSession, user: User, now: dt.datetime) 
     if plan is None:  # pragma: no cover - FK keeps this from happening
         raise LookupError(f"unknown plan tier {user.plan_tier}")
     return plan_status(user, plan, now)
+
+
+TRIAL_WARNING = dt.timedelta(days=7)
+
+
+async def queue_trial_ending_alerts(session: AsyncSession, now: dt.datetime) -> int:
+    """Queue one `trial_ending` alert for each trial that ends within a week; safe to run hourly,
+    because the dedupe key names the trial's end date."""
+    users = await session.scalars(
+        select(User).where(
+            User.plan_tier == "trial",
+            User.waiver.is_(False),
+            User.trial_ends_at > now,
+            User.trial_ends_at <= now + TRIAL_WARNING,
+        )
+    )
+    count = 0
+    for user in users:
+        days_left = max(1, (user.trial_ends_at - now).days)
+        await emit_alert(
+            session,
+            user_id=user.id,
+            kind="trial_ending",
+            data={
+                "ends_at": user.trial_ends_at.date().isoformat(),
+                "detail": f"{days_left} day(s) left; choose Pro or Premium to keep trading",
+            },
+            dedupe_key=f"trial_ending:{user.id}:{user.trial_ends_at.date().isoformat()}",
+        )
+        count += 1
+    return count
