@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from decimal import Decimal
+
 import httpx
 from tests.helpers import register_and_login
 
@@ -28,7 +30,7 @@ async def test_put_risk_when_valid_then_saved_and_read_back(client: httpx.AsyncC
     update = {
         "auto_trading": False,
         "allocation_mode": "fixed",
-        "allocation_value": "150",
+        "allocation_value": "150.1",
         "max_positions": 3,
         "stop_loss_pct": 12.5,
         "personal_blacklist": ["doge", "PEPEUSDT"],
@@ -42,7 +44,7 @@ async def test_put_risk_when_valid_then_saved_and_read_back(client: httpx.AsyncC
     again = (await client.get(RISK, headers=auth)).json()
     assert again["auto_trading"] is False
     assert again["allocation_mode"] == "fixed"
-    assert float(again["allocation_value"]) == 150
+    assert Decimal(again["allocation_value"]) == Decimal("150.1")  # exact, on SQLite too
     assert again["max_positions"] == 3
     assert float(again["stop_loss_pct"]) == 12.5
     assert again["personal_blacklist"] == ["DOGE/USDT", "PEPE/USDT"]

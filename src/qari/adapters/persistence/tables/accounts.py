@@ -26,15 +26,12 @@ from sqlalchemy import (
     ForeignKey,
     Integer,
     LargeBinary,
-    Numeric,
     String,
     func,
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from qari.adapters.persistence.base import Base
-
-MONEY = Numeric(36, 18)
+from qari.adapters.persistence.base import MONEY, Base
 
 
 class Plan(Base):

@@ -19,45 +19,16 @@ from typing import Any
 from sqlalchemy import (
     JSON,
     Boolean,
-    Dialect,
     ForeignKey,
     Index,
     Integer,
-    Numeric,
     String,
     Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column
-from sqlalchemy.types import TypeDecorator, TypeEngine
 
-from qari.adapters.persistence.base import Base
-
-
-class Money(TypeDecorator[Decimal]):
-    """Numeric(36, 18) on PostgreSQL; exact decimal text on SQLite, whose NUMERIC is a binary float
-    (0.1 would come back as 0.100000000000000006)."""
-
-    impl = Numeric(36, 18)
-    cache_ok = True
-
-    def load_dialect_impl(self, dialect: Dialect) -> TypeEngine[Any]:
-        if dialect.name == "sqlite":
-            return dialect.type_descriptor(String(64))
-        return dialect.type_descriptor(Numeric(36, 18))
-
-    def process_bind_param(self, value: Decimal | None, dialect: Dialect) -> Any:
-        if value is None or dialect.name != "sqlite":
-            return value
-        return format(Decimal(value), "f")
-
-    def process_result_value(self, value: Any, dialect: Dialect) -> Decimal | None:
-        if value is None:
-            return None
-        return Decimal(str(value))
-
-
-MONEY = Money()
+from qari.adapters.persistence.base import MONEY, Base
 
 
 class PositionRow(Base):

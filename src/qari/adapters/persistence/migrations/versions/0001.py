@@ -12,7 +12,7 @@ down_revision = None
 branch_labels = None
 depends_on = None
 
-MONEY = sa.Numeric(36, 18)
+MONEY = sa.Numeric(36, 18).with_variant(sa.String(64), "sqlite")  # SQLite NUMERIC is a float
 TS = sa.DateTime(timezone=True)
 
 
