@@ -110,11 +110,11 @@ def test_open_vault_when_key_file_group_readable_then_refuses(tmp_path: Path) ->
         asyncio.run(run())
 
 
+# Backend-independent (CLI / process behaviour): SQLite only; the backend-specific parts run on both above.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_serve_when_wrong_master_key_then_exit_nonzero_with_one_line_no_traceback(
     vault_settings: Settings, vault_sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    if not vault_settings.resolved_database_url.startswith("sqlite"):
-        pytest.skip("the start-up check itself runs on both backends above; one process run suffices")
     await _store(vault_sessions, vault_settings, "the-stored-secret")
     env = {k: v for k, v in os.environ.items() if not k.startswith("QARI_")} | {
         "PYTHONPATH": str(SRC),

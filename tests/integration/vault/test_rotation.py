@@ -89,11 +89,11 @@ async def test_rotate_master_cli_when_default_then_every_secret_opens_with_only_
         )
 
 
+# Backend-independent (CLI / process behaviour): SQLite only; the backend-specific parts run on both above.
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_rotate_master_cli_when_new_key_file_given_then_says_how_to_switch(
     vault_settings: Settings, vault_sessions: async_sessionmaker[AsyncSession], tmp_path: Path
 ) -> None:
-    if not vault_settings.resolved_database_url.startswith("sqlite"):
-        pytest.skip("CLI option parsing is backend-independent; the sqlite run covers it")
     stored = await _seed(vault_sessions, await open_vault(vault_settings, vault_sessions))
     new_file = tmp_path / "new-keys" / "master.key"
 
