@@ -157,7 +157,7 @@ class Scheduler:
             await self.handler(tick, at)
         except asyncio.CancelledError:
             raise
-        except Exception:
+        except Exception:  # a failed tick must not stop the engine: counted and logged below
             self.state.failures += 1
             log.exception("engine tick failed", extra={"tick": tick.value, "at": at.isoformat()})
 

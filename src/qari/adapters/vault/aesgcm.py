@@ -163,7 +163,7 @@ class SecretVault:
         """A record wrapped by a newer key (rotated while running): adopt the source's key if it opens it."""
         try:
             key = self._reload() if self._reload else None
-        except Exception:
+        except Exception:  # an unreadable key source: the caller reports the record as undecryptable
             return
         if key is None or len(key) != KEY_BYTES:
             return
