@@ -134,8 +134,7 @@ def test_engine_trade_when_sandbox_accelerated_then_trade_appears_live(
     this runs under `make soak` (QARI_BROWSER_TRADE_WAIT_MS bounds the wait, default 10 minutes)."""
     register(page, f"engine-{uuid.uuid4().hex[:8]}@example.com")
     state = httpx.get(f"{live_server.url}/api/v1/engine/state", cookies=_cookies(page), timeout=10).json()
-    if not state.get("running"):
-        pytest.skip(f"the engine is not running in this build's qari serve (state: {state.get('state')})")
+    assert state.get("running"), f"the engine is not running in qari serve (state: {state.get('state')})"
     open_page(page, "/app/settings/exchange", "#connect-sandbox")
     page.click("#connect-sandbox")  # type: ignore[attr-defined]
     page.wait_for_selector("[data-connection] [data-status=connected]")  # type: ignore[attr-defined]

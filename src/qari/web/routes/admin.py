@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import datetime as dt
+
 from fastapi import APIRouter, Query
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.accounts import AuditEntry, User
 from qari.services import accounts, plans
@@ -44,18 +47,20 @@ async def set_plan(
 async def grant_waiver(
     user_id: int, operator: OperatorUser, session: SessionDep, clock: ClockDep
 ) -> UserPublic:
-    now = clock.now()
-    user = await accounts.set_waiver(session, operator, user_id, granted=True, now=now)
-    await session.commit()
-    return UserPublic.of(user, await plans.user_plan_status(session, user, now))
+    return await _set_waiver(session, operator, user_id, granted=True, now=clock.now())
 
 
 @router.delete("/users/{user_id}/waiver", response_model=UserPublic)
 async def revoke_waiver(
     user_id: int, operator: OperatorUser, session: SessionDep, clock: ClockDep
 ) -> UserPublic:
-    now = clock.now()
-    user = await accounts.set_waiver(session, operator, user_id, granted=False, now=now)
+    return await _set_waiver(session, operator, user_id, granted=False, now=clock.now())
+
+
+async def _set_waiver(
+    session: AsyncSession, operator: User, user_id: int, *, granted: bool, now: dt.datetime
+) -> UserPublic:
+    user = await accounts.set_waiver(session, operator, user_id, granted=granted, now=now)
     await session.commit()
     return UserPublic.of(user, await plans.user_plan_status(session, user, now))
 
