@@ -19,7 +19,7 @@ import tempfile
 import time
 from pathlib import Path
 
-from qari.adapters.simulator.harness import SandboxServer
+from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
@@ -40,7 +40,10 @@ PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT"
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)
 
 
-def describe(label: str, report: CycleReport) -> None:
+GOAL_SECONDS = 30.0
+
+
+def describe(label: str, report: CycleReport, cpu: float, venue_cpu: float | None) -> None:
     units = report.units
     seconds = sorted(u.seconds for u in units) or [0.0]
     gate = [g for u in units if u.outcome for g in u.outcome.gate]
@@ -57,13 +60,20 @@ def describe(label: str, report: CycleReport) -> None:
         f"  per-user unit: median {statistics.median(seconds) * 1000:.0f} ms, "
         f"p95 {seconds[int(len(seconds) * 0.95) - 1] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms"
     )
+    venue = "in this process" if venue_cpu is None else f"{venue_cpu:.1f} s in the venue process"
+    print(f"  CPU: {cpu:.1f} s in the engine process, {venue}")
+    verdict = "met" if report.seconds < GOAL_SECONDS else "NOT met"
+    print(f"  goal (< {GOAL_SECONDS:.0f} s): {verdict}", flush=True)
 
 
-async def bench(users: int, database_url: str | None, tmp: Path, at0: dt.datetime) -> int:
+async def bench(users: int, database_url: str | None, tmp: Path, at0: dt.datetime, in_process: bool) -> int:
     start = at0 - dt.timedelta(minutes=5)
-    with SandboxServer.start(
-        data_dir=DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(start)
-    ) as sandbox:
+    venue = SandboxServer if in_process else SandboxProcess
+    with venue.start(data_dir=DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(start)) as sandbox:
+        where = (
+            "in this process (a thread)" if in_process else "in its own process (as a real venue would be)"
+        )
+        print(f"sandbox venue: {where}, {sandbox.base_url}", flush=True)
         began = time.perf_counter()
         accounts = {i: sandbox.create_key(balances={"USDT": "10000"}) for i in range(1, users + 1)}
         print(f"created {users} sandbox keys in {time.perf_counter() - began:.1f} s", flush=True)
@@ -71,6 +81,9 @@ async def bench(users: int, database_url: str | None, tmp: Path, at0: dt.datetim
 
         async def advance(ms: int) -> None:
             await asyncio.to_thread(sandbox.set_time, ms)
+
+        def venue_cpu() -> float | None:
+            return None if isinstance(sandbox, SandboxServer) else sandbox.cpu_seconds()
 
         run = await build_sandbox(
             load_settings(data_dir=tmp, engine_mode="off"),
@@ -87,7 +100,15 @@ async def bench(users: int, database_url: str | None, tmp: Path, at0: dt.datetim
             cycle = run.engine.cycle
             for label, at in (("cycle 1 (cold)", at0), ("cycle 2 (warm)", at0 + dt.timedelta(minutes=5))):
                 await run.engine.scheduler.sleep_until(at)
-                describe(label, await cycle.run_cycle(at))
+                cpu, remote = time.process_time(), venue_cpu()
+                report = await cycle.run_cycle(at)
+                after = venue_cpu()
+                describe(
+                    label,
+                    report,
+                    time.process_time() - cpu,
+                    None if after is None or remote is None else after - remote,
+                )
             timing = cycle.metrics.timing("analysis", {"exchange": "sandbox"})
             print(f"shared analysis per cycle: {timing.total / max(timing.count, 1) * 1000:.0f} ms")
         finally:
@@ -100,13 +121,18 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--at", default=AT.isoformat(), help="cycle time in the replay (ISO, UTC)")
+    parser.add_argument(
+        "--venue-in-process",
+        action="store_true",
+        help="serve the sandbox from a thread of this process (measures venue + engine together)",
+    )
     args = parser.parse_args()
     if not DATA.is_dir():
         print(f"needs {DATA}")
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         at = dt.datetime.fromisoformat(args.at)
-        return asyncio.run(bench(args.users, args.database_url, Path(tmp), at))
+        return asyncio.run(bench(args.users, args.database_url, Path(tmp), at, args.venue_in_process))
 
 
 if __name__ == "__main__":

@@ -382,7 +382,7 @@ async def build_sandbox(
 ) -> StaticRun:
     """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
     ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks)."""
-    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue, Credentials
 
     def source(api_key: str, secret: str) -> Callable[[], Awaitable[Credentials]]:
         async def credentials() -> Credentials:
@@ -390,9 +390,13 @@ async def build_sandbox(
 
         return credentials
 
-    public = CcxtExchangeClient(SANDBOX, None, base_url=base_url, timeout_ms=timeout_ms)
+    # One venue for the feed and every user: one HTTP connection pool, markets loaded once per cycle.
+    venue = CcxtVenue(
+        SANDBOX, base_url=base_url, timeout_ms=timeout_ms, markets_max_age=cadence.cycle_seconds
+    )
+    public = CcxtExchangeClient(SANDBOX, None, venue=venue)
     clients: dict[int, ExchangeClient] = {
-        user_id: CcxtExchangeClient(SANDBOX, source(key, secret), base_url=base_url, timeout_ms=timeout_ms)
+        user_id: CcxtExchangeClient(SANDBOX, source(key, secret), venue=venue)
         for user_id, (key, secret) in accounts.items()
     }
     feed = ExchangeMarketFeed(public, symbols=symbols)
@@ -407,7 +411,7 @@ async def build_sandbox(
         database_url=database_url,
         recorder=recorder or NullRecorder(),
         timeouts=timeouts,
-        on_close=[public.close],
+        on_close=[public.close, venue.close],
     )
 
 
@@ -476,10 +480,13 @@ async def _key_facts(session: Any, user_id: int, exchange_id: str) -> tuple[str,
 class ConnectionClients:
     """A user's client per unit of work, opened from the vault and closed when the unit ends."""
 
-    def __init__(self, sessions: Any, vault: Any, endpoints: Any) -> None:
+    def __init__(
+        self, sessions: Any, vault: Any, endpoints: Any, venues: Mapping[str, Any] | None = None
+    ) -> None:
         self.sessions = sessions
         self.vault = vault
         self.endpoints = endpoints
+        self.venues = dict(venues or {})
 
     @asynccontextmanager
     async def client(self, unit: UserUnit) -> AsyncIterator[ExchangeClient]:
@@ -489,7 +496,9 @@ class ConnectionClients:
             raise LookupError(f"user {unit.user_id} has no connection on {unit.exchange_id}")
         async with (
             self.sessions() as session,
-            open_client(session, self.vault, unit.connection_id, unit.user_id, self.endpoints) as client,
+            open_client(
+                session, self.vault, unit.connection_id, unit.user_id, self.endpoints, self.venues
+            ) as client,
         ):
             yield client
 
@@ -523,7 +532,7 @@ async def build_engine(
     sandbox_venue: Callable[[], Any] | None = None,
 ) -> Engine:
     """Live or sandbox mode inside the web process: users, keys and journal from the database."""
-    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.cycles import SqlCycleRecorder
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
@@ -554,11 +563,17 @@ async def build_engine(
         exchanges = LIVE_EXCHANGES
         settle = 2.0
     cadence = cadence_from(settings.cycle_seconds, settings.manage_seconds, settle=settle)
-    publics = [CcxtExchangeClient(x, None, base_url=endpoints.url_for(x)) for x in exchanges]
+    # One venue per exchange for the feed and every user's client: one HTTP connection pool per exchange
+    # and its markets loaded once per cycle for everybody.
+    venues = {
+        x: CcxtVenue(x, base_url=endpoints.url_for(x), markets_max_age=cadence.cycle_seconds)
+        for x in exchanges
+    }
+    publics = [CcxtExchangeClient(x, None, venue=venues[x]) for x in exchanges]
     metrics = EngineMetrics()
     health = HealthTracker()
     executor = ExecutionUnits(
-        clients=ConnectionClients(sessions, vault, endpoints),
+        clients=ConnectionClients(sessions, vault, endpoints, venues),
         profiles=SqlProfileSource(sessions, _key_facts),
         store=SqlTradingStore(sessions),
         locks=entry_lock_for(db_engine, sessions, clock),
@@ -593,6 +608,8 @@ async def build_engine(
     async def close_publics() -> None:
         for public in publics:
             await public.close()
+        for venue in venues.values():
+            await venue.close()
 
     return assemble(
         mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=[close_publics]

@@ -28,7 +28,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.exchanges.capabilities import VENUES, ExchangeCapabilities
-from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
+from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue, Credentials
 from qari.adapters.exchanges.inspection import check_key
 from qari.adapters.exchanges.keys import KeyCheck, KeyStatus
 from qari.adapters.persistence.tables.accounts import VaultSecret
@@ -344,13 +344,19 @@ async def open_client(
     connection_id: int,
     user_id: int,
     endpoints: Endpoints | None = None,
+    venues: Mapping[str, CcxtVenue] | None = None,
 ) -> AsyncIterator[CcxtExchangeClient]:
-    """A `CcxtExchangeClient` for a stored connection; closed on exit. No plaintext is held by it."""
+    """A `CcxtExchangeClient` for a stored connection; closed on exit. No plaintext is held by it.
+    With `venues` (the engine's), it shares that exchange's HTTP session and loaded markets."""
     endpoints = endpoints or Endpoints()
     row = await get_connection(session, user_id, connection_id)
     source = await _sealed_credentials(session, vault, row)
     client = CcxtExchangeClient(
-        _caps(row.exchange), source, base_url=endpoints.url_for(row.exchange), timeout_ms=endpoints.timeout_ms
+        _caps(row.exchange),
+        source,
+        base_url=endpoints.url_for(row.exchange),
+        timeout_ms=endpoints.timeout_ms,
+        venue=(venues or {}).get(row.exchange),
     )
     try:
         yield client

@@ -9,7 +9,13 @@ from decimal import Decimal
 import pytest
 
 from qari.adapters.exchanges.capabilities import capabilities_for
-from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials, build_ccxt
+from qari.adapters.exchanges.ccxt_client import (
+    CcxtExchangeClient,
+    CcxtVenue,
+    Credentials,
+    CredentialsSource,
+    build_ccxt,
+)
 from qari.adapters.simulator.harness import SandboxServer
 from qari.core.errors import InvalidCredentialsError, OrderNotFoundError
 from qari.core.orders import OrderRequest, OrderStatus, OrderType, Side
@@ -17,11 +23,15 @@ from qari.core.orders import OrderRequest, OrderStatus, OrderType, Side
 SYMBOL = "BTC/USDT"
 
 
-def _client(server: SandboxServer, key: str, secret: str) -> CcxtExchangeClient:
+def _source(key: str, secret: str) -> CredentialsSource:
     async def credentials() -> Credentials:
         return Credentials(key, secret)
 
-    return CcxtExchangeClient("sandbox", credentials, base_url=server.base_url, timeout_ms=5000)
+    return credentials
+
+
+def _client(server: SandboxServer, key: str, secret: str) -> CcxtExchangeClient:
+    return CcxtExchangeClient("sandbox", _source(key, secret), base_url=server.base_url, timeout_ms=5000)
 
 
 async def test_client_when_market_data_then_core_types(sandbox_server: SandboxServer) -> None:
@@ -122,3 +132,62 @@ async def test_bybit_spot_stop_when_created_by_ccxt_then_trigger_price_and_stop_
     assert sent["orderFilter"] == "StopOrder" and sent["triggerPrice"] == expected
     assert sent["orderType"] == "Market" and sent["side"] == "Sell" and sent["category"] == "spot"
     assert cancel_sent["orderFilter"] == "StopOrder"
+
+
+async def test_clients_when_sharing_a_venue_then_one_market_load_own_balances_and_no_key_left_anywhere(
+    sandbox_server: SandboxServer,
+) -> None:
+    venue = CcxtVenue("sandbox", base_url=sandbox_server.base_url, timeout_ms=5000)
+    keys = [sandbox_server.create_key(balances={"USDT": str(1000 * (i + 1))}) for i in range(3)]
+    loads = 0
+    public = venue.public
+    original = public.load_markets
+
+    async def counting_load(*args: object, **kwargs: object) -> object:
+        nonlocal loads
+        loads += 1
+        return await original(*args, **kwargs)
+
+    public.load_markets = counting_load
+    clients = [CcxtExchangeClient("sandbox", _source(key, secret), venue=venue) for key, secret in keys]
+    try:
+        markets = [await c.load_markets() for c in clients]
+        balances = [await c.fetch_balances() for c in clients]
+        tickers = [await c.fetch_ticker(SYMBOL) for c in clients]
+        held = repr(vars(venue.public)) + "".join(repr(vars(c)) + repr(vars(c.public)) for c in clients)
+        sessions = {id(c.public.session) for c in clients}
+        throttlers = {id(c.public.throttler) for c in clients}
+    finally:
+        for client in clients:
+            await client.close()
+        open_after_clients = venue.public.session is not None and not venue.public.session.closed
+        await venue.close()
+
+    assert loads == 1 and all(m is markets[0] for m in markets) and SYMBOL in markets[0]
+    assert [b["USDT"].free for b in balances] == [Decimal(1000), Decimal(2000), Decimal(3000)]
+    assert all(t.last == tickers[0].last for t in tickers)
+    assert sessions == {id(venue.public.session)} or len(sessions) == 1  # one connection pool
+    assert len(throttlers) == 3  # a rate-limit budget per user connection
+    assert open_after_clients  # closing a client leaves the shared session to the venue
+    for key, secret in keys:
+        assert key not in held and secret not in held
+
+
+async def test_signed_call_when_it_fails_then_credentials_cleared_from_the_instance_that_signed(
+    sandbox_server: SandboxServer,
+) -> None:
+    key, secret = sandbox_server.create_key()
+    sandbox_server.revoke_key(key)
+    client = _client(sandbox_server, key, secret)
+    seen: list[object] = []
+    try:
+        with pytest.raises(InvalidCredentialsError):
+            async with client._signed() as (exchange, _secrets):
+                seen.append(exchange)
+                assert exchange.secret == secret and not client.public.secret
+                await client._call(exchange, _secrets, lambda: exchange.fetch_balance())
+    finally:
+        await client.close()
+    signer = seen[0]
+    assert (signer.apiKey, signer.secret, signer.password) == ("", "", "")  # type: ignore[attr-defined]
+    assert signer.session is None  # type: ignore[attr-defined]

@@ -7,7 +7,14 @@ from decimal import Decimal
 import pytest
 
 from qari.adapters.exchanges.capabilities import VENUES, capabilities_for
-from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials, build_ccxt, clear_credentials
+from qari.adapters.exchanges.ccxt_client import (
+    CcxtExchangeClient,
+    Credentials,
+    build_ccxt,
+    clear_credentials,
+    clone_ccxt,
+    public_ccxt,
+)
 from qari.core.errors import FatalError
 from qari.core.orders import OrderRequest, OrderType, Side
 
@@ -60,3 +67,34 @@ def test_build_ccxt_when_local_base_then_every_api_url_rewritten_and_currencies_
     assert exchange.has["fetchCurrencies"] is False
     clear_credentials(exchange)
     assert (exchange.apiKey, exchange.secret, exchange.password) == ("", "", "")
+
+
+def test_clone_when_made_then_own_options_and_state_shared_markets_and_no_resources() -> None:
+    source = public_ccxt(capabilities_for("bybit"), base_url="http://127.0.0.1:1/")
+    source.set_markets({})
+    clone = clone_ccxt(source)
+    clone.options["qariProbe"] = 123
+    clone.options["fetchMarkets"]["types"].append("linear")
+    clone.headers["X-Test"] = "1"
+    clone.apiKey = "clone-only-key"
+
+    assert "qariProbe" not in source.options
+    assert "linear" not in source.options["fetchMarkets"]["types"]
+    assert "X-Test" not in source.headers and not source.apiKey
+    assert clone.markets is source.markets
+    assert clone.session is None and clone.tcp_connector is None and clone.own_session is False
+
+
+def test_clone_when_source_holds_a_key_then_refused() -> None:
+    keyed = build_ccxt(capabilities_for("bybit"), Credentials("k", "s"))
+    with pytest.raises(FatalError, match="credentials"):
+        clone_ccxt(keyed)
+
+
+def test_public_instances_when_built_twice_then_separate_rate_limiters_and_options() -> None:
+    caps = capabilities_for("okx")
+    first, second = public_ccxt(caps), public_ccxt(caps)
+    first.options["qariProbe"] = 5
+
+    assert first.throttler is not second.throttler and "qariProbe" not in second.options
+    assert first.own_session and second.own_session and first.session is None

@@ -4,11 +4,18 @@ Secret handling (PRODUCT.md R8, issue #4 item 6): the client never holds a plain
 calls. It keeps a *public* ccxt instance (no credentials) for markets, tickers, books and candles,
 and a `CredentialsSource` — an async callable that decrypts the stored key on demand. Every private
 operation (balances, orders, fills, key checks) runs inside `_signed()`: it asks the source for the
-credentials, builds a fresh ccxt instance that shares the public instance's HTTP session, markets
-and measured clock offset, runs the one call (ccxt signs synchronously inside it), and in `finally`
-blanks `apiKey`/`secret`/`password` on the instance and drops every reference. Python strings cannot
-be wiped from memory, so "only inside the call that signs" means: no object that outlives the call
-refers to the plaintext.
+credentials, makes a per-call ccxt instance (a clone of the client's public instance: same HTTP
+session, markets, measured clock offset and rate-limit budget, its own option and state containers),
+runs the one call (ccxt signs synchronously inside it), and in `finally` blanks `apiKey`/`secret`/
+`password` on that instance and drops every reference. Python strings cannot be wiped from memory, so
+"only inside the call that signs" means: no object that outlives the call refers to the plaintext.
+
+Cost (benchmarks/cycle.py): constructing a ccxt exchange runs its `describe()` and a deep merge of a
+large dict (3-9 ms). It is done once per (exchange, URL, timeout) per process, into a pristine template
+that never opens a session and never sees a key; public and per-call instances are clones of it
+(~0.1 ms). A `CcxtVenue` is the public side of one exchange shared by all the clients of a process
+(one HTTP connection pool, markets loaded once and reused until `markets_max_age`); each client still
+has its own rate-limit budget, as each user's key has on the exchange.
 
 ccxt's start-up calls QARI does not need are off (`capabilities.ccxt_options`, `has['fetchCurrencies']`),
 and `adjustForTimeDifference` measures the venue's clock; a clock-skew rejection of a read triggers one
@@ -23,6 +30,7 @@ import copy
 import functools
 import logging
 import ssl
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from typing import Any, TypeVar
@@ -101,6 +109,20 @@ def _shared_ssl_context() -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
+def _config(caps: ExchangeCapabilities, timeout_ms: int, rate_limit: bool) -> dict[str, Any]:
+    return {
+        "options": copy.deepcopy(dict(caps.ccxt_options)),
+        "timeout": timeout_ms,
+        "enableRateLimit": rate_limit,
+        "logger": _CCXT_LOGGER,
+        "userAgent": "qari",
+        "timeout_on_exit": 0,  # REST only: no websocket clients to wait for on close()
+        # One verified TLS context per process: ccxt would otherwise load the CA bundle (~30 ms)
+        # for every instance.
+        "ssl_context": _shared_ssl_context(),
+    }
+
+
 def build_ccxt(
     caps: ExchangeCapabilities,
     credentials: Credentials | None = None,
@@ -111,17 +133,7 @@ def build_ccxt(
     rate_limit: bool = True,
 ) -> ccxt.Exchange:
     """A configured ccxt instance: spot-only options, start-up calls off, optional local base URL."""
-    config: dict[str, Any] = {
-        "options": copy.deepcopy(dict(caps.ccxt_options)),
-        "timeout": timeout_ms,
-        "enableRateLimit": rate_limit,
-        "logger": _CCXT_LOGGER,
-        "userAgent": "qari",
-        "timeout_on_exit": 0,  # REST only: no websocket clients to wait for on close()
-        # One verified TLS context per process: ccxt would otherwise load the CA bundle (~30 ms)
-        # for every per-operation instance.
-        "ssl_context": _shared_ssl_context(),
-    }
+    config = _config(caps, timeout_ms, rate_limit)
     if session is not None:
         config["session"] = session
     exchange: ccxt.Exchange = getattr(ccxt, caps.ccxt_id)(config)
@@ -135,6 +147,90 @@ def build_ccxt(
     return exchange
 
 
+# Market tables are replaced wholesale by ccxt (`set_markets`), never edited in place: clones share them.
+_SHARED_MARKET_STATE = frozenset(
+    {
+        "markets",
+        "markets_by_id",
+        "marketsById",
+        "symbols",
+        "ids",
+        "currencies",
+        "currencies_by_id",
+        "currenciesById",
+        "baseCurrencies",
+        "quoteCurrencies",
+        "codes",
+    }
+)
+# Per-instance resources a clone must not inherit (closing a clone must never close its source's).
+_RESOURCES = {
+    "session": None,
+    "tcp_connector": None,
+    "aiohttp_socks_connector": None,
+    "socks_proxy_sessions": None,
+    "own_session": False,
+    "closed_by_user": False,
+    "last_http_response": None,
+    "last_json_response": None,
+    "last_response_headers": None,
+    "last_request_body": None,
+    "last_request_url": None,
+    "last_request_headers": None,
+}
+
+
+_TEMPLATES: dict[tuple[str, str | None, int, bool], tuple[ExchangeCapabilities, ccxt.Exchange]] = {}
+
+
+def _template(
+    caps: ExchangeCapabilities, base_url: str | None, timeout_ms: int, rate_limit: bool
+) -> ccxt.Exchange:
+    """The pristine instance clones are made from: built once per process, never opened, never keyed."""
+    key = (caps.id, base_url, timeout_ms, rate_limit)
+    known = _TEMPLATES.get(key)
+    if known is None or known[0] != caps:
+        known = _TEMPLATES[key] = (
+            caps,
+            build_ccxt(caps, base_url=base_url, timeout_ms=timeout_ms, rate_limit=rate_limit),
+        )
+    return known[1]
+
+
+def clone_ccxt(source: ccxt.Exchange) -> ccxt.Exchange:
+    """A new ccxt instance with `source`'s configuration and markets but its own state: every top-level
+    container is copied (options deeply), so nothing a call writes on the clone reaches `source`. It
+    shares no session or connector (set `session` to borrow one) and `source` must hold no credentials."""
+    if source.apiKey or source.secret or source.password:
+        raise FatalError("refusing to clone a ccxt instance that holds credentials")
+    exchange: ccxt.Exchange = copy.copy(source)
+    state = vars(exchange)
+    for name, value in state.items():
+        if name in _SHARED_MARKET_STATE:
+            continue
+        if isinstance(value, dict):
+            state[name] = dict(value)
+        elif isinstance(value, list):
+            state[name] = list(value)
+    state.update(_RESOURCES)
+    exchange.options = copy.deepcopy(source.options)
+    return exchange
+
+
+def public_ccxt(
+    caps: ExchangeCapabilities,
+    *,
+    base_url: str | None = None,
+    timeout_ms: int = 10_000,
+    rate_limit: bool = True,
+) -> ccxt.Exchange:
+    """A credential-free instance owning its HTTP session (opened on first use) and its own rate limiter."""
+    exchange = clone_ccxt(_template(caps, base_url, timeout_ms, rate_limit))
+    exchange.own_session = True
+    exchange.init_throttler()
+    return exchange
+
+
 def clear_credentials(exchange: ccxt.Exchange) -> None:
     exchange.apiKey = ""
     exchange.secret = ""
@@ -143,8 +239,98 @@ def clear_credentials(exchange: ccxt.Exchange) -> None:
     exchange.last_request_body = None
 
 
+class CcxtVenue:
+    """The public side of one exchange, shared by every `CcxtExchangeClient` of a process that is given
+    it: one credential-free ccxt instance with one HTTP connection pool, and the markets loaded once and
+    reused by all (reloaded when older than `markets_max_age` seconds, i.e. about once per cycle)."""
+
+    def __init__(
+        self,
+        exchange: str | ExchangeCapabilities,
+        *,
+        base_url: str | None = None,
+        timeout_ms: int = 10_000,
+        rate_limit: bool = True,
+        markets_max_age: float = 300.0,
+    ) -> None:
+        self.caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
+        self.exchange_id = self.caps.id
+        self.base_url = base_url
+        self.timeout_ms = timeout_ms
+        self.rate_limit = rate_limit
+        self.markets_max_age = markets_max_age
+        self._public: ccxt.Exchange | None = None
+        self._lock = asyncio.Lock()
+        self._rules: dict[str, InstrumentRules] | None = None
+        self._loaded_at = 0.0
+
+    @property
+    def public(self) -> ccxt.Exchange:
+        if self._public is None:
+            self._public = public_ccxt(
+                self.caps, base_url=self.base_url, timeout_ms=self.timeout_ms, rate_limit=self.rate_limit
+            )
+        return self._public
+
+    def client_instance(self) -> ccxt.Exchange:
+        """A credential-free instance for one client: this venue's markets, its own rate limiter (one
+        budget per user connection, as the exchange counts per key); `attach` gives it the session."""
+        exchange = clone_ccxt(self.public)
+        exchange.init_throttler()
+        return exchange
+
+    def attach(self, exchange: ccxt.Exchange) -> ccxt.Exchange:
+        """Give a client instance this venue's open HTTP session (opened here on first use)."""
+        public = self.public
+        if public.session is None:
+            public.open()
+        if exchange.session is not public.session:
+            exchange.session = public.session
+            exchange.asyncio_loop = public.asyncio_loop
+            exchange.throttler.loop = public.asyncio_loop
+        return exchange
+
+    def _stale(self) -> bool:
+        return self._rules is None or time.monotonic() - self._loaded_at > self.markets_max_age
+
+    async def load_markets(
+        self, read: Callable[[ccxt.Exchange, bool], Awaitable[dict[str, Any]]]
+    ) -> dict[str, InstrumentRules]:
+        """The venue's spot markets, loaded with `read(public, reload)` (the caller's retrying,
+        error-translating call) at most once per `markets_max_age` for every client together."""
+        async with self._lock:
+            if self._stale():
+                public = self.public
+                markets = await read(public, self._rules is not None)
+                mode = int(public.precisionMode)
+                self._rules = {
+                    symbol: parse.instrument_from_ccxt(market, mode)
+                    for symbol, market in markets.items()
+                    if market.get("spot")
+                }
+                self._loaded_at = time.monotonic()
+            assert self._rules is not None
+            return self._rules
+
+    def share_markets(self, exchange: ccxt.Exchange) -> None:
+        """Point `exchange` at the loaded markets, with the clock offset measured when they were loaded."""
+        public = self.public
+        if public.markets is not None and exchange.markets is not public.markets:
+            exchange.set_markets_from_exchange(public)
+            if "timeDifference" in public.options:
+                exchange.options["timeDifference"] = public.options["timeDifference"]
+
+    async def close(self) -> None:
+        if self._public is not None:
+            await self._public.close()
+            self._public = None
+
+
 class CcxtExchangeClient:
-    """`ExchangeClient` for one user's connection on one venue (or public-only when no credentials)."""
+    """`ExchangeClient` for one user's connection on one venue (or public-only when no credentials).
+
+    With `venue`, the client shares that venue's HTTP session and markets with the process's other
+    clients (the engine's way); without, it has a venue of its own, closed with it."""
 
     def __init__(
         self,
@@ -154,33 +340,47 @@ class CcxtExchangeClient:
         base_url: str | None = None,
         timeout_ms: int = 10_000,
         rate_limit: bool = True,
+        venue: CcxtVenue | None = None,
     ) -> None:
         """`rate_limit=False` only for a handful of calls (a key check): ccxt's per-endpoint costs would
         otherwise make e.g. Bitget's key-info call hold the next request back for a second."""
         self.caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
         self.exchange_id = self.caps.id
         self._credentials = credentials
-        self._base_url = base_url
-        self._timeout_ms = timeout_ms
-        self._rate_limit = rate_limit
+        if venue is not None and venue.caps.id != self.caps.id:
+            raise FatalError(f"a {venue.caps.id} venue cannot serve a {self.caps.id} client")
+        self._owns_venue = venue is None
+        self._venue = venue or CcxtVenue(
+            self.caps,
+            base_url=base_url,
+            timeout_ms=timeout_ms,
+            rate_limit=rate_limit,
+            markets_max_age=float("inf"),  # a client of its own loads the markets once in its life
+        )
         self._public: ccxt.Exchange | None = None
-        self._markets_lock = asyncio.Lock()
-        self._rules: dict[str, InstrumentRules] | None = None
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
     @property
+    def venue(self) -> CcxtVenue:
+        return self._venue
+
+    @property
     def public(self) -> ccxt.Exchange:
+        """This client's credential-free ccxt instance (its own rate limiter, the venue's session)."""
         if self._public is None:
-            self._public = build_ccxt(
-                self.caps, base_url=self._base_url, timeout_ms=self._timeout_ms, rate_limit=self._rate_limit
-            )
+            self._public = self._venue.client_instance()
         return self._public
 
+    def _connected(self) -> ccxt.Exchange:
+        return self._venue.attach(self.public)
+
     async def close(self) -> None:
-        if self._public is not None:
-            await self._public.close()
-            self._public = None
+        public, self._public = self._public, None
+        if public is not None:
+            public.session = None  # borrowed from the venue: dropping it closes nothing shared
+        if self._owns_venue:
+            await self._venue.close()
 
     async def __aenter__(self) -> CcxtExchangeClient:
         return self
@@ -193,31 +393,22 @@ class CcxtExchangeClient:
         """A ccxt instance holding the decrypted key for exactly one operation (see module docstring)."""
         if self._credentials is None:
             raise FatalError(f"{self.exchange_id}: this client has no API key (public data only)")
-        public = self.public
-        public.open()
+        public = self._connected()
+        exchange = clone_ccxt(public)  # shares the session, markets and rate limiter; own options/state
+        exchange.session = public.session
+        if exchange.markets is None:
+            exchange.set_markets({})  # balance reads must not trigger a market load
         credentials = await self._credentials()
         secrets = credentials.values()
-        exchange = build_ccxt(
-            self.caps,
-            credentials,
-            base_url=self._base_url,
-            session=public.session,
-            timeout_ms=self._timeout_ms,
-            rate_limit=self._rate_limit,
-        )
+        exchange.apiKey = credentials.api_key
+        exchange.secret = credentials.secret
+        exchange.password = credentials.passphrase or ""
         del credentials
-        if public.markets is not None:
-            exchange.set_markets_from_exchange(public)
-        else:
-            exchange.set_markets({})  # balance reads must not trigger a market load
-        exchange.throttler = public.throttler  # one rate-limit budget per connection, not per call
-        if "timeDifference" in public.options:
-            exchange.options["timeDifference"] = public.options["timeDifference"]
         try:
             yield exchange, secrets
         finally:
             clear_credentials(exchange)
-            await exchange.close()  # the shared session is not owned, so this closes nothing shared
+            exchange.session = None  # borrowed: dropping it closes nothing shared
 
     async def _call(
         self, exchange: ccxt.Exchange, secrets: tuple[str, ...], fn: Callable[[], Awaitable[T]]
@@ -240,7 +431,7 @@ class CcxtExchangeClient:
                 if private:
                     async with self._signed() as (exchange, secrets):
                         return await self._call(exchange, secrets, lambda: fn(exchange, secrets))
-                return await self._call(self.public, (), lambda: fn(self.public, ()))
+                return await self._public_call(fn)
             except ClockSkewError:
                 if resynced:
                     raise
@@ -252,24 +443,37 @@ class CcxtExchangeClient:
                 await asyncio.sleep(0.2 * (attempt + 1))
         raise ExchangeUnavailableError(f"{self.exchange_id}: no answer after {READ_ATTEMPTS} attempts")
 
+    async def _public_call(self, fn: Callable[[ccxt.Exchange, tuple[str, ...]], Awaitable[T]]) -> T:
+        public = self._connected()
+        return await self._call(public, (), lambda: fn(public, ()))
+
+    async def _read_on(self, exchange: ccxt.Exchange, fn: Callable[[], Awaitable[T]]) -> T:
+        """A public read on a given instance (the shared venue's), with `_read`'s retries."""
+        for attempt in range(READ_ATTEMPTS):
+            try:
+                return await self._call(exchange, (), fn)
+            except ExchangeUnavailableError:
+                if attempt == READ_ATTEMPTS - 1:
+                    raise
+                await asyncio.sleep(0.2 * (attempt + 1))
+        raise ExchangeUnavailableError(f"{self.exchange_id}: no answer after {READ_ATTEMPTS} attempts")
+
     async def sync_time(self) -> int:
         """Measure the venue's clock offset (ms, local - server); signed calls subtract it."""
-        public = self.public
+        public = self._connected()
         return int(await self._call(public, (), lambda: public.load_time_difference()))
 
     # -- market data --------------------------------------------------------------------------------------
 
     async def load_markets(self) -> dict[str, InstrumentRules]:
-        async with self._markets_lock:
-            if self._rules is None:
-                markets = await self._read(lambda ex, _s: ex.load_markets(), private=False)
-                mode = int(self.public.precisionMode)
-                self._rules = {
-                    symbol: parse.instrument_from_ccxt(market, mode)
-                    for symbol, market in markets.items()
-                    if market.get("spot")
-                }
-            return self._rules
+        async def read(public: ccxt.Exchange, reload: bool) -> dict[str, Any]:
+            self._venue.attach(public)
+            markets: dict[str, Any] = await self._read_on(public, lambda: public.load_markets(reload))
+            return markets
+
+        rules = await self._venue.load_markets(read)
+        self._venue.share_markets(self.public)
+        return rules
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         await self.load_markets()

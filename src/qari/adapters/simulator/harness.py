@@ -9,16 +9,25 @@
 
 `SandboxServer.start(**build_venue_kwargs)` takes the arguments of `app.build_venue` (synthetic market
 by default). The admin helpers talk to `{base_url}/admin/...` over HTTP like any other client would.
+
+`SandboxProcess.start(...)` takes the same arguments but serves the venue from a child process, as a real
+exchange is another host: a benchmark then measures the engine, not the venue sharing its interpreter.
+The options must be JSON-serialisable there (paths as strings).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import socket
+import subprocess
+import sys
 import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from decimal import Decimal
+from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
 
@@ -32,45 +41,11 @@ SPOT_TRADE = {"Spot": ["SpotTrade"]}
 FIXTURE_START_MS = 1_767_225_600_000  # 2026-01-01T00:00:00Z
 
 
-class SandboxServer:
-    def __init__(self, venue: SandboxVenue, *, host: str = "127.0.0.1", root: str = "") -> None:
-        self.venue = venue
-        self.host = host
-        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, 0))
-        self.port = int(self._sock.getsockname()[1])
-        self.base_url = f"http://{host}:{self.port}{root}"
-        config = uvicorn.Config(
-            create_sandbox_app(venue), lifespan="off", log_level="warning", access_log=False
-        )
-        self._server = uvicorn.Server(config)
-        self._thread = threading.Thread(
-            target=self._server.run, kwargs={"sockets": [self._sock]}, name="sandbox", daemon=True
-        )
-        self._http = httpx.Client(base_url=self.base_url, timeout=30)
+class _SandboxAdmin:
+    """The admin API and client helpers, over HTTP: the same for an in-process and a child-process venue."""
 
-    @classmethod
-    @contextmanager
-    def start(cls, **venue_options: Any) -> Iterator[SandboxServer]:
-        venue_options.setdefault("stepped_start_ms", FIXTURE_START_MS)
-        server = cls(build_venue(**venue_options))
-        server._thread.start()
-        deadline = time.monotonic() + 10
-        while not server._server.started:
-            if time.monotonic() > deadline or not server._thread.is_alive():
-                raise RuntimeError("the sandbox server did not start")
-            time.sleep(0.01)
-        try:
-            yield server
-        finally:
-            server.stop()
-
-    def stop(self) -> None:
-        self._http.close()
-        self._server.should_exit = True
-        self._thread.join(timeout=10)
-        self._sock.close()
+    base_url: str
+    _http: httpx.Client
 
     # ------------------------------------------------------------------------------------- admin
     def admin(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
@@ -97,9 +72,6 @@ class SandboxServer:
         }
         data = self.admin("POST", "/keys", body)
         return data["api_key"], data["api_secret"]
-
-    def account_of(self, api_key: str) -> str:
-        return self.venue.keys[api_key].account_id
 
     def revoke_key(self, api_key: str) -> None:
         self.admin("DELETE", f"/keys/{api_key}")
@@ -156,6 +128,96 @@ class SandboxServer:
         return session
 
 
+class SandboxServer(_SandboxAdmin):
+    def __init__(self, venue: SandboxVenue, *, host: str = "127.0.0.1", root: str = "") -> None:
+        self.venue = venue
+        self.host = host
+        self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, 0))
+        self.port = int(self._sock.getsockname()[1])
+        self.base_url = f"http://{host}:{self.port}{root}"
+        config = uvicorn.Config(
+            create_sandbox_app(venue), lifespan="off", log_level="warning", access_log=False
+        )
+        self._server = uvicorn.Server(config)
+        self._thread = threading.Thread(
+            target=self._server.run, kwargs={"sockets": [self._sock]}, name="sandbox", daemon=True
+        )
+        self._http = httpx.Client(base_url=self.base_url, timeout=30)
+
+    @classmethod
+    @contextmanager
+    def start(cls, **venue_options: Any) -> Iterator[SandboxServer]:
+        venue_options.setdefault("stepped_start_ms", FIXTURE_START_MS)
+        server = cls(build_venue(**venue_options))
+        server._thread.start()
+        deadline = time.monotonic() + 10
+        while not server._server.started:
+            if time.monotonic() > deadline or not server._thread.is_alive():
+                raise RuntimeError("the sandbox server did not start")
+            time.sleep(0.01)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    def stop(self) -> None:
+        self._http.close()
+        self._server.should_exit = True
+        self._thread.join(timeout=10)
+        self._sock.close()
+
+    def account_of(self, api_key: str) -> str:
+        return self.venue.keys[api_key].account_id
+
+
+class SandboxProcess(_SandboxAdmin):
+    """The sandbox served by uvicorn in a child process (`python -m qari.adapters.simulator.harness`)."""
+
+    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
+        self.process = process
+        self.base_url = base_url
+        self._http = httpx.Client(base_url=base_url, timeout=30)
+
+    @classmethod
+    @contextmanager
+    def start(cls, **venue_options: Any) -> Iterator[SandboxProcess]:
+        venue_options.setdefault("stepped_start_ms", FIXTURE_START_MS)
+        options = {k: str(v) if isinstance(v, os.PathLike) else v for k, v in venue_options.items()}
+        process = subprocess.Popen(  # noqa: S603 - this interpreter, this module, our own options
+            [sys.executable, "-m", "qari.adapters.simulator.harness", json.dumps(options)],
+            stdout=subprocess.PIPE,
+            text=True,
+            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+        )
+        assert process.stdout is not None
+        line = process.stdout.readline().strip()  # the child's first line: its base URL, once listening
+        if not line.startswith("http://"):
+            process.kill()
+            process.wait(10)
+            raise RuntimeError(f"the sandbox process did not start (exit code {process.poll()})")
+        server = cls(process, line)
+        try:
+            yield server
+        finally:
+            server.stop()
+
+    def stop(self) -> None:
+        self._http.close()
+        self.process.terminate()
+        try:
+            self.process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.process.kill()
+            self.process.wait(timeout=10)
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the venue process has used so far (Linux /proc)."""
+        fields = Path(f"/proc/{self.process.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
 def point_at(exchange: Any, base_url: str) -> None:
     """Rewrite every ccxt API URL to `base_url` + its original path (EXCHANGES.md §4.1)."""
 
@@ -188,3 +250,17 @@ def ccxt_bybit(base_url: str, api_key: str | None = None, secret: str | None = N
     exchange.has["fetchCurrencies"] = False
     point_at(exchange, base_url)
     return exchange
+
+
+def _serve_child(options: dict[str, Any]) -> None:
+    """Child side of `SandboxProcess`: listen on a free loopback port, print the base URL, serve."""
+    if options.get("data_dir") is not None:
+        options["data_dir"] = Path(options["data_dir"])
+    server = SandboxServer(build_venue(**options))
+    server._sock.listen(2048)  # connections made as soon as the URL is printed wait in the backlog
+    print(server.base_url, flush=True)
+    server._server.run(sockets=[server._sock])
+
+
+if __name__ == "__main__":
+    _serve_child(json.loads(sys.argv[1]))
