@@ -1,13 +1,31 @@
-"""Async engine and session factory. SQLite runs in WAL mode; PostgreSQL via QARI_DATABASE_URL."""
+"""Async engine and session factory. SQLite runs in WAL mode; PostgreSQL via QARI_DATABASE_URL.
+
+SQLite has one writer at a time; a second connection that wants to write waits in SQLite's busy
+handler, which sleeps in growing steps (up to 100 ms) and polls. With many concurrent units of work in
+one process that turns a sub-millisecond commit into a queue of sleepers (the cycle benchmark spent
+most of its time there). So on SQLite, sessions made by `make_sessionmaker` take a per-database,
+per-event-loop asyncio lock for every `session.begin()` block: writers of this process queue in FIFO
+order and wake the moment the previous one commits. Other processes still meet the busy handler.
+The lock is re-entrant for the task holding it, so nested transactions behave as they did before.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import weakref
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
 from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
+from sqlalchemy.engine import Engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    AsyncSessionTransaction,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -26,8 +44,79 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
+class _WriterQueue:
+    """A re-entrant (per task) asyncio lock, re-made when used from another event loop."""
+
+    def __init__(self) -> None:
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._lock = asyncio.Lock()
+        self._owner: asyncio.Task[Any] | None = None
+        self._depth = 0
+
+    async def acquire(self) -> None:
+        task = asyncio.current_task()
+        if task is not None and task is self._owner:
+            self._depth += 1
+            return
+        loop = asyncio.get_running_loop()
+        if loop is not self._loop:
+            self._loop, self._lock, self._owner, self._depth = loop, asyncio.Lock(), None, 0
+        await self._lock.acquire()
+        self._owner, self._depth = task, 1
+
+    def release(self) -> None:
+        self._depth -= 1
+        if self._depth == 0:
+            self._owner = None
+            self._lock.release()
+
+
+_WRITERS: weakref.WeakKeyDictionary[Engine, _WriterQueue] = weakref.WeakKeyDictionary()
+
+
+def _writers(bind: Any) -> _WriterQueue | None:
+    engine = getattr(bind, "sync_engine", bind)
+    if not isinstance(engine, Engine) or engine.dialect.name != "sqlite":
+        return None
+    queue = _WRITERS.get(engine)
+    if queue is None:
+        queue = _WRITERS[engine] = _WriterQueue()
+    return queue
+
+
+class _QueuedBegin:
+    """`session.begin()` that first takes its place in the database's writer queue."""
+
+    def __init__(self, transaction: AsyncSessionTransaction, queue: _WriterQueue) -> None:
+        self._transaction = transaction
+        self._queue = queue
+
+    async def __aenter__(self) -> AsyncSessionTransaction:
+        await self._queue.acquire()
+        try:
+            return await self._transaction.__aenter__()
+        except BaseException:
+            self._queue.release()
+            raise
+
+    async def __aexit__(self, *exc: Any) -> None:
+        try:
+            await self._transaction.__aexit__(*exc)
+        finally:
+            self._queue.release()
+
+
+class QueuedWriteSession(AsyncSession):
+    """An `AsyncSession` whose `begin()` blocks queue for SQLite's single writer (see module doc)."""
+
+    def begin(self) -> Any:
+        transaction = super().begin()
+        queue = _writers(self.bind)
+        return transaction if queue is None else _QueuedBegin(transaction, queue)
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, expire_on_commit=False)
+    return async_sessionmaker(engine, class_=QueuedWriteSession, expire_on_commit=False)
 
 
 @asynccontextmanager
