@@ -66,7 +66,9 @@ def describe(label: str, report: CycleReport, cpu: float, venue_cpu: float | Non
     print(f"  goal (< {GOAL_SECONDS:.0f} s): {verdict}", flush=True)
 
 
-async def bench(users: int, database_url: str | None, tmp: Path, at0: dt.datetime, in_process: bool) -> int:
+async def bench(
+    users: int, database_url: str | None, tmp: Path, at0: dt.datetime, in_process: bool, concurrency: int
+) -> int:
     start = at0 - dt.timedelta(minutes=5)
     venue = SandboxServer if in_process else SandboxProcess
     with venue.start(data_dir=DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(start)) as sandbox:
@@ -94,7 +96,7 @@ async def bench(users: int, database_url: str | None, tmp: Path, at0: dt.datetim
             sleep_until=SteppedVenueSleeper(clock, advance),
             cadence=Cadence(cycle_seconds=300, manage_seconds=300),
             symbols=PAIRS,
-            timeouts=Timeouts(refresh_seconds=120, user_seconds=120, max_concurrent_users=64),
+            timeouts=Timeouts(refresh_seconds=120, user_seconds=120, max_concurrent_users=concurrency),
         )
         try:
             cycle = run.engine.cycle
@@ -120,6 +122,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
+    parser.add_argument("--concurrency", type=int, default=64, help="users' units of work in flight at once")
     parser.add_argument("--at", default=AT.isoformat(), help="cycle time in the replay (ISO, UTC)")
     parser.add_argument(
         "--venue-in-process",
@@ -132,7 +135,7 @@ def main() -> int:
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         at = dt.datetime.fromisoformat(args.at)
-        return asyncio.run(bench(args.users, args.database_url, Path(tmp), at, args.venue_in_process))
+        return asyncio.run(bench(args.users, args.database_url, Path(tmp), at, args.venue_in_process, args.concurrency))
 
 
 if __name__ == "__main__":

@@ -18,6 +18,7 @@ ExchangeClient — required methods (all async, all return core types, never ccx
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Iterable
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
@@ -68,11 +69,20 @@ class ExchangeClient(Protocol):
 
 class TradingStore(Protocol):
     """The trade journal. Every write method commits before returning, so an order's client id is
-    durable before the caller sends it (ARCHITECTURE rule 6).
+    durable before the caller sends it (ARCHITECTURE rule 6) — except inside `batch()`, whose writes
+    commit together when the block ends; a caller sends nothing from inside a batch.
 
     Required: add_position, save_position, get_position, open_positions, add_order, save_order,
-    orders_for, add_fills, record_gate, r_entries, last_stop_loss_at, record_event.
+    orders_for, add_fills, record_gate, r_entries, last_stop_loss_at, record_event, batch, reads.
     """
+
+    def batch(self) -> AbstractAsyncContextManager[None]:
+        """Group the store calls of the block into one transaction (nestable, task-local)."""
+        ...
+
+    def reads(self) -> AbstractAsyncContextManager[None]:
+        """Share one session among the reads of the block (task-local)."""
+        ...
 
     async def add_position(self, position: PositionRecord) -> PositionRecord: ...
 
@@ -123,6 +133,10 @@ class EntryLock(Protocol):
     """
 
     def hold(self, user_id: int, symbol: str) -> AbstractAsyncContextManager[bool]: ...
+
+    def hold_many(self, user_id: int, symbols: Iterable[str]) -> AbstractAsyncContextManager[frozenset[str]]:
+        """`hold` for several symbols at once (a unit of work's candidates); yields those held."""
+        ...
 
 
 class ProfileSource(Protocol):

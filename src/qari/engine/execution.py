@@ -171,53 +171,57 @@ class UserExecution:
             )
             decision = evaluate_gate(ctx)
             blocking = decision.blocking
-            gate_id = await self.store.record_gate(
-                GateRecord(
-                    user_id=profile.user_id,
-                    exchange_id=profile.exchange_id,
-                    symbol=candidate.symbol,
-                    passed=decision.passed,
-                    blocking_code=None if blocking is None else blocking.code,
-                    reason=decision.headline,
-                    results=[
-                        {"code": r.code, "name": r.name, "passed": r.passed, "reason": r.reason}
-                        for r in decision.results
-                    ],
-                    candidate=_candidate_dict(candidate, ctx.entry_price),
-                    at=now,
+            # The gate's record, the position, its first event and Leg 1's intent commit together;
+            # the order is sent only after that commit (ARCHITECTURE rule 6).
+            async with self.store.batch():
+                gate_id = await self.store.record_gate(
+                    GateRecord(
+                        user_id=profile.user_id,
+                        exchange_id=profile.exchange_id,
+                        symbol=candidate.symbol,
+                        passed=decision.passed,
+                        blocking_code=None if blocking is None else blocking.code,
+                        reason=decision.headline,
+                        results=[
+                            {"code": r.code, "name": r.name, "passed": r.passed, "reason": r.reason}
+                            for r in decision.results
+                        ],
+                        candidate=_candidate_dict(candidate, ctx.entry_price),
+                        at=now,
+                    )
                 )
-            )
-            if not decision.passed or sizing is None or ctx.instrument is None:
-                return EntryOutcome(decision, gate_id, None)
-            entry, stop, pt1, pt2 = rounded_levels(candidate, ctx.instrument)
-            position = await self.store.add_position(
-                PositionRecord(
-                    user_id=profile.user_id,
-                    exchange_id=profile.exchange_id,
-                    symbol=candidate.symbol,
-                    base=ctx.instrument.base,
-                    state=PositionState.PENDING,
-                    entry_price=entry,
-                    structural_stop=stop,
-                    stop_price=stop,
-                    pt1=pt1,
-                    pt2=pt2,
-                    leg1_qty=sizing.leg1_qty,
-                    leg2_qty=sizing.leg2_qty,
-                    planned_r_quote=sizing.risk_quote,
-                    fee_rate=self.config.fee_rate,
-                    leg1_expires_at=now + self.config.leg1_ttl,
-                    leg2_expires_at=now + self.config.leg2_ttl,
-                    opened_at=now,
-                    explanation=str(getattr(candidate, "explanation", "")),
-                    layer_results=[dict(r) for r in layer_results],
-                    gate_evaluation_id=gate_id,
+                if not decision.passed or sizing is None or ctx.instrument is None:
+                    return EntryOutcome(decision, gate_id, None)
+                entry, stop, pt1, pt2 = rounded_levels(candidate, ctx.instrument)
+                position = await self.store.add_position(
+                    PositionRecord(
+                        user_id=profile.user_id,
+                        exchange_id=profile.exchange_id,
+                        symbol=candidate.symbol,
+                        base=ctx.instrument.base,
+                        state=PositionState.PENDING,
+                        entry_price=entry,
+                        structural_stop=stop,
+                        stop_price=stop,
+                        pt1=pt1,
+                        pt2=pt2,
+                        leg1_qty=sizing.leg1_qty,
+                        leg2_qty=sizing.leg2_qty,
+                        planned_r_quote=sizing.risk_quote,
+                        fee_rate=self.config.fee_rate,
+                        leg1_expires_at=now + self.config.leg1_ttl,
+                        leg2_expires_at=now + self.config.leg2_ttl,
+                        opened_at=now,
+                        explanation=str(getattr(candidate, "explanation", "")),
+                        layer_results=[dict(r) for r in layer_results],
+                        gate_evaluation_id=gate_id,
+                    )
                 )
-            )
-            await self.store.record_event(position, "gate_passed", decision.headline, now)
-            await self.orders.place(
-                position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, sizing.leg1_qty, price=entry
-            )
+                await self.store.record_event(position, "gate_passed", decision.headline, now)
+                leg1 = await self.orders.prepare(
+                    position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, sizing.leg1_qty, price=entry
+                )
+            await self.orders.submit(leg1)
         await self.store.record_event(
             position, "leg1_placed", f"Leg 1 limit buy {sizing.leg1_qty} at {entry}; Leg 2 reserved", now
         )

@@ -92,7 +92,10 @@ async def gather_gate_context(
             rules=rules,
             fee_rate=fee_rate,
         )
-    open_positions = await store.open_positions(profile.user_id, profile.exchange_id)
+    async with store.reads():  # the journal's facts from one session
+        open_positions = await store.open_positions(profile.user_id, profile.exchange_id)
+        last_stop_loss_at = await store.last_stop_loss_at(profile.user_id, symbol)
+        kill_switch = await kill_switch_for(store, profile, now)
     filled = frozenset(p.symbol for p in open_positions if p.state is not PositionState.PENDING)
     pending = frozenset(p.symbol for p in open_positions if p.state is PositionState.PENDING)
     reserved = sum(
@@ -132,12 +135,12 @@ async def gather_gate_context(
         best_ask=ask,
         spread_limit_bps=profile.spread_limit_bps,
         lock_acquired=lock_acquired,
-        last_stop_loss_at=await store.last_stop_loss_at(profile.user_id, symbol),
+        last_stop_loss_at=last_stop_loss_at,
         cooldown=profile.cooldown,
         candidate_daily_closes=closes.get(symbol, ()),
         open_daily_closes={s: closes[s] for s in filled if s in closes and s != symbol},
         fee_rate=fee_rate,
-        kill_switch=await kill_switch_for(store, profile, now),
+        kill_switch=kill_switch,
         r_limits=RLimits.for_user(profile.daily_loss_limit_r, profile.weekly_loss_limit_r),
         stop_band=StopBand(),
         key_status=profile.key_status,

@@ -172,12 +172,17 @@ class SteppedVenueSleeper:
 # ---------------------------------------------------------------------------------- shared wiring
 
 
-async def _database(database_url: str) -> tuple[Any, Any]:
+async def _database(database_url: str, concurrent_units: int = 0) -> tuple[Any, Any]:
     from qari.adapters.persistence import migrate
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
 
     await asyncio.to_thread(migrate.upgrade, database_url)
-    db = make_engine(database_url)
+    pool: dict[str, int] = {}
+    if concurrent_units and not database_url.startswith("sqlite"):
+        # On PostgreSQL every unit in flight holds one connection for its entry locks (advisory locks
+        # live on a connection) and needs another for the journal: the pool must exceed the units.
+        pool = {"pool_size": concurrent_units + 8, "max_overflow": 8}
+    db = make_engine(database_url, **pool)
     return db, make_sessionmaker(db)
 
 
@@ -242,7 +247,7 @@ async def _static_run(
     from qari.analysis.engine import analyse
     from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
 
-    db, sessions = await _database(database_url)
+    db, sessions = await _database(database_url, (timeouts or Timeouts()).max_concurrent_users)
     await _ensure_users(sessions, sorted(clients))
     store = SqlTradingStore(sessions)
     metrics = EngineMetrics()

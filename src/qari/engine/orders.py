@@ -105,6 +105,21 @@ class OrderManager:
         price: Decimal | None = None,
         trigger_price: Decimal | None = None,
     ) -> OrderRecord:
+        order = await self.prepare(position, role, side, type_, qty, price=price, trigger_price=trigger_price)
+        return await self.submit(order)
+
+    async def prepare(
+        self,
+        position: PositionRecord,
+        role: OrderRole,
+        side: Side,
+        type_: OrderType,
+        qty: Decimal,
+        *,
+        price: Decimal | None = None,
+        trigger_price: Decimal | None = None,
+    ) -> OrderRecord:
+        """Step 1 alone: journal the intent as NEW (in the caller's batch, if any); nothing is sent."""
         assert position.id is not None
         position.order_seq += 1
         await self.store.save_position(position)
@@ -124,6 +139,10 @@ class OrderManager:
             updated_at=now,
         )
         await self.store.add_order(order)
+        return order
+
+    async def submit(self, order: OrderRecord) -> OrderRecord:
+        """Steps 2-3 for an order `prepare` journaled (and its batch committed): SUBMITTED, then send."""
         self._checkpoint("persisted", order)
         _apply(order, OrderEvent.SUBMIT)
         order.updated_at = self.clock.now()

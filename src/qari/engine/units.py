@@ -10,17 +10,20 @@ A unit needs only its `UserUnit` and the scan, both plain data, so a distributed
 
 from __future__ import annotations
 
+import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import Mapping
-from contextlib import AbstractAsyncContextManager
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from typing import Protocol
 
 import numpy as np
 
 from qari.core.instrument import InstrumentRules
+from qari.core.market import OrderBook, Ticker
+from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
 from qari.core.time import last_closed_open_ms, to_ms
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit, VerdictLike
 from qari.engine.execution import ExecutionConfig, UserExecution
@@ -60,6 +63,121 @@ def layer_dicts(verdict: VerdictLike) -> list[dict[str, object]]:
     ]
 
 
+TICKER_MAX_AGE = 2.0  # seconds a ticker read for one user's gate serves the other users of the cycle
+
+
+class TickerCache:
+    """Tickers shared by all users of an exchange within one cycle: at most one venue read per symbol
+    per `max_age` seconds, concurrent askers waiting for the same read. Keyed by the cycle's time too,
+    so a new cycle (also in a stepped replay, where little wall time passes) never sees an old price."""
+
+    def __init__(self, max_age: float = TICKER_MAX_AGE) -> None:
+        self.max_age = max_age
+        self._entries: dict[tuple[str, str], tuple[dt.datetime, float, asyncio.Task[Ticker]]] = {}
+
+    async def get(
+        self, exchange_id: str, symbol: str, at: dt.datetime, fetch: Callable[[], Awaitable[Ticker]]
+    ) -> Ticker:
+        key = (exchange_id, symbol)
+        now = time.monotonic()
+        entry = self._entries.get(key)
+        if entry is None or entry[0] != at or now - entry[1] > self.max_age:
+            # Its own task: one asker's timeout or cancellation does not cancel the others' read.
+            task = asyncio.ensure_future(fetch())
+            entry = self._entries[key] = (at, now, task)
+
+            def forget_failure(done: asyncio.Task[Ticker], key: tuple[str, str] = key) -> None:
+                failed = done.cancelled() or done.exception() is not None
+                if failed and self._entries.get(key, (None, None, None))[2] is done:
+                    del self._entries[key]  # a failed read is not served to later askers
+
+            task.add_done_callback(forget_failure)
+        return await asyncio.shield(entry[2])
+
+
+class UnitClient:
+    """A user's exchange client as one entry unit sees it. Tickers come from the cycle's shared
+    `TickerCache`; the balance is read once for consecutive gate evaluations and read again after any
+    other venue call (orders sent, cancelled or looked up), so sizing always sees this unit's own
+    orders. Everything else passes straight through."""
+
+    def __init__(self, client: ExchangeClient, tickers: TickerCache, at: dt.datetime) -> None:
+        self.client = client
+        self.exchange_id = client.exchange_id
+        self._tickers = tickers
+        self._at = at
+        self._balances: dict[str, Balance] | None = None
+
+    async def load_markets(self) -> dict[str, InstrumentRules]:
+        return await self.client.load_markets()
+
+    async def fetch_balances(self) -> dict[str, Balance]:
+        if self._balances is None:
+            self._balances = await self.client.fetch_balances()
+        return dict(self._balances)
+
+    async def fetch_ticker(self, symbol: str) -> Ticker:
+        return await self._tickers.get(
+            self.exchange_id, symbol, self._at, lambda: self.client.fetch_ticker(symbol)
+        )
+
+    async def fetch_tickers(self) -> dict[str, Ticker]:
+        return await self.client.fetch_tickers()
+
+    async def fetch_order_book(self, symbol: str, limit: int = 50) -> OrderBook:
+        return await self.client.fetch_order_book(symbol, limit)
+
+    async def fetch_ohlcv(
+        self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int | None = None
+    ) -> list[list[float]]:
+        return await self.client.fetch_ohlcv(symbol, timeframe, since_ms, limit)
+
+    async def create_order(self, request: OrderRequest) -> OrderReport:
+        self._balances = None
+        try:
+            return await self.client.create_order(request)
+        finally:
+            self._balances = None
+
+    async def cancel_order(self, symbol: str, exchange_order_id: str) -> None:
+        self._balances = None
+        try:
+            await self.client.cancel_order(symbol, exchange_order_id)
+        finally:
+            self._balances = None
+
+    async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        self._balances = None
+        return await self.client.fetch_order_by_client_id(symbol, client_order_id)
+
+    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        self._balances = None
+        return await self.client.fetch_open_orders(symbol)
+
+    async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
+        self._balances = None
+        return await self.client.fetch_fills(symbol, since_ms)
+
+    async def close(self) -> None:
+        return None  # the client belongs to the unit's `ClientSource`
+
+
+class HeldLocks:
+    """The unit's entry locks (gate check G10), taken once for all its candidates with
+    `EntryLock.hold_many`: `hold` answers whether this unit holds the user+symbol lock."""
+
+    def __init__(self, held: frozenset[str]) -> None:
+        self.held = held
+
+    @asynccontextmanager
+    async def hold(self, user_id: int, symbol: str) -> AsyncIterator[bool]:
+        yield symbol in self.held
+
+    @asynccontextmanager
+    async def hold_many(self, user_id: int, symbols: Iterable[str]) -> AsyncIterator[frozenset[str]]:
+        yield frozenset(s for s in symbols if s in self.held)
+
+
 class ExecutionUnits:
     def __init__(
         self,
@@ -83,9 +201,10 @@ class ExecutionUnits:
         self.reconcile_every = reconcile_every
         self._reconciled: dict[UserUnit, dt.datetime] = {}
         self._markets: dict[str, Mapping[str, InstrumentRules]] = {}
+        self.tickers = TickerCache()
 
-    def _execution(self, exchange: ExchangeClient) -> UserExecution:
-        return UserExecution(exchange, self.store, self.locks, self.clock, self.config)
+    def _execution(self, exchange: ExchangeClient, locks: EntryLock | None = None) -> UserExecution:
+        return UserExecution(exchange, self.store, locks or self.locks, self.clock, self.config)
 
     async def _markets_for(self, unit: UserUnit, exchange: ExchangeClient) -> Mapping[str, InstrumentRules]:
         markets = self._markets.get(unit.exchange_id)
@@ -100,8 +219,12 @@ class ExecutionUnits:
         outcomes: list[GateOutcome] = []
         sent = 0
         profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
-        async with self.clients.client(unit) as exchange:
-            execution = self._execution(exchange)
+        async with (
+            self.clients.client(unit) as client,
+            self.locks.hold_many(unit.user_id, [v.symbol for v in candidates]) as held,
+        ):
+            exchange = UnitClient(client, self.tickers, scan.at)
+            execution = self._execution(exchange, HeldLocks(held))
             markets = await self._markets_for(unit, exchange)
             closes = daily_closes(scan)
             for verdict in candidates:

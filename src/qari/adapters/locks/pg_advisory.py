@@ -7,7 +7,7 @@ processes and machines sharing the database, and PostgreSQL frees it if the hold
 from __future__ import annotations
 
 import hashlib
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
 
 from sqlalchemy import text
@@ -35,3 +35,23 @@ class PgAdvisoryEntryLock:
                 if acquired:
                     await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
                     await conn.commit()
+
+    @asynccontextmanager
+    async def hold_many(self, user_id: int, symbols: Iterable[str]) -> AsyncIterator[frozenset[str]]:
+        """`hold` for several symbols on one connection; yields the symbols held."""
+        wanted = sorted(set(symbols))
+        async with self._engine.connect() as conn:
+            acquired: list[str] = []
+            for symbol in wanted:
+                key = lock_key(user_id, symbol)
+                if await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
+                    acquired.append(symbol)
+            await conn.commit()
+            try:
+                yield frozenset(acquired)
+            finally:
+                for symbol in acquired:
+                    await conn.execute(
+                        text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(user_id, symbol)}
+                    )
+                await conn.commit()

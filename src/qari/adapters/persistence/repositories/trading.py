@@ -3,11 +3,20 @@
 Each write runs in its own short transaction and commits before returning, so whatever the engine
 persists survives a crash right after the call. Alerts are written to the outbox in the same
 transaction as the journal line that caused them.
+
+`batch()` groups the writes (and reads) of one step of a unit of work that makes no venue call in
+between into one transaction: they commit together when the block ends (or none does), so what must
+be durable before an order is sent is still committed before the caller sends it. `reads()` shares one
+session among a group of reads. Both are task-local (a context variable), so concurrent units of work
+never share a session.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
@@ -154,12 +163,76 @@ def _order_to_row(order: OrderRecord, row: OrderRow) -> None:
     row.updated_at = order.updated_at or order.created_at
 
 
+def _fill_row(fill: FillRecord) -> FillRow:
+    return FillRow(
+        position_id=fill.position_id,
+        order_id=fill.order_id,
+        user_id=fill.user_id,
+        symbol=fill.symbol,
+        trade_id=fill.trade_id,
+        side=fill.side.value,
+        price=fill.price,
+        qty_base=fill.qty_base,
+        fee=fill.fee,
+        fee_currency=fill.fee_currency,
+        at=fill.at,
+    )
+
+
 class SqlTradingStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
+        self._shared: ContextVar[AsyncSession | None] = ContextVar(f"qari-store-{id(self)}", default=None)
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """One transaction for every store call inside the block (see module doc); nestable."""
+        if self._shared.get() is not None:
+            yield
+            return
+        async with self._sessions() as session, session.begin():
+            token = self._shared.set(session)
+            try:
+                yield
+            finally:
+                self._shared.reset(token)
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[None]:
+        """One session for the reads inside the block (inside a batch: the batch's)."""
+        if self._shared.get() is not None:
+            yield
+            return
+        async with self._sessions() as session:
+            token = self._shared.set(session)
+            try:
+                yield
+            finally:
+                self._shared.reset(token)
+
+    @asynccontextmanager
+    async def _write(self) -> AsyncIterator[AsyncSession]:
+        """The batch's session, or a transaction of its own committed on exit."""
+        shared = self._shared.get()
+        if shared is not None:
+            if not shared.in_transaction():
+                raise RuntimeError("a write inside reads(): use batch()")
+            yield shared
+            return
+        async with self._sessions() as session, session.begin():
+            yield session
+
+    @asynccontextmanager
+    async def _read(self) -> AsyncIterator[AsyncSession]:
+        shared = self._shared.get()
+        if shared is not None:
+            yield shared
+            return
+        async with self._sessions() as session:
+            yield session
 
     async def add_position(self, position: PositionRecord) -> PositionRecord:
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             row = PositionRow()
             _position_to_row(position, row, position.opened_at)
             session.add(row)
@@ -168,7 +241,7 @@ class SqlTradingStore:
         return position
 
     async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             row = await session.get(PositionRow, position.id)
             if row is None:
                 raise LookupError(f"position {position.id} does not exist")
@@ -186,7 +259,7 @@ class SqlTradingStore:
                 )
 
     async def get_position(self, position_id: int) -> PositionRecord | None:
-        async with self._sessions() as session:
+        async with self._read() as session:
             row = await session.get(PositionRow, position_id)
             return None if row is None else position_from_row(row)
 
@@ -194,12 +267,12 @@ class SqlTradingStore:
         query = select(PositionRow).where(PositionRow.user_id == user_id, PositionRow.state.in_(OPEN))
         if exchange_id is not None:
             query = query.where(PositionRow.exchange_id == exchange_id)
-        async with self._sessions() as session:
+        async with self._read() as session:
             rows = (await session.scalars(query.order_by(PositionRow.id))).all()
             return [position_from_row(r) for r in rows]
 
     async def add_order(self, order: OrderRecord) -> OrderRecord:
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             row = OrderRow()
             _order_to_row(order, row)
             session.add(row)
@@ -208,44 +281,54 @@ class SqlTradingStore:
         return order
 
     async def save_order(self, order: OrderRecord) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             row = await session.get(OrderRow, order.id)
             if row is None:
                 raise LookupError(f"order {order.id} does not exist")
             _order_to_row(order, row)
 
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
-        async with self._sessions() as session:
+        async with self._read() as session:
             query = select(OrderRow).where(OrderRow.position_id == position_id).order_by(OrderRow.id)
             return [order_from_row(r) for r in (await session.scalars(query)).all()]
 
     async def add_fills(self, fills: list[FillRecord]) -> int:
-        added = 0
+        """Book the fills not booked yet (keyed by order and venue trade id); returns how many were new."""
+        if not fills:
+            return 0
+        async with self._read() as session:
+            query = select(FillRow.order_id, FillRow.trade_id).where(
+                FillRow.order_id.in_({f.order_id for f in fills})
+            )
+            known = {(order_id, trade_id) for order_id, trade_id in (await session.execute(query)).all()}
+        fresh: dict[tuple[int, str], FillRecord] = {}
         for fill in fills:
-            try:
-                async with self._sessions() as session, session.begin():
-                    session.add(
-                        FillRow(
-                            position_id=fill.position_id,
-                            order_id=fill.order_id,
-                            user_id=fill.user_id,
-                            symbol=fill.symbol,
-                            trade_id=fill.trade_id,
-                            side=fill.side.value,
-                            price=fill.price,
-                            qty_base=fill.qty_base,
-                            fee=fill.fee,
-                            fee_currency=fill.fee_currency,
-                            at=fill.at,
-                        )
-                    )
-                added += 1
-            except IntegrityError:
-                continue  # already booked: fills are keyed by (order, venue trade id)
-        return added
+            if (fill.order_id, fill.trade_id) not in known:
+                fresh.setdefault((fill.order_id, fill.trade_id), fill)
+        if not fresh:
+            return 0
+        if self._shared.get() is not None:
+            async with self._write() as session:
+                session.add_all(_fill_row(f) for f in fresh.values())
+                await session.flush()
+            return len(fresh)
+        try:
+            async with self._write() as session:
+                session.add_all(_fill_row(f) for f in fresh.values())
+            return len(fresh)
+        except IntegrityError:  # another writer booked some meanwhile: one at a time
+            added = 0
+            for fill in fresh.values():
+                try:
+                    async with self._write() as session:
+                        session.add(_fill_row(fill))
+                    added += 1
+                except IntegrityError:
+                    continue
+            return added
 
     async def fills_for(self, position_id: int) -> list[FillRecord]:
-        async with self._sessions() as session:
+        async with self._read() as session:
             query = select(FillRow).where(FillRow.position_id == position_id).order_by(FillRow.at, FillRow.id)
             return [
                 FillRecord(
@@ -265,7 +348,7 @@ class SqlTradingStore:
             ]
 
     async def record_gate(self, record: GateRecord) -> int:
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             row = GateEvaluationRow(
                 user_id=record.user_id,
                 exchange_id=record.exchange_id,
@@ -282,12 +365,12 @@ class SqlTradingStore:
             return row.id
 
     async def r_entries(self, user_id: int, since: dt.datetime) -> list[RealisedR]:
-        async with self._sessions() as session:
+        async with self._read() as session:
             query = select(RLedgerRow).where(RLedgerRow.user_id == user_id, RLedgerRow.at >= since)
             return [RealisedR(_utc(r.at) or r.at, Decimal(r.r)) for r in (await session.scalars(query)).all()]
 
     async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None:
-        async with self._sessions() as session:
+        async with self._read() as session:
             query = select(func.max(PositionRow.closed_at)).where(
                 PositionRow.user_id == user_id,
                 PositionRow.symbol == symbol,
@@ -304,7 +387,7 @@ class SqlTradingStore:
         *,
         alert: dict[str, str] | None = None,
     ) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             session.add(PositionEventRow(position_id=position.id, kind=kind, message=message, at=at))
             if alert is not None:
                 await emit_alert(
@@ -319,7 +402,7 @@ class SqlTradingStore:
     async def alert(
         self, user_id: int, kind: str, data: dict[str, str], at: dt.datetime, *, dedupe_key: str | None = None
     ) -> None:
-        async with self._sessions() as session, session.begin():
+        async with self._write() as session:
             await emit_alert(
                 session, user_id=user_id, kind=kind, data=data, dedupe_key=dedupe_key, clock=ManualClock(at)
             )
