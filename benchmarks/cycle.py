@@ -135,7 +135,9 @@ def main() -> int:
         return 1
     with tempfile.TemporaryDirectory() as tmp:
         at = dt.datetime.fromisoformat(args.at)
-        return asyncio.run(bench(args.users, args.database_url, Path(tmp), at, args.venue_in_process, args.concurrency))
+        return asyncio.run(
+            bench(args.users, args.database_url, Path(tmp), at, args.venue_in_process, args.concurrency)
+        )
 
 
 if __name__ == "__main__":

@@ -63,8 +63,21 @@ def _apply(order: OrderRecord, event: OrderEvent) -> bool:
     return True
 
 
+def _facts(order: OrderRecord) -> tuple[object, ...]:
+    return (
+        order.state,
+        order.exchange_order_id,
+        order.filled_base,
+        order.avg_price,
+        order.fee,
+        order.fee_currency,
+    )
+
+
 def apply_report(order: OrderRecord, report: OrderReport, now: dt.datetime) -> bool:
-    """Move `order` to the venue's view; a stale report (e.g. "open" after "filled") changes nothing."""
+    """Move `order` to the venue's view; a stale report (e.g. "open" after "filled") changes nothing.
+    True when the report was taken; `updated_at` moves only when it told something new."""
+    before = _facts(order)
     if not _apply(order, event_for_report(report)):
         return False
     order.exchange_order_id = report.exchange_order_id
@@ -74,7 +87,8 @@ def apply_report(order: OrderRecord, report: OrderReport, now: dt.datetime) -> b
     if report.fee:
         order.fee = report.fee
         order.fee_currency = report.fee_currency
-    order.updated_at = now
+    if _facts(order) != before or order.updated_at is None:
+        order.updated_at = now
     return True
 
 
@@ -221,8 +235,13 @@ class OrderManager:
             report = open_now.get(order.client_order_id)
             if report is None or order.state in UNRESOLVED:
                 await self.refresh(order)
-            elif apply_report(order, report, self.clock.now()):
-                await self.store.save_order(order)
+                continue
+            before = (_facts(order), order.note)
+            if apply_report(order, report, self.clock.now()):
+                if order.note.startswith(MISSING):
+                    order.note = ""
+                if (_facts(order), order.note) != before:  # nothing new from the venue: no write
+                    await self.store.save_order(order)
 
     async def refresh(self, order: OrderRecord) -> OrderRecord:
         """Bring a live or unresolved order up to date from the venue."""
