@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import dataclasses
 import datetime as dt
 import resource
 import sys
@@ -37,6 +38,7 @@ def main() -> int:
     parser.add_argument("--pairs", default=None)
     parser.add_argument("--start", default=None)
     parser.add_argument("--end", default=None)
+    parser.add_argument("--workers", type=int, default=None, help="analysis processes (default: CPUs)")
     args = parser.parse_args()
     start = dt.datetime.fromisoformat(args.start).replace(tzinfo=dt.UTC) if args.start else None
     end = dt.datetime.fromisoformat(args.end).replace(tzinfo=dt.UTC) if args.end else None
@@ -47,6 +49,9 @@ def main() -> int:
         f"pairs: {len(data.pairs)} period: {data.start:%Y-%m-%d} -> {data.end:%Y-%m-%d} candles: {candles:,}"
     )
     config = BacktestConfig(data_dir=args.data, pairs=pairs, start=start, end=end)
+    if args.workers is not None:
+        config = dataclasses.replace(config, analysis_workers=args.workers)
+    print(f"analysis workers: {config.analysis_workers} (processes analysing ahead of the clock)")
     began = time.perf_counter()
     try:
         result = asyncio.run(run_backtest(config, progress=False))

@@ -8,6 +8,7 @@ sandbox's matching engine. The runner only picks the period, drives the clock, a
 from __future__ import annotations
 
 import datetime as dt
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -34,6 +35,7 @@ class BacktestConfig:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     balance: Decimal = Decimal(10000)
+    analysis_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
 @dataclass(slots=True)
@@ -117,7 +119,9 @@ async def run_backtest(
 
     market = load_market_data(config.data_dir, config.pairs, config.start, config.end)
     settings = load_settings(engine_mode="off")
-    run = await build_backtest(settings, market=market, balance=config.balance)
+    run = await build_backtest(
+        settings, market=market, balance=config.balance, analysis_workers=config.analysis_workers
+    )
     bar = _progress_bar(market) if progress else None
 
     def tick(at: dt.datetime) -> None:

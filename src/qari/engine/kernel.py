@@ -252,8 +252,9 @@ async def _static_run(
     timeouts: Timeouts | None = None,
     reconcile_on_start: bool = True,
     on_close: Sequence[Hook] = (),
+    analyse: Callable[[Any], Any] | None = None,
 ) -> StaticRun:
-    from qari.analysis.engine import analyse
+    from qari.analysis.engine import analyse as full_analysis
     from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
 
     store, locks, db, sessions = await _journal(database_url, sorted(clients), clock)
@@ -275,7 +276,7 @@ async def _static_run(
         mode=mode.value,
         clock=clock,
         feeds=[feed],
-        analyse=analyse,
+        analyse=analyse or full_analysis,
         directory=StaticDirectory(units),
         executor=executor,
         recorder=recorder,
@@ -340,13 +341,18 @@ async def build_backtest(
     balance: Decimal,
     database_url: str | None = None,
     cadence_seconds: int | None = None,
+    analysis_workers: int = 1,
 ) -> BacktestRun:
     """Backtest mode: ManualClock over files + the sandbox's matching engine in-process.
 
-    The journal is kept in memory unless a `database_url` asks for SQL (tests compare the two)."""
+    The journal is kept in memory unless a `database_url` asks for SQL (tests compare the two). A
+    backtest shows no scanner, so it analyses with `screen` (the same candidates, cheaper), and with
+    `analysis_workers` > 1 it does so ahead of the clock on that many processes."""
     from qari.adapters.simulator.client import SimulatedExchangeClient
     from qari.adapters.simulator.exchange import SimulatedExchange
     from qari.adapters.simulator.prices import CandleReplay
+    from qari.analysis.engine import screen
+    from qari.backtest.ahead import AheadAnalysis
     from qari.backtest.feed import ReplayMarketFeed
     from qari.backtest.recorder import BacktestRecorder
     from qari.market.candle_files import discover
@@ -363,16 +369,24 @@ async def build_backtest(
         venue.advance_to(ms)
 
     step = cadence_seconds or TIMEFRAME_SECONDS[market.entry_timeframe]
+    feed = ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs)
+    ahead = (
+        AheadAnalysis(feed, screen, step_ms=step * 1000, end_ms=to_ms(market.end), workers=analysis_workers)
+        if analysis_workers > 1
+        else None
+    )
     run = await _static_run(
         EngineMode.BACKTEST,
         clock=clock,
         sleep_until=SteppedVenueSleeper(clock, advance),
         cadence=Cadence(cycle_seconds=step, manage_seconds=step),
-        feed=ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs),
+        feed=feed,
         clients={BACKTEST_USER: client},
         exchange_id=BACKTEST_EXCHANGE,
         database_url=database_url,
         recorder=recorder,
+        analyse=ahead or screen,
+        on_close=[ahead.close] if ahead else [],
     )
     return BacktestRun(run, clock, venue, account_id, recorder)
 
