@@ -14,7 +14,7 @@ import datetime as dt
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason
@@ -25,16 +25,33 @@ __all__ = ["MemoryEntryLock", "MemoryTradingStore"]
 R = TypeVar("R", PositionRecord, OrderRecord, FillRecord)
 
 
+_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(all field names, those holding lists), per record class."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        fields = dataclasses.fields(cls)
+        names = _FIELDS[cls] = (
+            tuple(f.name for f in fields),
+            tuple(f.name for f in fields if f.type in ("list[dict[str, Any]]",)),
+        )
+    return names
+
+
 def _stored(record: R) -> R:
     """What a SQL round-trip hands back: a new object, decimals normalised, JSON lists copied."""
-    changes: dict[str, Any] = {}
-    for f in dataclasses.fields(record):
-        value = getattr(record, f.name)
-        if isinstance(value, Decimal):
-            changes[f.name] = value.normalize()
-        elif isinstance(value, list):
-            changes[f.name] = [dict(v) if isinstance(v, dict) else v for v in value]
-    return dataclasses.replace(record, **changes)
+    names, lists = _names(type(record))
+    copy = object.__new__(type(record))
+    for name in names:
+        value = getattr(record, name)
+        if type(value) is Decimal:
+            value = value.normalize()
+        object.__setattr__(copy, name, value)
+    for name in lists:
+        object.__setattr__(copy, name, [dict(v) for v in getattr(record, name)])
+    return copy
 
 
 class MemoryTradingStore:
