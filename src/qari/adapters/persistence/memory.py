@@ -35,23 +35,29 @@ def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
         fields = dataclasses.fields(cls)
         names = _FIELDS[cls] = (
             tuple(f.name for f in fields),
-            tuple(f.name for f in fields if f.type in ("list[dict[str, Any]]",)),
+            tuple(f.name for f in fields if str(f.type).startswith("list[")),
         )
     return names
 
 
-def _stored(record: R) -> R:
-    """What a SQL round-trip hands back: a new object, decimals normalised, JSON lists copied."""
+def _copy(record: R, normalise: bool = False) -> R:
+    """What a SQL round-trip hands back: a new object, JSON lists copied (and, when written, decimals
+    normalised, as the SQL store's reads do)."""
     names, lists = _names(type(record))
     copy = object.__new__(type(record))
+    put = object.__setattr__
     for name in names:
         value = getattr(record, name)
-        if type(value) is Decimal:
+        if normalise and type(value) is Decimal:
             value = value.normalize()
-        object.__setattr__(copy, name, value)
+        put(copy, name, value)
     for name in lists:
-        object.__setattr__(copy, name, [dict(v) for v in getattr(record, name)])
+        put(copy, name, [dict(v) for v in getattr(record, name)])
     return copy
+
+
+def _stored(record: R) -> R:
+    return _copy(record, normalise=True)
 
 
 class MemoryTradingStore:
@@ -80,17 +86,17 @@ class MemoryTradingStore:
 
     async def get_position(self, position_id: int) -> PositionRecord | None:
         stored = self._positions.get(position_id)
-        return None if stored is None else _stored(stored)
+        return None if stored is None else _copy(stored)
 
     async def open_positions(self, user_id: int, exchange_id: str | None = None) -> list[PositionRecord]:
         return [
-            _stored(p)
+            _copy(p)
             for p in self._positions.values()
             if p.user_id == user_id and p.is_open and (exchange_id is None or p.exchange_id == exchange_id)
         ]
 
     async def all_positions(self, user_id: int) -> list[PositionRecord]:
-        return [_stored(p) for p in self._positions.values() if p.user_id == user_id]
+        return [_copy(p) for p in self._positions.values() if p.user_id == user_id]
 
     async def add_order(self, order: OrderRecord) -> OrderRecord:
         order.id = len(self._orders) + 1
@@ -106,7 +112,7 @@ class MemoryTradingStore:
         )
 
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
-        return [_stored(self._orders[i]) for i in self._orders_by_position.get(position_id, [])]
+        return [_copy(self._orders[i]) for i in self._orders_by_position.get(position_id, [])]
 
     async def add_fills(self, fills: list[FillRecord]) -> int:
         added = 0
