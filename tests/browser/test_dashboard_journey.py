@@ -141,12 +141,15 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
     assert clock.json()["mode"] == "replay"
     trade_el = page.wait_for_selector("details.trade", timeout=TRADE_WAIT_MS)  # type: ignore[attr-defined]
     assert page.evaluate("window.__qariNoReload") == "still here"  # type: ignore[attr-defined]
+    # Back to the real pace, so the market holds still for the screenshots.
+    assert httpx.post(f"{server.sandbox_url}/admin/clock", json={"speed": 1}, timeout=10).status_code == 200
     assert trade_el.query_selector("summary strong").inner_text() == engine_entry.symbol
     trade_el.click()
     explanation = page.wait_for_selector("details.trade[open] [data-testid=explanation]")  # type: ignore[attr-defined]
     text = explanation.inner_text()
     assert engine_entry.symbol in text and len(text) > 80, text
     assert page.query_selector("details.trade[open] table")  # type: ignore[attr-defined]
+    page.wait_for_selector("details.trade[open] .chart[data-chart=ready] canvas")  # type: ignore[attr-defined]
     shoot(page, "23-journey-trade")
 
     # It is the engine's trade for this user: it passed all 16 checks and its entry order is on the venue.
@@ -161,10 +164,9 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
     assert entries, f"no entry order in {trade['orders']}"
     assert {o["client_order_id"] for o in entries} <= _venue_order_links(server)
 
-    open_page(page, "/app/overview", "#positions")
-    page.wait_for_function(  # type: ignore[attr-defined]
-        "s => document.querySelector('#positions').innerText.includes(s)", arg=engine_entry.symbol
-    )
+    open_page(page, "/app/overview", "#equity-chart[data-chart]")
+    page.click(f"#positions a:text-is('{engine_entry.symbol}')")  # type: ignore[attr-defined]
+    page.wait_for_selector("#position-chart[data-chart=ready] canvas")  # type: ignore[attr-defined]
     shoot(page, "24-journey-overview")
     open_page(page, "/app/scanner", "#scan")
     shoot(page, "25-journey-scanner")

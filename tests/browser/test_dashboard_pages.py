@@ -10,7 +10,7 @@ import pytest
 from dashboard_support import OPERATOR_EMAIL, LiveServer, RequestLog, log_in, open_page, register, shoot
 
 PAGES = [
-    ("/app/overview", "#positions", "01-overview"),
+    ("/app/overview", "#equity-chart[data-chart]", "01-overview"),
     ("/app/trades", "h1", "02-trades"),
     ("/app/scanner", "h1", "03-scanner"),
     ("/app/settings/exchange", "#tab-exchange > *", "04-settings-exchange"),
