@@ -431,14 +431,20 @@ class VenueClock:
 
 
 class VenueSleeper:
-    """Waits until the sandbox's market clock reaches an instant, at whatever speed it runs now."""
+    """Waits until the sandbox's market clock reaches an instant, at whatever speed it runs now; gives
+    up early once `stopping` is set, so stopping the engine never waits for a distant boundary."""
 
-    def __init__(self, clock: VenueClock, max_nap: float = 0.5) -> None:
+    def __init__(
+        self, clock: VenueClock, max_nap: float = 0.5, stopping: asyncio.Event | None = None
+    ) -> None:
         self.clock = clock
         self.max_nap = max_nap
+        self.stopping = stopping
 
     async def __call__(self, until: dt.datetime) -> None:
         while (remaining := (until - self.clock.now()).total_seconds()) > 0:
+            if self.stopping is not None and self.stopping.is_set():
+                return
             await asyncio.sleep(min(self.max_nap, remaining / self.clock.speed))
 
 
@@ -612,9 +618,12 @@ async def build_engine(
         for public in publics:
             await public.close()
 
-    return assemble(
+    engine = assemble(
         mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=[close_publics]
     )
+    if isinstance(sleep_until, VenueSleeper):
+        sleep_until.stopping = engine._stop
+    return engine
 
 
 @dataclass(slots=True)

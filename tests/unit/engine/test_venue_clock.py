@@ -27,3 +27,15 @@ def test_venue_clock_when_stepped_then_speed_one_and_time_from_the_market() -> N
     clock = VenueClock(SteppedClock(1_700_000_000_000))
     assert clock.speed == 1.0
     assert clock.now() == dt.datetime.fromtimestamp(1_700_000_000, tz=dt.UTC)
+
+
+async def test_venue_sleeper_when_stopping_then_returns_before_a_distant_boundary() -> None:
+    clock = VenueClock(ReplayClock(WallClock(), origin_ms=1_700_000_000_000, speed=1))
+    stopping = asyncio.Event()
+    waiting = asyncio.create_task(
+        VenueSleeper(clock, max_nap=0.05, stopping=stopping)(clock.now() + dt.timedelta(hours=1))
+    )
+    await asyncio.sleep(0.1)
+    assert not waiting.done()
+    stopping.set()
+    await asyncio.wait_for(waiting, timeout=1)
