@@ -452,6 +452,29 @@ class VenueClock:
     def now(self) -> dt.datetime:
         return from_ms(int(self.market_clock.now_ms()))
 
+    @property
+    def speed(self) -> float:
+        """How fast the market runs now (the sandbox admin API may change it; stepped clocks: 1)."""
+        return float(getattr(self.market_clock, "speed", 1.0))
+
+
+class VenueSleeper:
+    """Waits until the sandbox's market clock reaches an instant, at whatever speed it runs now; gives
+    up early once `stopping` is set, so stopping the engine never waits for a distant boundary."""
+
+    def __init__(
+        self, clock: VenueClock, max_nap: float = 0.5, stopping: asyncio.Event | None = None
+    ) -> None:
+        self.clock = clock
+        self.max_nap = max_nap
+        self.stopping = stopping
+
+    async def __call__(self, until: dt.datetime) -> None:
+        while (remaining := (until - self.clock.now()).total_seconds()) > 0:
+            if self.stopping is not None and self.stopping.is_set():
+                return
+            await asyncio.sleep(min(self.max_nap, remaining / self.clock.speed))
+
 
 class SqlUserDirectory:
     """Every stored connection that can still trade or needs managing on an exchange."""
@@ -572,8 +595,9 @@ async def build_engine(
     if mode is EngineMode.SANDBOX:
         if sandbox_venue is None:
             raise ValueError("sandbox mode needs the built-in sandbox (QARI_SANDBOX_ENABLED=true)")
-        clock = VenueClock(sandbox_venue().clock)
-        sleep_until: SleepUntil = RealTimeSleeper(clock, speed=settings.sandbox_speed)
+        venue_clock = VenueClock(sandbox_venue().clock)
+        clock = venue_clock
+        sleep_until: SleepUntil = VenueSleeper(venue_clock)
         exchanges: tuple[str, ...] = (SANDBOX,)
         settle = 0.0
     else:
@@ -622,9 +646,12 @@ async def build_engine(
         for public in publics:
             await public.close()
 
-    return assemble(
+    engine = assemble(
         mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=[close_publics]
     )
+    if isinstance(sleep_until, VenueSleeper):
+        sleep_until.stopping = engine._stop
+    return engine
 
 
 @dataclass(slots=True)
