@@ -67,9 +67,8 @@ def main() -> int:
     print(f"trades: {s.trades}  win rate: {s.win_rate * 100:.1f} %  net: {s.net_pnl_usdt:.2f} USDT")
     workers = resource.getrusage(resource.RUSAGE_CHILDREN)
     cpu = usage.ru_utime + usage.ru_stime
-    print(
-        f"total seconds: {seconds:.1f} (CPU: engine {cpu:.1f} s, workers {workers.ru_utime + workers.ru_stime:.1f} s)"
-    )
+    worker_cpu = workers.ru_utime + workers.ru_stime
+    print(f"total seconds: {seconds:.1f} (CPU: engine {cpu:.1f} s, analysis workers {worker_cpu:.1f} s)")
     print(f"candles per second: {candles / seconds:,.0f}")
     print(f"peak memory: {peak_mb:,.0f} MB")
     full = load_market_data(args.data, pairs).candle_count()
