@@ -6,12 +6,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import functools
 import os
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
@@ -45,6 +46,10 @@ class Settings(BaseSettings):
     # Built-in sandbox exchange mounted at /sandbox/bybit.
     sandbox_enabled: bool = True
     sandbox_data: Path | None = None
+    # With sandbox_data: replay only these pairs ("BTC/USDT,SUI/USDT"; default every pair with files)
+    # and start at this moment of the data, shifted by whole weeks into the week before now.
+    sandbox_symbols: str | None = None
+    sandbox_start: dt.datetime | None = None
     sandbox_synthetic_seed: int = 7
     sandbox_speed: float = Field(1.0, gt=0)
     redis_url: str | None = None
@@ -80,6 +85,34 @@ class Settings(BaseSettings):
             raise ValueError("QARI_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
         return value
 
+    @field_validator("sandbox_start")
+    @classmethod
+    def _utc_start(cls, value: dt.datetime | None) -> dt.datetime | None:
+        if value is not None and value.tzinfo is None:
+            return value.replace(tzinfo=dt.UTC)
+        return value
+
+    @model_validator(mode="after")
+    def _replay_options_need_data(self) -> Settings:
+        if self.sandbox_data is None:
+            for name in ("sandbox_symbols", "sandbox_start"):
+                if getattr(self, name) is not None:
+                    raise ValueError(f"QARI_{name.upper()} needs QARI_SANDBOX_DATA (a replay)")
+        return self
+
+    @property
+    def sandbox_symbol_list(self) -> list[str] | None:
+        """QARI_SANDBOX_SYMBOLS as unified pairs: `BTC`, `sui_usdt`, `INJ/USDT` all name USDT pairs."""
+        if not self.sandbox_symbols:
+            return None
+        pairs: list[str] = []
+        for raw in self.sandbox_symbols.replace(",", " ").split():
+            name = raw.upper().replace("_", "/")
+            name = name if "/" in name else f"{name}/USDT"
+            if name not in pairs:
+                pairs.append(name)
+        return pairs or None
+
     @property
     def resolved_database_url(self) -> str:
         if self.database_url:
@@ -102,6 +135,10 @@ def load_settings(**overrides: object) -> Settings:
         return Settings(**overrides)  # type: ignore[arg-type]
     except ValidationError as e:
         first = e.errors()[0]
+        if not first["loc"]:  # a rule across settings names them in its message
+            raise ConfigError(
+                f"invalid configuration: {first['msg'].removeprefix('Value error, ')}"
+            ) from None
         name = "QARI_" + "_".join(str(p) for p in first["loc"]).upper()
         raise ConfigError(f"invalid configuration: {name}: {first['msg']}") from None
 

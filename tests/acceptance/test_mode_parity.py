@@ -1,6 +1,7 @@
 """Parity: the engine in sandbox-replay mode (the built-in venue over HTTP through ccxt, stepped
 clock) and the backtester (in-process matching engine) make the same decisions on the same candles:
-same positions, same orders (ids, prices, quantities, times), same fills."""
+same positions, same orders (ids, prices, quantities, times), same fills. The sandbox journals to
+SQLite, the backtester in memory, so this also holds the two journals to the same read-back."""
 
 from __future__ import annotations
 
@@ -33,12 +34,10 @@ async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions
     settings = load_settings(data_dir=tmp_path / "var", engine_mode="off")
     market = load_market_data(MARKET_DATA, PAIRS, START, END)
 
-    backtest = await build_backtest(
-        settings, market=market, balance=BALANCE, database_url=f"sqlite+aiosqlite:///{tmp_path / 'bt.db'}"
-    )
+    backtest = await build_backtest(settings, market=market, balance=BALANCE)  # journal in memory
     try:
         await backtest.engine.run(until=END)
-        from_backtest = await read_journal(backtest.sessions, backtest.user_id)
+        from_backtest = await read_journal(backtest.store, backtest.user_id)
     finally:
         await backtest.engine.stop()
 
@@ -51,7 +50,7 @@ async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions
         )
         try:
             await replay.engine.run(until=END)
-            from_sandbox = await read_journal(replay.sessions, 1)
+            from_sandbox = await read_journal(replay.store, 1)
         finally:
             await replay.engine.stop()
 

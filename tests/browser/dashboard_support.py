@@ -2,14 +2,25 @@
 
 from __future__ import annotations
 
-import datetime as dt
+import os
 import re
+import shutil
+import socket
 import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+import httpx
+import pytest
+
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
+SRC = Path(__file__).resolve().parents[2] / "src"
+CHROMIUM = os.environ.get("QARI_CHROMIUM", "/usr/bin/chromium")
 
 
 @dataclass
@@ -86,46 +97,74 @@ def open_page(page: object, path: str, ready: str) -> None:
     page.wait_for_selector(ready)  # type: ignore[attr-defined]
 
 
-EXPLANATION = (
-    "Long {symbol}: 4 layers agree (market structure bullish on 4h and 1d, a swing failure below the "
-    "range low, a fresh order block, price in the golden pocket); stop 12 % below at the swing low; "
-    "targets at the range high and the equal highs; reward/risk 2.4."
-)
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
 
 
-def record_journal_trade(db_file: Path, user_id: int, symbol: str = "SOL/USDT") -> int:
-    """Write one closed trade into the server's trade journal, as the execution layer records it
-    (same table, same columns), and return its id. Closed, so the running engine leaves it alone."""
-    from decimal import Decimal
+def _wait_healthy(server: LiveServer, timeout: float) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if server.process.poll() is not None:
+            raise RuntimeError(f"server exited early:\n{server.log.read_text()[-3000:]}")
+        try:
+            if httpx.get(f"{server.url}/healthz", timeout=1).status_code == 200:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError(f"server not healthy after {timeout}s:\n{server.log.read_text()[-3000:]}")
 
-    from sqlalchemy import create_engine
-    from sqlalchemy.orm import Session
 
-    from qari.adapters.persistence.tables.trading import PositionRow
-
-    now = dt.datetime.now(dt.UTC)
-    row = PositionRow(
-        user_id=user_id, exchange_id="sandbox", symbol=symbol, base=symbol.split("/")[0], state="closed",
-        leg2_state="released", exit_reason="pt2", realised_pnl_quote=Decimal("57.6"),
-        realised_r=Decimal("2.4"), closed_at=now, entry_price=Decimal("100"), structural_stop=Decimal("88"),
-        stop_price=Decimal("88"), pt1=Decimal("118"), pt2=Decimal("129"), leg1_qty=Decimal("1"),
-        leg2_qty=Decimal("1"), planned_r_quote=Decimal("24"), fee_rate=Decimal("0.001"),
-        bought_qty=Decimal("1"), sold_qty=Decimal("1"), fee_base=Decimal("0"), fees_quote=Decimal("0.2"),
-        cost_quote=Decimal("100"), proceeds_quote=Decimal("157.8"), blended_entry=Decimal("100"),
-        explanation=EXPLANATION.format(symbol=symbol), layer_results=[
-            {"code": "L01", "name": "Market structure", "vote": "agree", "score": 0.8,
-             "reason": "bullish structure on 4h and 1d"},
-            {"code": "L02", "name": "Liquidity & SFP", "vote": "agree", "score": 0.7,
-             "reason": "swing failure below the range low"},
-        ],
-        leg1_expires_at=now + dt.timedelta(hours=4), leg2_expires_at=now + dt.timedelta(hours=24),
-        opened_at=now - dt.timedelta(hours=9), updated_at=now,
-    )  # fmt: skip
-    engine = create_engine(f"sqlite:///{db_file}")
+@contextmanager
+def serve(root: Path, settings: dict[str, str]) -> Iterator[LiveServer]:
+    """`qari serve` in its own process on a free port with these QARI_* settings, the operator account
+    already made (the first account of a fresh install), stopped afterwards."""
+    port = free_port()
+    env = {
+        **os.environ,
+        "QARI_HOST": "127.0.0.1",
+        "QARI_PORT": str(port),
+        "QARI_DATA_DIR": str(root / "var"),
+        "QARI_MASTER_KEY_FILE": str(root / "keys" / "master.key"),
+        "QARI_EGRESS_IP": "127.0.0.1",
+        **settings,
+        "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
+    }
+    log = root / "server.log"
+    with log.open("wb") as out:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "qari", "serve"], env=env, stdout=out, stderr=subprocess.STDOUT, cwd=root
+        )
+    server = LiveServer(url=f"http://127.0.0.1:{port}", data_dir=root / "var", log=log, process=process)
     try:
-        with Session(engine) as session:
-            session.add(row)
-            session.commit()
-            return int(row.id)
+        _wait_healthy(server, timeout=60)
+        # Make the operator before any test's user, so test users are ordinary fresh accounts.
+        account = {"email": OPERATOR_EMAIL, "password": PASSWORD}
+        assert httpx.post(f"{server.url}/api/v1/auth/register", json=account).status_code == 201
+        yield server
     finally:
-        engine.dispose()
+        process.terminate()
+        try:
+            process.wait(timeout=15)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+
+def _browser_missing_reason() -> str | None:
+    try:
+        import playwright.sync_api  # noqa: F401
+    except ImportError:
+        return "playwright is not installed (make test installs the dev extras)"
+    if not (Path(CHROMIUM).exists() or shutil.which("chromium")):
+        return f"Chromium not found at {CHROMIUM}: run scripts/browser-up.sh as root to install it"
+    return None
+
+
+def require_browser() -> None:
+    reason = _browser_missing_reason()
+    if reason:
+        print(f"\nbrowser tests skipped: {reason}")
+        pytest.skip(reason)

@@ -1,19 +1,65 @@
-"""The user's journey in a real browser against a real server (sandbox engine accelerated):
-register → connect the sandbox → Connected → a withdraw-enabled key is refused with Permissions Error
-naming Withdraw → risk parameters (bad values rejected inline) → a trade appears with its explanation
-without a reload → log out. Screenshots of each step go to test-artifacts/browser/."""
+"""The user's journey in a real browser against a real server whose engine trades the built-in sandbox
+replaying real 2024 candles: register → connect the sandbox → Connected → a withdraw-enabled key is
+refused with Permissions Error naming Withdraw → risk parameters (bad values rejected inline) → the
+sandbox is accelerated and the ENGINE's trade appears with its explanation without a reload → log out.
+Screenshots of each step go to test-artifacts/browser/.
+
+Nothing is written into the journal by the test: the replay starts one cycle before the first moment
+at which the engine, run in backtest mode over the same candles, enters a position (replay_support),
+and the server's own engine makes that trade for the user who connected the sandbox in the browser.
+"""
 
 from __future__ import annotations
 
-import os
 import uuid
-from collections.abc import Callable
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
-from dashboard_support import LiveServer, RequestLog, open_page, record_journal_trade, register, shoot
+from dashboard_support import LiveServer, RequestLog, open_page, register, require_browser, serve, shoot
+from replay_support import CYCLE, PAIRS, EngineEntry, first_engine_entry, market_data
 
-TRADE_WAIT_MS = int(os.environ.get("QARI_BROWSER_TRADE_WAIT_MS", "600000"))
+# Accelerated: one 15-minute cycle of the replay every 7.5 s.
+SPEED = 120
+TRADE_WAIT_MS = 120_000
+
+
+@pytest.fixture(scope="module")
+def engine_entry() -> EngineEntry:
+    data = market_data()
+    if data is None:
+        pytest.skip(
+            "real market data not present in ../shared/data/market/binance-spot-2024 (set QARI_MARKET_DATA)"
+        )
+    entry = first_engine_entry(data)
+    assert entry is not None, "the engine opened no position over the searched stretch of real candles"
+    return entry
+
+
+@pytest.fixture(scope="module")
+def replay_server(
+    tmp_path_factory: pytest.TempPathFactory, engine_entry: EngineEntry
+) -> Iterator[LiveServer]:
+    """`qari serve` with the sandbox replaying the real candles from one cycle before the engine's
+    entry, at the real pace until the journey accelerates it."""
+    require_browser()
+    settings = {
+        "QARI_ENGINE_MODE": "sandbox",
+        "QARI_SANDBOX_DATA": str(market_data()),
+        "QARI_SANDBOX_SYMBOLS": ",".join(PAIRS),
+        "QARI_SANDBOX_START": (engine_entry.at - CYCLE).isoformat(),
+        "QARI_SANDBOX_SPEED": "1",
+        "QARI_CYCLE_SECONDS": str(int(CYCLE.total_seconds())),
+        "QARI_MANAGE_SECONDS": "300",
+    }
+    with serve(tmp_path_factory.mktemp("replay"), settings) as server:
+        yield server
+
+
+@pytest.fixture
+def app_server(replay_server: LiveServer) -> LiveServer:
+    return replay_server
 
 
 def _sandbox_key(server: LiveServer, permissions: dict[str, list[str]]) -> dict[str, str]:
@@ -24,46 +70,25 @@ def _sandbox_key(server: LiveServer, permissions: dict[str, list[str]]) -> dict[
     return keys
 
 
-def _sandbox_symbol(server: LiveServer) -> str:
-    info = httpx.get(f"{server.sandbox_url}/v5/market/instruments-info", params={"category": "spot"}).json()
-    first = info["result"]["list"][0]
-    return f"{first['baseCoin']}/{first['quoteCoin']}"
-
-
 def _cookies(page: object) -> dict[str, str]:
     return {c["name"]: c["value"] for c in page.context.cookies()}  # type: ignore[attr-defined]
 
 
-def _user_id(page: object, server: LiveServer) -> int:
-    user_id: int = httpx.get(f"{server.url}/api/v1/me", cookies=_cookies(page), timeout=10).json()["id"]
-    return user_id
+def _venue_order_links(server: LiveServer) -> set[str]:
+    """The client order ids of every order the sandbox venue holds, whoever's key placed it."""
+    admin = f"{server.sandbox_url}/admin"
+    links: set[str] = set()
+    for key in httpx.get(f"{admin}/keys", timeout=10).json():
+        for order in httpx.get(f"{admin}/orders/{key['api_key']}", timeout=10).json():
+            links.add(str(order.get("orderLinkId", "")))
+    return links
 
 
-def _see_a_trade_appear_live(page: object, make_trade: Callable[[], None], wait_ms: int) -> None:
-    """The Trades page is open; a trade is made; it shows up with its explanation, no reload."""
-    open_page(page, "/app/trades", "#trade-list")
-    page.evaluate("window.__qariNoReload = 'still here'")  # type: ignore[attr-defined]
-    make_trade()
-    trade = page.wait_for_selector("details.trade", timeout=wait_ms)  # type: ignore[attr-defined]
-    assert page.evaluate("window.__qariNoReload") == "still here"  # type: ignore[attr-defined]
-    trade.click()
-    explanation = page.wait_for_selector("details.trade[open] [data-testid=explanation]")  # type: ignore[attr-defined]
-    assert len(explanation.inner_text()) > 20
-    assert explanation.inner_text() != "No explanation recorded."
-    assert page.query_selector("details.trade[open] table")  # type: ignore[attr-defined]
-    shoot(page, "23-journey-trade")
-    open_page(page, "/app/overview", "#positions")
-    shoot(page, "24-journey-overview")
-    open_page(page, "/app/scanner", "#scan")
-    shoot(page, "25-journey-scanner")
-
-
-def test_journey_when_user_connects_sandbox_and_trades_then_dashboard_shows_it_live(
-    page: object, live_server: LiveServer, requests_seen: RequestLog
+def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_shows_it_live(
+    page: object, replay_server: LiveServer, engine_entry: EngineEntry, requests_seen: RequestLog
 ) -> None:
-    openapi = httpx.get(f"{live_server.url}/openapi.json").json()
-    assert "/api/v1/exchange/connections" in openapi["paths"]
-    assert httpx.get(f"{live_server.sandbox_url}/v5/market/time", timeout=5).status_code == 200
+    server = replay_server
+    openapi = httpx.get(f"{server.url}/openapi.json").json()
     errors: list[str] = []
     page.on("pageerror", lambda error: errors.append(str(error)))  # type: ignore[attr-defined]
     register(page, f"journey-{uuid.uuid4().hex[:8]}@example.com")
@@ -79,7 +104,7 @@ def test_journey_when_user_connects_sandbox_and_trades_then_dashboard_shows_it_l
 
     # Replacing it with a key that can withdraw is refused, the message names Withdraw, and the
     # connected key stays as it was.
-    withdraw_key = _sandbox_key(live_server, {"Spot": ["SpotTrade"], "Wallet": ["Withdraw"]})
+    withdraw_key = _sandbox_key(server, {"Spot": ["SpotTrade"], "Wallet": ["Withdraw"]})
     page.click("[data-connection=sandbox] >> text=Replace key")  # type: ignore[attr-defined]
     page.fill("#api_key", withdraw_key["api_key"])  # type: ignore[attr-defined]
     page.fill("#api_secret", withdraw_key["api_secret"])  # type: ignore[attr-defined]
@@ -107,35 +132,52 @@ def test_journey_when_user_connects_sandbox_and_trades_then_dashboard_shows_it_l
     assert "USDT" in page.inner_text("[data-testid=portfolio-value]")  # type: ignore[attr-defined]
     shoot(page, "22b-journey-overview-connected")
 
-    # A trade enters the journal (as the execution layer writes it) while the Trades page is open.
-    user_id = _user_id(page, live_server)
-    db_file = live_server.data_dir / "qari.db"
-    symbol = _sandbox_symbol(live_server)
-    _see_a_trade_appear_live(page, lambda: record_journal_trade(db_file, user_id, symbol), wait_ms=20_000)
+    # The Trades page is open and empty; the sandbox is accelerated; the engine's trade shows up.
+    open_page(page, "/app/trades", "#trade-list")
+    assert page.query_selector("details.trade") is None, "a trade existed before the replay reached the setup"  # type: ignore[attr-defined]
+    page.evaluate("window.__qariNoReload = 'still here'")  # type: ignore[attr-defined]
+    clock = httpx.post(f"{server.sandbox_url}/admin/clock", json={"speed": SPEED}, timeout=10)
+    assert clock.status_code == 200, clock.text
+    assert clock.json()["mode"] == "replay"
+    trade_el = page.wait_for_selector("details.trade", timeout=TRADE_WAIT_MS)  # type: ignore[attr-defined]
+    assert page.evaluate("window.__qariNoReload") == "still here"  # type: ignore[attr-defined]
+    # Back to the real pace, so the market holds still for the screenshots.
+    assert httpx.post(f"{server.sandbox_url}/admin/clock", json={"speed": 1}, timeout=10).status_code == 200
+    assert trade_el.query_selector("summary strong").inner_text() == engine_entry.symbol
+    trade_el.click()
+    explanation = page.wait_for_selector("details.trade[open] [data-testid=explanation]")  # type: ignore[attr-defined]
+    text = explanation.inner_text()
+    assert engine_entry.symbol in text and len(text) > 80, text
+    assert page.query_selector("details.trade[open] table")  # type: ignore[attr-defined]
+    page.wait_for_selector("details.trade[open] .chart[data-chart=ready] canvas")  # type: ignore[attr-defined]
+    shoot(page, "23-journey-trade")
+
+    # It is the engine's trade for this user: it passed all 16 checks and its entry order is on the venue.
+    trades: list[dict[str, Any]] = httpx.get(
+        f"{server.url}/api/v1/trades", cookies=_cookies(page), timeout=10
+    ).json()["trades"]
+    assert [t["symbol"] for t in trades] == [engine_entry.symbol]
+    trade = trades[0]
+    assert trade["explanation"] == text
+    assert trade["gate_evaluation"] and trade["gate_evaluation"]["passed"] is True
+    entries = [o for o in trade["orders"] if o["side"] == "buy"]
+    assert entries, f"no entry order in {trade['orders']}"
+    assert {o["client_order_id"] for o in entries} <= _venue_order_links(server)
+
+    open_page(page, "/app/overview", "#equity-chart[data-chart]")
+    page.click(f"#positions a:text-is('{engine_entry.symbol}')")  # type: ignore[attr-defined]
+    page.wait_for_selector("#position-chart[data-chart=ready] canvas")  # type: ignore[attr-defined]
+    shoot(page, "24-journey-overview")
+    open_page(page, "/app/scanner", "#scan")
+    shoot(page, "25-journey-scanner")
 
     # Log out: back on the login page, and the old session no longer works.
     cookies = _cookies(page)
     page.click("#logout")  # type: ignore[attr-defined]
     page.wait_for_url("**/app/login")  # type: ignore[attr-defined]
-    assert httpx.get(f"{live_server.url}/api/v1/me", cookies=cookies).status_code == 401
+    assert httpx.get(f"{server.url}/api/v1/me", cookies=cookies).status_code == 401
     shoot(page, "26-journey-logged-out")
 
     assert errors == []
     assert requests_seen.outside == []
     assert requests_seen.undocumented_api_calls(openapi) == []
-
-
-@pytest.mark.soak
-def test_engine_trade_when_sandbox_accelerated_then_trade_appears_live(
-    page: object, live_server: LiveServer
-) -> None:
-    """The whole chain: the engine finds a setup on the accelerated sandbox, execution enters, and the
-    open Trades page shows it. How soon a setup appears depends on the market the sandbox replays, so
-    this runs under `make soak` (QARI_BROWSER_TRADE_WAIT_MS bounds the wait, default 10 minutes)."""
-    register(page, f"engine-{uuid.uuid4().hex[:8]}@example.com")
-    state = httpx.get(f"{live_server.url}/api/v1/engine/state", cookies=_cookies(page), timeout=10).json()
-    assert state.get("running"), f"the engine is not running in qari serve (state: {state.get('state')})"
-    open_page(page, "/app/settings/exchange", "#connect-sandbox")
-    page.click("#connect-sandbox")  # type: ignore[attr-defined]
-    page.wait_for_selector("[data-connection] [data-status=connected]")  # type: ignore[attr-defined]
-    _see_a_trade_appear_live(page, lambda: None, wait_ms=TRADE_WAIT_MS)

@@ -10,7 +10,7 @@ import pytest
 from dashboard_support import OPERATOR_EMAIL, LiveServer, RequestLog, log_in, open_page, register, shoot
 
 PAGES = [
-    ("/app/overview", "#positions", "01-overview"),
+    ("/app/overview", "#equity-chart[data-chart]", "01-overview"),
     ("/app/trades", "h1", "02-trades"),
     ("/app/scanner", "h1", "03-scanner"),
     ("/app/settings/exchange", "#tab-exchange > *", "04-settings-exchange"),
@@ -32,11 +32,15 @@ def errors(page: object) -> list[str]:
 def test_pages_when_logged_in_then_rendered_from_localhost_only(
     page: object, live_server: LiveServer, requests_seen: RequestLog, errors: list[str]
 ) -> None:
-    register(page, f"pages-{uuid.uuid4().hex[:8]}@example.com")
+    email = f"pages-{uuid.uuid4().hex[:8]}@example.com"
+    register(page, email)
     for path, ready, name in PAGES:
         open_page(page, path, ready)
         page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
         shoot(page, name)
+    open_page(page, "/app/settings/exchange", "#connect-sandbox")
+    page.click("#connect-sandbox")  # type: ignore[attr-defined]
+    page.wait_for_selector("[data-connection] [data-status=connected]")  # type: ignore[attr-defined]
     assert errors == []
     assert requests_seen.outside == []
     assert all(url.startswith(live_server.url) for url in requests_seen.urls if url.startswith("http"))
@@ -47,6 +51,15 @@ def test_pages_when_logged_in_then_rendered_from_localhost_only(
     open_page(page, "/app/operator", "#users")
     page.wait_for_load_state("networkidle")  # type: ignore[attr-defined]
     assert OPERATOR_EMAIL in page.inner_text("#users")  # type: ignore[attr-defined]
+    # Users with plan and connection status: this user connected the sandbox, the operator did not.
+    connected = page.wait_for_selector(f'[data-user-connection="{email}"] [data-status=connected]')  # type: ignore[attr-defined]
+    assert "QARI Sandbox" in page.inner_text(f'[data-user-connection="{email}"]')  # type: ignore[attr-defined]
+    assert connected.inner_text() == "Connected"
+    none = page.inner_text(f'[data-user-connection="{OPERATOR_EMAIL}"] [data-status=none]')  # type: ignore[attr-defined]
+    assert none == "Not connected"
+    user_row = page.locator("#users tr", has_text=email)  # type: ignore[attr-defined]
+    assert user_row.locator("select").input_value() == "trial"
+    assert "free trial" in user_row.inner_text()
     shoot(page, "10-operator")
     openapi = httpx.get(f"{live_server.url}/openapi.json").json()
     assert requests_seen.api_calls, "the pages made no API call"

@@ -20,3 +20,19 @@ def test_load_settings_when_database_url_unknown_scheme_then_error() -> None:
 def test_default_database_is_sqlite_under_data_dir(tmp_path) -> None:
     settings = load_settings(data_dir=tmp_path)
     assert settings.resolved_database_url == f"sqlite+aiosqlite:///{tmp_path.resolve()}/qari.db"
+
+
+def test_sandbox_replay_options_when_no_data_then_one_clear_line() -> None:
+    with pytest.raises(ConfigError) as e:
+        load_settings(sandbox_start="2024-08-08T16:45")
+    assert str(e.value).startswith("invalid configuration: QARI_SANDBOX_START needs QARI_SANDBOX_DATA")
+
+
+def test_sandbox_replay_options_when_given_then_pairs_unified_and_start_in_utc(tmp_path) -> None:
+    settings = load_settings(
+        sandbox_data=tmp_path, sandbox_symbols="btc, SUI_USDT,INJ/USDT,BTC", sandbox_start="2024-08-08T16:45"
+    )
+    assert settings.sandbox_symbol_list == ["BTC/USDT", "SUI/USDT", "INJ/USDT"]
+    assert settings.sandbox_start is not None
+    assert settings.sandbox_start.isoformat() == "2024-08-08T16:45:00+00:00"
+    assert load_settings().sandbox_symbol_list is None

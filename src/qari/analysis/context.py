@@ -8,6 +8,7 @@ how much history the caller passes — and makes look-ahead impossible by constr
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from functools import cached_property
 
 import numpy as np
@@ -88,6 +89,40 @@ def _source_for(source: CandleSeries, at_ms: int, tf: str, window: int) -> Candl
     return closed.window(int(np.searchsorted(closed.ts, first, side="left")), len(closed))
 
 
+HTF_CACHED = ("4h", "1d")
+HTF_CACHE_SIZE = 512
+_htf_frames: OrderedDict[tuple[object, ...], Frame] = OrderedDict()
+
+
+def _window_key(w: CandleSeries) -> tuple[object, ...]:
+    """The window's full content, so a cached frame can only be returned for identical candles."""
+    return (
+        w.symbol,
+        w.timeframe,
+        w.ts.tobytes(),
+        w.open.tobytes(),
+        w.high.tobytes(),
+        w.low.tobytes(),
+        w.close.tobytes(),
+        w.volume.tobytes(),
+    )
+
+
+def _shared_frame(w: CandleSeries) -> Frame:
+    """Higher-timeframe frames change once per 4h/1d close but are read at every 5m/15m cycle, by
+    every symbol (BTC's) and by both live and backtest: reuse the frame, with its computed features,
+    while the closed candles are the same. Keyed by content, so the result is identical to a new one."""
+    key = _window_key(w)
+    frame = _htf_frames.get(key)
+    if frame is None:
+        frame = _htf_frames[key] = Frame(w)
+        if len(_htf_frames) > HTF_CACHE_SIZE:
+            _htf_frames.popitem(last=False)
+    else:
+        _htf_frames.move_to_end(key)
+    return frame
+
+
 def _frame(series: dict[str, CandleSeries], tf: str, at_ms: int, min_len: int) -> Frame | None:
     s = series.get(tf)
     if s is None:
@@ -96,7 +131,9 @@ def _frame(series: dict[str, CandleSeries], tf: str, at_ms: int, min_len: int) -
             return None
         s = resample(_source_for(source, at_ms, tf, WINDOWS.get(tf, 300)), tf)
     w = closed_window(s, at_ms, WINDOWS.get(tf, 300))
-    return Frame(w) if len(w) >= min_len else None
+    if len(w) < min_len:
+        return None
+    return _shared_frame(w) if tf in HTF_CACHED else Frame(w)
 
 
 BtcFrames = tuple[Frame | None, Frame | None]

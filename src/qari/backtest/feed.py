@@ -35,7 +35,9 @@ class ReplayMarketFeed:
         }
 
     async def refresh(self, at: dt.datetime) -> dict[str, MarketSnapshot]:
-        at_ms = to_ms(at)
+        return self.snapshots_at(to_ms(at))
+
+    def snapshots_at(self, at_ms: int) -> dict[str, MarketSnapshot]:
         symbols = [s for s in self.pairs if self._listed_from.get(s, at_ms + 1) <= at_ms]
         context = self.context(at_ms) if self.context else None
         return build_snapshots(self.series, at_ms, symbols=symbols, context=context)

@@ -8,7 +8,7 @@ sandbox's matching engine. The runner only picks the period, drives the clock, a
 from __future__ import annotations
 
 import datetime as dt
-import tempfile
+import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -35,6 +35,7 @@ class BacktestConfig:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     balance: Decimal = Decimal(10000)
+    analysis_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
 
 
 @dataclass(slots=True)
@@ -80,21 +81,11 @@ def _trade(position: Any, fills: list[Any]) -> TradeRecord | None:
     )
 
 
-async def journal_trades(sessions: Any, store: Any, user_id: int) -> tuple[list[TradeRecord], int]:
+async def journal_trades(store: Any, user_id: int) -> tuple[list[TradeRecord], int]:
     """Closed positions with at least one buy fill, oldest entry first; plus how many remain open."""
-    from sqlalchemy import select
-
-    from qari.adapters.persistence.repositories.trading import position_from_row
-    from qari.adapters.persistence.tables.trading import PositionRow
-
-    async with sessions() as session:
-        rows = (
-            (await session.execute(select(PositionRow).where(PositionRow.user_id == user_id))).scalars().all()
-        )
-        positions = [position_from_row(r) for r in rows]
     trades: list[TradeRecord] = []
     still_open = 0
-    for position in positions:
+    for position in await store.all_positions(user_id):
         if position.closed_at is None:
             still_open += 1
             continue
@@ -127,33 +118,26 @@ async def run_backtest(
     from qari.engine.kernel import build_backtest
 
     market = load_market_data(config.data_dir, config.pairs, config.start, config.end)
-    # The journal is throwaway: keep it in RAM where the system offers a private tmpfs directory.
-    ram = Path("/dev/shm")  # noqa: S108 - mkdtemp below creates a 0700 directory inside it
-    scratch = str(ram) if ram.is_dir() else None
-    with tempfile.TemporaryDirectory(prefix="qari-backtest-", dir=scratch) as tmp:
-        settings = load_settings(data_dir=Path(tmp), engine_mode="off")
-        run = await build_backtest(
-            settings,
-            market=market,
-            balance=config.balance,
-            database_url=f"sqlite+aiosqlite:///{Path(tmp) / 'backtest.db'}",
-        )
-        bar = _progress_bar(market) if progress else None
+    settings = load_settings(engine_mode="off")
+    run = await build_backtest(
+        settings, market=market, balance=config.balance, analysis_workers=config.analysis_workers
+    )
+    bar = _progress_bar(market) if progress else None
 
-        def tick(at: dt.datetime) -> None:
-            if bar is not None:
-                bar.update(int((at - market.start).total_seconds()) - bar.n)
-            if on_cycle is not None:
-                on_cycle(at)
+    def tick(at: dt.datetime) -> None:
+        if bar is not None:
+            bar.update(int((at - market.start).total_seconds()) - bar.n)
+        if on_cycle is not None:
+            on_cycle(at)
 
-        run.recorder.on_cycle = tick
-        try:
-            await run.engine.run(until=market.end)
-            trades, still_open = await journal_trades(run.sessions, run.store, run.user_id)
-        finally:
-            if bar is not None:
-                bar.close()
-            await run.engine.stop()
+    run.recorder.on_cycle = tick
+    try:
+        await run.engine.run(until=market.end)
+        trades, still_open = await journal_trades(run.store, run.user_id)
+    finally:
+        if bar is not None:
+            bar.close()
+        await run.engine.stop()
     recorder = run.recorder
     summary = summarise(
         trades,

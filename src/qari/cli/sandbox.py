@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import sys
 from pathlib import Path
 
@@ -15,6 +16,9 @@ def sandbox(
     port: int = typer.Option(8100, min=1, max=65535, help="TCP port."),
     data: Path | None = typer.Option(
         None, "--data", help="Replay freqtrade candle files (BASE_QUOTE-TF.feather/.json/.json.gz) from DIR."
+    ),
+    start: str | None = typer.Option(
+        None, "--start", help="With --data: start the replay at this UTC moment of the data (ISO time)."
     ),
     synthetic: int | None = typer.Option(
         None, "--synthetic", help="Seeded synthetic market (the default, seed 7)."
@@ -38,6 +42,9 @@ def sandbox(
     if data is not None and not data.is_dir():
         typer.echo(f"qari sandbox: --data {data} is not a directory", err=True)
         sys.exit(2)
+    if start is not None and (data is None or stepped):
+        typer.echo("qari sandbox: --start needs --data and a running (not --stepped) clock", err=True)
+        sys.exit(2)
     try:
         venue = build_venue(
             data_dir=data,
@@ -45,6 +52,7 @@ def sandbox(
             speed=speed,
             stepped_start_ms=to_ms(WallClock().now()) if stepped else None,
             rate_limits=rate_limits,
+            replay_start_ms=None if start is None else to_ms(parse_start(start)),
         )
     except (ValueError, ConfigError) as e:
         typer.echo(f"qari sandbox: {e}", err=True)
@@ -59,3 +67,11 @@ def sandbox(
         """-d '{"balances": {"USDT": "10000"}}'"""
     )
     uvicorn.run(create_sandbox_app(venue), host=host, port=port, log_level="warning", access_log=False)
+
+
+def parse_start(value: str) -> dt.datetime:
+    try:
+        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise ValueError(f"--start {value!r} is not a time; use e.g. 2024-08-08T16:45") from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -68,6 +68,7 @@ from qari.trading.position import (
 from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
 
 ZERO = Decimal(0)
+PRICE_PLACES = Decimal("0.00000001")  # an average exit price: 8 places, as the backtest reports it
 BUY_ROLES = frozenset({OrderRole.LEG1, OrderRole.LEG2})
 SELL_ROLES = frozenset({OrderRole.STOP, OrderRole.PT1, OrderRole.PT2, OrderRole.EXIT})
 
@@ -704,8 +705,12 @@ class UserExecution:
         with contextlib.suppress(RetryableError):  # the journal's fill copy is completed by reconciliation
             await self.book_fills(position)
         alert_kind = {ExitReason.TRAILING_STOP: "trailing_exit"}.get(reason, "stop_loss")
+        sold = position.sold_qty
         data = {
             "symbol": position.symbol,
+            "size": str(sold),
+            "price": str((position.proceeds_quote / sold).quantize(PRICE_PLACES)) if sold > 0 else "",
+            "entry": str(position.blended_entry or position.entry_price),
             "pnl_usdt": f"{pnl:.2f}",
             "pnl_r": str(position.realised_r),
             "reason": reason.value,

@@ -212,14 +212,30 @@ def default_profile(user_id: int, exchange_id: str) -> TradingProfile:
     return TradingProfile(user_id=user_id, exchange_id=exchange_id, waiver=True)
 
 
+async def _journal(
+    database_url: str | None, user_ids: Sequence[int], clock: Clock, concurrent_units: int = 0
+) -> tuple[Any, Any, Any, Any]:
+    """(store, entry lock, db, sessions): the SQL journal, or, with no database (backtests), memory."""
+    if database_url is None:
+        from qari.adapters.persistence.memory import MemoryEntryLock, MemoryTradingStore
+
+        return MemoryTradingStore(), MemoryEntryLock(), None, None
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+
+    db, sessions = await _database(database_url, concurrent_units)
+    await _ensure_users(sessions, user_ids)
+    return SqlTradingStore(sessions), entry_lock_for(db, sessions, clock), db, sessions
+
+
 @dataclass(slots=True)
 class StaticRun:
     """An engine over a fixed set of users (backtests, stepped sandbox runs, benchmarks, tests)."""
 
     engine: Engine
     clock: Clock
-    store: Any  # SqlTradingStore
-    sessions: Any
+    store: Any  # SqlTradingStore, or MemoryTradingStore in backtests
+    sessions: Any  # None without a database
     db: Any
     recorder: Any
     clients: dict[int, ExchangeClient]
@@ -235,21 +251,20 @@ async def _static_run(
     feed: Any,
     clients: dict[int, ExchangeClient],
     exchange_id: str,
-    database_url: str,
+    database_url: str | None,
     recorder: Any,
     profile: Callable[[int, str], TradingProfile] = default_profile,
     timeouts: Timeouts | None = None,
     reconcile_on_start: bool = True,
     on_close: Sequence[Hook] = (),
+    analyse: Callable[[Any], Any] | None = None,
 ) -> StaticRun:
-    from qari.adapters.locks import entry_lock_for
-    from qari.adapters.persistence.repositories.trading import SqlTradingStore
-    from qari.analysis.engine import analyse
+    from qari.analysis.engine import analyse as full_analysis
     from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
 
-    db, sessions = await _database(database_url, (timeouts or Timeouts()).max_concurrent_users)
-    await _ensure_users(sessions, sorted(clients))
-    store = SqlTradingStore(sessions)
+    store, locks, db, sessions = await _journal(
+        database_url, sorted(clients), clock, (timeouts or Timeouts()).max_concurrent_users
+    )
     metrics = EngineMetrics()
     units = [UserUnit(user_id, exchange_id) for user_id in sorted(clients)]
     borrowed = StaticClients(clients)
@@ -259,7 +274,7 @@ async def _static_run(
             profile(0, exchange_id), {u.user_id: profile(u.user_id, exchange_id) for u in units}
         ),
         store=store,
-        locks=entry_lock_for(db, sessions, clock),
+        locks=locks,
         clock=clock,
         metrics=metrics,
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
@@ -268,7 +283,7 @@ async def _static_run(
         mode=mode.value,
         clock=clock,
         feeds=[feed],
-        analyse=analyse,
+        analyse=analyse or full_analysis,
         directory=StaticDirectory(units),
         executor=executor,
         recorder=recorder,
@@ -290,7 +305,7 @@ async def _static_run(
         cadence,
         cycle,
         on_start=[reconcile_all] if reconcile_on_start else [],
-        on_close=[*on_close, borrowed.close, db.dispose],
+        on_close=[*on_close, borrowed.close, *([db.dispose] if db is not None else [])],
     )
     return StaticRun(engine, clock, store, sessions, db, recorder, clients, executor)
 
@@ -331,13 +346,20 @@ async def build_backtest(
     *,
     market: Any,
     balance: Decimal,
-    database_url: str,
+    database_url: str | None = None,
     cadence_seconds: int | None = None,
+    analysis_workers: int = 1,
 ) -> BacktestRun:
-    """Backtest mode: ManualClock over files + the sandbox's matching engine in-process."""
+    """Backtest mode: ManualClock over files + the sandbox's matching engine in-process.
+
+    The journal is kept in memory unless a `database_url` asks for SQL (tests compare the two). A
+    backtest shows no scanner, so it analyses with `screen` (the same candidates, cheaper), and with
+    `analysis_workers` > 1 it does so ahead of the clock on that many processes."""
     from qari.adapters.simulator.client import SimulatedExchangeClient
     from qari.adapters.simulator.exchange import SimulatedExchange
     from qari.adapters.simulator.prices import CandleReplay
+    from qari.analysis.engine import screen
+    from qari.backtest.ahead import AheadAnalysis
     from qari.backtest.feed import ReplayMarketFeed
     from qari.backtest.recorder import BacktestRecorder
     from qari.market.candle_files import discover
@@ -354,16 +376,24 @@ async def build_backtest(
         venue.advance_to(ms)
 
     step = cadence_seconds or TIMEFRAME_SECONDS[market.entry_timeframe]
+    feed = ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs)
+    ahead = (
+        AheadAnalysis(feed, screen, step_ms=step * 1000, end_ms=to_ms(market.end), workers=analysis_workers)
+        if analysis_workers > 1
+        else None
+    )
     run = await _static_run(
         EngineMode.BACKTEST,
         clock=clock,
         sleep_until=SteppedVenueSleeper(clock, advance),
         cadence=Cadence(cycle_seconds=step, manage_seconds=step),
-        feed=ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs),
+        feed=feed,
         clients={BACKTEST_USER: client},
         exchange_id=BACKTEST_EXCHANGE,
         database_url=database_url,
         recorder=recorder,
+        analyse=ahead or screen,
+        on_close=[ahead.close] if ahead else [],
     )
     return BacktestRun(run, clock, venue, account_id, recorder)
 
@@ -432,6 +462,29 @@ class VenueClock:
 
     def now(self) -> dt.datetime:
         return from_ms(int(self.market_clock.now_ms()))
+
+    @property
+    def speed(self) -> float:
+        """How fast the market runs now (the sandbox admin API may change it; stepped clocks: 1)."""
+        return float(getattr(self.market_clock, "speed", 1.0))
+
+
+class VenueSleeper:
+    """Waits until the sandbox's market clock reaches an instant, at whatever speed it runs now; gives
+    up early once `stopping` is set, so stopping the engine never waits for a distant boundary."""
+
+    def __init__(
+        self, clock: VenueClock, max_nap: float = 0.5, stopping: asyncio.Event | None = None
+    ) -> None:
+        self.clock = clock
+        self.max_nap = max_nap
+        self.stopping = stopping
+
+    async def __call__(self, until: dt.datetime) -> None:
+        while (remaining := (until - self.clock.now()).total_seconds()) > 0:
+            if self.stopping is not None and self.stopping.is_set():
+                return
+            await asyncio.sleep(min(self.max_nap, remaining / self.clock.speed))
 
 
 class SqlUserDirectory:
@@ -558,8 +611,9 @@ async def build_engine(
     if mode is EngineMode.SANDBOX:
         if sandbox_venue is None:
             raise ValueError("sandbox mode needs the built-in sandbox (QARI_SANDBOX_ENABLED=true)")
-        clock = VenueClock(sandbox_venue().clock)
-        sleep_until: SleepUntil = RealTimeSleeper(clock, speed=settings.sandbox_speed)
+        venue_clock = VenueClock(sandbox_venue().clock)
+        clock = venue_clock
+        sleep_until: SleepUntil = VenueSleeper(venue_clock)
         exchanges: tuple[str, ...] = (SANDBOX,)
         settle = 0.0
     else:
@@ -616,9 +670,12 @@ async def build_engine(
         for venue in venues.values():
             await venue.close()
 
-    return assemble(
+    engine = assemble(
         mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=[close_publics]
     )
+    if isinstance(sleep_until, VenueSleeper):
+        sleep_until.stopping = engine._stop
+    return engine
 
 
 @dataclass(slots=True)

@@ -8,7 +8,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -54,11 +54,10 @@ async def register(session: AsyncSession, *, email: str, password: str, now: dt.
         raise ServiceError(422, "password: " + "; ".join(problems))
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         raise ServiceError(409, "email: an account with this e-mail already exists; log in instead")
-    first = not await session.scalar(select(func.count()).select_from(User))
     user = User(
         email=email,
         password_hash=credentials.hash_password(password),
-        is_operator=first,
+        is_operator=False,
         plan_tier="trial",
         trial_ends_at=plans.trial_end(now),
         waiver=False,
@@ -70,9 +69,25 @@ async def register(session: AsyncSession, *, email: str, password: str, now: dt.
         await session.flush()
     except IntegrityError:  # a concurrent registration of the same e-mail won the race
         raise ServiceError(409, "email: an account with this e-mail already exists; log in instead") from None
+    first = user.is_operator = await _claim_operator(session, user.id)
     session.add(UserSettings(user_id=user.id))
     await audit(session, now=now, actor=user.id, action="user.registered", operator=first)
     return user
+
+
+async def _claim_operator(session: AsyncSession, user_id: int) -> bool:
+    """True for exactly one account per install: a conditional UPDATE of the single platform row.
+
+    A concurrent first registration waits on the row lock (PostgreSQL) or the write lock (SQLite)
+    and then finds the role taken; counting users first would let both see an empty install."""
+    await platform_state(session)
+    claimed = await session.execute(
+        update(PlatformState)
+        .where(PlatformState.id == 1, PlatformState.operator_user_id.is_(None))
+        .values(operator_user_id=user_id)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
 
 def _retry_after(failures: list[dt.datetime], limit: int, now: dt.datetime) -> int | None:

@@ -30,37 +30,22 @@ def _t(value: dt.datetime | None) -> str | None:
     return None if value is None else value.astimezone(dt.UTC).isoformat()
 
 
-async def read_journal(sessions: async_sessionmaker[AsyncSession], user_id: int) -> Journal:
-    """Every decision the engine journaled for one user, in a form two runs can be compared by."""
-    async with sessions() as session:
-        positions = (
-            (
-                await session.execute(
-                    select(PositionRow).where(PositionRow.user_id == user_id).order_by(PositionRow.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
-        orders = (
-            (await session.execute(select(OrderRow).where(OrderRow.user_id == user_id).order_by(OrderRow.id)))
-            .scalars()
-            .all()
-        )
-        fills = (
-            (
-                await session.execute(
-                    select(FillRow).where(FillRow.user_id == user_id).order_by(FillRow.at, FillRow.id)
-                )
-            )
-            .scalars()
-            .all()
-        )
+async def read_journal(store: Any, user_id: int) -> Journal:
+    """Every decision the engine journaled for one user, in a form two runs can be compared by.
+
+    Read through the `TradingStore` API, so the SQL journal and the backtest's in-memory one compare."""
+    positions = await store.all_positions(user_id)
+    orders, fills = [], []
+    for p in positions:
+        orders += await store.orders_for(p.id)
+        fills += await store.fills_for(p.id)
+    orders.sort(key=lambda o: (o.created_at, o.id))
+    fills.sort(key=lambda f: f.at)
     return Journal(
         positions=[
             (
                 p.symbol,
-                p.state,
+                p.state.value,
                 _d(p.entry_price),
                 _d(p.structural_stop),
                 _d(p.pt1),
@@ -79,20 +64,20 @@ async def read_journal(sessions: async_sessionmaker[AsyncSession], user_id: int)
             (
                 o.client_order_id,
                 o.symbol,
-                o.role,
-                o.side,
-                o.type,
+                o.role.value,
+                o.side.value,
+                o.type.value,
                 _d(o.qty_base),
                 _d(o.price),
                 _d(o.trigger_price),
-                o.state,
+                o.state.value,
                 _d(o.filled_base),
                 _t(o.created_at),
             )
             for o in orders
         ],
         fills=[
-            (f.symbol, f.side, _d(f.price), _d(f.qty_base), _d(f.fee), f.fee_currency, _t(f.at))
+            (f.symbol, f.side.value, _d(f.price), _d(f.qty_base), _d(f.fee), f.fee_currency, _t(f.at))
             for f in fills
         ],
     )

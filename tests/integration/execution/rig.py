@@ -211,6 +211,16 @@ async def journal(rig: Rig, position_id: int) -> list[str]:
     ]
 
 
+async def alert_data(rig: Rig, kind: str) -> list[dict[str, str]]:
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.tables.alerts import AlertOutbox
+
+    async with rig.sessions() as session:
+        query = select(AlertOutbox.data).where(AlertOutbox.user_id == rig.user_id, AlertOutbox.kind == kind)
+        return list((await session.scalars(query)).all())
+
+
 async def alert_kinds(rig: Rig) -> list[str]:
     from sqlalchemy import select
 

@@ -13,7 +13,7 @@ from qari.services.reports import trades as journal_trades
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import ExitReason, Leg2State, PositionState
 
-from .rig import T0, Rig, alert_kinds, at, candidate, journal, rig_for
+from .rig import T0, Rig, alert_data, alert_kinds, at, candidate, journal, rig_for
 
 
 async def trades(sessions: async_sessionmaker[AsyncSession], user_id: int) -> list[dict[str, Any]]:
@@ -173,3 +173,6 @@ async def test_lifecycle_when_stop_hit_then_cooldown_blocks_reentry_and_minus_tw
         tomorrow = await rig.enter(candidate("XRP/USDT", entry="101"))
         assert tomorrow.decision.passed, tomorrow.decision.headline
         assert {"kill_switch_tripped", "kill_switch_cleared", "stop_loss"} <= set(await alert_kinds(rig))
+        eth_stop = next(a for a in await alert_data(rig, "stop_loss") if a["symbol"] == "ETH/USDT")
+        assert Decimal(eth_stop["size"]) > 0
+        assert Decimal(eth_stop["entry"]) > Decimal(eth_stop["price"]) > 0  # sold below the entry

@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
 from qari.adapters.persistence.db import make_sessionmaker
+from qari.adapters.persistence.memory import MemoryTradingStore
 from qari.adapters.persistence.repositories.trading import SqlTradingStore
 from qari.core.orders import OrderType, Side
 from qari.risk.kill_switch import RealisedR
@@ -44,68 +46,80 @@ async def test_store_when_position_orders_fills_written_then_read_back_exactly(d
     engine = await migrated_engine(database_url)
     try:
         sessions = make_sessionmaker(engine)
-        store = SqlTradingStore(sessions)
-        user_id = await register_user(sessions)
-        position = await store.add_position(a_position(user_id))
-        assert position.id is not None
-        order = await store.add_order(
-            OrderRecord(
-                position_id=position.id,
-                user_id=user_id,
-                symbol="SOL/USDT",
-                role=OrderRole.LEG1,
-                side=Side.BUY,
-                type=OrderType.LIMIT,
-                qty_base=position.leg1_qty,
-                client_order_id="q1-1-leg11",
-                created_at=START,
-                price=position.entry_price,
-            )
-        )
-        order.state = OrderState.FILLED
-        order.filled_base = position.leg1_qty
-        await store.save_order(order)
-        fill = FillRecord(
-            position.id,
-            order.id or 0,
-            user_id,
-            "SOL/USDT",
-            "t1",
-            Side.BUY,
-            Decimal("100.12"),
-            position.leg1_qty,
-            Decimal("0.0001"),
-            "SOL",
-            START,
-        )
-        assert await store.add_fills([fill, fill]) == 1
-
-        back = await store.get_position(position.id)
-        assert back is not None
-        assert back.leg1_qty == Decimal("0.123456789012345678")
-        assert back.opened_at == START and back.opened_at.tzinfo is not None
-        assert back.layer_results == [{"code": 1, "vote": "agree"}]
-        (order_back,) = await store.orders_for(position.id)
-        assert order_back.state is OrderState.FILLED and order_back.client_order_id == "q1-1-leg11"
-        assert [p.id for p in await store.open_positions(user_id)] == [position.id]
-
-        gate_id = await store.record_gate(
-            GateRecord(
-                user_id, "sandbox", "SOL/USDT", False, "G09", "G09 spread", [{"code": "G09"}], {}, START
-            )
-        )
-        assert gate_id > 0
-
-        back.state = PositionState.CLOSED
-        back.exit_reason = ExitReason.STOP_LOSS.value
-        back.closed_at = START + dt.timedelta(hours=1)
-        back.realised_pnl_quote = Decimal("-14.6")
-        back.realised_r = Decimal("-1")
-        await store.save_position(back, realised=RealisedR(back.closed_at, Decimal("-1")))
-        assert await store.open_positions(user_id) == []
-        assert await store.last_stop_loss_at(user_id, "SOL/USDT") == back.closed_at
-        entries = await store.r_entries(user_id, START - dt.timedelta(days=1))
-        assert [e.r for e in entries] == [Decimal(-1)]
-        await store.record_event(back, "stop_loss", "stopped", back.closed_at, alert={"symbol": "SOL/USDT"})
+        await exercise_store(SqlTradingStore(sessions), await register_user(sessions))
     finally:
         await engine.dispose()
+
+
+async def test_memory_store_when_same_writes_then_same_read_back_as_sql() -> None:
+    """The backtest's journal keeps the SQL store's read-back semantics (copies, dedupe, ledger)."""
+    await exercise_store(MemoryTradingStore(), 7)
+
+
+async def exercise_store(store: Any, user_id: int) -> None:
+    position = await store.add_position(a_position(user_id))
+    assert position.id is not None
+    order = await store.add_order(
+        OrderRecord(
+            position_id=position.id,
+            user_id=user_id,
+            symbol="SOL/USDT",
+            role=OrderRole.LEG1,
+            side=Side.BUY,
+            type=OrderType.LIMIT,
+            qty_base=position.leg1_qty,
+            client_order_id="q1-1-leg11",
+            created_at=START,
+            price=position.entry_price,
+        )
+    )
+    order.state = OrderState.FILLED
+    order.filled_base = position.leg1_qty
+    await store.save_order(order)
+    fill = FillRecord(
+        position.id,
+        order.id or 0,
+        user_id,
+        "SOL/USDT",
+        "t1",
+        Side.BUY,
+        Decimal("100.12"),
+        position.leg1_qty,
+        Decimal("0.0001"),
+        "SOL",
+        START,
+    )
+    assert await store.add_fills([fill, fill]) == 1
+
+    back = await store.get_position(position.id)
+    assert back is not None
+    assert back.leg1_qty == Decimal("0.123456789012345678")
+    assert back.opened_at == START and back.opened_at.tzinfo is not None
+    assert back.layer_results == [{"code": 1, "vote": "agree"}]
+    (order_back,) = await store.orders_for(position.id)
+    assert order_back.state is OrderState.FILLED and order_back.client_order_id == "q1-1-leg11"
+    assert [p.id for p in await store.open_positions(user_id)] == [position.id]
+
+    gate_id = await store.record_gate(
+        GateRecord(user_id, "sandbox", "SOL/USDT", False, "G09", "G09 spread", [{"code": "G09"}], {}, START)
+    )
+    assert gate_id > 0
+
+    back.state = PositionState.CLOSED
+    back.exit_reason = ExitReason.STOP_LOSS.value
+    back.closed_at = START + dt.timedelta(hours=1)
+    back.realised_pnl_quote = Decimal("-14.6")
+    back.realised_r = Decimal("-1")
+    await store.save_position(back, realised=RealisedR(back.closed_at, Decimal("-1")))
+    assert await store.open_positions(user_id) == []
+    assert await store.last_stop_loss_at(user_id, "SOL/USDT") == back.closed_at
+    entries = await store.r_entries(user_id, START - dt.timedelta(days=1))
+    assert [e.r for e in entries] == [Decimal(-1)]
+    await store.record_event(back, "stop_loss", "stopped", back.closed_at, alert={"symbol": "SOL/USDT"})
+
+    again = await store.get_position(position.id)
+    assert again is not None and again is not back
+    again.pt1 = Decimal(1)  # a read-back is a copy: changing it writes nothing
+    assert (await store.all_positions(user_id))[0].pt1 == Decimal(120)
+    (only_fill,) = await store.fills_for(position.id)
+    assert only_fill.trade_id == "t1" and only_fill.fee == Decimal("0.0001")

@@ -6,6 +6,7 @@ import hashlib
 import hmac
 import json
 import time
+from pathlib import Path
 
 import httpx
 import pytest
@@ -29,6 +30,31 @@ def test_admin_clock_when_stepped_then_moves_forward_only(sandbox_server: Sandbo
         sandbox_server.set_time(FIXTURE_START_MS)
     with pytest.raises(RuntimeError, match="422"):
         sandbox_server.admin("POST", "/clock", {"set_ms": 1, "advance_ms": 1})
+
+
+async def test_admin_clock_when_replay_then_speed_changes_and_stepping_is_refused(tmp_path: Path) -> None:
+    rows = [[FIXTURE_START_MS + i * 300_000, 100.0, 101.0, 99.0, 100.5, 10.0] for i in range(48)]
+    (tmp_path / "BTC_USDT-5m.json").write_text(json.dumps(rows))
+    moment = FIXTURE_START_MS + 3_600_000
+    venue = build_venue(data_dir=tmp_path, replay_start_ms=moment, speed=1)
+    transport = httpx.ASGITransport(app=create_sandbox_app(venue), client=("127.0.0.1", 40000))
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+        before = (await c.get("/admin/clock")).json()
+        assert before["mode"] == "replay" and before["speed"] == 1
+        assert (before["now_ms"] - moment) % (7 * 86_400_000) < 60_000  # the data moment, whole weeks on
+        faster = (await c.post("/admin/clock", json={"speed": 120})).json()
+        assert faster["speed"] == 120 and faster["now_ms"] >= before["now_ms"]
+        assert (await c.post("/admin/clock", json={"speed": 0})).status_code == 422
+        assert (await c.post("/admin/clock", json={"advance_ms": 1})).status_code == 409
+        assert (await c.post("/admin/clock", json={"speed": 2, "advance_ms": 1})).status_code == 422
+    with pytest.raises(ValueError, match="replayed files"):
+        build_venue(replay_start_ms=moment)
+
+
+def test_admin_clock_when_stepped_then_no_speed(sandbox_server: SandboxServer) -> None:
+    with pytest.raises(RuntimeError, match="409"):
+        sandbox_server.admin("POST", "/clock", {"speed": 10})
+    assert sandbox_server.admin("GET", "/clock")["speed"] is None
 
 
 def test_admin_input_when_invalid_then_4xx_with_reason(sandbox_server: SandboxServer) -> None:

@@ -80,3 +80,28 @@ def test_cli_when_options_conflict_or_dir_missing_then_exit_2_with_reason(tmp_pa
     assert missing.exit_code == 2 and "not a directory" in missing.output
     empty = runner.invoke(app, ["sandbox", "--data", str(tmp_path)])
     assert empty.exit_code == 2 and "no candle files" in empty.output
+
+
+def test_cli_when_start_without_data_bad_or_outside_the_data_then_exit_2_with_reason(tmp_path: Path) -> None:
+    rows = [[1_704_067_200_000 + i * 3_600_000, 2.0, 2.1, 1.9, 2.05, 100.0] for i in range(48)]
+    (tmp_path / "ABC_USDT-1h.json").write_text(json.dumps(rows))
+    runner = CliRunner()
+    alone = runner.invoke(app, ["sandbox", "--start", "2024-01-01T12:00"])
+    assert alone.exit_code == 2 and "--start needs --data" in alone.output
+    garbled = runner.invoke(app, ["sandbox", "--data", str(tmp_path), "--start", "soon"])
+    assert garbled.exit_code == 2 and "not a time" in garbled.output
+    outside = runner.invoke(app, ["sandbox", "--data", str(tmp_path), "--start", "2024-03-01"])
+    assert outside.exit_code == 2
+    assert "outside the data (2024-01-01T00:00Z to 2024-01-02T23:00Z)" in outside.output
+
+
+def test_cli_when_replay_started_at_a_moment_then_the_clock_runs_from_it(tmp_path: Path) -> None:
+    start = 1_704_067_200_000  # 2024-01-01 (the data's own time)
+    rows = [[start + i * 3_600_000, 2.0, 2.1, 1.9, 2.05, 100.0] for i in range(48)]
+    (tmp_path / "ABC_USDT-1h.json").write_text(json.dumps(rows))
+    moment = start + 12 * 3_600_000
+    with _serving("--data", str(tmp_path), "--start", "2024-01-01T12:00Z") as base:
+        clock = httpx.get(f"{base}/admin/clock").json()
+        assert clock["mode"] == "replay" and clock["speed"] == 1
+        assert (clock["now_ms"] - moment) % (7 * 86_400_000) < 60_000
+        assert clock["now_ms"] <= clock["real_now_ms"]

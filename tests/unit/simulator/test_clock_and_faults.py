@@ -50,3 +50,15 @@ def test_fault_probability_when_seeded_then_reproducible_share() -> None:
 
     assert fired(3) == fired(3)
     assert 80 < sum(fired(3)) < 160
+
+
+def test_replay_clock_when_speed_changed_then_new_pace_from_that_instant_without_a_jump() -> None:
+    real = ManualClock(START)
+    clock = ReplayClock(real, origin_ms=1_000, speed=1)
+    real.advance(dt.timedelta(seconds=10))
+    clock.set_speed(120)
+    assert clock.now_ms() == 11_000 and clock.speed == 120
+    real.advance(dt.timedelta(seconds=2))
+    assert clock.now_ms() == 11_000 + 240_000
+    with pytest.raises(ValueError, match="positive"):
+        clock.set_speed(0)

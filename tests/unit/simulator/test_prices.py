@@ -84,3 +84,15 @@ def test_replay_when_real_feather_files_then_klines_from_files_and_aggregates() 
     assert isinstance(daily, CandleSeries) and len(daily) == 3
     two_hourly = replay.candles("BTC/USDT", "2h", T0, T0 + DAY_MS)
     assert len(two_hourly) == 12 and two_hourly.open[0] == pytest.approx(42283.58)
+
+
+def test_replay_when_started_at_a_data_moment_then_it_lands_in_the_week_before_now(tmp_path: Path) -> None:
+    source = write_market(tmp_path, FLAT)
+    moment = T0 + 3 * STEP
+    now = T0 + 100 * WEEK_MS + 2 * DAY_MS
+    start = source.start_at(moment, now)
+    assert source.shift_ms % WEEK_MS == 0
+    assert start == moment + source.shift_ms and now - WEEK_MS < start <= now
+    assert source.base_candles("BTC/USDT", start, start + STEP).close.tolist() == [FLAT[3][3]]
+    with pytest.raises(ValueError, match="outside the data"):
+        source.start_at(T0 + len(FLAT) * STEP, now)

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from qari.adapters.simulator.exchange import SimulatedExchange
-from qari.adapters.simulator.fill_model import FillModel, quantize
+from qari.adapters.simulator.fill_model import BookModel, FillModel, quantize
 from qari.adapters.simulator.harness import FIXTURE_START_MS
 from qari.adapters.simulator.matching import VenueError
 from qari.adapters.simulator.prices import SyntheticMarket
@@ -120,3 +120,21 @@ def test_random_orders_when_applied_then_balances_locks_and_value_hold(
         for e in ex.executions("p"):
             base = e.qty if e.side == "Buy" else e.value
             assert e.fee == base * e.fee_rate and e.fee >= 0
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    mid=st.decimals(min_value=Decimal("0.00001"), max_value=Decimal("100000"), places=5),
+    tick=st.sampled_from([Decimal("0.00001"), Decimal("0.01"), Decimal("1")]),
+    lot=st.sampled_from([Decimal("0.001"), Decimal("1")]),
+    depth=st.integers(1, 60),
+)
+def test_book_when_shallow_then_exact_prefix_of_full_book(
+    mid: Decimal, tick: Decimal, lot: Decimal, depth: int
+) -> None:
+    """The ticker asks for one level; the matching engine walks the full book: they must agree."""
+
+    book = BookModel()
+    bids, asks = book.sides(mid, tick, lot)
+    shallow_bids, shallow_asks = book.sides(mid, tick, lot, depth)
+    assert shallow_bids == bids[:depth] and shallow_asks == asks[:depth]

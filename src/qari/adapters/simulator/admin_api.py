@@ -10,15 +10,16 @@ It answers loopback clients only. Routes, relative to the sandbox base URL:
 | `PUT /admin/balances/{api_key}` | `{"balances": {"USDT": "500"}}` (totals) | balances |
 | `GET /admin/balances/{api_key}` | | `{coin: {"free", "locked", "total"}}` |
 | `GET /admin/orders/{api_key}` | `?symbol=BTCUSDT&open_only=true` | orders in Bybit's shape |
-| `GET /admin/clock` | | `{"now_ms", "mode", "real_now_ms"}` |
-| `POST /admin/clock` | `{"set_ms": …}` or `{"advance_ms": …}` (stepped clock only) | clock |
+| `GET /admin/clock` | | `{"now_ms", "mode", "real_now_ms", "speed"}` |
+| `POST /admin/clock` | `{"set_ms": …}` / `{"advance_ms": …}` (stepped), `{"speed": 120}` (replay) | clock |
 | `POST /admin/faults` | `{"kind": "timeout", "count": 1}` / `{"kind": …, "probability": 0.2}` | rule |
 | `GET /admin/faults`, `DELETE /admin/faults`, `DELETE /admin/faults/{id}` | | rules |
 | `GET /admin/market` | | `{symbol: last price}` at the market clock |
 
 `KeyRequest`: `{"permissions": {"Spot": ["SpotTrade"], "Wallet": ["Withdraw"]}, "read_only": 0,
 "ips": ["*"], "balances": {"USDT": "10000"}, "account_id": null}` (permissions in the query-api shape;
-`account_id` lets a second key share an account).
+`account_id` lets a second key share an account). A replay clock's new `speed` applies from the
+current instant on (the market time never jumps).
 
 Fault kinds: `timeout` (answer held back `delay_ms`; `after: true` carries the request out first),
 `http_5xx` (`status`, default 502), `rate_limit` (retCode 10006), `maintenance` (HTTP 503),
@@ -34,6 +35,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
 from qari.adapters.simulator.bybit_api import fmt, render_order
+from qari.adapters.simulator.clock import ReplayClock
 from qari.adapters.simulator.faults import FaultKind
 from qari.adapters.simulator.matching import VenueError
 from qari.adapters.simulator.venue import SandboxVenue
@@ -57,6 +59,7 @@ class BalancesRequest(BaseModel):
 class ClockRequest(BaseModel):
     set_ms: int | None = Field(None, ge=0)
     advance_ms: int | None = Field(None, ge=0)
+    speed: float | None = Field(None, gt=0, le=100_000, description="replay clock: new speed from now on")
 
 
 class FaultRequest(BaseModel):
@@ -161,7 +164,9 @@ def list_orders(
 
 
 def clock_state(venue: SandboxVenue) -> dict[str, object]:
-    return {"now_ms": venue.clock.now_ms(), "mode": venue.clock.mode, "real_now_ms": venue.auth_now_ms()}
+    clock = venue.clock
+    speed = clock.speed if isinstance(clock, ReplayClock) else None
+    return {"now_ms": clock.now_ms(), "mode": clock.mode, "real_now_ms": venue.auth_now_ms(), "speed": speed}
 
 
 @router.get("/clock")
@@ -171,14 +176,22 @@ def get_clock(venue: Venue) -> dict[str, object]:
 
 @router.post("/clock")
 def move_clock(body: ClockRequest, venue: Venue) -> dict[str, object]:
-    if (body.set_ms is None) == (body.advance_ms is None):
-        raise HTTPException(422, "send exactly one of set_ms or advance_ms")
+    if sum(value is not None for value in (body.set_ms, body.advance_ms, body.speed)) != 1:
+        raise HTTPException(422, "send exactly one of set_ms, advance_ms or speed")
     try:
-        clock = venue.stepped()
-        if body.set_ms is not None:
-            clock.set(body.set_ms)
+        if body.speed is not None:
+            if not isinstance(venue.clock, ReplayClock):
+                raise ValueError(
+                    f"the market clock is in {venue.clock.mode} mode; only a replay clock has a speed"
+                )
+            venue.sync()  # fills up to now happen at the old pace
+            venue.clock.set_speed(body.speed)
         else:
-            clock.advance(body.advance_ms or 0)
+            clock = venue.stepped()
+            if body.set_ms is not None:
+                clock.set(body.set_ms)
+            else:
+                clock.advance(body.advance_ms or 0)
     except ValueError as e:
         raise HTTPException(409, str(e)) from None
     venue.sync()

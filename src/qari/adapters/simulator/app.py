@@ -21,7 +21,7 @@ from qari.adapters.simulator.prices import CandleReplay, PriceSource, SyntheticM
 from qari.adapters.simulator.venue import RateLimiter, SandboxVenue
 from qari.config import Settings
 from qari.core.clocks import WallClock
-from qari.core.time import Clock
+from qari.core.time import Clock, to_ms
 
 
 def build_venue(
@@ -37,21 +37,33 @@ def build_venue(
     fills: FillModel | None = None,
     fault_seed: int = 0,
     rate_limits: bool = False,
+    replay_start_ms: int | None = None,
 ) -> SandboxVenue:
     """A venue over replayed files (`data_dir`) or the seeded synthetic market; the market clock is
     stepped when `stepped_start_ms` is given, otherwise the real time run at `speed`; `rate_limits`
-    turns on Bybit's per-key request limits (10006 past 20 order calls / 50 other private calls a second)."""
+    turns on Bybit's per-key request limits (10006 past 20 order calls / 50 other private calls a second).
+
+    A replay starts 30 days before its data ends, shifted to now; `replay_start_ms` (a moment of the
+    data) starts it there instead, shifted by whole weeks into the week before now."""
     real = real_clock or WallClock()
-    clock: MarketClock = (
-        SteppedClock(stepped_start_ms) if stepped_start_ms is not None else ReplayClock(real, speed=speed)
-    )
+    if replay_start_ms is not None and (data_dir is None or stepped_start_ms is not None):
+        raise ValueError("a replay start needs replayed files and a running (not stepped) clock")
     source: PriceSource
+    origin_ms: int | None = None
     if data_dir is not None:
         replay = CandleReplay.from_dir(data_dir, symbols=symbols)
-        replay.align_start(clock.now_ms())
+        if replay_start_ms is not None:
+            origin_ms = replay.start_at(replay_start_ms, to_ms(real.now()))
+        else:
+            replay.align_start(stepped_start_ms if stepped_start_ms is not None else to_ms(real.now()))
         source = replay
     else:
         source = SyntheticMarket(synthetic_seed)
+    clock: MarketClock = (
+        SteppedClock(stepped_start_ms)
+        if stepped_start_ms is not None
+        else ReplayClock(real, origin_ms=origin_ms, speed=speed)
+    )
     exchange = SimulatedExchange(
         source, start_ms=clock.now_ms(), fees=fees, book=book, fills=fills, symbols=symbols
     )
@@ -60,10 +72,13 @@ def build_venue(
 
 
 def venue_from_settings(settings: Settings) -> SandboxVenue:
+    start = settings.sandbox_start
     return build_venue(
         data_dir=settings.sandbox_data,
         synthetic_seed=settings.sandbox_synthetic_seed,
         speed=settings.sandbox_speed,
+        symbols=settings.sandbox_symbol_list,
+        replay_start_ms=None if start is None else to_ms(start),
     )
 
 

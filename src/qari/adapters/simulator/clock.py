@@ -40,7 +40,8 @@ class SteppedClock:
 
 
 class ReplayClock:
-    """`origin_ms + (real elapsed) × speed`; speed 1 with origin = now is the real time."""
+    """`origin_ms + (real elapsed) × speed`; speed 1 with origin = now is the real time. `set_speed`
+    changes the speed from the current instant on (the market time never jumps)."""
 
     mode = "replay"
 
@@ -54,3 +55,11 @@ class ReplayClock:
 
     def now_ms(self) -> int:
         return self.origin_ms + int((to_ms(self._real.now()) - self._start) * self.speed)
+
+    def set_speed(self, speed: float) -> None:
+        if speed <= 0:
+            raise ValueError("speed must be positive")
+        now = self.now_ms()
+        self._start = to_ms(self._real.now())
+        self.origin_ms = now
+        self.speed = speed

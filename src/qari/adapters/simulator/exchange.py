@@ -145,7 +145,7 @@ class SimulatedExchange:
         self._order_seq = 0
         self._exec_seq = 0
         self._price_cache: dict[str, Decimal] = {}
-        self._books: dict[tuple[str, Decimal], tuple[list[Level], list[Level]]] = {}
+        self._books: dict[tuple[str, Decimal, int], tuple[list[Level], list[Level]]] = {}
 
     # ----------------------------------------------------------------------------------- instruments
     def _list(self, symbol: str, at_ms: int) -> bool:
@@ -228,19 +228,23 @@ class SimulatedExchange:
     def _sides(
         self, symbol: str, mid: Decimal | None = None, depth: int | None = None
     ) -> tuple[list[Level], list[Level]]:
-        """The modelled book around `mid` (default: the price now), cached per (symbol, mid)."""
+        """The modelled book around `mid` (default: the price now), cached per (symbol, mid, depth).
+
+        Each level depends only on the ones before it, so a shallow book (a ticker's best bid and
+        ask) is the exact prefix of the full one and is computed on its own."""
         inst = self.instrument(symbol)
         mid = mid or self.price(symbol)
-        key = (symbol, mid)
+        n = self.book.levels if depth is None else min(depth, self.book.levels)
+        if n <= 0:
+            return [], []
+        key = (symbol, mid, n)
         sides = self._books.get(key)
         if sides is None:
             if len(self._books) > 512:
                 self._books.clear()
-            sides = self.book.sides(mid, inst.tick_size, inst.base_precision)
+            sides = self.book.sides(mid, inst.tick_size, inst.base_precision, n)
             self._books[key] = sides
-        if depth is None:
-            return sides
-        return sides[0][:depth], sides[1][:depth]
+        return sides
 
     def order_book(self, symbol: str, depth: int = 50) -> tuple[list[Level], list[Level]]:
         return self._sides(symbol, depth=depth)

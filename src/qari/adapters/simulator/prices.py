@@ -22,7 +22,7 @@ from typing import Protocol
 import numpy as np
 
 from qari.core.market import CandleSeries, FloatArray, IntArray
-from qari.core.time import timeframe_ms
+from qari.core.time import from_ms, timeframe_ms
 from qari.market.candle_files import discover, load_candle_file
 
 DAY_MS = 86_400_000
@@ -161,6 +161,18 @@ class CandleReplay:
         self.shift_ms = ((sim_start_ms - data_point) // WEEK_MS) * WEEK_MS
         self._loaded.clear()
 
+    def start_at(self, data_ms: int, sim_now_ms: int) -> int:
+        """Shift by whole weeks so that the data's moment `data_ms` falls in the week up to
+        `sim_now_ms`; returns that shifted moment (where a replay clock starting now should begin)."""
+        first, last = self.data_span()
+        if not first <= data_ms <= last:
+            raise ValueError(
+                f"replay start {_iso(data_ms)} is outside the data ({_iso(first)} to {_iso(last)})"
+            )
+        self.shift_ms = ((sim_now_ms - data_ms) // WEEK_MS) * WEEK_MS
+        self._loaded.clear()
+        return data_ms + self.shift_ms
+
     def base_candles(self, symbol: str, start_ms: int, end_ms: int) -> CandleSeries:
         return _slice(self._series(symbol, self.base_timeframe(symbol)), start_ms, end_ms)
 
@@ -176,6 +188,10 @@ class CandleReplay:
         return _slice(
             aggregate(_slice(self._series(symbol, source), lo, end_ms), timeframe), start_ms, end_ms
         )
+
+
+def _iso(ms: int) -> str:
+    return from_ms(ms).strftime("%Y-%m-%dT%H:%MZ")
 
 
 _SUPPORTED = ("1m", "3m", "5m", "15m", "30m", "1h", "2h", "4h", "6h", "12h", "1d", "1w")

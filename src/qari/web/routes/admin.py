@@ -3,32 +3,60 @@
 from __future__ import annotations
 
 import datetime as dt
+from collections import defaultdict
 
 from fastapi import APIRouter, Query
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qari.adapters.exchanges.capabilities import VENUES
 from qari.adapters.persistence.tables.accounts import AuditEntry, User
+from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.services import accounts, plans
 from qari.web.deps import ClockDep, OperatorUser, SessionDep
 from qari.web.schemas.accounts import (
+    AdminUserPublic,
     AuditPublic,
     Blacklist,
     PlanChange,
     PlatformChange,
     PlatformPublic,
+    UserConnectionPublic,
     UserPublic,
 )
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 
-@router.get("/users", response_model=list[UserPublic])
-async def list_users(operator: OperatorUser, session: SessionDep, clock: ClockDep) -> list[UserPublic]:
+@router.get("/users", response_model=list[AdminUserPublic])
+async def list_users(operator: OperatorUser, session: SessionDep, clock: ClockDep) -> list[AdminUserPublic]:
+    """Every user with their plan and exchange-connection status."""
     now = clock.now()
     table = await plans.load_plans(session)
     users = (await session.execute(select(User).order_by(User.id))).scalars().all()
-    return [UserPublic.of(u, plans.plan_status(u, table[u.plan_tier], now)) for u in users]
+    rows = await session.execute(
+        select(
+            ExchangeConnection.user_id,
+            ExchangeConnection.exchange,
+            ExchangeConnection.status,
+            ExchangeConnection.verified_at,
+        ).order_by(ExchangeConnection.user_id, ExchangeConnection.exchange)
+    )
+    connections: dict[int, list[UserConnectionPublic]] = defaultdict(list)
+    for user_id, exchange, status, verified_at in rows.all():
+        venue = VENUES.get(exchange)
+        connections[user_id].append(
+            UserConnectionPublic(
+                exchange=exchange,
+                exchange_name=venue.name if venue else exchange,
+                status=status,
+                verified_at=verified_at,
+            )
+        )
+    return [
+        AdminUserPublic.with_connections(u, plans.plan_status(u, table[u.plan_tier], now), connections[u.id])
+        for u in users
+    ]
 
 
 @router.put("/users/{user_id}/plan", response_model=UserPublic)

@@ -100,6 +100,46 @@ class UserPublic(BaseModel):
         )
 
 
+CONNECTION_STATUSES = "connected | invalid_credentials | permissions_error | unreachable"
+# The most urgent first: the state an operator should see for a user with several keys.
+_URGENCY = ("invalid_credentials", "permissions_error", "unreachable", "connected")
+
+
+class UserConnectionPublic(BaseModel):
+    exchange: str
+    exchange_name: str
+    status: str = Field(description=CONNECTION_STATUSES)
+    verified_at: dt.datetime | None = Field(description="when the key's permissions last passed the check")
+
+
+class AdminUserPublic(UserPublic):
+    """A user as the operator's list shows it: plan and exchange-connection status (no key material)."""
+
+    connection_status: str = Field(
+        description="none (no key stored) | " + CONNECTION_STATUSES + ": the most urgent of the user's "
+        "connections (connected only when every stored key is)"
+    )
+    connections: list[UserConnectionPublic]
+
+    @classmethod
+    def with_connections(
+        cls, user: User, plan: PlanStatus, connections: list[UserConnectionPublic]
+    ) -> AdminUserPublic:
+        return cls(
+            **UserPublic.of(user, plan).model_dump(),
+            connection_status=connection_headline([c.status for c in connections]),
+            connections=connections,
+        )
+
+
+def connection_headline(statuses: list[str]) -> str:
+    if not statuses:
+        return "none"
+    known = [s for s in _URGENCY if s in statuses]
+    unknown = [s for s in statuses if s not in _URGENCY]
+    return (unknown or known)[0]
+
+
 class PlanChange(BaseModel):
     model_config = ConfigDict(extra="forbid")
 

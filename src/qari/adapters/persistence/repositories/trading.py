@@ -271,6 +271,11 @@ class SqlTradingStore:
             rows = (await session.scalars(query.order_by(PositionRow.id))).all()
             return [position_from_row(r) for r in rows]
 
+    async def all_positions(self, user_id: int) -> list[PositionRecord]:
+        async with self._sessions() as session:
+            query = select(PositionRow).where(PositionRow.user_id == user_id).order_by(PositionRow.id)
+            return [position_from_row(r) for r in (await session.scalars(query)).all()]
+
     async def add_order(self, order: OrderRecord) -> OrderRecord:
         async with self._write() as session:
             row = OrderRow()

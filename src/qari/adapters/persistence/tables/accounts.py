@@ -10,7 +10,8 @@ Schema (revision 0001):
 - `vault_keys`: master-key versions (fingerprint only, never the key).
 - `vault_secrets`: AES-256-GCM envelope-encrypted secrets (no plaintext column anywhere).
 - `user_settings`: the user's trading preferences (one row per user).
-- `platform_state`: a single row (id = 1): operator switches and the platform blacklist.
+- `platform_state`: a single row (id = 1): operator switches, the platform blacklist and which
+  account claimed the operator role (0006).
 - `audit_log`: who did what, when.
 """
 
@@ -134,6 +135,9 @@ class PlatformState(Base):
     kill_switch: Mapped[bool] = mapped_column(Boolean, default=False)
     blacklist: Mapped[list[str]] = mapped_column(JSON, default=list)
     updated_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
+    # The install's first account, claimed by a conditional UPDATE so two concurrent first
+    # registrations cannot both become operator (revision 0006).
+    operator_user_id: Mapped[int | None] = mapped_column(Integer, nullable=True)
 
 
 class AuditEntry(Base):

@@ -37,7 +37,12 @@ export function loginPage(ctx) {
           if (needsTotp(e) && totpField.hidden) {
             totpField.hidden = false;
             totp.focus();
-            message.append(h('div', { class: 'notice' }, 'Enter the code from your authenticator app.'));
+            message.append(h('div', { class: 'notice', id: 'login-totp-needed' }, 'Two-factor login is on for this account: enter the 6-digit code from your authenticator app.'));
+          } else if (!totpField.hidden && e.status === 401) {
+            totp.value = '';
+            totp.focus();
+            message.append(h('div', { class: 'notice bad', id: 'login-totp-rejected' },
+              'That two-factor code was not accepted. Enter the current 6-digit code from your authenticator app: codes change every 30 seconds and each works once.'));
           } else {
             message.append(h('div', { class: 'notice bad' }, e.message));
           }

@@ -31,13 +31,23 @@ export async function candleChart(el, subject) {
   const candles = items(data, 'candles').map((c) => Array.isArray(c)
     ? { time: toSeconds(c[0]), open: +c[1], high: +c[2], low: +c[3], close: +c[4] }
     : { time: toSeconds(pick(c, 'time', 'open_time', 't')), open: +c.open, high: +c.high, low: +c.low, close: +c.close });
-  if (!candles.length) { el.replaceChildren(h('p', { class: 'muted' }, 'No price data for this symbol yet.')); return null; }
+  if (!candles.length) { el.replaceChildren(h('p', { class: 'muted' }, 'No price data for this symbol yet.')); el.dataset.chart = 'empty'; return null; }
   const chart = makeChart(el);
   if (!chart) return null;
-  const series = chart.addCandlestickSeries({ upColor: '#127a3e', downColor: '#b42318', wickUpColor: '#127a3e', wickDownColor: '#b42318', borderVisible: false });
+  const levels = lines(subject);
+  const prices = levels.map((l) => l.price).filter(Number.isFinite);
+  // Keep the stop and targets in view even when the candles stay between them.
+  const autoscaleInfoProvider = (original) => {
+    const info = original();
+    if (!info || !info.priceRange || !prices.length) return info;
+    const { minValue, maxValue } = info.priceRange;
+    return { ...info, priceRange: { minValue: Math.min(minValue, ...prices), maxValue: Math.max(maxValue, ...prices) } };
+  };
+  const series = chart.addCandlestickSeries({ upColor: '#127a3e', downColor: '#b42318', wickUpColor: '#127a3e', wickDownColor: '#b42318', borderVisible: false, autoscaleInfoProvider });
   series.setData(candles.sort((a, b) => a.time - b.time));
-  for (const line of lines(subject)) series.createPriceLine(line);
+  for (const line of levels) series.createPriceLine(line);
   series.setMarkers(markers(subject));
   chart.timeScale().fitContent();
+  el.dataset.chart = 'ready'; // drawn with data (screenshots and tests wait for this)
   return chart;
 }

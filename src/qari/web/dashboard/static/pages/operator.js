@@ -24,10 +24,16 @@ export default function operator() {
       { label: 'Plan', value: (u) => {
         const select = h('select', { 'aria-label': `Plan of ${u.email}` }, ['trial', 'pro', 'premium'].map((p) => h('option', { value: p, selected: String(planOf(u)).toLowerCase().includes(p) }, p)));
         select.addEventListener('change', () => act('PUT', `${API.users}/${u.id}/plan`, { tier: select.value }, `Plan set to ${select.value}.`));
-        return select;
+        const plan = u.plan && typeof u.plan === 'object' ? u.plan : null;
+        return [select, plan && plan.reason ? h('div', { class: `small ${plan.active ? 'muted' : 'bad'}`, 'data-plan-state': plan.active ? 'active' : 'inactive' }, plan.reason) : null];
       } },
       { label: 'Waiver', value: (u) => h('button', { type: 'button', class: 'secondary', onclick: () => act(hasWaiver(u) ? 'DELETE' : 'PUT', `${API.users}/${u.id}/waiver`, undefined, hasWaiver(u) ? 'Waiver revoked.' : 'Waiver granted.') }, hasWaiver(u) ? 'Revoke waiver' : 'Grant waiver') },
-      { label: 'Connection', value: (u) => statusBadge(pick(u, 'connection_status', 'exchange_status')) },
+      { label: 'Connection', value: (u) => {
+        const connections = items(pick(u, 'connections') || []);
+        if (!connections.length) return h('span', { 'data-user-connection': u.email }, statusBadge(null));
+        return h('span', { 'data-user-connection': u.email, 'data-headline': pick(u, 'connection_status') || '' },
+          connections.map((c) => h('div', { class: 'small' }, `${pick(c, 'exchange_name', 'exchange')} `, statusBadge(c.status))));
+      } },
       { label: 'Since', value: (u) => fmtTime(pick(u, 'created_at', 'registered_at')) },
     ], items(users, 'users'), 'No users.'));
   }

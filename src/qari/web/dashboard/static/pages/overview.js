@@ -109,6 +109,7 @@ export default function overview() {
     series.setData(points);
     chart.timeScale().fitContent();
     slots.equityEmpty.hidden = points.length > 0;
+    slots.equityChart.dataset.chart = points.length ? 'ready' : 'empty';
   }
 
   async function showDetail(position) {
@@ -134,6 +135,7 @@ export default function overview() {
       for (const [k, v] of entries) data[k] = v;
       for (const [k, build] of Object.entries(builders)) slots[k] = build();
       const chartBox = h('div', { class: 'chart', id: 'equity-chart' });
+      slots.equityChart = chartBox;
       slots.equityEmpty = h('p', { class: 'muted small', id: 'equity-empty' }, 'The equity curve starts with your first closed trade.');
       slots.detail = h('div', { class: 'card', id: 'position-detail', hidden: true });
       clear(root, h('h1', {}, 'Overview'),

@@ -325,20 +325,22 @@ async function securityTab(root, ctx) {
   if (enabled) {
     const code = h('input', { inputmode: 'numeric', maxlength: 6 });
     const password = h('input', { type: 'password', autocomplete: 'current-password' });
-    tfa.append(h('p', { class: 'notice good' }, 'Two-factor login is on.'), field('totp_off_password', 'Password', password), field('totp_off', 'Code from the app', code),
+    tfa.append(h('p', { class: 'notice good', id: 'totp-on' }, 'Two-factor login is on.'), field('totp_off_password', 'Password', password), field('totp_off', 'Code from the app', code),
       h('button', { type: 'button', class: 'secondary', onclick: async () => {
         try { await api('POST', '/auth/totp/disable', { password: password.value, code: code.value.trim() }); toast('Two-factor login switched off.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { clear(box, h('div', { class: 'notice bad' }, e.message)); }
       } }, 'Switch off'), box);
   } else {
-    tfa.append(h('p', {}, 'Protect your account with an authenticator app.'), h('button', { type: 'button', onclick: async () => {
+    tfa.append(h('p', {}, 'Protect your account with an authenticator app.'), h('button', { type: 'button', id: 'totp-setup', onclick: async () => {
       try {
         const setup = await api('POST', '/auth/totp/setup');
         const code = h('input', { inputmode: 'numeric', maxlength: 6 });
-        clear(box, h('p', {}, 'Add this secret to your authenticator app: ', h('code', {}, setup.secret || '')),
+        clear(box, h('p', {}, 'Add this secret to your authenticator app: ', h('code', { id: 'totp-secret' }, setup.secret || '')),
           setup.otpauth_uri ? h('p', { class: 'small muted' }, setup.otpauth_uri) : null,
-          field('totp_on', 'Code from the app', code),
-          h('button', { type: 'button', onclick: async () => {
-            try { await api('POST', '/auth/totp/enable', { code: code.value.trim() }); toast('Two-factor login is on.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { toast(e.message); }
+          field('totp_on', 'Code from the app', code, 'The 6-digit code the app shows now.'),
+          h('button', { type: 'button', id: 'totp-confirm', onclick: async () => {
+            const error = box.querySelector('#totp_on-error');
+            error.textContent = '';
+            try { await api('POST', '/auth/totp/enable', { code: code.value.trim() }); toast('Two-factor login is on.'); ctx.me = await ctx.reloadMe(); securityTab(root, ctx); } catch (e) { error.textContent = e.message; code.focus(); }
           } }, 'Confirm'));
       } catch (e) { clear(box, h('div', { class: 'notice bad' }, e.message)); }
     } }, 'Set up two-factor login'), box);

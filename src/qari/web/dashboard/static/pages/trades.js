@@ -82,11 +82,30 @@ export default function trades() {
     return true;
   }
 
+  let drawn = new Map(); // trade id -> { key, el }: unchanged trades keep their element (and open chart)
+
+  function dropChart(id) {
+    const chart = charts.get(id);
+    if (chart) chart.remove();
+    charts.delete(id);
+  }
+
   function drawList() {
-    for (const chart of charts.values()) if (chart) chart.remove();
-    charts.clear();
     const shown = list.filter(matches);
-    clear(listEl, shown.length ? shown.map((t) => tradeDetails(t, openIds, charts)) : h('p', { class: 'muted' }, list.length ? 'No trade matches these filters.' : 'No trades yet. When the engine trades, each trade appears here with its explanation.'));
+    const next = new Map();
+    const elements = shown.map((t) => {
+      const id = tradeId(t);
+      const key = JSON.stringify(t);
+      const old = drawn.get(id);
+      if (old && old.key === key) { next.set(id, old); return old.el; }
+      dropChart(id);
+      const el = tradeDetails(t, openIds, charts);
+      next.set(id, { key, el });
+      return el;
+    });
+    for (const id of drawn.keys()) if (!next.has(id)) dropChart(id);
+    drawn = next;
+    clear(listEl, elements.length ? elements : h('p', { class: 'muted' }, list.length ? 'No trade matches these filters.' : 'No trades yet. When the engine trades, each trade appears here with its explanation.'));
   }
 
   function control(label, input, key) {

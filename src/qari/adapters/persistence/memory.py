@@ -1,0 +1,202 @@
+"""In-memory `TradingStore` and `EntryLock` for backtests: the journal of a throwaway run.
+
+A backtest writes its journal tens of thousands of times and reads it back once, so a database
+round-trip per write is most of its cost. These keep the exact read-back semantics of
+`SqlTradingStore` (fresh copies, normalised decimals, ids in insertion order, one fill per order
+and venue trade id, R ledger and stop-loss history) without the I/O. Durability is not needed: a
+backtest that dies is simply run again. Live and sandbox modes always use the SQL store.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime as dt
+from collections.abc import AsyncIterator, Iterable
+from contextlib import asynccontextmanager
+from decimal import Decimal
+from typing import TypeVar
+
+from qari.risk.kill_switch import RealisedR
+from qari.trading.position import ExitReason
+from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
+
+__all__ = ["MemoryEntryLock", "MemoryTradingStore"]
+
+R = TypeVar("R", PositionRecord, OrderRecord, FillRecord)
+
+
+_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+
+
+def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """(all field names, those holding lists), per record class."""
+    names = _FIELDS.get(cls)
+    if names is None:
+        fields = dataclasses.fields(cls)
+        names = _FIELDS[cls] = (
+            tuple(f.name for f in fields),
+            tuple(f.name for f in fields if str(f.type).startswith("list[")),
+        )
+    return names
+
+
+def _copy(record: R, normalise: bool = False) -> R:
+    """What a SQL round-trip hands back: a new object, JSON lists copied (and, when written, decimals
+    normalised, as the SQL store's reads do)."""
+    names, lists = _names(type(record))
+    copy = object.__new__(type(record))
+    put = object.__setattr__
+    for name in names:
+        value = getattr(record, name)
+        if normalise and type(value) is Decimal:
+            value = value.normalize()
+        put(copy, name, value)
+    for name in lists:
+        put(copy, name, [dict(v) for v in getattr(record, name)])
+    return copy
+
+
+def _stored(record: R) -> R:
+    return _copy(record, normalise=True)
+
+
+class MemoryTradingStore:
+    def __init__(self) -> None:
+        self._positions: dict[int, PositionRecord] = {}
+        self._orders: dict[int, OrderRecord] = {}
+        self._orders_by_position: dict[int, list[int]] = {}
+        self._fills: dict[int, list[FillRecord]] = {}
+        self._fill_keys: set[tuple[int, str]] = set()
+        self._r_ledger: dict[int, list[tuple[RealisedR, int]]] = {}
+        self.gates: list[GateRecord] = []
+        self.events: list[tuple[int | None, str, str, dt.datetime]] = []
+        self.alerts: list[tuple[int, str, dict[str, str], dt.datetime]] = []
+
+    @asynccontextmanager
+    async def batch(self) -> AsyncIterator[None]:
+        """Writes here are immediate; a throwaway journal needs no all-or-nothing group."""
+        yield
+
+    @asynccontextmanager
+    async def reads(self) -> AsyncIterator[None]:
+        yield
+
+    async def add_position(self, position: PositionRecord) -> PositionRecord:
+        position.id = len(self._positions) + 1
+        self._positions[position.id] = _stored(position)
+        return position
+
+    async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
+        if position.id not in self._positions:
+            raise LookupError(f"position {position.id} does not exist")
+        self._positions[position.id] = _stored(position)
+        if realised is not None:
+            self._r_ledger.setdefault(position.user_id, []).append((realised, position.id))
+
+    async def get_position(self, position_id: int) -> PositionRecord | None:
+        stored = self._positions.get(position_id)
+        return None if stored is None else _copy(stored)
+
+    async def open_positions(self, user_id: int, exchange_id: str | None = None) -> list[PositionRecord]:
+        return [
+            _copy(p)
+            for p in self._positions.values()
+            if p.user_id == user_id and p.is_open and (exchange_id is None or p.exchange_id == exchange_id)
+        ]
+
+    async def all_positions(self, user_id: int) -> list[PositionRecord]:
+        return [_copy(p) for p in self._positions.values() if p.user_id == user_id]
+
+    async def add_order(self, order: OrderRecord) -> OrderRecord:
+        order.id = len(self._orders) + 1
+        self._orders[order.id] = _stored(order)
+        self._orders_by_position.setdefault(order.position_id, []).append(order.id)
+        return order
+
+    async def save_order(self, order: OrderRecord) -> None:
+        if order.id not in self._orders:
+            raise LookupError(f"order {order.id} does not exist")
+        self._orders[order.id] = _stored(
+            dataclasses.replace(order, updated_at=order.updated_at or order.created_at)
+        )
+
+    async def orders_for(self, position_id: int) -> list[OrderRecord]:
+        return [_copy(self._orders[i]) for i in self._orders_by_position.get(position_id, [])]
+
+    async def add_fills(self, fills: list[FillRecord]) -> int:
+        added = 0
+        for fill in fills:
+            key = (fill.order_id, fill.trade_id)
+            if key in self._fill_keys:
+                continue  # already booked: fills are keyed by (order, venue trade id)
+            self._fill_keys.add(key)
+            self._fills.setdefault(fill.position_id, []).append(_stored(fill))
+            added += 1
+        return added
+
+    async def fills_for(self, position_id: int) -> list[FillRecord]:
+        return sorted(self._fills.get(position_id, []), key=lambda f: f.at)  # stable: then by id
+
+    async def record_gate(self, record: GateRecord) -> int:
+        self.gates.append(record)
+        return len(self.gates)
+
+    async def r_entries(self, user_id: int, since: dt.datetime) -> list[RealisedR]:
+        return [r for r, _ in self._r_ledger.get(user_id, []) if r.at >= since]
+
+    async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None:
+        times = [
+            p.closed_at
+            for p in self._positions.values()
+            if p.user_id == user_id
+            and p.symbol == symbol
+            and p.exit_reason == ExitReason.STOP_LOSS.value
+            and p.closed_at is not None
+        ]
+        return max(times, default=None)
+
+    async def record_event(
+        self,
+        position: PositionRecord,
+        kind: str,
+        message: str,
+        at: dt.datetime,
+        *,
+        alert: dict[str, str] | None = None,
+    ) -> None:
+        self.events.append((position.id, kind, message, at))
+        if alert is not None:
+            self.alerts.append((position.user_id, kind, alert, at))
+
+    async def alert(
+        self, user_id: int, kind: str, data: dict[str, str], at: dt.datetime, *, dedupe_key: str | None = None
+    ) -> None:
+        self.alerts.append((user_id, kind, data, at))
+
+
+class MemoryEntryLock:
+    """Gate check G10 within one process: a backtest has exactly one engine."""
+
+    def __init__(self) -> None:
+        self._held: set[tuple[int, str]] = set()
+
+    @asynccontextmanager
+    async def hold(self, user_id: int, symbol: str) -> AsyncIterator[bool]:
+        key = (user_id, symbol)
+        if key in self._held:
+            yield False
+            return
+        self._held.add(key)
+        try:
+            yield True
+        finally:
+            self._held.discard(key)
+
+    @asynccontextmanager
+    async def hold_many(self, user_id: int, symbols: Iterable[str]) -> AsyncIterator[frozenset[str]]:
+        keys = {(user_id, s) for s in symbols} - self._held
+        self._held |= keys
+        try:
+            yield frozenset(s for _, s in keys)
+        finally:
+            self._held -= keys
