@@ -73,7 +73,8 @@ class TradingStore(Protocol):
     commit together when the block ends; a caller sends nothing from inside a batch.
 
     Required: add_position, save_position, get_position, open_positions, add_order, save_order,
-    orders_for, add_fills, record_gate, r_entries, last_stop_loss_at, record_event, batch, reads.
+    orders_for, add_fills, record_gate, r_entries, last_stop_loss_at, record_event, batch, reads,
+    deferred_gates.
     """
 
     def batch(self) -> AbstractAsyncContextManager[None]:
@@ -82,6 +83,10 @@ class TradingStore(Protocol):
 
     def reads(self) -> AbstractAsyncContextManager[None]:
         """Share one session among the reads of the block (task-local)."""
+        ...
+
+    def deferred_gates(self) -> AbstractAsyncContextManager[None]:
+        """Write the block's blocked gate evaluations together when it ends (task-local)."""
         ...
 
     async def add_position(self, position: PositionRecord) -> PositionRecord: ...

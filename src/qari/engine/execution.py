@@ -172,27 +172,26 @@ class UserExecution:
             )
             decision = evaluate_gate(ctx)
             blocking = decision.blocking
+            record = GateRecord(
+                user_id=profile.user_id,
+                exchange_id=profile.exchange_id,
+                symbol=candidate.symbol,
+                passed=decision.passed,
+                blocking_code=None if blocking is None else blocking.code,
+                reason=decision.headline,
+                results=[
+                    {"code": r.code, "name": r.name, "passed": r.passed, "reason": r.reason}
+                    for r in decision.results
+                ],
+                candidate=_candidate_dict(candidate, ctx.entry_price),
+                at=now,
+            )
+            if not decision.passed or sizing is None or ctx.instrument is None:
+                return EntryOutcome(decision, await self.store.record_gate(record), None)
             # The gate's record, the position, its first event and Leg 1's intent commit together;
             # the order is sent only after that commit (ARCHITECTURE rule 6).
             async with self.store.batch():
-                gate_id = await self.store.record_gate(
-                    GateRecord(
-                        user_id=profile.user_id,
-                        exchange_id=profile.exchange_id,
-                        symbol=candidate.symbol,
-                        passed=decision.passed,
-                        blocking_code=None if blocking is None else blocking.code,
-                        reason=decision.headline,
-                        results=[
-                            {"code": r.code, "name": r.name, "passed": r.passed, "reason": r.reason}
-                            for r in decision.results
-                        ],
-                        candidate=_candidate_dict(candidate, ctx.entry_price),
-                        at=now,
-                    )
-                )
-                if not decision.passed or sizing is None or ctx.instrument is None:
-                    return EntryOutcome(decision, gate_id, None)
+                gate_id = await self.store.record_gate(record)
                 entry, stop, pt1, pt2 = rounded_levels(candidate, ctx.instrument)
                 position = await self.store.add_position(
                     PositionRecord(

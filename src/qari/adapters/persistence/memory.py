@@ -81,6 +81,10 @@ class MemoryTradingStore:
     async def reads(self) -> AsyncIterator[None]:
         yield
 
+    @asynccontextmanager
+    async def deferred_gates(self) -> AsyncIterator[None]:
+        yield
+
     async def add_position(self, position: PositionRecord) -> PositionRecord:
         position.id = len(self._positions) + 1
         self._positions[position.id] = _stored(position)

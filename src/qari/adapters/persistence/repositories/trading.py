@@ -20,7 +20,7 @@ from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -163,6 +163,20 @@ def _order_to_row(order: OrderRecord, row: OrderRow) -> None:
     row.updated_at = order.updated_at or order.created_at
 
 
+def _gate_row(record: GateRecord) -> GateEvaluationRow:
+    return GateEvaluationRow(
+        user_id=record.user_id,
+        exchange_id=record.exchange_id,
+        symbol=record.symbol,
+        passed=record.passed,
+        blocking_code=record.blocking_code,
+        reason=record.reason,
+        results=record.results,
+        candidate=record.candidate,
+        at=record.at,
+    )
+
+
 def _fill_row(fill: FillRecord) -> FillRow:
     return FillRow(
         position_id=fill.position_id,
@@ -183,6 +197,9 @@ class SqlTradingStore:
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._shared: ContextVar[AsyncSession | None] = ContextVar(f"qari-store-{id(self)}", default=None)
+        self._deferred: ContextVar[list[GateRecord] | None] = ContextVar(
+            f"qari-store-gates-{id(self)}", default=None
+        )
 
     @asynccontextmanager
     async def batch(self) -> AsyncIterator[None]:
@@ -241,11 +258,19 @@ class SqlTradingStore:
         return position
 
     async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
+        values: dict[str, Any] = {name: getattr(position, name) for name in _POSITION_FIELDS}
+        values["state"] = position.state.value
+        values["leg2_state"] = position.leg2_state.value
+        stamp = realised.at if realised else position.closed_at
+        if stamp is not None:  # otherwise the row keeps its `updated_at`
+            values["updated_at"] = stamp
         async with self._write() as session:
-            row = await session.get(PositionRow, position.id)
-            if row is None:
+            # One UPDATE by primary key (no read first): fewer round trips while SQLite's writer waits.
+            result = await session.execute(
+                update(PositionRow).where(PositionRow.id == position.id).values(**values)
+            )
+            if not getattr(result, "rowcount", 1):
                 raise LookupError(f"position {position.id} does not exist")
-            _position_to_row(position, row, realised.at if realised else position.closed_at or row.updated_at)
             if realised is not None and position.id is not None:
                 pnl = position.realised_pnl_quote or Decimal(0)
                 session.add(
@@ -286,11 +311,18 @@ class SqlTradingStore:
         return order
 
     async def save_order(self, order: OrderRecord) -> None:
+        values: dict[str, Any] = {name: getattr(order, name) for name in _ORDER_FIELDS}
+        values.update(
+            role=order.role.value,
+            side=order.side.value,
+            type=order.type.value,
+            state=order.state.value,
+            updated_at=order.updated_at or order.created_at,
+        )
         async with self._write() as session:
-            row = await session.get(OrderRow, order.id)
-            if row is None:
+            result = await session.execute(update(OrderRow).where(OrderRow.id == order.id).values(**values))
+            if not getattr(result, "rowcount", 1):
                 raise LookupError(f"order {order.id} does not exist")
-            _order_to_row(order, row)
 
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
         async with self._read() as session:
@@ -353,21 +385,34 @@ class SqlTradingStore:
             ]
 
     async def record_gate(self, record: GateRecord) -> int:
+        """Journal a gate evaluation; its id. Inside `deferred_gates()` a *blocked* one is queued and
+        written when the block ends (its id is then 0)."""
+        queued = self._deferred.get()
+        if queued is not None and not record.passed:
+            queued.append(record)
+            return 0
         async with self._write() as session:
-            row = GateEvaluationRow(
-                user_id=record.user_id,
-                exchange_id=record.exchange_id,
-                symbol=record.symbol,
-                passed=record.passed,
-                blocking_code=record.blocking_code,
-                reason=record.reason,
-                results=record.results,
-                candidate=record.candidate,
-                at=record.at,
-            )
+            row = _gate_row(record)
             session.add(row)
             await session.flush()
             return row.id
+
+    @asynccontextmanager
+    async def deferred_gates(self) -> AsyncIterator[None]:
+        """Blocked gate evaluations of the block (audit lines no later step depends on) are written in
+        one transaction when it ends, also when it ends in an error, instead of one commit each."""
+        if self._deferred.get() is not None:
+            yield
+            return
+        queued: list[GateRecord] = []
+        token = self._deferred.set(queued)
+        try:
+            yield
+        finally:
+            self._deferred.reset(token)
+            if queued:
+                async with self._write() as session:
+                    session.add_all(_gate_row(r) for r in queued)
 
     async def r_entries(self, user_id: int, since: dt.datetime) -> list[RealisedR]:
         async with self._read() as session:
