@@ -43,7 +43,9 @@ AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)
 GOAL_SECONDS = 30.0
 
 
-def describe(label: str, report: CycleReport, cpu: float, venue_cpu: float | None) -> None:
+def describe(
+    label: str, report: CycleReport, cpu: float, venue_cpu: float | None, worker_cpu: float | None
+) -> None:
     units = report.units
     seconds = sorted(u.seconds for u in units) or [0.0]
     gate = [g for u in units if u.outcome for g in u.outcome.gate]
@@ -61,13 +63,20 @@ def describe(label: str, report: CycleReport, cpu: float, venue_cpu: float | Non
         f"p95 {seconds[int(len(seconds) * 0.95) - 1] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms"
     )
     venue = "in this process" if venue_cpu is None else f"{venue_cpu:.1f} s in the venue process"
-    print(f"  CPU: {cpu:.1f} s in the engine process, {venue}")
+    workers = "" if worker_cpu is None else f" + {worker_cpu:.1f} s in its worker processes"
+    print(f"  CPU: {cpu:.1f} s in the engine process{workers}, {venue}")
     verdict = "met" if report.seconds < GOAL_SECONDS else "NOT met"
     print(f"  goal (< {GOAL_SECONDS:.0f} s): {verdict}", flush=True)
 
 
 async def bench(
-    users: int, database_url: str | None, tmp: Path, at0: dt.datetime, in_process: bool, concurrency: int
+    users: int,
+    database_url: str | None,
+    tmp: Path,
+    at0: dt.datetime,
+    in_process: bool,
+    concurrency: int,
+    workers: int,
 ) -> int:
     start = at0 - dt.timedelta(minutes=5)
     venue = SandboxServer if in_process else SandboxProcess
@@ -97,12 +106,16 @@ async def bench(
             cadence=Cadence(cycle_seconds=300, manage_seconds=300),
             symbols=PAIRS,
             timeouts=Timeouts(refresh_seconds=120, user_seconds=120, max_concurrent_users=concurrency),
+            workers=workers,
         )
+        where = f"{workers} worker processes" if workers else "the engine process"
+        print(f"users' units of work: in {where}, {concurrency} in flight at most", flush=True)
         try:
             cycle = run.engine.cycle
             for label, at in (("cycle 1 (cold)", at0), ("cycle 2 (warm)", at0 + dt.timedelta(minutes=5))):
                 await run.engine.scheduler.sleep_until(at)
-                cpu, remote = time.process_time(), venue_cpu()
+                pool = getattr(run.units, "pool", None)
+                cpu, remote, pooled = time.process_time(), venue_cpu(), pool and pool.cpu_seconds()
                 report = await cycle.run_cycle(at)
                 after = venue_cpu()
                 describe(
@@ -110,6 +123,7 @@ async def bench(
                     report,
                     time.process_time() - cpu,
                     None if after is None or remote is None else after - remote,
+                    None if pool is None else pool.cpu_seconds() - pooled,
                 )
             timing = cycle.metrics.timing("analysis", {"exchange": "sandbox"})
             print(f"shared analysis per cycle: {timing.total / max(timing.count, 1) * 1000:.0f} ms")
@@ -123,6 +137,7 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--concurrency", type=int, default=64, help="users' units of work in flight at once")
+    parser.add_argument("--workers", type=int, default=0, help="worker processes for the units (0: none)")
     parser.add_argument("--at", default=AT.isoformat(), help="cycle time in the replay (ISO, UTC)")
     parser.add_argument(
         "--venue-in-process",
@@ -136,7 +151,15 @@ def main() -> int:
     with tempfile.TemporaryDirectory() as tmp:
         at = dt.datetime.fromisoformat(args.at)
         return asyncio.run(
-            bench(args.users, args.database_url, Path(tmp), at, args.venue_in_process, args.concurrency)
+            bench(
+                args.users,
+                args.database_url,
+                Path(tmp),
+                at,
+                args.venue_in_process,
+                args.concurrency,
+                args.workers,
+            )
         )
 
 

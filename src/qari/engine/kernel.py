@@ -13,12 +13,13 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import logging
+import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from enum import StrEnum
-from typing import Any
+from typing import Any, cast
 
 from qari.config import Settings
 from qari.core.clocks import ManualClock, WallClock
@@ -258,6 +259,7 @@ async def _static_run(
     reconcile_on_start: bool = True,
     on_close: Sequence[Hook] = (),
     analyse: Callable[[Any], Any] | None = None,
+    executor: Any = None,
 ) -> StaticRun:
     from qari.analysis.engine import analyse as full_analysis
     from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
@@ -268,7 +270,7 @@ async def _static_run(
     metrics = EngineMetrics()
     units = [UserUnit(user_id, exchange_id) for user_id in sorted(clients)]
     borrowed = StaticClients(clients)
-    executor = ExecutionUnits(
+    executor = executor or ExecutionUnits(
         clients=borrowed,
         profiles=StaticProfiles(
             profile(0, exchange_id), {u.user_id: profile(u.user_id, exchange_id) for u in units}
@@ -414,40 +416,151 @@ async def build_sandbox(
     recorder: Any = None,
     timeouts: Timeouts | None = None,
     timeout_ms: int = 10_000,
+    workers: int = 0,
 ) -> StaticRun:
     """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
-    ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks)."""
-    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue, Credentials
+    ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks).
 
-    def source(api_key: str, secret: str) -> Callable[[], Awaitable[Credentials]]:
-        async def credentials() -> Credentials:
-            return Credentials(api_key, secret)
-
-        return credentials
+    With `workers`, the users' units of work run in that many worker processes (`engine/workers.py`),
+    each with its own database connections, venue session and the clients of its own users only."""
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
 
     # One venue for the feed and every user: one HTTP connection pool, markets loaded once per cycle.
     venue = CcxtVenue(
         SANDBOX, base_url=base_url, timeout_ms=timeout_ms, markets_max_age=cadence.cycle_seconds
     )
     public = CcxtExchangeClient(SANDBOX, None, venue=venue)
+    executor = None
+    on_close: list[Hook] = [public.close, venue.close]
+    concurrency = (timeouts or Timeouts()).max_concurrent_users
+    if workers > 0:
+        from qari.engine.workers import PooledExecutor, WorkerPool
+
+        specs = [
+            SandboxWorkerSpec(
+                base_url=base_url,
+                timeout_ms=timeout_ms,
+                accounts={u: a for u, a in accounts.items() if u % workers == index},
+                database_url=database_url,
+                exchange_id=public.exchange_id,
+                cycle_seconds=cadence.cycle_seconds,
+                concurrency=max(1, concurrency // workers),
+                stepped=isinstance(clock, ManualClock),
+            )
+            for index in range(workers)
+        ]
+        pool = WorkerPool(specs)
+        executor = PooledExecutor(pool, clock)
+        on_close.insert(0, pool.close)
+        run = await _static_run(
+            EngineMode.SANDBOX,
+            clock=clock,
+            sleep_until=sleep_until,
+            cadence=cadence,
+            feed=ExchangeMarketFeed(public, symbols=symbols),
+            clients=dict.fromkeys(accounts, cast(ExchangeClient, _NoClient(SANDBOX))),  # clients: in workers
+            exchange_id=public.exchange_id,
+            database_url=database_url,
+            recorder=recorder or NullRecorder(),
+            timeouts=timeouts,
+            on_close=on_close,
+            executor=executor,
+        )
+        await pool.start()  # after the parent migrated the database and created the users
+        return run
     clients: dict[int, ExchangeClient] = {
-        user_id: CcxtExchangeClient(SANDBOX, source(key, secret), venue=venue)
-        for user_id, (key, secret) in accounts.items()
+        user_id: _sandbox_client(venue, key, secret) for user_id, (key, secret) in accounts.items()
     }
-    feed = ExchangeMarketFeed(public, symbols=symbols)
     return await _static_run(
         EngineMode.SANDBOX,
         clock=clock,
         sleep_until=sleep_until,
         cadence=cadence,
-        feed=feed,
+        feed=ExchangeMarketFeed(public, symbols=symbols),
         clients=clients,
         exchange_id=public.exchange_id,
         database_url=database_url,
         recorder=recorder or NullRecorder(),
         timeouts=timeouts,
-        on_close=[public.close, venue.close],
+        on_close=on_close,
     )
+
+
+def _sandbox_client(venue: Any, api_key: str, secret: str) -> ExchangeClient:
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
+
+    async def credentials() -> Credentials:
+        return Credentials(api_key, secret)
+
+    return CcxtExchangeClient(SANDBOX, credentials, venue=venue)
+
+
+class _NoClient:
+    """Stands for a user whose client lives in a worker process (closing it closes nothing)."""
+
+    def __init__(self, exchange_id: str) -> None:
+        self.exchange_id = exchange_id
+
+    async def close(self) -> None:
+        return None
+
+
+@dataclass(frozen=True, slots=True)
+class SandboxWorkerSpec:
+    """What a worker process needs to run its users' units of work against the sandbox."""
+
+    base_url: str
+    timeout_ms: int
+    accounts: dict[int, tuple[str, str]]
+    database_url: str
+    exchange_id: str
+    cycle_seconds: int
+    concurrency: int
+    stepped: bool
+
+
+async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
+    """A worker's own `ExecutionUnits` (the child side of `build_sandbox(workers=...)`)."""
+    from qari.adapters.exchanges.ccxt_client import CcxtVenue
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
+
+    clock: Clock = ManualClock(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if spec.stepped else WallClock()
+    pool: dict[str, int] = {}
+    if not spec.database_url.startswith("sqlite"):
+        pool = {"pool_size": spec.concurrency + 8, "max_overflow": 8}
+    db = make_engine(spec.database_url, **pool)
+    sessions = make_sessionmaker(db)
+    venue = CcxtVenue(
+        SANDBOX, base_url=spec.base_url, timeout_ms=spec.timeout_ms, markets_max_age=spec.cycle_seconds
+    )
+    clients = StaticClients(
+        {user_id: _sandbox_client(venue, key, secret) for user_id, (key, secret) in spec.accounts.items()}
+    )
+    units = ExecutionUnits(
+        clients=clients,
+        profiles=StaticProfiles(
+            default_profile(0, spec.exchange_id),
+            {u: default_profile(u, spec.exchange_id) for u in spec.accounts},
+        ),
+        store=SqlTradingStore(sessions),
+        locks=entry_lock_for(db, sessions, clock),
+        clock=clock,
+        reconcile_every=dt.timedelta(seconds=spec.cycle_seconds),
+    )
+
+    def set_now(now: dt.datetime) -> None:
+        if isinstance(clock, ManualClock):
+            clock.set(now)
+
+    async def close() -> None:
+        await clients.close()
+        await venue.close()
+        await db.dispose()
+
+    return units, set_now, close
 
 
 # ------------------------------------------------------------------------- live / sandbox (web process)
@@ -725,3 +838,9 @@ async def start_web_engine(
         return handle
     log.info("engine started", extra={"mode": settings.engine_mode})
     return handle
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
+    from qari.engine.workers import serve
+
+    asyncio.run(serve(_sandbox_worker))
