@@ -22,14 +22,8 @@ from qari.backtest.data import load_market_data
 from qari.backtest.runner import BacktestConfig, BacktestError, run_backtest
 from qari.cli.backtest import parse_pairs
 
-DEFAULT_DATA = next(
-    (
-        p / "shared" / "data" / "market" / "binance-spot-2024"
-        for p in Path(__file__).resolve().parents
-        if (p / "shared" / "data" / "market" / "binance-spot-2024").is_dir()
-    ),
-    Path("../shared/data/market/binance-spot-2024"),
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the data locator lives with the tests
+from tests.market_data import MARKET_DATA as DEFAULT_DATA
 
 
 def main() -> int:

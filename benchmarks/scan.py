@@ -9,8 +9,8 @@ Usage: python benchmarks/scan.py [DATA_DIR] [--passes N]
 from __future__ import annotations
 
 import argparse
-import os
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -21,10 +21,10 @@ from qari.market.dominance import load_dominance
 from qari.market.scan_pass import load_series
 from qari.market.snapshots import build_snapshots
 
-DEFAULT = os.environ.get(
-    "QARI_MARKET_DATA",
-    str(Path(__file__).resolve().parents[2] / "shared" / "data" / "market" / "binance-spot-2024"),
-)
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # the data locator lives with the tests
+from tests.market_data import MARKET_DATA
+
+DEFAULT = str(MARKET_DATA)
 CANDLES = 500
 
 

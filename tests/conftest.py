@@ -10,12 +10,12 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.market_data import MARKET_DATA as _MARKET_DATA
 
 from qari.config import Settings, load_settings
 
 PG_ADMIN_URL = os.environ.get("QARI_TEST_PG_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test")
-SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
-MARKET_DATA = SHARED_DATA / "market" / "binance-spot-2024"
+MARKET_DATA = _MARKET_DATA  # ../shared/data/market/binance-spot-2024, wherever this checkout is
 
 
 def port_open(port: int, host: str = "127.0.0.1") -> bool:

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from tests.market_data import MARKET_DATA
 
 from qari.core.market import CandleSeries
 from qari.core.time import timeframe_ms
 
-# The location tests/conftest.py names MARKET_DATA; QARI_MARKET_DATA overrides it (e.g. in worktrees).
-_DEFAULT = Path(__file__).resolve().parents[3] / "shared" / "data" / "market" / "binance-spot-2024"
-MARKET_DATA = Path(os.environ.get("QARI_MARKET_DATA", str(_DEFAULT)))
 DOMINANCE = MARKET_DATA.parents[1] / "dominance" / "btc_dominance.json"
 
 

@@ -11,12 +11,13 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-import os
 import tempfile
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
+
+from tests.market_data import locate_market_data
 
 # The pairs the sandbox lists (BTC/USDT is also the analysis's market context) and the stretch of
 # real candles searched: 2024-08-08 has fresh setups on SUI and INJ (tests/acceptance/test_mode_parity.py).
@@ -27,16 +28,8 @@ CYCLE = dt.timedelta(minutes=15)  # the engine's entry timeframe on this data
 
 
 def market_data() -> Path | None:
-    """QARI_MARKET_DATA, else `../shared/data/market/binance-spot-2024` seen from the checkout (also
-    from a nested worktree), as the acceptance and engine tests find it."""
-    named = os.environ.get("QARI_MARKET_DATA")
-    if named:
-        return Path(named) if Path(named).is_dir() else None
-    for parent in Path(__file__).resolve().parents:
-        candidate = parent / "shared" / "data" / "market" / "binance-spot-2024"
-        if candidate.is_dir():
-            return candidate
-    return None
+    """The real candles, found as every other test finds them (tests/market_data.py)."""
+    return locate_market_data()
 
 
 @dataclass(frozen=True, slots=True)

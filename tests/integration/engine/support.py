@@ -132,17 +132,7 @@ async def audit(
     return VenueAudit(duplicates, unprotected, missing, entries, len(venue_orders))
 
 
-def find_market_data() -> Path:
-    """`../shared/data/market/binance-spot-2024` seen from the checkout, also from a nested worktree."""
-    here = Path(__file__).resolve()
-    for parent in here.parents:
-        candidate = parent / "shared" / "data" / "market" / "binance-spot-2024"
-        if candidate.is_dir():
-            return candidate
-    return MARKET_DATA
-
-
-MARKET_DATA_DIR = find_market_data()
+MARKET_DATA_DIR = MARKET_DATA
 
 
 async def stepped_sandbox_engine(

@@ -2,17 +2,13 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
+from tests.market_data import MARKET_DATA
 
 from qari.core.market import CandleSeries
 from qari.market.candle_files import load_candle_file
-
-# Same location tests/conftest.py computes (MARKET_DATA); QARI_MARKET_DATA overrides it for worktrees.
-_DEFAULT = Path(__file__).resolve().parents[4] / "shared" / "data" / "market" / "binance-spot-2024"
-MARKET_DATA = Path(os.environ.get("QARI_MARKET_DATA", str(_DEFAULT)))
 
 
 @pytest.fixture(scope="session")

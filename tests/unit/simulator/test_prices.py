@@ -7,6 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from simulator_market import FLAT, STEP, T0, write_market
+from tests.market_data import MARKET_DATA
 
 from qari.adapters.simulator.prices import (
     DAY_MS,
@@ -18,15 +19,6 @@ from qari.adapters.simulator.prices import (
     bucket_start,
 )
 from qari.core.market import CandleSeries
-
-MARKET_DATA = next(
-    (
-        parent / "shared" / "data" / "market" / "binance-spot-2024"
-        for parent in Path(__file__).resolve().parents
-        if (parent / "shared" / "data" / "market" / "binance-spot-2024").is_dir()
-    ),
-    Path("shared-data-not-found"),
-)
 
 
 def test_synthetic_when_same_seed_then_same_candles_regardless_of_window() -> None:
