@@ -394,17 +394,17 @@ class CcxtExchangeClient:
         if self._credentials is None:
             raise FatalError(f"{self.exchange_id}: this client has no API key (public data only)")
         public = self._connected()
-        exchange = clone_ccxt(public)  # shares the session, markets and rate limiter; own options/state
-        exchange.session = public.session
+        exchange = clone_ccxt(public)  # shares the markets and rate limiter; own options and state
         if exchange.markets is None:
             exchange.set_markets({})  # balance reads must not trigger a market load
-        credentials = await self._credentials()
-        secrets = credentials.values()
-        exchange.apiKey = credentials.api_key
-        exchange.secret = credentials.secret
-        exchange.password = credentials.passphrase or ""
-        del credentials
         try:
+            exchange.session = public.session
+            credentials = await self._credentials()
+            secrets = credentials.values()
+            exchange.apiKey = credentials.api_key
+            exchange.secret = credentials.secret
+            exchange.password = credentials.passphrase or ""
+            del credentials
             yield exchange, secrets
         finally:
             clear_credentials(exchange)
