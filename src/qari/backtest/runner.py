@@ -8,6 +8,7 @@ sandbox's matching engine. The runner only picks the period, drives the clock, a
 from __future__ import annotations
 
 import datetime as dt
+import multiprocessing
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -28,6 +29,11 @@ ZERO = Decimal(0)
 PRICE_POINTS = 4000
 
 
+def default_workers() -> int:
+    """One analysis process per CPU where processes can be forked (Linux); in-line elsewhere."""
+    return (os.cpu_count() or 1) if "fork" in multiprocessing.get_all_start_methods() else 1
+
+
 @dataclass(frozen=True, slots=True)
 class BacktestConfig:
     data_dir: Path
@@ -35,7 +41,7 @@ class BacktestConfig:
     start: dt.datetime | None = None
     end: dt.datetime | None = None
     balance: Decimal = Decimal(10000)
-    analysis_workers: int = field(default_factory=lambda: os.cpu_count() or 1)
+    analysis_workers: int = field(default_factory=default_workers)
 
 
 @dataclass(slots=True)
