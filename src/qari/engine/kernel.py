@@ -175,15 +175,10 @@ class SteppedVenueSleeper:
 
 async def _database(database_url: str, concurrent_units: int = 0) -> tuple[Any, Any]:
     from qari.adapters.persistence import migrate
-    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
 
     await asyncio.to_thread(migrate.upgrade, database_url)
-    pool: dict[str, int] = {}
-    if concurrent_units and not database_url.startswith("sqlite"):
-        # On PostgreSQL every unit in flight holds one connection for its entry locks (advisory locks
-        # live on a connection) and needs another for the journal: the pool must exceed the units.
-        pool = {"pool_size": concurrent_units + 8, "max_overflow": 8}
-    db = make_engine(database_url, **pool)
+    db = make_engine(database_url, **engine_pool(database_url, concurrent_units))
     return db, make_sessionmaker(db)
 
 
@@ -523,15 +518,12 @@ async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
     """A worker's own `ExecutionUnits` (the child side of `build_sandbox(workers=...)`)."""
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.locks import entry_lock_for
-    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
     from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
 
     clock: Clock = ManualClock(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if spec.stepped else WallClock()
-    pool: dict[str, int] = {}
-    if not spec.database_url.startswith("sqlite"):
-        pool = {"pool_size": spec.concurrency + 8, "max_overflow": 8}
-    db = make_engine(spec.database_url, **pool)
+    db = make_engine(spec.database_url, **engine_pool(spec.database_url, spec.concurrency))
     sessions = make_sessionmaker(db)
     venue = CcxtVenue(
         SANDBOX, base_url=spec.base_url, timeout_ms=spec.timeout_ms, markets_max_age=spec.cycle_seconds

@@ -10,10 +10,11 @@ from fastapi import FastAPI
 
 from qari.adapters.notify.background import telegram_alerts
 from qari.adapters.persistence import migrate
-from qari.adapters.persistence.db import make_engine, make_sessionmaker
+from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
 from qari.adapters.vault.keys import open_vault
 from qari.config import Settings
 from qari.core.clocks import WallClock
+from qari.engine.cycle import Timeouts
 from qari.engine.kernel import start_web_engine
 
 
@@ -22,7 +23,9 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     url = settings.resolved_database_url
     # Alembic's env runs its own event loop, so migrate from a worker thread.
     await asyncio.to_thread(migrate.upgrade, url)
-    engine = make_engine(url)
+    # The engine runs in this process: size the pool for its users in flight plus the web requests.
+    units = Timeouts().max_concurrent_users if settings.engine_mode != "off" else 0
+    engine = make_engine(url, **engine_pool(url, units))
     app.state.db_engine = engine
     app.state.sessions = make_sessionmaker(engine)
     if not hasattr(app.state, "clock"):

@@ -115,6 +115,17 @@ class QueuedWriteSession(AsyncSession):
         return transaction if queue is None else _QueuedBegin(transaction, queue)
 
 
+def engine_pool(url: str, concurrent_units: int) -> dict[str, int]:
+    """Connection pool for a process running `concurrent_units` users' engine work at once.
+
+    On PostgreSQL every unit in flight holds one connection for its entry locks (advisory locks live
+    on a connection) and briefly needs another for the journal, so the pool must exceed the units;
+    SQLite (one file, one writer) keeps SQLAlchemy's default."""
+    if concurrent_units <= 0 or url.startswith("sqlite"):
+        return {}
+    return {"pool_size": concurrent_units + 8, "max_overflow": 8}
+
+
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, class_=QueuedWriteSession, expire_on_commit=False)
 
