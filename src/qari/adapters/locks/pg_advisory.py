@@ -25,16 +25,8 @@ class PgAdvisoryEntryLock:
 
     @asynccontextmanager
     async def hold(self, user_id: int, symbol: str) -> AsyncIterator[bool]:
-        key = lock_key(user_id, symbol)
-        async with self._engine.connect() as conn:
-            acquired = bool(await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}))
-            await conn.commit()
-            try:
-                yield acquired
-            finally:
-                if acquired:
-                    await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
-                    await conn.commit()
+        async with self.hold_many(user_id, [symbol]) as held:
+            yield symbol in held
 
     @asynccontextmanager
     async def hold_many(self, user_id: int, symbols: Iterable[str]) -> AsyncIterator[frozenset[str]]:

@@ -48,14 +48,8 @@ class RowEntryLock:
 
     @asynccontextmanager
     async def hold(self, user_id: int, symbol: str) -> AsyncIterator[bool]:
-        holder = uuid.uuid4().hex
-        acquired = await self._try_insert(user_id, symbol, holder)
-        try:
-            yield acquired
-        finally:
-            if acquired:
-                async with self._sessions() as session, session.begin():
-                    await session.execute(delete(EntryLockRow).where(EntryLockRow.holder == holder))
+        async with self.hold_many(user_id, [symbol]) as held:
+            yield symbol in held
 
     async def _try_insert_many(self, user_id: int, symbols: list[str], holder: str) -> frozenset[str]:
         now = self._clock.now()

@@ -186,15 +186,8 @@ class MemoryEntryLock:
 
     @asynccontextmanager
     async def hold(self, user_id: int, symbol: str) -> AsyncIterator[bool]:
-        key = (user_id, symbol)
-        if key in self._held:
-            yield False
-            return
-        self._held.add(key)
-        try:
-            yield True
-        finally:
-            self._held.discard(key)
+        async with self.hold_many(user_id, [symbol]) as held:
+            yield symbol in held
 
     @asynccontextmanager
     async def hold_many(self, user_id: int, symbols: Iterable[str]) -> AsyncIterator[frozenset[str]]:
