@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from decimal import Decimal
 from typing import Any
@@ -201,26 +201,20 @@ class SqlTradingStore:
             f"qari-store-gates-{id(self)}", default=None
         )
 
-    @asynccontextmanager
-    async def batch(self) -> AsyncIterator[None]:
+    def batch(self) -> AbstractAsyncContextManager[None]:
         """One transaction for every store call inside the block (see module doc); nestable."""
-        if self._shared.get() is not None:
-            yield
-            return
-        async with self._sessions() as session, session.begin():
-            token = self._shared.set(session)
-            try:
-                yield
-            finally:
-                self._shared.reset(token)
+        return self._sharing(transaction=True)
+
+    def reads(self) -> AbstractAsyncContextManager[None]:
+        """One session for the reads inside the block (inside a batch: the batch's)."""
+        return self._sharing(transaction=False)
 
     @asynccontextmanager
-    async def reads(self) -> AsyncIterator[None]:
-        """One session for the reads inside the block (inside a batch: the batch's)."""
+    async def _sharing(self, *, transaction: bool) -> AsyncIterator[None]:
         if self._shared.get() is not None:
             yield
             return
-        async with self._sessions() as session:
+        async with self._sessions() as session, session.begin() if transaction else nullcontext():
             token = self._shared.set(session)
             try:
                 yield
