@@ -19,6 +19,7 @@ from typing import Any
 
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
+from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
     AsyncSession,
@@ -44,6 +45,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
 
 
+WRITER_WAIT_SECONDS = 30  # as long as SQLite's busy_timeout below
+
+
 class _WriterQueue:
     """A re-entrant (per task) asyncio lock, re-made when used from another event loop."""
 
@@ -61,7 +65,15 @@ class _WriterQueue:
         loop = asyncio.get_running_loop()
         if loop is not self._loop:
             self._loop, self._lock, self._owner, self._depth = loop, asyncio.Lock(), None, 0
-        await self._lock.acquire()
+        try:
+            async with asyncio.timeout(WRITER_WAIT_SECONDS):
+                await self._lock.acquire()
+        except TimeoutError:
+            # What SQLite's own busy_timeout would have said, instead of waiting forever on a
+            # transaction this process never finishes (e.g. one held open across two tasks).
+            raise OperationalError(
+                "BEGIN", None, TimeoutError(f"database is locked: waited {WRITER_WAIT_SECONDS} s")
+            ) from None
         self._owner, self._depth = task, 1
 
     def release(self) -> None:
