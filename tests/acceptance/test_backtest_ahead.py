@@ -7,9 +7,9 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import Journal, read_journal
+from tests.market_data import needs_market_data
 
 from qari.analysis.confluence import PRICE_ACTION
 from qari.analysis.engine import Vote, analyse, screen
@@ -23,9 +23,7 @@ PAIRS = ("SUI/USDT", "INJ/USDT")
 START = dt.datetime(2024, 8, 8, 15, 30, tzinfo=dt.UTC)  # the parity test's window: entries and fills
 END = dt.datetime(2024, 8, 8, 22, 0, tzinfo=dt.UTC)
 
-pytestmark = pytest.mark.skipif(
-    not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
-)
+pytestmark = needs_market_data
 
 
 async def _journal(tmp_path: Path, workers: int) -> Journal:

@@ -9,9 +9,9 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
-import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import read_journal, stepped_sandbox_engine
+from tests.market_data import needs_market_data
 
 from qari.adapters.simulator.harness import SandboxServer
 from qari.backtest.data import load_market_data
@@ -25,9 +25,7 @@ START = dt.datetime(2024, 8, 8, 15, 30, tzinfo=dt.UTC)
 END = dt.datetime(2024, 8, 8, 22, 0, tzinfo=dt.UTC)
 BALANCE = Decimal(10000)
 
-pytestmark = pytest.mark.skipif(
-    not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
-)
+pytestmark = needs_market_data
 
 
 async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions(tmp_path: Path) -> None:

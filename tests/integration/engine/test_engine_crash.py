@@ -19,6 +19,7 @@ from pathlib import Path
 import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import audit, stepped_sandbox_engine
+from tests.market_data import needs_market_data
 
 from qari.adapters.simulator.harness import SandboxServer
 from qari.core.time import from_ms, to_ms
@@ -31,9 +32,7 @@ SRC = Path(__file__).resolve().parents[3] / "src"
 KILLS = 20
 WARM_UP_LIMIT = 240.0  # seconds for the first engine to open a position and fill an entry
 
-pytestmark = pytest.mark.skipif(
-    not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
-)
+pytestmark = needs_market_data
 
 
 class Engines:

@@ -6,9 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import audit, stepped_sandbox_engine
+from tests.market_data import needs_market_data
 
 from qari.adapters.simulator.harness import SandboxServer
 from qari.core.time import to_ms
@@ -22,9 +22,7 @@ CALM = dt.timedelta(hours=1)
 KINDS = ("timeout", "http_5xx", "rate_limit", "maintenance")
 PER_KIND = 0.026  # four rules: 1 - (1 - p)^4 ~= 10 % of requests fail
 
-pytestmark = pytest.mark.skipif(
-    not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
-)
+pytestmark = needs_market_data
 
 
 async def test_engine_when_sandbox_injects_faults_then_it_keeps_cycling_loses_nothing_and_recovers(

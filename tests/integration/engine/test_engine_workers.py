@@ -6,10 +6,10 @@ import datetime as dt
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import stepped_sandbox_engine
+from tests.market_data import needs_market_data
 
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.adapters.simulator.harness import SandboxServer
@@ -20,9 +20,7 @@ PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT"
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)  # several fresh candidates (benchmarks/cycle.py)
 USERS = 4
 
-pytestmark = pytest.mark.skipif(
-    not MARKET_DATA.is_dir(), reason="needs the real candle files in ../shared/data/market/binance-spot-2024"
-)
+pytestmark = needs_market_data
 
 
 async def _one_cycle(tmp: Path, workers: int) -> tuple[list[Any], dict[str, int]]:

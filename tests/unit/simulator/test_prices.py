@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pytest
 from simulator_market import FLAT, STEP, T0, write_market
-from tests.market_data import MARKET_DATA
+from tests.market_data import MARKET_DATA, needs_market_data
 
 from qari.adapters.simulator.prices import (
     DAY_MS,
@@ -66,7 +66,7 @@ def test_replay_when_aligned_then_shifted_by_whole_weeks_keeping_history(tmp_pat
         CandleReplay({}, shift_ms=1)
 
 
-@pytest.mark.skipif(not MARKET_DATA.is_dir(), reason="needs ../shared/data/market/binance-spot-2024")
+@needs_market_data
 def test_replay_when_real_feather_files_then_klines_from_files_and_aggregates() -> None:
     replay = CandleReplay.from_dir(MARKET_DATA, symbols=["BTC/USDT"])
     assert replay.base_timeframe("BTC/USDT") == "5m"
