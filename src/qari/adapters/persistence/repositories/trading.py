@@ -9,6 +9,10 @@ between into one transaction: they commit together when the block ends (or none 
 be durable before an order is sent is still committed before the caller sends it. `reads()` shares one
 session among a group of reads. Both are task-local (a context variable), so concurrent units of work
 never share a session.
+
+The engine's hot path (every statement the cycle runs per candidate and per order) uses prebuilt Core
+statements on the tables with bound parameters: no ORM objects, identity map or flush, and no
+statement built (and cache-keyed) per call. The rows map to core records exactly as ORM rows would.
 """
 
 from __future__ import annotations
@@ -18,9 +22,9 @@ from collections.abc import AsyncIterator
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -44,6 +48,43 @@ OPEN = [
     s.value
     for s in (PositionState.PENDING, PositionState.OPEN, PositionState.PT1_TAKEN, PositionState.PT2_TAKEN)
 ]
+
+_POSITIONS = cast(Table, PositionRow.__table__)
+_ORDERS = cast(Table, OrderRow.__table__)
+_GATES = cast(Table, GateEvaluationRow.__table__)
+_EVENTS = cast(Table, PositionEventRow.__table__)
+_R_LEDGER = cast(Table, RLedgerRow.__table__)
+
+_INSERT_POSITION = insert(_POSITIONS)
+_INSERT_ORDER = insert(_ORDERS)
+_INSERT_GATE = insert(_GATES)
+_INSERT_EVENT = insert(_EVENTS)
+# The SET columns come from the parameters' keys; `row_id` names the row.
+_UPDATE_POSITION = update(_POSITIONS).where(_POSITIONS.c.id == bindparam("row_id"))
+_UPDATE_ORDER = update(_ORDERS).where(_ORDERS.c.id == bindparam("row_id"))
+_OPEN_POSITIONS = (
+    select(_POSITIONS)
+    .where(_POSITIONS.c.user_id == bindparam("user_id"), _POSITIONS.c.state.in_(OPEN))
+    .order_by(_POSITIONS.c.id)
+)
+_OPEN_POSITIONS_ON = (
+    select(_POSITIONS)
+    .where(
+        _POSITIONS.c.user_id == bindparam("user_id"),
+        _POSITIONS.c.state.in_(OPEN),
+        _POSITIONS.c.exchange_id == bindparam("exchange_id"),
+    )
+    .order_by(_POSITIONS.c.id)
+)
+_ORDERS_FOR = select(_ORDERS).where(_ORDERS.c.position_id == bindparam("position_id")).order_by(_ORDERS.c.id)
+_R_ENTRIES = select(_R_LEDGER.c.at, _R_LEDGER.c.r).where(
+    _R_LEDGER.c.user_id == bindparam("user_id"), _R_LEDGER.c.at >= bindparam("since")
+)
+_LAST_STOP_LOSS = select(func.max(_POSITIONS.c.closed_at)).where(
+    _POSITIONS.c.user_id == bindparam("user_id"),
+    _POSITIONS.c.symbol == bindparam("symbol"),
+    _POSITIONS.c.exit_reason == ExitReason.STOP_LOSS.value,
+)
 
 _POSITION_FIELDS = [
     "user_id",
@@ -109,7 +150,7 @@ def _dec(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(value).normalize()
 
 
-def position_from_row(row: PositionRow) -> PositionRecord:
+def position_from_row(row: PositionRow | Row[Any]) -> PositionRecord:
     values: dict[str, Any] = {}
     for name in _POSITION_FIELDS:
         value = getattr(row, name)
@@ -123,15 +164,14 @@ def position_from_row(row: PositionRow) -> PositionRecord:
     )
 
 
-def _position_to_row(position: PositionRecord, row: PositionRow, now: dt.datetime) -> None:
-    for name in _POSITION_FIELDS:
-        setattr(row, name, getattr(position, name))
-    row.state = position.state.value
-    row.leg2_state = position.leg2_state.value
-    row.updated_at = now
+def _position_values(position: PositionRecord) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(position, name) for name in _POSITION_FIELDS}
+    values["state"] = position.state.value
+    values["leg2_state"] = position.leg2_state.value
+    return values
 
 
-def order_from_row(row: OrderRow) -> OrderRecord:
+def order_from_row(row: OrderRow | Row[Any]) -> OrderRecord:
     values: dict[str, Any] = {}
     for name in _ORDER_FIELDS:
         value = getattr(row, name)
@@ -153,28 +193,32 @@ def order_from_row(row: OrderRow) -> OrderRecord:
     )
 
 
-def _order_to_row(order: OrderRecord, row: OrderRow) -> None:
-    for name in _ORDER_FIELDS:
-        setattr(row, name, getattr(order, name))
-    row.role = order.role.value
-    row.side = order.side.value
-    row.type = order.type.value
-    row.state = order.state.value
-    row.updated_at = order.updated_at or order.created_at
+def _order_values(order: OrderRecord) -> dict[str, Any]:
+    values: dict[str, Any] = {name: getattr(order, name) for name in _ORDER_FIELDS}
+    values["role"] = order.role.value
+    values["side"] = order.side.value
+    values["type"] = order.type.value
+    values["state"] = order.state.value
+    values["updated_at"] = order.updated_at or order.created_at
+    return values
 
 
-def _gate_row(record: GateRecord) -> GateEvaluationRow:
-    return GateEvaluationRow(
-        user_id=record.user_id,
-        exchange_id=record.exchange_id,
-        symbol=record.symbol,
-        passed=record.passed,
-        blocking_code=record.blocking_code,
-        reason=record.reason,
-        results=record.results,
-        candidate=record.candidate,
-        at=record.at,
-    )
+def _gate_values(record: GateRecord) -> dict[str, Any]:
+    return {
+        "user_id": record.user_id,
+        "exchange_id": record.exchange_id,
+        "symbol": record.symbol,
+        "passed": record.passed,
+        "blocking_code": record.blocking_code,
+        "reason": record.reason,
+        "results": record.results,
+        "candidate": record.candidate,
+        "at": record.at,
+    }
+
+
+def _inserted_id(result: Any) -> int:
+    return int(result.inserted_primary_key[0])
 
 
 def _fill_row(fill: FillRecord) -> FillRow:
@@ -243,26 +287,21 @@ class SqlTradingStore:
             yield session
 
     async def add_position(self, position: PositionRecord) -> PositionRecord:
+        values = _position_values(position)
+        values["updated_at"] = position.opened_at
         async with self._write() as session:
-            row = PositionRow()
-            _position_to_row(position, row, position.opened_at)
-            session.add(row)
-            await session.flush()
-            position.id = row.id
+            position.id = _inserted_id(await session.execute(_INSERT_POSITION, values))
         return position
 
     async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
-        values: dict[str, Any] = {name: getattr(position, name) for name in _POSITION_FIELDS}
-        values["state"] = position.state.value
-        values["leg2_state"] = position.leg2_state.value
+        values = _position_values(position)
+        values["row_id"] = position.id
         stamp = realised.at if realised else position.closed_at
         if stamp is not None:  # otherwise the row keeps its `updated_at`
             values["updated_at"] = stamp
         async with self._write() as session:
             # One UPDATE by primary key (no read first): fewer round trips while SQLite's writer waits.
-            result = await session.execute(
-                update(PositionRow).where(PositionRow.id == position.id).values(**values)
-            )
+            result = await session.execute(_UPDATE_POSITION, values)
             if not getattr(result, "rowcount", 1):
                 raise LookupError(f"position {position.id} does not exist")
             if realised is not None and position.id is not None:
@@ -283,11 +322,12 @@ class SqlTradingStore:
             return None if row is None else position_from_row(row)
 
     async def open_positions(self, user_id: int, exchange_id: str | None = None) -> list[PositionRecord]:
-        query = select(PositionRow).where(PositionRow.user_id == user_id, PositionRow.state.in_(OPEN))
+        params: dict[str, Any] = {"user_id": user_id}
+        query = _OPEN_POSITIONS
         if exchange_id is not None:
-            query = query.where(PositionRow.exchange_id == exchange_id)
+            query, params["exchange_id"] = _OPEN_POSITIONS_ON, exchange_id
         async with self._read() as session:
-            rows = (await session.scalars(query.order_by(PositionRow.id))).all()
+            rows = (await session.execute(query, params)).all()
             return [position_from_row(r) for r in rows]
 
     async def all_positions(self, user_id: int) -> list[PositionRecord]:
@@ -296,32 +336,23 @@ class SqlTradingStore:
             return [position_from_row(r) for r in (await session.scalars(query)).all()]
 
     async def add_order(self, order: OrderRecord) -> OrderRecord:
+        values = _order_values(order)
         async with self._write() as session:
-            row = OrderRow()
-            _order_to_row(order, row)
-            session.add(row)
-            await session.flush()
-            order.id = row.id
+            order.id = _inserted_id(await session.execute(_INSERT_ORDER, values))
         return order
 
     async def save_order(self, order: OrderRecord) -> None:
-        values: dict[str, Any] = {name: getattr(order, name) for name in _ORDER_FIELDS}
-        values.update(
-            role=order.role.value,
-            side=order.side.value,
-            type=order.type.value,
-            state=order.state.value,
-            updated_at=order.updated_at or order.created_at,
-        )
+        values = _order_values(order)
+        values["row_id"] = order.id
         async with self._write() as session:
-            result = await session.execute(update(OrderRow).where(OrderRow.id == order.id).values(**values))
+            result = await session.execute(_UPDATE_ORDER, values)
             if not getattr(result, "rowcount", 1):
                 raise LookupError(f"order {order.id} does not exist")
 
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
         async with self._read() as session:
-            query = select(OrderRow).where(OrderRow.position_id == position_id).order_by(OrderRow.id)
-            return [order_from_row(r) for r in (await session.scalars(query)).all()]
+            rows = (await session.execute(_ORDERS_FOR, {"position_id": position_id})).all()
+            return [order_from_row(r) for r in rows]
 
     async def add_fills(self, fills: list[FillRecord]) -> int:
         """Book the fills not booked yet (keyed by order and venue trade id); returns how many were new."""
@@ -386,10 +417,7 @@ class SqlTradingStore:
             queued.append(record)
             return 0
         async with self._write() as session:
-            row = _gate_row(record)
-            session.add(row)
-            await session.flush()
-            return row.id
+            return _inserted_id(await session.execute(_INSERT_GATE, _gate_values(record)))
 
     @asynccontextmanager
     async def deferred_gates(self) -> AsyncIterator[None]:
@@ -406,21 +434,16 @@ class SqlTradingStore:
             self._deferred.reset(token)
             if queued:
                 async with self._write() as session:
-                    session.add_all(_gate_row(r) for r in queued)
+                    await session.execute(_INSERT_GATE, [_gate_values(r) for r in queued])
 
     async def r_entries(self, user_id: int, since: dt.datetime) -> list[RealisedR]:
         async with self._read() as session:
-            query = select(RLedgerRow).where(RLedgerRow.user_id == user_id, RLedgerRow.at >= since)
-            return [RealisedR(_utc(r.at) or r.at, Decimal(r.r)) for r in (await session.scalars(query)).all()]
+            rows = (await session.execute(_R_ENTRIES, {"user_id": user_id, "since": since})).all()
+            return [RealisedR(_utc(r.at) or r.at, Decimal(r.r)) for r in rows]
 
     async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None:
         async with self._read() as session:
-            query = select(func.max(PositionRow.closed_at)).where(
-                PositionRow.user_id == user_id,
-                PositionRow.symbol == symbol,
-                PositionRow.exit_reason == ExitReason.STOP_LOSS.value,
-            )
-            return _utc(await session.scalar(query))
+            return _utc(await session.scalar(_LAST_STOP_LOSS, {"user_id": user_id, "symbol": symbol}))
 
     async def record_event(
         self,
@@ -432,7 +455,9 @@ class SqlTradingStore:
         alert: dict[str, str] | None = None,
     ) -> None:
         async with self._write() as session:
-            session.add(PositionEventRow(position_id=position.id, kind=kind, message=message, at=at))
+            await session.execute(
+                _INSERT_EVENT, {"position_id": position.id, "kind": kind, "message": message, "at": at}
+            )
             if alert is not None:
                 await emit_alert(
                     session,
