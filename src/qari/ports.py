@@ -18,7 +18,7 @@ ExchangeClient — required methods (all async, all return core types, never ccx
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
@@ -73,7 +73,8 @@ class TradingStore(Protocol):
     commit together when the block ends; a caller sends nothing from inside a batch.
 
     Required: add_position, save_position, get_position, open_positions, add_order, save_order,
-    orders_for, add_fills, record_gate, r_entries, last_stop_loss_at, record_event, batch, reads,
+    orders_for, add_fills, record_gate, r_entries, last_stop_loss_at, last_stop_losses_at,
+    record_event, batch, reads,
     deferred_gates.
     """
 
@@ -110,6 +111,12 @@ class TradingStore(Protocol):
     async def r_entries(self, user_id: int, since: dt.datetime) -> list[RealisedR]: ...
 
     async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None: ...
+
+    async def last_stop_losses_at(
+        self, user_id: int, symbols: Sequence[str]
+    ) -> dict[str, dt.datetime | None]:
+        """`last_stop_loss_at` for several symbols in one read: every symbol asked is a key."""
+        ...
 
     async def record_event(
         self,

@@ -32,7 +32,13 @@ from qari.core.instrument import InstrumentRules
 from qari.core.market import CandleSeries
 from qari.core.orders import OrderType, Side
 from qari.core.time import from_ms, to_ms
-from qari.engine.gate_facts import closed_candles, gather_gate_context, kill_switch_for, rounded_levels
+from qari.engine.gate_facts import (
+    JournalFacts,
+    closed_candles,
+    gather_gate_context,
+    kill_switch_for,
+    rounded_levels,
+)
 from qari.engine.orders import Checkpoint, OrderManager
 from qari.ports import AlertSink, Clock, EntryLock, ExchangeClient, TradingStore
 from qari.risk.candidate import TradeCandidate
@@ -153,8 +159,10 @@ class UserExecution:
         layer_results: Sequence[Mapping[str, Any]] = (),
         markets: Mapping[str, InstrumentRules] | None = None,
         daily_closes: Mapping[str, tuple[float, ...]] | None = None,
+        journal: JournalFacts | None = None,
     ) -> EntryOutcome:
-        """Gate the candidate under the user+symbol lock and, if it passes, place Leg 1."""
+        """Gate the candidate under the user+symbol lock and, if it passes, place Leg 1. `journal`: the
+        journal's facts as read for the unit (see `gate_facts.JournalFacts`), else read here."""
         now = self.clock.now()
         if markets is not None:
             self._markets = markets
@@ -169,6 +177,7 @@ class UserExecution:
                 fee_rate=self.config.fee_rate,
                 markets=markets,
                 daily_closes=daily_closes,
+                journal=journal,
             )
             decision = evaluate_gate(ctx)
             blocking = decision.blocking

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from decimal import ROUND_DOWN, Decimal
 
 from qari.core.errors import QariError
@@ -13,11 +14,12 @@ from qari.core.time import last_closed_open_ms, to_ms
 from qari.ports import ExchangeClient, TradingStore
 from qari.risk.candidate import TradeCandidate, entry_price
 from qari.risk.context import GateContext
-from qari.risk.kill_switch import KillSwitchState, RLimits, evaluate_kill_switch, week_window
+from qari.risk.kill_switch import KillSwitchState, RealisedR, RLimits, evaluate_kill_switch, week_window
 from qari.risk.profile import TradingProfile
 from qari.risk.sizing import SizingPlan, size_trade
 from qari.risk.stops import StopBand
 from qari.trading.position import Leg2State, PositionState
+from qari.trading.records import PositionRecord
 
 QUOTE = "USDT"
 CORRELATION_DAYS = 31
@@ -33,9 +35,57 @@ async def closed_candles(
 
 
 async def kill_switch_for(store: TradingStore, profile: TradingProfile, now: dt.datetime) -> KillSwitchState:
-    limits = RLimits.for_user(profile.daily_loss_limit_r, profile.weekly_loss_limit_r)
     entries = await store.r_entries(profile.user_id, week_window(now)[0])
+    return _kill_switch(entries, profile, now)
+
+
+def _kill_switch(entries: Sequence[RealisedR], profile: TradingProfile, now: dt.datetime) -> KillSwitchState:
+    limits = RLimits.for_user(profile.daily_loss_limit_r, profile.weekly_loss_limit_r)
     return evaluate_kill_switch(entries, now, limits, platform_switch=profile.platform_kill_switch)
+
+
+@dataclass(frozen=True, slots=True)
+class JournalFacts:
+    """The journal's facts for a run of gate evaluations of one user on one venue (a unit of work):
+    read together once, instead of three reads per candidate. Whoever holds it re-reads what its own
+    steps change: `open_positions` after an entry, everything after a position closed."""
+
+    open_positions: tuple[PositionRecord, ...]
+    last_stop_loss_at: Mapping[str, dt.datetime | None]
+    r_since: dt.datetime
+    r_entries: tuple[RealisedR, ...]
+
+    def with_open_positions(self, positions: Sequence[PositionRecord]) -> JournalFacts:
+        return JournalFacts(tuple(positions), self.last_stop_loss_at, self.r_since, self.r_entries)
+
+
+async def read_journal_facts(
+    store: TradingStore, profile: TradingProfile, symbols: Sequence[str], now: dt.datetime
+) -> JournalFacts:
+    """`open_positions`, the last stop-loss of every symbol and the kill switch's ledger in one session."""
+    since = week_window(now)[0]
+    async with store.reads():
+        positions = await store.open_positions(profile.user_id, profile.exchange_id)
+        stops = await store.last_stop_losses_at(profile.user_id, symbols)
+        entries = await store.r_entries(profile.user_id, since)
+    return JournalFacts(tuple(positions), stops, since, tuple(entries))
+
+
+async def _journal_for(
+    store: TradingStore,
+    profile: TradingProfile,
+    symbol: str,
+    now: dt.datetime,
+    journal: JournalFacts | None,
+) -> tuple[Sequence[PositionRecord], dt.datetime | None, KillSwitchState]:
+    if journal is not None and symbol in journal.last_stop_loss_at and week_window(now)[0] == journal.r_since:
+        kill_switch = _kill_switch(journal.r_entries, profile, now)
+        return journal.open_positions, journal.last_stop_loss_at[symbol], kill_switch
+    async with store.reads():  # the journal's facts from one session
+        open_positions = await store.open_positions(profile.user_id, profile.exchange_id)
+        last_stop_loss_at = await store.last_stop_loss_at(profile.user_id, symbol)
+        kill_switch = await kill_switch_for(store, profile, now)
+    return open_positions, last_stop_loss_at, kill_switch
 
 
 def rounded_levels(
@@ -65,7 +115,9 @@ async def gather_gate_context(
     fee_rate: Decimal,
     markets: Mapping[str, InstrumentRules] | None = None,
     daily_closes: Mapping[str, tuple[float, ...]] | None = None,
+    journal: JournalFacts | None = None,
 ) -> tuple[GateContext, SizingPlan | None]:
+    """`journal`: the journal's facts read for the unit (`read_journal_facts`); read here without it."""
     symbol = candidate.symbol
     reachable = True
     rules: InstrumentRules | None = None
@@ -92,10 +144,7 @@ async def gather_gate_context(
             rules=rules,
             fee_rate=fee_rate,
         )
-    async with store.reads():  # the journal's facts from one session
-        open_positions = await store.open_positions(profile.user_id, profile.exchange_id)
-        last_stop_loss_at = await store.last_stop_loss_at(profile.user_id, symbol)
-        kill_switch = await kill_switch_for(store, profile, now)
+    open_positions, last_stop_loss_at, kill_switch = await _journal_for(store, profile, symbol, now, journal)
     filled = frozenset(p.symbol for p in open_positions if p.state is not PositionState.PENDING)
     pending = frozenset(p.symbol for p in open_positions if p.state is PositionState.PENDING)
     reserved = sum(

@@ -27,6 +27,7 @@ from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
 from qari.core.time import last_closed_open_ms, to_ms
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit, VerdictLike
 from qari.engine.execution import ExecutionConfig, UserExecution
+from qari.engine.gate_facts import JournalFacts, read_journal_facts
 from qari.engine.metrics import EngineMetrics
 from qari.engine.reconciliation import reconcile
 from qari.ports import Clock, EntryLock, ExchangeClient, ProfileSource, TradingStore
@@ -228,15 +229,31 @@ class ExecutionUnits:
             execution = self._execution(exchange, HeldLocks(held))
             markets = await self._markets_for(unit, exchange)
             closes = daily_closes(scan)
+            symbols = [v.symbol for v in candidates]
+            journal: JournalFacts | None = None  # read once, and again only where the unit changed it
+            positions_changed = False
             for verdict in candidates:
                 started = time.perf_counter()
+                if journal is None:
+                    journal = await read_journal_facts(self.store, profile, symbols, self.clock.now())
+                elif positions_changed:
+                    positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
+                    journal = journal.with_open_positions(positions)
+                positions_changed = False
                 outcome = await execution.enter(
                     profile,
                     verdict.candidate,
                     layer_results=layer_dicts(verdict),
                     markets=markets,
                     daily_closes=closes,
+                    journal=journal,
                 )
+                if outcome.position is not None:
+                    # An entry adds a position; one that closed at once (its stop fired) also moved
+                    # the R ledger and maybe the last stop-loss: then everything is read again.
+                    positions_changed = True
+                    if not outcome.position.is_open:
+                        journal = None
                 blocking = outcome.decision.blocking
                 outcomes.append(
                     GateOutcome(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 from decimal import Decimal
 from typing import Any
@@ -123,3 +124,51 @@ async def exercise_store(store: Any, user_id: int) -> None:
     assert (await store.all_positions(user_id))[0].pt1 == Decimal(120)
     (only_fill,) = await store.fills_for(position.id)
     assert only_fill.trade_id == "t1" and only_fill.fee == Decimal("0.0001")
+
+
+async def test_store_last_stop_losses_at_when_several_symbols_then_one_answer_each(database_url: str) -> None:
+    # Arrange: SOL stopped out twice (the later one counts), ETH closed at PT2 (not a stop-loss),
+    # another user's DOGE stop-loss, and an open SOL position.
+    engine = await migrated_engine(database_url)
+    try:
+        sessions = make_sessionmaker(engine)
+        user_id = await register_user(sessions)
+        await exercise_last_stop_losses(SqlTradingStore(sessions), user_id)
+    finally:
+        await engine.dispose()
+
+
+async def test_memory_store_last_stop_losses_at_when_several_symbols_then_as_sql() -> None:
+    await exercise_last_stop_losses(MemoryTradingStore(), 7)
+
+
+async def exercise_last_stop_losses(store: Any, user_id: int) -> None:
+    async def closed(symbol: str, reason: ExitReason, hours: int, owner: int = user_id) -> None:
+        position = await store.add_position(
+            dataclasses.replace(a_position(owner), symbol=symbol, base=symbol.split("/")[0])
+        )
+        position.state = PositionState.CLOSED
+        position.exit_reason = reason.value
+        position.closed_at = START + dt.timedelta(hours=hours)
+        await store.save_position(position)
+
+    await closed("SOL/USDT", ExitReason.STOP_LOSS, 1)
+    await closed("SOL/USDT", ExitReason.STOP_LOSS, 5)
+    await closed("ETH/USDT", ExitReason.PT2_AND_TRAIL, 2)
+    await closed("DOGE/USDT", ExitReason.STOP_LOSS, 3, owner=user_id + 1000)
+    await store.add_position(a_position(user_id))
+
+    # Act
+    found = await store.last_stop_losses_at(user_id, ["SOL/USDT", "ETH/USDT", "DOGE/USDT", "ADA/USDT"])
+
+    # Assert: every symbol asked is answered, as the one-symbol read answers it
+    assert found == {
+        "SOL/USDT": START + dt.timedelta(hours=5),
+        "ETH/USDT": None,
+        "DOGE/USDT": None,
+        "ADA/USDT": None,
+    }
+    assert found["SOL/USDT"] is not None and found["SOL/USDT"].tzinfo is not None
+    for symbol, at in found.items():
+        assert await store.last_stop_loss_at(user_id, symbol) == at
+    assert await store.last_stop_losses_at(user_id, []) == {}

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from typing import TypeVar
@@ -158,6 +158,11 @@ class MemoryTradingStore:
             and p.closed_at is not None
         ]
         return max(times, default=None)
+
+    async def last_stop_losses_at(
+        self, user_id: int, symbols: Sequence[str]
+    ) -> dict[str, dt.datetime | None]:
+        return {symbol: await self.last_stop_loss_at(user_id, symbol) for symbol in symbols}
 
     async def record_event(
         self,

@@ -18,7 +18,7 @@ statement built (and cache-keyed) per call. The rows map to core records exactly
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from decimal import Decimal
@@ -84,6 +84,15 @@ _LAST_STOP_LOSS = select(func.max(_POSITIONS.c.closed_at)).where(
     _POSITIONS.c.user_id == bindparam("user_id"),
     _POSITIONS.c.symbol == bindparam("symbol"),
     _POSITIONS.c.exit_reason == ExitReason.STOP_LOSS.value,
+)
+_LAST_STOP_LOSSES = (
+    select(_POSITIONS.c.symbol, func.max(_POSITIONS.c.closed_at))
+    .where(
+        _POSITIONS.c.user_id == bindparam("user_id"),
+        _POSITIONS.c.symbol.in_(bindparam("symbols", expanding=True)),
+        _POSITIONS.c.exit_reason == ExitReason.STOP_LOSS.value,
+    )
+    .group_by(_POSITIONS.c.symbol)
 )
 
 _POSITION_FIELDS = [
@@ -444,6 +453,19 @@ class SqlTradingStore:
     async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None:
         async with self._read() as session:
             return _utc(await session.scalar(_LAST_STOP_LOSS, {"user_id": user_id, "symbol": symbol}))
+
+    async def last_stop_losses_at(
+        self, user_id: int, symbols: Sequence[str]
+    ) -> dict[str, dt.datetime | None]:
+        """The latest stop-loss close per symbol in one query (None where there was none)."""
+        found: dict[str, dt.datetime | None] = dict.fromkeys(symbols)
+        if not found:
+            return found
+        async with self._read() as session:
+            params = {"user_id": user_id, "symbols": list(found)}
+            for symbol, closed_at in (await session.execute(_LAST_STOP_LOSSES, params)).all():
+                found[symbol] = _utc(closed_at)
+        return found
 
     async def record_event(
         self,
