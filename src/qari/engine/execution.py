@@ -6,7 +6,7 @@ user and venue; nothing here reads the wall clock or knows which venue it talks 
     execution = UserExecution(exchange, store, locks, clock, ExecutionConfig(namespace="q"))
     await reconcile(execution, profile)                   # start-up and once per cycle
     outcome = await execution.enter(profile, candidate, layer_results=verdict_layers)  # per candidate
-    await execution.manage(profile)                       # every 30 s (entries: unless Leg 1 rests unfilled)
+    await execution.manage(profile)                       # every 30 s (and right after an entry)
 
 `exchange` is any `qari.ports.ExchangeClient` (ccxt live/sandbox, or the in-process simulator in
 backtests), `clock` any `Clock` (WallClock live, ManualClock in tests and backtests), `store` a
@@ -230,15 +230,11 @@ class UserExecution:
                 leg1 = await self.orders.prepare(
                     position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, sizing.leg1_qty, price=entry
                 )
-            leg1 = await self.orders.submit(leg1)
+            await self.orders.submit(leg1)
         await self.store.record_event(
             position, "leg1_placed", f"Leg 1 limit buy {sizing.leg1_qty} at {entry}; Leg 2 reserved", now
         )
-        if not (_resting_unfilled(leg1) and now < position.leg1_expires_at):
-            await self._manage_one(position)
-        # Otherwise the venue has just confirmed Leg 1 resting, unexpired, with nothing filled: a pass
-        # now would only read that back (the position is PENDING: no stop to place or watch yet); a
-        # fill from here on is booked by the next management pass, as any later fill is.
+        await self._manage_one(position)
         return EntryOutcome(decision, gate_id, position)
 
     async def book_fills(self, position: PositionRecord) -> int:
@@ -790,8 +786,3 @@ def _candidate_dict(candidate: TradeCandidate, entry: Decimal) -> dict[str, Any]
         "score": float(getattr(candidate, "score", 0.0)),
         "explanation": str(getattr(candidate, "explanation", "")),
     }
-
-
-def _resting_unfilled(order: OrderRecord) -> bool:
-    """The venue's answer to the create says the order rests on the book with nothing filled."""
-    return order.state is OrderState.OPEN and order.filled_base == 0
