@@ -13,6 +13,7 @@ from qari.adapters.exchanges.ccxt_client import (
     build_ccxt,
     clear_credentials,
     clone_ccxt,
+    deep_copy,
     public_ccxt,
 )
 from qari.core.errors import FatalError
@@ -83,6 +84,18 @@ def test_clone_when_made_then_own_options_and_state_shared_markets_and_no_resour
     assert "X-Test" not in source.headers and not source.apiKey
     assert clone.markets is source.markets
     assert clone.session is None and clone.tcp_connector is None and clone.own_session is False
+
+
+def test_deep_copy_when_plain_or_unpicklable_data_then_equal_and_independent() -> None:
+    plain = {"a": [1, {"b": "c"}], "d": None, "e": True}
+    odd = {"f": lambda: 1, "g": [2]}  # pickle cannot copy a lambda: copy.deepcopy does
+
+    plain_copy, odd_copy = deep_copy(plain), deep_copy(odd)
+    plain_copy["a"][1]["b"] = "changed"
+    odd_copy["g"].append(3)
+
+    assert plain == {"a": [1, {"b": "c"}], "d": None, "e": True}
+    assert odd["g"] == [2] and odd_copy["f"] is odd["f"]
 
 
 def test_clone_when_source_holds_a_key_then_refused() -> None:

@@ -29,6 +29,7 @@ import asyncio
 import copy
 import functools
 import logging
+import pickle
 import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -213,8 +214,18 @@ def clone_ccxt(source: ccxt.Exchange) -> ccxt.Exchange:
         elif isinstance(value, list):
             state[name] = list(value)
     state.update(_RESOURCES)
-    exchange.options = copy.deepcopy(source.options)
+    exchange.options = deep_copy(source.options)
     return exchange
+
+
+def deep_copy(value: T) -> T:
+    """`copy.deepcopy` of plain data (ccxt options: dicts, lists, strings, numbers) through pickle,
+    about three times faster; anything pickle cannot copy goes through `copy.deepcopy`."""
+    try:
+        copied: T = pickle.loads(pickle.dumps(value, pickle.HIGHEST_PROTOCOL))  # noqa: S301 - our own bytes
+    except (pickle.PicklingError, TypeError, AttributeError):
+        return copy.deepcopy(value)
+    return copied
 
 
 def public_ccxt(
