@@ -230,10 +230,12 @@ class UserExecution:
                 leg1 = await self.orders.prepare(
                     position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, sizing.leg1_qty, price=entry
                 )
-            await self.orders.submit(leg1)
-        await self.store.record_event(
-            position, "leg1_placed", f"Leg 1 limit buy {sizing.leg1_qty} at {entry}; Leg 2 reserved", now
-        )
+            text = f"Leg 1 limit buy {sizing.leg1_qty} at {entry}; Leg 2 reserved"
+
+            async def placed() -> None:  # committed with Leg 1's answer from the venue
+                await self.store.record_event(position, "leg1_placed", text, now)
+
+            await self.orders.submit(leg1, then=placed)
         await self._manage_one(position)
         return EntryOutcome(decision, gate_id, position)
 

@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from decimal import Decimal
 
 from qari.core.errors import (
@@ -41,6 +41,7 @@ from qari.trading.records import OrderRecord, PositionRecord
 from qari.trading.state_machine import InvalidTransition
 
 Checkpoint = Callable[[str, OrderRecord], None]
+Journal = Callable[[], Awaitable[None]]
 
 # A sent order that the venue does not know counts as never received only once every venue's receive
 # window (Bybit: at most 60 s; QARI signs with 10 s) has passed: until then a delayed request may land.
@@ -155,15 +156,27 @@ class OrderManager:
         await self.store.add_order(order)
         return order
 
-    async def submit(self, order: OrderRecord) -> OrderRecord:
-        """Steps 2-3 for an order `prepare` journaled (and its batch committed): SUBMITTED, then send."""
+    async def submit(self, order: OrderRecord, *, then: Journal | None = None) -> OrderRecord:
+        """Steps 2-3 for an order `prepare` journaled (and its batch committed): SUBMITTED, then send.
+
+        `then`: the caller's journal writes that follow the send (e.g. its event line), run once
+        whatever the outcome; they commit with the venue's answer when that needs no further venue
+        call, otherwise after it."""
         self._checkpoint("persisted", order)
         _apply(order, OrderEvent.SUBMIT)
         order.updated_at = self.clock.now()
         await self.store.save_order(order)
-        return await self._send(order)
+        return await self._send(order, then)
 
-    async def _send(self, order: OrderRecord) -> OrderRecord:
+    async def _save(self, order: OrderRecord, then: Journal | None) -> None:
+        if then is None:
+            await self.store.save_order(order)
+            return
+        async with self.store.batch():  # the answer and the caller's lines: one commit
+            await self.store.save_order(order)
+            await then()
+
+    async def _send(self, order: OrderRecord, then: Journal | None = None) -> OrderRecord:
         request = OrderRequest(
             symbol=order.symbol,
             side=order.side,
@@ -179,16 +192,19 @@ class OrderManager:
             _apply(order, OrderEvent.TIME_OUT)
             order.note = f"outcome unknown: {e}"
             await self.store.save_order(order)
-            return await self.resolve(order)
+            order = await self.resolve(order)
+            if then is not None:
+                await then()
+            return order
         except (RejectedError, FatalError) as e:
             _apply(order, OrderEvent.REJECT)
             order.note = f"{type(e).__name__}: {e}"
             order.updated_at = self.clock.now()
-            await self.store.save_order(order)
+            await self._save(order, then)
             return order
         self._checkpoint("sent", order)
         apply_report(order, report, self.clock.now())
-        await self.store.save_order(order)
+        await self._save(order, then)
         return order
 
     async def resolve(self, order: OrderRecord) -> OrderRecord:
