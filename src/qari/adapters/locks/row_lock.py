@@ -1,6 +1,8 @@
 """Gate check G10 on any SQL database (SQLite included): a row in `entry_locks` per user+symbol.
 
 The primary key makes the insert the lock; a holder that died is taken over once its lease expires.
+Every unit of work of a cycle takes and releases its locks here, so the statements are prebuilt Core
+statements with bound parameters (no ORM objects or per-call statement building).
 """
 
 from __future__ import annotations
@@ -9,8 +11,9 @@ import datetime as dt
 import uuid
 from collections.abc import AsyncIterator, Iterable
 from contextlib import asynccontextmanager
+from typing import cast
 
-from sqlalchemy import delete, select
+from sqlalchemy import Table, bindparam, delete, insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -18,6 +21,13 @@ from qari.adapters.persistence.tables.trading import EntryLockRow
 from qari.core.time import Clock
 
 DEFAULT_LEASE = dt.timedelta(minutes=2)
+
+_LOCKS = cast(Table, EntryLockRow.__table__)
+_MINE = (_LOCKS.c.user_id == bindparam("user_id"), _LOCKS.c.symbol.in_(bindparam("symbols", expanding=True)))
+_DELETE_EXPIRED = delete(_LOCKS).where(*_MINE, _LOCKS.c.expires_at < bindparam("now"))
+_TAKEN = select(_LOCKS.c.symbol).where(*_MINE)
+_INSERT = insert(_LOCKS)
+_RELEASE = delete(_LOCKS).where(_LOCKS.c.holder == bindparam("holder"))
 
 
 class RowEntryLock:
@@ -55,27 +65,17 @@ class RowEntryLock:
         now = self._clock.now()
         try:
             async with self._sessions() as session, session.begin():
-                await session.execute(
-                    delete(EntryLockRow).where(
-                        EntryLockRow.user_id == user_id,
-                        EntryLockRow.symbol.in_(symbols),
-                        EntryLockRow.expires_at < now,
-                    )
-                )
-                taken = set(
-                    (
-                        await session.scalars(
-                            select(EntryLockRow.symbol).where(
-                                EntryLockRow.user_id == user_id, EntryLockRow.symbol.in_(symbols)
-                            )
-                        )
-                    ).all()
-                )
+                mine = {"user_id": user_id, "symbols": symbols}
+                await session.execute(_DELETE_EXPIRED, {**mine, "now": now})
+                taken = set((await session.scalars(_TAKEN, mine)).all())
                 free = [s for s in symbols if s not in taken]
-                session.add_all(
-                    EntryLockRow(user_id=user_id, symbol=s, holder=holder, expires_at=now + self._lease)
-                    for s in free
-                )
+                if free:
+                    expires_at = now + self._lease
+                    rows = [
+                        {"user_id": user_id, "symbol": s, "holder": holder, "expires_at": expires_at}
+                        for s in free
+                    ]
+                    await session.execute(_INSERT, rows)
         except IntegrityError:  # another holder got in between: settle it symbol by symbol
             return frozenset([s for s in symbols if await self._try_insert(user_id, s, holder)])
         return frozenset(free)
@@ -91,4 +91,4 @@ class RowEntryLock:
         finally:
             if acquired:
                 async with self._sessions() as session, session.begin():
-                    await session.execute(delete(EntryLockRow).where(EntryLockRow.holder == holder))
+                    await session.execute(_RELEASE, {"holder": holder})
