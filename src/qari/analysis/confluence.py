@@ -7,6 +7,7 @@ Missing data neither helps nor hurts; evidence against a long costs half its poi
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from decimal import Decimal
 
 from qari.analysis.context import AnalysisContext
@@ -16,7 +17,7 @@ from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.layers.structure import fresh_bullish_choch
 from qari.analysis.setup_levels import trade_levels
 from qari.analysis.verdict import Candidate, Verdict
-from qari.analysis.weights import WeightSet
+from qari.analysis.weights import LAYER_CODES, WeightSet
 
 PRICE_ACTION = (2, 3, 6)
 AGAINST_COST = 0.5  # a candidate needs a trigger from liquidity/SFP, order blocks/FVG or Fibonacci
@@ -33,6 +34,33 @@ def weighted_score(results: tuple[LayerResult, ...], weights: WeightSet) -> floa
     got = sum(weights.point(r.layer) * r.score for r in results if r.vote == Vote.AGREE)
     lost = sum(weights.point(r.layer) for r in results if r.vote == Vote.AGAINST)
     return round(min(max((got - AGAINST_COST * lost) / total, 0.0), 1.0), 6)
+
+
+SCORE_SLACK = 1e-6  # `weighted_score` rounds to 6 places: never rule out a score that rounds up
+
+
+def could_still_pass(known: Mapping[int, LayerResult], weights: WeightSet) -> bool:
+    """Whether `decide` could still make a candidate, whatever the layers not in `known` return.
+
+    An upper bound on each of decide's conditions: no veto so far; enough layers agreed or left to
+    agree; a price-action trigger agreed or left; and the best score reachable, every remaining layer
+    agreeing with score 1, clears the threshold (adding a ratio of 1 never lowers a ratio of at most 1).
+    """
+    if any(r.veto for r in known.values()):
+        return False
+    left = [code for code in LAYER_CODES if code not in known]
+    agreed = [code for code, r in known.items() if r.vote == Vote.AGREE]
+    if len(agreed) + len(left) < min(weights.min_agreeing, weights.ele_min_agreeing):
+        return False
+    if not any(code in PRICE_ACTION for code in (*agreed, *left)):
+        return False
+    spare = sum(weights.point(code) for code in left)
+    total = spare + sum(weights.point(r.layer) for r in known.values() if r.vote != Vote.ABSTAIN)
+    if total <= 0:
+        return weights.threshold <= 0.0  # `weighted_score` is 0 when nothing voted
+    got = spare + sum(weights.point(r.layer) * r.score for r in known.values() if r.vote == Vote.AGREE)
+    lost = sum(weights.point(r.layer) for r in known.values() if r.vote == Vote.AGAINST)
+    return (got - AGAINST_COST * lost) / total >= weights.threshold - SCORE_SLACK
 
 
 def decide(

@@ -5,8 +5,10 @@ from decimal import Decimal
 from importlib import resources
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
-from qari.analysis.confluence import weighted_score
+from qari.analysis.confluence import PRICE_ACTION, could_still_pass, weighted_score
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.weights import WeightSet, stage1
 
@@ -65,3 +67,51 @@ def test_to_price_when_float_then_decimal_without_binary_noise() -> None:
 
     assert to_price(0.1 + 0.2) == Decimal("0.3")
     assert to_price(1.234e-05) == Decimal("0.00001234")
+
+
+_layer_result = st.builds(
+    lambda vote, score, veto: (vote, score, veto),
+    st.sampled_from(list(Vote)),
+    st.floats(0.0, 1.0),
+    st.one_of(st.none(), st.just("htf_bearish")),
+)
+
+
+def _passes(results: tuple[LayerResult, ...], w: WeightSet) -> bool:
+    """decide's conditions short of the trade levels (an ELE only raises the count needed)."""
+    agreed = [r.layer for r in results if r.vote == Vote.AGREE]
+    return (
+        not any(r.veto for r in results)
+        and len(agreed) >= w.min_agreeing
+        and weighted_score(results, w) >= w.threshold
+        and any(code in PRICE_ACTION for code in agreed)
+    )
+
+
+@settings(max_examples=400, deadline=None)
+@given(
+    st.lists(_layer_result, min_size=11, max_size=11),
+    st.lists(st.booleans(), min_size=11, max_size=11),
+    st.sampled_from(
+        [stage1(), WeightSet("flat", tuple([1.0] * 11), 0.5), WeightSet("low", (0.0,) * 11, 0.0)]
+    ),
+)
+def test_could_still_pass_when_some_layers_known_then_never_rules_out_a_passing_verdict(
+    raw: list[tuple[Vote, float, str | None]], known_mask: list[bool], w: WeightSet
+) -> None:
+    results = tuple(LayerResult(i + 1, f"L{i + 1}", v, s, veto=veto) for i, (v, s, veto) in enumerate(raw))
+    known = {r.layer: r for r, k in zip(results, known_mask, strict=True) if k}
+
+    if _passes(results, w):
+        assert could_still_pass(known, w)
+        assert could_still_pass({r.layer: r for r in results}, w)
+
+
+def test_could_still_pass_when_a_veto_or_no_trigger_left_then_false() -> None:
+    w = stage1()
+    agree = {c: LayerResult(c, "", Vote.AGREE, 1.0) for c in (1, 4, 9)}
+
+    assert could_still_pass(agree, w)
+    assert not could_still_pass(agree | {11: LayerResult(11, "", Vote.AGAINST, 0.0, veto="x")}, w)
+    no_trigger = agree | {c: LayerResult(c, "", Vote.NEUTRAL, 0.2) for c in PRICE_ACTION}
+    assert not could_still_pass(no_trigger, w)
