@@ -12,9 +12,9 @@ from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import Journal, read_journal
 from tests.market_data import needs_market_data
 
-from qari.analysis.confluence import could_still_pass
-from qari.analysis.engine import analyse, screen
-from qari.analysis.weights import stage1
+from qari.analysis.context import AnalysisContext
+from qari.analysis.engine import Vote, analyse, screen
+from qari.analysis.layers import liquidity
 from qari.backtest.data import load_market_data
 from qari.config import load_settings
 from qari.core.time import to_ms
@@ -54,12 +54,13 @@ def test_screen_when_real_candles_then_same_candidates_as_full_analysis() -> Non
     while at < market.end:
         for snap in build_snapshots(market.series, to_ms(at)).values():
             full, quick = analyse(snap), screen(snap)
+            sfp_agrees = full.layers[liquidity.CODE - 1].vote == Vote.AGREE
+            assert liquidity.could_agree(AnalysisContext(snap)) or not sfp_agrees
             assert quick.candidate == full.candidate, (snap.symbol, at)
             if quick.screened:
                 screened += 1
                 ran = {r.layer: r for r in quick.layers}
                 assert ran == {r.layer: r for r in full.layers if r.layer in ran}
-                assert not ran or not could_still_pass(ran, stage1())  # empty: layer 1's veto, read first
             else:
                 assert quick == full
             candidates += full.candidate is not None

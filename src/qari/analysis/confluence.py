@@ -40,27 +40,66 @@ SCORE_SLACK = 1e-6  # `weighted_score` rounds to 6 places: never rule out a scor
 
 
 def could_still_pass(known: Mapping[int, LayerResult], weights: WeightSet) -> bool:
-    """Whether `decide` could still make a candidate, whatever the layers not in `known` return.
+    """Whether `decide` could still make a candidate, whatever the layers not in `known` return."""
+    bound = CandidateBound(weights)
+    for r in known.values():
+        bound.add(r)
+    return bound.possible()
 
-    An upper bound on each of decide's conditions: no veto so far; enough layers agreed or left to
-    agree; a price-action trigger agreed or left; and the best score reachable, every remaining layer
-    agreeing with score 1, clears the threshold (adding a ratio of 1 never lowers a ratio of at most 1).
+
+class CandidateBound:
+    """An upper bound on each of `decide`'s conditions, updated as layer results arrive (`screen`).
+
+    Possible while: no veto so far; enough layers agreed or left that may agree; a price-action trigger
+    agreed or left that may agree; and the best reachable score clears the threshold, every remaining
+    layer agreeing with score 1 (adding a ratio of 1 never lowers a ratio of at most 1) except those
+    known unable to agree, which at best abstain.
     """
-    if any(r.veto for r in known.values()):
-        return False
-    left = [code for code in LAYER_CODES if code not in known]
-    agreed = [code for code, r in known.items() if r.vote == Vote.AGREE]
-    if len(agreed) + len(left) < min(weights.min_agreeing, weights.ele_min_agreeing):
-        return False
-    if not any(code in PRICE_ACTION for code in (*agreed, *left)):
-        return False
-    spare = sum(weights.point(code) for code in left)
-    total = spare + sum(weights.point(r.layer) for r in known.values() if r.vote != Vote.ABSTAIN)
-    if total <= 0:
-        return weights.threshold <= 0.0  # `weighted_score` is 0 when nothing voted
-    got = spare + sum(weights.point(r.layer) * r.score for r in known.values() if r.vote == Vote.AGREE)
-    lost = sum(weights.point(r.layer) for r in known.values() if r.vote == Vote.AGAINST)
-    return (got - AGAINST_COST * lost) / total >= weights.threshold - SCORE_SLACK
+
+    __slots__ = ("agreed", "capped", "got", "left", "lost", "spare", "total", "trigger", "veto", "weights")
+
+    def __init__(self, weights: WeightSet) -> None:
+        self.weights = weights
+        self.left = set(LAYER_CODES)
+        self.capped: set[int] = set()  # left, but known unable to agree
+        self.spare = sum(weights.points)  # points of the layers left that may still agree
+        self.total = self.got = self.lost = 0.0
+        self.agreed = 0
+        self.trigger = self.veto = False
+
+    def cannot_agree(self, code: int) -> None:
+        if code in self.left and code not in self.capped:
+            self.capped.add(code)
+            self.spare -= self.weights.point(code)
+
+    def add(self, r: LayerResult) -> None:
+        point = self.weights.point(r.layer)
+        if r.layer in self.left and r.layer not in self.capped:
+            self.spare -= point
+        self.left.discard(r.layer)
+        self.capped.discard(r.layer)
+        self.veto = self.veto or bool(r.veto)
+        if r.vote != Vote.ABSTAIN:
+            self.total += point
+        if r.vote == Vote.AGREE:
+            self.got += point * r.score
+            self.agreed += 1
+            self.trigger = self.trigger or r.layer in PRICE_ACTION
+        elif r.vote == Vote.AGAINST:
+            self.lost += point
+
+    def possible(self) -> bool:
+        w = self.weights
+        open_ = self.left - self.capped
+        if self.veto or self.agreed + len(open_) < min(w.min_agreeing, w.ele_min_agreeing):
+            return False
+        if not self.trigger and open_.isdisjoint(PRICE_ACTION):
+            return False
+        spare = max(self.spare, 0.0)
+        total = spare + self.total
+        if total <= 0:
+            return w.threshold <= 0.0  # `weighted_score` is 0 when nothing voted
+        return (spare + self.got - AGAINST_COST * self.lost) / total >= w.threshold - SCORE_SLACK
 
 
 def decide(

@@ -8,7 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from qari.analysis.confluence import PRICE_ACTION, could_still_pass, weighted_score
+from qari.analysis.confluence import PRICE_ACTION, CandidateBound, could_still_pass, weighted_score
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.weights import WeightSet, stage1
 
@@ -71,9 +71,9 @@ def test_to_price_when_float_then_decimal_without_binary_noise() -> None:
 
 _layer_result = st.builds(
     lambda vote, score, veto: (vote, score, veto),
-    st.sampled_from(list(Vote)),
+    st.sampled_from([Vote.AGREE, Vote.AGREE, Vote.AGREE, Vote.NEUTRAL, Vote.AGAINST, Vote.ABSTAIN]),
     st.floats(0.0, 1.0),
-    st.one_of(st.none(), st.just("htf_bearish")),
+    st.sampled_from([None] * 7 + ["htf_bearish"]),
 )
 
 
@@ -88,23 +88,47 @@ def _passes(results: tuple[LayerResult, ...], w: WeightSet) -> bool:
     )
 
 
+_WEIGHT_SETS = [stage1(), WeightSet("flat", tuple([1.0] * 11), 0.5), WeightSet("zero", (0.0,) * 11, 0.0)]
+
+
 @settings(max_examples=400, deadline=None)
 @given(
     st.lists(_layer_result, min_size=11, max_size=11),
-    st.lists(st.booleans(), min_size=11, max_size=11),
-    st.sampled_from(
-        [stage1(), WeightSet("flat", tuple([1.0] * 11), 0.5), WeightSet("low", (0.0,) * 11, 0.0)]
+    st.lists(
+        st.sampled_from(["known", "unknown", "cannot_agree", "probed_then_known"]), min_size=11, max_size=11
     ),
+    st.sampled_from(_WEIGHT_SETS),
 )
-def test_could_still_pass_when_some_layers_known_then_never_rules_out_a_passing_verdict(
-    raw: list[tuple[Vote, float, str | None]], known_mask: list[bool], w: WeightSet
+def test_candidate_bound_when_some_layers_known_then_never_rules_out_a_passing_verdict(
+    raw: list[tuple[Vote, float, str | None]], what: list[str], w: WeightSet
 ) -> None:
     results = tuple(LayerResult(i + 1, f"L{i + 1}", v, s, veto=veto) for i, (v, s, veto) in enumerate(raw))
-    known = {r.layer: r for r, k in zip(results, known_mask, strict=True) if k}
+    bound = CandidateBound(w)
+    for r, kind in zip(results, what, strict=True):
+        if kind in ("cannot_agree", "probed_then_known") and r.vote != Vote.AGREE:  # a truthful probe
+            bound.cannot_agree(r.layer)
+    for r, kind in zip(results, what, strict=True):
+        if kind in ("known", "probed_then_known"):
+            bound.add(r)
 
     if _passes(results, w):
-        assert could_still_pass(known, w)
+        assert bound.possible()
         assert could_still_pass({r.layer: r for r in results}, w)
+
+
+@pytest.mark.parametrize(("score", "passes"), [(0.9, False), (0.95, True)])
+def test_candidate_bound_when_every_layer_known_then_exactly_the_threshold(
+    score: float, passes: bool
+) -> None:
+    w = WeightSet("flat", tuple([1.0] * 11), 0.4)
+    votes = [Vote.AGREE] * 3 + [Vote.NEUTRAL] * 4 + [Vote.ABSTAIN] * 4  # 3 x score / 7 against 0.4
+    results = _results(votes, score=score)
+    bound = CandidateBound(w)
+    for r in results:
+        assert bound.possible()  # 3 agreeing so far: the rest could still lift the score
+        bound.add(r)
+
+    assert bound.possible() is passes is _passes(results, w)
 
 
 def test_could_still_pass_when_a_veto_or_no_trigger_left_then_false() -> None:
