@@ -1,5 +1,6 @@
 """The backtester's analysis ahead of the clock on worker processes decides exactly what in-line
-analysis decides; and `screen` (trigger layers first) finds exactly `analyse`'s candidates."""
+analysis decides; and `screen` (cheap layers first, stopping once no candidate is possible) finds
+exactly `analyse`'s candidates."""
 
 from __future__ import annotations
 
@@ -11,8 +12,9 @@ from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import Journal, read_journal
 from tests.market_data import needs_market_data
 
-from qari.analysis.confluence import PRICE_ACTION
+from qari.analysis.context import AnalysisContext
 from qari.analysis.engine import Vote, analyse, screen
+from qari.analysis.layers import liquidity
 from qari.backtest.data import load_market_data
 from qari.config import load_settings
 from qari.core.time import to_ms
@@ -52,10 +54,13 @@ def test_screen_when_real_candles_then_same_candidates_as_full_analysis() -> Non
     while at < market.end:
         for snap in build_snapshots(market.series, to_ms(at)).values():
             full, quick = analyse(snap), screen(snap)
+            sfp_agrees = full.layers[liquidity.CODE - 1].vote == Vote.AGREE
+            assert liquidity.could_agree(AnalysisContext(snap)) or not sfp_agrees
             assert quick.candidate == full.candidate, (snap.symbol, at)
             if quick.screened:
                 screened += 1
-                assert not any(r.vote == Vote.AGREE for r in full.layers if r.layer in PRICE_ACTION)
+                ran = {r.layer: r for r in quick.layers}
+                assert ran == {r.layer: r for r in full.layers if r.layer in ran}
             else:
                 assert quick == full
             candidates += full.candidate is not None

@@ -49,6 +49,12 @@ def _sfp_dict(s: Sfp) -> dict[str, Any]:
     }
 
 
+def could_agree(ctx: AnalysisContext) -> bool:
+    """This layer agrees only on a bullish SFP of quality; cheaper to ask than a full evaluation."""
+    bull = ctx.bullish_sfp
+    return ctx.entry is not None and bull is not None and bull.quality >= MIN_QUALITY
+
+
 class LiquiditySfp:
     code = CODE
     name = NAME
@@ -71,7 +77,7 @@ class LiquiditySfp:
         if bull is not None:
             zc = clarity(bull.level, [*below, bull.level], fr.atr)
             evidence["zone_clarity"] = zc
-            if bull.quality >= MIN_QUALITY:
+            if could_agree(ctx):
                 score = 0.75 * bull.quality / 100.0 + 0.25 * zc
                 return result(
                     CODE,

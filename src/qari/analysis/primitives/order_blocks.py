@@ -34,12 +34,12 @@ def lifecycle(
     low: FloatArray, high: FloatArray, close: FloatArray, start: int, z_low: float, z_high: float
 ) -> str:
     """State of a zone from candle `start` on (the candle after the confirming break)."""
-    lo, hi, cl = low[start:], high[start:], close[start:]
-    neg = np.flatnonzero(cl < z_low)
-    if neg.shape[0] == 0:
-        return "mitigated" if bool((lo <= z_high).any()) else "active"
-    t = int(neg[0])
-    return "breaker" if bool((hi[t + 1 :] >= z_low).any()) else "negated"
+    below = close[start:] < z_low
+    t = int(below.argmax()) if below.shape[0] else 0
+    if below.shape[0] == 0 or not below[t]:
+        return "mitigated" if start < low.shape[0] and float(low[start:].min()) <= z_high else "active"
+    after = high[start + t + 1 :]
+    return "breaker" if after.shape[0] and float(after.max()) >= z_low else "negated"
 
 
 def find_order_blocks(
@@ -55,20 +55,20 @@ def find_order_blocks(
 ) -> list[OrderBlock]:
     out: list[OrderBlock] = []
     seen: set[int] = set()
-    down = close < open_
+    down = np.flatnonzero(close < open_)
     for b in break_indices:
-        lo_bound = max(0, b - SEARCH_BACK)
-        cands = np.flatnonzero(down[lo_bound : b + 1])
-        if cands.shape[0] == 0:
+        # the last down candle at or before the break, within SEARCH_BACK candles of it
+        at = int(np.searchsorted(down, b, side="right")) - 1
+        if at < 0 or int(down[at]) < b - SEARCH_BACK:
             continue
-        j = lo_bound + int(cands[-1])
+        j = int(down[at])
         if j in seen or j >= b:
             continue
         seen.add(j)
         z_low, z_high = float(low[j]), float(high[j])
         impulse_top = float(high[j + 1 : b + 1].max())
         displacement = (impulse_top - z_high) / atr if atr > 0 else 0.0
-        vol_ratio = float(volume[j + 1 : b + 1].mean()) / volume_median if volume_median > 0 else 1.0
+        vol_ratio = float(volume[j + 1 : b + 1].sum()) / (b - j) / volume_median if volume_median > 0 else 1.0
         has_gap = bool((low[j + 2 : b + 1] > high[j : b - 1]).any()) if b - j >= 2 else False
         state = lifecycle(low, high, close, b + 1, z_low, z_high)
         quality = 100.0 * (
