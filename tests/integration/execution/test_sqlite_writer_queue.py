@@ -55,3 +55,32 @@ async def test_writer_when_blocked_by_own_open_transaction_then_clear_error_not_
                 await asyncio.create_task(other_task_write())  # a transaction held open across tasks
     finally:
         await engine.dispose()
+
+
+async def test_pool_when_connection_returned_inside_a_driver_transaction_then_rolled_back(
+    tmp_path: Path,
+) -> None:
+    # Arrange: one pooled connection, so the next checkout is the same one
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'r.db'}", pool_size=1, max_overflow=0)
+    async with engine.begin() as conn:
+        await conn.execute(text("CREATE TABLE t (n INTEGER)"))
+    try:
+        # Act: a write behind SQLAlchemy's back (its Connection knows no transaction to end)
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            driver = raw.driver_connection
+            assert driver is not None
+            await driver.execute("INSERT INTO t VALUES (1)")
+            assert driver.in_transaction
+
+        # Assert: the pool rolled it back on return; after a commit it has nothing to roll back
+        async with engine.connect() as conn:
+            raw = await conn.get_raw_connection()
+            assert raw.driver_connection is not None and not raw.driver_connection.in_transaction
+            assert await conn.scalar(text("SELECT COUNT(*) FROM t")) == 0
+        async with make_sessionmaker(engine)() as session, session.begin():
+            await session.execute(text("INSERT INTO t VALUES (2)"))
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT COUNT(*) FROM t")) == 1
+    finally:
+        await engine.dispose()

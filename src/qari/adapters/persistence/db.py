@@ -27,11 +27,17 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import PoolResetState
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
+        # SQLAlchemy's "custom reset" recipe: the pool rolls a returned connection back only when
+        # SQLite says a transaction is still open; after a commit or a session's rollback that would
+        # be one more round trip to aiosqlite's thread for nothing.
+        kwargs.setdefault("pool_reset_on_return", None)
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+        event.listen(engine.sync_engine, "reset", _reset_if_in_transaction)
 
         @event.listens_for(engine.sync_engine, "connect")
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
@@ -43,6 +49,16 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
         return engine
     return create_async_engine(url, pool_pre_ping=True, **kwargs)
+
+
+def _reset_if_in_transaction(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:
+    if reset_state.terminate_only or reset_state.transaction_was_reset:
+        return
+    # aiosqlite's connection (inside SQLAlchemy's adapter) reads sqlite3's flag without a thread hop.
+    driver = getattr(dbapi_connection, "_connection", dbapi_connection)
+    if getattr(driver, "in_transaction", None) is False:
+        return
+    dbapi_connection.rollback()
 
 
 WRITER_WAIT_SECONDS = 30  # as long as SQLite's busy_timeout below
