@@ -52,8 +52,9 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
 
 
 def _reset_if_in_transaction(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:
-    if reset_state.terminate_only or reset_state.transaction_was_reset:
-        return
+    """The pool's default rollback-on-return, skipped where SQLite has no transaction open."""
+    if not reset_state.asyncio_safe or reset_state.transaction_was_reset:
+        return  # where the default reset does nothing either
     # aiosqlite's connection (inside SQLAlchemy's adapter) reads sqlite3's flag without a thread hop.
     driver = getattr(dbapi_connection, "_connection", dbapi_connection)
     if getattr(driver, "in_transaction", None) is False:
