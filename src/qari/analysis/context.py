@@ -49,6 +49,7 @@ class Frame:
         self.volume = series.volume
         self.n = len(series)
         self.k = PIVOT_K.get(series.timeframe, swings.DEFAULT_K)
+        self._sfps: dict[int, list[Sfp]] = {}
 
     @property
     def last(self) -> float:
@@ -73,8 +74,28 @@ class Frame:
 
     @cached_property
     def volume_median(self) -> float:
-        tail = self.volume[-100:]
-        return float(np.median(tail)) if tail.shape[0] else 0.0
+        return indicators.median(self.volume[-100:]) if self.n else 0.0
+
+    def sfps(self, lookback: int) -> list[Sfp]:
+        """SFPs on the last `lookback` candles; kept with the frame, so a shared higher-timeframe frame
+        finds them once for every symbol and cycle that reads it."""
+        found = self._sfps.get(lookback)
+        if found is None:
+            p = self.pivots
+            found = self._sfps[lookback] = find_sfps(
+                self.high,
+                self.low,
+                self.close,
+                self.volume,
+                (p.high_idx, p.high_px),
+                (p.low_idx, p.low_px),
+                self.k,
+                self.atr,
+                self.volume_median,
+                lookback=lookback,
+                timeframe=self.timeframe,
+            )
+        return found
 
 
 def _source_for(source: CandleSeries, at_ms: int, tf: str, window: int) -> CandleSeries:
@@ -200,22 +221,8 @@ class AnalysisContext:
         """SFPs on the last 3 entry-timeframe candles and on the last closed 4h candle."""
         out: list[Sfp] = []
         for fr, lookback in ((self.entry, 3), (self.h4, 1)):
-            if fr is None:
-                continue
-            p = fr.pivots
-            out += find_sfps(
-                fr.high,
-                fr.low,
-                fr.close,
-                fr.volume,
-                (p.high_idx, p.high_px),
-                (p.low_idx, p.low_px),
-                fr.k,
-                fr.atr,
-                fr.volume_median,
-                lookback=lookback,
-                timeframe=fr.timeframe,
-            )
+            if fr is not None:
+                out += fr.sfps(lookback)
         return out
 
     @cached_property

@@ -59,9 +59,9 @@ def screen(snapshot: MarketSnapshot, weights: WeightSet | None = None) -> Verdic
     the remaining layers say (`CandidateBound`): a veto, too few layers left to agree, no
     price-action trigger left, or a score that cannot reach the threshold. Layer 1's veto (daily and
     4h bearish) is read first from the cached higher-timeframe frames, and a layer whose cheap
-    `could_agree` probe says no can at best abstain. A stopped verdict is
-    `screened` and holds just the layers that ran; otherwise every layer ran and the verdict is exactly
-    `analyse`'s. Layers are pure, so the order they run in changes nothing.
+    `could_agree` probe says no counts as at best abstaining. A stopped verdict is `screened` and
+    holds just the layers that ran; otherwise every layer ran and the verdict is exactly `analyse`'s.
+    Layers are pure, so the order they run in changes nothing.
     """
     ctx = AnalysisContext(snapshot)
     weights = weights or stage1()

@@ -44,7 +44,7 @@ class Verdict:
     agreeing: int
     vetoes: tuple[str, ...]
     candidate: Candidate | None
-    screened: bool = False  # stopped after the trigger layers (`engine.screen`): no candidate possible
+    screened: bool = False  # `engine.screen` stopped early: no candidate was possible
 
     def to_dict(self) -> dict[str, Any]:
         return {

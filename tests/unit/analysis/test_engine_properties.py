@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 
 import numpy as np
 from hypothesis import HealthCheck, given, settings
@@ -10,6 +11,7 @@ from hypothesis import strategies as st
 
 from analysis.builders import T0
 from qari.analysis.engine import Vote, analyse
+from qari.analysis.primitives import indicators
 from qari.core.market import CandleSeries, MarketContext, MarketSnapshot
 
 
@@ -54,3 +56,14 @@ def test_analyse_when_any_candles_then_well_formed_verdict(
     if v.candidate is not None:
         c = v.candidate
         assert c.stop < c.entry_low <= c.entry_high < c.pt1 < c.pt2
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(st.floats(allow_nan=True, allow_infinity=True, width=64), min_size=1, max_size=120))
+def test_median_when_any_values_then_bit_for_bit_numpy(values: list[float]) -> None:
+    x = np.asarray(values, dtype=np.float64)
+    expected = float(np.median(x))
+
+    got = indicators.median(x)
+
+    assert (math.isnan(got) and math.isnan(expected)) or got == expected

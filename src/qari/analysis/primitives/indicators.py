@@ -53,6 +53,15 @@ def sma(x: FloatArray, window: int) -> FloatArray:
     return (c[idx] - c[lo]) / (idx - lo)
 
 
+def median(x: FloatArray) -> float:
+    """`np.median` of a 1-D array, bit for bit, without its generic machinery (a hot path)."""
+    h = x.shape[0] // 2
+    part = np.partition(x, (h - 1, h) if x.shape[0] % 2 == 0 else h)
+    if np.isnan(part).any():
+        return float("nan")
+    return float(part[h]) if x.shape[0] % 2 else float((part[h - 1] + part[h]) / 2.0)
+
+
 def true_range(high: FloatArray, low: FloatArray, close: FloatArray) -> FloatArray:
     prev = np.concatenate((close[:1], close[:-1]))
     return np.maximum(high, prev) - np.minimum(low, prev)
