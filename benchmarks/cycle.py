@@ -10,18 +10,23 @@ symbols, candidates, gate evaluations, entries, errors), its wall time, the CPU 
 (and of its worker processes with --workers) and of the venue, and whether the 30 s goal is met.
 
     python benchmarks/cycle.py [--users 1000] [--concurrency 64] [--workers 0]
-                               [--database-url postgresql+asyncpg://...] [--venue-in-process]
+                               [--database-url postgresql+asyncpg://HOST/DB] [--venue-in-process]
+
+With a PostgreSQL URL the run uses a new database on that server, dropped afterwards.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import datetime as dt
 import statistics
 import sys
 import tempfile
 import time
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
 
 from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
@@ -137,6 +142,32 @@ async def bench(
     return 0
 
 
+@contextlib.contextmanager
+def fresh_database(url: str | None) -> Iterator[str | None]:
+    """A PostgreSQL URL names the server: the run gets a new, empty database there (dropped after), so
+    positions left by an earlier run never block this one's entries. SQLite is always a new file."""
+    if url is None or not url.startswith("postgresql"):
+        yield url
+        return
+    import asyncpg
+
+    admin = url.replace("postgresql+asyncpg://", "postgresql://")
+    name = f"qari_bench_{uuid.uuid4().hex[:12]}"
+
+    async def run(sql: str) -> None:
+        conn = await asyncpg.connect(admin)
+        try:
+            await conn.execute(sql)
+        finally:
+            await conn.close()
+
+    asyncio.run(run(f'CREATE DATABASE "{name}"'))
+    try:
+        yield url.rsplit("/", 1)[0] + "/" + name
+    finally:
+        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=1000)
@@ -153,12 +184,12 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"needs {DATA}")
         return 1
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url) as database_url:
         at = dt.datetime.fromisoformat(args.at)
         return asyncio.run(
             bench(
                 args.users,
-                args.database_url,
+                database_url,
                 Path(tmp),
                 at,
                 args.venue_in_process,
