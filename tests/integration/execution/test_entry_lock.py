@@ -62,3 +62,24 @@ async def test_pg_advisory_lock_when_two_connections_race_then_one_wins(pg_url: 
             assert after
     finally:
         await engine.dispose()
+
+
+@pytest.mark.postgres
+async def test_pg_advisory_hold_many_when_sets_overlap_then_each_symbol_held_once(pg_url: str) -> None:
+    engine: AsyncEngine = await migrated_engine(pg_url)
+    try:
+        lock = entry_lock_for(engine, make_sessionmaker(engine), ManualClock(START))
+        async with (
+            lock.hold_many(3, ["SOL/USDT", "BTC/USDT"]) as first,
+            lock.hold_many(3, ["BTC/USDT", "ETH/USDT", "ETH/USDT"]) as second,
+            lock.hold_many(4, ["BTC/USDT"]) as other_user,
+            lock.hold_many(3, []) as nothing,
+        ):
+            assert first == {"SOL/USDT", "BTC/USDT"}
+            assert second == {"ETH/USDT"}
+            assert other_user == {"BTC/USDT"}
+            assert nothing == frozenset()
+        async with lock.hold_many(3, ["SOL/USDT", "BTC/USDT", "ETH/USDT"]) as after:
+            assert after == {"SOL/USDT", "BTC/USDT", "ETH/USDT"}
+    finally:
+        await engine.dispose()

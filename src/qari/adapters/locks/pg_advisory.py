@@ -30,20 +30,19 @@ class PgAdvisoryEntryLock:
 
     @asynccontextmanager
     async def hold_many(self, user_id: int, symbols: Iterable[str]) -> AsyncIterator[frozenset[str]]:
-        """`hold` for several symbols on one connection; yields the symbols held."""
-        wanted = sorted(set(symbols))
+        """`hold` for several symbols on one connection, taken and released in one statement each
+        (autocommit: nothing stays idle in a transaction while held); yields the symbols held."""
+        keys = {lock_key(user_id, symbol): symbol for symbol in sorted(set(symbols))}
         async with self._engine.connect() as conn:
-            acquired: list[str] = []
-            for symbol in wanted:
-                key = lock_key(user_id, symbol)
-                if await conn.scalar(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}):
-                    acquired.append(symbol)
-            await conn.commit()
+            conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+            rows = (await conn.execute(_TAKE, {"keys": list(keys)})).all() if keys else []
+            acquired = [int(k) for k, took in rows if took]
             try:
-                yield frozenset(acquired)
+                yield frozenset(keys[k] for k in acquired)
             finally:
-                for symbol in acquired:
-                    await conn.execute(
-                        text("SELECT pg_advisory_unlock(:k)"), {"k": lock_key(user_id, symbol)}
-                    )
-                await conn.commit()
+                if acquired:
+                    await conn.execute(_RELEASE, {"keys": acquired})
+
+
+_TAKE = text("SELECT k, pg_try_advisory_lock(k) FROM unnest(CAST(:keys AS bigint[])) AS t(k)")
+_RELEASE = text("SELECT pg_advisory_unlock(k) FROM unnest(CAST(:keys AS bigint[])) AS t(k)")
