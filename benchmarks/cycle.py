@@ -25,7 +25,6 @@ import statistics
 import sys
 import tempfile
 import time
-import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -36,6 +35,9 @@ from qari.core.time import to_ms
 from qari.engine.cycle import CycleReport, Timeouts
 from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
 from qari.engine.scheduler import Cadence
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # shared with the tests
+from tests.pg_database import fresh_database
 
 DATA = next(
     (
@@ -143,29 +145,14 @@ async def bench(
 
 
 @contextlib.contextmanager
-def fresh_database(url: str | None) -> Iterator[str | None]:
+def fresh_journal(url: str | None) -> Iterator[str | None]:
     """A PostgreSQL URL names the server: the run gets a new, empty database there (dropped after), so
     positions left by an earlier run never block this one's entries. SQLite is always a new file."""
     if url is None or not url.startswith("postgresql"):
         yield url
         return
-    import asyncpg
-
-    admin = url.replace("postgresql+asyncpg://", "postgresql://")
-    name = f"qari_bench_{uuid.uuid4().hex[:12]}"
-
-    async def run(sql: str) -> None:
-        conn = await asyncpg.connect(admin)
-        try:
-            await conn.execute(sql)
-        finally:
-            await conn.close()
-
-    asyncio.run(run(f'CREATE DATABASE "{name}"'))
-    try:
-        yield url.rsplit("/", 1)[0] + "/" + name
-    finally:
-        asyncio.run(run(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    with fresh_database(url, prefix="qari_bench") as fresh:
+        yield fresh
 
 
 def main() -> int:
@@ -184,7 +171,7 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"needs {DATA}")
         return 1
-    with tempfile.TemporaryDirectory() as tmp, fresh_database(args.database_url) as database_url:
+    with tempfile.TemporaryDirectory() as tmp, fresh_journal(args.database_url) as database_url:
         at = dt.datetime.fromisoformat(args.at)
         return asyncio.run(
             bench(
