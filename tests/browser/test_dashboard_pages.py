@@ -11,8 +11,8 @@ from dashboard_support import OPERATOR_EMAIL, LiveServer, RequestLog, log_in, op
 
 PAGES = [
     ("/app/overview", "#equity-chart[data-chart]", "01-overview"),
-    ("/app/trades", "h1", "02-trades"),
-    ("/app/scanner", "h1", "03-scanner"),
+    ("/app/trades", "#trade-list", "02-trades"),
+    ("/app/scanner", "#scan", "03-scanner"),
     ("/app/settings/exchange", "#tab-exchange > *", "04-settings-exchange"),
     ("/app/settings/risk", "#risk-form", "05-settings-risk"),
     ("/app/settings/notifications", "#tab-notifications > *", "06-settings-notifications"),

@@ -30,23 +30,32 @@ async function loadMe() {
   return state.me;
 }
 
+let navigation = 0; // the latest route() call; an older one still loading must not touch the page
+
 async function route() {
+  const mine = ++navigation;
+  const stale = () => mine !== navigation;
   const { name, rest } = pathParts();
   if (state.page && state.page.destroy) state.page.destroy();
   state.page = null;
   if (!PAGES[name]) { clear(main, h('h1', {}, 'Page not found'), h('a', { href: '/app/overview', 'data-link': true }, 'Go to Overview')); return; }
-  if (!PUBLIC.has(name) && !state.me && !(await loadMe())) { navigate('/app/login', true); return; }
+  if (!PUBLIC.has(name) && !state.me && !(await loadMe())) { if (!stale()) navigate('/app/login', true); return; }
+  if (stale()) return;
   if (PUBLIC.has(name) && state.me) { navigate('/app/overview', true); return; }
   showShell(!PUBLIC.has(name));
   const factory = await PAGES[name]();
+  if (stale()) return;
   const page = factory({ rest, me: state.me, navigate, reloadMe: loadMe, onLogin });
   state.page = page;
   document.title = `${page.title} · QARI`;
-  clear(main, h('p', { class: 'muted' }, 'Loading…'));
+  // Each navigation renders into its own view: when a newer one replaces it, this page's late
+  // writes land in a detached element instead of over the newer page.
+  const view = h('div', { class: 'view' }, h('p', { class: 'muted' }, 'Loading…'));
+  clear(main, view);
   try {
-    await page.render(main);
+    await page.render(view);
   } catch (e) {
-    clear(main, h('h1', {}, page.title), h('div', { class: 'notice bad' }, `Could not load this page: ${e.message}`));
+    clear(view, h('h1', {}, page.title), h('div', { class: 'notice bad' }, `Could not load this page: ${e.message}`));
   }
 }
 
