@@ -201,7 +201,7 @@ Built = tuple[UnitsLike, Callable[[dt.datetime], None], Callable[[], Awaitable[N
 def _portable(error: BaseException) -> BaseException:
     try:
         pickle.loads(pickle.dumps(error))  # noqa: S301 - a round trip of our own object
-    except Exception:
+    except Exception:  # whatever pickling raises, the parent still gets the type and message
         return WorkerError(f"{type(error).__name__}: {error}")
     return error
 

@@ -6,6 +6,8 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
+from tests.unit.engine.records import position_record
+
 from qari.adapters.persistence.memory import MemoryTradingStore
 from qari.core.instrument import InstrumentRules
 from qari.core.market import Ticker
@@ -40,25 +42,7 @@ class Venue:
 
 
 def _position(symbol: str, state: PositionState) -> PositionRecord:
-    return PositionRecord(
-        user_id=1,
-        exchange_id="sandbox",
-        symbol=symbol,
-        base=symbol.split("/")[0],
-        state=state,
-        entry_price=Decimal(100),
-        structural_stop=Decimal(90),
-        stop_price=Decimal(90),
-        pt1=Decimal(110),
-        pt2=Decimal(120),
-        leg1_qty=Decimal(1),
-        leg2_qty=Decimal(1),
-        planned_r_quote=Decimal(10),
-        fee_rate=Decimal("0.001"),
-        leg1_expires_at=NOW + dt.timedelta(hours=4),
-        leg2_expires_at=NOW + dt.timedelta(hours=24),
-        opened_at=NOW - dt.timedelta(days=1),
-    )
+    return position_record(symbol, state, NOW, opened_at=NOW - dt.timedelta(days=1))
 
 
 async def test_gate_context_when_journal_read_for_the_unit_then_same_as_read_per_candidate() -> None:

@@ -9,15 +9,16 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import pytest
+from tests.unit.engine.records import position_record, resting
 
 from qari.adapters.persistence.memory import MemoryTradingStore
 from qari.core.clocks import ManualClock
 from qari.core.errors import OutcomeUnknownError, RejectedError
-from qari.core.orders import OrderReport, OrderRequest, OrderStatus, OrderType, Side
+from qari.core.orders import OrderReport, OrderRequest, OrderType, Side
 from qari.engine.orders import OrderManager
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import PositionState
-from qari.trading.records import OrderRecord, PositionRecord
+from qari.trading.records import OrderRecord
 
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)
 
@@ -56,17 +57,7 @@ class Venue:
         self.creates += 1
         if self.error is not None:
             raise self.error
-        return OrderReport(
-            symbol=request.symbol,
-            exchange_order_id="7",
-            client_order_id=request.client_order_id,
-            side=request.side,
-            type=request.type,
-            status=OrderStatus.OPEN,
-            qty_base=request.qty_base,
-            filled_base=Decimal(0),
-            avg_price=None,
-        )
+        return resting(request, "7")
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         return []
@@ -78,27 +69,7 @@ class Venue:
 async def _submit(venue: Venue) -> tuple[OrderRecord, BatchTracingStore]:
     store = BatchTracingStore()
     manager = OrderManager(venue, store, ManualClock(AT))  # type: ignore[arg-type]
-    position = await store.add_position(
-        PositionRecord(
-            user_id=1,
-            exchange_id="sandbox",
-            symbol="SOL/USDT",
-            base="SOL",
-            state=PositionState.PENDING,
-            entry_price=Decimal(100),
-            structural_stop=Decimal(90),
-            stop_price=Decimal(90),
-            pt1=Decimal(110),
-            pt2=Decimal(120),
-            leg1_qty=Decimal(1),
-            leg2_qty=Decimal(1),
-            planned_r_quote=Decimal(10),
-            fee_rate=Decimal("0.001"),
-            leg1_expires_at=AT + dt.timedelta(hours=4),
-            leg2_expires_at=AT + dt.timedelta(hours=24),
-            opened_at=AT,
-        )
-    )
+    position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, AT))
     order = await manager.prepare(
         position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(100)
     )

@@ -6,8 +6,10 @@ import asyncio
 import datetime as dt
 from decimal import Decimal
 
+from tests.unit.engine.records import resting
+
 from qari.core.market import Ticker
-from qari.core.orders import Balance, OrderReport, OrderRequest, OrderStatus, OrderType, Side
+from qari.core.orders import Balance, OrderReport, OrderRequest, OrderType, Side
 from qari.engine.units import TickerCache, UnitClient
 
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)
@@ -32,17 +34,7 @@ class CountingVenue:
     async def create_order(self, request: OrderRequest) -> OrderReport:
         self.calls.append("create")
         self.free -= Decimal(100)
-        return OrderReport(
-            symbol=request.symbol,
-            exchange_order_id="1",
-            client_order_id=request.client_order_id,
-            side=request.side,
-            type=request.type,
-            status=OrderStatus.OPEN,
-            qty_base=request.qty_base,
-            filled_base=Decimal(0),
-            avg_price=None,
-        )
+        return resting(request, "1")
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
         self.calls.append("open orders")
