@@ -25,6 +25,8 @@ from qari.core.time import timeframe_ms
 WINDOWS = {"15m": 320, "1h": 320, "4h": 200, "1d": 200}
 PIVOT_K = {"15m": 3, "1h": 3, "4h": 2, "1d": 2}
 ENTRY_TIMEFRAMES = ("15m", "1h")
+ENTRY_MIN_CANDLES = 30  # fewer closed entry candles: no entry frame, every entry layer abstains
+HTF_MIN_CANDLES = 12
 
 
 def closed_window(series: CandleSeries, at_ms: int, window: int | None = None) -> CandleSeries:
@@ -164,7 +166,7 @@ def btc_frames_for(btc: dict[str, CandleSeries] | None, at_ms: int) -> BtcFrames
     """BTC's 4h and 1d frames as of `at_ms` (shared by every altcoin analysed at that time)."""
     if not btc:
         return (None, None)
-    return (_frame(btc, "4h", at_ms, 12), _frame(btc, "1d", at_ms, 12))
+    return (_frame(btc, "4h", at_ms, HTF_MIN_CANDLES), _frame(btc, "1d", at_ms, HTF_MIN_CANDLES))
 
 
 def _dominance_upto(context: MarketContext, at_ms: int) -> np.ndarray | None:
@@ -186,9 +188,9 @@ class AnalysisContext:
         self.context = snapshot.context
         entry_tf = next((tf for tf in ENTRY_TIMEFRAMES if tf in snapshot.series), None)
         self.entry_tf = entry_tf or "15m"
-        self.entry = _frame(snapshot.series, entry_tf, self.at_ms, 30) if entry_tf else None
-        self.h4 = _frame(snapshot.series, "4h", self.at_ms, 12)
-        self.d1 = _frame(snapshot.series, "1d", self.at_ms, 12)
+        self.entry = _frame(snapshot.series, entry_tf, self.at_ms, ENTRY_MIN_CANDLES) if entry_tf else None
+        self.h4 = _frame(snapshot.series, "4h", self.at_ms, HTF_MIN_CANDLES)
+        self.d1 = _frame(snapshot.series, "1d", self.at_ms, HTF_MIN_CANDLES)
         self.btc_dominance = _dominance_upto(snapshot.context, self.at_ms)
         btc = snapshot.context.btc
         self.is_btc = snapshot.symbol.split("/")[0] == "BTC"

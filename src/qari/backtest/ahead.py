@@ -29,20 +29,22 @@ class SnapshotSource(Protocol):
     def snapshots_at(self, at_ms: int) -> Mapping[str, MarketSnapshot]: ...
 
 
-_worker: tuple[SnapshotSource, Analyse] | None = None  # inherited by the forked workers
+Wanted = Callable[[str, int], bool]
+_worker: tuple[SnapshotSource, Analyse, Wanted | None] | None = None  # inherited by the forked workers
 
 
-def _adopt(feed: SnapshotSource, analyse: Analyse) -> None:
+def _adopt(feed: SnapshotSource, analyse: Analyse, wanted: Wanted | None) -> None:
     global _worker
-    _worker = (feed, analyse)
+    _worker = (feed, analyse, wanted)
 
 
 def _analyse_chunk(times_ms: list[int]) -> Chunk:
     assert _worker is not None, "worker started without a feed"
-    feed, analyse = _worker
+    feed, analyse, wanted = _worker
     out: Chunk = {}
     for at_ms in times_ms:
-        out[at_ms] = {symbol: analyse(snap) for symbol, snap in feed.snapshots_at(at_ms).items()}
+        snapshots = feed.snapshots_at(at_ms).items()
+        out[at_ms] = {s: analyse(snap) for s, snap in snapshots if wanted is None or wanted(s, at_ms)}
     return out
 
 
@@ -58,7 +60,10 @@ class AheadAnalysis:
         end_ms: int,
         workers: int,
         chunk: int = 48,
+        wanted: Wanted | None = None,
     ) -> None:
+        """`wanted(symbol, time)` picks what the workers analyse; the rest is left to `analyse` here
+        (for a cheap answer that is not worth a round trip, like `SweptScreen`'s ruled-out steps)."""
         self.analyse = analyse
         self.step_ms = step_ms
         self.end_ms = end_ms
@@ -69,7 +74,7 @@ class AheadAnalysis:
             workers,
             mp_context=multiprocessing.get_context("fork"),
             initializer=_adopt,
-            initargs=(feed, analyse),
+            initargs=(feed, analyse, wanted),
         )
         self._futures: dict[int, Future[Chunk]] = {}  # first time of a chunk -> its result
         self._chunk_of: dict[int, int] = {}  # time -> first time of its chunk

@@ -33,11 +33,16 @@ class ReplayMarketFeed:
             symbol: max((int(s.ts[0]) + timeframe_ms(tf) for tf, s in by_tf.items() if len(s)), default=0)
             for symbol, by_tf in series.items()
         }
+        # Without a time-varying context a snapshot differs from step to step in its time only.
+        self._templates = build_snapshots(series, 0, symbols=list(pairs)) if context is None else None
 
     async def refresh(self, at: dt.datetime) -> dict[str, MarketSnapshot]:
         return self.snapshots_at(to_ms(at))
 
     def snapshots_at(self, at_ms: int) -> dict[str, MarketSnapshot]:
-        symbols = [s for s in self.pairs if self._listed_from.get(s, at_ms + 1) <= at_ms]
+        symbols = sorted(s for s in self.pairs if self._listed_from.get(s, at_ms + 1) <= at_ms)
+        if self._templates is not None:
+            made = (self._templates[s] for s in symbols)
+            return {t.symbol: MarketSnapshot(t.symbol, at_ms, t.series, context=t.context) for t in made}
         context = self.context(at_ms) if self.context else None
         return build_snapshots(self.series, at_ms, symbols=symbols, context=context)

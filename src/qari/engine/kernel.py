@@ -350,15 +350,16 @@ async def build_backtest(
     """Backtest mode: ManualClock over files + the sandbox's matching engine in-process.
 
     The journal is kept in memory unless a `database_url` asks for SQL (tests compare the two). A
-    backtest shows no scanner, so it analyses with `screen` (the same candidates, cheaper), and with
-    `analysis_workers` > 1 it does so ahead of the clock on that many processes."""
+    backtest shows no scanner, so it analyses with `screen` (the same candidates, cheaper) and only
+    where `analysis.sweep` finds a candidate possible; with `analysis_workers` > 1 it does so ahead of
+    the clock on that many processes."""
     from qari.adapters.simulator.client import SimulatedExchangeClient
     from qari.adapters.simulator.exchange import SimulatedExchange
     from qari.adapters.simulator.prices import CandleReplay
-    from qari.analysis.engine import screen
     from qari.backtest.ahead import AheadAnalysis
     from qari.backtest.feed import ReplayMarketFeed
     from qari.backtest.recorder import BacktestRecorder
+    from qari.backtest.screening import sweep_snapshots
     from qari.market.candle_files import discover
 
     clock = ManualClock(market.start)
@@ -374,8 +375,13 @@ async def build_backtest(
 
     step = cadence_seconds or TIMEFRAME_SECONDS[market.entry_timeframe]
     feed = ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs)
+    end_ms, step_ms = to_ms(market.end), step * 1000
+    first_ms = -(-to_ms(market.start) // step_ms) * step_ms  # cycles fall on multiples of the step
+    swept = sweep_snapshots(feed.snapshots_at(end_ms), first_ms, end_ms, step_ms, analysis_workers)
     ahead = (
-        AheadAnalysis(feed, screen, step_ms=step * 1000, end_ms=to_ms(market.end), workers=analysis_workers)
+        AheadAnalysis(
+            feed, swept, step_ms=step_ms, end_ms=end_ms, workers=analysis_workers, wanted=swept.wanted
+        )
         if analysis_workers > 1
         else None
     )
@@ -389,7 +395,7 @@ async def build_backtest(
         exchange_id=BACKTEST_EXCHANGE,
         database_url=database_url,
         recorder=recorder,
-        analyse=ahead or screen,
+        analyse=ahead or swept,
         on_close=[ahead.close] if ahead else [],
     )
     return BacktestRun(run, clock, venue, account_id, recorder)

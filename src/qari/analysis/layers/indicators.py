@@ -11,6 +11,7 @@ CODE = 7
 NAME = "Indicators"
 OVERBOUGHT = 70.0
 WINDOW = 220  # enough history for EMA50 and MACD to settle
+MIN_CANDLES = 50
 
 
 class Indicators:
@@ -19,7 +20,7 @@ class Indicators:
 
     def evaluate(self, ctx: AnalysisContext) -> LayerResult:
         fr = ctx.entry
-        if fr is None or fr.n < 50:
+        if fr is None or fr.n < MIN_CANDLES:
             return abstain(CODE, NAME, f"Not enough closed {ctx.entry_tf} candles for RSI, MACD and EMAs.")
         close = fr.close[-WINDOW:]
         offset = fr.n - close.shape[0]

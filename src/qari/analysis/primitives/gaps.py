@@ -10,6 +10,7 @@ from qari.core.market import FloatArray
 
 IMPULSE_ATR = 1.2
 VOLUME_SPIKE = 1.5
+RECENT = 60  # gaps whose third candle is among the last RECENT candles
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,7 +43,7 @@ def bullish_fvgs(
     atr_series: FloatArray,
     volume_median: float,
     htf_aligned: bool,
-    lookback: int = 60,
+    lookback: int = RECENT,
 ) -> list[Fvg]:
     n = close.shape[0]
     if n < 3:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, replace
+from typing import Any
 
 import numpy as np
 
@@ -114,11 +115,15 @@ def _score(
         extreme = float(low[j])
     depth_atr = depth / atr if atr > 0 else 0.0
     vol_ratio = float(volume[j]) / volume_median if volume_median > 0 else 1.0
-    quality = 100.0 * (
-        0.35 * min(depth_atr / 1.0, 1.0)
-        + 0.35 * min(max(reaction, 0.0), 1.0)
-        + 0.30 * min(vol_ratio / 2.5, 1.0)
-    )
+    quality = sfp_quality(depth_atr, reaction, vol_ratio)
     return Sfp(
         j, "bearish" if highs else "bullish", level, pivot, extreme, quality, depth_atr, reaction, vol_ratio
+    )
+
+
+def sfp_quality(depth_atr: Any, reaction: Any, vol_ratio: Any, lo: Any = min, hi: Any = max) -> Any:
+    """0..100 from the wick's depth (in ATR), the close's reaction off the wick and the volume ratio.
+    Floats by default; NumPy arrays with `lo=np.minimum, hi=np.maximum` (`analysis.sweep`)."""
+    return 100.0 * (
+        0.35 * lo(depth_atr / 1.0, 1.0) + 0.35 * lo(hi(reaction, 0.0), 1.0) + 0.30 * lo(vol_ratio / 2.5, 1.0)
     )

@@ -10,6 +10,7 @@ Lifecycle, as price revisits the zone after the break:
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -71,14 +72,22 @@ def find_order_blocks(
         vol_ratio = float(volume[j + 1 : b + 1].sum()) / (b - j) / volume_median if volume_median > 0 else 1.0
         has_gap = bool((low[j + 2 : b + 1] > high[j : b - 1]).any()) if b - j >= 2 else False
         state = lifecycle(low, high, close, b + 1, z_low, z_high)
-        quality = 100.0 * (
-            0.35 * min(max(displacement, 0.0) / 4.0, 1.0)
-            + 0.25 * min(vol_ratio / 2.0, 1.0)
-            + 0.2 * float(has_gap)
-            + 0.2 * float(htf_aligned)
-        )
+        quality = block_quality(displacement, vol_ratio, has_gap, htf_aligned)
         out.append(OrderBlock(j, b, z_low, z_high, state, quality, displacement, vol_ratio))
     return out
+
+
+def block_quality(
+    displacement: Any, vol_ratio: Any, has_gap: Any, htf_aligned: Any, lo: Any = min, hi: Any = max
+) -> Any:
+    """0..100 from the impulse's displacement (in ATR), its volume, a gap in it and HTF alignment.
+    Floats and bools by default; NumPy arrays with `lo=np.minimum, hi=np.maximum` (`analysis.sweep`)."""
+    return 100.0 * (
+        0.35 * lo(hi(displacement, 0.0) / 4.0, 1.0)
+        + 0.25 * lo(vol_ratio / 2.0, 1.0)
+        + 0.2 * has_gap
+        + 0.2 * htf_aligned
+    )
 
 
 def realism(block: OrderBlock, price: float, atr: float) -> float:

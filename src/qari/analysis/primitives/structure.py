@@ -40,9 +40,10 @@ class Structure:
         return self.breaks[-1] if self.breaks else None
 
 
-def _first_crosses(
+def first_crosses(
     piv_idx: IntArray, piv_px: FloatArray, close: FloatArray, k: int, above: bool
 ) -> list[tuple[int, float, int]]:
+    """Each reference pivot's first close beyond it, as (bar, level, pivot index), oldest first."""
     n = close.shape[0]
     if piv_idx.shape[0] == 0:
         return []
@@ -80,8 +81,8 @@ def pattern_of(p: Pivots) -> str:
 
 
 def analyse_structure(close: FloatArray, p: Pivots) -> Structure:
-    events = [(b, "bullish", lvl, i) for b, lvl, i in _first_crosses(p.high_idx, p.high_px, close, p.k, True)]
-    events += [(b, "bearish", lvl, i) for b, lvl, i in _first_crosses(p.low_idx, p.low_px, close, p.k, False)]
+    events = [(b, "bullish", lvl, i) for b, lvl, i in first_crosses(p.high_idx, p.high_px, close, p.k, True)]
+    events += [(b, "bearish", lvl, i) for b, lvl, i in first_crosses(p.low_idx, p.low_px, close, p.k, False)]
     events.sort(key=lambda e: (e[0], e[1]))
     trend: str | None = None
     breaks: list[Break] = []
