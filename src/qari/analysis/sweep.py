@@ -42,9 +42,9 @@ from qari.analysis.context import (
 )
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.layers import fibonacci, liquidity, structure, volume
+from qari.analysis.layers import indicators as indicators_layer
 from qari.analysis.layers import order_blocks as ob_layer
 from qari.analysis.layers.btc_dominance import BtcDominance
-from qari.analysis.layers.indicators import MIN_CANDLES as INDICATOR_MIN_CANDLES
 from qari.analysis.layers.order_book import OrderBookDepth
 from qari.analysis.layers.sentiment import Sentiment
 from qari.analysis.layers.session import SessionContext
@@ -420,7 +420,7 @@ class _History:
     def structure_bound(self, n: IntArray, h4: npt.NDArray[np.int8], d1: npt.NDArray[np.int8]) -> Bound:
         state, choch, fresh = self.state[n], self._structure[1][n], self._structure[2][n]
         entry_bull = (state == _BULL) | choch
-        score = 0.4 * entry_bull + 0.25 * (h4 == _BULL) + 0.2 * (d1 == _BULL) + 0.15 * (choch | fresh)
+        score = structure.structure_score(entry_bull, h4 == _BULL, d1 == _BULL, choch | fresh)
         agree = entry_bull & (h4 != _BEAR)
         against = ~agree & (state == _BEAR) & (h4 == _BEAR)
         kind = np.where(agree, AGREE, np.where(against, AGAINST, NEUTRAL)).astype(np.int8)
@@ -644,13 +644,17 @@ class _History:
         leg_vol = np.where(leg < n, leg_sum / np.maximum(n - leg, 1), last)
         med = self.median[n]
         impulse = np.where(med > 0, leg_vol / np.where(med > 0, med, 1.0), 1.0)
-        score = 0.45 * np.minimum(pressure / 2.0, 1.0) + 0.3 * np.minimum(impulse / 1.5, 1.0) + 0.25 * rel_pct
+        score = volume.volume_score(pressure, impulse, rel_pct, lo=np.minimum)
         green = c[np.maximum(n - 1, 0)] >= o[np.maximum(n - 1, 0)]
-        strong = (rel_pct >= 0.7) & green
-        agree = (pressure * (1 - EPS) >= 1.2) & ((impulse * (1 - EPS) >= 1.1) | strong)
-        maybe = _above(pressure, 1.2) & (_above(impulse, 1.1) | strong)
+        strong = (rel_pct >= volume.HIGH_PERCENTILE) & green
+        agree = (pressure * (1 - EPS) >= volume.BUYERS_LEAD) & (
+            (impulse * (1 - EPS) >= volume.IMPULSE_LEAD) | strong
+        )
+        maybe = _above(pressure, volume.BUYERS_LEAD) & (_above(impulse, volume.IMPULSE_LEAD) | strong)
         trusted = up_ok & down_ok & leg_ok
+        against = pressure * (1 + EPS) <= volume.SELLERS_LEAD
         kind = _kind(agree & trusted, maybe | ~trusted, NEUTRAL)
+        kind[(kind == NEUTRAL) & against] = AGAINST
         kind[length < ENTRY_MIN_CANDLES] = ABSTAIN
         return Bound(kind, score * (1 + EPS) + SCORE_ROUNDING)
 
@@ -687,14 +691,67 @@ class _History:
         rows, low, high = rows[valid], low[valid], high[valid]
         r = (high - self.close[n[rows] - 1]) / (high - low)
         pocket = (r >= fibonacci.GP_LOW - EPS) & (r <= fibonacci.GP_HIGH + EPS)
-        kind[rows] = np.where(pocket, OPEN, NEUTRAL)
+        kind[rows] = np.where(pocket, OPEN, np.where(r > 1.0 + EPS, AGAINST, NEUTRAL))
         return Bound(kind, np.ones(size))
 
     # ---- indicators (L7): not bounded beyond its abstention
 
     def indicator_bound(self, n: IntArray) -> Bound:
-        kind = np.where(np.minimum(n, self.W) < INDICATOR_MIN_CANDLES, ABSTAIN, OPEN).astype(np.int8)
+        """Agreeing needs RSI under 70 and either a bullish divergence (two falling swing lows in the
+        RSI's window) or the EMA trend up (EMA20 over EMA50, price over EMA50): where neither can be,
+        it cannot agree."""
+        length = np.minimum(n, self.W)
+        e20, e50, rsi = self._ema(n, span=20), self._ema(n, span=50), self._rsi(n)
+        last = self.close[np.maximum(n - 1, 0)]
+        trend = (e20 * (1 + EPS) > e50 * (1 - EPS)) & (last * (1 + EPS) > e50 * (1 - EPS))
+        overbought = rsi * (1 + EPS) - EPS >= indicators_layer.OVERBOUGHT
+        p = self.pivots
+        start = n - np.minimum(length, indicators_layer.WINDOW)
+        falling = np.zeros(n.shape[0], dtype=bool)
+        two = (self.lo_last - self.lo_first >= 1)[n]
+        if two.any():
+            last_low, prev_low = self.lo_last[n][two], self.lo_last[n][two] - 1
+            b, a = p.low_idx[last_low], p.low_idx[prev_low]
+            falling[two] = (a >= start[two]) & (self.low[b] < self.low[a])
+        maybe = ~overbought & (trend | falling)
+        against = rsi * (1 - EPS) - EPS >= indicators_layer.OVERBOUGHT
+        kind = np.where(maybe, OPEN, np.where(against, AGAINST, NEUTRAL)).astype(np.int8)
+        kind[length < indicators_layer.MIN_CANDLES] = ABSTAIN
         return Bound(kind, np.ones(n.shape[0]))
+
+    def _ema(self, n: IntArray, span: int) -> FloatArray:
+        """Per step: `ema(close[-WINDOW:], span)[-1]` of the window ending at n."""
+        return self._smoothed(self.close, n, 2.0 / (span + 1.0), seeded=True)
+
+    def _rsi(self, n: IntArray) -> FloatArray:
+        """Per step: the window's last RSI (`indicators.rsi` over its last WINDOW closes)."""
+        move = np.diff(self.close, prepend=self.close[:1])
+        alpha = 1.0 / indicators_layer.RSI_PERIOD
+        gain = self._smoothed(np.maximum(move, 0.0), n, alpha, seeded=False)
+        loss = self._smoothed(np.maximum(-move, 0.0), n, alpha, seeded=False)
+        total = gain + loss
+        with np.errstate(divide="ignore", invalid="ignore"):
+            out = np.where(total > 0.0, 100.0 * gain / np.where(total > 0.0, total, 1.0), 50.0)
+        return np.clip(out, 0.0, 100.0)
+
+    def _smoothed(self, x: FloatArray, n: IntArray, alpha: float, seeded: bool) -> FloatArray:
+        """The EMA of x over the window's last WINDOW values, at its end, for every n: seeded with the
+        slice's first value (or, `seeded=False`, with 0: the first price move of a slice is none)."""
+        span = indicators_layer.WINDOW
+        out = np.zeros(n.shape[0])
+        length = np.minimum(np.minimum(n, self.W), span)
+        full = length == span
+        d = 1.0 - alpha
+        if full.any():
+            weights = alpha * d ** np.arange(span - 1, -1, -1, dtype=np.float64)
+            weights[0] = d ** (span - 1) if seeded else 0.0
+            out[full] = sliding_window_view(x, span)[n[full] - span] @ weights
+        for i in np.flatnonzero(~full & (length > 0)).tolist():
+            part = x[n[i] - length[i] : n[i]].copy()
+            if not seeded:
+                part[0] = 0.0
+            out[i] = indicators.ema(part, alpha=alpha)[-1]
+        return out
 
     # ---- VWAP (L9)
 

@@ -12,6 +12,7 @@ NAME = "Indicators"
 OVERBOUGHT = 70.0
 WINDOW = 220  # enough history for EMA50 and MACD to settle
 MIN_CANDLES = 50
+RSI_PERIOD = 14
 
 
 class Indicators:
@@ -24,7 +25,7 @@ class Indicators:
             return abstain(CODE, NAME, f"Not enough closed {ctx.entry_tf} candles for RSI, MACD and EMAs.")
         close = fr.close[-WINDOW:]
         offset = fr.n - close.shape[0]
-        r = indicators.rsi(close, 14)
+        r = indicators.rsi(close, RSI_PERIOD)
         _, hist = indicators.macd(close)
         e20 = float(indicators.ema(close, 20)[-1])
         e50 = float(indicators.ema(close, 50)[-1])

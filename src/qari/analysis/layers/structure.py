@@ -105,12 +105,7 @@ class MarketStructure:
                 veto="htf_bearish",
             )
         entry_bull = entry.structure.state == BULLISH or choch
-        score = (
-            0.4 * float(entry_bull)
-            + 0.25 * float(h4 == BULLISH)
-            + 0.2 * float(d1 == BULLISH)
-            + 0.15 * float(choch or _fresh_bos(entry))
-        )
+        score = structure_score(entry_bull, h4 == BULLISH, d1 == BULLISH, choch or _fresh_bos(entry))
         if entry_bull and h4 != BEARISH:
             what = "a fresh bullish change of character" if choch else "higher highs and higher lows"
             return result(
@@ -146,3 +141,8 @@ class MarketStructure:
 def _fresh_bos(fr: Frame) -> bool:
     last = fr.structure.last_break
     return last is not None and last.direction == "bullish" and last.index >= fr.n - FRESH_BARS
+
+
+def structure_score(entry_bull: Any, h4_bull: Any, d1_bull: Any, fresh_break: Any) -> Any:
+    """Bools or NumPy bool arrays (`analysis.sweep`) alike."""
+    return 0.4 * entry_bull + 0.25 * h4_bull + 0.2 * d1_bull + 0.15 * fresh_break

@@ -3,15 +3,21 @@ buying-vs-selling pressure (CVD where trade-side data exists; otherwise an up/do
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 
-from qari.analysis.context import AnalysisContext
+from qari.analysis.context import ENTRY_MIN_CANDLES, AnalysisContext
 from qari.analysis.layer import LayerResult, Vote, abstain, result
 
 CODE = 4
 NAME = "Volume"
 LOOKBACK = 100
 PRESSURE_BARS = 20
+BUYERS_LEAD = 1.2  # up/down volume at or above: buying pressure
+SELLERS_LEAD = 0.7  # at or below: selling pressure
+IMPULSE_LEAD = 1.1  # the latest leg's volume against the median
+HIGH_PERCENTILE = 0.7
 
 
 class Volume:
@@ -20,7 +26,7 @@ class Volume:
 
     def evaluate(self, ctx: AnalysisContext) -> LayerResult:
         fr = ctx.entry
-        if fr is None or fr.n < 30:
+        if fr is None or fr.n < ENTRY_MIN_CANDLES:
             return abstain(CODE, NAME, f"Not enough closed {ctx.entry_tf} candles to judge volume.")
         vol = fr.volume[-LOOKBACK:]
         last = float(vol[-1])
@@ -42,8 +48,9 @@ class Volume:
             "cvd": None,
             "cvd_note": "no trade-side data; up/down candle volume used as the pressure proxy",
         }
-        score = 0.45 * min(pressure / 2.0, 1.0) + 0.3 * min(impulse / 1.5, 1.0) + 0.25 * rel_pct
-        if pressure >= 1.2 and (impulse >= 1.1 or (rel_pct >= 0.7 and fr.close[-1] >= fr.open[-1])):
+        score = volume_score(pressure, impulse, rel_pct)
+        green = fr.close[-1] >= fr.open[-1]
+        if pressure >= BUYERS_LEAD and (impulse >= IMPULSE_LEAD or (rel_pct >= HIGH_PERCENTILE and green)):
             return result(
                 CODE,
                 NAME,
@@ -54,7 +61,7 @@ class Volume:
                 f"{PRESSURE_BARS} candles) and the latest leg "
                 f"ran on {impulse:.2f}× typical volume.",
             )
-        if pressure <= 0.7:
+        if pressure <= SELLERS_LEAD:
             return result(
                 CODE,
                 NAME,
@@ -72,3 +79,8 @@ class Volume:
             f"Volume is unremarkable: the last candle sits at the {rel_pct * 100:.0f}th "
             "percentile of recent volume.",
         )
+
+
+def volume_score(pressure: Any, impulse: Any, rel_pct: Any, lo: Any = min) -> Any:
+    """Floats by default; NumPy arrays with `lo=np.minimum` (`analysis.sweep`)."""
+    return 0.45 * lo(pressure / 2.0, 1.0) + 0.3 * lo(impulse / 1.5, 1.0) + 0.25 * rel_pct
