@@ -745,7 +745,8 @@ class _History:
         if full.any():
             weights = alpha * d ** np.arange(span - 1, -1, -1, dtype=np.float64)
             weights[0] = d ** (span - 1) if seeded else 0.0
-            out[full] = sliding_window_view(x, span)[n[full] - span] @ weights
+            ends = np.convolve(x, weights[::-1], mode="valid")  # ends[i]: the window x[i : i + span]
+            out[full] = ends[n[full] - span]
         for i in np.flatnonzero(~full & (length > 0)).tolist():
             part = x[n[i] - length[i] : n[i]].copy()
             if not seeded:
