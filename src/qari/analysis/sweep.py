@@ -339,7 +339,6 @@ class _History:
         self.pivots = swings.find_pivots(self.high, self.low, k)
         self.hi_first, self.hi_last = self._window_positions(self.pivots.high_idx)
         self.lo_first, self.lo_last = self._window_positions(self.pivots.low_idx)
-        self.volume_sums = _Sums(self.volume)
         self._sfps: dict[int, tuple[FloatArray, BoolArray]] = {}
 
     def _window_positions(self, idx: IntArray) -> tuple[IntArray, IntArray]:
@@ -347,6 +346,10 @@ class _History:
         first = np.searchsorted(idx, self.s + self.k, side="left")
         last = np.searchsorted(idx, self.ns - 1 - self.k, side="right") - 1
         return first, last
+
+    @cached_property
+    def volume_sums(self) -> _Sums:
+        return _Sums(self.volume)
 
     @cached_property
     def last_low_pivot(self) -> IntArray:
@@ -487,8 +490,8 @@ class _History:
 
         A swing low p can only be swept-and-reclaimed by its first sweep candle j (the first later low
         under it); it counts in window n if confirmed before j (p + k < j), reclaimed (close[j] above
-        it), j is one of the last 3 candles and p lies in the window. The SFP's level is the lowest such
-        pivot of the window, whose depth sets the quality."""
+        it), j is one of the last `lookback` candles and p lies in the window. The SFP's level is the
+        lowest such pivot of the window, whose depth sets the quality."""
         found_before = self._sfps.get(lookback)
         if found_before is not None:
             return found_before
