@@ -60,7 +60,7 @@ __all__ = ["Bound", "candidate_steps", "layer_bounds", "possible"]
 
 BoolArray = npt.NDArray[np.bool_]
 
-OPEN, AGREE, NEUTRAL, AGAINST, ABSTAIN = range(5)  # what a layer can at best contribute at a step
+OPEN, AGREE, NEUTRAL, AGAINST, ABSTAIN = range(5)  # the best a layer can contribute at a step
 EPS = 1e-7  # relative slack on every float comparison
 TRUSTED = 1e-9  # a sum is used only where its rounding error is below this, relative
 SCORE_ROUNDING = 1e-6  # layer scores are rounded to 6 significant digits, maybe upwards
@@ -72,8 +72,10 @@ DAY_MS = 86_400_000
 
 @dataclasses.dataclass(slots=True)
 class Bound:
-    """One layer at every step: `kind` (OPEN/AGREE/NEUTRAL/AGAINST/ABSTAIN) and, where it agrees, an
-    upper bound on its score. NEUTRAL and ABSTAIN also stand for "cannot agree; at best that"."""
+    """One layer at every step: the best it can contribute. AGREE: at best it agrees with a score of at
+    most `score` (never abstains); NEUTRAL: it cannot agree and never abstains; AGAINST: it votes
+    against; ABSTAIN: it cannot agree (it may abstain); OPEN: nothing known (it may agree with any
+    score, or abstain). Each is at least as good for a candidate as what it stands for."""
 
     kind: npt.NDArray[np.int8]
     score: FloatArray
@@ -228,9 +230,11 @@ def _above(x: FloatArray, threshold: float | FloatArray) -> BoolArray:
     return x * (1.0 + EPS) + EPS >= threshold
 
 
-def _kind(agree: BoolArray, maybe: BoolArray, otherwise: int) -> npt.NDArray[np.int8]:
-    """AGREE where it surely agrees, OPEN where it may, `otherwise` elsewhere."""
-    return np.where(agree, AGREE, np.where(maybe, OPEN, otherwise)).astype(np.int8)
+def _may_agree(maybe: BoolArray, score: FloatArray) -> Bound:
+    """A layer that never abstains: at best agreeing with at most `score` where it `maybe` agrees,
+    NEUTRAL elsewhere."""
+    kind = np.where(maybe, AGREE, NEUTRAL).astype(np.int8)
+    return Bound(kind, score + SCORE_ROUNDING)
 
 
 # ------------------------------------------------------------------------- higher-timeframe facts
@@ -525,22 +529,26 @@ class _History:
     @staticmethod
     def liquidity_bound(best_quality: FloatArray) -> Bound:
         maybe = _above(best_quality, liquidity.MIN_QUALITY)
-        return Bound(_kind(np.zeros_like(maybe), maybe, NEUTRAL), np.ones(best_quality.shape[0]))
+        return _may_agree(maybe, liquidity.sfp_score(np.minimum(best_quality, 100.0) * (1 + EPS), 1.0))
 
     # ---- order blocks & FVG (L3)
 
     def order_block_bound(self, n: IntArray, aligned: BoolArray, sfp: BoolArray) -> Bound:
         plain, with_alignment = self._blocks
         imp, imp_vol = self._gaps
-        blocks = np.where(aligned, with_alignment[n], plain[n])
-        gap = (imp_vol[n] & (aligned | sfp)) | (imp[n] & aligned & sfp)  # grade A, or B with an SFP
-        return Bound(_kind(np.zeros_like(blocks), blocks | gap, NEUTRAL), np.ones(n.shape[0]))
+        block = np.where(aligned, with_alignment[n], plain[n])  # the best block's score bound, or -1
+        grade_a = imp_vol[n] & aligned
+        grade_b = (imp_vol[n] | (imp[n] & aligned)) & sfp
+        gap = np.where(grade_a, ob_layer.GAP_SCORE["A"], np.where(grade_b, ob_layer.GAP_SCORE["B"], -1.0))
+        best = np.maximum(block, gap)
+        return _may_agree(best >= 0.0, best)
 
     @cached_property
-    def _blocks(self) -> tuple[BoolArray, BoolArray]:
-        """Per n: whether some bullish order block of the window may have quality >= 45 and realism
-        >= 0.5, without / with HTF alignment. Every break of the window counts, not only its last 8,
-        and a candle two breaks share counts twice: more blocks, never fewer."""
+    def _blocks(self) -> tuple[FloatArray, FloatArray]:
+        """Per n, without / with HTF alignment: a bound on the best score of a bullish order block of
+        the window that may have quality >= 45 and realism >= 0.5 (-1: none). Every break of the
+        window counts, not only its last 8, and a candle two breaks share counts twice: more blocks,
+        never fewer."""
         o, h, low, c, v, k, W, N = (
             self.open_,
             self.high,
@@ -553,7 +561,7 @@ class _History:
         )
         p = self.pivots
         crosses = first_crosses(p.high_idx, p.high_px, c, k, True)
-        out = (np.zeros(N + 1, dtype=bool), np.zeros(N + 1, dtype=bool))
+        out = (np.full(N + 1, -1.0), np.full(N + 1, -1.0))
         if not crosses:
             return out
         b = np.array([x[0] for x in crosses], dtype=np.int64)
@@ -590,9 +598,11 @@ class _History:
         mitigated = touched[item] <= ns - 1
         real = np.exp(-distance / 3.0) * width_penalty * np.where(mitigated, 0.85, 1.0)
         live = (price >= zl) & (_above(real, ob_layer.MIN_REALISM) | ~trusted)
-        for aligned, flags in ((False, out[0]), (True, out[1])):
+        for aligned, best in ((False, out[0]), (True, out[1])):
             q = block_quality(displacement, ratio, gap[item], aligned, lo=np.minimum, hi=np.maximum)
-            flags[ns[live & (_above(q, ob_layer.MIN_OB_QUALITY) | ~trusted)]] = True
+            ok = live & (_above(q, ob_layer.MIN_OB_QUALITY) | ~trusted)
+            score = np.where(trusted, ob_layer.block_score(q, np.minimum(real, 1.0)) * (1 + EPS), 1.0)
+            np.maximum.at(best, ns[ok], score[ok])
         return out
 
     @cached_property
@@ -650,16 +660,14 @@ class _History:
         score = volume.volume_score(pressure, impulse, rel_pct, lo=np.minimum)
         green = c[np.maximum(n - 1, 0)] >= o[np.maximum(n - 1, 0)]
         strong = (rel_pct >= volume.HIGH_PERCENTILE) & green
-        agree = (pressure * (1 - EPS) >= volume.BUYERS_LEAD) & (
-            (impulse * (1 - EPS) >= volume.IMPULSE_LEAD) | strong
-        )
         maybe = _above(pressure, volume.BUYERS_LEAD) & (_above(impulse, volume.IMPULSE_LEAD) | strong)
         trusted = up_ok & down_ok & leg_ok
         against = pressure * (1 + EPS) <= volume.SELLERS_LEAD
-        kind = _kind(agree & trusted, maybe | ~trusted, NEUTRAL)
-        kind[(kind == NEUTRAL) & against] = AGAINST
-        kind[length < ENTRY_MIN_CANDLES] = ABSTAIN
-        return Bound(kind, score * (1 + EPS) + SCORE_ROUNDING)
+        bound = _may_agree(maybe, score * (1 + EPS))
+        bound.kind[~maybe & against] = AGAINST
+        bound.kind[~trusted] = OPEN
+        bound.kind[length < ENTRY_MIN_CANDLES] = ABSTAIN
+        return bound
 
     def _below_last(self, n: IntArray, span: IntArray) -> IntArray:
         """How many of the `span - 1` volumes before the last one of window n are below it."""
@@ -694,8 +702,8 @@ class _History:
         rows, low, high = rows[valid], low[valid], high[valid]
         r = (high - self.close[n[rows] - 1]) / (high - low)
         pocket = (r >= fibonacci.GP_LOW - EPS) & (r <= fibonacci.GP_HIGH + EPS)
-        kind[rows] = np.where(pocket, OPEN, np.where(r > 1.0 + EPS, AGAINST, NEUTRAL))
-        return Bound(kind, np.ones(size))
+        kind[rows] = np.where(pocket, AGREE, np.where(r > 1.0 + EPS, AGAINST, NEUTRAL))
+        return Bound(kind, np.ones(size))  # the golden pocket's score is 1
 
     # ---- indicators (L7): not bounded beyond its abstention
 
@@ -717,10 +725,13 @@ class _History:
             b, a = p.low_idx[last_low], p.low_idx[prev_low]
             falling[two] = (a >= start[two]) & (self.low[b] < self.low[a])
         maybe = ~overbought & (trend | falling)
-        against = rsi * (1 - EPS) - EPS >= indicators_layer.OVERBOUGHT
-        kind = np.where(maybe, OPEN, np.where(against, AGAINST, NEUTRAL)).astype(np.int8)
-        kind[length < indicators_layer.MIN_CANDLES] = ABSTAIN
-        return Bound(kind, np.ones(n.shape[0]))
+        score = np.maximum(
+            indicators_layer.indicator_score(True, falling, trend), indicators_layer.AGREE_FLOOR
+        )
+        bound = _may_agree(maybe, score)
+        bound.kind[~maybe & (rsi * (1 - EPS) - EPS >= indicators_layer.OVERBOUGHT)] = AGAINST
+        bound.kind[length < indicators_layer.MIN_CANDLES] = ABSTAIN
+        return bound
 
     def _ema(self, n: IntArray, span: int) -> FloatArray:
         """Per step: `ema(close[-WINDOW:], span)[-1]` of the window ending at n."""

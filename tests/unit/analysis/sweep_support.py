@@ -13,7 +13,7 @@ from qari.core.market import MarketSnapshot
 
 # What each bound allows the layer's real vote to be (OPEN allows anything).
 ALLOWED = {
-    sweep.AGREE: {Vote.AGREE},
+    sweep.AGREE: {Vote.AGREE, Vote.NEUTRAL, Vote.AGAINST},
     sweep.NEUTRAL: {Vote.NEUTRAL, Vote.AGAINST},
     sweep.AGAINST: {Vote.AGAINST},
     sweep.ABSTAIN: {Vote.ABSTAIN, Vote.NEUTRAL, Vote.AGAINST},
@@ -49,5 +49,5 @@ def _check_layers(verdict: Verdict, layers: dict[int, sweep.Bound], i: int) -> N
         if kind == sweep.OPEN:
             continue
         assert r.vote in ALLOWED[kind], (verdict.symbol, verdict.at_ms, r.layer, kind, r.vote)
-        if kind == sweep.AGREE:
+        if r.vote == Vote.AGREE:
             assert r.score <= bound.score[i], (verdict.symbol, verdict.at_ms, r.layer, r.score)

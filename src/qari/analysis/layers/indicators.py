@@ -3,6 +3,8 @@ turn, EMA trend."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import LayerResult, Vote, abstain, result
 from qari.analysis.primitives import indicators
@@ -12,6 +14,7 @@ NAME = "Indicators"
 OVERBOUGHT = 70.0
 WINDOW = 220  # enough history for EMA50 and MACD to settle
 MIN_CANDLES = 50
+AGREE_FLOOR = 0.5  # the least score an agreeing vote carries
 RSI_PERIOD = 14
 
 
@@ -49,7 +52,7 @@ class Indicators:
             "ema_trend_up": trend_up,
             "bullish_divergence": divergence,
         }
-        score = 0.3 * float(turn or rising) + 0.35 * float(divergence) + 0.35 * float(trend_up)
+        score = indicator_score(turn or rising, divergence, trend_up)
         if rsi_now >= OVERBOUGHT:
             return result(
                 CODE,
@@ -64,7 +67,7 @@ class Indicators:
                 "a bullish RSI divergence" if divergence else "a MACD histogram turning up in an EMA uptrend"
             )
             return result(
-                CODE, NAME, Vote.AGREE, max(score, 0.5), evidence, f"Indicators confirm with {what}."
+                CODE, NAME, Vote.AGREE, max(score, AGREE_FLOOR), evidence, f"Indicators confirm with {what}."
             )
         return result(
             CODE,
@@ -75,3 +78,8 @@ class Indicators:
             f"Indicators give no confirmation (RSI {rsi_now:.1f}, EMA "
             f"trend {'up' if trend_up else 'not up'}).",
         )
+
+
+def indicator_score(momentum_up: Any, divergence: Any, trend_up: Any) -> Any:
+    """Bools or NumPy bool arrays (`analysis.sweep`) alike."""
+    return 0.3 * momentum_up + 0.35 * divergence + 0.35 * trend_up

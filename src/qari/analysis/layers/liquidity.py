@@ -78,7 +78,7 @@ class LiquiditySfp:
             zc = clarity(bull.level, [*below, bull.level], fr.atr)
             evidence["zone_clarity"] = zc
             if could_agree(ctx):
-                score = 0.75 * bull.quality / 100.0 + 0.25 * zc
+                score = sfp_score(bull.quality, zc)
                 return result(
                     CODE,
                     NAME,
@@ -115,3 +115,8 @@ class LiquiditySfp:
 
 def _fmt(x: float | None) -> str:
     return "none in range" if x is None else f"{x:.6g}"
+
+
+def sfp_score(quality: Any, clarity: Any) -> Any:
+    """The agreeing score from the SFP's quality (0..100) and the zone's clarity (0..1); floats or arrays."""
+    return 0.75 * quality / 100.0 + 0.25 * clarity

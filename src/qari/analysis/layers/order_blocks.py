@@ -15,6 +15,7 @@ NAME = "Order blocks & FVG"
 MIN_OB_QUALITY = 45.0
 MIN_REALISM = 0.5
 BREAKER_NEAR_ATR = 0.5
+GAP_SCORE = {"A": 0.85, "B": 0.6}  # an agreeing gap's score by grade
 
 
 def best_block(ctx: AnalysisContext) -> tuple[OrderBlock, float] | None:
@@ -84,7 +85,7 @@ class OrderBlocksFvg:
                 CODE,
                 NAME,
                 Vote.AGREE,
-                0.6 * b.quality / 100.0 + 0.4 * real,
+                block_score(b.quality, real),
                 evidence,
                 f"Price is at an {b.state} bullish order block {b.low:.6g}–{b.high:.6g} "
                 f"(quality {b.quality:.0f}/100, realism {real:.2f}).",
@@ -95,7 +96,7 @@ class OrderBlocksFvg:
                 CODE,
                 NAME,
                 Vote.AGREE,
-                0.85 if gap.grade == "A" else 0.6,
+                GAP_SCORE[gap.grade],
                 evidence,
                 f"Price is in a grade {gap.grade} bullish fair value gap {gap.low:.6g}–{gap.high:.6g}.",
             )
@@ -123,3 +124,8 @@ class OrderBlocksFvg:
             evidence,
             "Price is not at a valid bullish order block or a counting fair value gap.",
         )
+
+
+def block_score(quality: Any, realism: Any) -> Any:
+    """The agreeing score from the block's quality (0..100) and realism (0..1); floats or arrays."""
+    return 0.6 * quality / 100.0 + 0.4 * realism
