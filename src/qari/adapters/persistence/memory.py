@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Sequence
+import operator
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason
@@ -25,34 +26,41 @@ __all__ = ["MemoryEntryLock", "MemoryTradingStore"]
 R = TypeVar("R", PositionRecord, OrderRecord, FillRecord)
 
 
-_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+@dataclasses.dataclass(frozen=True, slots=True)
+class _Layout:
+    """How to copy one record class: all its fields read in one call, rebuilt through its own
+    `__init__` (every field is an init field), then its list fields copied."""
+
+    values: Callable[[Any], tuple[Any, ...]]
+    lists: tuple[str, ...]
 
 
-def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(all field names, those holding lists), per record class."""
-    names = _FIELDS.get(cls)
-    if names is None:
+_LAYOUTS: dict[type, _Layout] = {}
+
+
+def _layout(cls: type) -> _Layout:
+    layout = _LAYOUTS.get(cls)
+    if layout is None:
         fields = dataclasses.fields(cls)
-        names = _FIELDS[cls] = (
-            tuple(f.name for f in fields),
+        assert all(f.init for f in fields), f"{cls.__name__}: a copy passes every field to __init__"
+        layout = _LAYOUTS[cls] = _Layout(
+            operator.attrgetter(*(f.name for f in fields)),
             tuple(f.name for f in fields if str(f.type).startswith("list[")),
         )
-    return names
+    return layout
 
 
 def _copy(record: R, normalise: bool = False) -> R:
     """What a SQL round-trip hands back: a new object, JSON lists copied (and, when written, decimals
     normalised, as the SQL store's reads do)."""
-    names, lists = _names(type(record))
-    copy = object.__new__(type(record))
-    put = object.__setattr__
-    for name in names:
-        value = getattr(record, name)
-        if normalise and type(value) is Decimal:
-            value = value.normalize()
-        put(copy, name, value)
-    for name in lists:
-        put(copy, name, [dict(v) for v in getattr(record, name)])
+    cls = type(record)
+    layout = _layout(cls)
+    values = layout.values(record)
+    if normalise:
+        values = tuple(v.normalize() if type(v) is Decimal else v for v in values)
+    copy = cls(*values)
+    for name in layout.lists:
+        object.__setattr__(copy, name, [dict(v) for v in getattr(record, name)])
     return copy
 
 
@@ -63,6 +71,9 @@ def _stored(record: R) -> R:
 class MemoryTradingStore:
     def __init__(self) -> None:
         self._positions: dict[int, PositionRecord] = {}
+        # Indexes kept by every position write (a backtest keeps thousands of closed positions):
+        self._open: set[int] = set()  # ids of the open positions
+        self._stop_losses: dict[tuple[int, str], dict[int, dt.datetime]] = {}  # (user, symbol): {id: close}
         self._orders: dict[int, OrderRecord] = {}
         self._orders_by_position: dict[int, list[int]] = {}
         self._fills: dict[int, list[FillRecord]] = {}
@@ -85,15 +96,28 @@ class MemoryTradingStore:
     async def deferred_gates(self) -> AsyncIterator[None]:
         yield
 
+    def _keep(self, position_id: int, position: PositionRecord) -> None:
+        """Store a copy and keep the indexes of open positions and stop-loss closes up to date."""
+        stored = self._positions[position_id] = _stored(position)
+        if stored.is_open:
+            self._open.add(position_id)
+        else:
+            self._open.discard(position_id)
+        stop_losses = self._stop_losses.setdefault((stored.user_id, stored.symbol), {})
+        if stored.exit_reason == ExitReason.STOP_LOSS.value and stored.closed_at is not None:
+            stop_losses[position_id] = stored.closed_at
+        else:
+            stop_losses.pop(position_id, None)
+
     async def add_position(self, position: PositionRecord) -> PositionRecord:
         position.id = len(self._positions) + 1
-        self._positions[position.id] = _stored(position)
+        self._keep(position.id, position)
         return position
 
     async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
-        if position.id not in self._positions:
+        if position.id is None or position.id not in self._positions:
             raise LookupError(f"position {position.id} does not exist")
-        self._positions[position.id] = _stored(position)
+        self._keep(position.id, position)
         if realised is not None:
             self._r_ledger.setdefault(position.user_id, []).append((realised, position.id))
 
@@ -102,10 +126,11 @@ class MemoryTradingStore:
         return None if stored is None else _copy(stored)
 
     async def open_positions(self, user_id: int, exchange_id: str | None = None) -> list[PositionRecord]:
+        found = (self._positions[i] for i in sorted(self._open))  # in id order, as the SQL store reads
         return [
             _copy(p)
-            for p in self._positions.values()
-            if p.user_id == user_id and p.is_open and (exchange_id is None or p.exchange_id == exchange_id)
+            for p in found
+            if p.user_id == user_id and (exchange_id is None or p.exchange_id == exchange_id)
         ]
 
     async def all_positions(self, user_id: int) -> list[PositionRecord]:
@@ -120,9 +145,9 @@ class MemoryTradingStore:
     async def save_order(self, order: OrderRecord) -> None:
         if order.id not in self._orders:
             raise LookupError(f"order {order.id} does not exist")
-        self._orders[order.id] = _stored(
-            dataclasses.replace(order, updated_at=order.updated_at or order.created_at)
-        )
+        stored = self._orders[order.id] = _stored(order)
+        if stored.updated_at is None:
+            stored.updated_at = stored.created_at
 
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
         return [_copy(self._orders[i]) for i in self._orders_by_position.get(position_id, [])]
@@ -149,15 +174,7 @@ class MemoryTradingStore:
         return [r for r, _ in self._r_ledger.get(user_id, []) if r.at >= since]
 
     async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None:
-        times = [
-            p.closed_at
-            for p in self._positions.values()
-            if p.user_id == user_id
-            and p.symbol == symbol
-            and p.exit_reason == ExitReason.STOP_LOSS.value
-            and p.closed_at is not None
-        ]
-        return max(times, default=None)
+        return max(self._stop_losses.get((user_id, symbol), {}).values(), default=None)
 
     async def last_stop_losses_at(
         self, user_id: int, symbols: Sequence[str]
