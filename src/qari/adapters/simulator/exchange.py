@@ -564,6 +564,7 @@ class SimulatedExchange:
             account.by_link_id[order.order_link_id] = order.order_id
         if order.active:
             self._active[order.symbol][order.order_id] = order
+            account.open_orders[order.order_id] = order
 
     def _need(self, order: Order) -> tuple[str, Decimal]:
         inst = self._instruments[order.symbol]
@@ -696,6 +697,7 @@ class SimulatedExchange:
             order.status = "Filled" if order.cum_exec_qty >= order.qty else "PartiallyFilled"
             if order.status == "Filled":
                 self._active[order.symbol].pop(order.order_id, None)
+                account.open_orders.pop(order.order_id, None)
         _, need = self._need(order)
         account.relock(order, coin, need)
         self._exec_seq += 1
@@ -718,7 +720,7 @@ class SimulatedExchange:
             order_qty=order.qty,
             leaves_qty=order.leaves_qty,
         )
-        account.executions.append(execution)
+        account.add_execution(execution)
         return execution
 
     def _close(self, order: Order, status: str, reason: str) -> None:
@@ -729,6 +731,7 @@ class SimulatedExchange:
         order.reject_reason = reason
         order.updated_ms = self._event_ms
         self._active[order.symbol].pop(order.order_id, None)
+        account.open_orders.pop(order.order_id, None)
 
     def _find(self, account_id: str, order_id: str | None, order_link_id: str | None) -> Order | None:
         account = self.account(account_id)
@@ -774,9 +777,11 @@ class SimulatedExchange:
     def orders(
         self, account_id: str, symbol: str | None = None, *, active: bool | None = None
     ) -> list[Order]:
+        account = self.account(account_id)
+        pool = account.open_orders if active else account.orders
         found = [
             o
-            for o in self.account(account_id).orders.values()
+            for o in pool.values()
             if (symbol is None or o.symbol == symbol) and (active is None or o.active == active)
         ]
         return sorted(found, key=lambda o: (o.created_ms, o.order_id), reverse=True)
@@ -790,9 +795,11 @@ class SimulatedExchange:
         end_ms: int | None = None,
         order_id: str | None = None,
     ) -> list[Execution]:
+        account = self.account(account_id)
+        pool = account.executions if symbol is None else account.executions_by_symbol.get(symbol, [])
         found = [
             e
-            for e in self.account(account_id).executions
+            for e in pool
             if (symbol is None or e.symbol == symbol)
             and (start_ms is None or e.ts_ms >= start_ms)
             and (end_ms is None or e.ts_ms <= end_ms)
@@ -802,7 +809,16 @@ class SimulatedExchange:
 
     # ------------------------------------------------------------------------------------ invariants
     def check_invariants(self) -> None:
+        active_everywhere: dict[str, Order] = {}
+        for active in self._active.values():
+            active_everywhere.update(active)
         for account in self._accounts.values():
+            open_orders = {i: o for i, o in account.orders.items() if o.active}
+            assert account.open_orders == open_orders, "the open-order index disagrees with the orders"
+            resting = all(active_everywhere.get(i) is o for i, o in open_orders.items())
+            assert resting, "an active order is missing from its symbol's book"
+            by_symbol = [e for s in account.executions_by_symbol.values() for e in s]
+            assert sorted(by_symbol, key=id) == sorted(account.executions, key=id), "execution index mismatch"
             per_coin: dict[str, Decimal] = {}
             for order in account.orders.values():
                 coin, need = self._need(order)
