@@ -5,11 +5,17 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from simulator_market import STEP, T0, MakeExchange
+from tests.market_data import MARKET_DATA, needs_market_data
 
 from qari.adapters.simulator.client import SimulatedExchangeClient
+from qari.adapters.simulator.exchange import SimulatedExchange, to_decimal, venue_float
+from qari.adapters.simulator.prices import CandleReplay
 from qari.core.errors import InsufficientFundsError, OrderNotFoundError, OrderRejectedError
 from qari.core.orders import OrderRequest, OrderStatus, OrderType, Side
+from qari.market.candle_files import discover
 from qari.ports import ExchangeClient
 
 D = Decimal
@@ -56,3 +62,41 @@ async def test_client_when_trading_then_core_types_and_errors(make_exchange: Mak
     with pytest.raises(OrderNotFoundError):
         await client.cancel_order("BTC/USDT", "nope")
     await client.close()
+
+
+@settings(max_examples=500)
+@given(st.floats(allow_nan=False) | st.floats(min_value=1e-9, max_value=1e9))
+def test_venue_float_when_any_float_then_the_float_of_the_venues_decimal(value: float) -> None:
+    assert venue_float(value) == float(to_decimal(value))
+
+
+@needs_market_data
+@pytest.mark.parametrize("minutes_into_candle", [0, 5, 7, 14])
+async def test_client_market_reads_when_real_replay_then_the_decimal_api_as_floats(
+    minutes_into_candle: int,
+) -> None:
+    # Arrange: a replay at a candle boundary and inside one (klines then end in a partial candle)
+    files = {k: v for k, v in discover(MARKET_DATA).items() if k[0] in ("SOL/USDT", "PEPE/USDT")}
+    start = T0 + 40 * 86_400_000
+    venue = SimulatedExchange(CandleReplay(files), start_ms=start, symbols=["SOL/USDT", "PEPE/USDT"])
+    venue.open_account("a", {"USDT": D(10_000)})
+    client = SimulatedExchangeClient(venue, "a")
+    venue.advance_to(start + 3 * 86_400_000 + minutes_into_candle * 60_000)
+
+    for symbol in ("SOL/USDT", "PEPE/USDT"):
+        # Act
+        candles = await client.fetch_ohlcv(symbol, "15m", None, 121)
+        since = await client.fetch_ohlcv(symbol, "1h", start, 30)
+        ticker = await client.fetch_ticker(symbol)
+
+        # Assert: exactly the venue's Decimal answers, as floats; the ticker's fields as `ticker` has them
+        decimals = venue.klines(symbol, "15m", None, None, 121)
+        assert candles == [[float(x) for x in row[:6]] for row in decimals] and len(candles) == 121
+        assert since == [[float(x) for x in row[:6]] for row in venue.klines(symbol, "1h", start, None, 30)]
+        full = venue.ticker(symbol)
+        assert (ticker.last, ticker.bid, ticker.ask, ticker.quote_volume_24h) == (
+            full.last,
+            full.bid,
+            full.ask,
+            full.turnover_24h,
+        )

@@ -116,10 +116,10 @@ class SimulatedExchangeClient:
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         try:
-            t = self.exchange.ticker(symbol)
+            last, bid, ask, turnover = self.exchange.quote(symbol)
         except VenueError as e:
             raise _error(e) from None
-        return Ticker(symbol, t.last, t.bid, t.ask, t.turnover_24h, self.exchange.now_ms)
+        return Ticker(symbol, last, bid, ask, turnover, self.exchange.now_ms)
 
     async def fetch_tickers(self) -> dict[str, Ticker]:
         return {symbol: await self.fetch_ticker(symbol) for symbol in self.exchange.instruments()}
@@ -131,8 +131,7 @@ class SimulatedExchangeClient:
     async def fetch_ohlcv(
         self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int | None = None
     ) -> list[list[float]]:
-        rows = self.exchange.klines(symbol, timeframe, since_ms, None, limit or 200)
-        return [[float(r[0]), *(float(x) for x in r[1:6])] for r in rows]
+        return self.exchange.klines_float(symbol, timeframe, since_ms, None, limit or 200)
 
     async def create_order(self, request: OrderRequest) -> OrderReport:
         side = "Buy" if request.side is Side.BUY else "Sell"

@@ -57,7 +57,15 @@ from qari.adapters.simulator.matching import (
     Order,
     VenueError,
 )
-from qari.adapters.simulator.prices import MONTH, PricePath, PriceSource, bucket_start, timeframe_ms_or_month
+from qari.adapters.simulator.prices import (
+    DAY_MS,
+    MONTH,
+    PricePath,
+    PriceSource,
+    bucket_start,
+    timeframe_ms_or_month,
+)
+from qari.core.market import CandleSeries
 
 _QUOTE_PRECISION = Decimal("0.00000001")
 _FIAT_LIKE = {"USDT", "USDC", "USD", "FDUSD", "DAI", "EUR"}
@@ -67,6 +75,12 @@ _FILTERS = {"Order", "StopOrder", "tpslOrder"}
 
 def to_decimal(value: float) -> Decimal:
     return Decimal(f"{value:.10g}")
+
+
+def venue_float(value: float) -> float:
+    """`float(to_decimal(value))` without the Decimal: both read the same 10-digit string, and a
+    string becomes the float nearest its value either way."""
+    return float(f"{value:.10g}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -249,19 +263,40 @@ class SimulatedExchange:
     def order_book(self, symbol: str, depth: int = 50) -> tuple[list[Level], list[Level]]:
         return self._sides(symbol, depth=depth)
 
+    def _last_day(self, symbol: str) -> CandleSeries:
+        """The base candles of the 24 hours before now that have closed."""
+        return self.source.base_candles(
+            symbol, self.now_ms - DAY_MS, self.now_ms - self._paths[symbol].step_ms + 1
+        )
+
+    @staticmethod
+    def _turnover(candles: CandleSeries) -> float:
+        return float((candles.volume * candles.close).sum()) if len(candles) else 0.0
+
+    def quote(self, symbol: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(last, best bid, best ask, 24 h turnover): `ticker`'s fields a trading client reads, with the
+        same values, without the 24 h high, low, volume and previous price."""
+        last = self.price(symbol)
+        bids, asks = self._sides(symbol, depth=1)
+        return (
+            last,
+            bids[0][0] if bids else ZERO,
+            asks[0][0],
+            to_decimal(self._turnover(self._last_day(symbol))),
+        )
+
     def ticker(self, symbol: str) -> TickerView:
         last = self.price(symbol)
         bids, asks = self._sides(symbol, depth=1)
-        day = 86_400_000
         path = self._paths[symbol]
-        candles = self.source.base_candles(symbol, self.now_ms - day, self.now_ms - path.step_ms + 1)
-        prev = path.price_at(self.now_ms - day)
-        high, low, volume, turnover = last, last, 0.0, 0.0
+        candles = self._last_day(symbol)
+        prev = path.price_at(self.now_ms - DAY_MS)
+        high, low, volume = last, last, 0.0
         if len(candles):
             high = max(high, to_decimal(float(candles.high.max())))
             low = min(low, to_decimal(float(candles.low.min())))
             volume = float(candles.volume.sum())
-            turnover = float((candles.volume * candles.close).sum())
+        turnover = self._turnover(candles)
         return TickerView(
             symbol=symbol,
             last=last,
@@ -296,30 +331,6 @@ class SimulatedExchange:
     ) -> list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]]:
         """Candles oldest first, as Bybit selects them: from the bucket holding `start_ms` forward, else
         the latest up to `end_ms`; a candle still in progress is built only from the path up to now."""
-        self.instrument(symbol)
-        step = timeframe_ms_or_month(timeframe)
-        end = min(end_ms if end_ms is not None else self.now_ms, self.now_ms)
-        if start_ms is not None:
-            lo = int(bucket_start(np.asarray([start_ms], dtype=np.int64), timeframe)[0])
-            series = self.source.candles(symbol, timeframe, lo, min(end, lo + step * (limit + 1)) + 1)
-            picked = range(min(limit, len(series)))
-        else:
-            series = self.source.candles(symbol, timeframe, end - step * (limit + 1), end + 1)
-            picked = range(max(0, len(series) - limit), len(series))
-        rows: list[tuple[int, float, float, float, float, float]] = [
-            (
-                int(series.ts[i]),
-                float(series.open[i]),
-                float(series.high[i]),
-                float(series.low[i]),
-                float(series.close[i]),
-                float(series.volume[i]),
-            )
-            for i in picked
-        ]
-        if rows and _bucket_end(rows[-1][0], timeframe) > self.now_ms:
-            partial = self._partial(symbol, rows[-1][0], self.now_ms)
-            rows = rows[:-1] + ([partial] if partial else [])
         return [
             (
                 t,
@@ -330,8 +341,47 @@ class SimulatedExchange:
                 to_decimal(v),
                 to_decimal(v * c),
             )
-            for t, o, h, lo_, c, v in rows
+            for t, o, h, lo_, c, v in self._kline_rows(symbol, timeframe, start_ms, end_ms, limit)
         ]
+
+    def klines_float(
+        self, symbol: str, timeframe: str, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> list[list[float]]:
+        """`klines` as `[ms, open, high, low, close, volume]` floats, each exactly `float()` of the
+        Decimal `klines` gives (`venue_float`), without building the Decimals (in-process clients)."""
+        return [
+            [float(t), venue_float(o), venue_float(h), venue_float(lo_), venue_float(c), venue_float(v)]
+            for t, o, h, lo_, c, v in self._kline_rows(symbol, timeframe, start_ms, end_ms, limit)
+        ]
+
+    def _kline_rows(
+        self, symbol: str, timeframe: str, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> list[tuple[int, float, float, float, float, float]]:
+        self.instrument(symbol)
+        step = timeframe_ms_or_month(timeframe)
+        end = min(end_ms if end_ms is not None else self.now_ms, self.now_ms)
+        if start_ms is not None:
+            lo = int(bucket_start(np.asarray([start_ms], dtype=np.int64), timeframe)[0])
+            series = self.source.candles(symbol, timeframe, lo, min(end, lo + step * (limit + 1)) + 1)
+            first, stop = 0, min(limit, len(series))
+        else:
+            series = self.source.candles(symbol, timeframe, end - step * (limit + 1), end + 1)
+            first, stop = max(0, len(series) - limit), len(series)
+        rows: list[tuple[int, float, float, float, float, float]] = list(
+            zip(
+                series.ts[first:stop].tolist(),
+                series.open[first:stop].tolist(),
+                series.high[first:stop].tolist(),
+                series.low[first:stop].tolist(),
+                series.close[first:stop].tolist(),
+                series.volume[first:stop].tolist(),
+                strict=True,
+            )
+        )
+        if rows and _bucket_end(rows[-1][0], timeframe) > self.now_ms:
+            partial = self._partial(symbol, rows[-1][0], self.now_ms)
+            rows = rows[:-1] + ([partial] if partial else [])
+        return rows
 
     def _partial(
         self, symbol: str, open_ms: int, now: int
