@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from decimal import Decimal
+from typing import NamedTuple
 
 import pytest
 from hypothesis import given, settings
@@ -14,7 +15,9 @@ from qari.adapters.simulator.client import SimulatedExchangeClient
 from qari.adapters.simulator.exchange import SimulatedExchange, to_decimal, venue_float
 from qari.adapters.simulator.prices import CandleReplay
 from qari.core.errors import InsufficientFundsError, OrderNotFoundError, OrderRejectedError
-from qari.core.orders import OrderRequest, OrderStatus, OrderType, Side
+from qari.core.instrument import InstrumentRules
+from qari.core.market import Ticker
+from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderStatus, OrderType, Side
 from qari.market.candle_files import discover
 from qari.ports import ExchangeClient
 
@@ -62,6 +65,60 @@ async def test_client_when_trading_then_core_types_and_errors(make_exchange: Mak
     with pytest.raises(OrderNotFoundError):
         await client.cancel_order("BTC/USDT", "nope")
     await client.close()
+
+
+class Reads(NamedTuple):
+    open_orders: list[OrderReport]
+    balances: dict[str, Balance]
+    ticker: Ticker
+    fills: list[Fill]
+    entry: OrderReport | None
+    markets: dict[str, InstrumentRules]
+
+
+async def reads(client: SimulatedExchangeClient) -> Reads:
+    return Reads(
+        await client.fetch_open_orders("BTC/USDT"),
+        await client.fetch_balances(),
+        await client.fetch_ticker("BTC/USDT"),
+        await client.fetch_fills("BTC/USDT"),
+        await client.fetch_order_by_client_id("BTC/USDT", "entry-1"),
+        await client.load_markets(),
+    )
+
+
+async def test_client_reads_when_asked_again_then_every_venue_change_in_between_is_seen(
+    make_exchange: MakeExchange,
+) -> None:
+    # Arrange: a second client on the same venue changes it behind the first one's back
+    venue = make_exchange(DIP)
+    client, other = SimulatedExchangeClient(venue, "a"), SimulatedExchangeClient(venue, "a")
+    seen = [await reads(client)]
+    (await client.fetch_open_orders("BTC/USDT")).append(seen[0].entry)  # type: ignore[arg-type]
+    (await client.fetch_balances()).clear()  # callers' own copies: changing them changes no answer
+    assert await reads(client) == seen[0]
+
+    # Act: each kind of venue change, then the same questions again
+    await other.create_order(OrderRequest("BTC/USDT", Side.BUY, OrderType.LIMIT, D("2"), "entry-1", D("99")))
+    seen.append(await reads(client))
+    venue.advance_to(T0 + 4 * STEP)  # the dip fills the entry
+    seen.append(await reads(client))
+    stop = await other.create_order(
+        OrderRequest("BTC/USDT", Side.SELL, OrderType.STOP_MARKET, D("1"), "sl-1", trigger_price=D("90"))
+    )
+    seen.append(await reads(client))
+    await other.cancel_order("BTC/USDT", stop.exchange_order_id)
+    seen.append(await reads(client))
+    venue.set_balance("a", "USDT", D(500))
+    seen.append(await reads(client))
+
+    # Assert: each answer follows the change before it, as a fresh client reads it
+    assert seen[-1] == await reads(SimulatedExchangeClient(venue, "a"))
+    assert [len(r.open_orders) for r in seen] == [0, 1, 0, 1, 0, 0]
+    assert [r.entry and r.entry.status for r in seen] == [None, OrderStatus.OPEN, *[OrderStatus.FILLED] * 4]
+    assert [len(r.fills) for r in seen] == [0, 0, 1, 1, 1, 1]
+    assert seen[1].balances["USDT"].used == D(198) and seen[5].balances["USDT"].free == D(500)
+    assert seen[2].ticker.ts_ms == T0 + 4 * STEP != seen[1].ticker.ts_ms
 
 
 @settings(max_examples=500)

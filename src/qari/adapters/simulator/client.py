@@ -2,9 +2,15 @@
 
 The backtester runs the same engine code as live through this, without HTTP; it advances the venue
 itself (`exchange.advance_to(ms)`). Venue errors become the core error tree the live adapter raises.
+A read asked again while the venue's `version` is unchanged (nothing moved: no time, no order, no
+balance) is answered from the first answer, copied; a backtest's management pass asks the same
+questions several times per position and step.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.matching import (
@@ -26,6 +32,8 @@ from qari.core.orders import (
     OrderType,
     Side,
 )
+
+T = TypeVar("T")
 
 _STATUS = {
     "New": OrderStatus.OPEN,
@@ -92,8 +100,24 @@ class SimulatedExchangeClient:
     def __init__(self, exchange: SimulatedExchange, account_id: str) -> None:
         self.exchange = exchange
         self.account_id = account_id
+        self._version = -1
+        self._answers: dict[Hashable, Any] = {}
+
+    def _read(self, question: Hashable, read: Callable[[], T]) -> T:
+        """`read()`, or the answer it gave to the same question at the venue's current version."""
+        if self._version != self.exchange.version:
+            self._version = self.exchange.version
+            self._answers.clear()
+        if question in self._answers:
+            answer: T = self._answers[question]
+            return answer
+        answer = self._answers[question] = read()
+        return answer
 
     async def load_markets(self) -> dict[str, InstrumentRules]:
+        return dict(self._read("markets", self._markets))
+
+    def _markets(self) -> dict[str, InstrumentRules]:
         return {
             symbol: InstrumentRules(
                 symbol=symbol,
@@ -109,6 +133,9 @@ class SimulatedExchangeClient:
         }
 
     async def fetch_balances(self) -> dict[str, Balance]:
+        return dict(self._read("balances", self._balances))
+
+    def _balances(self) -> dict[str, Balance]:
         return {
             coin: Balance(coin, free, locked)
             for coin, (free, locked) in self.exchange.balances(self.account_id).items()
@@ -116,9 +143,12 @@ class SimulatedExchangeClient:
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         try:
-            last, bid, ask, turnover = self.exchange.quote(symbol)
+            return self._read(("ticker", symbol), lambda: self._ticker(symbol))
         except VenueError as e:
             raise _error(e) from None
+
+    def _ticker(self, symbol: str) -> Ticker:
+        last, bid, ask, turnover = self.exchange.quote(symbol)
         return Ticker(symbol, last, bid, ask, turnover, self.exchange.now_ms)
 
     async def fetch_tickers(self) -> dict[str, Ticker]:
@@ -169,13 +199,22 @@ class SimulatedExchangeClient:
             raise _error(e) from None
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        return self._read(("order", symbol, client_order_id), lambda: self._order(symbol, client_order_id))
+
+    def _order(self, symbol: str, client_order_id: str) -> OrderReport | None:
         order = self.exchange.get_order(self.account_id, order_link_id=client_order_id)
         return order_report(order) if order is not None and order.symbol == symbol else None
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+        return list(self._read(("open", symbol), lambda: self._open_orders(symbol)))
+
+    def _open_orders(self, symbol: str | None) -> list[OrderReport]:
         return [order_report(o) for o in self.exchange.orders(self.account_id, symbol, active=True)]
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
+        return list(self._read(("fills", symbol, since_ms), lambda: self._fills(symbol, since_ms)))
+
+    def _fills(self, symbol: str, since_ms: int | None) -> list[Fill]:
         executions = self.exchange.executions(self.account_id, symbol, start_ms=since_ms)
         return [fill_record(e) for e in reversed(executions)]
 

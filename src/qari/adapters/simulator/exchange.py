@@ -7,6 +7,7 @@ simulated clock and the HTTP app drives it with its own clock before serving eac
 |---|---|
 | `SimulatedExchange(source, start_ms=…, fees=, book=, fills=, symbols=)` | a venue over a `PriceSource` |
 | `now_ms` | the venue's current time |
+| `version` | changes with every call that may change the venue: an answer read at one version holds |
 | `advance_to(ms) -> list[Execution]` | walk each price path to `ms`: triggers, fills resting orders |
 | `instruments()` / `instrument(symbol)` | rules (tick, lot, minimums) by unified symbol "BTC/USDT" |
 | `symbol_for(venue_id)` | "BTCUSDT" -> "BTC/USDT" |
@@ -138,6 +139,7 @@ class SimulatedExchange:
     ) -> None:
         self.source = source
         self.now_ms = start_ms
+        self.version = 0  # bumped by every public call that may change state (`advance_to`, orders, balances)
         self._event_ms = start_ms  # the time stamped on fills and updates (a segment's time while walking)
         self.fees = fees or FeeSchedule()
         self.book = book or BookModel()
@@ -197,6 +199,7 @@ class SimulatedExchange:
 
     # -------------------------------------------------------------------------------------- accounts
     def open_account(self, account_id: str, balances: dict[str, Decimal] | None = None) -> Account:
+        self.version += 1
         if account_id in self._accounts:
             raise ValueError(f"account {account_id} exists")
         account = Account(account_id)
@@ -217,6 +220,7 @@ class SimulatedExchange:
         return account_id in self._accounts
 
     def set_balance(self, account_id: str, coin: str, total: Decimal) -> None:
+        self.version += 1
         account = self.account(account_id)
         locked = account.locked.get(coin, ZERO)
         if total < locked:
@@ -406,6 +410,7 @@ class SimulatedExchange:
 
     # ------------------------------------------------------------------------------------------ time
     def advance_to(self, ms: int) -> list[Execution]:
+        self.version += 1
         if ms < self.now_ms:
             raise ValueError(f"time moves forward only ({ms} < {self.now_ms})")
         if ms == self.now_ms:
@@ -500,6 +505,7 @@ class SimulatedExchange:
         trigger_price: Decimal | None = None,
         trigger_direction: int = 0,
     ) -> Order:
+        self.version += 1
         account = self.account(account_id)
         inst = self.instrument(symbol)
         market_unit = self._validate(
@@ -800,6 +806,7 @@ class SimulatedExchange:
     def cancel_order(
         self, account_id: str, *, order_id: str | None = None, order_link_id: str | None = None
     ) -> Order:
+        self.version += 1
         order = self._find(account_id, order_id, order_link_id)
         if order is None or not order.active:
             raise VenueError(ORDER_NOT_FOUND, "Order does not exist.")
@@ -815,6 +822,7 @@ class SimulatedExchange:
     def cancel_all(
         self, account_id: str, symbol: str | None = None, order_filter: str | None = None
     ) -> list[Order]:
+        self.version += 1
         cancelled = [
             o
             for o in self.orders(account_id, symbol, active=True)
