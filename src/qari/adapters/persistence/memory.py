@@ -15,7 +15,7 @@ import operator
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason
@@ -26,46 +26,33 @@ __all__ = ["MemoryEntryLock", "MemoryTradingStore"]
 R = TypeVar("R", PositionRecord, OrderRecord, FillRecord)
 
 
-@dataclasses.dataclass(frozen=True, slots=True)
-class _Layout:
-    """How to copy one record class: all its fields read in one call, rebuilt through its own
-    `__init__` (every field is an init field), then its list fields copied."""
+def _copier(cls: type[R], *, normalise: bool) -> Callable[[R], R]:
+    """What a SQL round-trip hands back: a new object with every field read at once and passed to the
+    class's own `__init__` (every field is an init field), JSON lists copied, and, for what is written,
+    decimals normalised, as the SQL store's reads give them back."""
+    fields = dataclasses.fields(cls)
+    assert all(f.init for f in fields), f"{cls.__name__}: a copy passes every field to __init__"
+    values = operator.attrgetter(*(f.name for f in fields))
+    lists = tuple(i for i, f in enumerate(fields) if str(f.type).startswith("list["))
+    if not lists and not normalise:
+        return lambda record: cls(*values(record))
 
-    values: Callable[[Any], tuple[Any, ...]]
-    lists: tuple[str, ...]
+    def copy(record: R) -> R:
+        row = list(values(record))
+        if normalise:
+            row = [v.normalize() if type(v) is Decimal else v for v in row]
+        for i in lists:
+            row[i] = [dict(v) for v in row[i]]
+        return cls(*row)
 
-
-_LAYOUTS: dict[type, _Layout] = {}
-
-
-def _layout(cls: type) -> _Layout:
-    layout = _LAYOUTS.get(cls)
-    if layout is None:
-        fields = dataclasses.fields(cls)
-        assert all(f.init for f in fields), f"{cls.__name__}: a copy passes every field to __init__"
-        layout = _LAYOUTS[cls] = _Layout(
-            operator.attrgetter(*(f.name for f in fields)),
-            tuple(f.name for f in fields if str(f.type).startswith("list[")),
-        )
-    return layout
-
-
-def _copy(record: R, normalise: bool = False) -> R:
-    """What a SQL round-trip hands back: a new object, JSON lists copied (and, when written, decimals
-    normalised, as the SQL store's reads do)."""
-    cls = type(record)
-    layout = _layout(cls)
-    values = layout.values(record)
-    if normalise:
-        values = tuple(v.normalize() if type(v) is Decimal else v for v in values)
-    copy = cls(*values)
-    for name in layout.lists:
-        object.__setattr__(copy, name, [dict(v) for v in getattr(record, name)])
     return copy
 
 
-def _stored(record: R) -> R:
-    return _copy(record, normalise=True)
+_read_position = _copier(PositionRecord, normalise=False)
+_read_order = _copier(OrderRecord, normalise=False)
+_store_position = _copier(PositionRecord, normalise=True)
+_store_order = _copier(OrderRecord, normalise=True)
+_store_fill = _copier(FillRecord, normalise=True)
 
 
 class MemoryTradingStore:
@@ -98,7 +85,7 @@ class MemoryTradingStore:
 
     def _keep(self, position_id: int, position: PositionRecord) -> None:
         """Store a copy and keep the indexes of open positions and stop-loss closes up to date."""
-        stored = self._positions[position_id] = _stored(position)
+        stored = self._positions[position_id] = _store_position(position)
         if stored.is_open:
             self._open.add(position_id)
         else:
@@ -123,34 +110,35 @@ class MemoryTradingStore:
 
     async def get_position(self, position_id: int) -> PositionRecord | None:
         stored = self._positions.get(position_id)
-        return None if stored is None else _copy(stored)
+        return None if stored is None else _read_position(stored)
 
     async def open_positions(self, user_id: int, exchange_id: str | None = None) -> list[PositionRecord]:
         found = (self._positions[i] for i in sorted(self._open))  # in id order, as the SQL store reads
         return [
-            _copy(p)
+            _read_position(p)
             for p in found
             if p.user_id == user_id and (exchange_id is None or p.exchange_id == exchange_id)
         ]
 
     async def all_positions(self, user_id: int) -> list[PositionRecord]:
-        return [_copy(p) for p in self._positions.values() if p.user_id == user_id]
+        return [_read_position(p) for p in self._positions.values() if p.user_id == user_id]
 
     async def add_order(self, order: OrderRecord) -> OrderRecord:
         order.id = len(self._orders) + 1
-        self._orders[order.id] = _stored(order)
+        self._orders[order.id] = _store_order(order)
         self._orders_by_position.setdefault(order.position_id, []).append(order.id)
         return order
 
     async def save_order(self, order: OrderRecord) -> None:
         if order.id not in self._orders:
             raise LookupError(f"order {order.id} does not exist")
-        stored = self._orders[order.id] = _stored(order)
+        stored = self._orders[order.id] = _store_order(order)
         if stored.updated_at is None:
             stored.updated_at = stored.created_at
 
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
-        return [_copy(self._orders[i]) for i in self._orders_by_position.get(position_id, [])]
+        orders = self._orders
+        return [_read_order(orders[i]) for i in self._orders_by_position.get(position_id, [])]
 
     async def add_fills(self, fills: list[FillRecord]) -> int:
         added = 0
@@ -159,7 +147,7 @@ class MemoryTradingStore:
             if key in self._fill_keys:
                 continue  # already booked: fills are keyed by (order, venue trade id)
             self._fill_keys.add(key)
-            self._fills.setdefault(fill.position_id, []).append(_stored(fill))
+            self._fills.setdefault(fill.position_id, []).append(_store_fill(fill))
             added += 1
         return added
 
