@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
+from pathlib import Path
 from typing import NamedTuple
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-from simulator_market import STEP, T0, MakeExchange
+from simulator_market import FLAT, STEP, T0, MakeExchange, write_market
 from tests.market_data import MARKET_DATA, needs_market_data
 
 from qari.adapters.simulator.client import SimulatedExchangeClient
@@ -157,3 +159,27 @@ async def test_client_market_reads_when_real_replay_then_the_decimal_api_as_floa
             full.ask,
             full.turnover_24h,
         )
+
+
+async def test_load_markets_when_a_symbol_is_listed_later_then_it_appears_with_its_rules(
+    tmp_path: Path,
+) -> None:
+    # Arrange: NEW/USDT's candles start at the sixth candle
+    rows = [[T0 + (6 + i) * STEP, 2.0, 2.0, 2.0, 2.0, 50.0] for i in range(6)]
+    (tmp_path / "NEW_USDT-5m.json").write_text(json.dumps(rows))
+    venue = SimulatedExchange(write_market(tmp_path, FLAT), start_ms=T0)
+    venue.open_account("a", {"USDT": D(100)})
+    client = SimulatedExchangeClient(venue, "a")
+    before = await client.load_markets()
+
+    # Act
+    venue.advance_to(T0 + 6 * STEP)
+    after = await client.load_markets()
+
+    # Assert
+    assert set(before) == {"BTC/USDT"} and set(after) == {"BTC/USDT", "NEW/USDT"}
+    assert after["BTC/USDT"] == before["BTC/USDT"]
+    new = venue.instrument("NEW/USDT")
+    assert (after["NEW/USDT"].tick_size, after["NEW/USDT"].min_qty) == (new.tick_size, new.min_order_qty)
+    after.clear()  # the caller's own dict
+    assert set(await client.load_markets()) == {"BTC/USDT", "NEW/USDT"}

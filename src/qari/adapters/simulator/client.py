@@ -17,6 +17,7 @@ from qari.adapters.simulator.matching import (
     INSUFFICIENT_BALANCE,
     ORDER_NOT_FOUND,
     Execution,
+    Instrument,
     Order,
     VenueError,
 )
@@ -102,6 +103,7 @@ class SimulatedExchangeClient:
         self.account_id = account_id
         self._version = -1
         self._answers: dict[Hashable, Any] = {}
+        self._rules: dict[str, tuple[Instrument, InstrumentRules]] = {}
 
     def _read(self, question: Hashable, read: Callable[[], T]) -> T:
         """`read()`, or the answer it gave to the same question at the venue's current version."""
@@ -115,22 +117,25 @@ class SimulatedExchangeClient:
         return answer
 
     async def load_markets(self) -> dict[str, InstrumentRules]:
-        return dict(self._read("markets", self._markets))
+        return {symbol: self._rules_for(inst) for symbol, inst in self.exchange.instruments().items()}
 
-    def _markets(self) -> dict[str, InstrumentRules]:
-        return {
-            symbol: InstrumentRules(
-                symbol=symbol,
-                base=inst.base,
-                quote=inst.quote,
-                tick_size=inst.tick_size,
-                lot_size=inst.base_precision,
-                min_qty=inst.min_order_qty,
-                min_notional=inst.min_order_amt,
-                max_qty=inst.max_order_qty,
-            )
-            for symbol, inst in self.exchange.instruments().items()
-        }
+    def _rules_for(self, inst: Instrument) -> InstrumentRules:
+        """An instrument's rules, built once per listed instrument (a listing never changes)."""
+        known = self._rules.get(inst.symbol)
+        if known is not None and known[0] is inst:
+            return known[1]
+        rules = InstrumentRules(
+            symbol=inst.symbol,
+            base=inst.base,
+            quote=inst.quote,
+            tick_size=inst.tick_size,
+            lot_size=inst.base_precision,
+            min_qty=inst.min_order_qty,
+            min_notional=inst.min_order_amt,
+            max_qty=inst.max_order_qty,
+        )
+        self._rules[inst.symbol] = (inst, rules)
+        return rules
 
     async def fetch_balances(self) -> dict[str, Balance]:
         return dict(self._read("balances", self._balances))
