@@ -113,7 +113,7 @@ class _WindowsOnly:
         return self.replay.candles(symbol, timeframe, start_ms, end_ms)
 
 
-def test_price_path_when_source_holds_the_series_then_prices_equal_the_windowed_reading(
+def test_price_path_when_source_holds_the_series_then_it_reads_what_the_windows_read(
     tmp_path: Path,
 ) -> None:
     # Arrange: rising and falling candles, a gap shorter than a candle, one of hours and one of over
@@ -136,4 +136,8 @@ def test_price_path_when_source_holds_the_series_then_prices_equal_the_windowed_
     assert held._held is not None and windowed._held is None
     differing = [ms for ms in sorted(moments) if held.price_at(ms) != windowed.price_at(ms)]
     assert differing == []
+    spans = [(a, b) for a in sorted(moments)[::7] for b in (a, a + 1, a + STEP, a + DAY_MS)]
+    assert [s for s in spans if held.range_until(*s) != windowed.range_until(*s)] == []
+    assert [s for s in spans if held.turnover(*s) != windowed.turnover(*s)] == []
+    assert held.turnover(T0, end) > 0 and held.range_until(T0 - 2 * STEP, T0 - STEP) is None
     assert held.price_at(T0 - 1) is None and held.price_at(T0 + 12 * STEP + 31 * DAY_MS) is None

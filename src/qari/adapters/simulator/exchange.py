@@ -66,7 +66,6 @@ from qari.adapters.simulator.prices import (
     bucket_start,
     timeframe_ms_or_month,
 )
-from qari.core.market import CandleSeries
 
 _QUOTE_PRECISION = Decimal("0.00000001")
 _FIAT_LIKE = {"USDT", "USDC", "USD", "FDUSD", "DAI", "EUR"}
@@ -267,40 +266,29 @@ class SimulatedExchange:
     def order_book(self, symbol: str, depth: int = 50) -> tuple[list[Level], list[Level]]:
         return self._sides(symbol, depth=depth)
 
-    def _last_day(self, symbol: str) -> CandleSeries:
-        """The base candles of the 24 hours before now that have closed."""
-        return self.source.base_candles(
-            symbol, self.now_ms - DAY_MS, self.now_ms - self._paths[symbol].step_ms + 1
-        )
-
-    @staticmethod
-    def _turnover(candles: CandleSeries) -> float:
-        return float((candles.volume * candles.close).sum()) if len(candles) else 0.0
+    def _turnover_24h(self, symbol: str) -> Decimal:
+        """Traded quote value of the base candles of the 24 hours before now that have closed."""
+        path = self._paths[symbol]
+        return to_decimal(path.turnover(self.now_ms - DAY_MS, self.now_ms - path.step_ms + 1))
 
     def quote(self, symbol: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         """(last, best bid, best ask, 24 h turnover): `ticker`'s fields a trading client reads, with the
         same values, without the 24 h high, low, volume and previous price."""
         last = self.price(symbol)
         bids, asks = self._sides(symbol, depth=1)
-        return (
-            last,
-            bids[0][0] if bids else ZERO,
-            asks[0][0],
-            to_decimal(self._turnover(self._last_day(symbol))),
-        )
+        return last, bids[0][0] if bids else ZERO, asks[0][0], self._turnover_24h(symbol)
 
     def ticker(self, symbol: str) -> TickerView:
         last = self.price(symbol)
         bids, asks = self._sides(symbol, depth=1)
         path = self._paths[symbol]
-        candles = self._last_day(symbol)
+        candles = self.source.base_candles(symbol, self.now_ms - DAY_MS, self.now_ms - path.step_ms + 1)
         prev = path.price_at(self.now_ms - DAY_MS)
         high, low, volume = last, last, 0.0
         if len(candles):
             high = max(high, to_decimal(float(candles.high.max())))
             low = min(low, to_decimal(float(candles.low.min())))
             volume = float(candles.volume.sum())
-        turnover = self._turnover(candles)
         return TickerView(
             symbol=symbol,
             last=last,
@@ -312,7 +300,7 @@ class SimulatedExchange:
             high_24h=high,
             low_24h=low,
             volume_24h=to_decimal(volume),
-            turnover_24h=to_decimal(turnover),
+            turnover_24h=self._turnover_24h(symbol),
         )
 
     def recent_trades(self, symbol: str, limit: int) -> list[tuple[int, Decimal, Decimal, str]]:

@@ -406,7 +406,23 @@ class PricePath:
 
     def range_until(self, start_ms: int, end_ms: int) -> tuple[float, float, float] | None:
         """(low, high, price at end) bounding the path over (start, end] — one slice, no path points."""
-        candles = self.source.base_candles(self.symbol, start_ms - self.step_ms, end_ms + 1)
-        if len(candles) == 0 or candles.ts[0] > end_ms:
+        candles, i, j = self._span(start_ms - self.step_ms, end_ms + 1)
+        if i == j or candles.ts[i] > end_ms:
             return None
-        return float(candles.low.min()), float(candles.high.max()), self.price_in(candles, end_ms)
+        low, high = float(candles.low[i:j].min()), float(candles.high[i:j].max())
+        return low, high, self._interpolate(candles, j - 1, end_ms)
+
+    def turnover(self, start_ms: int, end_ms: int) -> float:
+        """Traded quote value (volume × close) of the base candles opening in [start_ms, end_ms)."""
+        candles, i, j = self._span(start_ms, end_ms)
+        return float((candles.volume[i:j] * candles.close[i:j]).sum()) if i < j else 0.0
+
+    def _span(self, start_ms: int, end_ms: int) -> tuple[CandleSeries, int, int]:
+        """The base candles opening in [start_ms, end_ms) as (series, first, stop): the held series
+        and its indexes, or the source's window whole (the same candles either way)."""
+        if self._held is not None:
+            series = self._held.base_series(self.symbol)
+            first = int(series.ts.searchsorted(start_ms, side="left"))
+            return series, first, int(series.ts.searchsorted(end_ms, side="left"))
+        window = self.source.base_candles(self.symbol, start_ms, end_ms)
+        return window, 0, len(window)
