@@ -130,35 +130,36 @@ def test_venue_float_when_any_float_then_the_float_of_the_venues_decimal(value: 
 
 
 @needs_market_data
-@pytest.mark.parametrize("minutes_into_candle", [0, 5, 7, 14])
-async def test_client_market_reads_when_real_replay_then_the_decimal_api_as_floats(
-    minutes_into_candle: int,
-) -> None:
-    # Arrange: a replay at a candle boundary and inside one (klines then end in a partial candle)
+async def test_client_market_reads_when_real_replay_then_the_decimal_api_as_floats() -> None:
+    # Arrange: a replay read at candle boundaries and inside candles (klines then end in a partial
+    # candle, which closes at a later read)
     files = {k: v for k, v in discover(MARKET_DATA).items() if k[0] in ("SOL/USDT", "PEPE/USDT")}
     start = T0 + 40 * 86_400_000
     venue = SimulatedExchange(CandleReplay(files), start_ms=start, symbols=["SOL/USDT", "PEPE/USDT"])
     venue.open_account("a", {"USDT": D(10_000)})
     client = SimulatedExchangeClient(venue, "a")
-    venue.advance_to(start + 3 * 86_400_000 + minutes_into_candle * 60_000)
 
-    for symbol in ("SOL/USDT", "PEPE/USDT"):
-        # Act
-        candles = await client.fetch_ohlcv(symbol, "15m", None, 121)
-        since = await client.fetch_ohlcv(symbol, "1h", start, 30)
-        ticker = await client.fetch_ticker(symbol)
+    for minutes in (0, 5, 7, 14, 15, 22, 30, 61, 75):
+        venue.advance_to(start + 3 * 86_400_000 + minutes * 60_000)
+        for symbol in ("SOL/USDT", "PEPE/USDT"):
+            # Act
+            candles = await client.fetch_ohlcv(symbol, "15m", None, 121)
+            since = await client.fetch_ohlcv(symbol, "1h", start, 30)
+            ticker = await client.fetch_ticker(symbol)
 
-        # Assert: exactly the venue's Decimal answers, as floats; the ticker's fields as `ticker` has them
-        decimals = venue.klines(symbol, "15m", None, None, 121)
-        assert candles == [[float(x) for x in row[:6]] for row in decimals] and len(candles) == 121
-        assert since == [[float(x) for x in row[:6]] for row in venue.klines(symbol, "1h", start, None, 30)]
-        full = venue.ticker(symbol)
-        assert (ticker.last, ticker.bid, ticker.ask, ticker.quote_volume_24h) == (
-            full.last,
-            full.bid,
-            full.ask,
-            full.turnover_24h,
-        )
+            # Assert: exactly the venue's Decimal answers, as floats; the ticker's fields as `ticker` has
+            decimals = venue.klines(symbol, "15m", None, None, 121)
+            assert candles == [[float(x) for x in row[:6]] for row in decimals] and len(candles) == 121
+            hourly = venue.klines(symbol, "1h", start, None, 30)
+            assert since == [[float(x) for x in row[:6]] for row in hourly]
+            full = venue.ticker(symbol)
+            assert (ticker.last, ticker.bid, ticker.ask, ticker.quote_volume_24h) == (
+                full.last,
+                full.bid,
+                full.ask,
+                full.turnover_24h,
+            )
+        candles[0][1] = -1.0  # a caller's own rows: changing them changes no later answer
 
 
 async def test_load_markets_when_a_symbol_is_listed_later_then_it_appears_with_its_rules(

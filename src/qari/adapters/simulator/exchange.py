@@ -160,6 +160,7 @@ class SimulatedExchange:
         self._order_seq = 0
         self._exec_seq = 0
         self._price_cache: dict[str, Decimal] = {}
+        self._closed_rows: dict[tuple[str, str, int], tuple[float, ...]] = {}  # klines_float's, by open
         self._books: dict[tuple[str, Decimal, int], tuple[list[Level], list[Level]]] = {}
 
     # ----------------------------------------------------------------------------------- instruments
@@ -340,11 +341,29 @@ class SimulatedExchange:
         self, symbol: str, timeframe: str, start_ms: int | None, end_ms: int | None, limit: int
     ) -> list[list[float]]:
         """`klines` as `[ms, open, high, low, close, volume]` floats, each exactly `float()` of the
-        Decimal `klines` gives (`venue_float`), without building the Decimals (in-process clients)."""
-        return [
-            [float(t), venue_float(o), venue_float(h), venue_float(lo_), venue_float(c), venue_float(v)]
-            for t, o, h, lo_, c, v in self._kline_rows(symbol, timeframe, start_ms, end_ms, limit)
-        ]
+        Decimal `klines` gives (`venue_float`), without building the Decimals (in-process clients).
+
+        A closed candle never changes, so its row is rounded once (all rows but the last are closed)."""
+        rows = self._kline_rows(symbol, timeframe, start_ms, end_ms, limit)
+        if len(self._closed_rows) > 200_000:
+            self._closed_rows.clear()
+        out: list[list[float]] = []
+        for n, (t, o, h, lo_, c, v) in enumerate(rows, start=1):
+            closed = n < len(rows) or _bucket_end(t, timeframe) <= self.now_ms
+            row = self._closed_rows.get((symbol, timeframe, t)) if closed else None
+            if row is None:
+                row = (
+                    float(t),
+                    venue_float(o),
+                    venue_float(h),
+                    venue_float(lo_),
+                    venue_float(c),
+                    venue_float(v),
+                )
+                if closed:
+                    self._closed_rows[(symbol, timeframe, t)] = row
+            out.append(list(row))
+        return out
 
     def _kline_rows(
         self, symbol: str, timeframe: str, start_ms: int | None, end_ms: int | None, limit: int
