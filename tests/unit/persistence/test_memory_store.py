@@ -10,6 +10,7 @@ from decimal import Decimal
 
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests.unit.engine.records import position_record
 
 from qari.adapters.persistence.memory import MemoryTradingStore
 from qari.core.orders import OrderType, Side
@@ -24,24 +25,13 @@ USERS = (1, 2)
 
 
 def a_position(user_id: int, exchange_id: str, symbol: str) -> PositionRecord:
-    return PositionRecord(
+    """The engine tests' position, with decimals a SQL read-back would normalise and a JSON list."""
+    return dataclasses.replace(
+        position_record(symbol, PositionState.PENDING, START),
         user_id=user_id,
         exchange_id=exchange_id,
-        symbol=symbol,
-        base=symbol.split("/")[0],
-        state=PositionState.PENDING,
         entry_price=Decimal("100.10"),
-        structural_stop=Decimal("90"),
-        stop_price=Decimal("90"),
-        pt1=Decimal("110"),
-        pt2=Decimal("120"),
         leg1_qty=Decimal("1.50"),
-        leg2_qty=Decimal("1"),
-        planned_r_quote=Decimal("15"),
-        fee_rate=Decimal("0.001"),
-        leg1_expires_at=START + dt.timedelta(hours=4),
-        leg2_expires_at=START + dt.timedelta(hours=24),
-        opened_at=START,
         layer_results=[{"layer": 1, "vote": "agree"}],
     )
 
