@@ -29,7 +29,6 @@ class ReplayMarketFeed:
         self.series = series
         self.pairs = pairs
         self.context = context
-        self._assembled: tuple[tuple[str, ...], dict[str, MarketSnapshot]] | None = None
         self._listed_from = {
             symbol: max((int(s.ts[0]) + timeframe_ms(tf) for tf, s in by_tf.items() if len(s)), default=0)
             for symbol, by_tf in series.items()
@@ -40,11 +39,5 @@ class ReplayMarketFeed:
 
     def snapshots_at(self, at_ms: int) -> dict[str, MarketSnapshot]:
         symbols = [s for s in self.pairs if self._listed_from.get(s, at_ms + 1) <= at_ms]
-        if self.context is not None:
-            return build_snapshots(self.series, at_ms, symbols=symbols, context=self.context(at_ms))
-        if self._assembled is None or self._assembled[0] != tuple(symbols):
-            self._assembled = (tuple(symbols), build_snapshots(self.series, at_ms, symbols=symbols))
-        return {
-            symbol: MarketSnapshot(symbol, at_ms, s.series, s.book, s.ticker, s.context)
-            for symbol, s in self._assembled[1].items()
-        }
+        context = self.context(at_ms) if self.context else None
+        return build_snapshots(self.series, at_ms, symbols=symbols, context=context)
