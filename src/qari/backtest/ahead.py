@@ -7,14 +7,14 @@ for the cycles ahead while the engine executes the current one; the engine then 
 the decisions are identical to analysing in-line (tested). Any (symbol, time) not computed ahead is
 analysed in-line, so the result never depends on guessing the schedule right.
 
-A verdict without a candidate (most of them) comes back as a plain tuple of its headline numbers and
-is rebuilt without its layer results: the engine reads only whether there is a candidate (and, for
-one, its layers), and unpickling every verdict whole cost the engine process more CPU than most of
-its own work.
+A verdict without a candidate comes back without its layer results: the engine reads only whether
+there is a candidate (and, for one, its layers), and unpickling every layer's evidence of every
+verdict cost the engine process more CPU than most of its own work.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import multiprocessing
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -44,19 +44,10 @@ def _adopt(feed: SnapshotSource, analyse: Analyse) -> None:
 
 
 def for_engine(verdict: Any) -> Any:
-    """A verdict as it travels back to the engine: whole with a candidate, else its headline numbers
-    as a tuple (score, agreeing, vetoes, screened)."""
-    if isinstance(verdict, Verdict) and verdict.candidate is None:
-        return (verdict.score, verdict.agreeing, verdict.vetoes, verdict.screened)
+    """A verdict as it travels back to the engine: whole with a candidate, else without its layers."""
+    if isinstance(verdict, Verdict) and verdict.candidate is None and verdict.layers:
+        return dataclasses.replace(verdict, layers=())
     return verdict
-
-
-def from_worker(sent: Any, symbol: str, at_ms: int) -> Any:
-    """The verdict `for_engine` sent: as computed, except a verdict without a candidate has no layers."""
-    if isinstance(sent, tuple):
-        score, agreeing, vetoes, screened = sent
-        return Verdict(symbol, at_ms, (), score, agreeing, vetoes, None, screened)
-    return sent
 
 
 def _analyse_chunk(times_ms: list[int]) -> Chunk:
@@ -102,8 +93,8 @@ class AheadAnalysis:
         at_ms = snapshot.at_ms
         if at_ms not in self._done:
             self._collect(at_ms)
-        sent = self._done.get(at_ms, {}).get(snapshot.symbol)
-        return self.analyse(snapshot) if sent is None else from_worker(sent, snapshot.symbol, at_ms)
+        verdict = self._done.get(at_ms, {}).get(snapshot.symbol)
+        return verdict if verdict is not None else self.analyse(snapshot)
 
     def _collect(self, at_ms: int) -> None:
         if at_ms not in self._chunk_of:

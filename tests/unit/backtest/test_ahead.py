@@ -9,7 +9,7 @@ import pickle
 from tests.market_data import MARKET_DATA, needs_market_data
 
 from qari.analysis.engine import analyse
-from qari.backtest.ahead import for_engine, from_worker
+from qari.backtest.ahead import for_engine
 from qari.backtest.data import load_market_data
 from qari.core.time import to_ms
 from qari.engine.cycle import ExchangeScan
@@ -17,7 +17,7 @@ from qari.market.snapshots import build_snapshots
 
 
 @needs_market_data
-def test_verdicts_from_workers_when_real_then_candidates_whole_and_the_rest_without_layers() -> None:
+def test_for_engine_when_real_verdicts_then_candidates_whole_and_the_rest_without_layers() -> None:
     # Arrange: a day of a strong market, hourly: candidates on several pairs, most verdicts without
     day = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
     market = load_market_data(MARKET_DATA, None, day, day + dt.timedelta(days=1))
@@ -28,16 +28,16 @@ def test_verdicts_from_workers_when_real_then_candidates_whole_and_the_rest_with
     ]
 
     # Act
-    sent = pickle.loads(pickle.dumps([for_engine(v) for v in verdicts]))
-    rebuilt = [from_worker(s, v.symbol, v.at_ms) for s, v in zip(sent, verdicts, strict=True)]
+    sent = [for_engine(v) for v in verdicts]
 
     # Assert: a candidate's verdict travels whole; any other keeps all but its layer results
-    with_candidate = [v for v in verdicts if v.candidate is not None]
+    with_candidate = [(v, s) for v, s in zip(verdicts, sent, strict=True) if v.candidate is not None]
     assert with_candidate and len(with_candidate) < len(verdicts)
-    for verdict, back in zip(verdicts, rebuilt, strict=True):
-        expected = verdict if verdict.candidate is not None else dataclasses.replace(verdict, layers=())
-        assert back == expected
+    assert all(s is v for v, s in with_candidate)
+    for verdict, slim in zip(verdicts, sent, strict=True):
+        assert slim == dataclasses.replace(verdict, layers=slim.layers)
+        assert slim.layers == (verdict.layers if verdict.candidate is not None else ())
     scan = ExchangeScan("sandbox", day, {f"{v.symbol}@{v.at_ms}": v for v in verdicts})
-    slim_scan = ExchangeScan("sandbox", day, {f"{v.symbol}@{v.at_ms}": v for v in rebuilt})
+    slim_scan = ExchangeScan("sandbox", day, {f"{s.symbol}@{s.at_ms}": s for s in sent})
     assert slim_scan.candidates() == scan.candidates()
-    assert len(pickle.dumps([for_engine(v) for v in verdicts])) < len(pickle.dumps(verdicts)) / 3
+    assert len(pickle.dumps(sent)) < len(pickle.dumps(verdicts)) / 3
