@@ -6,21 +6,15 @@ for the cycles ahead while the engine executes the current one; the engine then 
 (symbol, time). A verdict is the same pure function of the same snapshot wherever it is computed, so
 the decisions are identical to analysing in-line (tested). Any (symbol, time) not computed ahead is
 analysed in-line, so the result never depends on guessing the schedule right.
-
-A verdict without a candidate comes back without its layer results: the engine reads only whether
-there is a candidate (and, for one, its layers), and unpickling every layer's evidence of every
-verdict cost the engine process more CPU than most of its own work.
 """
 
 from __future__ import annotations
 
-import dataclasses
 import multiprocessing
 from collections.abc import Callable, Mapping
 from concurrent.futures import Future, ProcessPoolExecutor
 from typing import Any, Protocol
 
-from qari.analysis.verdict import Verdict
 from qari.core.market import MarketSnapshot
 
 __all__ = ["AheadAnalysis"]
@@ -43,19 +37,12 @@ def _adopt(feed: SnapshotSource, analyse: Analyse) -> None:
     _worker = (feed, analyse)
 
 
-def for_engine(verdict: Any) -> Any:
-    """A verdict as it travels back to the engine: whole with a candidate, else without its layers."""
-    if isinstance(verdict, Verdict) and verdict.candidate is None and verdict.layers:
-        return dataclasses.replace(verdict, layers=())
-    return verdict
-
-
 def _analyse_chunk(times_ms: list[int]) -> Chunk:
     assert _worker is not None, "worker started without a feed"
     feed, analyse = _worker
     out: Chunk = {}
     for at_ms in times_ms:
-        out[at_ms] = {symbol: for_engine(analyse(snap)) for symbol, snap in feed.snapshots_at(at_ms).items()}
+        out[at_ms] = {symbol: analyse(snap) for symbol, snap in feed.snapshots_at(at_ms).items()}
     return out
 
 
