@@ -11,11 +11,11 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-import operator
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import TypeVar
+from operator import attrgetter
+from typing import Protocol, TypeVar
 
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason
@@ -26,13 +26,17 @@ __all__ = ["MemoryEntryLock", "MemoryTradingStore"]
 R = TypeVar("R", PositionRecord, OrderRecord, FillRecord)
 
 
-def _copier(cls: type[R], *, normalise: bool) -> Callable[[R], R]:
+class _Copy(Protocol[R]):
+    def __call__(self, record: R, /) -> R: ...
+
+
+def _copier(cls: type[R], *, normalise: bool) -> _Copy[R]:
     """What a SQL round-trip hands back: a new object with every field read at once and passed to the
     class's own `__init__` (every field is an init field), JSON lists copied, and, for what is written,
     decimals normalised, as the SQL store's reads give them back."""
     fields = dataclasses.fields(cls)
     assert all(f.init for f in fields), f"{cls.__name__}: a copy passes every field to __init__"
-    values = operator.attrgetter(*(f.name for f in fields))
+    values = attrgetter(*(f.name for f in fields))
     lists = tuple(i for i, f in enumerate(fields) if str(f.type).startswith("list["))
     if not lists and not normalise:
         return lambda record: cls(*values(record))
@@ -83,6 +87,18 @@ class MemoryTradingStore:
     async def deferred_gates(self) -> AsyncIterator[None]:
         yield
 
+    async def add_position(self, position: PositionRecord) -> PositionRecord:
+        position.id = len(self._positions) + 1
+        self._keep(position.id, position)
+        return position
+
+    async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
+        if position.id is None or position.id not in self._positions:
+            raise LookupError(f"position {position.id} does not exist")
+        self._keep(position.id, position)
+        if realised is not None:
+            self._r_ledger.setdefault(position.user_id, []).append((realised, position.id))
+
     def _keep(self, position_id: int, position: PositionRecord) -> None:
         """Store a copy and keep the indexes of open positions and stop-loss closes up to date."""
         stored = self._positions[position_id] = _store_position(position)
@@ -95,18 +111,6 @@ class MemoryTradingStore:
             stop_losses[position_id] = stored.closed_at
         else:
             stop_losses.pop(position_id, None)
-
-    async def add_position(self, position: PositionRecord) -> PositionRecord:
-        position.id = len(self._positions) + 1
-        self._keep(position.id, position)
-        return position
-
-    async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
-        if position.id is None or position.id not in self._positions:
-            raise LookupError(f"position {position.id} does not exist")
-        self._keep(position.id, position)
-        if realised is not None:
-            self._r_ledger.setdefault(position.user_id, []).append((realised, position.id))
 
     async def get_position(self, position_id: int) -> PositionRecord | None:
         stored = self._positions.get(position_id)

@@ -211,9 +211,6 @@ class SimulatedExchangeClient:
         return order_report(order) if order is not None and order.symbol == symbol else None
 
     async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
-        return list(self._read(("open", symbol), lambda: self._open_orders(symbol)))
-
-    def _open_orders(self, symbol: str | None) -> list[OrderReport]:
         return [order_report(o) for o in self.exchange.orders(self.account_id, symbol, active=True)]
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
