@@ -49,8 +49,6 @@ from qari.risk.stops import StopBand
 from qari.trading.exits import (
     PT1_SHARE,
     PT2_SHARE,
-    FillAmount,
-    blended_entry,
     break_even_stop,
     is_placeable,
     leg2_allowed,
@@ -762,18 +760,32 @@ def _quote_fees(orders: list[OrderRecord]) -> Decimal:
 
 
 def _recompute(position: PositionRecord, orders: list[OrderRecord]) -> None:
-    """Position quantities from the orders' cumulative fills: idempotent, so a replay books nothing twice."""
-    buys = [o for o in orders if o.side is Side.BUY and o.filled_base > 0]
-    sells = [o for o in orders if o.side is Side.SELL and o.filled_base > 0]
-    position.bought_qty = sum((o.filled_base for o in buys), ZERO)
-    position.sold_qty = sum((o.filled_base for o in sells), ZERO)
-    position.fee_base = sum((o.fee for o in orders if o.fee_currency == position.base), ZERO)
-    position.cost_quote = sum((o.filled_base * (o.avg_price or ZERO) for o in buys), ZERO)
-    position.proceeds_quote = sum((o.filled_base * (o.avg_price or ZERO) for o in sells), ZERO)
-    position.fees_quote = _quote_fees(orders) + sum(
-        (o.fee * (o.avg_price or ZERO) for o in orders if o.fee_currency == position.base), ZERO
-    )
-    position.blended_entry = blended_entry(FillAmount(o.filled_base, o.avg_price or ZERO) for o in buys)
+    """Position quantities from the orders' cumulative fills: idempotent, so a replay books nothing twice.
+
+    One pass; each total adds the same terms in the same order as summing it alone would."""
+    bought = sold = fee_base = cost = proceeds = quote_fees = base_fees_value = ZERO
+    base = position.base
+    for o in orders:
+        if o.filled_base > 0:
+            if o.side is Side.BUY:
+                bought += o.filled_base
+                cost += o.filled_base * (o.avg_price or ZERO)
+            elif o.side is Side.SELL:
+                sold += o.filled_base
+                proceeds += o.filled_base * (o.avg_price or ZERO)
+        if o.fee_currency == base:
+            fee_base += o.fee
+            base_fees_value += o.fee * (o.avg_price or ZERO)
+        if o.fee_currency == "USDT":
+            quote_fees += o.fee
+    position.bought_qty = bought
+    position.sold_qty = sold
+    position.fee_base = fee_base
+    position.cost_quote = cost
+    position.proceeds_quote = proceeds
+    position.fees_quote = quote_fees + base_fees_value
+    # blended_entry over the buys: their cost over their quantity (the same two sums)
+    position.blended_entry = cost / bought if bought > 0 else None
 
 
 def _candidate_dict(candidate: TradeCandidate, entry: Decimal) -> dict[str, Any]:

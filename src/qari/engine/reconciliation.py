@@ -2,13 +2,15 @@
 
 - Orders whose outcome is unknown (NEW/SUBMITTED/UNKNOWN, e.g. after a crash) are looked up by their
   client order id; found ones take the venue's state, confirmed-absent ones become ABSENT.
-- Live orders are re-read, so fills that happened while the platform was down are booked (position
-  quantities come from the orders' cumulative fills; executions are copied into the journal).
+- Live orders are re-read, so fills that happened while the platform was down count (position
+  quantities come from the orders' cumulative fills). The management pass does both, first thing for
+  every position, so reconciliation does not read them a second time before it.
 - A missing answer is never read as "flat" or "canceled": if the venue cannot be read, state stays.
-- Balances: a venue holding less of a position's coin than the journal says is reported (after the
-  management pass); exits and the stop are capped at what the venue holds, so they never fail.
 - Venue orders carrying our client-id prefix that the journal does not know are reported as orphans.
-- Then one management pass puts the stop back on anything filled and applies expiries and exits.
+- One management pass puts the stop back on anything filled and applies expiries and exits; then the
+  venue's executions are copied into the journal (idempotent) for every position that was open.
+- Balances: a venue holding less of a position's coin than the journal says is reported; exits and
+  the stop are capped at what the venue holds, so they never fail.
 """
 
 from __future__ import annotations
@@ -39,14 +41,9 @@ async def reconcile(execution: UserExecution, profile: TradingProfile) -> Reconc
     known: set[str] = set()
     for position in positions:
         assert position.id is not None
-        try:
-            orders = await execution.store.orders_for(position.id)
-            known.update(o.client_order_id for o in orders)
-            report.orders_checked += sum(1 for o in orders if o.state not in TERMINAL)
-            await execution.orders.refresh_all(orders)
-            report.fills_booked += await execution.book_fills(position)
-        except RetryableError as e:
-            report.deferred.append(f"{position.symbol}: {e}")
+        orders = await execution.store.orders_for(position.id)
+        known.update(o.client_order_id for o in orders)
+        report.orders_checked += sum(1 for o in orders if o.state not in TERMINAL)
     prefix = f"{execution.config.namespace}{profile.user_id}-"
     try:
         for venue_order in await execution.exchange.fetch_open_orders(None):
@@ -55,7 +52,12 @@ async def reconcile(execution: UserExecution, profile: TradingProfile) -> Reconc
                 report.orphans.append(cid)
     except QariError as e:
         report.deferred.append(f"open orders: {e}")
-    await execution.manage(profile)
+    await execution.manage(profile)  # refreshes every position's orders before anything else
+    for position in positions:
+        try:
+            report.fills_booked += await execution.book_fills(position)
+        except RetryableError as e:
+            report.deferred.append(f"{position.symbol}: {e}")
     try:
         balances = await execution.exchange.fetch_balances()
         for position in await execution.store.open_positions(profile.user_id, profile.exchange_id):

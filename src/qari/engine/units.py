@@ -53,7 +53,7 @@ def daily_closes(scan: ExchangeScan) -> dict[str, tuple[float, ...]]:
         if series is None:
             continue
         n = int(np.searchsorted(series.ts, cut, side="right"))
-        out[symbol] = tuple(float(c) for c in series.close[max(0, n - CORRELATION_DAYS) : n])
+        out[symbol] = tuple(series.close[max(0, n - CORRELATION_DAYS) : n].tolist())
     return out
 
 

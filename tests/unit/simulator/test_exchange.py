@@ -189,3 +189,37 @@ def test_symbol_when_its_candles_start_later_then_listed_once_they_do(tmp_path: 
     assert set(ex.instruments()) == {"BTC/USDT"}
     ex.advance_to(T0 + 6 * STEP)
     assert set(ex.instruments()) == {"BTC/USDT", "NEW/USDT"} and ex.price("NEW/USDT") == D(2)
+
+
+def test_orders_and_executions_when_asked_per_symbol_then_that_symbols_of_that_account_newest_first(
+    tmp_path: Path,
+) -> None:
+    # Arrange: two accounts trading two symbols; some orders fill, one is cancelled, one rests
+    write_market(tmp_path, DIP, symbol="ETH_USDT")
+    ex = SimulatedExchange(write_market(tmp_path, DIP), start_ms=T0)
+    for account in ("a", "b"):
+        ex.open_account(account, {"USDT": D(10_000), "BTC": D(10), "ETH": D(10)})
+    btc_rest = ex.place_order("a", "BTC/USDT", "Buy", "Limit", D("1"), D("90"))
+    btc_dip = ex.place_order("a", "BTC/USDT", "Buy", "Limit", D("1"), D("98.5"))
+    eth_dip = ex.place_order("a", "ETH/USDT", "Buy", "Limit", D("1"), D("98.5"))
+    eth_gone = ex.place_order("a", "ETH/USDT", "Buy", "Limit", D("1"), D("95"))
+    other = ex.place_order("b", "BTC/USDT", "Buy", "Limit", D("1"), D("98.5"))
+    ex.cancel_order("a", order_id=eth_gone.order_id)
+    ex.advance_to(T0 + STEP)
+    btc_sold = ex.place_order("a", "BTC/USDT", "Sell", "Market", D("1"))
+    ex.advance_to(T0 + 3 * STEP)
+
+    # Act
+    open_btc = ex.orders("a", "BTC/USDT", active=True)
+    open_all = ex.orders("a", active=True)
+    btc_fills = ex.executions("a", "BTC/USDT")
+
+    # Assert: per-symbol reads equal filtering everything the account has
+    assert [o.order_id for o in open_btc] == [btc_rest.order_id]
+    assert open_all == [o for o in ex.orders("a") if o.active] == [btc_rest]
+    assert {e.order_id for e in btc_fills} == {btc_dip.order_id, btc_sold.order_id}
+    assert btc_fills == [e for e in ex.executions("a") if e.symbol == "BTC/USDT"]
+    assert [e.order_id for e in ex.executions("a", "ETH/USDT")] == [eth_dip.order_id]
+    assert [e.order_id for e in ex.executions("b", "BTC/USDT")] == [other.order_id]
+    assert ex.executions("a", "BTC/USDT", start_ms=T0 + STEP) == btc_fills
+    ex.check_invariants()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import numpy as np
@@ -88,3 +89,55 @@ def test_replay_when_started_at_a_data_moment_then_it_lands_in_the_week_before_n
     assert source.base_candles("BTC/USDT", start, start + STEP).close.tolist() == [FLAT[3][3]]
     with pytest.raises(ValueError, match="outside the data"):
         source.start_at(T0 + len(FLAT) * STEP, now)
+
+
+class _WindowsOnly:
+    """The same replay seen only through `PriceSource` windows (what a path reads from any source)."""
+
+    def __init__(self, replay: CandleReplay) -> None:
+        self.replay = replay
+
+    def symbols(self) -> list[str]:
+        return self.replay.symbols()
+
+    def base_timeframe(self, symbol: str) -> str:
+        return self.replay.base_timeframe(symbol)
+
+    def base_candles(self, symbol: str, start_ms: int, end_ms: int) -> CandleSeries:
+        return self.replay.base_candles(symbol, start_ms, end_ms)
+
+    def listed_from(self, symbol: str) -> int | None:
+        return self.replay.listed_from(symbol)
+
+    def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> CandleSeries:
+        return self.replay.candles(symbol, timeframe, start_ms, end_ms)
+
+
+def test_price_path_when_source_holds_the_series_then_it_reads_what_the_windows_read(
+    tmp_path: Path,
+) -> None:
+    # Arrange: rising and falling candles, a gap shorter than a candle, one of hours and one of over
+    # 30 days (the price then holds the last close, and after 30 days is unknown)
+    opens = [0, 1, 2, 3, 10, 11, 12, 12 + 9 * 288 * 4, 12 + 9 * 288 * 4 + 1]
+    rng = np.random.default_rng(3)
+    rows = []
+    for k in opens:
+        o, c = rng.uniform(90, 110, size=2)
+        rows.append([T0 + k * STEP, o, max(o, c) + 1.5, min(o, c) - 1.5, c, 10.0])
+    (tmp_path / "BTC_USDT-5m.json").write_text(json.dumps(rows))
+    replay = CandleReplay.from_dir(tmp_path)
+    held, windowed = PricePath(replay, "BTC/USDT"), PricePath(_WindowsOnly(replay), "BTC/USDT")
+    end = T0 + (opens[-1] + 2) * STEP
+
+    # Act / Assert: every minute and every quarter-candle point, and the instants around the gaps
+    moments = {*range(T0 - STEP, end, 60_000), *range(T0 - STEP, end, STEP // 4)}
+    moments |= {T0 + k * STEP + d for k in opens for d in (-1, 0, 1, STEP - 1, STEP, STEP + 1)}
+    moments |= {T0 + 12 * STEP + 30 * DAY_MS + d for d in (-1, 0, 1, STEP, STEP + 1)}
+    assert held._held is not None and windowed._held is None
+    differing = [ms for ms in sorted(moments) if held.price_at(ms) != windowed.price_at(ms)]
+    assert differing == []
+    spans = [(a, b) for a in sorted(moments)[::7] for b in (a, a + 1, a + STEP, a + DAY_MS)]
+    assert [s for s in spans if held.range_until(*s) != windowed.range_until(*s)] == []
+    assert [s for s in spans if held.turnover(*s) != windowed.turnover(*s)] == []
+    assert held.turnover(T0, end) > 0 and held.range_until(T0 - 2 * STEP, T0 - STEP) is None
+    assert held.price_at(T0 - 1) is None and held.price_at(T0 + 12 * STEP + 31 * DAY_MS) is None

@@ -14,7 +14,8 @@ import datetime as dt
 from collections.abc import AsyncIterator, Iterable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
-from typing import TypeVar
+from operator import attrgetter
+from typing import Protocol, TypeVar
 
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason
@@ -25,44 +26,45 @@ __all__ = ["MemoryEntryLock", "MemoryTradingStore"]
 R = TypeVar("R", PositionRecord, OrderRecord, FillRecord)
 
 
-_FIELDS: dict[type, tuple[tuple[str, ...], tuple[str, ...]]] = {}
+class _Copy(Protocol[R]):
+    def __call__(self, record: R, /) -> R: ...
 
 
-def _names(cls: type) -> tuple[tuple[str, ...], tuple[str, ...]]:
-    """(all field names, those holding lists), per record class."""
-    names = _FIELDS.get(cls)
-    if names is None:
-        fields = dataclasses.fields(cls)
-        names = _FIELDS[cls] = (
-            tuple(f.name for f in fields),
-            tuple(f.name for f in fields if str(f.type).startswith("list[")),
-        )
-    return names
+def _copier(cls: type[R], *, normalise: bool) -> _Copy[R]:
+    """What a SQL round-trip hands back: a new object with every field read at once and passed to the
+    class's own `__init__` (every field is an init field), JSON lists copied, and, for what is written,
+    decimals normalised, as the SQL store's reads give them back."""
+    fields = dataclasses.fields(cls)
+    assert all(f.init for f in fields), f"{cls.__name__}: a copy passes every field to __init__"
+    values = attrgetter(*(f.name for f in fields))
+    lists = tuple(i for i, f in enumerate(fields) if str(f.type).startswith("list["))
+    if not lists and not normalise:
+        return lambda record: cls(*values(record))
 
+    def copy(record: R) -> R:
+        row = list(values(record))
+        if normalise:
+            row = [v.normalize() if type(v) is Decimal else v for v in row]
+        for i in lists:
+            row[i] = [dict(v) for v in row[i]]
+        return cls(*row)
 
-def _copy(record: R, normalise: bool = False) -> R:
-    """What a SQL round-trip hands back: a new object, JSON lists copied (and, when written, decimals
-    normalised, as the SQL store's reads do)."""
-    names, lists = _names(type(record))
-    copy = object.__new__(type(record))
-    put = object.__setattr__
-    for name in names:
-        value = getattr(record, name)
-        if normalise and type(value) is Decimal:
-            value = value.normalize()
-        put(copy, name, value)
-    for name in lists:
-        put(copy, name, [dict(v) for v in getattr(record, name)])
     return copy
 
 
-def _stored(record: R) -> R:
-    return _copy(record, normalise=True)
+_read_position = _copier(PositionRecord, normalise=False)
+_read_order = _copier(OrderRecord, normalise=False)
+_store_position = _copier(PositionRecord, normalise=True)
+_store_order = _copier(OrderRecord, normalise=True)
+_store_fill = _copier(FillRecord, normalise=True)
 
 
 class MemoryTradingStore:
     def __init__(self) -> None:
         self._positions: dict[int, PositionRecord] = {}
+        # Indexes kept by every position write (a backtest keeps thousands of closed positions):
+        self._open: set[int] = set()  # ids of the open positions
+        self._stop_losses: dict[tuple[int, str], dict[int, dt.datetime]] = {}  # (user, symbol): {id: close}
         self._orders: dict[int, OrderRecord] = {}
         self._orders_by_position: dict[int, list[int]] = {}
         self._fills: dict[int, list[FillRecord]] = {}
@@ -87,45 +89,60 @@ class MemoryTradingStore:
 
     async def add_position(self, position: PositionRecord) -> PositionRecord:
         position.id = len(self._positions) + 1
-        self._positions[position.id] = _stored(position)
+        self._keep(position.id, position)
         return position
 
     async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
-        if position.id not in self._positions:
+        if position.id is None or position.id not in self._positions:
             raise LookupError(f"position {position.id} does not exist")
-        self._positions[position.id] = _stored(position)
+        self._keep(position.id, position)
         if realised is not None:
             self._r_ledger.setdefault(position.user_id, []).append((realised, position.id))
 
+    def _keep(self, position_id: int, position: PositionRecord) -> None:
+        """Store a copy and keep the indexes of open positions and stop-loss closes up to date."""
+        stored = self._positions[position_id] = _store_position(position)
+        if stored.is_open:
+            self._open.add(position_id)
+        else:
+            self._open.discard(position_id)
+        stop_losses = self._stop_losses.setdefault((stored.user_id, stored.symbol), {})
+        if stored.exit_reason == ExitReason.STOP_LOSS.value and stored.closed_at is not None:
+            stop_losses[position_id] = stored.closed_at
+        else:
+            stop_losses.pop(position_id, None)
+
     async def get_position(self, position_id: int) -> PositionRecord | None:
         stored = self._positions.get(position_id)
-        return None if stored is None else _copy(stored)
+        return None if stored is None else _read_position(stored)
 
     async def open_positions(self, user_id: int, exchange_id: str | None = None) -> list[PositionRecord]:
+        found = (self._positions[i] for i in sorted(self._open))  # in id order, as the SQL store reads
         return [
-            _copy(p)
-            for p in self._positions.values()
-            if p.user_id == user_id and p.is_open and (exchange_id is None or p.exchange_id == exchange_id)
+            _read_position(p)
+            for p in found
+            if p.user_id == user_id and (exchange_id is None or p.exchange_id == exchange_id)
         ]
 
     async def all_positions(self, user_id: int) -> list[PositionRecord]:
-        return [_copy(p) for p in self._positions.values() if p.user_id == user_id]
+        return [_read_position(p) for p in self._positions.values() if p.user_id == user_id]
 
     async def add_order(self, order: OrderRecord) -> OrderRecord:
         order.id = len(self._orders) + 1
-        self._orders[order.id] = _stored(order)
+        self._orders[order.id] = _store_order(order)
         self._orders_by_position.setdefault(order.position_id, []).append(order.id)
         return order
 
     async def save_order(self, order: OrderRecord) -> None:
         if order.id not in self._orders:
             raise LookupError(f"order {order.id} does not exist")
-        self._orders[order.id] = _stored(
-            dataclasses.replace(order, updated_at=order.updated_at or order.created_at)
-        )
+        stored = self._orders[order.id] = _store_order(order)
+        if stored.updated_at is None:
+            stored.updated_at = stored.created_at
 
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
-        return [_copy(self._orders[i]) for i in self._orders_by_position.get(position_id, [])]
+        orders = self._orders
+        return [_read_order(orders[i]) for i in self._orders_by_position.get(position_id, [])]
 
     async def add_fills(self, fills: list[FillRecord]) -> int:
         added = 0
@@ -134,7 +151,7 @@ class MemoryTradingStore:
             if key in self._fill_keys:
                 continue  # already booked: fills are keyed by (order, venue trade id)
             self._fill_keys.add(key)
-            self._fills.setdefault(fill.position_id, []).append(_stored(fill))
+            self._fills.setdefault(fill.position_id, []).append(_store_fill(fill))
             added += 1
         return added
 
@@ -149,15 +166,7 @@ class MemoryTradingStore:
         return [r for r, _ in self._r_ledger.get(user_id, []) if r.at >= since]
 
     async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None:
-        times = [
-            p.closed_at
-            for p in self._positions.values()
-            if p.user_id == user_id
-            and p.symbol == symbol
-            and p.exit_reason == ExitReason.STOP_LOSS.value
-            and p.closed_at is not None
-        ]
-        return max(times, default=None)
+        return max(self._stop_losses.get((user_id, symbol), {}).values(), default=None)
 
     async def last_stop_losses_at(
         self, user_id: int, symbols: Sequence[str]

@@ -2,15 +2,22 @@
 
 The backtester runs the same engine code as live through this, without HTTP; it advances the venue
 itself (`exchange.advance_to(ms)`). Venue errors become the core error tree the live adapter raises.
+A read asked again while the venue's `version` is unchanged (nothing moved: no time, no order, no
+balance) is answered from the first answer, copied; a backtest's management pass asks the same
+questions several times per position and step.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Any, TypeVar
 
 from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.matching import (
     INSUFFICIENT_BALANCE,
     ORDER_NOT_FOUND,
     Execution,
+    Instrument,
     Order,
     VenueError,
 )
@@ -26,6 +33,8 @@ from qari.core.orders import (
     OrderType,
     Side,
 )
+
+T = TypeVar("T")
 
 _STATUS = {
     "New": OrderStatus.OPEN,
@@ -92,23 +101,46 @@ class SimulatedExchangeClient:
     def __init__(self, exchange: SimulatedExchange, account_id: str) -> None:
         self.exchange = exchange
         self.account_id = account_id
+        self._version = -1
+        self._answers: dict[Hashable, Any] = {}
+        self._rules: dict[str, tuple[Instrument, InstrumentRules]] = {}
+
+    def _read(self, question: Hashable, read: Callable[[], T]) -> T:
+        """`read()`, or the answer it gave to the same question at the venue's current version."""
+        if self._version != self.exchange.version:
+            self._version = self.exchange.version
+            self._answers.clear()
+        if question in self._answers:
+            answer: T = self._answers[question]
+            return answer
+        answer = self._answers[question] = read()
+        return answer
 
     async def load_markets(self) -> dict[str, InstrumentRules]:
-        return {
-            symbol: InstrumentRules(
-                symbol=symbol,
-                base=inst.base,
-                quote=inst.quote,
-                tick_size=inst.tick_size,
-                lot_size=inst.base_precision,
-                min_qty=inst.min_order_qty,
-                min_notional=inst.min_order_amt,
-                max_qty=inst.max_order_qty,
-            )
-            for symbol, inst in self.exchange.instruments().items()
-        }
+        return {symbol: self._rules_for(inst) for symbol, inst in self.exchange.instruments().items()}
+
+    def _rules_for(self, inst: Instrument) -> InstrumentRules:
+        """An instrument's rules, built once per listed instrument (a listing never changes)."""
+        known = self._rules.get(inst.symbol)
+        if known is not None and known[0] is inst:
+            return known[1]
+        rules = InstrumentRules(
+            symbol=inst.symbol,
+            base=inst.base,
+            quote=inst.quote,
+            tick_size=inst.tick_size,
+            lot_size=inst.base_precision,
+            min_qty=inst.min_order_qty,
+            min_notional=inst.min_order_amt,
+            max_qty=inst.max_order_qty,
+        )
+        self._rules[inst.symbol] = (inst, rules)
+        return rules
 
     async def fetch_balances(self) -> dict[str, Balance]:
+        return dict(self._read("balances", self._balances))
+
+    def _balances(self) -> dict[str, Balance]:
         return {
             coin: Balance(coin, free, locked)
             for coin, (free, locked) in self.exchange.balances(self.account_id).items()
@@ -116,10 +148,13 @@ class SimulatedExchangeClient:
 
     async def fetch_ticker(self, symbol: str) -> Ticker:
         try:
-            t = self.exchange.ticker(symbol)
+            return self._read(("ticker", symbol), lambda: self._ticker(symbol))
         except VenueError as e:
             raise _error(e) from None
-        return Ticker(symbol, t.last, t.bid, t.ask, t.turnover_24h, self.exchange.now_ms)
+
+    def _ticker(self, symbol: str) -> Ticker:
+        last, bid, ask, turnover = self.exchange.quote(symbol)
+        return Ticker(symbol, last, bid, ask, turnover, self.exchange.now_ms)
 
     async def fetch_tickers(self) -> dict[str, Ticker]:
         return {symbol: await self.fetch_ticker(symbol) for symbol in self.exchange.instruments()}
@@ -131,8 +166,7 @@ class SimulatedExchangeClient:
     async def fetch_ohlcv(
         self, symbol: str, timeframe: str, since_ms: int | None = None, limit: int | None = None
     ) -> list[list[float]]:
-        rows = self.exchange.klines(symbol, timeframe, since_ms, None, limit or 200)
-        return [[float(r[0]), *(float(x) for x in r[1:6])] for r in rows]
+        return self.exchange.klines_float(symbol, timeframe, since_ms, None, limit or 200)
 
     async def create_order(self, request: OrderRequest) -> OrderReport:
         side = "Buy" if request.side is Side.BUY else "Sell"
@@ -170,6 +204,9 @@ class SimulatedExchangeClient:
             raise _error(e) from None
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
+        return self._read(("order", symbol, client_order_id), lambda: self._order(symbol, client_order_id))
+
+    def _order(self, symbol: str, client_order_id: str) -> OrderReport | None:
         order = self.exchange.get_order(self.account_id, order_link_id=client_order_id)
         return order_report(order) if order is not None and order.symbol == symbol else None
 
@@ -177,6 +214,9 @@ class SimulatedExchangeClient:
         return [order_report(o) for o in self.exchange.orders(self.account_id, symbol, active=True)]
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
+        return list(self._read(("fills", symbol, since_ms), lambda: self._fills(symbol, since_ms)))
+
+    def _fills(self, symbol: str, since_ms: int | None) -> list[Fill]:
         executions = self.exchange.executions(self.account_id, symbol, start_ms=since_ms)
         return [fill_record(e) for e in reversed(executions)]
 

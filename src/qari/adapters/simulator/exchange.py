@@ -7,6 +7,7 @@ simulated clock and the HTTP app drives it with its own clock before serving eac
 |---|---|
 | `SimulatedExchange(source, start_ms=…, fees=, book=, fills=, symbols=)` | a venue over a `PriceSource` |
 | `now_ms` | the venue's current time |
+| `version` | changes with every call that may change the venue: an answer read at one version holds |
 | `advance_to(ms) -> list[Execution]` | walk each price path to `ms`: triggers, fills resting orders |
 | `instruments()` / `instrument(symbol)` | rules (tick, lot, minimums) by unified symbol "BTC/USDT" |
 | `symbol_for(venue_id)` | "BTCUSDT" -> "BTC/USDT" |
@@ -57,7 +58,14 @@ from qari.adapters.simulator.matching import (
     Order,
     VenueError,
 )
-from qari.adapters.simulator.prices import MONTH, PricePath, PriceSource, bucket_start, timeframe_ms_or_month
+from qari.adapters.simulator.prices import (
+    DAY_MS,
+    MONTH,
+    PricePath,
+    PriceSource,
+    bucket_start,
+    timeframe_ms_or_month,
+)
 
 _QUOTE_PRECISION = Decimal("0.00000001")
 _FIAT_LIKE = {"USDT", "USDC", "USD", "FDUSD", "DAI", "EUR"}
@@ -67,6 +75,12 @@ _FILTERS = {"Order", "StopOrder", "tpslOrder"}
 
 def to_decimal(value: float) -> Decimal:
     return Decimal(f"{value:.10g}")
+
+
+def venue_float(value: float) -> float:
+    """`float(to_decimal(value))` without the Decimal: both read the same 10-digit string, and a
+    string becomes the float nearest its value either way."""
+    return float(f"{value:.10g}")
 
 
 @dataclass(frozen=True, slots=True)
@@ -124,6 +138,7 @@ class SimulatedExchange:
     ) -> None:
         self.source = source
         self.now_ms = start_ms
+        self.version = 0  # bumped by every public call that may change state (`advance_to`, orders, balances)
         self._event_ms = start_ms  # the time stamped on fills and updates (a segment's time while walking)
         self.fees = fees or FeeSchedule()
         self.book = book or BookModel()
@@ -145,6 +160,7 @@ class SimulatedExchange:
         self._order_seq = 0
         self._exec_seq = 0
         self._price_cache: dict[str, Decimal] = {}
+        self._closed_rows: dict[tuple[str, str, int], tuple[float, ...]] = {}  # klines_float's, by open
         self._books: dict[tuple[str, Decimal, int], tuple[list[Level], list[Level]]] = {}
 
     # ----------------------------------------------------------------------------------- instruments
@@ -183,6 +199,7 @@ class SimulatedExchange:
 
     # -------------------------------------------------------------------------------------- accounts
     def open_account(self, account_id: str, balances: dict[str, Decimal] | None = None) -> Account:
+        self.version += 1
         if account_id in self._accounts:
             raise ValueError(f"account {account_id} exists")
         account = Account(account_id)
@@ -203,6 +220,7 @@ class SimulatedExchange:
         return account_id in self._accounts
 
     def set_balance(self, account_id: str, coin: str, total: Decimal) -> None:
+        self.version += 1
         account = self.account(account_id)
         locked = account.locked.get(coin, ZERO)
         if total < locked:
@@ -249,19 +267,29 @@ class SimulatedExchange:
     def order_book(self, symbol: str, depth: int = 50) -> tuple[list[Level], list[Level]]:
         return self._sides(symbol, depth=depth)
 
+    def _turnover_24h(self, symbol: str) -> Decimal:
+        """Traded quote value of the base candles of the 24 hours before now that have closed."""
+        path = self._paths[symbol]
+        return to_decimal(path.turnover(self.now_ms - DAY_MS, self.now_ms - path.step_ms + 1))
+
+    def quote(self, symbol: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
+        """(last, best bid, best ask, 24 h turnover): `ticker`'s fields a trading client reads, with the
+        same values, without the 24 h high, low, volume and previous price."""
+        last = self.price(symbol)
+        bids, asks = self._sides(symbol, depth=1)
+        return last, bids[0][0] if bids else ZERO, asks[0][0], self._turnover_24h(symbol)
+
     def ticker(self, symbol: str) -> TickerView:
         last = self.price(symbol)
         bids, asks = self._sides(symbol, depth=1)
-        day = 86_400_000
         path = self._paths[symbol]
-        candles = self.source.base_candles(symbol, self.now_ms - day, self.now_ms - path.step_ms + 1)
-        prev = path.price_at(self.now_ms - day)
-        high, low, volume, turnover = last, last, 0.0, 0.0
+        candles = self.source.base_candles(symbol, self.now_ms - DAY_MS, self.now_ms - path.step_ms + 1)
+        prev = path.price_at(self.now_ms - DAY_MS)
+        high, low, volume = last, last, 0.0
         if len(candles):
             high = max(high, to_decimal(float(candles.high.max())))
             low = min(low, to_decimal(float(candles.low.min())))
             volume = float(candles.volume.sum())
-            turnover = float((candles.volume * candles.close).sum())
         return TickerView(
             symbol=symbol,
             last=last,
@@ -273,7 +301,7 @@ class SimulatedExchange:
             high_24h=high,
             low_24h=low,
             volume_24h=to_decimal(volume),
-            turnover_24h=to_decimal(turnover),
+            turnover_24h=self._turnover_24h(symbol),
         )
 
     def recent_trades(self, symbol: str, limit: int) -> list[tuple[int, Decimal, Decimal, str]]:
@@ -296,30 +324,6 @@ class SimulatedExchange:
     ) -> list[tuple[int, Decimal, Decimal, Decimal, Decimal, Decimal, Decimal]]:
         """Candles oldest first, as Bybit selects them: from the bucket holding `start_ms` forward, else
         the latest up to `end_ms`; a candle still in progress is built only from the path up to now."""
-        self.instrument(symbol)
-        step = timeframe_ms_or_month(timeframe)
-        end = min(end_ms if end_ms is not None else self.now_ms, self.now_ms)
-        if start_ms is not None:
-            lo = int(bucket_start(np.asarray([start_ms], dtype=np.int64), timeframe)[0])
-            series = self.source.candles(symbol, timeframe, lo, min(end, lo + step * (limit + 1)) + 1)
-            picked = range(min(limit, len(series)))
-        else:
-            series = self.source.candles(symbol, timeframe, end - step * (limit + 1), end + 1)
-            picked = range(max(0, len(series) - limit), len(series))
-        rows: list[tuple[int, float, float, float, float, float]] = [
-            (
-                int(series.ts[i]),
-                float(series.open[i]),
-                float(series.high[i]),
-                float(series.low[i]),
-                float(series.close[i]),
-                float(series.volume[i]),
-            )
-            for i in picked
-        ]
-        if rows and _bucket_end(rows[-1][0], timeframe) > self.now_ms:
-            partial = self._partial(symbol, rows[-1][0], self.now_ms)
-            rows = rows[:-1] + ([partial] if partial else [])
         return [
             (
                 t,
@@ -330,8 +334,65 @@ class SimulatedExchange:
                 to_decimal(v),
                 to_decimal(v * c),
             )
-            for t, o, h, lo_, c, v in rows
+            for t, o, h, lo_, c, v in self._kline_rows(symbol, timeframe, start_ms, end_ms, limit)
         ]
+
+    def klines_float(
+        self, symbol: str, timeframe: str, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> list[list[float]]:
+        """`klines` as `[ms, open, high, low, close, volume]` floats, each exactly `float()` of the
+        Decimal `klines` gives (`venue_float`), without building the Decimals (in-process clients).
+
+        A closed candle never changes, so its row is rounded once (all rows but the last are closed)."""
+        rows = self._kline_rows(symbol, timeframe, start_ms, end_ms, limit)
+        if len(self._closed_rows) > 200_000:
+            self._closed_rows.clear()
+        out: list[list[float]] = []
+        for n, (t, o, h, lo_, c, v) in enumerate(rows, start=1):
+            closed = n < len(rows) or _bucket_end(t, timeframe) <= self.now_ms
+            row = self._closed_rows.get((symbol, timeframe, t)) if closed else None
+            if row is None:
+                row = (
+                    float(t),
+                    venue_float(o),
+                    venue_float(h),
+                    venue_float(lo_),
+                    venue_float(c),
+                    venue_float(v),
+                )
+                if closed:
+                    self._closed_rows[(symbol, timeframe, t)] = row
+            out.append(list(row))
+        return out
+
+    def _kline_rows(
+        self, symbol: str, timeframe: str, start_ms: int | None, end_ms: int | None, limit: int
+    ) -> list[tuple[int, float, float, float, float, float]]:
+        self.instrument(symbol)
+        step = timeframe_ms_or_month(timeframe)
+        end = min(end_ms if end_ms is not None else self.now_ms, self.now_ms)
+        if start_ms is not None:
+            lo = int(bucket_start(np.asarray([start_ms], dtype=np.int64), timeframe)[0])
+            series = self.source.candles(symbol, timeframe, lo, min(end, lo + step * (limit + 1)) + 1)
+            first, stop = 0, min(limit, len(series))
+        else:
+            series = self.source.candles(symbol, timeframe, end - step * (limit + 1), end + 1)
+            first, stop = max(0, len(series) - limit), len(series)
+        rows: list[tuple[int, float, float, float, float, float]] = list(
+            zip(
+                series.ts[first:stop].tolist(),
+                series.open[first:stop].tolist(),
+                series.high[first:stop].tolist(),
+                series.low[first:stop].tolist(),
+                series.close[first:stop].tolist(),
+                series.volume[first:stop].tolist(),
+                strict=True,
+            )
+        )
+        if rows and _bucket_end(rows[-1][0], timeframe) > self.now_ms:
+            partial = self._partial(symbol, rows[-1][0], self.now_ms)
+            rows = rows[:-1] + ([partial] if partial else [])
+        return rows
 
     def _partial(
         self, symbol: str, open_ms: int, now: int
@@ -356,6 +417,7 @@ class SimulatedExchange:
 
     # ------------------------------------------------------------------------------------------ time
     def advance_to(self, ms: int) -> list[Execution]:
+        self.version += 1
         if ms < self.now_ms:
             raise ValueError(f"time moves forward only ({ms} < {self.now_ms})")
         if ms == self.now_ms:
@@ -450,6 +512,7 @@ class SimulatedExchange:
         trigger_price: Decimal | None = None,
         trigger_direction: int = 0,
     ) -> Order:
+        self.version += 1
         account = self.account(account_id)
         inst = self.instrument(symbol)
         market_unit = self._validate(
@@ -564,6 +627,7 @@ class SimulatedExchange:
             account.by_link_id[order.order_link_id] = order.order_id
         if order.active:
             self._active[order.symbol][order.order_id] = order
+            account.open_orders[order.order_id] = order
 
     def _need(self, order: Order) -> tuple[str, Decimal]:
         inst = self._instruments[order.symbol]
@@ -696,6 +760,7 @@ class SimulatedExchange:
             order.status = "Filled" if order.cum_exec_qty >= order.qty else "PartiallyFilled"
             if order.status == "Filled":
                 self._active[order.symbol].pop(order.order_id, None)
+                account.open_orders.pop(order.order_id, None)
         _, need = self._need(order)
         account.relock(order, coin, need)
         self._exec_seq += 1
@@ -718,7 +783,7 @@ class SimulatedExchange:
             order_qty=order.qty,
             leaves_qty=order.leaves_qty,
         )
-        account.executions.append(execution)
+        account.add_execution(execution)
         return execution
 
     def _close(self, order: Order, status: str, reason: str) -> None:
@@ -729,6 +794,7 @@ class SimulatedExchange:
         order.reject_reason = reason
         order.updated_ms = self._event_ms
         self._active[order.symbol].pop(order.order_id, None)
+        account.open_orders.pop(order.order_id, None)
 
     def _find(self, account_id: str, order_id: str | None, order_link_id: str | None) -> Order | None:
         account = self.account(account_id)
@@ -747,6 +813,7 @@ class SimulatedExchange:
     def cancel_order(
         self, account_id: str, *, order_id: str | None = None, order_link_id: str | None = None
     ) -> Order:
+        self.version += 1
         order = self._find(account_id, order_id, order_link_id)
         if order is None or not order.active:
             raise VenueError(ORDER_NOT_FOUND, "Order does not exist.")
@@ -762,6 +829,7 @@ class SimulatedExchange:
     def cancel_all(
         self, account_id: str, symbol: str | None = None, order_filter: str | None = None
     ) -> list[Order]:
+        self.version += 1
         cancelled = [
             o
             for o in self.orders(account_id, symbol, active=True)
@@ -774,9 +842,11 @@ class SimulatedExchange:
     def orders(
         self, account_id: str, symbol: str | None = None, *, active: bool | None = None
     ) -> list[Order]:
+        account = self.account(account_id)
+        pool = account.open_orders if active else account.orders
         found = [
             o
-            for o in self.account(account_id).orders.values()
+            for o in pool.values()
             if (symbol is None or o.symbol == symbol) and (active is None or o.active == active)
         ]
         return sorted(found, key=lambda o: (o.created_ms, o.order_id), reverse=True)
@@ -790,9 +860,11 @@ class SimulatedExchange:
         end_ms: int | None = None,
         order_id: str | None = None,
     ) -> list[Execution]:
+        account = self.account(account_id)
+        pool = account.executions if symbol is None else account.executions_by_symbol.get(symbol, [])
         found = [
             e
-            for e in self.account(account_id).executions
+            for e in pool
             if (symbol is None or e.symbol == symbol)
             and (start_ms is None or e.ts_ms >= start_ms)
             and (end_ms is None or e.ts_ms <= end_ms)
@@ -802,7 +874,16 @@ class SimulatedExchange:
 
     # ------------------------------------------------------------------------------------ invariants
     def check_invariants(self) -> None:
+        active_everywhere: dict[str, Order] = {}
+        for active in self._active.values():
+            active_everywhere.update(active)
         for account in self._accounts.values():
+            open_orders = {i: o for i, o in account.orders.items() if o.active}
+            assert account.open_orders == open_orders, "the open-order index disagrees with the orders"
+            resting = all(active_everywhere.get(i) is o for i, o in open_orders.items())
+            assert resting, "an active order is missing from its symbol's book"
+            by_symbol = [e for s in account.executions_by_symbol.values() for e in s]
+            assert sorted(by_symbol, key=id) == sorted(account.executions, key=id), "execution index mismatch"
             per_coin: dict[str, Decimal] = {}
             for order in account.orders.values():
                 coin, need = self._need(order)

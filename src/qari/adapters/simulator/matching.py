@@ -144,6 +144,13 @@ class Account:
     orders: dict[str, Order] = field(default_factory=dict)
     by_link_id: dict[str, str] = field(default_factory=dict)
     executions: list[Execution] = field(default_factory=list)
+    # Indexes over the two above, so reads stay cheap however long the account trades:
+    open_orders: dict[str, Order] = field(default_factory=dict)  # the active ones, by order id
+    executions_by_symbol: dict[str, list[Execution]] = field(default_factory=dict)
+
+    def add_execution(self, execution: Execution) -> None:
+        self.executions.append(execution)
+        self.executions_by_symbol.setdefault(execution.symbol, []).append(execution)
 
     def coins(self) -> list[str]:
         return sorted(set(self.free) | set(self.locked))

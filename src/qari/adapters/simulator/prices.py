@@ -17,7 +17,7 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Protocol, runtime_checkable
 
 import numpy as np
 
@@ -47,6 +47,14 @@ class PriceSource(Protocol):
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> CandleSeries:
         """Candles of any timeframe (`1m`…`1w`, `1M`) opening in [start_ms, end_ms), closed or not."""
         ...
+
+
+@runtime_checkable
+class HeldPrices(Protocol):
+    """A `PriceSource` that holds each symbol's whole base series (replays): a `PricePath` reads a
+    price straight from it instead of slicing a window first (the same candles, the same numbers)."""
+
+    def base_series(self, symbol: str) -> CandleSeries: ...
 
 
 def bucket_start(ts: IntArray, timeframe: str) -> IntArray:
@@ -84,8 +92,8 @@ def _empty() -> tuple[IntArray, FloatArray, FloatArray, FloatArray, FloatArray, 
 
 
 def _slice(series: CandleSeries, start_ms: int, end_ms: int) -> CandleSeries:
-    i = int(np.searchsorted(series.ts, start_ms, side="left"))
-    j = int(np.searchsorted(series.ts, end_ms, side="left"))
+    i = int(series.ts.searchsorted(start_ms, side="left"))
+    j = int(series.ts.searchsorted(end_ms, side="left"))
     return CandleSeries(
         series.symbol,
         series.timeframe,
@@ -116,6 +124,7 @@ class CandleReplay:
             raise ValueError("no candle files with a usable timeframe (1m … 1w)")
         self.shift_ms = shift_ms
         self._loaded: dict[tuple[str, str], CandleSeries] = {}
+        self._base = {symbol: min(tfs, key=timeframe_ms) for symbol, tfs in self._files.items()}
 
     @classmethod
     def from_dir(cls, data_dir: Path, *, symbols: Sequence[str] | None = None) -> CandleReplay:
@@ -129,7 +138,10 @@ class CandleReplay:
         return sorted(self._files)
 
     def base_timeframe(self, symbol: str) -> str:
-        return min(self._files[symbol], key=timeframe_ms)
+        return self._base[symbol]
+
+    def base_series(self, symbol: str) -> CandleSeries:
+        return self._series(symbol, self._base[symbol])
 
     def _series(self, symbol: str, tf: str) -> CandleSeries:
         key = (symbol, tf)
@@ -174,7 +186,7 @@ class CandleReplay:
         return data_ms + self.shift_ms
 
     def base_candles(self, symbol: str, start_ms: int, end_ms: int) -> CandleSeries:
-        return _slice(self._series(symbol, self.base_timeframe(symbol)), start_ms, end_ms)
+        return _slice(self.base_series(symbol), start_ms, end_ms)
 
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> CandleSeries:
         available = self._files[symbol]
@@ -328,6 +340,7 @@ class PricePath:
         self.source = source
         self.symbol = symbol
         self.step_ms = timeframe_ms(source.base_timeframe(symbol))
+        self._held = source if isinstance(source, HeldPrices) else None
 
     def points(self, start_ms: int, end_ms: int) -> tuple[IntArray, FloatArray, FloatArray]:
         """Path points (time, price, volume traded since the previous point) with start < time <= end;
@@ -351,15 +364,30 @@ class PricePath:
 
     def price_at(self, ms: int) -> float | None:
         """Price at `ms` (linear between path points); None before the first candle."""
+        if self._held is not None:
+            return self._held_price_at(self._held.base_series(self.symbol), ms)
         candles = self.source.base_candles(self.symbol, ms - self.step_ms, ms + 1)
         if len(candles) == 0:
             earlier = self.source.base_candles(self.symbol, ms - 30 * DAY_MS, ms + 1)
             return float(earlier.close[-1]) if len(earlier) else None
         return self.price_in(candles, ms)
 
+    def _held_price_at(self, series: CandleSeries, ms: int) -> float | None:
+        """`price_at` over the whole series: the candle it reads is the last one opening at or before
+        `ms`, which is also the last of the window `price_at` slices (when that window has one)."""
+        i = int(series.ts.searchsorted(ms, side="right")) - 1
+        if i < 0:
+            return None
+        opened = int(series.ts[i])
+        if opened < ms - self.step_ms:  # the window [ms - step, ms] is empty
+            return float(series.close[i]) if opened >= ms - 30 * DAY_MS else None
+        return self._interpolate(series, i, ms)
+
     def price_in(self, candles: CandleSeries, ms: int) -> float:
         """Price at `ms` from non-empty `candles` whose last one opens at or before `ms`."""
-        i = int(np.searchsorted(candles.ts, ms, side="right")) - 1
+        return self._interpolate(candles, int(candles.ts.searchsorted(ms, side="right")) - 1, ms)
+
+    def _interpolate(self, candles: CandleSeries, i: int, ms: int) -> float:
         t0 = int(candles.ts[i])
         if ms >= t0 + self.step_ms:
             return float(candles.close[i])
@@ -378,7 +406,23 @@ class PricePath:
 
     def range_until(self, start_ms: int, end_ms: int) -> tuple[float, float, float] | None:
         """(low, high, price at end) bounding the path over (start, end] — one slice, no path points."""
-        candles = self.source.base_candles(self.symbol, start_ms - self.step_ms, end_ms + 1)
-        if len(candles) == 0 or candles.ts[0] > end_ms:
+        candles, i, j = self._span(start_ms - self.step_ms, end_ms + 1)
+        if i == j or candles.ts[i] > end_ms:
             return None
-        return float(candles.low.min()), float(candles.high.max()), self.price_in(candles, end_ms)
+        low, high = float(candles.low[i:j].min()), float(candles.high[i:j].max())
+        return low, high, self._interpolate(candles, j - 1, end_ms)
+
+    def turnover(self, start_ms: int, end_ms: int) -> float:
+        """Traded quote value (volume × close) of the base candles opening in [start_ms, end_ms)."""
+        candles, i, j = self._span(start_ms, end_ms)
+        return float((candles.volume[i:j] * candles.close[i:j]).sum()) if i < j else 0.0
+
+    def _span(self, start_ms: int, end_ms: int) -> tuple[CandleSeries, int, int]:
+        """The base candles opening in [start_ms, end_ms) as (series, first, stop): the held series
+        and its indexes, or the source's window whole (the same candles either way)."""
+        if self._held is not None:
+            series = self._held.base_series(self.symbol)
+            first = int(series.ts.searchsorted(start_ms, side="left"))
+            return series, first, int(series.ts.searchsorted(end_ms, side="left"))
+        window = self.source.base_candles(self.symbol, start_ms, end_ms)
+        return window, 0, len(window)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -15,6 +16,9 @@ WINDOW_DAYS = 30
 MIN_RETURNS = 10
 
 
+# Memoised: a pure function of its two tuples, which change once a day while every cycle gates the same
+# candidates against the same open positions again.
+@functools.lru_cache(maxsize=4096)
 def daily_return_correlation(a: tuple[float, ...], b: tuple[float, ...]) -> float | None:
     """Pearson correlation of the last 30 daily returns both series share; None if too short or flat."""
     n = min(len(a), len(b), WINDOW_DAYS + 1)

@@ -1,0 +1,99 @@
+"""Reconciliation over the in-process venue: a fill that happened while nobody watched is counted,
+protected and journaled, with the position's orders read from the venue once, by the management
+pass, not a second time before it."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+from tests.unit.engine.records import position_record
+
+from qari.adapters.persistence.memory import MemoryEntryLock, MemoryTradingStore
+from qari.adapters.simulator.client import SimulatedExchangeClient
+from qari.adapters.simulator.exchange import SimulatedExchange
+from qari.adapters.simulator.prices import CandleReplay
+from qari.core.clocks import ManualClock
+from qari.core.orders import OrderType, Side
+from qari.core.time import from_ms
+from qari.engine.execution import ExecutionConfig, StructureSignals, UserExecution
+from qari.engine.reconciliation import reconcile
+from qari.risk.profile import TradingProfile
+from qari.trading.order import OrderRole, OrderState
+from qari.trading.position import PositionState
+
+T0 = 1_704_067_200_000  # 2024-01-01, a Monday
+STEP = 300_000
+
+
+class Recording:
+    """The client, with every call's name and first argument written down in order."""
+
+    def __init__(self, inner: SimulatedExchangeClient) -> None:
+        self.inner = inner
+        self.exchange_id = inner.exchange_id
+        self.calls: list[tuple[str, Any]] = []
+
+    def __getattr__(self, name: str) -> Callable[..., Awaitable[Any]]:
+        method = getattr(self.inner, name)
+
+        async def call(*args: Any, **kwargs: Any) -> Any:
+            self.calls.append((name, args[0] if args else None))
+            return await method(*args, **kwargs)
+
+        return call
+
+
+async def test_reconcile_when_leg1_filled_unwatched_then_protected_and_journaled_reading_orders_once(
+    tmp_path: Path,
+) -> None:
+    # Arrange: Leg 1 rests at 100; the next candles dip to 98 and it fills while nobody manages it
+    rows = [[T0 + i * STEP, 101.0, 101.0, 101.0, 101.0, 1000.0] for i in range(2)]
+    rows += [[T0 + (2 + i) * STEP, 101.0, 101.0, 98.0, 99.0, 1000.0] for i in range(20)]
+    (tmp_path / "SOL_USDT-5m.json").write_text(json.dumps(rows))
+    venue = SimulatedExchange(CandleReplay.from_dir(tmp_path), start_ms=T0)
+    venue.open_account("a", {"USDT": Decimal(10_000)})
+    client = Recording(SimulatedExchangeClient(venue, "a"))
+    store = MemoryTradingStore()
+    clock = ManualClock(from_ms(T0))
+    no_signal = StructureSignals(lambda _series: False, lambda _series: None)
+    execution = UserExecution(
+        client,  # type: ignore[arg-type]
+        store,
+        MemoryEntryLock(),
+        clock,
+        ExecutionConfig(namespace="q"),
+        signals=no_signal,
+    )
+    position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, clock.now()))
+    assert position.id is not None
+    leg1 = await execution.orders.place(
+        position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(100)
+    )
+    assert leg1.state is OrderState.OPEN
+    venue.advance_to(T0 + 4 * STEP)
+    clock.set(from_ms(T0 + 4 * STEP))
+    client.calls.clear()
+
+    # Act
+    report = await reconcile(execution, TradingProfile(user_id=1, exchange_id="sandbox"))
+
+    # Assert: the fill counts, a stop rests for it, and its execution is in the journal
+    after = await store.get_position(position.id)
+    assert after is not None and after.state is PositionState.OPEN
+    assert after.bought_qty == Decimal(1)
+    stops = [o for o in venue.orders("a", active=True) if o.trigger_price is not None]
+    assert [(o.trigger_price, o.qty) for o in stops] == [(Decimal(90), after.held_qty)]
+    fills = await store.fills_for(position.id)
+    assert [(f.side, f.qty_base) for f in fills] == [(Side.BUY, Decimal(1))] and report.fills_booked == 1
+    assert report.positions == 1 and report.orders_checked == 1 and report.orphans == []
+    # ... the orphan scan comes first: the position's orders are read by the management pass alone,
+    # and its executions are copied after that pass placed the stop
+    names = [name for name, _ in client.calls]
+    assert client.calls[0] == ("fetch_open_orders", None)
+    assert names.index("create_order") < names.index("fetch_fills")
+    per_symbol = [i for i, call in enumerate(client.calls) if call == ("fetch_open_orders", "SOL/USDT")]
+    assert per_symbol and names.index("fetch_ticker") > per_symbol[0]
