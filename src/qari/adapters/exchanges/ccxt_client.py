@@ -43,6 +43,7 @@ import certifi
 from qari.adapters.exchanges import parse
 from qari.adapters.exchanges.capabilities import ExchangeCapabilities, capabilities_for
 from qari.adapters.exchanges.errors import translate
+from qari.adapters.exchanges.throttle import install_throttler
 from qari.core.errors import (
     ClockSkewError,
     ExchangeUnavailableError,
@@ -238,7 +239,7 @@ def public_ccxt(
     """A credential-free instance owning its HTTP session (opened on first use) and its own rate limiter."""
     exchange = clone_ccxt(_template(caps, base_url, timeout_ms, rate_limit))
     exchange.own_session = True
-    exchange.init_throttler()
+    install_throttler(exchange)
     return exchange
 
 
@@ -287,7 +288,7 @@ class CcxtVenue:
         """A credential-free instance for one client: this venue's markets, its own rate limiter (one
         budget per user connection, as the exchange counts per key); `attach` gives it the session."""
         exchange = clone_ccxt(self.public)
-        exchange.init_throttler()
+        install_throttler(exchange)
         return exchange
 
     def attach(self, exchange: ccxt.Exchange) -> ccxt.Exchange:
