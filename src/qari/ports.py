@@ -10,7 +10,9 @@ ExchangeClient — required methods (all async, all return core types, never ccx
     create_order(request)     -> OrderReport     never retried; a timeout raises OutcomeUnknownError
     cancel_order(symbol, exchange_order_id) -> None
     fetch_order_by_client_id(symbol, client_order_id) -> OrderReport | None
-    fetch_open_orders(symbol | None) -> list[OrderReport]
+    fetch_open_orders(symbol | None, *, stop_orders=True) -> list[OrderReport]
+                              stop_orders=False: the caller needs no conditional (stop) order, so a
+                              venue that lists those apart may leave them out (one read fewer)
     fetch_fills(symbol, since_ms) -> list[Fill]
     close()
 """
@@ -57,7 +59,9 @@ class ExchangeClient(Protocol):
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None: ...
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]: ...
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]: ...
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]: ...
 

@@ -241,12 +241,14 @@ class OrderManager:
         return order
 
     async def refresh_all(self, orders: list[OrderRecord]) -> None:
-        """Refresh unsettled orders of one symbol with one open-orders read; only orders that are no
-        longer open are looked up one by one."""
+        """Refresh unsettled orders of one symbol with one open-orders read (conditional orders only
+        when a stop is among them); only orders that are no longer open are looked up one by one."""
         pending = [o for o in orders if o.state not in TERMINAL]
         if not pending:
             return
-        open_now = {r.client_order_id: r for r in await self.exchange.fetch_open_orders(pending[0].symbol)}
+        stops = any(o.type is OrderType.STOP_MARKET for o in pending)
+        listed = await self.exchange.fetch_open_orders(pending[0].symbol, stop_orders=stops)
+        open_now = {r.client_order_id: r for r in listed}
         for order in pending:
             report = open_now.get(order.client_order_id)
             if report is None or order.state in UNRESOLVED:

@@ -151,9 +151,11 @@ class UnitClient:
         self._balances = None
         return await self.client.fetch_order_by_client_id(symbol, client_order_id)
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]:
         self._balances = None
-        return await self.client.fetch_open_orders(symbol)
+        return await self.client.fetch_open_orders(symbol, stop_orders=stop_orders)
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
         self._balances = None

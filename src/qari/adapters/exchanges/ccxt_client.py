@@ -517,12 +517,16 @@ class CcxtExchangeClient:
         raw = await self._read(lambda ex, _s: ex.fetch_balance(), private=True)
         return parse.balances_from_ccxt(raw)
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]:
+        """Open orders; where the venue lists conditional (stop) orders apart, they take a second read,
+        skipped with `stop_orders=False`."""
         await self.load_markets()
 
         async def fetch(ex: ccxt.Exchange, _s: tuple[str, ...]) -> list[dict[str, Any]]:
             orders: list[dict[str, Any]] = list(await ex.fetch_open_orders(symbol))
-            if self.caps.stop_orders_separate and self.caps.spot_stop_market:
+            if stop_orders and self.caps.stop_orders_separate and self.caps.spot_stop_market:
                 seen = {o.get("id") for o in orders}
                 stops = await ex.fetch_open_orders(symbol, None, None, {"trigger": True})
                 orders.extend(o for o in stops if o.get("id") not in seen)
