@@ -236,7 +236,9 @@ class UserExecution:
                 await self.store.record_event(position, "leg1_placed", text, now)
 
             await self.orders.submit(leg1, then=placed)
-        await self._manage_one(position)
+        # Bybit's create answer carries no status, so a Leg 1 that crossed at once is found only by
+        # reading the venue: one pass now puts its stop on it. Leg 1 is all the new position's orders.
+        await self._manage_one(position, [leg1])
         return EntryOutcome(decision, gate_id, position)
 
     async def book_fills(self, position: PositionRecord) -> int:
@@ -335,8 +337,9 @@ class UserExecution:
             market.series_15m = await closed_candles(self.exchange, symbol, "15m", self.clock.now(), 120)
         return market.series_15m
 
-    async def _manage_one(self, position: PositionRecord) -> None:
-        orders = await self._sync_orders(position)
+    async def _manage_one(self, position: PositionRecord, known: list[OrderRecord] | None = None) -> None:
+        """`known`: the position's every order as journaled (else read from the journal)."""
+        orders = await self._sync_orders(position, known)
         if not position.is_open:
             return
         market = await self._market(position)
@@ -360,10 +363,12 @@ class UserExecution:
             await self._protect(position, await self._sync_orders(position), market)
             await self._close_if_done(position, await self._sync_orders(position), market, None)
 
-    async def _sync_orders(self, position: PositionRecord) -> list[OrderRecord]:
+    async def _sync_orders(
+        self, position: PositionRecord, known: list[OrderRecord] | None = None
+    ) -> list[OrderRecord]:
         """Refresh every unsettled order from the venue and recompute the position's quantities."""
         assert position.id is not None
-        orders = await self.store.orders_for(position.id)
+        orders = known if known is not None else await self.store.orders_for(position.id)
         await self.orders.refresh_all(orders)
         before = (position.bought_qty, position.sold_qty)
         _recompute(position, orders)
