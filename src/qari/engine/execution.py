@@ -198,7 +198,8 @@ class UserExecution:
             if not decision.passed or sizing is None or ctx.instrument is None:
                 return EntryOutcome(decision, await self.store.record_gate(record), None)
             # The gate's record, the position, its first event and Leg 1's intent commit together;
-            # the order is sent only after that commit (ARCHITECTURE rule 6).
+            # the order is sent only after that commit (ARCHITECTURE rule 6), which journals it as
+            # SUBMITTED: nothing else is written before the send, so no second commit is needed.
             async with self.store.batch():
                 gate_id = await self.store.record_gate(record)
                 entry, stop, pt1, pt2 = rounded_levels(candidate, ctx.instrument)
@@ -228,7 +229,13 @@ class UserExecution:
                 )
                 await self.store.record_event(position, "gate_passed", decision.headline, now)
                 leg1 = await self.orders.prepare(
-                    position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, sizing.leg1_qty, price=entry
+                    position,
+                    OrderRole.LEG1,
+                    Side.BUY,
+                    OrderType.LIMIT,
+                    sizing.leg1_qty,
+                    price=entry,
+                    submitted=True,
                 )
             text = f"Leg 1 limit buy {sizing.leg1_qty} at {entry}; Leg 2 reserved"
 

@@ -2,13 +2,15 @@
 
 1. The order gets a deterministic client order id (`<namespace><user>-<position>-<role><seq>`) and is
    committed as NEW before anything is sent.
-2. It is committed as SUBMITTED, then `create_order` is called exactly once.
+2. It is committed as SUBMITTED, then `create_order` is called exactly once. (An entry journals its
+   Leg 1 as SUBMITTED in the batch that records the entry, so that commit is the last before the
+   send: see `prepare(submitted=True)`.)
 3. A timeout or connection error makes it UNKNOWN; it is resolved by looking the client id up on the
    venue (`fetch_order_by_client_id`), never by sending again. A lookup that finds nothing means the
    venue never received it (ABSENT); only then may the caller place a *new* order (new id).
 
-`checkpoint(name, order)` is called at "persisted" (NEW committed, nothing sent) and at "sent" (the
-venue accepted it, the answer not yet recorded); crash tests kill the process there.
+`checkpoint(name, order)` is called at "persisted" (the intent committed, nothing sent) and at "sent"
+(the venue accepted it, the answer not yet recorded); crash tests kill the process there.
 """
 
 from __future__ import annotations
@@ -133,8 +135,14 @@ class OrderManager:
         *,
         price: Decimal | None = None,
         trigger_price: Decimal | None = None,
+        submitted: bool = False,
     ) -> OrderRecord:
-        """Step 1 alone: journal the intent as NEW (in the caller's batch, if any); nothing is sent."""
+        """Step 1 alone: journal the intent as NEW (in the caller's batch, if any); nothing is sent.
+
+        `submitted=True` journals it as SUBMITTED at once, for a caller whose batch commit is the last
+        write before `submit` sends the order: one commit fewer. The price: should the process die
+        between that commit and the send, the lookup after the restart cannot tell "never sent" from
+        "still in flight", so the order counts as absent only ABSENT_AFTER later (a NEW one at once)."""
         assert position.id is not None
         position.order_seq += 1
         await self.store.save_position(position)
@@ -151,21 +159,26 @@ class OrderManager:
             created_at=now,
             price=price,
             trigger_price=trigger_price,
+            state=OrderState.SUBMITTED if submitted else OrderState.NEW,
             updated_at=now,
         )
         await self.store.add_order(order)
         return order
 
     async def submit(self, order: OrderRecord, *, then: Journal | None = None) -> OrderRecord:
-        """Steps 2-3 for an order `prepare` journaled (and its batch committed): SUBMITTED, then send.
+        """Steps 2-3 for an order `prepare` journaled (and its batch committed): SUBMITTED (unless it
+        was journaled so), then send.
 
         `then`: the caller's journal writes that follow the send (e.g. its event line), run once
         whatever the outcome; they commit with the venue's answer when that needs no further venue
         call, otherwise after it."""
         self._checkpoint("persisted", order)
-        _apply(order, OrderEvent.SUBMIT)
-        order.updated_at = self.clock.now()
-        await self.store.save_order(order)
+        if order.state is OrderState.NEW:
+            _apply(order, OrderEvent.SUBMIT)
+            order.updated_at = self.clock.now()
+            await self.store.save_order(order)
+        elif order.state is not OrderState.SUBMITTED:
+            raise InvalidTransition("order", order.state, OrderEvent.SUBMIT)  # never sent twice
         return await self._send(order, then)
 
     async def _save(self, order: OrderRecord, then: Journal | None) -> None:

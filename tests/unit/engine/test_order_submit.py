@@ -19,6 +19,7 @@ from qari.engine.orders import OrderManager
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import PositionState
 from qari.trading.records import OrderRecord
+from qari.trading.state_machine import InvalidTransition
 
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)
 
@@ -112,3 +113,27 @@ async def test_submit_when_then_given_then_run_once_with_the_answer_and_sent_aft
     assert venue.creates == 1
     assert order.state is state
     assert store.trace == trace
+
+
+async def test_submit_when_prepared_as_submitted_then_sent_once_with_no_second_commit_before() -> None:
+    # Arrange: the caller's batch journals the intent as SUBMITTED (the last write before the send)
+    venue = Venue()
+    store = BatchTracingStore()
+    manager = OrderManager(venue, store, ManualClock(AT))  # type: ignore[arg-type]
+    position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, AT))
+    order = await manager.prepare(
+        position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(100), submitted=True
+    )
+    assert position.id is not None
+    assert [o.state for o in await store.orders_for(position.id)] == [OrderState.SUBMITTED]
+    store.trace.clear()
+
+    # Act
+    placed = await manager.submit(order)
+
+    # Assert: sent at once (nothing saved before the create), the answer saved; never sent twice
+    assert venue.creates == 1 and placed.state is OrderState.OPEN
+    assert store.trace == ["save open"]
+    with pytest.raises(InvalidTransition):
+        await manager.submit(placed)
+    assert venue.creates == 1
