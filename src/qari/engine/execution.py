@@ -197,38 +197,35 @@ class UserExecution:
             )
             if not decision.passed or sizing is None or ctx.instrument is None:
                 return EntryOutcome(decision, await self.store.record_gate(record), None)
-            # The gate's record, the position, its first event and Leg 1's intent commit together;
-            # the order is sent only after that commit (ARCHITECTURE rule 6), which journals it as
-            # SUBMITTED: nothing else is written before the send, so no second commit is needed.
+            # The gate's record, the position, Leg 1's intent and the position's first event commit
+            # together; the order is sent only after that commit (ARCHITECTURE rule 6), which journals
+            # it as SUBMITTED: nothing else is written before the send, so no second commit is needed.
             async with self.store.batch():
                 gate_id = await self.store.record_gate(record)
                 entry, stop, pt1, pt2 = rounded_levels(candidate, ctx.instrument)
-                position = await self.store.add_position(
-                    PositionRecord(
-                        user_id=profile.user_id,
-                        exchange_id=profile.exchange_id,
-                        symbol=candidate.symbol,
-                        base=ctx.instrument.base,
-                        state=PositionState.PENDING,
-                        entry_price=entry,
-                        structural_stop=stop,
-                        stop_price=stop,
-                        pt1=pt1,
-                        pt2=pt2,
-                        leg1_qty=sizing.leg1_qty,
-                        leg2_qty=sizing.leg2_qty,
-                        planned_r_quote=sizing.risk_quote,
-                        fee_rate=self.config.fee_rate,
-                        leg1_expires_at=now + self.config.leg1_ttl,
-                        leg2_expires_at=now + self.config.leg2_ttl,
-                        opened_at=now,
-                        explanation=str(getattr(candidate, "explanation", "")),
-                        layer_results=[dict(r) for r in layer_results],
-                        gate_evaluation_id=gate_id,
-                    )
+                position = PositionRecord(
+                    user_id=profile.user_id,
+                    exchange_id=profile.exchange_id,
+                    symbol=candidate.symbol,
+                    base=ctx.instrument.base,
+                    state=PositionState.PENDING,
+                    entry_price=entry,
+                    structural_stop=stop,
+                    stop_price=stop,
+                    pt1=pt1,
+                    pt2=pt2,
+                    leg1_qty=sizing.leg1_qty,
+                    leg2_qty=sizing.leg2_qty,
+                    planned_r_quote=sizing.risk_quote,
+                    fee_rate=self.config.fee_rate,
+                    leg1_expires_at=now + self.config.leg1_ttl,
+                    leg2_expires_at=now + self.config.leg2_ttl,
+                    opened_at=now,
+                    explanation=str(getattr(candidate, "explanation", "")),
+                    layer_results=[dict(r) for r in layer_results],
+                    gate_evaluation_id=gate_id,
                 )
-                await self.store.record_event(position, "gate_passed", decision.headline, now)
-                leg1 = await self.orders.prepare(
+                leg1 = await self.orders.prepare(  # journals the new position too
                     position,
                     OrderRole.LEG1,
                     Side.BUY,
@@ -237,6 +234,7 @@ class UserExecution:
                     price=entry,
                     submitted=True,
                 )
+                await self.store.record_event(position, "gate_passed", decision.headline, now)
             text = f"Leg 1 limit buy {sizing.leg1_qty} at {entry}; Leg 2 reserved"
 
             async def placed() -> None:  # committed with Leg 1's answer from the venue

@@ -139,13 +139,19 @@ class OrderManager:
     ) -> OrderRecord:
         """Step 1 alone: journal the intent as NEW (in the caller's batch, if any); nothing is sent.
 
+        The position's order count goes up with it: a position not journaled yet (no id) is added here,
+        its first order counted, so a new position and its first order are two inserts.
+
         `submitted=True` journals it as SUBMITTED at once, for a caller whose batch commit is the last
         write before `submit` sends the order: one commit fewer. The price: should the process die
         between that commit and the send, the lookup after the restart cannot tell "never sent" from
         "still in flight", so the order counts as absent only ABSENT_AFTER later (a NEW one at once)."""
-        assert position.id is not None
         position.order_seq += 1
-        await self.store.save_position(position)
+        if position.id is None:
+            await self.store.add_position(position)
+        else:
+            await self.store.save_position(position)
+        assert position.id is not None
         now = self.clock.now()
         order = OrderRecord(
             position_id=position.id,
