@@ -191,9 +191,14 @@ class OrderManager:
         if then is None:
             await self.store.save_order(order)
             return
-        async with self.store.batch():  # the answer and the caller's lines: one commit
+
+        async def answer() -> None:  # the answer and the caller's lines: one transaction
             await self.store.save_order(order)
             await then()
+
+        # Nothing sent later depends on the answer being durable (after a crash the order is looked up
+        # by its client id), so it may ride on the unit's next commit (`TradingStore.later`).
+        await self.store.later(answer)
 
     async def _send(self, order: OrderRecord, then: Journal | None = None) -> OrderRecord:
         request = OrderRequest(

@@ -225,7 +225,7 @@ class ExecutionUnits:
         async with (
             self.clients.client(unit) as client,
             self.locks.hold_many(unit.user_id, [v.symbol for v in candidates]) as held,
-            self.store.deferred_gates(),  # the unit's blocked gate evaluations: one commit at its end
+            self.store.deferred_writes(),  # blocked gates and venue answers: with the unit's next commit
         ):
             exchange = UnitClient(client, self.tickers, scan.at)
             execution = self._execution(exchange, HeldLocks(held))

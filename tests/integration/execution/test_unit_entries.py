@@ -1,5 +1,6 @@
 """A user's unit of work enters several candidates: each gate sees the positions the unit opened
-before it, without reading them back from the journal."""
+before it, without reading them back from the journal, and each venue answer rides on the unit's next
+commit."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, replace
 from typing import Any
 
+from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.locks import entry_lock_for
@@ -14,10 +16,11 @@ from qari.adapters.persistence.repositories.trading import SqlTradingStore
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserUnit
 from qari.engine.execution import ExecutionConfig
 from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
+from qari.trading.order import OrderState
 from qari.trading.position import PositionState
 from qari.trading.records import OrderRecord, PositionRecord
 
-from .rig import at, candidate, rig_for
+from .rig import at, candidate, journal, rig_for
 
 FLAT = [(at(0), 101.0), (at(600), 101.0)]
 
@@ -67,6 +70,9 @@ async def test_unit_when_candidates_enter_in_turn_then_each_gate_sees_the_units_
             for s, score in (("SOL/USDT", 0.9), ("ETH/USDT", 0.8), ("XRP/USDT", 0.7))
         }
 
+        commits: list[int] = []
+        event.listen(rig.engine.sync_engine, "commit", lambda _c: commits.append(1))
+
         outcome = await units.enter(UserUnit(rig.user_id, "sandbox"), scan)
 
         # Two entries fill the plan's capacity of 2: the third gate counts both, so it blocks
@@ -84,3 +90,14 @@ async def test_unit_when_candidates_enter_in_turn_then_each_gate_sees_the_units_
         ]
         # The journal's open positions were read once for the unit; the orders just placed not at all
         assert store.counted == Counter({"open_positions": 1})
+        # Commits: entry locks taken; entry 1; entry 2 with entry 1's answer; at the end entry 2's answer
+        # with the blocked gate; locks released (an answer and a blocked gate alone: 7)
+        assert len(commits) == 5
+        for position in opened:
+            assert position.id is not None
+            (leg1,) = await rig.orders(position.id)
+            assert leg1.state is OrderState.OPEN and leg1.exchange_order_id
+            assert [line.split(":")[0] for line in await journal(rig, position.id)][:2] == [
+                "gate_passed",
+                "leg1_placed",
+            ]
