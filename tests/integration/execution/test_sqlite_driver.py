@@ -1,7 +1,10 @@
-"""SQLite statements make one trip to aiosqlite's connection thread, with aiosqlite's results."""
+"""SQLite statements make one trip to aiosqlite's connection thread (none once their transaction holds
+the write lock), with aiosqlite's results; whatever may wait for a lock waits off the event loop."""
 
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from collections.abc import Awaitable, Callable
 from pathlib import Path
 from typing import Any
@@ -54,7 +57,7 @@ async def _scenario(conn: AsyncConnection) -> list[object]:
     return seen
 
 
-async def test_statements_when_run_then_one_thread_trip_each(
+async def test_statements_when_run_then_one_thread_trip_each_and_none_once_the_transaction_wrote(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'one.db'}")
@@ -62,15 +65,63 @@ async def test_statements_when_run_then_one_thread_trip_each(
     try:
         async with engine.begin() as conn:
             await conn.run_sync(ROWS.metadata.create_all)
-            insert_one = await trips.of(lambda: conn.execute(insert(ROWS).values(name="a")))
-            insert_many = await trips.of(lambda: conn.execute(insert(ROWS), [{"name": "b"}, {"name": "c"}]))
+        async with engine.connect() as conn:
             read = await trips.of(lambda: conn.execute(select(ROWS)))
+            await conn.rollback()
+        async with engine.begin() as conn:
+            first_write = await trips.of(lambda: conn.execute(insert(ROWS).values(name="a")))
+            insert_many = await trips.of(lambda: conn.execute(insert(ROWS), [{"name": "b"}, {"name": "c"}]))
+            read_back = await trips.of(lambda: conn.execute(select(ROWS)))
             write = await trips.of(lambda: conn.execute(update(ROWS).values(name=ROWS.c.name + "?")))
+            commit = await trips.of(conn.commit)
+        async with engine.begin() as conn:
+            next_first_write = await trips.of(lambda: conn.execute(insert(ROWS).values(name="d")))
     finally:
         await engine.dispose()
 
-    # plain aiosqlite under SQLAlchemy: cursor, execute, (fetch,) close: 3-4 trips each
-    assert (insert_one, insert_many, read, write) == (1, 1, 1, 1)
+    # plain aiosqlite under SQLAlchemy: cursor, execute, (fetch,) close: 3-4 trips for every statement
+    assert (read, first_write, commit, next_first_write) == (1, 1, 1, 1)
+    assert (insert_many, read_back, write) == (0, 0, 0)  # the write lock is held: on the loop's thread
+
+
+async def test_first_write_when_another_process_holds_the_write_lock_then_waits_off_the_event_loop(
+    tmp_path: Path,
+) -> None:
+    # Arrange: another connection (as another process would) holds SQLite's write lock for 0.5 s
+    path = tmp_path / "locked.db"
+    engine = make_engine(f"sqlite+aiosqlite:///{path}")
+    async with engine.begin() as conn:
+        await conn.run_sync(ROWS.metadata.create_all)
+    other = sqlite3.connect(path, isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    ticks = 0
+
+    async def tick() -> None:
+        nonlocal ticks
+        while True:
+            await asyncio.sleep(0.01)
+            ticks += 1
+
+    async def write() -> None:
+        async with engine.begin() as conn:
+            await conn.execute(insert(ROWS).values(name="waited"))  # waits for the lock
+            await conn.execute(insert(ROWS).values(name="then"))  # holds it: runs inline
+
+    ticker = asyncio.create_task(tick())
+    try:
+        # Act
+        writer = asyncio.create_task(write())
+        await asyncio.sleep(0.5)
+        assert not writer.done()
+        other.execute("COMMIT")
+        await asyncio.wait_for(writer, 10)
+    finally:
+        ticker.cancel()
+        other.close()
+        await engine.dispose()
+
+    # Assert: the event loop kept running while the write waited for the other writer
+    assert ticks >= 25
 
 
 async def test_results_when_one_trip_then_same_as_plain_aiosqlite(tmp_path: Path) -> None:

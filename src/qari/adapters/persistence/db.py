@@ -47,6 +47,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            (journal_mode,) = cursor.fetchone()
+            sqlite_driver.allow_inline_writes(dbapi_connection, str(journal_mode))
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()

@@ -13,11 +13,21 @@ aiosqlite's. SQLAlchemy fetches every row of a (non-streaming) result right afte
 so results, row counts, last row ids, errors and transactions behave exactly as before; a
 server-side (streaming) cursor gets its rows from memory instead of by chunks.
 
+Once a transaction has written, the rest of it runs on the calling (event-loop) thread, with no trip
+at all: the connection then holds SQLite's write lock until it commits or rolls back, and in WAL mode a
+statement of the lock's holder never waits for another connection (readers never block a writer, and
+the holder's cache spills go to the WAL), so it cannot block the loop on a lock; what remains is a few
+tens of microseconds of SQLite work, less than the trip. Whatever may wait stays on the thread: the
+first write of a transaction (it takes the lock, in SQLite's busy handler if another process holds
+it), reads outside a write, and the commit (it syncs the WAL). This is on only where the connection is
+known to be in WAL mode (`allow_inline_writes`, from `make_engine`'s pragmas).
+
 `dbapi()` gives SQLAlchemy's aiosqlite DBAPI adapter over this; `make_engine` passes it as `module=`.
 """
 
 from __future__ import annotations
 
+import re
 import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
@@ -30,6 +40,7 @@ from sqlalchemy.dialects.sqlite.aiosqlite import AsyncAdapt_aiosqlite_dbapi
 
 _Description = tuple[tuple[str, None, None, None, None, None, None], ...] | None
 _Outcome = tuple[list[Any], _Description, int, int | None]
+_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE|REPLACE)\b", re.IGNORECASE)
 
 
 def _run(connection: sqlite3.Connection, sql: str, parameters: Any, many: bool) -> _Outcome:
@@ -53,6 +64,7 @@ class OneHopCursor(aiosqlite.Cursor):
     def __init__(self, connection: OneHopConnection) -> None:  # no sqlite3 cursor is kept
         self.iter_chunk_size = connection._iter_chunk_size
         self._conn = connection
+        self._connection = connection
         self._rows: list[Any] = []
         self._description: _Description = None
         self._rowcount = -1
@@ -60,7 +72,13 @@ class OneHopCursor(aiosqlite.Cursor):
         self._arraysize = 1
 
     async def _statement(self, sql: str, parameters: Any, many: bool) -> OneHopCursor:
-        outcome: _Outcome = await self._conn._execute(_run, self._conn._conn, sql, parameters, many)
+        connection = self._connection
+        outcome: _Outcome
+        if connection.holds_write_lock:  # nothing to wait for: see the module doc
+            outcome = _run(connection._conn, sql, parameters, many)
+        else:
+            outcome = await connection._execute(_run, connection._conn, sql, parameters, many)
+            connection.wrote(sql)
         self._rows, self._description, self._rowcount, self._lastrowid = outcome
         return self
 
@@ -107,9 +125,37 @@ class OneHopCursor(aiosqlite.Cursor):
 
 
 class OneHopConnection(aiosqlite.Connection):
+    inline_writes = False  # WAL mode confirmed: see `allow_inline_writes`
+    holds_write_lock = False  # the open transaction has written (until it commits or rolls back)
+
     @contextmanager
     async def cursor(self) -> aiosqlite.Cursor:
         return OneHopCursor(self)  # nothing to do on the thread until a statement runs
+
+    def wrote(self, sql: str) -> None:
+        """After a statement ran on the thread: a write inside a transaction took the write lock."""
+        if self.inline_writes and _WRITE.match(sql) and self._conn.in_transaction:
+            self.holds_write_lock = True
+
+    async def commit(self) -> None:
+        self.holds_write_lock = False  # whatever the outcome: from here on, on the thread again
+        await super().commit()
+
+    async def rollback(self) -> None:
+        self.holds_write_lock = False
+        await super().rollback()
+
+    async def close(self) -> None:
+        self.holds_write_lock = False
+        await super().close()
+
+
+def allow_inline_writes(dbapi_connection: Any, journal_mode: str) -> None:
+    """Let a `OneHopConnection` (inside SQLAlchemy's adapter) run the rest of a written transaction on
+    the calling thread, if its database is in WAL mode (`PRAGMA journal_mode` answered "wal")."""
+    driver = getattr(dbapi_connection, "_connection", dbapi_connection)
+    if isinstance(driver, OneHopConnection):
+        driver.inline_writes = journal_mode.lower() == "wal"
 
 
 class _Aiosqlite:
