@@ -176,8 +176,9 @@ class OrderManager:
         was journaled so), then send.
 
         `then`: the caller's journal writes that follow the send (e.g. its event line), run once
-        whatever the outcome; they commit with the venue's answer when that needs no further venue
-        call, otherwise after it."""
+        whatever the outcome; they are written with the venue's answer, in one transaction
+        (`TradingStore.later`: inside a unit's `deferred_writes()`, its next commit), when that needs
+        no further venue call, otherwise after it."""
         self._checkpoint("persisted", order)
         if order.state is OrderState.NEW:
             _apply(order, OrderEvent.SUBMIT)
