@@ -10,7 +10,9 @@ ExchangeClient — required methods (all async, all return core types, never ccx
     create_order(request)     -> OrderReport     never retried; a timeout raises OutcomeUnknownError
     cancel_order(symbol, exchange_order_id) -> None
     fetch_order_by_client_id(symbol, client_order_id) -> OrderReport | None
-    fetch_open_orders(symbol | None) -> list[OrderReport]
+    fetch_open_orders(symbol | None, *, stop_orders=True) -> list[OrderReport]
+                              stop_orders=False: the caller needs no conditional (stop) order, so a
+                              venue that lists those apart may leave them out (one read fewer)
     fetch_fills(symbol, since_ms) -> list[Fill]
     close()
 """
@@ -18,7 +20,7 @@ ExchangeClient — required methods (all async, all return core types, never ccx
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager
 from typing import Protocol, runtime_checkable
 
@@ -57,7 +59,9 @@ class ExchangeClient(Protocol):
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None: ...
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]: ...
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]: ...
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]: ...
 
@@ -74,8 +78,7 @@ class TradingStore(Protocol):
 
     Required: add_position, save_position, get_position, open_positions, add_order, save_order,
     orders_for, add_fills, record_gate, r_entries, last_stop_loss_at, last_stop_losses_at,
-    record_event, batch, reads,
-    deferred_gates.
+    record_event, batch, reads, deferred_writes, later.
     """
 
     def batch(self) -> AbstractAsyncContextManager[None]:
@@ -86,8 +89,16 @@ class TradingStore(Protocol):
         """Share one session among the reads of the block (task-local)."""
         ...
 
-    def deferred_gates(self) -> AbstractAsyncContextManager[None]:
-        """Write the block's blocked gate evaluations together when it ends (task-local)."""
+    def deferred_writes(self) -> AbstractAsyncContextManager[None]:
+        """Hold the block's blocked gate evaluations and `later()` writes (task-local): they commit with
+        its next write transaction, ahead of that transaction's own writes, or when it ends. A read
+        of the task's own sees them committed first."""
+        ...
+
+    async def later(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Run `write` (calls of this store) in the next write transaction of the task's
+        `deferred_writes()` block; outside one, now and on its own. Only for writes the caller's next
+        venue call does not depend on being durable (never an order's intent)."""
         ...
 
     async def add_position(self, position: PositionRecord) -> PositionRecord: ...

@@ -195,46 +195,53 @@ class UserExecution:
             )
             if not decision.passed or sizing is None or ctx.instrument is None:
                 return EntryOutcome(decision, await self.store.record_gate(record), None)
-            # The gate's record, the position, its first event and Leg 1's intent commit together;
-            # the order is sent only after that commit (ARCHITECTURE rule 6).
+            # The gate's record, the position, Leg 1's intent and the position's first event commit
+            # together; the order is sent only after that commit (ARCHITECTURE rule 6), which journals
+            # it as SUBMITTED: nothing else is written before the send, so no second commit is needed.
             async with self.store.batch():
                 gate_id = await self.store.record_gate(record)
                 entry, stop, pt1, pt2 = rounded_levels(candidate, ctx.instrument)
-                position = await self.store.add_position(
-                    PositionRecord(
-                        user_id=profile.user_id,
-                        exchange_id=profile.exchange_id,
-                        symbol=candidate.symbol,
-                        base=ctx.instrument.base,
-                        state=PositionState.PENDING,
-                        entry_price=entry,
-                        structural_stop=stop,
-                        stop_price=stop,
-                        pt1=pt1,
-                        pt2=pt2,
-                        leg1_qty=sizing.leg1_qty,
-                        leg2_qty=sizing.leg2_qty,
-                        planned_r_quote=sizing.risk_quote,
-                        fee_rate=self.config.fee_rate,
-                        leg1_expires_at=now + self.config.leg1_ttl,
-                        leg2_expires_at=now + self.config.leg2_ttl,
-                        opened_at=now,
-                        explanation=str(getattr(candidate, "explanation", "")),
-                        layer_results=[dict(r) for r in layer_results],
-                        gate_evaluation_id=gate_id,
-                    )
+                position = PositionRecord(
+                    user_id=profile.user_id,
+                    exchange_id=profile.exchange_id,
+                    symbol=candidate.symbol,
+                    base=ctx.instrument.base,
+                    state=PositionState.PENDING,
+                    entry_price=entry,
+                    structural_stop=stop,
+                    stop_price=stop,
+                    pt1=pt1,
+                    pt2=pt2,
+                    leg1_qty=sizing.leg1_qty,
+                    leg2_qty=sizing.leg2_qty,
+                    planned_r_quote=sizing.risk_quote,
+                    fee_rate=self.config.fee_rate,
+                    leg1_expires_at=now + self.config.leg1_ttl,
+                    leg2_expires_at=now + self.config.leg2_ttl,
+                    opened_at=now,
+                    explanation=str(getattr(candidate, "explanation", "")),
+                    layer_results=[dict(r) for r in layer_results],
+                    gate_evaluation_id=gate_id,
+                )
+                leg1 = await self.orders.prepare(  # journals the new position too
+                    position,
+                    OrderRole.LEG1,
+                    Side.BUY,
+                    OrderType.LIMIT,
+                    sizing.leg1_qty,
+                    price=entry,
+                    submitted=True,
                 )
                 await self.store.record_event(position, "gate_passed", decision.headline, now)
-                leg1 = await self.orders.prepare(
-                    position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, sizing.leg1_qty, price=entry
-                )
             text = f"Leg 1 limit buy {sizing.leg1_qty} at {entry}; Leg 2 reserved"
 
             async def placed() -> None:  # committed with Leg 1's answer from the venue
                 await self.store.record_event(position, "leg1_placed", text, now)
 
             await self.orders.submit(leg1, then=placed)
-        await self._manage_one(position)
+        # Bybit's create answer carries no status, so a Leg 1 that crossed at once is found only by
+        # reading the venue: one pass now puts its stop on it. Leg 1 is all the new position's orders.
+        await self._manage_one(position, [leg1])
         return EntryOutcome(decision, gate_id, position)
 
     async def book_fills(self, position: PositionRecord) -> int:
@@ -333,8 +340,9 @@ class UserExecution:
             market.series_15m = await closed_candles(self.exchange, symbol, "15m", self.clock.now(), 120)
         return market.series_15m
 
-    async def _manage_one(self, position: PositionRecord) -> None:
-        orders = await self._sync_orders(position)
+    async def _manage_one(self, position: PositionRecord, known: list[OrderRecord] | None = None) -> None:
+        """`known`: the position's every order as journaled (else read from the journal)."""
+        orders = await self._sync_orders(position, known)
         if not position.is_open:
             return
         market = await self._market(position)
@@ -358,10 +366,12 @@ class UserExecution:
             await self._protect(position, await self._sync_orders(position), market)
             await self._close_if_done(position, await self._sync_orders(position), market, None)
 
-    async def _sync_orders(self, position: PositionRecord) -> list[OrderRecord]:
+    async def _sync_orders(
+        self, position: PositionRecord, known: list[OrderRecord] | None = None
+    ) -> list[OrderRecord]:
         """Refresh every unsettled order from the venue and recompute the position's quantities."""
         assert position.id is not None
-        orders = await self.store.orders_for(position.id)
+        orders = known if known is not None else await self.store.orders_for(position.id)
         await self.orders.refresh_all(orders)
         before = (position.bought_qty, position.sold_qty)
         _recompute(position, orders)

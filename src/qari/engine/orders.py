@@ -2,13 +2,15 @@
 
 1. The order gets a deterministic client order id (`<namespace><user>-<position>-<role><seq>`) and is
    committed as NEW before anything is sent.
-2. It is committed as SUBMITTED, then `create_order` is called exactly once.
+2. It is committed as SUBMITTED, then `create_order` is called exactly once. (An entry journals its
+   Leg 1 as SUBMITTED in the batch that records the entry, so that commit is the last before the
+   send: see `prepare(submitted=True)`.)
 3. A timeout or connection error makes it UNKNOWN; it is resolved by looking the client id up on the
    venue (`fetch_order_by_client_id`), never by sending again. A lookup that finds nothing means the
    venue never received it (ABSENT); only then may the caller place a *new* order (new id).
 
-`checkpoint(name, order)` is called at "persisted" (NEW committed, nothing sent) and at "sent" (the
-venue accepted it, the answer not yet recorded); crash tests kill the process there.
+`checkpoint(name, order)` is called at "persisted" (the intent committed, nothing sent) and at "sent"
+(the venue accepted it, the answer not yet recorded); crash tests kill the process there.
 """
 
 from __future__ import annotations
@@ -133,11 +135,23 @@ class OrderManager:
         *,
         price: Decimal | None = None,
         trigger_price: Decimal | None = None,
+        submitted: bool = False,
     ) -> OrderRecord:
-        """Step 1 alone: journal the intent as NEW (in the caller's batch, if any); nothing is sent."""
-        assert position.id is not None
+        """Step 1 alone: journal the intent as NEW (in the caller's batch, if any); nothing is sent.
+
+        The position's order count goes up with it: a position not journaled yet (no id) is added here,
+        its first order counted, so a new position and its first order are two inserts.
+
+        `submitted=True` journals it as SUBMITTED at once, for a caller whose batch commit is the last
+        write before `submit` sends the order: one commit fewer. The price: should the process die
+        between that commit and the send, the lookup after the restart cannot tell "never sent" from
+        "still in flight", so the order counts as absent only ABSENT_AFTER later (a NEW one at once)."""
         position.order_seq += 1
-        await self.store.save_position(position)
+        if position.id is None:
+            await self.store.add_position(position)
+        else:
+            await self.store.save_position(position)
+        assert position.id is not None
         now = self.clock.now()
         order = OrderRecord(
             position_id=position.id,
@@ -151,30 +165,41 @@ class OrderManager:
             created_at=now,
             price=price,
             trigger_price=trigger_price,
+            state=OrderState.SUBMITTED if submitted else OrderState.NEW,
             updated_at=now,
         )
         await self.store.add_order(order)
         return order
 
     async def submit(self, order: OrderRecord, *, then: Journal | None = None) -> OrderRecord:
-        """Steps 2-3 for an order `prepare` journaled (and its batch committed): SUBMITTED, then send.
+        """Steps 2-3 for an order `prepare` journaled (and its batch committed): SUBMITTED (unless it
+        was journaled so), then send.
 
         `then`: the caller's journal writes that follow the send (e.g. its event line), run once
-        whatever the outcome; they commit with the venue's answer when that needs no further venue
-        call, otherwise after it."""
+        whatever the outcome; they are written with the venue's answer, in one transaction
+        (`TradingStore.later`: inside a unit's `deferred_writes()`, its next commit), when that needs
+        no further venue call, otherwise after it."""
         self._checkpoint("persisted", order)
-        _apply(order, OrderEvent.SUBMIT)
-        order.updated_at = self.clock.now()
-        await self.store.save_order(order)
+        if order.state is OrderState.NEW:
+            _apply(order, OrderEvent.SUBMIT)
+            order.updated_at = self.clock.now()
+            await self.store.save_order(order)
+        elif order.state is not OrderState.SUBMITTED:
+            raise InvalidTransition("order", order.state, OrderEvent.SUBMIT)  # never sent twice
         return await self._send(order, then)
 
     async def _save(self, order: OrderRecord, then: Journal | None) -> None:
         if then is None:
             await self.store.save_order(order)
             return
-        async with self.store.batch():  # the answer and the caller's lines: one commit
+
+        async def answer() -> None:  # the answer and the caller's lines: one transaction
             await self.store.save_order(order)
             await then()
+
+        # Nothing sent later depends on the answer being durable (after a crash the order is looked up
+        # by its client id), so it may ride on the unit's next commit (`TradingStore.later`).
+        await self.store.later(answer)
 
     async def _send(self, order: OrderRecord, then: Journal | None = None) -> OrderRecord:
         request = OrderRequest(
@@ -241,12 +266,14 @@ class OrderManager:
         return order
 
     async def refresh_all(self, orders: list[OrderRecord]) -> None:
-        """Refresh unsettled orders of one symbol with one open-orders read; only orders that are no
-        longer open are looked up one by one."""
+        """Refresh unsettled orders of one symbol with one open-orders read (conditional orders only
+        when a stop is among them); only orders that are no longer open are looked up one by one."""
         pending = [o for o in orders if o.state not in TERMINAL]
         if not pending:
             return
-        open_now = {r.client_order_id: r for r in await self.exchange.fetch_open_orders(pending[0].symbol)}
+        stops = any(o.type is OrderType.STOP_MARKET for o in pending)
+        listed = await self.exchange.fetch_open_orders(pending[0].symbol, stop_orders=stops)
+        open_now = {r.client_order_id: r for r in listed}
         for order in pending:
             report = open_now.get(order.client_order_id)
             if report is None or order.state in UNRESOLVED:

@@ -151,9 +151,11 @@ class UnitClient:
         self._balances = None
         return await self.client.fetch_order_by_client_id(symbol, client_order_id)
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]:
         self._balances = None
-        return await self.client.fetch_open_orders(symbol)
+        return await self.client.fetch_open_orders(symbol, stop_orders=stop_orders)
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
         self._balances = None
@@ -223,7 +225,7 @@ class ExecutionUnits:
         async with (
             self.clients.client(unit) as client,
             self.locks.hold_many(unit.user_id, [v.symbol for v in candidates]) as held,
-            self.store.deferred_gates(),  # the unit's blocked gate evaluations: one commit at its end
+            self.store.deferred_writes(),  # blocked gates and venue answers: with the unit's next commit
         ):
             exchange = UnitClient(client, self.tickers, scan.at)
             execution = self._execution(exchange, HeldLocks(held))
@@ -231,15 +233,10 @@ class ExecutionUnits:
             closes = daily_closes(scan)
             symbols = [v.symbol for v in candidates]
             journal: JournalFacts | None = None  # read once, and again only where the unit changed it
-            positions_changed = False
             for verdict in candidates:
                 started = time.perf_counter()
                 if journal is None:
                     journal = await read_journal_facts(self.store, profile, symbols, self.clock.now())
-                elif positions_changed:
-                    positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
-                    journal = journal.with_open_positions(positions)
-                positions_changed = False
                 outcome = await execution.enter(
                     profile,
                     verdict.candidate,
@@ -249,10 +246,13 @@ class ExecutionUnits:
                     journal=journal,
                 )
                 if outcome.position is not None:
-                    # An entry adds a position; one that closed at once (its stop fired) also moved
-                    # the R ledger and maybe the last stop-loss: then everything is read again.
-                    positions_changed = True
-                    if not outcome.position.is_open:
+                    # An entry adds a position (this unit holds the user's entry locks, and the entry
+                    # touched no other position): the next gate sees it. One that closed at once (its
+                    # stop fired) also moved the R ledger and maybe the last stop-loss: then
+                    # everything is read again.
+                    if outcome.position.is_open:
+                        journal = journal.with_open_positions([*journal.open_positions, outcome.position])
+                    else:
                         journal = None
                 blocking = outcome.decision.blocking
                 outcomes.append(

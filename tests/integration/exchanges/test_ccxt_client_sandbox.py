@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 from decimal import Decimal
+from typing import Any
 
+import ccxt.async_support as ccxt
 import pytest
 
 from qari.adapters.exchanges.capabilities import capabilities_for
@@ -50,7 +52,24 @@ async def test_client_when_market_data_then_core_types(sandbox_server: SandboxSe
     assert 0 < len(candles) <= 10 and len(candles[0]) == 6
 
 
-async def test_client_when_order_lifecycle_then_reports_and_fills(sandbox_server: SandboxServer) -> None:
+def _count_open_order_reads(monkeypatch: pytest.MonkeyPatch) -> list[dict[str, Any]]:
+    """The params of every ccxt open-orders read from now on."""
+    reads: list[dict[str, Any]] = []
+    original = ccxt.bybit.fetch_open_orders
+
+    async def counted(
+        self: Any, symbol: Any = None, since: Any = None, limit: Any = None, params: Any = None
+    ) -> Any:
+        reads.append(dict(params or {}))
+        return await original(self, symbol, since, limit, params or {})
+
+    monkeypatch.setattr(ccxt.bybit, "fetch_open_orders", counted)
+    return reads
+
+
+async def test_client_when_order_lifecycle_then_reports_and_fills(
+    sandbox_server: SandboxServer, monkeypatch: pytest.MonkeyPatch
+) -> None:
     key, secret = sandbox_server.create_key(balances={"USDT": "20000"})
     client = _client(sandbox_server, key, secret)
     try:
@@ -87,6 +106,18 @@ async def test_client_when_order_lifecycle_then_reports_and_fills(sandbox_server
         open_orders = await client.fetch_open_orders(SYMBOL)
         listed = [o for o in open_orders if o.exchange_order_id == stop.exchange_order_id]
         assert listed and listed[0].type is OrderType.STOP_MARKET and listed[0].trigger_price == stop_price
+        resting = await client.create_order(
+            OrderRequest(SYMBOL, Side.BUY, OrderType.LIMIT, qty, "qari-limit-2", price=resting_price)
+        )
+        reads = _count_open_order_reads(monkeypatch)
+        plain = await client.fetch_open_orders(SYMBOL, stop_orders=False)
+        assert resting.exchange_order_id in {o.exchange_order_id for o in plain}
+        assert reads == [{}]  # the conditional orders' own read (`trigger`) is left out
+        assert len(await client.fetch_open_orders(SYMBOL)) == len(plain) and reads[1:] == [
+            {},
+            {"trigger": True},
+        ]
+        await client.cancel_order(SYMBOL, resting.exchange_order_id)
         await client.cancel_order(SYMBOL, stop.exchange_order_id)
         assert all(
             o.exchange_order_id != stop.exchange_order_id for o in await client.fetch_open_orders(SYMBOL)

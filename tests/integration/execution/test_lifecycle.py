@@ -96,6 +96,20 @@ async def test_lifecycle_when_targets_reached_then_leg2_pt1_break_even_pt2_and_t
         assert {"entry_leg1", "entry_leg2", "pt1", "pt2", "trailing_exit"} <= set(await alert_kinds(rig))
 
 
+async def test_entry_when_leg1_crosses_at_once_then_its_stop_rests_before_enter_returns(
+    sqlite_url: str,
+) -> None:
+    # The price is already below the entry: the limit buy fills on arrival. Bybit's create answer says
+    # nothing about that, so the pass right after the create must find it and place the stop.
+    async with rig_for({"SOL/USDT": [(at(0), 99.0), (at(600), 99.0)]}, sqlite_url) as rig:
+        outcome = await rig.enter()
+
+        assert outcome.position is not None and outcome.position.id is not None
+        position = await rig.position(outcome.position.id)
+        assert position.state is PositionState.OPEN, "\n".join(await journal(rig, outcome.position.id))
+        _assert_protected(rig, position.held_qty, Decimal("85"))
+
+
 async def test_lifecycle_when_leg1_never_fills_then_expires_and_releases_leg2(sqlite_url: str) -> None:
     async with rig_for({"SOL/USDT": [(at(0), 103.0), (at(600), 103.0)]}, sqlite_url) as rig:
         outcome = await rig.enter()

@@ -18,7 +18,8 @@ from qari.core.orders import OrderReport, OrderRequest, OrderType, Side
 from qari.engine.orders import OrderManager
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import PositionState
-from qari.trading.records import OrderRecord
+from qari.trading.records import OrderRecord, PositionRecord
+from qari.trading.state_machine import InvalidTransition
 
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)
 
@@ -59,7 +60,9 @@ class Venue:
             raise self.error
         return resting(request, "7")
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]:
         return []
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
@@ -110,3 +113,56 @@ async def test_submit_when_then_given_then_run_once_with_the_answer_and_sent_aft
     assert venue.creates == 1
     assert order.state is state
     assert store.trace == trace
+
+
+async def test_submit_when_prepared_as_submitted_then_sent_once_with_no_second_commit_before() -> None:
+    # Arrange: the caller's batch journals the intent as SUBMITTED (the last write before the send)
+    venue = Venue()
+    store = BatchTracingStore()
+    manager = OrderManager(venue, store, ManualClock(AT))  # type: ignore[arg-type]
+    position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, AT))
+    order = await manager.prepare(
+        position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(100), submitted=True
+    )
+    assert position.id is not None
+    assert [o.state for o in await store.orders_for(position.id)] == [OrderState.SUBMITTED]
+    store.trace.clear()
+
+    # Act
+    placed = await manager.submit(order)
+
+    # Assert: sent at once (nothing saved before the create), the answer saved; never sent twice
+    assert venue.creates == 1 and placed.state is OrderState.OPEN
+    assert store.trace == ["save open"]
+    with pytest.raises(InvalidTransition):
+        await manager.submit(placed)
+    assert venue.creates == 1
+
+
+async def test_prepare_when_position_is_new_then_inserted_with_its_first_order_counted() -> None:
+    # Arrange
+    store = BatchTracingStore()
+    saved: list[int] = []
+    original = store.save_position
+
+    async def save_position(position: PositionRecord, **kwargs: object) -> None:
+        saved.append(position.order_seq)
+        await original(position, **kwargs)  # type: ignore[arg-type]
+
+    store.save_position = save_position  # type: ignore[method-assign]
+    manager = OrderManager(Venue(), store, ManualClock(AT))  # type: ignore[arg-type]
+    position = position_record("SOL/USDT", PositionState.PENDING, AT)
+
+    # Act: a new position's first order, then a second order of the journaled position
+    first = await manager.prepare(position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1))
+    second = await manager.prepare(position, OrderRole.STOP, Side.SELL, OrderType.STOP_MARKET, Decimal(1))
+
+    # Assert: the insert carried the count; only the second order updated it
+    assert position.id is not None
+    journaled = await store.get_position(position.id)
+    assert journaled is not None and journaled.order_seq == 2
+    assert saved == [2]
+    assert (first.client_order_id, second.client_order_id) == (
+        f"q1-{position.id}-leg11",
+        f"q1-{position.id}-stop2",
+    )

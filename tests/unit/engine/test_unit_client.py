@@ -36,7 +36,9 @@ class CountingVenue:
         self.free -= Decimal(100)
         return resting(request, "1")
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]:
         self.calls.append("open orders")
         return []
 

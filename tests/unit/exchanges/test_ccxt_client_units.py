@@ -1,14 +1,21 @@
-"""The generic client's pure parts: order arguments (spot only), credential hygiene, URL rewriting."""
+"""The generic client's pure parts: order arguments (spot only), credential hygiene, URL rewriting,
+the rate limiter."""
 
 from __future__ import annotations
 
+import asyncio
+import time
+from collections.abc import Callable
 from decimal import Decimal
+from typing import Any
 
 import pytest
+from ccxt.async_support.base.throttler import Throttler
 
-from qari.adapters.exchanges.capabilities import VENUES, capabilities_for
+from qari.adapters.exchanges.capabilities import VENUES, ExchangeCapabilities, capabilities_for
 from qari.adapters.exchanges.ccxt_client import (
     CcxtExchangeClient,
+    CcxtVenue,
     Credentials,
     build_ccxt,
     clear_credentials,
@@ -111,3 +118,46 @@ def test_public_instances_when_built_twice_then_separate_rate_limiters_and_optio
 
     assert first.throttler is not second.throttler and "qariProbe" not in second.options
     assert first.own_session and second.own_session and first.session is None
+
+
+class _CountingSleep:
+    """`asyncio.sleep` that counts the waits that are not a bare yield (`sleep(0)`)."""
+
+    def __init__(self) -> None:
+        self.waits = 0
+        self._sleep = asyncio.sleep
+
+    async def __call__(self, delay: float, result: object = None) -> object:
+        if delay > 0:
+            self.waits += 1
+        return await self._sleep(delay, result)
+
+
+async def _admission_times(throttler: object, costs: list[float]) -> list[float]:
+    started = time.perf_counter()
+    times = []
+    for cost in costs:
+        await throttler(cost)  # type: ignore[operator]
+        times.append(time.perf_counter() - started)
+    return times
+
+
+@pytest.mark.parametrize("build", [public_ccxt, lambda caps: CcxtVenue(caps).client_instance()])
+async def test_rate_limiter_when_a_request_waits_then_wakes_once_and_keeps_ccxts_spacing(
+    build: Callable[[ExchangeCapabilities], Any], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Bybit: 20 ms per token; an order read costs 5 tokens, so the next request waits ~100 ms.
+    exchange = build(capabilities_for("bybit"))
+    sleep = _CountingSleep()
+    monkeypatch.setattr(asyncio, "sleep", sleep)
+
+    times = await _admission_times(exchange.throttler, [5, 5, 1])
+
+    # ccxt's rule: a request waits until the tokens the previous one took have refilled.
+    assert times[1] >= 0.099 and times[2] - times[1] >= 0.099
+    assert sleep.waits <= 4
+    ccxt_sleep = _CountingSleep()
+    monkeypatch.setattr(asyncio, "sleep", ccxt_sleep)
+    reference = await _admission_times(Throttler(exchange.tokenBucket), [5, 5, 1])
+    assert reference[1] >= 0.099 and reference[2] - reference[1] >= 0.099
+    assert ccxt_sleep.waits > 50  # ccxt's own limiter polls every millisecond

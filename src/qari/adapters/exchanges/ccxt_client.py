@@ -43,6 +43,7 @@ import certifi
 from qari.adapters.exchanges import parse
 from qari.adapters.exchanges.capabilities import ExchangeCapabilities, capabilities_for
 from qari.adapters.exchanges.errors import translate
+from qari.adapters.exchanges.throttle import install_throttler
 from qari.core.errors import (
     ClockSkewError,
     ExchangeUnavailableError,
@@ -238,7 +239,7 @@ def public_ccxt(
     """A credential-free instance owning its HTTP session (opened on first use) and its own rate limiter."""
     exchange = clone_ccxt(_template(caps, base_url, timeout_ms, rate_limit))
     exchange.own_session = True
-    exchange.init_throttler()
+    install_throttler(exchange)
     return exchange
 
 
@@ -287,7 +288,7 @@ class CcxtVenue:
         """A credential-free instance for one client: this venue's markets, its own rate limiter (one
         budget per user connection, as the exchange counts per key); `attach` gives it the session."""
         exchange = clone_ccxt(self.public)
-        exchange.init_throttler()
+        install_throttler(exchange)
         return exchange
 
     def attach(self, exchange: ccxt.Exchange) -> ccxt.Exchange:
@@ -516,12 +517,16 @@ class CcxtExchangeClient:
         raw = await self._read(lambda ex, _s: ex.fetch_balance(), private=True)
         return parse.balances_from_ccxt(raw)
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]:
+        """Open orders; where the venue lists conditional (stop) orders apart, they take a second read,
+        skipped with `stop_orders=False`."""
         await self.load_markets()
 
         async def fetch(ex: ccxt.Exchange, _s: tuple[str, ...]) -> list[dict[str, Any]]:
             orders: list[dict[str, Any]] = list(await ex.fetch_open_orders(symbol))
-            if self.caps.stop_orders_separate and self.caps.spot_stop_market:
+            if stop_orders and self.caps.stop_orders_separate and self.caps.spot_stop_market:
                 seen = {o.get("id") for o in orders}
                 stops = await ex.fetch_open_orders(symbol, None, None, {"trigger": True})
                 orders.extend(o for o in stops if o.get("id") not in seen)

@@ -17,7 +17,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
 
-from sqlalchemy import event
+from sqlalchemy import event, make_url
 from sqlalchemy.engine import Engine
 from sqlalchemy.exc import OperationalError
 from sqlalchemy.ext.asyncio import (
@@ -29,6 +29,8 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.pool import PoolResetState
 
+from qari.adapters.persistence import sqlite_driver
+
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
@@ -36,6 +38,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         # SQLite says a transaction is still open; after a commit or a session's rollback that would
         # be one more round trip to aiosqlite's thread for nothing.
         kwargs.setdefault("pool_reset_on_return", None)
+        if make_url(url).get_driver_name() == "aiosqlite":
+            kwargs.setdefault("module", sqlite_driver.dbapi())  # one thread trip per statement
         engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
         event.listen(engine.sync_engine, "reset", _reset_if_in_transaction)
 
@@ -43,6 +47,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             cursor = dbapi_connection.cursor()
             cursor.execute("PRAGMA journal_mode=WAL")
+            (journal_mode,) = cursor.fetchone()
+            sqlite_driver.allow_inline_writes(dbapi_connection, str(journal_mode))
             cursor.execute("PRAGMA foreign_keys=ON")
             cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()

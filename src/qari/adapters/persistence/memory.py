@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import dataclasses
 import datetime as dt
-from collections.abc import AsyncIterator, Iterable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import asynccontextmanager
 from decimal import Decimal
 from operator import attrgetter
@@ -84,8 +84,13 @@ class MemoryTradingStore:
         yield
 
     @asynccontextmanager
-    async def deferred_gates(self) -> AsyncIterator[None]:
+    async def deferred_writes(self) -> AsyncIterator[None]:
         yield
+
+    async def later(self, write: Callable[[], Awaitable[None]]) -> None:
+        """Nothing is held here: `write` runs now, as one batch."""
+        async with self.batch():
+            await write()
 
     async def add_position(self, position: PositionRecord) -> PositionRecord:
         position.id = len(self._positions) + 1

@@ -210,7 +210,10 @@ class SimulatedExchangeClient:
         order = self.exchange.get_order(self.account_id, order_link_id=client_order_id)
         return order_report(order) if order is not None and order.symbol == symbol else None
 
-    async def fetch_open_orders(self, symbol: str | None = None) -> list[OrderReport]:
+    async def fetch_open_orders(
+        self, symbol: str | None = None, *, stop_orders: bool = True
+    ) -> list[OrderReport]:
+        """Every active order, conditional ones included (one list here, so nothing to save)."""
         return [order_report(o) for o in self.exchange.orders(self.account_id, symbol, active=True)]
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
