@@ -214,6 +214,9 @@ class SimulatedExchangeClient:
         self, symbol: str | None = None, *, stop_orders: bool = True
     ) -> list[OrderReport]:
         """Every active order, conditional ones included (one list here, so nothing to save)."""
+        return list(self._read(("open", symbol), lambda: self._open_orders(symbol)))
+
+    def _open_orders(self, symbol: str | None) -> list[OrderReport]:
         return [order_report(o) for o in self.exchange.orders(self.account_id, symbol, active=True)]
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
