@@ -367,6 +367,16 @@ class _History:
 
     # ---- market structure (L1), exact
 
+    @cached_property
+    def bullish_breaks(self) -> list[tuple[int, float, int]]:
+        """The history's first closes above each swing high (structure's and order blocks' breaks)."""
+        p = self.pivots
+        return first_crosses(p.high_idx, p.high_px, self.close, self.k, True)
+
+    @cached_property
+    def true_range(self) -> FloatArray:
+        return indicators.true_range(self.high, self.low, self.close)
+
     @property
     def state(self) -> npt.NDArray[np.int8]:
         """Per n: the window's trend state (`Structure.state`)."""
@@ -377,7 +387,7 @@ class _History:
         """Per n: the window's trend state, a fresh bullish CHoCH, a fresh bullish break."""
         p, k, ns = self.pivots, self.k, self.ns
         events = sorted(
-            [(bar, 1, ref) for bar, _, ref in first_crosses(p.high_idx, p.high_px, self.close, k, True)]
+            [(bar, 1, ref) for bar, _, ref in self.bullish_breaks]
             + [(bar, 0, ref) for bar, _, ref in first_crosses(p.low_idx, p.low_px, self.close, k, False)]
         )  # analyse_structure's order: by bar, "bearish" before "bullish"
         state = self._pattern()
@@ -440,7 +450,7 @@ class _History:
         """The SMA(14) of true range at each candle as a window's `Frame.atr_series` shows it: exactly
         these sums in windows that start at 0, within rounding 14 or more candles after a window's start
         (the only places read here). Rolling sums: no error carried over from the history's start."""
-        tr = indicators.true_range(self.high, self.low, self.close)
+        tr = self.true_range
         span = 14
         out = np.cumsum(tr[:span]) / np.arange(1, min(span, tr.shape[0]) + 1)
         if tr.shape[0] > span:
@@ -451,7 +461,7 @@ class _History:
     def window_range(self) -> FloatArray:
         """Per n: the sum of the window's true ranges (an upper bound), which scales a window's own
         rounding of its running sums."""
-        return _Sums(indicators.true_range(self.high, self.low, self.close))(self.s, self.ns)[0]
+        return _Sums(self.true_range)(self.s, self.ns)[0]
 
     def trusted_atr(self, atr: FloatArray, n: IntArray) -> BoolArray:
         """Where an SMA(14) value is within EPS of a window n's own (a difference of its running sums,
@@ -559,8 +569,7 @@ class _History:
             self.W,
             self.N,
         )
-        p = self.pivots
-        crosses = first_crosses(p.high_idx, p.high_px, c, k, True)
+        crosses = self.bullish_breaks
         out = (np.full(N + 1, -1.0), np.full(N + 1, -1.0))
         if not crosses:
             return out
