@@ -52,6 +52,7 @@ from qari.trading.exits import (
     break_even_stop,
     is_placeable,
     leg2_allowed,
+    leg2_blend_refusal,
     leg2_qty_within_risk,
     realised_r,
     sellable_qty,
@@ -604,6 +605,17 @@ class UserExecution:
             )
             if not is_placeable(qty, price, market.rules):
                 refusal = f"Leg 2 of {qty} at {price} is below the venue minimum"
+            else:
+                refusal = leg2_blend_refusal(
+                    cost_quote=position.cost_quote,
+                    bought_qty=position.bought_qty,
+                    qty=qty,
+                    price=price,
+                    stop=position.stop_price,
+                    pt2=position.pt2,
+                    fee_rate=position.fee_rate,
+                    band=self.config.stop_band,
+                )
         if refusal is not None:
             await self._release_leg2(position, f"15m CHoCH seen but {refusal}")
             return

@@ -19,6 +19,7 @@ DEFAULT_SPREAD_LIMIT_BPS = Decimal(30)
 DEFAULT_COOLDOWN = dt.timedelta(hours=24)
 CORRELATION_LIMIT = 0.85
 KEY_RECHECK_WINDOW = dt.timedelta(hours=1)
+MIN_REWARD_RISK = Decimal(2)  # G13 on the plan, and again on the blended plan before Leg 2
 
 
 @dataclass(frozen=True, slots=True)
@@ -67,7 +68,7 @@ class GateContext:
     correlation_limit: float = CORRELATION_LIMIT
     # G13
     fee_rate: Decimal = Decimal("0.001")
-    min_reward_risk: Decimal = Decimal(2)
+    min_reward_risk: Decimal = MIN_REWARD_RISK
     # G14
     kill_switch: KillSwitchState | None = None
     r_limits: RLimits = field(default_factory=RLimits)

@@ -13,6 +13,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 
 from qari.core.instrument import InstrumentRules
+from qari.risk.checks.risk_reward import reward_risk
+from qari.risk.context import MIN_REWARD_RISK
 from qari.risk.stops import StopBand, stop_distance
 
 PT1_SHARE = Decimal("0.40")
@@ -105,6 +107,37 @@ def leg2_allowed(price: Decimal, stop: Decimal, pt1: Decimal, band: StopBand) ->
     distance = stop_distance(price, stop)
     if not band.contains(distance):
         return f"stop would be {distance * 100:.1f} % below Leg 2, outside the band"
+    return None
+
+
+def leg2_blend_refusal(
+    *,
+    cost_quote: Decimal,
+    bought_qty: Decimal,
+    qty: Decimal,
+    price: Decimal,
+    stop: Decimal,
+    pt2: Decimal,
+    fee_rate: Decimal,
+    band: StopBand,
+    min_reward_risk: Decimal = MIN_REWARD_RISK,
+) -> str | None:
+    """None if the trade still meets the plan's rules once Leg 2 is added; otherwise why it is skipped.
+
+    G13 checks reward/risk on the planned entry only; Leg 2 bought higher blends the entry upwards, so
+    the blended entry must again clear R/R >= 2 to PT2 (fees included) and keep the stop in the band.
+    """
+    total = bought_qty + qty
+    if total <= 0:
+        return None
+    blended = (cost_quote + qty * price) / total
+    ratio = reward_risk(blended, stop, pt2, fee_rate)
+    if ratio is None or ratio < min_reward_risk:
+        shown = "none" if ratio is None else f"{ratio:.2f}"
+        return f"the blended entry {blended:.8g} would leave reward/risk {shown} < {min_reward_risk} to PT2"
+    distance = stop_distance(blended, stop)
+    if not band.contains(distance):
+        return f"the stop would be {distance * 100:.1f} % below the blended entry, outside the band"
     return None
 
 

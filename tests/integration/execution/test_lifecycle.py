@@ -190,3 +190,29 @@ async def test_lifecycle_when_stop_hit_then_cooldown_blocks_reentry_and_minus_tw
         eth_stop = next(a for a in await alert_data(rig, "stop_loss") if a["symbol"] == "ETH/USDT")
         assert Decimal(eth_stop["size"]) > 0
         assert Decimal(eth_stop["entry"]) > Decimal(eth_stop["price"]) > 0  # sold below the entry
+
+
+async def test_leg2_when_blended_entry_would_break_reward_risk_then_skipped_and_timeline_says_why(
+    sqlite_url: str,
+) -> None:
+    # Leg 1 fills at 100 (stop 85, PT2 140). By the CHoCH the price is 113: inside the stop band and
+    # below PT1, so the old rule sent Leg 2, but the blended entry would leave reward/risk under 2.
+    path = [(at(0), 101.0), (at(10), 101.0), (at(15), 99.5), (at(30), 101.0)]
+    async with rig_for({"SOL/USDT": path}, sqlite_url) as rig:
+        outcome = await rig.enter()
+        assert outcome.position is not None and outcome.position.id is not None
+        pid = outcome.position.id
+        rig.step(20)
+        await rig.manage()
+        assert (await rig.position(pid)).state is PositionState.OPEN
+
+        rig.prices.extend("SOL/USDT", [(at(60), 113.0), (at(120), 113.0)])
+        rig.step(40)
+        rig.choch = True
+        await rig.manage()
+        position = await rig.position(pid)
+        lines = await journal(rig, pid)
+        assert position.leg2_state is Leg2State.RELEASED, "\n".join(lines)
+        assert OrderRole.LEG2 not in {o.role for o in await rig.orders(pid)}
+        assert any("reward/risk" in line and "blended entry" in line for line in lines), "\n".join(lines)
+        _assert_protected(rig, position.held_qty, Decimal("85"))

@@ -17,6 +17,7 @@ from qari.trading.exits import (
     break_even_stop,
     is_placeable,
     leg2_allowed,
+    leg2_blend_refusal,
     leg2_qty_within_risk,
     realised_r,
     sellable_qty,
@@ -105,3 +106,18 @@ def test_target_exit_qty_property_never_more_than_sellable_and_placeable(
         assert is_placeable(qty, price, RULES)
         rest = sellable - qty
         assert rest == 0 or is_placeable(rest, price, RULES)
+
+
+def test_leg2_blend_when_blended_entry_breaks_reward_risk_or_band_then_reason() -> None:
+    band = StopBand()
+    fee = Decimal("0.001")
+    bought = dict(cost_quote=Decimal(1000), bought_qty=Decimal(10), stop=Decimal(85), fee_rate=fee, band=band)
+    # 10 at 100 plus 2 at 105: blended 100.83, reward/risk to 140 = 2.5 -> allowed
+    assert leg2_blend_refusal(**bought, qty=Decimal(2), price=Decimal(105), pt2=Decimal(140)) is None
+    # 10 at 100 plus 10 at 113: blended 106.5, reward/risk to 140 = 1.5 -> skipped
+    refusal = leg2_blend_refusal(**bought, qty=Decimal(10), price=Decimal(113), pt2=Decimal(140))
+    assert refusal is not None and "reward/risk 1.5" in refusal
+    # a far target but a stop 30 %+ below the blended entry -> outside the band
+    wide = dict(bought, stop=Decimal(60))
+    refusal = leg2_blend_refusal(**wide, qty=Decimal(10), price=Decimal(113), pt2=Decimal(400))
+    assert refusal is not None and "outside the band" in refusal
