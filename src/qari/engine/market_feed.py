@@ -19,6 +19,7 @@ from qari.core.errors import ExchangeUnavailableError, QariError
 from qari.core.market import CandleSeries, MarketContext, MarketSnapshot, OrderBook, Ticker
 from qari.core.time import last_closed_open_ms, timeframe_ms, to_ms
 from qari.market.snapshots import build_snapshots
+from qari.market.universe import UniverseRules, select_universe
 from qari.ports import ExchangeClient
 
 log = logging.getLogger("qari.engine.market_feed")
@@ -32,15 +33,13 @@ BTC = "BTC/USDT"
 UniversePicker = Callable[[Mapping[str, Ticker], Sequence[str]], list[str]]
 
 
-def top_by_volume(limit: int, quote: str = "USDT") -> UniversePicker:
-    """The `limit` most traded `*/quote` pairs by 24h quote volume (ties by symbol, deterministic)."""
+def liquid_universe(rules: UniverseRules | None = None) -> UniversePicker:
+    """PRODUCT.md §4's universe among the tradable pairs: the most liquid USDT pairs by 24h quote
+    volume, stablecoins and leveraged tokens left out (`market.universe.select_universe`)."""
 
     def pick(tickers: Mapping[str, Ticker], tradable: Sequence[str]) -> list[str]:
-        ranked = sorted(
-            (s for s in tradable if s.endswith(f"/{quote}")),
-            key=lambda s: (-(tickers[s].quote_volume_24h or 0) if s in tickers else 0, s),
-        )
-        return sorted(ranked[:limit])
+        known = set(tradable)
+        return sorted(select_universe({s: t for s, t in tickers.items() if s in known}, rules=rules))
 
     return pick
 
@@ -79,7 +78,7 @@ class ExchangeMarketFeed:
         self.client = client
         self.exchange_id = client.exchange_id
         self.fixed_symbols = list(symbols) if symbols else None
-        self.universe = universe or top_by_volume(150)
+        self.universe = universe or liquid_universe()
         self.timeframes = tuple(timeframes)
         self.with_book = with_book
         self.context = context
