@@ -1,8 +1,12 @@
 """Structured, secret-masking logging.
 
-Every secret the process seals, opens or receives is registered with `register_secret`; from then on
-it is replaced by `***` in every log record: message, arguments, exception text, tracebacks and stack
-info, at every level (debug included). Values that merely look like credentials in known headers and
+Every secret the process seals (stores) or opens (decrypts) is registered with `register_secret`; from
+then on, for the life of the process, it is replaced by `***` in every log record: message, arguments,
+exception text, tracebacks and stack info, at every level (debug included). Secrets a request merely
+carries (passwords, pasted API keys, refused or not) are masked only in the records of that request
+(`request_secret_scope` + `mask_in_request`): letting any client add to the process-wide list would let
+a login with password `/api/v1/` rewrite every later log line, and a flood of them crowd real secrets
+out of a bounded list (issue 16). Values that merely look like credentials in known headers and
 parameters (Authorization, X-MBX-APIKEY, OK-ACCESS-KEY, apiKey=, secret=, password=, signature=...)
 are masked too, registered or not.
 
@@ -18,12 +22,14 @@ import re
 import sys
 import threading
 import traceback
-from collections import OrderedDict
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
 from typing import Any
 
 MASK = "***"
 _MIN_SECRET_LEN = 4
-_MAX_SECRETS = 10_000
+_MAX_REQUEST_SECRETS = 64  # per request: a body with more secret-named fields gets its first 64 masked
 
 _SECRET_NAMES = (
     r"authorization|proxy-authorization|cookie|set-cookie|x-csrf-token|"  # noqa: S105 - names, not a value
@@ -47,14 +53,15 @@ _TELEGRAM_BOT = re.compile(r"bot\d{5,}:[A-Za-z0-9_-]{20,}")
 
 
 class _SecretRegistry:
-    """Process-wide set of secret values, bounded (oldest forgotten first).
+    """Process-wide set of the secrets this process stored or decrypted; never evicted (their number
+    is bounded by the stored connections and TOTP seeds, and each can appear in a log at any time).
 
     Indexed by each value's first characters, so masking costs one dict lookup per character of the
     text whatever the number of secrets (a regex alternation of thousands of values is far slower).
     """
 
     def __init__(self) -> None:
-        self._values: OrderedDict[str, None] = OrderedDict()
+        self._values: set[str] = set()
         self._index: dict[str, list[str]] = {}
         self._lock = threading.Lock()
 
@@ -63,18 +70,12 @@ class _SecretRegistry:
             return
         with self._lock:
             if value in self._values:
-                self._values.move_to_end(value)
                 return
-            self._values[value] = None
-            bucket = self._index.setdefault(value[:_MIN_SECRET_LEN], [])
+            self._values.add(value)
+            bucket = list(self._index.get(value[:_MIN_SECRET_LEN], ()))
             bucket.append(value)
             bucket.sort(key=len, reverse=True)  # longest match first at any position
-            if len(self._values) > _MAX_SECRETS:
-                oldest, _ = self._values.popitem(last=False)
-                old_bucket = self._index[oldest[:_MIN_SECRET_LEN]]
-                old_bucket.remove(oldest)
-                if not old_bucket:
-                    del self._index[oldest[:_MIN_SECRET_LEN]]
+            self._index[value[:_MIN_SECRET_LEN]] = bucket  # replaced whole: readers never lock
 
     def mask(self, text: str) -> str:
         index = self._index
@@ -105,23 +106,65 @@ class _SecretRegistry:
 _registry = _SecretRegistry()
 
 
-def register_secret(value: str | None) -> None:
-    """Mask `value` in every log record from now on (also its URL-encoded and JSON-escaped forms)."""
-    if not value:
-        return
-    _registry.add(value)
+def _variants(value: str) -> set[str]:
+    """`value` and its URL-encoded and JSON-escaped forms (how it appears in logged requests)."""
     from urllib.parse import quote, quote_plus
 
-    for variant in (quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]):
-        if variant != value:
-            _registry.add(variant)
+    return {value, quote(value, safe=""), quote_plus(value), json.dumps(value)[1:-1]}
+
+
+def register_secret(value: str | None) -> None:
+    """Mask `value` in every log record from now on. Only for secrets this process stored or decrypted;
+    a value a request merely carries goes to `mask_in_request`."""
+    if not value:
+        return
+    for variant in _variants(value):
+        _registry.add(variant)
+
+
+_request_secrets: ContextVar[set[str] | None] = ContextVar("qari_request_secrets", default=None)
+
+
+@contextmanager
+def request_secret_scope() -> Iterator[None]:
+    """Within this block (one request: its task, and threads started from it) values given to
+    `mask_in_request` are masked; afterwards they are forgotten."""
+    token = _request_secrets.set(set())
+    try:
+        yield
+    finally:
+        _request_secrets.reset(token)
+
+
+def mask_in_request(value: str | None) -> None:
+    """Mask `value` in the log records of the current request only (a password, a pasted API key).
+
+    Outside a request (a CLI command run by the operator) it joins the process-wide list instead.
+    """
+    if not value or len(value) < _MIN_SECRET_LEN:
+        return
+    scope = _request_secrets.get()
+    if scope is None:
+        register_secret(value)
+    elif len(scope) < _MAX_REQUEST_SECRETS * 4:
+        scope.update(v for v in _variants(value) if len(v) >= _MIN_SECRET_LEN)
+
+
+def _mask_request_secrets(text: str) -> str:
+    scope = _request_secrets.get()
+    if not scope:
+        return text
+    for value in sorted(scope, key=len, reverse=True):
+        if value in text:
+            text = text.replace(value, MASK)
+    return text
 
 
 def mask_text(text: str) -> str:
     """`text` with registered secrets and credential-shaped values replaced by `***`."""
     if not text:
         return text
-    text = _registry.mask(text)
+    text = _mask_request_secrets(_registry.mask(text))
     text = _NAMED_VALUE.sub(lambda m: f"{m['name']}{m['sep']}{m['quote']}{MASK}", text)
     text = _BEARER.sub(lambda m: f"{m.group(1)} {MASK}", text)
     return _TELEGRAM_BOT.sub("bot" + MASK, text)

@@ -10,7 +10,7 @@ import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from qari.logging import register_secret
+from qari.logging import mask_in_request, register_secret
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
@@ -26,12 +26,12 @@ def set_hash_cost(*, time_cost: int, memory_kib: int, parallelism: int) -> None:
 
 
 def hash_password(password: str) -> str:
-    register_secret(password)
+    mask_in_request(password)
     return _hasher.hash(password)
 
 
 def verify_password(password_hash: str, password: str) -> bool:
-    register_secret(password)
+    mask_in_request(password)
     try:
         return _hasher.verify(password_hash, password)
     except (VerifyMismatchError, VerificationError, InvalidHashError):

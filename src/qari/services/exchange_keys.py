@@ -36,7 +36,7 @@ from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.adapters.vault import SecretVault
 from qari.adapters.vault.repository import erase_secret, sealed_of, store_secret
 from qari.core.time import Clock
-from qari.logging import get_logger, register_secret
+from qari.logging import get_logger, mask_in_request, register_secret
 from qari.services.alerts import emit_alert
 from qari.services.errors import ServiceError
 
@@ -120,7 +120,7 @@ def validate_input(exchange: str, api_key: str, api_secret: str, passphrase: str
             "passphrase", passphrase, limit=MAX_PASSPHRASE_LENGTH, pattern=_TOKEN, hint="only printable ASCII"
         )
     for value in (key, secret, phrase):
-        register_secret(value)  # masked in every log record from now on
+        mask_in_request(value)  # masked in this request's log records; sealing masks it for good
     return KeyInput(name, key, secret, phrase)
 
 
@@ -164,6 +164,8 @@ def _apply(row: ExchangeConnection, check: KeyCheck, now: dt.datetime) -> None:
 
 async def _seal(session: AsyncSession, vault: SecretVault, user_id: int, data: KeyInput) -> int:
     payload = json.dumps({"api_key": data.api_key, "secret": data.api_secret, "passphrase": data.passphrase})
+    for value in (data.api_key, data.api_secret, data.passphrase):
+        register_secret(value)  # stored: masked in every log record from now on
     return await store_secret(
         session,
         vault,

@@ -55,15 +55,28 @@ class RiskSettingsError(ValueError):
         self.errors = errors
 
 
+MAX_NUMBER_CHARS = 32
+MAX_NUMBER_MAGNITUDE = 12  # no setting needs a power of ten beyond ±12
+
+
 def _decimal(value: object) -> Decimal:
+    """`value` as a Decimal, refused by size first: `int(Decimal("1e1000000"))` (or arithmetic on it)
+    would block the shared event loop for tens of seconds (issue 16)."""
     if isinstance(value, bool) or not isinstance(value, int | float | str | Decimal):
         raise ValueError("must be a number")
+    if isinstance(value, int) and value.bit_length() > 64:
+        raise ValueError("is far too large")
+    text = value.strip() if isinstance(value, str) else str(value)
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"must be a number of at most {MAX_NUMBER_CHARS} characters")
     try:
-        number = Decimal(str(value).strip())
+        number = Decimal(text)
     except InvalidOperation:
         raise ValueError("must be a number") from None
     if not number.is_finite():
         raise ValueError("must be a finite number")
+    if number and abs(number.adjusted()) > MAX_NUMBER_MAGNITUDE:
+        raise ValueError("is far too large or too small")
     return number
 
 

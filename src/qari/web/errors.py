@@ -13,7 +13,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from qari.logging import get_logger, register_secret
+from qari.logging import get_logger, mask_in_request, request_secret_scope
 from qari.services.errors import ServiceError
 
 log = get_logger(__name__)
@@ -57,7 +57,8 @@ def install_error_handlers(app: FastAPI) -> None:
 
     @app.exception_handler(Exception)
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
-        log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
+        if not getattr(exc, "_qari_logged", False):  # RegisterBodySecrets logs it inside the request
+            log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
         return JSONResponse(
             {"detail": "internal error; the operator can find details in the server log"}, 500
         )
@@ -151,7 +152,7 @@ def _register_fields(value: object) -> None:
     if isinstance(value, dict):
         for key, item in value.items():
             if isinstance(item, str) and str(key).lower() in _SECRET_FIELDS:
-                register_secret(item)
+                mask_in_request(item)
             else:
                 _register_fields(item)
     elif isinstance(value, list):
@@ -160,14 +161,30 @@ def _register_fields(value: object) -> None:
 
 
 class RegisterBodySecrets:
-    """Registers secret-named JSON fields of every request (passwords, API secrets, passphrases) with
-    the log masker as they arrive, before any code could log them."""
+    """Masks secret-named JSON fields of a request (passwords, API secrets, passphrases) in the log
+    records of that request only, from the moment they arrive, before any code could log them.
+
+    Unhandled errors are logged here, still inside the request's masking scope (the 500 handler runs
+    outside every middleware)."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http" or scope.get("method") in ("GET", "HEAD", "OPTIONS"):
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        with request_secret_scope():
+            try:
+                await self._call(scope, receive, send)
+            except Exception as exc:
+                log.error("unhandled error on %s %s", scope.get("method"), scope.get("path"), exc_info=exc)
+                with contextlib.suppress(AttributeError):
+                    exc._qari_logged = True  # type: ignore[attr-defined]
+                raise
+
+    async def _call(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope.get("method") in ("GET", "HEAD", "OPTIONS"):
             await self.app(scope, receive, send)
             return
         chunks: list[bytes] = []

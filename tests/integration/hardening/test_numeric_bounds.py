@@ -1,0 +1,34 @@
+"""Issue 16 item 1: a huge number in a request is refused at once, never converted (which would block
+the shared event loop for tens of seconds)."""
+
+from __future__ import annotations
+
+import time
+
+import httpx
+import pytest
+from tests.helpers import register_and_login
+
+RISK = "/api/v1/settings/risk"
+
+
+@pytest.mark.parametrize(
+    "update",
+    [
+        {"max_positions": "1e1000000"},
+        {"spread_limit_bps": "1e999999"},
+        {"cooldown_hours": "-1e1000000"},
+        {"allocation_value": "1e-1000000"},
+        {"stop_loss_pct": "1" + "0" * 5000},
+        {"allocation_value": "10." + "0" * 20000 + "1"},
+    ],
+)
+async def test_put_risk_when_number_is_huge_then_4xx_fast(client: httpx.AsyncClient, update: dict) -> None:
+    auth = await register_and_login(client)
+    started = time.perf_counter()
+    response = await client.put(RISK, json=update, headers=auth)
+    elapsed = time.perf_counter() - started
+    assert response.status_code == 422, response.text
+    (name,) = update
+    assert name in {e["field"] for e in response.json()["errors"]}
+    assert elapsed < 1.0, f"{update!r} took {elapsed:.1f} s"
