@@ -6,7 +6,7 @@ import datetime as dt
 
 from fastapi import APIRouter, Request, Response, status
 
-from qari.services import accounts
+from qari.services import accounts, credentials
 from qari.services.errors import ServiceError
 from qari.web import security
 from qari.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VaultDep
@@ -14,6 +14,7 @@ from qari.web.schemas.accounts import (
     Credentials,
     LoginRequest,
     PasswordChange,
+    PasswordRules,
     RegistrationAccepted,
     TokenPublic,
     TotpCode,
@@ -33,6 +34,12 @@ async def register(body: Credentials, session: SessionDep, clock: ClockDep) -> R
     await accounts.register(session, email=body.email, password=body.password, now=clock.now())
     await session.commit()
     return RegistrationAccepted(detail=accounts.REGISTERED)
+
+
+@router.get("/password-rules", response_model=PasswordRules)
+async def password_rules() -> PasswordRules:
+    """Every rule a new password must meet (the register page lists them)."""
+    return PasswordRules(rules=list(credentials.PASSWORD_RULES))
 
 
 @router.post("/login", response_model=TokenPublic)
