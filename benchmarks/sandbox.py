@@ -14,6 +14,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -29,13 +30,16 @@ from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.harness import FIXTURE_START_MS, ccxt_bybit
 from qari.adapters.simulator.prices import SyntheticMarket
 
+ADMIN_TOKEN = secrets.token_urlsafe(16)
+ADMIN = {"Authorization": f"Bearer {ADMIN_TOKEN}"}
+
 
 @contextmanager
 def sandbox_process() -> Iterator[str]:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
-    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path), "QARI_SANDBOX_ADMIN_TOKEN": ADMIN_TOKEN}
     cmd = [sys.executable, "-m", "qari", "sandbox", "--port", str(port), "--stepped"]
     child = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
     base = f"http://127.0.0.1:{port}"
@@ -68,7 +72,7 @@ async def _timed(jobs: list[Callable[[], Awaitable[Any]]], concurrency: int) -> 
 
 
 async def over_http(base: str, orders: int, concurrency: int) -> tuple[float, float]:
-    key = httpx.post(f"{base}/admin/keys", json={"balances": {"USDT": "100000000"}}).json()
+    key = httpx.post(f"{base}/admin/keys", json={"balances": {"USDT": "100000000"}}, headers=ADMIN).json()
     ex = ccxt_bybit(base, key["api_key"], key["api_secret"], enableRateLimit=False)
     try:
         await ex.load_markets()
@@ -79,14 +83,18 @@ async def over_http(base: str, orders: int, concurrency: int) -> tuple[float, fl
             return lambda: ex.create_order("BTC/USDT", "limit", "buy", 0.001, price, params)
 
         place_s, placed = await _timed([place(i) for i in range(orders)], concurrency)
-        listed = httpx.get(f"{base}/admin/orders/{key['api_key']}", params={"open_only": True}).json()
+        listed = httpx.get(
+            f"{base}/admin/orders/{key['api_key']}", params={"open_only": True}, headers=ADMIN
+        ).json()
         assert len(listed) == orders, f"expected {orders} open orders, found {len(listed)}"
 
         def cancel(order_id: str) -> Callable[[], Awaitable[Any]]:
             return lambda: ex.cancel_order(order_id, "BTC/USDT")
 
         cancel_s, _ = await _timed([cancel(o["id"]) for o in placed], concurrency)
-        listed = httpx.get(f"{base}/admin/orders/{key['api_key']}", params={"open_only": True}).json()
+        listed = httpx.get(
+            f"{base}/admin/orders/{key['api_key']}", params={"open_only": True}, headers=ADMIN
+        ).json()
         assert listed == [], "orders left open after cancelling"
         return orders / place_s, orders / cancel_s
     finally:

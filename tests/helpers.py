@@ -18,7 +18,7 @@ async def register_and_login(
     """
     email = email or f"user-{uuid.uuid4().hex[:10]}@example.com"
     response = await client.post("/api/v1/auth/register", json={"email": email, "password": password})
-    assert response.status_code in (201, 409), response.text
+    assert response.status_code in (201, 202, 409), response.text
     response = await client.post("/api/v1/auth/login", json={"email": email, "password": password})
     assert response.status_code == 200, response.text
     client.cookies.clear()  # keep the client cookie-free so only the bearer header authenticates

@@ -43,8 +43,11 @@ class Settings(BaseSettings):
     engine_mode: Literal["sandbox", "live", "off"] = "sandbox"
     cycle_seconds: int = Field(300, ge=1)
     manage_seconds: int = Field(30, ge=1)
-    # Built-in sandbox exchange mounted at /sandbox/bybit.
+    # Built-in sandbox exchange mounted at /sandbox/bybit (in live mode only when set explicitly).
     sandbox_enabled: bool = True
+    # Bearer token for the sandbox's admin API (`/sandbox/bybit/admin`); unset: a random one nobody
+    # knows, so only the operator's session controls it.
+    sandbox_admin_token: SecretStr | None = None
     sandbox_data: Path | None = None
     # With sandbox_data: replay only these pairs ("BTC/USDT,SUI/USDT"; default every pair with files)
     # and start at this moment of the data, shifted by whole weeks into the week before now.
@@ -112,6 +115,15 @@ class Settings(BaseSettings):
             if name not in pairs:
                 pairs.append(name)
         return pairs or None
+
+    @property
+    def sandbox_mounted(self) -> bool:
+        """The sandbox is served unless turned off; in live mode only when QARI_SANDBOX_ENABLED is set
+        to true explicitly (paper keys and an exchange admin surface beside real money by default
+        would be a mistake waiting to happen)."""
+        if self.engine_mode == "live":
+            return self.sandbox_enabled and "sandbox_enabled" in self.model_fields_set
+        return self.sandbox_enabled
 
     @property
     def resolved_database_url(self) -> str:

@@ -21,6 +21,7 @@ import pytest
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 SRC = Path(__file__).resolve().parents[2] / "src"
 CHROMIUM = os.environ.get("QARI_CHROMIUM", "/usr/bin/chromium")
+SANDBOX_ADMIN_TOKEN = "browser-tests-sandbox-admin-token"
 
 
 @dataclass
@@ -33,6 +34,11 @@ class LiveServer:
     @property
     def sandbox_url(self) -> str:
         return f"{self.url}/sandbox/bybit"
+
+    @property
+    def sandbox_admin(self) -> dict[str, str]:
+        """Headers for the mounted sandbox's admin API (its token is set by `serve`)."""
+        return {"Authorization": f"Bearer {SANDBOX_ADMIN_TOKEN}"}
 
 
 @dataclass
@@ -129,6 +135,7 @@ def serve(root: Path, settings: dict[str, str]) -> Iterator[LiveServer]:
         "QARI_DATA_DIR": str(root / "var"),
         "QARI_MASTER_KEY_FILE": str(root / "keys" / "master.key"),
         "QARI_EGRESS_IP": "127.0.0.1",
+        "QARI_SANDBOX_ADMIN_TOKEN": SANDBOX_ADMIN_TOKEN,
         **settings,
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
     }
@@ -142,7 +149,7 @@ def serve(root: Path, settings: dict[str, str]) -> Iterator[LiveServer]:
         _wait_healthy(server, timeout=60)
         # Make the operator before any test's user, so test users are ordinary fresh accounts.
         account = {"email": OPERATOR_EMAIL, "password": PASSWORD}
-        assert httpx.post(f"{server.url}/api/v1/auth/register", json=account).status_code == 201
+        assert httpx.post(f"{server.url}/api/v1/auth/register", json=account).status_code == 202
         yield server
     finally:
         process.terminate()

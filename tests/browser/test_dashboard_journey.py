@@ -64,7 +64,9 @@ def app_server(replay_server: LiveServer) -> LiveServer:
 
 def _sandbox_key(server: LiveServer, permissions: dict[str, list[str]]) -> dict[str, str]:
     body = {"permissions": permissions, "read_only": 0, "ips": ["*"], "balances": {"USDT": "10000"}}
-    response = httpx.post(f"{server.sandbox_url}/admin/keys", json=body, timeout=10)
+    response = httpx.post(
+        f"{server.sandbox_url}/admin/keys", json=body, headers=server.sandbox_admin, timeout=10
+    )
     assert response.status_code in (200, 201), response.text
     keys: dict[str, str] = response.json()
     return keys
@@ -136,13 +138,20 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
     open_page(page, "/app/trades", "#trade-list")
     assert page.query_selector("details.trade") is None, "a trade existed before the replay reached the setup"  # type: ignore[attr-defined]
     page.evaluate("window.__qariNoReload = 'still here'")  # type: ignore[attr-defined]
-    clock = httpx.post(f"{server.sandbox_url}/admin/clock", json={"speed": SPEED}, timeout=10)
+    clock = httpx.post(
+        f"{server.sandbox_url}/admin/clock", json={"speed": SPEED}, headers=server.sandbox_admin, timeout=10
+    )
     assert clock.status_code == 200, clock.text
     assert clock.json()["mode"] == "replay"
     trade_el = page.wait_for_selector("details.trade", timeout=TRADE_WAIT_MS)  # type: ignore[attr-defined]
     assert page.evaluate("window.__qariNoReload") == "still here"  # type: ignore[attr-defined]
     # Back to the real pace, so the market holds still for the screenshots.
-    assert httpx.post(f"{server.sandbox_url}/admin/clock", json={"speed": 1}, timeout=10).status_code == 200
+    assert (
+        httpx.post(
+            f"{server.sandbox_url}/admin/clock", json={"speed": 1}, headers=server.sandbox_admin, timeout=10
+        ).status_code
+        == 200
+    )
     assert trade_el.query_selector("summary strong").inner_text() == engine_entry.symbol
     trade_el.click()
     explanation = page.wait_for_selector("details.trade[open] [data-testid=explanation]")  # type: ignore[attr-defined]

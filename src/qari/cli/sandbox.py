@@ -28,8 +28,15 @@ def sandbox(
     rate_limits: bool = typer.Option(
         False, help="Enforce Bybit's per-key limits (20 order calls/s, 50 reads/s)."
     ),
+    admin_token: str | None = typer.Option(
+        None,
+        envvar="QARI_SANDBOX_ADMIN_TOKEN",
+        help="Bearer token of the admin API (default: a random one, printed at start).",
+    ),
 ) -> None:
-    """Run the sandbox exchange (admin API at /admin, loopback clients only)."""
+    """Run the sandbox exchange (admin API at /admin, for the admin token's holder only)."""
+    import secrets
+
     import uvicorn
 
     from qari.adapters.simulator.app import build_venue, create_sandbox_app
@@ -62,11 +69,20 @@ def sandbox(
     typer.echo(
         f"qari sandbox: Bybit v5 spot at {base} ({len(venue.exchange.instruments())} symbols: {symbols} …)"
     )
+    token = admin_token or secrets.token_urlsafe(32)
+    shown = token if admin_token is None else "$QARI_SANDBOX_ADMIN_TOKEN"
     typer.echo(
         f"  create a key: curl -s -X POST {base}/admin/keys -H 'content-type: application/json' "
+        f"-H 'Authorization: Bearer {shown}' "
         """-d '{"balances": {"USDT": "10000"}}'"""
     )
-    uvicorn.run(create_sandbox_app(venue), host=host, port=port, log_level="warning", access_log=False)
+    uvicorn.run(
+        create_sandbox_app(venue, admin_token=token),
+        host=host,
+        port=port,
+        log_level="warning",
+        access_log=False,
+    )
 
 
 def parse_start(value: str) -> dt.datetime:

@@ -715,7 +715,7 @@ async def build_engine(
         raise ValueError("backtests are built with build_backtest(...)")
     endpoints = (
         Endpoints(base_urls={SANDBOX: sandbox_base_url(settings)})
-        if settings.sandbox_enabled
+        if settings.sandbox_mounted
         else Endpoints()
     )
     clock: Clock

@@ -4,13 +4,14 @@ operator actions and the audit log. Callers pass `now` and own the transaction."
 from __future__ import annotations
 
 import datetime as dt
-import re
 from dataclasses import dataclass
 from typing import Any
 
+from email_validator import EmailNotValidError, validate_email
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
 from qari.adapters.persistence.tables.accounts import (
     AuditEntry,
@@ -26,18 +27,29 @@ from qari.services import credentials, plans
 from qari.services.errors import ServiceError
 
 LOCKOUT_WINDOW = dt.timedelta(minutes=15)
-MAX_FAILURES_PER_EMAIL = 5
+FREE_FAILURES = 5  # wrong passwords one client may try on one account before it must wait
+FIRST_WAIT = dt.timedelta(seconds=30)  # then doubling with each further failure, up to LOCKOUT_WINDOW
 MAX_FAILURES_PER_IP = 30
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
 TOTP_EXCHANGE = "qari"
 TOTP_PURPOSE = "totp"
+WRONG_CREDENTIALS = "wrong e-mail or password"
+REGISTERED = (
+    "account request received: log in with this e-mail and password. If the e-mail already had an "
+    "account, that account and its password are unchanged."
+)
 
 
 def normalise_email(email: str) -> str:
-    email = email.strip().lower()
-    if len(email) > 254 or not _EMAIL.match(email):
+    """The address in lower case, or 422: `email-validator` refuses NUL, spaces, `<`, `>` and other
+    characters outside RFC 5322 / 6531 (special-use domains are allowed: self-hosted installs)."""
+    try:
+        valid = validate_email(email.strip(), check_deliverability=False, globally_deliverable=False)
+    except EmailNotValidError:
+        raise ServiceError(422, "email: enter a valid e-mail address such as name@example.com") from None
+    normalised = valid.normalized.lower()
+    if len(normalised) > 254:
         raise ServiceError(422, "email: enter a valid e-mail address such as name@example.com")
-    return email
+    return normalised
 
 
 async def audit(
@@ -46,17 +58,21 @@ async def audit(
     session.add(AuditEntry(at=now, actor_user_id=actor, action=action, detail=detail))
 
 
-async def register(session: AsyncSession, *, email: str, password: str, now: dt.datetime) -> User:
-    """Create the account (operator if it is the install's first) with its default settings."""
+async def register(session: AsyncSession, *, email: str, password: str, now: dt.datetime) -> User | None:
+    """Create the account (operator if it is the install's first) with its default settings.
+
+    An e-mail that already has an account returns None after the same password-hashing work, and
+    the route answers both cases alike, so registration does not tell who has an account."""
     email = normalise_email(email)
     problems = credentials.password_problems(password, email=email)
     if problems:
         raise ServiceError(422, "password: " + "; ".join(problems))
+    password_hash = credentials.hash_password(password)
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
-        raise ServiceError(409, "email: an account with this e-mail already exists; log in instead")
+        return None
     user = User(
         email=email,
-        password_hash=credentials.hash_password(password),
+        password_hash=password_hash,
         is_operator=False,
         plan_tier="trial",
         trial_ends_at=plans.trial_end(now),
@@ -68,7 +84,8 @@ async def register(session: AsyncSession, *, email: str, password: str, now: dt.
     try:
         await session.flush()
     except IntegrityError:  # a concurrent registration of the same e-mail won the race
-        raise ServiceError(409, "email: an account with this e-mail already exists; log in instead") from None
+        await session.rollback()
+        return None
     first = user.is_operator = await _claim_operator(session, user.id)
     session.add(UserSettings(user_id=user.id))
     await audit(session, now=now, actor=user.id, action="user.registered", operator=first)
@@ -90,26 +107,43 @@ async def _claim_operator(session: AsyncSession, user_id: int) -> bool:
     return bool(claimed.rowcount)  # type: ignore[attr-defined]
 
 
-def _retry_after(failures: list[dt.datetime], limit: int, now: dt.datetime) -> int | None:
-    if len(failures) < limit:
+def _backoff(failures: list[dt.datetime], now: dt.datetime) -> int | None:
+    """Seconds one client must still wait on one account: none for the first FREE_FAILURES, then
+    FIRST_WAIT doubling per further failure (capped at LOCKOUT_WINDOW) from the latest one."""
+    extra = len(failures) - FREE_FAILURES
+    if extra < 0:
         return None
-    unlock = sorted(failures)[-limit] + LOCKOUT_WINDOW
-    seconds = int((unlock - now).total_seconds()) + 1
+    wait = min(FIRST_WAIT * 2**extra, LOCKOUT_WINDOW)
+    seconds = int((max(failures) + wait - now).total_seconds()) + 1
+    return seconds if seconds > 0 else None
+
+
+def _ip_wait(failures: list[dt.datetime], now: dt.datetime) -> int | None:
+    if len(failures) < MAX_FAILURES_PER_IP:
+        return None
+    seconds = int((sorted(failures)[-MAX_FAILURES_PER_IP] + LOCKOUT_WINDOW - now).total_seconds()) + 1
     return seconds if seconds > 0 else None
 
 
 async def _lockout(session: AsyncSession, *, email: str, ip: str, now: dt.datetime) -> int | None:
-    """Seconds until this e-mail (or this client address) may try again, or None when not locked."""
+    """Seconds until this client may try this e-mail again (or any e-mail, after many failures
+    across accounts), or None. The lock is per (account, client): failures from elsewhere never
+    lock the owner out."""
     since = now - LOCKOUT_WINDOW
     last_success = await session.scalar(
-        select(func.max(LoginAttempt.id)).where(LoginAttempt.email == email, LoginAttempt.success.is_(True))
+        select(func.max(LoginAttempt.id)).where(
+            LoginAttempt.email == email, LoginAttempt.ip == ip, LoginAttempt.success.is_(True)
+        )
     )
     failed = (LoginAttempt.success.is_(False), LoginAttempt.at > since)
-    by_email = list(
+    by_pair = list(
         (
             await session.execute(
                 select(LoginAttempt.at).where(
-                    LoginAttempt.email == email, LoginAttempt.id > (last_success or 0), *failed
+                    LoginAttempt.email == email,
+                    LoginAttempt.ip == ip,
+                    LoginAttempt.id > (last_success or 0),
+                    *failed,
                 )
             )
         ).scalars()
@@ -117,15 +151,13 @@ async def _lockout(session: AsyncSession, *, email: str, ip: str, now: dt.dateti
     by_ip = list(
         (await session.execute(select(LoginAttempt.at).where(LoginAttempt.ip == ip, *failed))).scalars()
     )
-    waits = [
-        w
-        for w in (
-            _retry_after(by_email, MAX_FAILURES_PER_EMAIL, now),
-            _retry_after(by_ip, MAX_FAILURES_PER_IP, now),
-        )
-        if w
-    ]
+    waits = [w for w in (_backoff(by_pair, now), _ip_wait(by_ip, now)) if w]
     return max(waits) if waits else None
+
+
+async def _failed(session: AsyncSession, *, email: str, ip: str, now: dt.datetime) -> None:
+    session.add(LoginAttempt(email=email, ip=ip, at=now, success=False))
+    await session.flush()
 
 
 @dataclass(frozen=True)
@@ -150,11 +182,12 @@ async def login(
     """Check credentials (and the TOTP code when enabled) under the lockout policy; open a session.
 
     Failed attempts are recorded in the caller's transaction, which must be committed even when
-    this raises (see `record_failure`).
+    this raises. A wrong e-mail and a wrong password get the same answer; only a correct password
+    of an account with two-factor login on is told that a code is needed (`code` in the error).
     """
     email = email.strip().lower()
     wait = await _lockout(session, email=email, ip=ip, now=now)
-    if wait:
+    if wait and not totp_code:  # refused before any hashing: a locked client costs nothing
         raise ServiceError(
             429,
             f"too many failed logins: try again in {wait} seconds",
@@ -166,14 +199,32 @@ async def login(
         ok = False
     else:
         ok = credentials.verify_password(user.password_hash, password)
-    if ok and user is not None and user.totp_enabled:
-        if not totp_code:
-            raise ServiceError(401, "two-factor code required: send totp_code from your authenticator app")
-        ok = await _accept_totp(session, vault, user, totp_code, now)
-    session.add(LoginAttempt(email=email, ip=ip, at=now, success=ok))
+    # A locked client still gets in with the right password *and* a valid second factor (what a
+    # password guesser lacks); anything else is the same 429, so the lock is no password oracle.
+    if wait and not (ok and user is not None and user.totp_enabled and totp_code):
+        raise ServiceError(
+            429,
+            f"too many failed logins: try again in {wait} seconds",
+            headers={"Retry-After": str(wait)},
+        )
     if not ok or user is None:
-        await session.flush()
-        raise ServiceError(401, "wrong e-mail, password or two-factor code")
+        await _failed(session, email=email, ip=ip, now=now)
+        raise ServiceError(401, WRONG_CREDENTIALS, code="wrong_credentials")
+    if user.totp_enabled:
+        if not totp_code:
+            raise ServiceError(
+                401,
+                "two-factor code required: send totp_code from your authenticator app",
+                code="totp_required",
+            )
+        if not await _accept_totp(session, vault, user, totp_code, now):
+            await _failed(session, email=email, ip=ip, now=now)
+            raise ServiceError(
+                401,
+                "wrong two-factor code: enter the current 6-digit code from your authenticator app",
+                code="totp_invalid",
+            )
+    session.add(LoginAttempt(email=email, ip=ip, at=now, success=True))
     # Housekeeping: attempts older than the lockout window no longer matter, nor do expired sessions.
     await session.execute(delete(LoginAttempt).where(LoginAttempt.at < now - 2 * LOCKOUT_WINDOW))
     await session.execute(delete(LoginSession).where(LoginSession.expires_at < now))
@@ -253,13 +304,16 @@ async def _accept_totp(
 async def totp_begin(
     session: AsyncSession, vault: SecretVault, user: User, *, now: dt.datetime
 ) -> tuple[str, str]:
-    """A new (not yet enabled) TOTP seed for the user; returns (seed, otpauth URI) to show once."""
+    """A new (not yet enabled) TOTP seed for the user; returns (seed, otpauth URI) to show once.
+
+    One pending seed per user: the new seed replaces the one this request saw by a conditional
+    UPDATE, so of two concurrent set-ups exactly one wins and the other gets 409 (its caller rolls
+    back, taking its sealed seed with it) instead of leaving an orphan ciphertext."""
     if user.totp_enabled:
         raise ServiceError(409, "two-factor login is already on; disable it first to enrol a new device")
-    if user.totp_secret_id is not None:
-        await erase_secret(session, user.totp_secret_id)
+    seen = user.totp_secret_id
     seed = credentials.new_totp_seed()
-    user.totp_secret_id = await store_secret(
+    new_id = await store_secret(
         session,
         vault,
         user_id=user.id,
@@ -268,18 +322,47 @@ async def totp_begin(
         purpose=TOTP_PURPOSE,
         plaintext=seed,
     )
+    claimed = await session.execute(
+        update(User)
+        .where(
+            User.id == user.id,
+            User.totp_enabled.is_(False),
+            User.totp_secret_id.is_(None) if seen is None else User.totp_secret_id == seen,
+        )
+        .values(totp_secret_id=new_id)
+        .execution_options(synchronize_session=False)
+    )
+    if not claimed.rowcount:  # type: ignore[attr-defined]
+        raise ServiceError(409, "another two-factor set-up of this account is in progress: try again")
+    set_committed_value(user, "totp_secret_id", new_id)
+    if seen is not None:
+        await erase_secret(session, seen)
     await audit(session, now=now, actor=user.id, action="user.totp_setup")
     return seed, credentials.totp_uri(seed, user.email)
 
 
 async def totp_enable(
-    session: AsyncSession, vault: SecretVault, user: User, *, code: str, now: dt.datetime
+    session: AsyncSession,
+    vault: SecretVault,
+    user: User,
+    *,
+    code: str,
+    keep_token: str | None,
+    now: dt.datetime,
 ) -> None:
+    """Turn two-factor login on; every other session of the user ends (they were opened with the
+    password alone, perhaps by whoever made the user want a second factor)."""
+    if user.totp_enabled:
+        raise ServiceError(409, "two-factor login is already on")
     if user.totp_secret_id is None:
         raise ServiceError(409, "start two-factor set-up first (POST /api/v1/auth/totp/setup)")
     if not await _accept_totp(session, vault, user, code, now):
         raise ServiceError(422, "code: that code is not valid; check your authenticator app's time and retry")
     user.totp_enabled = True
+    stmt = delete(LoginSession).where(LoginSession.user_id == user.id)
+    if keep_token:
+        stmt = stmt.where(LoginSession.token_hash != credentials.token_hash(keep_token))
+    await session.execute(stmt)
     await audit(session, now=now, actor=user.id, action="user.totp_enabled")
 
 

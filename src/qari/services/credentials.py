@@ -9,11 +9,24 @@ import secrets
 import pyotp
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+from zxcvbn import zxcvbn
 
 from qari.logging import mask_in_request, register_secret
 
 MIN_PASSWORD_LENGTH = 12
 MAX_PASSWORD_LENGTH = 128
+# zxcvbn (Dropbox's estimator: common-password lists, keyboard walks, l33t, dates) scores 0-4;
+# 3 is "safely unguessable" against an online attack and refuses `Password1234` and `P@ssw0rd2024`.
+MIN_STRENGTH = 3
+PASSWORD_RULES = (
+    f"at least {MIN_PASSWORD_LENGTH} and at most {MAX_PASSWORD_LENGTH} characters",
+    "at least three of: lower-case, upper-case, digits, symbols",
+    "no spaces at the start or end",
+    "not your e-mail name",
+    "at least 6 different characters",
+    "not a common or easily guessed password (checked with zxcvbn: no common words with digits "
+    "or symbol swaps, keyboard patterns, repeats or dates)",
+)
 
 _hasher = PasswordHasher()  # argon2id with the library's current recommended parameters
 
@@ -70,6 +83,12 @@ def password_problems(password: str, *, email: str = "") -> list[str]:
         problems.append("do not include your e-mail name in the password")
     if len(set(password)) < 6:
         problems.append("use more different characters")
+    if not problems:
+        # zxcvbn's cost grows with the length; it only runs on a password that passed the bounds above.
+        verdict = zxcvbn(password, user_inputs=[local, email.lower()] if email else [])
+        if verdict["score"] < MIN_STRENGTH:
+            warning = verdict["feedback"].get("warning") or "it is easy to guess"
+            problems.append(f"choose a less guessable password ({warning.rstrip('.')})")
     return problems
 
 

@@ -20,9 +20,9 @@ import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass, field
+from decimal import Decimal
 from typing import Any
 
-import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -33,6 +33,7 @@ from qari.adapters.exchanges.inspection import check_key
 from qari.adapters.exchanges.keys import KeyCheck, KeyStatus
 from qari.adapters.persistence.tables.accounts import VaultSecret
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
+from qari.adapters.simulator.venue import SandboxVenue
 from qari.adapters.vault import SecretVault
 from qari.adapters.vault.repository import erase_secret, sealed_of, store_secret
 from qari.core.time import Clock
@@ -49,6 +50,7 @@ MAX_SECRET_LENGTH = 4096  # room for an RSA private key in PEM form
 MAX_PASSPHRASE_LENGTH = 128
 REVERIFY_AFTER = dt.timedelta(minutes=50)  # gate check 16 wants a verification younger than 1 h
 SANDBOX_PAPER_USDT = "10000"
+SANDBOX = "sandbox"
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
 _PEM_OR_TOKEN = re.compile(r"^[\x20-\x7e\n\r]+$")
 
@@ -203,18 +205,7 @@ async def connect(
     now: dt.datetime,
 ) -> ExchangeConnection:
     """Store the key only when it is Connected; otherwise raise `KeyRefusedError` having written nothing."""
-    existing = await session.execute(
-        select(ExchangeConnection.id).where(
-            ExchangeConnection.user_id == user_id, ExchangeConnection.exchange == data.exchange
-        )
-    )
-    found = existing.scalar_one_or_none()
-    if found is not None:
-        raise ServiceError(
-            409,
-            f"{_caps(data.exchange).name} is already connected (connection {found}): replace its key with "
-            f"PUT /api/v1/exchange/connections/{found}, or delete it first",
-        )
+    await ensure_unconnected(session, user_id, data.exchange)
     check = await _check(data, endpoints, now)
     if not check.connected:
         raise KeyRefusedError(check)
@@ -487,24 +478,43 @@ class _FixedClock:
 # -- the built-in sandbox ---------------------------------------------------------------------------------
 
 
-async def create_sandbox_key(sandbox_url: str, *, paper_usdt: str = SANDBOX_PAPER_USDT) -> KeyInput:
-    """A fresh trade-only key with paper USDT from the sandbox's admin API (loopback only)."""
-    body = {
-        "permissions": {"Spot": ["SpotTrade"]},
-        "read_only": 0,
-        "ips": ["*"],
-        "balances": {"USDT": paper_usdt},
-        "note": "one-click QARI sandbox key",
-    }
-    try:
-        async with httpx.AsyncClient(timeout=10.0) as http:
-            response = await http.post(sandbox_url.rstrip("/") + "/admin/keys", json=body)
-    except httpx.HTTPError:
+def create_sandbox_key(venue: SandboxVenue, *, paper_usdt: str = SANDBOX_PAPER_USDT) -> KeyInput:
+    """A fresh trade-only key with paper USDT, minted in-process on the mounted sandbox (the one-click
+    path is the user's authenticated API call, not the sandbox's admin surface). The caller checks
+    first that the user has no sandbox connection, and revokes the key if connecting fails."""
+    venue.sync()
+    key = venue.create_key(
+        permissions={"Spot": ["SpotTrade"]},
+        read_only=0,
+        ips=["*"],
+        balances={"USDT": Decimal(paper_usdt)},
+        note="one-click QARI sandbox key",
+    )
+    register_secret(key.api_secret)
+    return KeyInput(SANDBOX, key.api_key, key.api_secret, None)
+
+
+async def ensure_unconnected(session: AsyncSession, user_id: int, exchange: str) -> None:
+    """409 when the user already has a connection on `exchange` (checked before minting a key)."""
+    found = await session.scalar(
+        select(ExchangeConnection.id).where(
+            ExchangeConnection.user_id == user_id, ExchangeConnection.exchange == exchange
+        )
+    )
+    if found is not None:
         raise ServiceError(
-            503, "the built-in sandbox is not reachable; is QARI_SANDBOX_ENABLED on?"
-        ) from None
-    if response.status_code != 200:
-        raise ServiceError(503, f"the built-in sandbox refused to create a key (HTTP {response.status_code})")
-    made = response.json()
-    register_secret(made["api_secret"])
-    return KeyInput("sandbox", str(made["api_key"]), str(made["api_secret"]), None)
+            409,
+            f"{_caps(exchange).name} is already connected (connection {found}): replace its key with "
+            f"PUT /api/v1/exchange/connections/{found}, or delete it first",
+        )
+
+
+async def venue_key_id(session: AsyncSession, vault: SecretVault, row: ExchangeConnection) -> str | None:
+    """The stored API key id of a connection (to revoke it on the sandbox), None without a key."""
+    if row.secret_id is None:
+        return None
+    try:
+        source = await _sealed_credentials(session, vault, row)
+    except ServiceError:
+        return None
+    return (await source()).api_key

@@ -41,9 +41,10 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["engine"] = engine()
         return body
 
-    if settings.sandbox_enabled:
+    if settings.sandbox_mounted:
         from qari.adapters.simulator.app import mount_sandbox
+        from qari.web.deps import operator_of_platform
 
-        mount_sandbox(app, settings)
+        mount_sandbox(app, settings, authorize=operator_of_platform(app))
     mount_dashboard(app)
     return app

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.accounts import User
@@ -85,6 +85,19 @@ async def get_operator(user: Annotated[User, Depends(get_current_user)]) -> User
     if not user.is_operator:
         raise HTTPException(403, "operator only: this action needs the platform operator's account")
     return user
+
+
+def operator_of_platform(platform: FastAPI) -> Callable[[Request], Awaitable[None]]:
+    """A check for apps mounted inside the platform (the sandbox's admin API): passes for the
+    operator's session (cookie + CSRF, or bearer) of `platform`, else raises 401/403. The mounted
+    app's own `request.app` is not the platform, hence the explicit one."""
+
+    async def authorize(request: Request) -> None:
+        async with platform.state.sessions() as session:
+            user = await get_current_user(request, session, platform.state.clock)
+            await get_operator(user)
+
+    return authorize
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]

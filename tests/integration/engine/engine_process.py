@@ -27,7 +27,8 @@ from qari.engine.scheduler import Cadence
 
 
 async def run_engine(args: argparse.Namespace) -> None:
-    async with httpx.AsyncClient(base_url=args.base_url, timeout=30) as admin:
+    headers = {"Authorization": f"Bearer {args.admin_token}"}
+    async with httpx.AsyncClient(base_url=args.base_url, timeout=30, headers=headers) as admin:
         now_ms = int((await admin.get("/admin/clock")).json()["now_ms"])
         clock = ManualClock(from_ms(now_ms))
 
@@ -72,6 +73,7 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--base-url", required=True)
     parser.add_argument("--db", required=True, type=Path)
+    parser.add_argument("--admin-token", required=True)
     parser.add_argument("--key", required=True)
     parser.add_argument("--secret", required=True)
     parser.add_argument("--pairs", required=True)

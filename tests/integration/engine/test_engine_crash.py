@@ -47,6 +47,8 @@ class Engines:
                 "--zygote",
                 "--base-url",
                 sandbox.base_url,
+                "--admin-token",
+                sandbox.admin_token,
                 "--db",
                 str(db),
                 "--key",

@@ -1,4 +1,4 @@
-"""The admin API (loopback only, clear 4xx on bad input) and the sandbox mounted in the platform."""
+"""The admin API (admin token only, clear 4xx on bad input) and the sandbox mounted in the platform."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.helpers import register_and_login
 
 from qari.adapters.simulator.app import build_venue, create_sandbox_app
 from qari.adapters.simulator.harness import FIXTURE_START_MS, SandboxServer
@@ -37,8 +38,10 @@ async def test_admin_clock_when_replay_then_speed_changes_and_stepping_is_refuse
     (tmp_path / "BTC_USDT-5m.json").write_text(json.dumps(rows))
     moment = FIXTURE_START_MS + 3_600_000
     venue = build_venue(data_dir=tmp_path, replay_start_ms=moment, speed=1)
-    transport = httpx.ASGITransport(app=create_sandbox_app(venue), client=("127.0.0.1", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
+    app = create_sandbox_app(venue, admin_token="t0ken")
+    transport = httpx.ASGITransport(app=app, client=("127.0.0.1", 40000))
+    admin = {"Authorization": "Bearer t0ken"}
+    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox", headers=admin) as c:
         before = (await c.get("/admin/clock")).json()
         assert before["mode"] == "replay" and before["speed"] == 1
         assert (before["now_ms"] - moment) % (7 * 86_400_000) < 60_000  # the data moment, whole weeks on
@@ -88,18 +91,11 @@ def test_admin_when_second_key_shares_account_then_same_balances(sandbox_server:
     assert sandbox_server.balances(viewer) == sandbox_server.balances(key)
 
 
-async def test_admin_when_client_not_loopback_then_403() -> None:
-    app = create_sandbox_app(build_venue(stepped_start_ms=FIXTURE_START_MS))
-    transport = httpx.ASGITransport(app=app, client=("10.1.2.3", 40000))
-    async with httpx.AsyncClient(transport=transport, base_url="http://sandbox") as c:
-        response = await c.post("/admin/keys", json={})
-        assert response.status_code == 403 and "loopback" in response.json()["detail"]
-        public = await c.get("/v5/market/time")
-        assert public.status_code == 200 and public.json()["retCode"] == 0
-
-
 async def test_platform_when_sandbox_enabled_then_mounted_at_sandbox_bybit(client: httpx.AsyncClient) -> None:
-    created = await client.post("/sandbox/bybit/admin/keys", json={"balances": {"USDT": "100"}})
+    operator = await register_and_login(client)  # the first account: the platform operator
+    created = await client.post(
+        "/sandbox/bybit/admin/keys", json={"balances": {"USDT": "100"}}, headers=operator
+    )
     assert created.status_code == 200
     key, secret = created.json()["api_key"], created.json()["api_secret"]
     query = "accountType=UNIFIED"

@@ -28,7 +28,13 @@ def _command(*args: str) -> list[str]:
     return [sys.executable, "-m", "qari", "sandbox", *args]
 
 
-ENV = {**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)}
+TOKEN = "cli-test-admin-token"
+ADMIN = {"Authorization": f"Bearer {TOKEN}"}
+ENV = {
+    **os.environ,
+    "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+    "QARI_SANDBOX_ADMIN_TOKEN": TOKEN,
+}
 
 
 @contextmanager
@@ -64,9 +70,10 @@ def test_cli_when_replaying_candle_files_then_serves_bybit_and_admin(tmp_path: P
     with _serving("--data", str(tmp_path), "--stepped") as base:
         info = httpx.get(f"{base}/v5/market/instruments-info?category=spot").json()
         assert [row["symbol"] for row in info["result"]["list"]] == ["ABCUSDT"]
-        key = httpx.post(f"{base}/admin/keys", json={"balances": {"USDT": "100"}}).json()
+        assert httpx.post(f"{base}/admin/keys", json={}).status_code == 401  # no token, no keys
+        key = httpx.post(f"{base}/admin/keys", json={"balances": {"USDT": "100"}}, headers=ADMIN).json()
         assert set(key) == {"api_key", "api_secret", "account_id"}
-        clock = httpx.post(f"{base}/admin/clock", json={"advance_ms": 3_600_000}).json()
+        clock = httpx.post(f"{base}/admin/clock", json={"advance_ms": 3_600_000}, headers=ADMIN).json()
         assert clock["mode"] == "stepped"
         candles = httpx.get(f"{base}/v5/market/kline?category=spot&symbol=ABCUSDT&interval=60&limit=3").json()
         assert len(candles["result"]["list"]) == 3
@@ -101,7 +108,7 @@ def test_cli_when_replay_started_at_a_moment_then_the_clock_runs_from_it(tmp_pat
     (tmp_path / "ABC_USDT-1h.json").write_text(json.dumps(rows))
     moment = start + 12 * 3_600_000
     with _serving("--data", str(tmp_path), "--start", "2024-01-01T12:00Z") as base:
-        clock = httpx.get(f"{base}/admin/clock").json()
+        clock = httpx.get(f"{base}/admin/clock", headers=ADMIN).json()
         assert clock["mode"] == "replay" and clock["speed"] == 1
         assert (clock["now_ms"] - moment) % (7 * 86_400_000) < 60_000
         assert clock["now_ms"] <= clock["real_now_ms"]

@@ -1,6 +1,9 @@
 """The sandbox's own admin API (not Bybit's): keys, balances, orders, the clock and faults.
 
-It answers loopback clients only. Routes, relative to the sandbox base URL:
+It answers only `Authorization: Bearer <admin token>` (the token `qari sandbox` prints, or
+QARI_SANDBOX_ADMIN_TOKEN) or, mounted in the platform, the platform operator's session. The client
+address proves nothing: behind a proxy trusted with `FORWARDED_ALLOW_IPS='*'` anyone can claim to be
+127.0.0.1. Routes, relative to the sandbox base URL:
 
 | route | body / query | answer |
 |---|---|---|
@@ -28,6 +31,7 @@ Fault kinds: `timeout` (answer held back `delay_ms`; `after: true` carries the r
 
 from __future__ import annotations
 
+import hmac
 from decimal import Decimal
 from typing import Annotated
 
@@ -39,8 +43,6 @@ from qari.adapters.simulator.clock import ReplayClock
 from qari.adapters.simulator.faults import FaultKind
 from qari.adapters.simulator.matching import VenueError
 from qari.adapters.simulator.venue import SandboxVenue
-
-LOOPBACK = ("127.", "::1", "localhost")
 
 
 class KeyRequest(BaseModel):
@@ -72,15 +74,25 @@ class FaultRequest(BaseModel):
     status: int = Field(502, ge=500, le=599)
 
 
-def loopback_venue(request: Request) -> SandboxVenue:
-    host = request.client.host if request.client else ""
-    if not host.startswith(LOOPBACK):
-        raise HTTPException(403, "the sandbox admin API answers loopback clients only")
-    venue: SandboxVenue = request.app.state.get_venue()
+async def authorized_venue(request: Request) -> SandboxVenue:
+    """The venue, for a request bearing the admin token or passing the mounting platform's check."""
+    state = request.app.state
+    scheme, _, value = request.headers.get("authorization", "").partition(" ")
+    token: str = state.admin_token
+    if not (scheme.lower() == "bearer" and hmac.compare_digest(value.strip().encode(), token.encode())):
+        if state.authorize is None:
+            raise HTTPException(
+                401,
+                "the sandbox admin API needs 'Authorization: Bearer <admin token>' (printed by qari "
+                "sandbox, or QARI_SANDBOX_ADMIN_TOKEN)",
+                {"WWW-Authenticate": "Bearer"},
+            )
+        await state.authorize(request)  # raises 401/403 unless it is the platform operator
+    venue: SandboxVenue = state.get_venue()
     return venue
 
 
-Venue = Annotated[SandboxVenue, Depends(loopback_venue)]
+Venue = Annotated[SandboxVenue, Depends(authorized_venue)]
 router = APIRouter(prefix="/admin", tags=["sandbox-admin"])
 
 

@@ -6,7 +6,8 @@ mounted inside the platform); `build_venue(...)` / `venue_from_settings(settings
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+import secrets
+from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from fastapi import FastAPI, Request
@@ -103,7 +104,14 @@ class BybitFastPath:
         await self.app(scope, receive, send)
 
 
-def create_sandbox_app(venue: SandboxVenue | Callable[[], SandboxVenue]) -> FastAPI:
+def create_sandbox_app(
+    venue: SandboxVenue | Callable[[], SandboxVenue],
+    *,
+    admin_token: str | None = None,
+    authorize: Callable[[Request], Awaitable[None]] | None = None,
+) -> FastAPI:
+    """The venue over HTTP. The admin API takes `admin_token` as a bearer token (a random one when
+    None: `app.state.admin_token`) or, when given, whatever `authorize` lets through."""
     holder: list[SandboxVenue] = [venue] if isinstance(venue, SandboxVenue) else []
     factory = venue if not isinstance(venue, SandboxVenue) else None
 
@@ -119,6 +127,8 @@ def create_sandbox_app(venue: SandboxVenue | Callable[[], SandboxVenue]) -> Fast
         openapi_url="/admin/openapi.json",
     )
     app.state.get_venue = get_venue
+    app.state.admin_token = admin_token or secrets.token_urlsafe(32)
+    app.state.authorize = authorize
     app.include_router(admin_router)
 
     app.add_middleware(BybitFastPath, get_venue=get_venue)
@@ -133,10 +143,16 @@ def sandbox_base_url(settings: Settings) -> str:
     return settings.base_url.rstrip("/") + SANDBOX_PATH
 
 
-def mount_sandbox(app: FastAPI, settings: Settings) -> FastAPI:
+def mount_sandbox(
+    app: FastAPI, settings: Settings, *, authorize: Callable[[Request], Awaitable[None]] | None = None
+) -> FastAPI:
     """Mount the sandbox inside the platform at /sandbox/bybit; the venue is built on first use.
-    `app.state.sandbox_venue()` returns it (for in-process use by the engine)."""
-    sandbox = create_sandbox_app(lambda: venue_from_settings(settings))
+    `app.state.sandbox_venue()` returns it (for in-process use by the engine and the one-click key).
+    Its admin API answers QARI_SANDBOX_ADMIN_TOKEN and whoever `authorize` passes (the operator)."""
+    token = settings.sandbox_admin_token.get_secret_value() if settings.sandbox_admin_token else None
+    sandbox = create_sandbox_app(
+        lambda: venue_from_settings(settings), admin_token=token, authorize=authorize
+    )
     app.mount(SANDBOX_PATH, sandbox)
     app.state.sandbox_venue = sandbox.state.get_venue
     return sandbox

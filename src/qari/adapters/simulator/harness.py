@@ -8,7 +8,8 @@
         session = sandbox.pybit(key, secret)                           # pybit HTTP, same venue
 
 `SandboxServer.start(**build_venue_kwargs)` takes the arguments of `app.build_venue` (synthetic market
-by default). The admin helpers talk to `{base_url}/admin/...` over HTTP like any other client would.
+by default). The admin helpers talk to `{base_url}/admin/...` over HTTP like any other client would,
+with the server's admin token (`.admin_headers`).
 
 `SandboxProcess.start(...)` takes the same arguments but serves the venue from a child process, as a real
 exchange is another host: a benchmark then measures the engine, not the venue sharing its interpreter.
@@ -19,6 +20,7 @@ from __future__ import annotations
 
 import json
 import os
+import secrets
 import socket
 import subprocess
 import sys
@@ -45,11 +47,18 @@ class _SandboxAdmin:
     """The admin API and client helpers, over HTTP: the same for an in-process and a child-process venue."""
 
     base_url: str
+    admin_token: str
     _http: httpx.Client
+
+    @property
+    def admin_headers(self) -> dict[str, str]:
+        return {"Authorization": f"Bearer {self.admin_token}"}
 
     # ------------------------------------------------------------------------------------- admin
     def admin(self, method: str, path: str, json: Any = None, params: dict[str, Any] | None = None) -> Any:
-        response = self._http.request(method, f"/admin{path}", json=json, params=params)
+        response = self._http.request(
+            method, f"/admin{path}", json=json, params=params, headers=self.admin_headers
+        )
         if response.status_code >= 400:
             raise RuntimeError(f"sandbox admin {method} {path}: {response.status_code} {response.text}")
         return response.json()
@@ -129,7 +138,9 @@ class _SandboxAdmin:
 
 
 class SandboxServer(_SandboxAdmin):
-    def __init__(self, venue: SandboxVenue, *, host: str = "127.0.0.1", root: str = "") -> None:
+    def __init__(
+        self, venue: SandboxVenue, *, host: str = "127.0.0.1", root: str = "", admin_token: str | None = None
+    ) -> None:
         self.venue = venue
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -137,9 +148,9 @@ class SandboxServer(_SandboxAdmin):
         self._sock.bind((host, 0))
         self.port = int(self._sock.getsockname()[1])
         self.base_url = f"http://{host}:{self.port}{root}"
-        config = uvicorn.Config(
-            create_sandbox_app(venue), lifespan="off", log_level="warning", access_log=False
-        )
+        app = create_sandbox_app(venue, admin_token=admin_token)
+        self.admin_token = str(app.state.admin_token)
+        config = uvicorn.Config(app, lifespan="off", log_level="warning", access_log=False)
         self._server = uvicorn.Server(config)
         self._thread = threading.Thread(
             target=self._server.run, kwargs={"sockets": [self._sock]}, name="sandbox", daemon=True
@@ -175,9 +186,10 @@ class SandboxServer(_SandboxAdmin):
 class SandboxProcess(_SandboxAdmin):
     """The sandbox served by uvicorn in a child process (`python -m qari.adapters.simulator.harness`)."""
 
-    def __init__(self, process: subprocess.Popen[str], base_url: str) -> None:
+    def __init__(self, process: subprocess.Popen[str], base_url: str, admin_token: str) -> None:
         self.process = process
         self.base_url = base_url
+        self.admin_token = admin_token
         self._http = httpx.Client(base_url=base_url, timeout=30)
 
     @classmethod
@@ -185,11 +197,16 @@ class SandboxProcess(_SandboxAdmin):
     def start(cls, **venue_options: Any) -> Iterator[SandboxProcess]:
         venue_options.setdefault("stepped_start_ms", FIXTURE_START_MS)
         options = {k: str(v) if isinstance(v, os.PathLike) else v for k, v in venue_options.items()}
+        token = secrets.token_urlsafe(32)
         process = subprocess.Popen(  # noqa: S603 - this interpreter, this module, our own options
             [sys.executable, "-m", "qari.adapters.simulator.harness", json.dumps(options)],
             stdout=subprocess.PIPE,
             text=True,
-            env={**os.environ, "PYTHONPATH": os.pathsep.join(p for p in sys.path if p)},
+            env={
+                **os.environ,
+                "PYTHONPATH": os.pathsep.join(p for p in sys.path if p),
+                "QARI_SANDBOX_ADMIN_TOKEN": token,
+            },
         )
         assert process.stdout is not None
         line = process.stdout.readline().strip()  # the child's first line: its base URL, once listening
@@ -197,7 +214,7 @@ class SandboxProcess(_SandboxAdmin):
             process.kill()
             process.wait(10)
             raise RuntimeError(f"the sandbox process did not start (exit code {process.poll()})")
-        server = cls(process, line)
+        server = cls(process, line, token)
         try:
             yield server
         finally:
@@ -256,7 +273,7 @@ def _serve_child(options: dict[str, Any]) -> None:
     """Child side of `SandboxProcess`: listen on a free loopback port, print the base URL, serve."""
     if options.get("data_dir") is not None:
         options["data_dir"] = Path(options["data_dir"])
-    server = SandboxServer(build_venue(**options))
+    server = SandboxServer(build_venue(**options), admin_token=os.environ.get("QARI_SANDBOX_ADMIN_TOKEN"))
     server._sock.listen(2048)  # connections made as soon as the URL is printed wait in the backlog
     print(server.base_url, flush=True)
     server._server.run(sockets=[server._sock])

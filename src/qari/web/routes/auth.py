@@ -6,7 +6,7 @@ import datetime as dt
 
 from fastapi import APIRouter, Request, Response, status
 
-from qari.services import accounts, plans
+from qari.services import accounts, credentials
 from qari.services.errors import ServiceError
 from qari.web import security
 from qari.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VaultDep
@@ -14,24 +14,32 @@ from qari.web.schemas.accounts import (
     Credentials,
     LoginRequest,
     PasswordChange,
+    PasswordRules,
+    RegistrationAccepted,
     TokenPublic,
     TotpCode,
     TotpDisable,
     TotpEnrolment,
-    UserPublic,
 )
 
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
-async def register(body: Credentials, session: SessionDep, clock: ClockDep) -> UserPublic:
-    """Create an account; the first account of a fresh install becomes the operator."""
-    now = clock.now()
-    user = await accounts.register(session, email=body.email, password=body.password, now=now)
-    plan = await plans.user_plan_status(session, user, now)
+@router.post("/register", status_code=status.HTTP_202_ACCEPTED, response_model=RegistrationAccepted)
+async def register(body: Credentials, session: SessionDep, clock: ClockDep) -> RegistrationAccepted:
+    """Create an account; the first account of a fresh install becomes the operator.
+
+    New and already registered e-mails get the same 202 after the same hashing work (registration
+    must not tell who has an account); then log in: `GET /api/v1/me` shows the account and plan."""
+    await accounts.register(session, email=body.email, password=body.password, now=clock.now())
     await session.commit()
-    return UserPublic.of(user, plan)
+    return RegistrationAccepted(detail=accounts.REGISTERED)
+
+
+@router.get("/password-rules", response_model=PasswordRules)
+async def password_rules() -> PasswordRules:
+    """Every rule a new password must meet (the register page lists them)."""
+    return PasswordRules(rules=list(credentials.PASSWORD_RULES))
 
 
 @router.post("/login", response_model=TokenPublic)
@@ -106,9 +114,12 @@ async def totp_setup(
 
 @router.post("/totp/enable", status_code=status.HTTP_204_NO_CONTENT)
 async def totp_enable(
-    body: TotpCode, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
+    body: TotpCode, request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
 ) -> None:
-    await accounts.totp_enable(session, vault, user, code=body.code, now=clock.now())
+    """Turn two-factor login on; the user's other sessions are logged out."""
+    await accounts.totp_enable(
+        session, vault, user, code=body.code, keep_token=request.state.session_token, now=clock.now()
+    )
     await session.commit()
 
 

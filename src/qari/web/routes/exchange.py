@@ -6,10 +6,11 @@
   "permissions_error", detail}` (503 `{status: "unreachable"}` when the exchange could not be asked)
   and nothing is stored.
 - `POST /api/v1/exchange/connections/sandbox`: one click: a paper key with paper USDT on the built-in
-  sandbox (Bybit protocol), connected like any other key.
+  sandbox (Bybit protocol), minted in-process only once the user is known to have no sandbox
+  connection, and connected like any other key (revoked again if connecting fails).
 - `GET /api/v1/exchange/connections[/{id}]`, `POST .../{id}/verify`, `PUT .../{id}` (replace the key),
-  `DELETE .../{id}` (erases the ciphertext). Responses never contain a secret: only the last 4
-  characters of the key id.
+  `DELETE .../{id}` (erases the ciphertext; a sandbox key is also revoked on the sandbox). Responses
+  never contain a secret: only the last 4 characters of the key id.
 """
 
 from __future__ import annotations
@@ -27,6 +28,7 @@ from qari.adapters.exchanges.keys import KeyStatus
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.adapters.simulator.app import sandbox_base_url
+from qari.adapters.simulator.venue import SandboxVenue
 from qari.adapters.vault import SecretVault
 from qari.config import Settings
 from qari.core.time import Clock
@@ -164,16 +166,30 @@ async def create_connection(
     return await _connect(session, vault, user, data, endpoints_for(request), clock)
 
 
+def mounted_sandbox(request: Request) -> SandboxVenue | None:
+    """The platform's own sandbox venue when it is mounted (`mount_sandbox`), else None."""
+    venue_of = getattr(request.app.state, "sandbox_venue", None)
+    return venue_of() if venue_of is not None else None
+
+
 @router.post("/connections/sandbox", status_code=201, response_model=ConnectionPublic)
 async def connect_sandbox(
     request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
 ) -> ConnectionPublic | JSONResponse:
     endpoints = endpoints_for(request)
-    url = endpoints.url_for("sandbox")
-    if url is None:
-        raise ServiceError(503, "the built-in sandbox has no URL configured")
-    data = await exchange_keys.create_sandbox_key(url)
-    return await _connect(session, vault, user, data, endpoints, clock)
+    venue = mounted_sandbox(request)
+    if venue is None or endpoints.url_for(exchange_keys.SANDBOX) is None:
+        raise ServiceError(503, "the built-in sandbox is off on this server (QARI_SANDBOX_ENABLED)")
+    await exchange_keys.ensure_unconnected(session, user.id, exchange_keys.SANDBOX)
+    data = exchange_keys.create_sandbox_key(venue)
+    connected = False
+    try:
+        result = await _connect(session, vault, user, data, endpoints, clock)
+        connected = isinstance(result, ConnectionPublic)
+        return result
+    finally:
+        if not connected:  # refused, raced or failed: the minted key must not outlive the attempt
+            venue.revoke_key(data.api_key)
 
 
 @router.get("/connections/{connection_id}", response_model=ConnectionPublic)
@@ -231,6 +247,13 @@ async def replace_key(
 
 
 @router.delete("/connections/{connection_id}", status_code=204)
-async def delete_connection(connection_id: int, user: CurrentUser, session: SessionDep) -> Response:
+async def delete_connection(
+    connection_id: int, request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep
+) -> Response:
+    row = await exchange_keys.get_connection(session, user.id, connection_id)
+    venue = mounted_sandbox(request) if row.exchange == exchange_keys.SANDBOX else None
+    api_key = await exchange_keys.venue_key_id(session, vault, row) if venue is not None else None
     await exchange_keys.delete(session, user_id=user.id, connection_id=connection_id)
+    if venue is not None and api_key is not None:
+        venue.revoke_key(api_key)  # a deleted connection's paper key stops working on the sandbox too
     return Response(status_code=204)

@@ -19,6 +19,14 @@ class Credentials(BaseModel):
     password: str = Field(min_length=1, max_length=1024)
 
 
+class PasswordRules(BaseModel):
+    rules: list[str]
+
+
+class RegistrationAccepted(BaseModel):
+    detail: str = Field(description="the same for a new and an already registered e-mail")
+
+
 class LoginRequest(Credentials):
     totp_code: str | None = Field(default=None, max_length=16)
 

@@ -1,9 +1,10 @@
 // Register and log in (with the TOTP code when the account has two-factor login on).
 import { api, clear, h } from '../lib.js';
 
-function needsTotp(error) {
-  const text = `${error.message} ${JSON.stringify(error.body || {})}`.toLowerCase();
-  return /totp|two-factor|2fa|one-time code|otp/.test(text);
+// The API names why a login failed (`code`): only a correct password of an account with two-factor
+// login on is asked for a code; every other failure is "wrong e-mail or password".
+function loginFailure(error) {
+  return (error.body && error.body.code) || '';
 }
 
 function field(label, input, hint) {
@@ -34,15 +35,21 @@ export function loginPage(ctx) {
           await api('POST', '/auth/login', body);
           await ctx.onLogin();
         } catch (e) {
-          if (needsTotp(e) && totpField.hidden) {
+          const why = loginFailure(e);
+          if (why === 'totp_required') {
             totpField.hidden = false;
             totp.focus();
             message.append(h('div', { class: 'notice', id: 'login-totp-needed' }, 'Two-factor login is on for this account: enter the 6-digit code from your authenticator app.'));
-          } else if (!totpField.hidden && e.status === 401) {
+          } else if (why === 'totp_invalid') {
             totp.value = '';
             totp.focus();
             message.append(h('div', { class: 'notice bad', id: 'login-totp-rejected' },
               'That two-factor code was not accepted. Enter the current 6-digit code from your authenticator app: codes change every 30 seconds and each works once.'));
+          } else if (why === 'wrong_credentials') {
+            totpField.hidden = true;
+            totp.value = '';
+            password.focus();
+            message.append(h('div', { class: 'notice bad', id: 'login-wrong' }, 'Wrong e-mail or password.'));
           } else {
             message.append(h('div', { class: 'notice bad' }, e.message));
           }
@@ -60,10 +67,14 @@ export function registerPage(ctx) {
     async render(root) {
       const email = h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true });
       const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 });
+      // Every rule the server applies, from the server (one list), then the trial note.
+      const policy = await api('GET', '/auth/password-rules');
+      const rules = h('div', { id: 'password-rules' }, 'Your password needs:',
+        h('ul', {}, ...policy.rules.map((rule) => h('li', {}, rule))), 'Your 3-month free trial starts today.');
       const message = h('div', { role: 'alert' });
       const submit = h('button', { type: 'submit' }, 'Create account');
       const form = h('form', { class: 'card', novalidate: true }, h('h1', {}, 'Create your QARI account'), message,
-        field('E-mail', email), field('Password', password, 'At least 12 characters, mixing letters, digits and symbols. Your 3-month free trial starts today.'),
+        field('E-mail', email), field('Password', password, rules),
         submit, h('p', { class: 'small' }, 'Already registered? ', h('a', { href: '/app/login', 'data-link': true }, 'Log in')));
       form.addEventListener('submit', async (event) => {
         event.preventDefault();
