@@ -49,6 +49,14 @@ class Call:
         return self.query
 
 
+@dataclass(frozen=True, slots=True)
+class HttpError:
+    """A recorded error answer: ccxt's own `handle_errors` turns it into its exception, as on the wire."""
+
+    status: int
+    body: str
+
+
 class Recorder:
     """Stands in for `Exchange.fetch`: routes are (method, path fragment, response), first match wins."""
 
@@ -56,11 +64,19 @@ class Recorder:
         self.routes = routes or []
         self.calls: list[Call] = []
 
-    async def __call__(self, url: str, method: str = "GET", headers: Any = None, body: Any = None) -> Any:
+    async def answer(self, exchange: ccxt.Exchange, url: str, method: str, headers: Any, body: Any) -> Any:
         self.calls.append(Call(method, url, dict(headers or {}), body))
         for verb, fragment, response in self.routes:
             if verb == method and fragment in url:
-                return response
+                if isinstance(response, HttpError):  # what ccxt's fetch does with an error answer
+                    exchange.last_http_response = response.body
+                    parsed = json.loads(response.body)
+                    exchange.handle_errors(
+                        response.status, "error", url, method, {}, response.body, parsed, headers, body
+                    )
+                    exchange.handle_http_status_code(response.status, "error", url, method, response.body)
+                    raise AssertionError(f"ccxt raised nothing for {response}")
+                return copy.deepcopy(response)
         raise AssertionError(f"no recorded answer for {method} {url}")
 
     def only(self, fragment: str) -> Call:
@@ -88,7 +104,12 @@ def offline_client(
             market.setdefault(name, None)  # spot: fields newer ccxt reads, absent from older fixtures
         return [market]
 
-    monkeypatch.setattr(cls, "fetch", recorder)
+    async def fetch(
+        self: ccxt.Exchange, url: str, method: str = "GET", headers: Any = None, body: Any = None
+    ) -> Any:
+        return await recorder.answer(self, url, method, headers, body)
+
+    monkeypatch.setattr(cls, "fetch", fetch)
     monkeypatch.setattr(cls, "fetch_markets", fetch_markets)
 
     async def credentials() -> Credentials:
