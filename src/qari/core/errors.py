@@ -41,6 +41,10 @@ class RejectedError(QariError): ...
 class InvalidCredentialsError(RejectedError): ...
 
 
+class KeyOrIpRejectedError(InvalidCredentialsError):
+    """The venue cannot tell a bad key from a server IP missing on the key's whitelist (Binance -2015)."""
+
+
 class PermissionDeniedError(RejectedError): ...
 
 

@@ -27,6 +27,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+from qari.core.client_ids import STRICTEST, ClientIdRules
 from qari.core.errors import RetryableError
 from qari.core.instrument import InstrumentRules
 from qari.core.market import CandleSeries
@@ -85,6 +86,11 @@ class ExecutionConfig:
     fee_rate: Decimal = Decimal("0.001")
     namespace: str = "q"
     stop_band: StopBand = field(default_factory=StopBand)
+    # Client-id rules by exchange id, from the venue data (the composition root passes them).
+    client_ids: Mapping[str, ClientIdRules] = field(default_factory=dict)
+
+    def client_id_rules(self, exchange_id: str) -> ClientIdRules:
+        return self.client_ids.get(exchange_id, STRICTEST)
 
 
 def _default_choch(series: CandleSeries) -> bool:
@@ -144,7 +150,12 @@ class UserExecution:
         self.config = config or ExecutionConfig()
         self.signals = signals or StructureSignals()
         self.orders = OrderManager(
-            exchange, store, clock, namespace=self.config.namespace, checkpoint=checkpoint
+            exchange,
+            store,
+            clock,
+            namespace=self.config.namespace,
+            checkpoint=checkpoint,
+            client_ids=self.config.client_ids,
         )
         self._markets: Mapping[str, InstrumentRules] | None = None
 

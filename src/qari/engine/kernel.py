@@ -25,6 +25,7 @@ from qari.config import Settings
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.time import TIMEFRAME_SECONDS, Clock, from_ms, to_ms
 from qari.engine.cycle import EngineCycle, NullRecorder, Timeouts, UserUnit
+from qari.engine.execution import ExecutionConfig
 from qari.engine.health import HealthTracker
 from qari.engine.market_feed import ExchangeMarketFeed
 from qari.engine.metrics import EngineMetrics
@@ -275,6 +276,7 @@ async def _static_run(
         clock=clock,
         metrics=metrics,
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
+        config=venue_execution_config(),
     )
     cycle = EngineCycle(
         mode=mode.value,
@@ -547,6 +549,7 @@ async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
         locks=entry_lock_for(db, sessions, clock),
         clock=clock,
         reconcile_every=dt.timedelta(seconds=spec.cycle_seconds),
+        config=venue_execution_config(),
     )
 
     def set_now(now: dt.datetime) -> None:
@@ -691,6 +694,13 @@ class HourlyChecks:
 LIVE_EXCHANGES = ("bybit", "binance", "okx", "kucoin", "gate", "bitget", "mexc", "htx")
 
 
+def venue_execution_config() -> ExecutionConfig:
+    """Execution settings with every venue's client-id rules (from the venue data)."""
+    from qari.adapters.exchanges.capabilities import CLIENT_IDS
+
+    return ExecutionConfig(client_ids=CLIENT_IDS)
+
+
 async def build_engine(
     settings: Settings,
     mode: EngineMode,
@@ -750,6 +760,7 @@ async def build_engine(
         clock=clock,
         metrics=metrics,
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
+        config=venue_execution_config(),
     )
     directory = SqlUserDirectory(sessions)
     cycle = EngineCycle(

@@ -1,7 +1,7 @@
 """OrderManager: record the intent, then send, then apply the venue's answer (ARCHITECTURE rule 6).
 
-1. The order gets a deterministic client order id (`<namespace><user>-<position>-<role><seq>`) and is
-   committed as NEW before anything is sent.
+1. The order gets a deterministic client order id (`<namespace><user>-<position>-<role><seq>`, spelled
+   within the venue's rules: `qari.core.client_ids`) and is committed as NEW before anything is sent.
 2. It is committed as SUBMITTED, then `create_order` is called exactly once. (An entry journals its
    Leg 1 as SUBMITTED in the batch that records the entry, so that commit is the last before the
    send: see `prepare(submitted=True)`.)
@@ -17,9 +17,10 @@ from __future__ import annotations
 
 import contextlib
 import datetime as dt
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from decimal import Decimal
 
+from qari.core.client_ids import STRICTEST, ClientIdRules
 from qari.core.errors import (
     ExchangeUnavailableError,
     FatalError,
@@ -53,9 +54,12 @@ MISSING = "missing from venue reports"
 MISSING_FOR = dt.timedelta(seconds=60)
 
 
-def client_order_id(namespace: str, position: PositionRecord, role: OrderRole, seq: int) -> str:
-    """Deterministic and at most 36 characters (Bybit's orderLinkId limit)."""
-    return f"{namespace}{position.user_id}-{position.id}-{role.value}{seq}"[:36]
+def client_order_id(
+    namespace: str, position: PositionRecord, role: OrderRole, seq: int, rules: ClientIdRules = STRICTEST
+) -> str:
+    """Deterministic, and within the venue's rules (`rules`: its charset and length)."""
+    assert position.id is not None
+    return rules.build(namespace, position.user_id, position.id, role.value, seq)
 
 
 def _apply(order: OrderRecord, event: OrderEvent) -> bool:
@@ -104,11 +108,14 @@ class OrderManager:
         *,
         namespace: str = "q",
         checkpoint: Checkpoint | None = None,
+        client_ids: Mapping[str, ClientIdRules] | None = None,
     ) -> None:
+        """`client_ids`: each venue's client-id rules by exchange id (the strictest rules elsewhere)."""
         self.exchange = exchange
         self.store = store
         self.clock = clock
         self.namespace = namespace
+        self.client_ids: Mapping[str, ClientIdRules] = client_ids or {}
         self._checkpoint = checkpoint or (lambda _name, _order: None)
 
     async def place(
@@ -161,7 +168,13 @@ class OrderManager:
             side=side,
             type=type_,
             qty_base=qty,
-            client_order_id=client_order_id(self.namespace, position, role, position.order_seq),
+            client_order_id=client_order_id(
+                self.namespace,
+                position,
+                role,
+                position.order_seq,
+                self.client_ids.get(position.exchange_id, STRICTEST),
+            ),
             created_at=now,
             price=price,
             trigger_price=trigger_price,

@@ -44,7 +44,8 @@ async def reconcile(execution: UserExecution, profile: TradingProfile) -> Reconc
         orders = await execution.store.orders_for(position.id)
         known.update(o.client_order_id for o in orders)
         report.orders_checked += sum(1 for o in orders if o.state not in TERMINAL)
-    prefix = f"{execution.config.namespace}{profile.user_id}-"
+    rules = execution.config.client_id_rules(profile.exchange_id)
+    prefix = rules.owner_prefix(execution.config.namespace, profile.user_id)
     try:
         for venue_order in await execution.exchange.fetch_open_orders(None):
             cid = venue_order.client_order_id or ""

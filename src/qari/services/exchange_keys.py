@@ -359,6 +359,7 @@ async def open_client(
 
 _ALERT_FOR = {
     KeyStatus.INVALID_CREDENTIALS: "key_invalid",
+    KeyStatus.KEY_OR_IP_REJECTED: "key_invalid",
     KeyStatus.PERMISSIONS_ERROR: "key_permissions_changed",
     KeyStatus.UNREACHABLE: "exchange_unreachable",
 }

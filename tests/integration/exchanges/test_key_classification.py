@@ -62,7 +62,10 @@ EXPECTED = {
     "server_clock_two_minutes_ahead": KeyStatus.CONNECTED,
     "exchange_down": KeyStatus.UNREACHABLE,
 }
-OVERRIDES = {("binance", "ip_restricted_elsewhere"): KeyStatus.INVALID_CREDENTIALS}
+OVERRIDES = {
+    ("binance", "ip_restricted_elsewhere"): KeyStatus.KEY_OR_IP_REJECTED,
+    ("binance", "revoked_key"): KeyStatus.KEY_OR_IP_REJECTED,
+}
 
 MATRIX = [
     pytest.param(venue, case, id=f"{venue}-{case.name}")

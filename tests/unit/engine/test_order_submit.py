@@ -163,6 +163,6 @@ async def test_prepare_when_position_is_new_then_inserted_with_its_first_order_c
     assert journaled is not None and journaled.order_seq == 2
     assert saved == [2]
     assert (first.client_order_id, second.client_order_id) == (
-        f"q1-{position.id}-leg11",
-        f"q1-{position.id}-stop2",
+        f"q1x{position.id}xleg11",
+        f"q1x{position.id}xstop2",
     )

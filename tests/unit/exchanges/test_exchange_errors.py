@@ -14,6 +14,7 @@ from qari.core.errors import (
     ClockSkewError,
     ExchangeUnavailableError,
     InvalidCredentialsError,
+    KeyOrIpRejectedError,
     OrderNotFoundError,
     PermissionDeniedError,
 )
@@ -31,7 +32,7 @@ CASES = [
         "binance",
         {"code": -2015, "msg": "Invalid API-key, IP"},
         ccxt.AuthenticationError,
-        InvalidCredentialsError,
+        KeyOrIpRejectedError,
     ),
     ("binance", {"code": -1021, "msg": "Timestamp"}, ccxt.InvalidNonce, ClockSkewError),
     # ccxt maps these to plain ExchangeError / BadRequest / AuthenticationError; the raw code corrects it.

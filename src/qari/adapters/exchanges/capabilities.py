@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import Any
 
+from qari.core.client_ids import LETTERS_DIGITS, STRICTEST, ClientIdRules
+
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
     return MappingProxyType(mapping)
@@ -34,9 +36,15 @@ class ExchangeCapabilities:
     stop_orders_separate: bool = False
     # Extra params ccxt needs to look up an order by client id on this venue.
     fetch_order_params: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+    # The venue's rules for the client order id ccxt sends (field named per venue below).
+    client_ids: ClientIdRules = STRICTEST
 
 
 _SPOT_ONLY = {"types": ["spot"]}
+
+_DASH_UNDERSCORE = LETTERS_DIGITS | {"-", "_"}
+# Bybit `orderLinkId` (v5 "Place Order"): at most 36 of letters, digits, `-`, `_`.
+_BYBIT_IDS = ClientIdRules(max_length=36, charset=_DASH_UNDERSCORE)
 
 BYBIT = ExchangeCapabilities(
     id="bybit",
@@ -56,6 +64,7 @@ BYBIT = ExchangeCapabilities(
     ),
     stop_orders_separate=True,
     fetch_order_params=_frozen({"acknowledged": True}),
+    client_ids=_BYBIT_IDS,
 )
 
 SANDBOX = ExchangeCapabilities(
@@ -66,6 +75,7 @@ SANDBOX = ExchangeCapabilities(
     ccxt_options=BYBIT.ccxt_options,
     stop_orders_separate=True,
     fetch_order_params=BYBIT.fetch_order_params,
+    client_ids=_BYBIT_IDS,
 )
 
 BINANCE = ExchangeCapabilities(
@@ -83,6 +93,8 @@ BINANCE = ExchangeCapabilities(
             "fetchOpenOrders": {"warnWithoutSymbol": False},
         }
     ),
+    # `newClientOrderId` (spot "New order"): `^[\.A-Z\:/a-z0-9_-]{1,36}$`.
+    client_ids=ClientIdRules(max_length=36, charset=_DASH_UNDERSCORE | {".", ":", "/"}),
 )
 
 OKX = ExchangeCapabilities(
@@ -95,6 +107,8 @@ OKX = ExchangeCapabilities(
         {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True}
     ),
     stop_orders_separate=True,
+    # `clOrdId` (v5 "Place order"): "a combination of case-sensitive alphanumerics ... up to 32 characters".
+    client_ids=ClientIdRules(max_length=32, charset=LETTERS_DIGITS),
 )
 
 KUCOIN = ExchangeCapabilities(
@@ -108,6 +122,8 @@ KUCOIN = ExchangeCapabilities(
         {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True, "uta": False}
     ),
     stop_orders_separate=True,
+    # `clientOid` (HF "Add Order"): at most 40 of letters, digits, `_`, `-`.
+    client_ids=ClientIdRules(max_length=40, charset=_DASH_UNDERSCORE),
 )
 
 GATE = ExchangeCapabilities(
@@ -125,6 +141,9 @@ GATE = ExchangeCapabilities(
         }
     ),
     stop_orders_separate=True,
+    # `text` (v4 "Create an order"): "prefixed with t-, no longer than 28 bytes without t- prefix, only
+    # 0-9, A-Z, a-z, _, - or ."; ccxt 4.5.90 adds the `t-` and parses `text` back as sent (with it).
+    client_ids=ClientIdRules(max_length=28, charset=_DASH_UNDERSCORE | {"."}, sent_prefix="t-"),
 )
 
 BITGET = ExchangeCapabilities(
@@ -137,6 +156,8 @@ BITGET = ExchangeCapabilities(
         {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True, "uta": False}
     ),
     stop_orders_separate=True,
+    # `clientOid` (v2 spot "Place Order"): length not stated in the docs; EXCHANGES.md gives <= 40.
+    client_ids=ClientIdRules(max_length=40, charset=_DASH_UNDERSCORE),
 )
 
 MEXC = ExchangeCapabilities(
@@ -146,6 +167,8 @@ MEXC = ExchangeCapabilities(
     key_settings_page="MEXC → Profile → API Management → Edit",
     ccxt_options=_frozen({"defaultType": "spot", "adjustForTimeDifference": True}),
     spot_stop_market=False,  # the spot v3 API has no conditional orders: stops are watched by the engine
+    # `newClientOrderId` (spot v3 "New Order"): EXCHANGES.md gives <= 32; charset kept to Binance's core.
+    client_ids=ClientIdRules(max_length=32, charset=_DASH_UNDERSCORE),
 )
 
 HTX = ExchangeCapabilities(
@@ -161,12 +184,18 @@ HTX = ExchangeCapabilities(
         }
     ),
     stop_orders_separate=True,
+    # `client-order-id` ("Place a New Order"): at most 64 characters, unique within 8 hours.
+    client_ids=ClientIdRules(max_length=64, charset=_DASH_UNDERSCORE),
 )
 
 VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
     {v.id: v for v in (BYBIT, BINANCE, OKX, KUCOIN, GATE, BITGET, MEXC, HTX, SANDBOX)}
 )
 """Explicit registry (no folder scanning): the eight supported exchanges plus the built-in sandbox."""
+
+
+CLIENT_IDS: Mapping[str, ClientIdRules] = MappingProxyType({v.id: v.client_ids for v in VENUES.values()})
+"""Each venue's client-id rules by QARI's exchange id: the engine spells its ids with these."""
 
 
 def capabilities_for(exchange: str) -> ExchangeCapabilities:

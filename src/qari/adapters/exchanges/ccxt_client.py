@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import asyncio
 import copy
+import dataclasses
 import functools
 import logging
 import pickle
@@ -533,7 +534,13 @@ class CcxtExchangeClient:
             return orders
 
         raw = await self._read(fetch, private=True)
-        return [parse.order_from_ccxt(o, fallback_symbol=symbol) for o in raw]
+        return [self._report(o, symbol) for o in raw]
+
+    def _report(self, raw: dict[str, Any], symbol: str | None) -> OrderReport:
+        """A venue order as QARI sees it: its client id as QARI built it (the venue's prefix taken off)."""
+        report = parse.order_from_ccxt(raw, fallback_symbol=symbol)
+        cid = self.caps.client_ids.from_venue(report.client_order_id)
+        return report if cid == report.client_order_id else dataclasses.replace(report, client_order_id=cid)
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
         """Looks among open (plain and conditional), then recently closed orders; None if nowhere."""
@@ -548,19 +555,26 @@ class CcxtExchangeClient:
             return found
 
         for raw in await self._read(closed, private=True):
-            if raw.get("clientOrderId") == client_order_id:
-                return parse.order_from_ccxt(raw, fallback_symbol=symbol)
+            report = self._report(raw, symbol)
+            if report.client_order_id == client_order_id:
+                return report
         return None
 
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
         await self.load_markets()
         raw = await self._read(lambda ex, _s: ex.fetch_my_trades(symbol, since_ms), private=True)
-        return [parse.fill_from_ccxt(t) for t in raw]
+        fills = [parse.fill_from_ccxt(t) for t in raw]
+        from_venue = self.caps.client_ids.from_venue
+        return [dataclasses.replace(f, client_order_id=from_venue(f.client_order_id)) for f in fills]
 
     # -- orders -------------------------------------------------------------------------------------------
 
     def order_arguments(self, request: OrderRequest) -> tuple[str, float | None, dict[str, Any]]:
         """ccxt `create_order` type, price and params for a QARI order (spot only: R1)."""
+        try:
+            self.caps.client_ids.check(request.client_order_id)
+        except ValueError as e:  # the venue would refuse it: never send
+            raise FatalError(f"{self.caps.name}: {e}") from None
         params: dict[str, Any] = {"clientOrderId": request.client_order_id}
         if request.type is OrderType.LIMIT:
             if request.price is None:
@@ -597,7 +611,7 @@ class CcxtExchangeClient:
                 if isinstance(error, ExchangeUnavailableError) and isinstance(e, ccxt.NetworkError):
                     raise OutcomeUnknownError(str(error), code=error.code) from None
                 raise error from None
-        report = parse.order_from_ccxt(raw, fallback_symbol=request.symbol)
+        report = self._report(raw, request.symbol)
         return OrderReport(
             symbol=request.symbol,
             exchange_order_id=report.exchange_order_id,

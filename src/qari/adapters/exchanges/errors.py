@@ -23,6 +23,7 @@ from qari.core.errors import (
     FatalError,
     InsufficientFundsError,
     InvalidCredentialsError,
+    KeyOrIpRejectedError,
     OrderNotFoundError,
     OrderRejectedError,
     PermissionDeniedError,
@@ -31,6 +32,7 @@ from qari.core.errors import (
 )
 
 INVALID = InvalidCredentialsError
+KEY_OR_IP = KeyOrIpRejectedError
 PERMISSION = PermissionDeniedError
 CLOCK = ClockSkewError
 UNAVAILABLE = ExchangeUnavailableError
@@ -42,6 +44,7 @@ REJECTED = OrderRejectedError
 def _table(**groups: Iterable[object]) -> dict[str, type[QariError]]:
     kinds: dict[str, type[QariError]] = {
         "invalid": INVALID,
+        "key_or_ip": KEY_OR_IP,
         "permission": PERMISSION,
         "clock": CLOCK,
         "unavailable": UNAVAILABLE,
@@ -66,7 +69,10 @@ RAW_CODES: Mapping[str, Mapping[str, type[QariError]]] = {
     "bybit": _BYBIT,
     "sandbox": _BYBIT,
     "binance": _table(
-        invalid=(-1002, -1022, -2008, -2014, -2015),
+        invalid=(-1002, -1022, -2008, -2014),
+        # "Invalid API-key, IP, or permissions for action": a wrong key and a server IP missing from the
+        # key's whitelist get the same answer (EXCHANGES.md §1.2).
+        key_or_ip=(-2015,),
         clock=(-1021,),
         unavailable=(-1001, -1003, -1007, -1008),
         funds=(),

@@ -22,6 +22,7 @@ from qari.core.errors import (
     ClockSkewError,
     ExchangeUnavailableError,
     InvalidCredentialsError,
+    KeyOrIpRejectedError,
     PermissionDeniedError,
     QariError,
 )
@@ -32,17 +33,20 @@ _CLOCK_HINT = "the exchange rejected our clock; retrying after a time sync"
 
 def verdict_for_error(error: QariError, caps: ExchangeCapabilities) -> KeyCheck:
     code = error.code
+    if isinstance(error, KeyOrIpRejectedError):
+        return KeyCheck(
+            KeyStatus.KEY_OR_IP_REJECTED,
+            f"{caps.name} rejected the request ({error}) and does not say why: either the API key or "
+            "secret is wrong (or the key was deleted), or this server's IP address is not on the key's "
+            f"IP whitelist. Check both in {caps.key_settings_page}.",
+            code=code,
+        )
     if isinstance(error, InvalidCredentialsError):
         return KeyCheck(
             KeyStatus.INVALID_CREDENTIALS,
             f"{caps.name} rejected the key ({error}). Check the API key, secret"
             + (" and passphrase" if caps.needs_passphrase else "")
-            + "; the key may be expired or revoked."
-            + (
-                " Binance also answers this when the server's IP is not whitelisted."
-                if code == "-2015"
-                else ""
-            ),
+            + "; the key may be expired or revoked.",
             code=code,
         )
     if isinstance(error, PermissionDeniedError):

@@ -16,6 +16,7 @@ from types import MappingProxyType
 class KeyStatus(StrEnum):
     CONNECTED = "connected"
     INVALID_CREDENTIALS = "invalid_credentials"
+    KEY_OR_IP_REJECTED = "key_or_ip_rejected"  # the venue cannot say which: the key, or the server's IP
     PERMISSIONS_ERROR = "permissions_error"
     UNREACHABLE = "unreachable"  # transient: network, maintenance, clock; never a verdict on the key
 

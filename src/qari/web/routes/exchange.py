@@ -3,8 +3,8 @@
 - `GET /api/v1/exchange/exchanges`: the supported venues and which need a passphrase.
 - `POST /api/v1/exchange/connections` `{exchange, api_key, api_secret, passphrase?}`: verify the key;
   201 + the connection when Connected; otherwise 422 `{status: "invalid_credentials" |
-  "permissions_error", detail}` (503 `{status: "unreachable"}` when the exchange could not be asked)
-  and nothing is stored.
+  "key_or_ip_rejected" | "permissions_error", detail}` (503 `{status: "unreachable"}` when the
+  exchange could not be asked) and nothing is stored.
 - `POST /api/v1/exchange/connections/sandbox`: one click: a paper key with paper USDT on the built-in
   sandbox (Bybit protocol), minted in-process only once the user is known to have no sandbox
   connection, and connected like any other key (revoked again if connecting fails).
@@ -50,7 +50,9 @@ class ConnectionPublic(BaseModel):
     id: int
     exchange: str
     exchange_name: str
-    status: str = Field(description="connected | invalid_credentials | permissions_error | unreachable")
+    status: str = Field(
+        description="connected | invalid_credentials | key_or_ip_rejected | permissions_error | unreachable"
+    )
     status_detail: str
     key_hint: str = Field(description="last 4 characters of the API key id")
     ip_restricted: bool | None

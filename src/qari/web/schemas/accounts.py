@@ -108,9 +108,9 @@ class UserPublic(BaseModel):
         )
 
 
-CONNECTION_STATUSES = "connected | invalid_credentials | permissions_error | unreachable"
+CONNECTION_STATUSES = "connected | invalid_credentials | key_or_ip_rejected | permissions_error | unreachable"
 # The most urgent first: the state an operator should see for a user with several keys.
-_URGENCY = ("invalid_credentials", "permissions_error", "unreachable", "connected")
+_URGENCY = ("invalid_credentials", "key_or_ip_rejected", "permissions_error", "unreachable", "connected")
 
 
 class UserConnectionPublic(BaseModel):

@@ -27,7 +27,7 @@ class ExchangeConnection(Base):
     secret_id: Mapped[int | None] = mapped_column(
         ForeignKey("vault_secrets.id", ondelete="SET NULL"), nullable=True
     )
-    # connected | invalid_credentials | permissions_error | unreachable
+    # connected | invalid_credentials | key_or_ip_rejected | permissions_error | unreachable
     status: Mapped[str] = mapped_column(String(32))
     status_detail: Mapped[str] = mapped_column(String(1000), default="")
     error_code: Mapped[str | None] = mapped_column(String(64), nullable=True)

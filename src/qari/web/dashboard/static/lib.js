@@ -119,6 +119,7 @@ export function toast(message) {
 export const STATUS_LABELS = {
   connected: ['Connected', 'good'],
   invalid_credentials: ['Invalid Credentials', 'bad'],
+  key_or_ip_rejected: ['Key or IP rejected', 'bad'],
   permissions_error: ['Permissions Error', 'bad'],
   unreachable: ['Exchange unreachable — retrying', 'warn'],
 };
