@@ -10,7 +10,24 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
+
+
+@dataclass(frozen=True, slots=True)
+class StopFollow:
+    """How a triggered spot stop is followed to the order that actually sold: the venue's trigger
+    record carries no fills or average price.
+
+    - "id_field": the record's raw `info[field]` names the follow-up order (OKX `ordId`, Gate
+      `fired_order_id`; freqtrade follows the same fields); look it up by that id.
+    - "client_id_is_stop_id": the follow-up is a plain order whose client id is the trigger record's
+      id (Bitget; freqtrade's `_convert_stop_order`); found among the closed, then open orders.
+    - "none": the record is the order itself (Bybit, Binance, KuCoin: fills are on it).
+    """
+
+    kind: Literal["none", "id_field", "client_id_is_stop_id"] = "none"
+    field: str = ""
+    unset: tuple[str, ...] = ("", "0")  # values of `field` meaning "not fired yet"
 
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
@@ -34,6 +51,18 @@ class ExchangeCapabilities:
     stop_orders_separate: bool = False
     # Extra params ccxt needs to look up an order by client id on this venue.
     fetch_order_params: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
+    # --- wip/stops: order tracking facts ---
+    # How a triggered stop's record leads to its fills (see `StopFollow`).
+    stop_follow: StopFollow = StopFollow()
+    # Order queries carry no commission (Binance /api/v3/order, MEXC): a filled order's fee (often in
+    # the base coin) is read from its trades.
+    fees_from_trades: bool = False
+    # The longest span one trade-history query may cover (ms); older `since` is read window by window.
+    # Binance myTrades: 24 h between startTime and endTime; KuCoin /api/v1/fills: 7 days; HTX
+    # /v1/order/matchresults: 48 h. None: one query from `since` reaches now.
+    fills_window_ms: int | None = None
+    # The venue cannot rest a spot stop: QARI's server-side watchdog owns the stop, visibly.
+    stop_by_watchdog: bool = False
 
 
 _SPOT_ONLY = {"types": ["spot"]}
@@ -83,6 +112,8 @@ BINANCE = ExchangeCapabilities(
             "fetchOpenOrders": {"warnWithoutSymbol": False},
         }
     ),
+    fees_from_trades=True,
+    fills_window_ms=24 * 3_600_000,
 )
 
 OKX = ExchangeCapabilities(
@@ -95,6 +126,7 @@ OKX = ExchangeCapabilities(
         {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True}
     ),
     stop_orders_separate=True,
+    stop_follow=StopFollow("id_field", "ordId"),
 )
 
 KUCOIN = ExchangeCapabilities(
@@ -108,6 +140,7 @@ KUCOIN = ExchangeCapabilities(
         {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True, "uta": False}
     ),
     stop_orders_separate=True,
+    fills_window_ms=7 * 24 * 3_600_000,
 )
 
 GATE = ExchangeCapabilities(
@@ -125,6 +158,7 @@ GATE = ExchangeCapabilities(
         }
     ),
     stop_orders_separate=True,
+    stop_follow=StopFollow("id_field", "fired_order_id"),
 )
 
 BITGET = ExchangeCapabilities(
@@ -137,6 +171,7 @@ BITGET = ExchangeCapabilities(
         {"defaultType": "spot", "fetchMarkets": _SPOT_ONLY, "adjustForTimeDifference": True, "uta": False}
     ),
     stop_orders_separate=True,
+    stop_follow=StopFollow("client_id_is_stop_id"),
 )
 
 MEXC = ExchangeCapabilities(
@@ -146,6 +181,8 @@ MEXC = ExchangeCapabilities(
     key_settings_page="MEXC → Profile → API Management → Edit",
     ccxt_options=_frozen({"defaultType": "spot", "adjustForTimeDifference": True}),
     spot_stop_market=False,  # the spot v3 API has no conditional orders: stops are watched by the engine
+    fees_from_trades=True,
+    stop_by_watchdog=True,
 )
 
 HTX = ExchangeCapabilities(
@@ -161,6 +198,7 @@ HTX = ExchangeCapabilities(
         }
     ),
     stop_orders_separate=True,
+    fills_window_ms=48 * 3_600_000,
 )
 
 VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(

@@ -34,6 +34,8 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -54,7 +56,7 @@ from qari.core.errors import (
 )
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
-from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderType, Side
+from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderStatus, OrderType, Side
 
 T = TypeVar("T")
 
@@ -549,13 +551,91 @@ class CcxtExchangeClient:
 
         for raw in await self._read(closed, private=True):
             if raw.get("clientOrderId") == client_order_id:
-                return parse.order_from_ccxt(raw, fallback_symbol=symbol)
+                return await self._completed(parse.order_from_ccxt(raw, fallback_symbol=symbol), raw)
         return None
 
+    async def _completed(self, report: OrderReport, raw: dict[str, Any]) -> OrderReport:
+        """A finished order as it really ended: a triggered stop followed to the order that sold
+        (`caps.stop_follow`), and the fee read from the trades where order queries carry none."""
+        if report.type is OrderType.STOP_MARKET and report.status is OrderStatus.FILLED:
+            report = await self._follow_stop(report, raw)
+        if self.caps.fees_from_trades and report.filled_base > 0 and not report.fee:
+            report = await self._fee_from_trades(report)
+        return report
+
+    async def _follow_stop(self, stop: OrderReport, raw: dict[str, Any]) -> OrderReport:
+        follow = self.caps.stop_follow
+        if follow.kind == "none":
+            return stop
+        symbol = stop.symbol
+        found: dict[str, Any] | None = None
+        if follow.kind == "id_field":
+            info = raw.get("info") or {}
+            follow_id = str(info.get(follow.field) or "")
+            if follow_id not in follow.unset:
+                found = await self._read(lambda ex, _s: ex.fetch_order(follow_id, symbol), private=True)
+        else:
+
+            async def by_client_id(ex: ccxt.Exchange, _s: tuple[str, ...]) -> dict[str, Any] | None:
+                reads = (
+                    lambda: ex.fetch_closed_orders(symbol, None, 50),
+                    lambda: ex.fetch_open_orders(symbol),
+                )
+                for read in reads:
+                    for order in await read():
+                        if order.get("clientOrderId") == stop.exchange_order_id:
+                            return dict(order)
+                return None
+
+            found = await self._read(by_client_id, private=True)
+        if found is None:
+            # Fired, but the order it fired is not readable yet: not filled as far as QARI can book.
+            return replace(stop, status=OrderStatus.OPEN, filled_base=Decimal(0), avg_price=None)
+        sold = parse.order_from_ccxt(found, fallback_symbol=symbol)
+        return replace(
+            stop,
+            exchange_order_id=sold.exchange_order_id,
+            status=sold.status,
+            filled_base=sold.filled_base,
+            avg_price=sold.avg_price,
+            fee=sold.fee,
+            fee_currency=sold.fee_currency,
+            updated_ms=sold.updated_ms or stop.updated_ms,
+        )
+
+    async def _fee_from_trades(self, report: OrderReport) -> OrderReport:
+        order_id = report.exchange_order_id
+        trades = await self._read(
+            lambda ex, _s: ex.fetch_my_trades(report.symbol, None, None, {"orderId": order_id}),
+            private=True,
+        )
+        fills = [parse.fill_from_ccxt(t) for t in trades]
+        mine = [f for f in fills if f.exchange_order_id == order_id]
+        if not mine:
+            return report
+        return replace(report, fee=sum((f.fee for f in mine), Decimal(0)), fee_currency=mine[0].fee_currency)
+
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
+        """Fills since `since_ms`; where one query covers at most `caps.fills_window_ms`, window by window
+        up to now (one query from an old `since` would stop a window later and miss the rest)."""
         await self.load_markets()
-        raw = await self._read(lambda ex, _s: ex.fetch_my_trades(symbol, since_ms), private=True)
-        return [parse.fill_from_ccxt(t) for t in raw]
+        window = self.caps.fills_window_ms
+        now_ms = int(time.time() * 1000)
+        if window is None or since_ms is None or now_ms - since_ms <= window:
+            raw = await self._read(lambda ex, _s: ex.fetch_my_trades(symbol, since_ms), private=True)
+            return [parse.fill_from_ccxt(t) for t in raw]
+        fills: dict[str, Fill] = {}
+        start = since_ms
+        while start <= now_ms:
+            end = min(start + window - 1, now_ms)
+            page = await self._read(
+                lambda ex, _s, a=start, b=end: ex.fetch_my_trades(symbol, a, None, {"until": b}), private=True
+            )
+            for t in page:
+                fill = parse.fill_from_ccxt(t)
+                fills.setdefault(fill.trade_id, fill)
+            start = end + 1
+        return sorted(fills.values(), key=lambda f: f.ts_ms)
 
     # -- orders -------------------------------------------------------------------------------------------
 
