@@ -340,6 +340,14 @@ class CcxtVenue:
             self._public = None
 
 
+async def _trades_in(
+    symbol: str, start_ms: int, end_ms: int, exchange: ccxt.Exchange, _secrets: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One window of the account's trades (`until`: ccxt's unified end of the window)."""
+    trades: list[dict[str, Any]] = await exchange.fetch_my_trades(symbol, start_ms, None, {"until": end_ms})
+    return trades
+
+
 class CcxtExchangeClient:
     """`ExchangeClient` for one user's connection on one venue (or public-only when no credentials).
 
@@ -628,9 +636,7 @@ class CcxtExchangeClient:
         start = since_ms
         while start <= now_ms:
             end = min(start + window - 1, now_ms)
-            page = await self._read(
-                lambda ex, _s, a=start, b=end: ex.fetch_my_trades(symbol, a, None, {"until": b}), private=True
-            )
+            page = await self._read(functools.partial(_trades_in, symbol, start, end), private=True)
             for t in page:
                 fill = parse.fill_from_ccxt(t)
                 fills.setdefault(fill.trade_id, fill)
