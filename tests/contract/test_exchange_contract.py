@@ -7,6 +7,7 @@ source). A venue without a recorded payload for a behaviour is absent from that 
 from __future__ import annotations
 
 import itertools
+import json
 import time
 from collections.abc import AsyncIterator
 from decimal import Decimal
@@ -14,11 +15,12 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from tests.contract.harness import VENUES, Rig, payload
+from tests.contract.harness import KEY, VENUES, Rig, payload
 
 from qari.adapters.simulator.client import SimulatedExchangeClient
 from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.prices import CandleReplay
+from qari.core.errors import InsufficientFundsError, InvalidCredentialsError
 from qari.core.orders import OrderRequest, OrderStatus, OrderType, Side
 
 D = Decimal
@@ -545,3 +547,30 @@ async def test_simulator_entry_and_exit_when_created_then_reports(tmp_path: Path
     bought = await client.create_order(OrderRequest("LTC/USDT", Side.BUY, OrderType.MARKET, D("1"), "b1"))
     sold = await client.create_order(OrderRequest("LTC/USDT", Side.SELL, OrderType.MARKET, D("0.99"), "x1"))
     assert bought.status is OrderStatus.FILLED and sold.status is OrderStatus.FILLED and sold.avg_price
+
+
+# -- error classification ------------------------------------------------------------------------------------
+
+ERRORS = json.loads((Path(__file__).parent / "fixtures" / "errors.json").read_text())
+
+
+@pytest.mark.parametrize("rig", VENUES, indirect=True)
+async def test_read_when_key_invalid_then_invalid_credentials_and_no_secret_in_message(rig: Rig) -> None:
+    path, _name, symbol, _first = FILLS[rig.venue_id]
+    reply = ERRORS["invalid_key"][rig.venue_id]
+    rig.on("GET", path, reply["body"], status=reply["status"])
+    with pytest.raises(InvalidCredentialsError) as caught:
+        await rig.client.fetch_fills(symbol)
+    assert KEY.secret not in str(caught.value) and KEY.api_key not in str(caught.value)
+    assert len(rig.transport.sent("GET", path)) == 1  # a bad key is not retried
+
+
+@pytest.mark.parametrize("rig", VENUES, indirect=True)
+async def test_create_when_funds_short_then_insufficient_funds_sent_once(rig: Rig) -> None:
+    method, path = _script_create(rig)
+    reply = ERRORS["insufficient_funds"][rig.venue_id]
+    rig.on(method, path, reply["body"], status=reply["status"])
+    request = OrderRequest("LTC/USDT", Side.BUY, OrderType.LIMIT, D("0.1"), CID, price=D("60"))
+    with pytest.raises(InsufficientFundsError):
+        await rig.client.create_order(request)
+    assert len(rig.transport.sent(method, path)) == 1  # never retried
