@@ -10,9 +10,26 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from qari.core.client_ids import LETTERS_DIGITS, STRICTEST, ClientIdRules
+
+
+@dataclass(frozen=True, slots=True)
+class StopFollow:
+    """How a triggered spot stop is followed to the order that actually sold: the venue's trigger
+    record carries no fills or average price.
+
+    - "id_field": the record's raw `info[field]` names the follow-up order (OKX `ordId`, Gate
+      `fired_order_id`; freqtrade follows the same fields); look it up by that id.
+    - "client_id_is_stop_id": the follow-up is a plain order whose client id is the trigger record's
+      id (Bitget; freqtrade's `_convert_stop_order`); found among the closed, then open orders.
+    - "none": the record is the order itself (Bybit, Binance, KuCoin: fills are on it).
+    """
+
+    kind: Literal["none", "id_field", "client_id_is_stop_id"] = "none"
+    field: str = ""
+    unset: tuple[str, ...] = ("", "0")  # values of `field` meaning "not fired yet"
 
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
@@ -38,6 +55,18 @@ class ExchangeCapabilities:
     fetch_order_params: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
     # The venue's rules for the client order id ccxt sends (field named per venue below).
     client_ids: ClientIdRules = STRICTEST
+    # --- wip/stops: order tracking facts ---
+    # How a triggered stop's record leads to its fills (see `StopFollow`).
+    stop_follow: StopFollow = StopFollow()
+    # Order queries carry no commission (Binance /api/v3/order, MEXC): a filled order's fee (often in
+    # the base coin) is read from its trades.
+    fees_from_trades: bool = False
+    # The longest span one trade-history query may cover (ms); older `since` is read window by window.
+    # Binance myTrades: 24 h between startTime and endTime; KuCoin /api/v1/fills: 7 days; HTX
+    # /v1/order/matchresults: 48 h. None: one query from `since` reaches now.
+    fills_window_ms: int | None = None
+    # The venue cannot rest a spot stop: QARI's server-side watchdog owns the stop, visibly.
+    stop_by_watchdog: bool = False
 
 
 _SPOT_ONLY = {"types": ["spot"]}
@@ -95,6 +124,8 @@ BINANCE = ExchangeCapabilities(
     ),
     # `newClientOrderId` (spot "New order"): `^[\.A-Z\:/a-z0-9_-]{1,36}$`.
     client_ids=ClientIdRules(max_length=36, charset=_DASH_UNDERSCORE | {".", ":", "/"}),
+    fees_from_trades=True,
+    fills_window_ms=24 * 3_600_000,
 )
 
 OKX = ExchangeCapabilities(
@@ -109,6 +140,7 @@ OKX = ExchangeCapabilities(
     stop_orders_separate=True,
     # `clOrdId` (v5 "Place order"): "a combination of case-sensitive alphanumerics ... up to 32 characters".
     client_ids=ClientIdRules(max_length=32, charset=LETTERS_DIGITS),
+    stop_follow=StopFollow("id_field", "ordId"),
 )
 
 KUCOIN = ExchangeCapabilities(
@@ -124,6 +156,7 @@ KUCOIN = ExchangeCapabilities(
     stop_orders_separate=True,
     # `clientOid` (HF "Add Order"): at most 40 of letters, digits, `_`, `-`.
     client_ids=ClientIdRules(max_length=40, charset=_DASH_UNDERSCORE),
+    fills_window_ms=7 * 24 * 3_600_000,
 )
 
 GATE = ExchangeCapabilities(
@@ -144,6 +177,7 @@ GATE = ExchangeCapabilities(
     # `text` (v4 "Create an order"): "prefixed with t-, no longer than 28 bytes without t- prefix, only
     # 0-9, A-Z, a-z, _, - or ."; ccxt 4.5.90 adds the `t-` and parses `text` back as sent (with it).
     client_ids=ClientIdRules(max_length=28, charset=_DASH_UNDERSCORE | {"."}, sent_prefix="t-"),
+    stop_follow=StopFollow("id_field", "fired_order_id"),
 )
 
 BITGET = ExchangeCapabilities(
@@ -158,6 +192,7 @@ BITGET = ExchangeCapabilities(
     stop_orders_separate=True,
     # `clientOid` (v2 spot "Place Order"): length not stated in the docs; EXCHANGES.md gives <= 40.
     client_ids=ClientIdRules(max_length=40, charset=_DASH_UNDERSCORE),
+    stop_follow=StopFollow("client_id_is_stop_id"),
 )
 
 MEXC = ExchangeCapabilities(
@@ -169,6 +204,8 @@ MEXC = ExchangeCapabilities(
     spot_stop_market=False,  # the spot v3 API has no conditional orders: stops are watched by the engine
     # `newClientOrderId` (spot v3 "New Order"): EXCHANGES.md gives <= 32; charset kept to Binance's core.
     client_ids=ClientIdRules(max_length=32, charset=_DASH_UNDERSCORE),
+    fees_from_trades=True,
+    stop_by_watchdog=True,
 )
 
 HTX = ExchangeCapabilities(
@@ -186,6 +223,7 @@ HTX = ExchangeCapabilities(
     stop_orders_separate=True,
     # `client-order-id` ("Place a New Order"): at most 64 characters, unique within 8 hours.
     client_ids=ClientIdRules(max_length=64, charset=_DASH_UNDERSCORE),
+    fills_window_ms=48 * 3_600_000,
 )
 
 VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(

@@ -35,6 +35,8 @@ import ssl
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
+from dataclasses import replace
+from decimal import Decimal
 from typing import Any, TypeVar
 from urllib.parse import urlsplit
 
@@ -55,7 +57,7 @@ from qari.core.errors import (
 )
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
-from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderType, Side
+from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderStatus, OrderType, Side
 
 T = TypeVar("T")
 
@@ -339,6 +341,14 @@ class CcxtVenue:
             self._public = None
 
 
+async def _trades_in(
+    symbol: str, start_ms: int, end_ms: int, exchange: ccxt.Exchange, _secrets: tuple[str, ...]
+) -> list[dict[str, Any]]:
+    """One window of the account's trades (`until`: ccxt's unified end of the window)."""
+    trades: list[dict[str, Any]] = await exchange.fetch_my_trades(symbol, start_ms, None, {"until": end_ms})
+    return trades
+
+
 class CcxtExchangeClient:
     """`ExchangeClient` for one user's connection on one venue (or public-only when no credentials).
 
@@ -557,15 +567,94 @@ class CcxtExchangeClient:
         for raw in await self._read(closed, private=True):
             report = self._report(raw, symbol)
             if report.client_order_id == client_order_id:
-                return report
+                return await self._completed(report, raw)
         return None
 
+    async def _completed(self, report: OrderReport, raw: dict[str, Any]) -> OrderReport:
+        """A finished order as it really ended: a triggered stop followed to the order that sold
+        (`caps.stop_follow`), and the fee read from the trades where order queries carry none."""
+        if report.type is OrderType.STOP_MARKET and report.status is OrderStatus.FILLED:
+            report = await self._follow_stop(report, raw)
+        if self.caps.fees_from_trades and report.filled_base > 0 and not report.fee:
+            report = await self._fee_from_trades(report)
+        return report
+
+    async def _follow_stop(self, stop: OrderReport, raw: dict[str, Any]) -> OrderReport:
+        follow = self.caps.stop_follow
+        if follow.kind == "none":
+            return stop
+        symbol = stop.symbol
+        found: dict[str, Any] | None = None
+        if follow.kind == "id_field":
+            info = raw.get("info") or {}
+            follow_id = str(info.get(follow.field) or "")
+            if follow_id not in follow.unset:
+                found = await self._read(lambda ex, _s: ex.fetch_order(follow_id, symbol), private=True)
+        else:
+
+            async def by_client_id(ex: ccxt.Exchange, _s: tuple[str, ...]) -> dict[str, Any] | None:
+                reads = (
+                    lambda: ex.fetch_closed_orders(symbol, None, 50),
+                    lambda: ex.fetch_open_orders(symbol),
+                )
+                for read in reads:
+                    for order in await read():
+                        if order.get("clientOrderId") == stop.exchange_order_id:
+                            return dict(order)
+                return None
+
+            found = await self._read(by_client_id, private=True)
+        if found is None:
+            # Fired, but the order it fired is not readable yet: not filled as far as QARI can book.
+            return replace(stop, status=OrderStatus.OPEN, filled_base=Decimal(0), avg_price=None)
+        sold = parse.order_from_ccxt(found, fallback_symbol=symbol)
+        return replace(
+            stop,
+            exchange_order_id=sold.exchange_order_id,
+            status=sold.status,
+            filled_base=sold.filled_base,
+            avg_price=sold.avg_price,
+            fee=sold.fee,
+            fee_currency=sold.fee_currency,
+            updated_ms=sold.updated_ms or stop.updated_ms,
+        )
+
+    async def _fee_from_trades(self, report: OrderReport) -> OrderReport:
+        order_id = report.exchange_order_id
+        trades = await self._read(
+            lambda ex, _s: ex.fetch_my_trades(report.symbol, None, None, {"orderId": order_id}),
+            private=True,
+        )
+        fills = [parse.fill_from_ccxt(t) for t in trades]
+        mine = [f for f in fills if f.exchange_order_id == order_id]
+        if not mine:
+            return report
+        return replace(report, fee=sum((f.fee for f in mine), Decimal(0)), fee_currency=mine[0].fee_currency)
+
     async def fetch_fills(self, symbol: str, since_ms: int | None = None) -> list[Fill]:
+        """Fills since `since_ms`; where one query covers at most `caps.fills_window_ms`, window by window
+        up to now (one query from an old `since` would stop a window later and miss the rest)."""
         await self.load_markets()
-        raw = await self._read(lambda ex, _s: ex.fetch_my_trades(symbol, since_ms), private=True)
-        fills = [parse.fill_from_ccxt(t) for t in raw]
+        window = self.caps.fills_window_ms
+        now_ms = int(time.time() * 1000)
+        fills: dict[str, Fill] = {}
+        if window is None or since_ms is None or now_ms - since_ms <= window:
+            raw = await self._read(lambda ex, _s: ex.fetch_my_trades(symbol, since_ms), private=True)
+            fills = {str(i): parse.fill_from_ccxt(t) for i, t in enumerate(raw)}
+        else:
+            start = since_ms
+            while start <= now_ms:
+                end = min(start + window - 1, now_ms)
+                page = await self._read(functools.partial(_trades_in, symbol, start, end), private=True)
+                for t in page:
+                    fill = parse.fill_from_ccxt(t)
+                    fills.setdefault(fill.trade_id, fill)
+                start = end + 1
         from_venue = self.caps.client_ids.from_venue
-        return [dataclasses.replace(f, client_order_id=from_venue(f.client_order_id)) for f in fills]
+        return sorted(
+            (dataclasses.replace(f, client_order_id=from_venue(f.client_order_id)) for f in fills.values()),
+            key=lambda f: f.ts_ms,
+        )
 
     # -- orders -------------------------------------------------------------------------------------------
 

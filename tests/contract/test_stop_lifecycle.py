@@ -1,0 +1,101 @@
+"""Lifecycle replay through QARI's real order code (`engine/orders.OrderManager`, the in-memory journal)
+and the ccxt client over the recording transport: stop placed -> pending -> triggered -> follow-up
+order -> fills. The recorded OKX payloads are edited so their ids chain (each edit is named in the
+fixture's "edited" field, or here where made at run time)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal
+
+from tests.contract.harness import Rig, payload
+from tests.unit.engine.records import position_record
+
+from qari.adapters.persistence.memory import MemoryTradingStore
+from qari.core.clocks import ManualClock
+from qari.core.orders import OrderType, Side
+from qari.engine.orders import OrderManager
+from qari.trading.order import OrderRole, OrderState
+from qari.trading.position import PositionState
+
+AT = dt.datetime(2026, 1, 5, 12, 0, tzinfo=dt.UTC)
+EMPTY = {"code": "0", "msg": "", "data": []}
+ALGO_ID = "2017146754403004416"
+SOLD_ID = "1339107111507525632"
+
+
+async def test_okx_stop_when_triggered_then_journal_books_the_follow_up_fills() -> None:
+    """Found on today's code: the fired algo record (no fills, no average) was taken as the fill, so the
+    stop was journaled filled at price 0 and its trades (under the follow-up order id) matched nothing."""
+    rig = Rig("okx")
+    store = MemoryTradingStore()
+    manager = OrderManager(rig.client, store, ManualClock(AT))
+    try:
+        position = await store.add_position(position_record("LTC/USDT", PositionState.OPEN, AT))
+        placed = payload("okx", "triggered spot stop (algo history)")  # the algo record, made live below
+        created = {
+            "code": "0",
+            "msg": "",
+            "data": [{"algoId": ALGO_ID, "algoClOrdId": "", "sCode": "0", "sMsg": ""}],
+        }
+        rig.on("POST", "/trade/order-algo", created)  # the reply shape of okx createOrder (algo) fixture
+        stop = await manager.place(
+            position,
+            OrderRole.STOP,
+            Side.SELL,
+            OrderType.STOP_MARKET,
+            Decimal("0.1"),
+            trigger_price=Decimal(100),
+        )
+        assert stop.state is OrderState.OPEN and stop.exchange_order_id == ALGO_ID
+        body = rig.transport.sent("POST", "/trade/order-algo")[0].json()
+        assert (body["ordType"], body["side"], body["triggerPx"], body["tdMode"]) == (
+            "trigger",
+            "sell",
+            "100",
+            "cash",
+        )
+
+        # pending: listed among the live algo orders (edited at run time: state live, not fired)
+        live = payload("okx", "triggered spot stop (algo history)")
+        live["data"][0].update(
+            {
+                "algoId": ALGO_ID,
+                "state": "live",
+                "ordId": "",
+                "actualSz": "0",
+                "clOrdId": stop.client_order_id,
+                "algoClOrdId": stop.client_order_id,
+            }
+        )
+        for path in ("/trade/orders-pending", "/trade/orders-history"):
+            rig.on("GET", path, EMPTY)
+        rig.on("GET", "/trade/orders-algo-pending", live)
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.OPEN and stop.filled_base == 0
+
+        # triggered: gone from the live list, "effective" in the history, naming the order that sold
+        placed["data"][0].update(
+            {"algoId": ALGO_ID, "clOrdId": stop.client_order_id, "algoClOrdId": stop.client_order_id}
+        )
+        rig.on("GET", "/trade/orders-algo-pending", EMPTY)
+        rig.on("GET", "/trade/orders-algo-history", placed)
+        rig.on("GET", "/trade/order", payload("okx", "follow-up market sell of the stop"))
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.FILLED
+        assert (stop.exchange_order_id, stop.filled_base, stop.avg_price) == (
+            SOLD_ID,
+            Decimal("0.1"),
+            Decimal("101.58"),
+        )
+        assert (stop.fee, stop.fee_currency) == (Decimal("0.010158"), "USDT")
+        assert rig.transport.sent("GET", "/trade/order")[0].query["ordId"] == SOLD_ID
+
+        # fills: the recorded trade, edited at run time to belong to the follow-up sell
+        trades = payload("okx", "fetchMyTrades: Fetch spot trade")
+        trades["data"][0].update({"ordId": SOLD_ID, "side": "sell", "clOrdId": ""})
+        rig.on("GET", "/trade/fills-history", trades)
+        fills = await rig.client.fetch_fills("LTC/USDT")
+        assert [f.exchange_order_id for f in fills] == [stop.exchange_order_id]
+    finally:
+        await rig.close()
