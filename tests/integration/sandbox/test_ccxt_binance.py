@@ -304,3 +304,44 @@ def test_signed_requests_when_key_time_signature_or_filters_wrong_then_binance_e
     assert _code(missing) == -2013
     window = {"symbol": "BTCUSDT", "startTime": 0, "endTime": 86_400_001}
     assert _code(_signed(binance, "GET", "/api/v3/myTrades", window, key, secret)) == -1127
+
+
+@pytest.mark.parametrize(
+    ("kind", "error"),
+    [
+        ("maintenance", ccxt.ExchangeNotAvailable),
+        ("http_5xx", ccxt.ExchangeNotAvailable),
+        ("rate_limit", ccxt.DDoSProtection),  # ccxt reads an HTTP 429 from Binance so
+        ("reject_order", ccxt.InvalidOrder),
+    ],
+)
+async def test_ccxt_when_fault_injected_then_mapped_error_and_no_order(
+    binance: SandboxServer, kind: str, error: type[Exception]
+) -> None:
+    key, secret = binance.create_key(balances={"USDT": "1000"})
+    ex = binance.ccxt(key, secret)
+    try:
+        await ex.load_markets()
+        binance.inject_fault(kind, count=1, paths=["/api/v3/order"])
+        with pytest.raises(error):
+            await ex.create_order("BTC/USDT", "limit", "buy", 0.001, 40_000)
+        assert await ex.fetch_open_orders("BTC/USDT") == []
+    finally:
+        await ex.close()
+
+
+async def test_ccxt_when_order_answer_times_out_after_acceptance_then_found_by_client_id(
+    binance: SandboxServer,
+) -> None:
+    key, secret = binance.create_key(balances={"USDT": "1000"})
+    binance.inject_fault("timeout", delay_ms=1000, after=True, paths=["/api/v3/order"])
+    ex = binance.ccxt(key, secret, timeout=300)
+    try:
+        await ex.load_markets()
+        with pytest.raises(ccxt.RequestTimeout):
+            await ex.create_order("BTC/USDT", "limit", "buy", 0.001, 40_000, {"clientOrderId": "lost-1"})
+        binance.clear_faults()
+        found = await ex.fetch_order("", "BTC/USDT", {"clientOrderId": "lost-1"})
+        assert found["status"] == "open"  # the outcome was unknown to the client, but the order is there
+    finally:
+        await ex.close()
