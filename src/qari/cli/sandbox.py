@@ -1,4 +1,5 @@
-"""`qari sandbox`: the sandbox exchange alone, Bybit v5 spot at the root of its base URL."""
+"""`qari sandbox`: the sandbox exchange alone, speaking Bybit v5 spot (the default) or Binance spot at
+the root of its base URL."""
 
 from __future__ import annotations
 
@@ -10,8 +11,13 @@ import typer
 
 from qari.config import ConfigError
 
+_BANNER = {"bybit": "Bybit v5 spot", "binance": "Binance spot (/api/v3)"}
+
 
 def sandbox(
+    protocol: str = typer.Option(
+        "bybit", "--protocol", help="Wire protocol to speak: bybit (v5) or binance (spot /api/v3)."
+    ),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8100, min=1, max=65535, help="TCP port."),
     data: Path | None = typer.Option(
@@ -26,7 +32,7 @@ def sandbox(
     speed: float = typer.Option(1.0, min=0.001, help="Market clock speed relative to the real time."),
     stepped: bool = typer.Option(False, help="Hold the market clock; move it with POST /admin/clock."),
     rate_limits: bool = typer.Option(
-        False, help="Enforce Bybit's per-key limits (20 order calls/s, 50 reads/s)."
+        False, help="Enforce per-key limits (20 order calls/s, 50 reads/s; Bybit 10006, Binance -1003)."
     ),
     admin_token: str | None = typer.Option(
         None,
@@ -43,6 +49,9 @@ def sandbox(
     from qari.core.clocks import WallClock
     from qari.core.time import to_ms
 
+    if protocol not in _BANNER:
+        typer.echo(f"qari sandbox: --protocol {protocol!r}: use one of {', '.join(_BANNER)}", err=True)
+        sys.exit(2)
     if data is not None and synthetic is not None:
         typer.echo("qari sandbox: use either --data DIR or --synthetic SEED, not both", err=True)
         sys.exit(2)
@@ -60,15 +69,19 @@ def sandbox(
             stepped_start_ms=to_ms(WallClock().now()) if stepped else None,
             rate_limits=rate_limits,
             replay_start_ms=None if start is None else to_ms(parse_start(start)),
+            protocol=protocol,
         )
     except (ValueError, ConfigError) as e:
         typer.echo(f"qari sandbox: {e}", err=True)
         sys.exit(2)
     base = f"http://{host}:{port}"
-    symbols = ", ".join(sorted(venue.exchange.instruments())[:8])
-    typer.echo(
-        f"qari sandbox: Bybit v5 spot at {base} ({len(venue.exchange.instruments())} symbols: {symbols} …)"
-    )
+    instruments = venue.exchange.instruments()
+    symbols = ", ".join(sorted(instruments)[:8])
+    typer.echo(f"qari sandbox: {_BANNER[protocol]} at {base} ({len(instruments)} symbols: {symbols} …)")
+    recorded = sorted(s for s, i in instruments.items() if i.source != "formula")
+    if recorded:
+        source = instruments[recorded[0]].source
+        typer.echo(f"  instrument rules: {', '.join(recorded)} recorded ({source}); others by formula")
     token = admin_token or secrets.token_urlsafe(32)
     shown = token if admin_token is None else "$QARI_SANDBOX_ADMIN_TOKEN"
     typer.echo(

@@ -38,7 +38,7 @@ ENV = {
 
 
 @contextmanager
-def _serving(*args: str) -> Iterator[str]:
+def _serving(*args: str, probe: str = "/v5/market/time") -> Iterator[str]:
     port = _free_port()
     child = subprocess.Popen(
         _command("--port", str(port), *args), env=ENV, stdout=subprocess.PIPE, stderr=subprocess.PIPE
@@ -48,7 +48,7 @@ def _serving(*args: str) -> Iterator[str]:
         deadline = time.monotonic() + 30
         while True:
             try:
-                httpx.get(f"{base}/v5/market/time", timeout=1)
+                httpx.get(f"{base}{probe}", timeout=1)
                 break
             except httpx.HTTPError:
                 assert child.poll() is None, child.stderr.read() if child.stderr else b""
@@ -112,3 +112,19 @@ def test_cli_when_replay_started_at_a_moment_then_the_clock_runs_from_it(tmp_pat
         assert clock["mode"] == "replay" and clock["speed"] == 1
         assert (clock["now_ms"] - moment) % (7 * 86_400_000) < 60_000
         assert clock["now_ms"] <= clock["real_now_ms"]
+
+
+def test_cli_when_protocol_binance_then_serves_binance_spot_with_recorded_rules_and_not_bybit() -> None:
+    with _serving("--protocol", "binance", "--stepped", probe="/api/v3/time") as base:
+        info = httpx.get(f"{base}/api/v3/exchangeInfo").json()
+        rules = {row["symbol"]: {f["filterType"]: f for f in row["filters"]} for row in info["symbols"]}
+        assert rules["BTCUSDT"]["PRICE_FILTER"]["tickSize"] == "0.01000000"  # Binance's recorded rule
+        assert rules["BTCUSDT"]["LOT_SIZE"]["stepSize"] == "0.00001000"
+        assert "SOLUSDT" in rules  # not in the recording: listed by the formula
+        bybit = httpx.get(f"{base}/v5/market/time")
+        assert bybit.status_code == 404
+
+
+def test_cli_when_protocol_unknown_then_exit_2_naming_the_choices() -> None:
+    result = CliRunner().invoke(app, ["sandbox", "--protocol", "kraken"])
+    assert result.exit_code == 2 and "bybit, binance" in result.output

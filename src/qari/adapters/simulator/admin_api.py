@@ -38,11 +38,12 @@ from typing import Annotated
 from fastapi import APIRouter, Depends, HTTPException, Request
 from pydantic import BaseModel, Field
 
-from qari.adapters.simulator.bybit_api import fmt, render_order
+from qari.adapters.simulator.bybit_api import render_order
 from qari.adapters.simulator.clock import ReplayClock
 from qari.adapters.simulator.faults import FaultKind
 from qari.adapters.simulator.matching import VenueError
 from qari.adapters.simulator.venue import SandboxVenue
+from qari.adapters.simulator.wire import fmt
 
 
 class KeyRequest(BaseModel):

@@ -1,4 +1,5 @@
-"""The sandbox as an ASGI app: Bybit v5 at `{base}/v5/...`, admin at `{base}/admin/...`.
+"""The sandbox as an ASGI app: its venue's protocol (Bybit v5 at `{base}/v5/...`, or Binance spot at
+`{base}/api/v3/...` and `{base}/sapi/v1/...`), admin at `{base}/admin/...`.
 
 `create_sandbox_app(venue_or_factory)` serves one `SandboxVenue` (built lazily from a factory when
 mounted inside the platform); `build_venue(...)` / `venue_from_settings(settings)` assemble one.
@@ -11,14 +12,16 @@ from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
+from qari.adapters.simulator import binance_api, bybit_api
 from qari.adapters.simulator.admin_api import router as admin_router
-from qari.adapters.simulator.bybit_api import dispatch
 from qari.adapters.simulator.clock import MarketClock, ReplayClock, SteppedClock
 from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.fill_model import BookModel, FeeSchedule, FillModel
 from qari.adapters.simulator.prices import CandleReplay, PriceSource, SyntheticMarket
+from qari.adapters.simulator.recorded_rules import recorded_rules
 from qari.adapters.simulator.venue import RateLimiter, SandboxVenue
 from qari.config import Settings
 from qari.core.clocks import WallClock
@@ -39,13 +42,19 @@ def build_venue(
     fault_seed: int = 0,
     rate_limits: bool = False,
     replay_start_ms: int | None = None,
+    protocol: str = "bybit",
 ) -> SandboxVenue:
     """A venue over replayed files (`data_dir`) or the seeded synthetic market; the market clock is
     stepped when `stepped_start_ms` is given, otherwise the real time run at `speed`; `rate_limits`
     turns on Bybit's per-key request limits (10006 past 20 order calls / 50 other private calls a second).
 
     A replay starts 30 days before its data ends, shifted to now; `replay_start_ms` (a moment of the
-    data) starts it there instead, shifted by whole weeks into the week before now."""
+    data) starts it there instead, shifted by whole weeks into the week before now.
+
+    `protocol` is the wire protocol it speaks (`PROTOCOLS`); a pair the venue's recorded instrument
+    list holds (`recorded_rules`) is listed with those real rules, any other by the formula."""
+    if protocol not in PROTOCOLS:
+        raise ValueError(f"unknown sandbox protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
     real = real_clock or WallClock()
     if replay_start_ms is not None and (data_dir is None or stepped_start_ms is not None):
         raise ValueError("a replay start needs replayed files and a running (not stepped) clock")
@@ -66,10 +75,16 @@ def build_venue(
         else ReplayClock(real, origin_ms=origin_ms, speed=speed)
     )
     exchange = SimulatedExchange(
-        source, start_ms=clock.now_ms(), fees=fees, book=book, fills=fills, symbols=symbols
+        source,
+        start_ms=clock.now_ms(),
+        fees=fees,
+        book=book,
+        fills=fills,
+        symbols=symbols,
+        recorded=recorded_rules(protocol),
     )
     limiter = RateLimiter() if rate_limits else None
-    return SandboxVenue(exchange, clock, real, fault_seed=fault_seed, rate_limits=limiter)
+    return SandboxVenue(exchange, clock, real, fault_seed=fault_seed, rate_limits=limiter, protocol=protocol)
 
 
 def venue_from_settings(settings: Settings) -> SandboxVenue:
@@ -83,9 +98,18 @@ def venue_from_settings(settings: Settings) -> SandboxVenue:
     )
 
 
-class BybitFastPath:
-    """Serves `/v5/...` straight from the ASGI scope (no FastAPI routing or dependency solving: the
-    Bybit paths are hot); everything else, the admin API, goes on to FastAPI."""
+Dispatch = Callable[[SandboxVenue, Request, str], Awaitable[Response]]
+
+# protocol -> (the path prefixes it serves, its dispatcher)
+PROTOCOLS: dict[str, tuple[tuple[str, ...], Dispatch]] = {
+    "bybit": (("/v5/",), bybit_api.dispatch),
+    "binance": (binance_api.PREFIXES, binance_api.dispatch),
+}
+
+
+class ProtocolFastPath:
+    """Serves the venue's protocol paths straight from the ASGI scope (no FastAPI routing or dependency
+    solving: those paths are hot); everything else, the admin API, goes on to FastAPI."""
 
     def __init__(self, app: ASGIApp, get_venue: Callable[[], SandboxVenue]) -> None:
         self.app = app
@@ -97,10 +121,13 @@ class BybitFastPath:
             root: str = scope.get("root_path", "")
             if root and path.startswith(root):
                 path = path[len(root) :]
-            if path.startswith("/v5/"):
-                response = await dispatch(self.get_venue(), Request(scope, receive), path)
-                await response(scope, receive, send)
-                return
+            if not path.startswith("/admin"):
+                venue = self.get_venue()
+                prefixes, dispatch = PROTOCOLS[venue.protocol]
+                if path.startswith(prefixes):
+                    response = await dispatch(venue, Request(scope, receive), path)
+                    await response(scope, receive, send)
+                    return
         await self.app(scope, receive, send)
 
 
@@ -122,7 +149,7 @@ def create_sandbox_app(
         return holder[0]
 
     app = FastAPI(
-        title="QARI sandbox exchange (Bybit v5 spot)",
+        title="QARI sandbox exchange (Bybit v5 / Binance spot)",
         docs_url="/admin/docs",
         openapi_url="/admin/openapi.json",
     )
@@ -131,7 +158,7 @@ def create_sandbox_app(
     app.state.authorize = authorize
     app.include_router(admin_router)
 
-    app.add_middleware(BybitFastPath, get_venue=get_venue)
+    app.add_middleware(ProtocolFastPath, get_venue=get_venue)
     return app
 
 

@@ -10,21 +10,28 @@ and for trading calls the key's write permission (10005).
 
 from __future__ import annotations
 
-import asyncio
 import hmac
 import json
 import logging
 from collections.abc import Callable
-from decimal import Decimal, InvalidOperation
+from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, PlainTextResponse, Response
+from starlette.responses import JSONResponse, Response
 
 from qari.adapters.simulator.exchange import Execution, Order
 from qari.adapters.simulator.matching import PARAMS, VenueError
 from qari.adapters.simulator.venue import ApiKey, SandboxVenue
+from qari.adapters.simulator.wire import (
+    fmt,
+    parse_decimal,
+    parse_int,
+    transport_fault,
+    usd_price,
+    with_faults,
+)
 
 log = logging.getLogger(__name__)
 
@@ -48,41 +55,26 @@ Params = dict[str, Any]
 Handler = Callable[[SandboxVenue, Params, ApiKey | None], Any]
 
 
-def fmt(value: Decimal | None) -> str:
-    """Bybit-style number string: plain notation, no trailing zeros ("0.00002", "60000", "0")."""
-    if value is None:
-        return ""
-    text = format(value.normalize(), "f")
-    return "0" if text in ("-0", "0") else text
-
-
 def envelope(result: object, now_ms: int, code: int = 0, msg: str = "OK") -> dict[str, object]:
     return {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms}
 
 
 def _dec(params: Params, name: str, *, required: bool = False) -> Decimal | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        if required:
-            raise VenueError(PARAMS, f"params error: {name} is required")
-        return None
     try:
-        value = Decimal(str(raw))
-    except InvalidOperation:
+        value = parse_decimal(params.get(name))
+    except ValueError:
         raise VenueError(PARAMS, f"params error: {name} is not a number") from None
-    if not value.is_finite():
-        raise VenueError(PARAMS, f"params error: {name} is not a number")
+    if value is None and required:
+        raise VenueError(PARAMS, f"params error: {name} is required")
     return value
 
 
 def _int(params: Params, name: str, default: int | None = None) -> int | None:
-    raw = params.get(name)
-    if raw is None or raw == "":
-        return default
     try:
-        return int(str(raw))
+        value = parse_int(params.get(name))
     except ValueError:
         raise VenueError(PARAMS, f"params error: {name} must be an integer") from None
+    return default if value is None else value
 
 
 def _category(params: Params) -> None:
@@ -329,15 +321,6 @@ def kline(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
 
 
 # ------------------------------------------------------------------------------------------ account
-def _usd_price(venue: SandboxVenue, coin: str) -> Decimal | None:
-    if coin in ("USDT", "USDC", "USD"):
-        return Decimal(1)
-    try:
-        return venue.exchange.price(f"{coin}/USDT")
-    except VenueError:
-        return None
-
-
 def wallet_balance(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
     assert key is not None
     if params.get("accountType") != "UNIFIED":
@@ -348,7 +331,7 @@ def wallet_balance(venue: SandboxVenue, params: Params, key: ApiKey | None) -> o
     for coin, (free, locked) in venue.exchange.balances(key.account_id).items():
         if wanted and coin not in wanted:
             continue
-        usd = _usd_price(venue, coin)
+        usd = usd_price(venue, coin)
         value = (free + locked) * usd if usd is not None else Decimal(0)
         total_usd += value
         coins.append(
@@ -652,12 +635,6 @@ def parse_params(method: str, query: str, body: bytes) -> Params:
 # ---------------------------------------------------------------------------------------- dispatch
 def _fault_response(venue: SandboxVenue, kind: str, status: int) -> Response | None:
     now = venue.auth_now_ms()
-    if kind == "http_5xx":
-        return PlainTextResponse(
-            f"<html><body><h1>{status} Bad Gateway</h1></body></html>", status_code=status
-        )
-    if kind == "maintenance":
-        return PlainTextResponse("The system is under maintenance. Please try again later.", status_code=503)
     if kind == "rate_limit":
         return JSONResponse(
             envelope({}, now, 10006, "Too many visits. Exceeded the API Rate Limit."),
@@ -669,7 +646,7 @@ def _fault_response(venue: SandboxVenue, kind: str, status: int) -> Response | N
         )
     if kind == "reject_order":
         return JSONResponse(envelope({}, now, 170210, "New order rejected."))
-    return None
+    return transport_fault(kind, status)
 
 
 async def dispatch(venue: SandboxVenue, request: Request, path: str) -> Response:
@@ -681,14 +658,19 @@ async def dispatch(venue: SandboxVenue, request: Request, path: str) -> Response
             status_code=404,
         )
     handler, private, needs_trade = route
-    rule = venue.faults.pick(path, is_order_create=path == "/v5/order/create")
-    if rule is not None and not (rule.kind == "timeout" and rule.after):
-        if rule.kind == "timeout":
-            await asyncio.sleep(rule.delay_ms / 1000)
-        else:
-            faulted = _fault_response(venue, rule.kind, rule.status)
-            if faulted is not None:
-                return faulted
+    return await with_faults(
+        venue,
+        path,
+        is_order_create=path == "/v5/order/create",
+        fault_response=lambda kind, status: _fault_response(venue, kind, status),
+        answer=lambda: _answer(venue, request, path, handler, private, needs_trade),
+    )
+
+
+async def _answer(
+    venue: SandboxVenue, request: Request, path: str, handler: Handler, private: bool, needs_trade: bool
+) -> Response:
+    method = request.method
     query = request.scope.get("query_string", b"").decode("latin-1")
     body = await request.body() if method == "POST" else b""
     limit_headers: dict[str, str] = {}
@@ -714,6 +696,4 @@ async def dispatch(venue: SandboxVenue, request: Request, path: str) -> Response
     except Exception:  # the venue must answer like Bybit, never with a traceback
         log.exception("sandbox: %s %s failed", method, path)
         response = envelope({}, venue.auth_now_ms(), 10016, "System error. Please try again later.")
-    if rule is not None and rule.kind == "timeout" and rule.after:
-        await asyncio.sleep(rule.delay_ms / 1000)
     return JSONResponse(response, headers=limit_headers)

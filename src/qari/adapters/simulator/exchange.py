@@ -33,7 +33,7 @@ once) with `trigger_price`; the direction defaults to "rises to" when the trigge
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from decimal import ROUND_UP, Decimal
 
@@ -135,8 +135,10 @@ class SimulatedExchange:
         book: BookModel | None = None,
         fills: FillModel | None = None,
         symbols: Iterable[str] | None = None,
+        recorded: Mapping[str, Instrument] | None = None,
     ) -> None:
         self.source = source
+        self._recorded = dict(recorded or {})  # a venue's real rules by symbol, used where listed
         self.now_ms = start_ms
         self.version = 0  # bumped by every public call that may change state (`advance_to`, orders, balances)
         self._event_ms = start_ms  # the time stamped on fills and updates (a segment's time while walking)
@@ -170,7 +172,7 @@ class SimulatedExchange:
         if p is None or p <= 0:
             return False
         self._paths[symbol] = path
-        inst = make_instrument(symbol, to_decimal(p))
+        inst = self._recorded.get(symbol) or make_instrument(symbol, to_decimal(p))
         self._instruments[symbol] = inst
         self._by_venue_id[inst.venue_id] = symbol
         self._active[symbol] = {}
@@ -511,12 +513,22 @@ class SimulatedExchange:
         order_filter: str = "Order",
         trigger_price: Decimal | None = None,
         trigger_direction: int = 0,
+        reuse_closed_link_ids: bool = False,
     ) -> Order:
         self.version += 1
         account = self.account(account_id)
         inst = self.instrument(symbol)
         market_unit = self._validate(
-            account, inst, side, order_type, qty, price, time_in_force, order_link_id, market_unit
+            account,
+            inst,
+            side,
+            order_type,
+            qty,
+            price,
+            time_in_force,
+            order_link_id,
+            market_unit,
+            reuse_closed_link_ids,
         )
         if order_filter not in _FILTERS:
             raise VenueError(PARAMS, "params error: orderFilter invalid")
@@ -576,8 +588,10 @@ class SimulatedExchange:
         time_in_force: str,
         order_link_id: str,
         market_unit: str | None,
+        reuse_closed_link_ids: bool = False,
     ) -> str:
-        """Bybit's parameter checks; returns the effective market unit."""
+        """Bybit's parameter checks; returns the effective market unit. A client id names one order
+        for ever on Bybit; `reuse_closed_link_ids` frees it once its order is closed (Binance's rule)."""
         if side not in ("Buy", "Sell"):
             raise VenueError(PARAMS, "params error: side invalid")
         if order_type not in ("Limit", "Market"):
@@ -589,7 +603,9 @@ class SimulatedExchange:
         if len(order_link_id) > 36:
             raise VenueError(PARAMS, "params error: orderLinkId is longer than 36 characters")
         if order_link_id and order_link_id in account.by_link_id:
-            raise VenueError(DUPLICATE_LINK_ID, "Duplicate clientOrderId.")
+            holder = account.orders[account.by_link_id[order_link_id]]
+            if holder.active or not reuse_closed_link_ids:
+                raise VenueError(DUPLICATE_LINK_ID, "Duplicate clientOrderId.")
         if order_type == "Limit":
             if price is None or price <= 0:
                 raise VenueError(PARAMS, "params error: price is required for a limit order")

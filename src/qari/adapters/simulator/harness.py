@@ -2,14 +2,15 @@
 
     with SandboxServer.start(stepped_start_ms=START) as sandbox:      # uvicorn on a free loopback port
         key, secret = sandbox.create_key(balances={"USDT": "10000"})
-        ex = ccxt_bybit(sandbox.base_url, key, secret)                 # async ccxt, spot only
+        ex = sandbox.ccxt(key, secret)                                 # async ccxt, spot only
         ...
         sandbox.advance(60_000); sandbox.inject_fault("timeout", delay_ms=2000)
         session = sandbox.pybit(key, secret)                           # pybit HTTP, same venue
 
 `SandboxServer.start(**build_venue_kwargs)` takes the arguments of `app.build_venue` (synthetic market
-by default). The admin helpers talk to `{base_url}/admin/...` over HTTP like any other client would,
-with the server's admin token (`.admin_headers`).
+by default; `protocol="binance"` for Binance spot, and `.ccxt()` is then ccxt's `binance`). The admin
+helpers talk to `{base_url}/admin/...` over HTTP like any other client would, with the server's admin
+token (`.admin_headers`).
 
 `SandboxProcess.start(...)` takes the same arguments but serves the venue from a child process, as a real
 exchange is another host: a benchmark then measures the engine, not the venue sharing its interpreter.
@@ -48,6 +49,7 @@ class _SandboxAdmin:
 
     base_url: str
     admin_token: str
+    protocol: str = "bybit"
     _http: httpx.Client
 
     @property
@@ -125,8 +127,9 @@ class _SandboxAdmin:
 
     # ----------------------------------------------------------------------------------- clients
     def ccxt(self, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
-        """An async ccxt bybit pointed here; the caller awaits `.close()`."""
-        return ccxt_bybit(self.base_url, api_key, secret, **options)
+        """An async ccxt of the protocol spoken here (bybit, binance); the caller awaits `.close()`."""
+        make = ccxt_binance if self.protocol == "binance" else ccxt_bybit
+        return make(self.base_url, api_key, secret, **options)
 
     def pybit(self, api_key: str, secret: str, **options: Any) -> Any:
         """pybit's `HTTP` session pointed here (EXCHANGES.md §4.1)."""
@@ -142,6 +145,7 @@ class SandboxServer(_SandboxAdmin):
         self, venue: SandboxVenue, *, host: str = "127.0.0.1", root: str = "", admin_token: str | None = None
     ) -> None:
         self.venue = venue
+        self.protocol = venue.protocol
         self.host = host
         self._sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -186,10 +190,13 @@ class SandboxServer(_SandboxAdmin):
 class SandboxProcess(_SandboxAdmin):
     """The sandbox served by uvicorn in a child process (`python -m qari.adapters.simulator.harness`)."""
 
-    def __init__(self, process: subprocess.Popen[str], base_url: str, admin_token: str) -> None:
+    def __init__(
+        self, process: subprocess.Popen[str], base_url: str, admin_token: str, protocol: str = "bybit"
+    ) -> None:
         self.process = process
         self.base_url = base_url
         self.admin_token = admin_token
+        self.protocol = protocol
         self._http = httpx.Client(base_url=base_url, timeout=30)
 
     @classmethod
@@ -214,7 +221,7 @@ class SandboxProcess(_SandboxAdmin):
             process.kill()
             process.wait(10)
             raise RuntimeError(f"the sandbox process did not start (exit code {process.poll()})")
-        server = cls(process, line, token)
+        server = cls(process, line, token, str(venue_options.get("protocol", "bybit")))
         try:
             yield server
         finally:
@@ -264,6 +271,27 @@ def ccxt_bybit(base_url: str, api_key: str | None = None, secret: str | None = N
         config["apiKey"] = api_key
         config["secret"] = secret
     exchange = ccxt_async.bybit(config)
+    exchange.has["fetchCurrencies"] = False
+    point_at(exchange, base_url)
+    return exchange
+
+
+def ccxt_binance(base_url: str, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
+    """An async ccxt `binance` for spot against the sandbox (Binance protocol)."""
+    import ccxt.async_support as ccxt_async
+
+    config: dict[str, Any] = {
+        "options": {
+            "defaultType": "spot",
+            "fetchMarkets": {"types": ["spot"]},
+            **options.pop("options", {}),
+        },
+        **options,
+    }
+    if api_key is not None:
+        config["apiKey"] = api_key
+        config["secret"] = secret
+    exchange = ccxt_async.binance(config)
     exchange.has["fetchCurrencies"] = False
     point_at(exchange, base_url)
     return exchange

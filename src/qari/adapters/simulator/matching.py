@@ -56,6 +56,7 @@ class Instrument:
     max_order_qty: Decimal
     min_order_amt: Decimal
     max_order_amt: Decimal
+    source: str = "formula"  # where the rules come from: "formula" (scaled to the price) or a recording
 
 
 @dataclass(slots=True)

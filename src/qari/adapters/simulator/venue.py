@@ -82,8 +82,10 @@ class SandboxVenue:
         *,
         fault_seed: int = 0,
         rate_limits: RateLimiter | None = None,
+        protocol: str = "bybit",
     ) -> None:
         self.exchange = exchange
+        self.protocol = protocol  # the wire protocol it speaks: "bybit" (v5) or "binance" (spot /api/v3)
         self.rate_limits = rate_limits
         self.clock = clock
         self.real_clock = real_clock
