@@ -46,6 +46,7 @@ def backtest(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Replay candles through the full engine (analysis, gate, orders, exits) and the sandbox's fill model."""
+    from qari.backtest.report import headline_text, money, to_step
     from qari.backtest.runner import BacktestConfig, BacktestError, run_backtest
 
     first, last = period(start, end, timerange)
@@ -59,9 +60,18 @@ def backtest(
         sys.exit(2)
     paths = result.write(out)
     s = result.summary
-    pf = "—" if s.profit_factor is None else f"{s.profit_factor:.2f}"
-    typer.echo(
-        f"{s.trades} trades, win rate {s.win_rate * 100:.1f} %, avg R {s.average_r:.2f}, profit factor {pf}, "
-        f"max drawdown {s.max_drawdown_pct:.2f} %, net {s.net_pnl_usdt:.2f} USDT"
-    )
+    typer.echo(headline_text(s))
+    for p in s.open_positions:
+        step = s.precision.get(p.symbol, {})
+        typer.echo(
+            f"  open at end: {p.symbol} {to_step(p.quantity, step.get('amount'))} from "
+            f"{to_step(p.entry_price, step.get('price'))}, last {to_step(p.mark_price, step.get('price'))}, "
+            f"unrealised {money(p.unrealised_pnl_usdt)} USDT"
+        )
+    if s.gate_blocks:
+        blocked = ", ".join(
+            f"{code} {s.gate_block_names.get(code, '')} ×{n}".replace("  ", " ")
+            for code, n in sorted(s.gate_blocks.items(), key=lambda kv: -kv[1])
+        )
+        typer.echo(f"  gate blocks: {blocked}")
     typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")
