@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Mapping, Sequence
-from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
 from qari.backtest.metrics import EquityPoint, OpenPosition, Summary, TradeRecord, drawdown_series
 
@@ -26,21 +26,21 @@ CENT = Decimal("0.01")
 
 def money(value: Decimal) -> str:
     """USDT as a person reads it: cents, thousands separated."""
-    return f"{value.quantize(CENT, ROUND_HALF_EVEN):,.2f}"
+    return f"{value.quantize(CENT, ROUND_HALF_UP):,.2f}"
 
 
 def to_step(value: Decimal, step: str | None) -> str:
-    """A price or quantity rounded to the market's step (tick size / amount step) and shown with its
-    decimals; unchanged when the market's precision is unknown."""
-    if not step:
-        return str(value)
+    """A price or quantity rounded to the market's step (tick size / amount step; half up) and shown
+    with the step's decimals; unchanged when the market's precision is unknown."""
     try:
-        quantum = Decimal(step).normalize()
-        return str(
-            value.quantize(quantum if quantum.as_tuple().exponent < 0 else Decimal(1), ROUND_HALF_EVEN)
-        )
+        quantum = Decimal(step or "0").normalize()
     except InvalidOperation:
         return str(value)
+    if quantum <= 0:
+        return str(value)
+    steps = (value / quantum).to_integral_value(ROUND_HALF_UP)
+    exponent = min(0, int(quantum.as_tuple().exponent))
+    return str((steps * quantum).quantize(Decimal(1).scaleb(exponent)))
 
 
 def pct(value: float | None) -> str:
