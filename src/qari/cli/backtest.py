@@ -10,7 +10,7 @@ from typing import Annotated
 
 import typer
 
-from qari.cli.options import DATA_DIR_NAMES, TIMERANGE_HELP, parse_pairs, period
+from qari.cli.options import DATA_DIR_NAMES, PAIRS_METAVAR, TIMERANGE_HELP, parse_pairs, period
 
 PAIRS_HELP = (
     "Pairs to trade, space-separated, e.g. --pairs BTC/USDT ETH/USDT (BTC alone means BTC/USDT); "
@@ -35,10 +35,14 @@ def backtest(
         Path,
         typer.Option(*DATA_DIR_NAMES, help="Directory of candle files (BASE_QUOTE-TF.feather/.json)."),
     ],
-    pairs: Annotated[list[str] | None, typer.Option("--pairs", "-p", help=PAIRS_HELP)] = None,
+    pairs: Annotated[
+        list[str] | None, typer.Option("--pairs", "-p", metavar=PAIRS_METAVAR, help=PAIRS_HELP)
+    ] = None,
     start: Annotated[str | None, typer.Option("--start", help="First cycle (UTC ISO date/time).")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Last cycle (UTC ISO date/time).")] = None,
-    timerange: Annotated[str | None, typer.Option("--timerange", help=TIMERANGE_HELP)] = None,
+    timerange: Annotated[
+        str | None, typer.Option("--timerange", metavar="YYYYMMDD-YYYYMMDD", help=TIMERANGE_HELP)
+    ] = None,
     balance: Annotated[str, typer.Option("--balance", help="Starting USDT balance.")] = "10000",
     out: Annotated[
         Path, typer.Option("--out", help="Where trades.csv/json, summary.json, report.html go.")

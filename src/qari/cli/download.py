@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 import typer
 
-from qari.cli.options import TIMERANGE_HELP, parse_pairs, parse_timerange
+from qari.cli.options import PAIRS_METAVAR, TIMERANGE_HELP, parse_pairs, parse_timerange
 
 DEFAULT_TIMEFRAMES = ("15m", "4h", "1d")
 DEFAULT_DAYS = 30
@@ -39,7 +39,9 @@ def _exchange(name: str, url: str | None) -> Any:
 def download_data(
     pairs: Annotated[
         list[str],
-        typer.Option("--pairs", "-p", help="Pairs, space-separated: --pairs BTC/USDT ETH/USDT."),
+        typer.Option(
+            "--pairs", "-p", metavar=PAIRS_METAVAR, help="Pairs, space-separated: --pairs BTC/USDT ETH/USDT."
+        ),
     ],
     exchange: Annotated[
         str,
@@ -47,12 +49,16 @@ def download_data(
     ] = "bybit",
     timeframes: Annotated[
         list[str] | None,
-        typer.Option("--timeframes", "-t", help="Timeframes, space-separated (default: 15m 4h 1d)."),
+        typer.Option(
+            "--timeframes", "-t", metavar="TF ...", help="Timeframes, space-separated (default: 15m 4h 1d)."
+        ),
     ] = None,
     days: Annotated[
         int | None, typer.Option("--days", min=1, help=f"The last N days (default {DEFAULT_DAYS}).")
     ] = None,
-    timerange: Annotated[str | None, typer.Option("--timerange", help=TIMERANGE_HELP)] = None,
+    timerange: Annotated[
+        str | None, typer.Option("--timerange", metavar="YYYYMMDD-YYYYMMDD", help=TIMERANGE_HELP)
+    ] = None,
     datadir: Annotated[
         Path | None,
         typer.Option("--datadir", "--data", help="Where the files go (default: var/data/<exchange>)."),

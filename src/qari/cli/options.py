@@ -21,6 +21,7 @@ from typer.core import TyperGroup
 
 MULTI_VALUE_OPTIONS = frozenset({"--pairs", "-p", "--timeframes", "-t"})
 DATA_DIR_NAMES = ("--data", "--datadir")
+PAIRS_METAVAR = "PAIR ..."
 TIMERANGE_HELP = "Period as YYYYMMDD-YYYYMMDD (freqtrade's form; either side may be empty)."
 
 

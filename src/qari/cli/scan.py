@@ -8,7 +8,7 @@ from typing import Annotated
 
 import typer
 
-from qari.cli.options import DATA_DIR_NAMES, parse_pairs
+from qari.cli.options import DATA_DIR_NAMES, PAIRS_METAVAR, parse_pairs
 from qari.core.market import MarketContext
 from qari.core.time import UTC, to_ms
 from qari.market.candle_files import CandleFileError
@@ -34,12 +34,16 @@ def scan(
     pairs: Annotated[
         list[str] | None,
         typer.Option(
-            "--pairs", "-p", help="Pairs to scan, space-separated (BTC/USDT ETH/USDT); default: all."
+            "--pairs",
+            "-p",
+            metavar=PAIRS_METAVAR,
+            help="Pairs to scan, space-separated (BTC/USDT ETH/USDT); default: all.",
         ),
     ] = None,
     as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     dominance: Annotated[
-        Path | None, typer.Option("--dominance", help="BTC dominance JSON file ([ms, value] rows).")
+        Path | None,
+        typer.Option("--dominance", help="BTC dominance JSON file: a list of (epoch ms, value) rows."),
     ] = None,
 ) -> None:
     """Run one 11-layer analysis pass as of --at and print each layer's result, score and candidate."""

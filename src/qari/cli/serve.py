@@ -28,7 +28,7 @@ async def preflight(settings: Settings) -> None:
 
 
 def serve() -> None:
-    """Serve the platform on 127.0.0.1:$QARI_PORT."""
+    """Serve the dashboard, API, engine and sandbox at http://$QARI_HOST:$QARI_PORT (127.0.0.1:8000)."""
     import uvicorn
 
     from qari.web.app import create_app
