@@ -9,6 +9,7 @@ from pathlib import Path
 import pandas as pd
 from typer.testing import CliRunner
 
+from qari.adapters.simulator.app import build_venue
 from qari.adapters.simulator.harness import FIXTURE_START_MS, SandboxServer
 from qari.cli import app
 from qari.market.candle_files import load_candle_file
@@ -62,6 +63,11 @@ def test_download_data_when_run_twice_then_freqtrade_files_fetched_once_and_back
         )
         assert "ETH/USDT 15m: +100 candles, 1056 in" in third and "BTC/USDT 15m: +0 candles" in third
         assert (datadir / "BTC_USDT-15m.feather").stat().st_mtime_ns == before
+
+    # the sandbox replay (QARI_SANDBOX_DATA / qari sandbox --datadir) serves the downloaded files
+    replay = build_venue(data_dir=datadir, stepped_start_ms=FIXTURE_START_MS - DAY_MS)
+    assert sorted(replay.exchange.instruments()) == ["BTC/USDT", "ETH/USDT"]
+    assert replay.exchange.price("BTC/USDT") > 0
 
     result = CliRunner().invoke(
         app, ["backtest", "--datadir", str(datadir), "--pairs", "BTC/USDT", "ETH/USDT", "--out", str(out)]
