@@ -41,7 +41,11 @@ class MarketData:
 
     def candle_count(self) -> int:
         """Entry-timeframe candles replayed between start and end, all pairs."""
-        lo, hi = to_ms(self.start), to_ms(self.end)
+        return self.candles_until(self.end)
+
+    def candles_until(self, at: dt.datetime) -> int:
+        """Entry-timeframe candles from start up to `at` (inclusive), all pairs: the replay's progress."""
+        lo, hi = to_ms(self.start), to_ms(min(at, self.end))
         total = 0
         for symbol in self.pairs:
             ts = self.series[symbol][self.entry_timeframe].ts

@@ -59,6 +59,30 @@ class TradeRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class OpenPosition:
+    """A position still open when the backtest ends, marked to the last price (not a closed trade)."""
+
+    symbol: str
+    entry_time: dt.datetime
+    entry_price: Decimal  # blended over the filled legs (the Leg 1 limit while nothing filled)
+    quantity: Decimal  # base still held
+    stop: Decimal
+    mark_price: Decimal
+    unrealised_pnl_usdt: Decimal  # held value at the mark + proceeds - cost - fees
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "symbol": self.symbol,
+            "entry_time": self.entry_time.isoformat(),
+            "entry_price": str(self.entry_price),
+            "quantity": str(self.quantity),
+            "stop": str(self.stop),
+            "mark_price": str(self.mark_price),
+            "unrealised_pnl_usdt": str(self.unrealised_pnl_usdt),
+        }
+
+
+@dataclass(frozen=True, slots=True)
 class EquityPoint:
     at: dt.datetime
     equity: Decimal
@@ -91,6 +115,14 @@ class Summary:
     start: dt.datetime | None
     end: dt.datetime | None
     extra: dict[str, object] = field(default_factory=dict)
+    market_change_pct: float | None = None  # buy-and-hold over the same pairs and period
+    open_positions: tuple[OpenPosition, ...] = ()
+    gate_block_names: dict[str, str] = field(default_factory=dict)  # code -> check title
+    precision: dict[str, dict[str, str]] = field(default_factory=dict)  # symbol -> price/amount step
+
+    @property
+    def unrealised_pnl_usdt(self) -> Decimal:
+        return sum((p.unrealised_pnl_usdt for p in self.open_positions), ZERO)
 
     def as_dict(self) -> dict[str, object]:
         return {
@@ -118,6 +150,11 @@ class Summary:
             "start": self.start.isoformat() if self.start else None,
             "end": self.end.isoformat() if self.end else None,
             **self.extra,
+            "market_change_pct": None if self.market_change_pct is None else round(self.market_change_pct, 6),
+            "open_positions": [p.as_dict() for p in self.open_positions],
+            "unrealised_pnl_usdt": str(self.unrealised_pnl_usdt),
+            "gate_block_names": dict(sorted(self.gate_block_names.items())),
+            "precision": dict(sorted(self.precision.items())),
         }
 
 
@@ -167,6 +204,12 @@ def sharpe_ratio(returns: Sequence[float], periods_per_year: int = 365) -> float
     return mean / math.sqrt(variance) * math.sqrt(periods_per_year)
 
 
+def market_change(first_last: Mapping[str, tuple[float, float]]) -> float | None:
+    """freqtrade's "Market change": the mean over pairs of (last close / first close - 1), as a fraction."""
+    changes = [last / first - 1 for first, last in first_last.values() if first > 0]
+    return sum(changes) / len(changes) if changes else None
+
+
 def summarise(
     trades: Sequence[TradeRecord],
     equity: Sequence[EquityPoint],
@@ -174,6 +217,10 @@ def summarise(
     start_balance: Decimal,
     gate_blocks: Mapping[str, int] | Iterable[str] = (),
     extra: dict[str, object] | None = None,
+    market_change_pct: float | None = None,
+    open_positions: Sequence[OpenPosition] = (),
+    gate_block_names: Mapping[str, str] | None = None,
+    precision: Mapping[str, Mapping[str, str]] | None = None,
 ) -> Summary:
     wins = [t for t in trades if t.pnl_usdt > 0]
     losses = [t for t in trades if t.pnl_usdt <= 0]
@@ -210,4 +257,8 @@ def summarise(
         start=equity[0].at if equity else None,
         end=equity[-1].at if equity else None,
         extra=extra or {},
+        market_change_pct=market_change_pct,
+        open_positions=tuple(open_positions),
+        gate_block_names={c: n for c, n in (gate_block_names or {}).items() if c in blocks},
+        precision={s: dict(p) for s, p in (precision or {}).items()},
     )

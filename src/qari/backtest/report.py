@@ -9,8 +9,9 @@ from __future__ import annotations
 import datetime as dt
 import html
 from collections.abc import Mapping, Sequence
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 
-from qari.backtest.metrics import EquityPoint, Summary, TradeRecord, drawdown_series
+from qari.backtest.metrics import EquityPoint, OpenPosition, Summary, TradeRecord, drawdown_series
 
 WIDTH = 960
 HEIGHT = 220
@@ -18,6 +19,55 @@ PAD = 44
 MAX_POINTS = 1200
 
 PriceSeries = Sequence[tuple[int, float]]  # (epoch ms, close)
+
+
+CENT = Decimal("0.01")
+
+
+def money(value: Decimal) -> str:
+    """USDT as a person reads it: cents, thousands separated."""
+    return f"{value.quantize(CENT, ROUND_HALF_UP):,.2f}"
+
+
+def to_step(value: Decimal, step: str | None) -> str:
+    """A price or quantity rounded to the market's step (tick size / amount step; half up) and shown
+    with the step's decimals; unchanged when the market's precision is unknown."""
+    try:
+        quantum = Decimal(step or "0").normalize()
+    except InvalidOperation:
+        return str(value)
+    if quantum <= 0:
+        return str(value)
+    steps = (value / quantum).to_integral_value(ROUND_HALF_UP)
+    exponent = min(0, int(quantum.as_tuple().exponent))
+    return str((steps * quantum).quantize(Decimal(1).scaleb(exponent)))
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:+.2f} %"
+
+
+def headline(summary: Summary) -> list[tuple[str, str]]:
+    """The figures the console prints and the report's cards show, formatted once for both."""
+    pf = "—" if summary.profit_factor is None else f"{summary.profit_factor:.2f}"
+    figures = [
+        ("Closed trades", str(summary.trades)),
+        ("Win rate", f"{summary.win_rate * 100:.1f} %"),
+        ("Average R", f"{summary.average_r:.2f}"),
+        ("Profit factor", pf),
+        ("Net P&L (closed)", f"{money(summary.net_pnl_usdt)} USDT"),
+        ("Open at end", str(len(summary.open_positions))),
+        ("Unrealised P&L", f"{money(summary.unrealised_pnl_usdt)} USDT"),
+        ("End equity", f"{money(summary.end_equity_usdt)} USDT"),
+        ("Return", pct(summary.return_pct)),
+        ("Market change", pct(summary.market_change_pct)),
+        ("Max drawdown", f"{summary.max_drawdown_pct:.2f} %"),
+    ]
+    return figures
+
+
+def headline_text(summary: Summary) -> str:
+    return ", ".join(f"{label} {value}" for label, value in headline(summary))
 
 
 def _downsample(points: Sequence[tuple[float, float]], limit: int = MAX_POINTS) -> list[tuple[float, float]]:
@@ -89,7 +139,9 @@ def drawdown_svg(equity: Sequence[EquityPoint]) -> str:
     return _svg(_axis_labels(frame, ".2f") + _polyline(points, frame, "dd"), "Drawdown (%)")
 
 
-def price_svg(symbol: str, prices: PriceSeries, trades: Sequence[TradeRecord]) -> str:
+def price_svg(
+    symbol: str, prices: PriceSeries, trades: Sequence[TradeRecord], tick: str | None = None
+) -> str:
     if not prices:
         return "<p>No price data.</p>"
     points = _downsample([(float(ms), close) for ms, close in prices])
@@ -105,8 +157,8 @@ def price_svg(symbol: str, prices: PriceSeries, trades: Sequence[TradeRecord]) -
         xx, xy = frame.x(t.exit_time.timestamp() * 1000), frame.y(float(t.exit_price))
         css = "win" if t.pnl_usdt > 0 else "loss"
         tip = html.escape(
-            f"#{n} {t.symbol} entry {t.entry_price} at {t.entry_time:%Y-%m-%d %H:%M} → exit {t.exit_price} "
-            f"({t.exit_reason}) {t.r_multiple}R"
+            f"#{n} {t.symbol} entry {to_step(t.entry_price, tick)} at {t.entry_time:%Y-%m-%d %H:%M} → exit "
+            f"{to_step(t.exit_price, tick)} ({t.exit_reason}) {t.r_multiple:.2f}R"
         )
         marks.append(
             f'<g class="{css}"><title>{tip}</title>'
@@ -136,20 +188,13 @@ td.why{max-width:520px}
 
 
 def _cards(summary: Summary) -> str:
-    data = summary.as_dict()
-    shown = (
-        ("Trades", data["trades"]),
-        ("Win rate", f"{summary.win_rate * 100:.1f} %"),
-        ("Average R", f"{summary.average_r:.2f}"),
-        ("Expectancy", f"{summary.expectancy_usdt} USDT"),
-        ("Profit factor", "—" if summary.profit_factor is None else f"{summary.profit_factor:.2f}"),
-        ("Net P&L", f"{summary.net_pnl_usdt:.2f} USDT"),
-        ("Return", f"{summary.return_pct:.2f} %"),
-        ("Max drawdown", f"{summary.max_drawdown_pct:.2f} %"),
+    shown = [
+        *headline(summary),
+        ("Expectancy", f"{money(summary.expectancy_usdt)} USDT"),
         ("Sharpe", f"{summary.sharpe:.2f}"),
         ("Exposure", f"{summary.exposure_pct:.1f} %"),
-        ("Fees", f"{summary.fees_usdt:.2f} USDT"),
-    )
+        ("Fees", f"{money(summary.fees_usdt)} USDT"),
+    ]
     return (
         '<div class="grid">'
         + "".join(
@@ -160,14 +205,41 @@ def _cards(summary: Summary) -> str:
     )
 
 
-def _counts_table(title: str, counts: Mapping[str, int]) -> str:
+def _counts_table(title: str, counts: Mapping[str, int], names: Mapping[str, str] | None = None) -> str:
     if not counts:
         return f"<p>No {html.escape(title.lower())}.</p>"
-    rows = "".join(f"<tr><td>{html.escape(k)}</td><td>{v}</td></tr>" for k, v in sorted(counts.items()))
+    names = names or {}
+    rows = "".join(
+        f"<tr><td>{html.escape(' — '.join(x for x in (k, names.get(k, '')) if x))}</td><td>{v}</td></tr>"
+        for k, v in sorted(counts.items())
+    )
     return f"<table><tr><th>{html.escape(title)}</th><th>Count</th></tr>{rows}</table>"
 
 
-def _trades_table(trades: Sequence[TradeRecord]) -> str:
+def _open_table(positions: Sequence[OpenPosition], precision: Mapping[str, Mapping[str, str]]) -> str:
+    if not positions:
+        return "<p>None: every position was closed by the end.</p>"
+    head = (
+        "<tr><th>Symbol</th><th>Entry</th><th>Entry price</th><th>Quantity</th><th>Stop</th>"
+        "<th>Last price</th><th>Unrealised P&amp;L USDT</th></tr>"
+    )
+    rows = []
+    for p in positions:
+        step = precision.get(p.symbol, {})
+        cells = (
+            p.symbol,
+            f"{p.entry_time:%Y-%m-%d %H:%M}",
+            to_step(p.entry_price, step.get("price")),
+            to_step(p.quantity, step.get("amount")),
+            to_step(p.stop, step.get("price")),
+            to_step(p.mark_price, step.get("price")),
+            money(p.unrealised_pnl_usdt),
+        )
+        rows.append("<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in cells) + "</tr>")
+    return f"<table>{head}{''.join(rows)}</table>"
+
+
+def _trades_table(trades: Sequence[TradeRecord], precision: Mapping[str, Mapping[str, str]]) -> str:
     if not trades:
         return "<p>No trades.</p>"
     head = (
@@ -177,18 +249,19 @@ def _trades_table(trades: Sequence[TradeRecord]) -> str:
     )
     rows = []
     for n, t in enumerate(trades, start=1):
+        tick = precision.get(t.symbol, {}).get("price")
         cells = (
             n,
             t.symbol,
             f"{t.entry_time:%Y-%m-%d %H:%M}",
             f"{t.exit_time:%Y-%m-%d %H:%M}",
-            t.entry_price,
-            t.exit_price,
-            t.initial_stop,
-            t.pt1,
-            t.pt2,
+            to_step(t.entry_price, tick),
+            to_step(t.exit_price, tick),
+            to_step(t.initial_stop, tick),
+            to_step(t.pt1, tick),
+            to_step(t.pt2, tick),
             t.exit_reason,
-            f"{t.pnl_usdt:.2f}",
+            money(t.pnl_usdt),
             f"{t.r_multiple:.2f}",
             ",".join(str(n) for n in t.layers_agreed),
         )
@@ -208,10 +281,13 @@ def render_report(
     by_symbol: dict[str, list[TradeRecord]] = {}
     for t in trades:
         by_symbol.setdefault(t.symbol, []).append(t)
+    ticks = {symbol: step.get("price") for symbol, step in summary.precision.items()}
     charts = "".join(
-        f"<h3>{html.escape(symbol)}</h3>{price_svg(symbol, prices.get(symbol, ()), symbol_trades)}"
+        f"<h3>{html.escape(symbol)}</h3>"
+        f"{price_svg(symbol, prices.get(symbol, ()), symbol_trades, ticks.get(symbol))}"
         for symbol, symbol_trades in sorted(by_symbol.items())
     )
+    blocks = _counts_table("Check", summary.gate_blocks, summary.gate_block_names)
     period = ""
     if summary.start and summary.end:
         period = f"{summary.start:%Y-%m-%d %H:%M} → {summary.end:%Y-%m-%d %H:%M} UTC"
@@ -220,12 +296,15 @@ def render_report(
         '<meta name="viewport" content="width=device-width,initial-scale=1">'
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(period)}</p>"
+        f'<p class="headline">{html.escape(headline_text(summary))}</p>'
         f"{_cards(summary)}"
+        f"<h2>Open positions at the end (marked to the last price)</h2>"
+        f"{_open_table(summary.open_positions, summary.precision)}"
         f"<h2>Equity curve</h2>{equity_svg(equity)}"
         f"<h2>Drawdown</h2>{drawdown_svg(equity)}"
         f"<h2>Trades on price</h2>{charts or '<p>No trades.</p>'}"
-        f"<h2>Gate blocks per check</h2>{_counts_table('Check', summary.gate_blocks)}"
+        f"<h2>Gate blocks per check</h2>{blocks}"
         f"<h2>Exit reasons</h2>{_counts_table('Exit reason', summary.exit_reasons)}"
-        f"<h2>Trades</h2>{_trades_table(trades)}"
+        f"<h2>Trades</h2>{_trades_table(trades, summary.precision)}"
         "</body></html>\n"
     )

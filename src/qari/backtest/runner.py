@@ -17,11 +17,19 @@ from pathlib import Path
 from typing import Any
 
 from qari.backtest.data import BacktestError, MarketData, load_market_data
-from qari.backtest.metrics import EquityPoint, Summary, TradeRecord, summarise
+from qari.backtest.metrics import (
+    EquityPoint,
+    OpenPosition,
+    Summary,
+    TradeRecord,
+    market_change,
+    summarise,
+)
 from qari.backtest.outputs import write_outputs
 from qari.backtest.report import PriceSeries
 from qari.config import load_settings
 from qari.core.time import to_ms
+from qari.risk.checks import CHECK_TITLES
 
 __all__ = ["BacktestConfig", "BacktestError", "BacktestResult", "run_backtest"]
 
@@ -87,19 +95,63 @@ def _trade(position: Any, fills: list[Any]) -> TradeRecord | None:
     )
 
 
-async def journal_trades(store: Any, user_id: int) -> tuple[list[TradeRecord], int]:
-    """Closed positions with at least one buy fill, oldest entry first; plus how many remain open."""
+def _open_position(position: Any, fills: list[Any], mark: Decimal) -> OpenPosition:
+    """Marked to `mark`: what is still held at the mark, plus proceeds, less cost and fees."""
+    buys = [f for f in fills if str(f.side) == "buy"]
+    held = position.bought_qty - position.sold_qty
+    value = held * mark + position.proceeds_quote - position.cost_quote - position.fees_quote
+    return OpenPosition(
+        symbol=position.symbol,
+        entry_time=min((f.at for f in buys), default=position.opened_at),
+        entry_price=position.blended_entry or position.entry_price,
+        quantity=position.held_qty,
+        stop=position.stop_price,
+        mark_price=mark,
+        unrealised_pnl_usdt=value if buys else ZERO,
+    )
+
+
+async def journal_trades(
+    store: Any, user_id: int, mark: Callable[[str], Decimal] | None = None
+) -> tuple[list[TradeRecord], list[OpenPosition]]:
+    """Closed positions with at least one buy fill, oldest entry first; plus those still open, each
+    marked to `mark(symbol)` (the last price)."""
     trades: list[TradeRecord] = []
-    still_open = 0
+    still_open: list[OpenPosition] = []
     for position in await store.all_positions(user_id):
+        fills = await store.fills_for(position.id)
         if position.closed_at is None:
-            still_open += 1
+            price = mark(position.symbol) if mark is not None else position.entry_price
+            still_open.append(_open_position(position, fills, price))
             continue
-        trade = _trade(position, await store.fills_for(position.id))
+        trade = _trade(position, fills)
         if trade is not None:
             trades.append(trade)
     trades.sort(key=lambda t: (t.entry_time, t.symbol))
+    still_open.sort(key=lambda p: (p.entry_time, p.symbol))
     return trades, still_open
+
+
+def first_and_last_closes(market: MarketData) -> dict[str, tuple[float, float]]:
+    """Each traded pair's first and last entry-timeframe close within the period."""
+    lo, hi = to_ms(market.start), to_ms(market.end)
+    out: dict[str, tuple[float, float]] = {}
+    for symbol in market.pairs:
+        series = market.series[symbol][market.entry_timeframe]
+        close = series.close[(series.ts >= lo) & (series.ts < hi)]
+        if len(close):
+            out[symbol] = (float(close[0]), float(close[-1]))
+    return out
+
+
+def precision_of(venue: Any, symbols: set[str]) -> dict[str, dict[str, str]]:
+    """The venue's price tick and amount step per symbol: what a price or quantity is shown to."""
+    out: dict[str, dict[str, str]] = {}
+    listed = set(venue.instruments())
+    for symbol in sorted(symbols & listed):
+        instrument = venue.instrument(symbol)
+        out[symbol] = {"price": str(instrument.tick_size), "amount": str(instrument.base_precision)}
+    return out
 
 
 def price_series(market: MarketData, symbols: set[str]) -> dict[str, PriceSeries]:
@@ -132,14 +184,15 @@ async def run_backtest(
 
     def tick(at: dt.datetime) -> None:
         if bar is not None:
-            bar.update(int((at - market.start).total_seconds()) - bar.n)
+            bar.set_postfix_str(f"{at:%Y-%m-%d %H:%M} UTC", refresh=False)
+            bar.update(market.candles_until(at) - bar.n)
         if on_cycle is not None:
             on_cycle(at)
 
     run.recorder.on_cycle = tick
     try:
         await run.engine.run(until=market.end)
-        trades, still_open = await journal_trades(run.store, run.user_id)
+        trades, still_open = await journal_trades(run.store, run.user_id, run.venue.price)
     finally:
         if bar is not None:
             bar.close()
@@ -155,16 +208,32 @@ async def run_backtest(
             "entry_timeframe": market.entry_timeframe,
             "cycles": recorder.cycles,
             "candidates_passed_gate": recorder.gate_passed,
-            "open_positions_at_end": still_open,
+            "open_positions_at_end": len(still_open),
             "candles": market.candle_count(),
         },
+        market_change_pct=_pct(market_change(first_and_last_closes(market))),
+        open_positions=still_open,
+        gate_block_names=CHECK_TITLES,
+        precision=precision_of(run.venue, set(market.pairs)),
     )
     prices = price_series(market, {t.symbol for t in trades})
     return BacktestResult(summary, trades, recorder.equity, prices, market.candle_count())
 
 
+def _pct(fraction: float | None) -> float | None:
+    return None if fraction is None else fraction * 100
+
+
 def _progress_bar(market: MarketData) -> Any:
+    """Progress in candles replayed, with the replay's date (not seconds of market time)."""
     from tqdm import tqdm
 
-    total = int((market.end - market.start).total_seconds())
-    return tqdm(total=total, unit="s", unit_scale=True, desc="backtest", leave=False, dynamic_ncols=True)
+    return tqdm(
+        total=market.candle_count(),
+        desc=f"backtest {market.start:%Y-%m-%d} → {market.end:%Y-%m-%d}",
+        bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} candles{postfix} "
+        "[{elapsed}<{remaining}]",
+        postfix=f"{market.start:%Y-%m-%d %H:%M} UTC",
+        leave=False,
+        dynamic_ncols=True,
+    )

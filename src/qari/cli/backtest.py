@@ -1,9 +1,8 @@
-"""`qari backtest --data DIR [--pairs ...] [--start] [--end] [--balance 10000] [--out DIR]`."""
+"""`qari backtest --datadir DIR [--pairs A/USDT B/USDT] [--timerange 20240101-20240301] [--out DIR]`."""
 
 from __future__ import annotations
 
 import asyncio
-import datetime as dt
 import sys
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -11,36 +10,12 @@ from typing import Annotated
 
 import typer
 
+from qari.cli.options import DATA_DIR_NAMES, PAIRS_METAVAR, TIMERANGE_HELP, parse_pairs, period
+
 PAIRS_HELP = (
-    "Pairs to trade, e.g. BTC/USDT ETH (repeat or separate with commas); default: every pair with data."
+    "Pairs to trade, space-separated, e.g. --pairs BTC/USDT ETH/USDT (BTC alone means BTC/USDT); "
+    "default: every pair with data."
 )
-
-
-def parse_pairs(values: list[str] | None) -> tuple[str, ...] | None:
-    """`BTC`, `BTC_USDT`, `btc/usdt`, `BTC/USDT,ETH` all name USDT pairs; order kept, duplicates dropped."""
-    if not values:
-        return None
-    pairs: list[str] = []
-    for value in values:
-        for raw in value.replace(",", " ").split():
-            name = raw.strip().upper().replace("_", "/")
-            if "/" not in name:
-                name = f"{name}/USDT"
-            if name not in pairs:
-                pairs.append(name)
-    return tuple(pairs) or None
-
-
-def parse_time(value: str | None, option: str) -> dt.datetime | None:
-    if value is None:
-        return None
-    try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise typer.BadParameter(
-            f"{value!r} is not a date; use e.g. 2024-03-01 or 2024-03-01T12:00", param_hint=option
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def parse_balance(value: str) -> Decimal:
@@ -57,11 +32,17 @@ def parse_balance(value: str) -> Decimal:
 
 def backtest(
     data: Annotated[
-        Path, typer.Option("--data", help="Directory of candle files (BASE_QUOTE-TF.feather/.json).")
+        Path,
+        typer.Option(*DATA_DIR_NAMES, help="Directory of candle files (BASE_QUOTE-TF.feather/.json)."),
     ],
-    pairs: Annotated[list[str] | None, typer.Option("--pairs", help=PAIRS_HELP)] = None,
+    pairs: Annotated[
+        list[str] | None, typer.Option("--pairs", "-p", metavar=PAIRS_METAVAR, help=PAIRS_HELP)
+    ] = None,
     start: Annotated[str | None, typer.Option("--start", help="First cycle (UTC ISO date/time).")] = None,
     end: Annotated[str | None, typer.Option("--end", help="Last cycle (UTC ISO date/time).")] = None,
+    timerange: Annotated[
+        str | None, typer.Option("--timerange", metavar="YYYYMMDD-YYYYMMDD", help=TIMERANGE_HELP)
+    ] = None,
     balance: Annotated[str, typer.Option("--balance", help="Starting USDT balance.")] = "10000",
     out: Annotated[
         Path, typer.Option("--out", help="Where trades.csv/json, summary.json, report.html go.")
@@ -69,14 +50,12 @@ def backtest(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Replay candles through the full engine (analysis, gate, orders, exits) and the sandbox's fill model."""
+    from qari.backtest.report import headline_text, money, to_step
     from qari.backtest.runner import BacktestConfig, BacktestError, run_backtest
 
+    first, last = period(start, end, timerange)
     config = BacktestConfig(
-        data_dir=data,
-        pairs=parse_pairs(pairs),
-        start=parse_time(start, "--start"),
-        end=parse_time(end, "--end"),
-        balance=parse_balance(balance),
+        data_dir=data, pairs=parse_pairs(pairs), start=first, end=last, balance=parse_balance(balance)
     )
     try:
         result = asyncio.run(run_backtest(config, progress=not quiet))
@@ -85,9 +64,18 @@ def backtest(
         sys.exit(2)
     paths = result.write(out)
     s = result.summary
-    pf = "—" if s.profit_factor is None else f"{s.profit_factor:.2f}"
-    typer.echo(
-        f"{s.trades} trades, win rate {s.win_rate * 100:.1f} %, avg R {s.average_r:.2f}, profit factor {pf}, "
-        f"max drawdown {s.max_drawdown_pct:.2f} %, net {s.net_pnl_usdt:.2f} USDT"
-    )
+    typer.echo(headline_text(s))
+    for p in s.open_positions:
+        step = s.precision.get(p.symbol, {})
+        typer.echo(
+            f"  open at end: {p.symbol} {to_step(p.quantity, step.get('amount'))} from "
+            f"{to_step(p.entry_price, step.get('price'))}, last {to_step(p.mark_price, step.get('price'))}, "
+            f"unrealised {money(p.unrealised_pnl_usdt)} USDT"
+        )
+    if s.gate_blocks:
+        blocked = ", ".join(
+            f"{code} {s.gate_block_names.get(code, '')} ×{n}".replace("  ", " ")
+            for code, n in sorted(s.gate_blocks.items(), key=lambda kv: -kv[1])
+        )
+        typer.echo(f"  gate blocks: {blocked}")
     typer.echo(f"wrote {', '.join(str(p) for p in paths.values())}")

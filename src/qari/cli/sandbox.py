@@ -9,6 +9,7 @@ from pathlib import Path
 
 import typer
 
+from qari.cli.options import DATA_DIR_NAMES
 from qari.config import ConfigError
 
 _BANNER = {"bybit": "Bybit v5 spot", "binance": "Binance spot (/api/v3)"}
@@ -21,7 +22,9 @@ def sandbox(
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8100, min=1, max=65535, help="TCP port."),
     data: Path | None = typer.Option(
-        None, "--data", help="Replay freqtrade candle files (BASE_QUOTE-TF.feather/.json/.json.gz) from DIR."
+        None,
+        *DATA_DIR_NAMES,
+        help="Replay freqtrade candle files (BASE_QUOTE-TF.feather/.json/.json.gz) from DIR.",
     ),
     start: str | None = typer.Option(
         None, "--start", help="With --data: start the replay at this UTC moment of the data (ISO time)."

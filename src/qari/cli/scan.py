@@ -1,4 +1,4 @@
-"""`qari scan --data DIR --at ISO_TIME [--pairs ...] [--json]`: one analysis pass as of a time."""
+"""`qari scan --datadir DIR --at TIME [--pairs A/USDT B/USDT] [--json]`: one analysis pass as of a time."""
 
 from __future__ import annotations
 
@@ -8,11 +8,12 @@ from typing import Annotated
 
 import typer
 
+from qari.cli.options import DATA_DIR_NAMES, PAIRS_METAVAR, parse_pairs
 from qari.core.market import MarketContext
 from qari.core.time import UTC, to_ms
 from qari.market.candle_files import CandleFileError
 from qari.market.dominance import DominanceFileError, load_dominance
-from qari.market.scan_pass import load_series, normalise_pair, run_pass, to_json, to_text
+from qari.market.scan_pass import load_series, run_pass, to_json, to_text
 
 
 def _parse_at(text: str) -> int:
@@ -27,24 +28,27 @@ def _parse_at(text: str) -> int:
 
 def scan(
     data: Annotated[
-        Path, typer.Option("--data", help="Folder of BASE_QUOTE-TF.feather/.json/.json.gz files")
+        Path, typer.Option(*DATA_DIR_NAMES, help="Folder of BASE_QUOTE-TF.feather/.json/.json.gz files.")
     ],
-    at: Annotated[str, typer.Option("--at", help="Analysis time (ISO 8601, UTC if no offset)")],
+    at: Annotated[str, typer.Option("--at", help="Analysis time (ISO 8601, UTC if no offset).")],
     pairs: Annotated[
         list[str] | None,
-        typer.Option("--pairs", help="Pairs to scan (repeat or comma-separate); default all"),
+        typer.Option(
+            "--pairs",
+            "-p",
+            metavar=PAIRS_METAVAR,
+            help="Pairs to scan, space-separated (BTC/USDT ETH/USDT); default: all.",
+        ),
     ] = None,
-    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object")] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Print one JSON object.")] = False,
     dominance: Annotated[
-        Path | None, typer.Option("--dominance", help="BTC dominance JSON file ([ms, value] rows)")
+        Path | None,
+        typer.Option("--dominance", help="BTC dominance JSON file: a list of (epoch ms, value) rows."),
     ] = None,
 ) -> None:
-    """Run one 11-layer analysis pass as of --at and print each "
-    "layer's result, the score and any candidate."""
+    """Run one 11-layer analysis pass as of --at and print each layer's result, score and candidate."""
     at_ms = _parse_at(at)
-    wanted = [
-        normalise_pair(p) for item in (pairs or []) for p in item.replace(" ", ",").split(",") if p.strip()
-    ]
+    wanted = list(parse_pairs(pairs) or ())
     try:
         series = load_series(data, wanted or None)
         context = MarketContext()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import logging
 import sys
 
 import typer
@@ -27,7 +28,7 @@ async def preflight(settings: Settings) -> None:
 
 
 def serve() -> None:
-    """Serve the platform on 127.0.0.1:$QARI_PORT."""
+    """Serve the dashboard, API, engine and sandbox at http://$QARI_HOST:$QARI_PORT (127.0.0.1:8000)."""
     import uvicorn
 
     from qari.web.app import create_app
@@ -39,10 +40,31 @@ def serve() -> None:
     except ConfigError as e:
         typer.echo(f"qari: {e}", err=True)
         sys.exit(2)
+    debug = settings.log_level.upper() == "DEBUG"
+    quiet_http_logs(debug)
+    typer.echo(welcome(settings.base_url))
     uvicorn.run(
         create_app(settings),
         host=settings.host,
         port=settings.port,
         log_config=None,
         log_level=settings.log_level.lower(),
+        access_log=debug,
     )
+
+
+def welcome(url: str) -> str:
+    """What a newcomer needs from the console: where to go and who the operator is."""
+    return (
+        f"QARI: open {url} in a browser.\n"
+        "  The first account registered there becomes the operator (the admin of this install);\n"
+        "  accounts registered after it are ordinary users."
+    )
+
+
+def quiet_http_logs(debug: bool) -> None:
+    """Every HTTP request (uvicorn's access log, httpx/httpcore client calls to exchanges and the mounted
+    sandbox) at INFO would bury what matters; they are logged only when debugging."""
+    level = logging.DEBUG if debug else logging.WARNING
+    for name in ("uvicorn.access", "httpx", "httpcore"):
+        logging.getLogger(name).setLevel(level)

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import html
 import json
+from decimal import Decimal
 from pathlib import Path
 
 import numpy as np
+import pytest
 from typer.testing import CliRunner
 
 from qari.cli import app
@@ -69,3 +72,39 @@ def test_backtest_cli_when_input_is_bad_then_exit_2_with_a_clear_message(tmp_pat
     assert unknown_pair.exit_code == 2 and "ZZZ/USDT" in unknown_pair.output
     assert bad_balance.exit_code == 2 and "positive" in bad_balance.output
     assert bad_date.exit_code == 2 and "2024-03-01" in bad_date.output
+
+
+def test_backtest_cli_when_run_then_console_summary_and_report_agree_with_market_change(
+    tmp_path: Path,
+) -> None:
+    data = tmp_path / "data"
+    data.mkdir()
+    for seed, base in enumerate(("AAA", "BBB")):
+        _write_candles(data, base, seed)
+    out = tmp_path / "out"
+
+    result = CliRunner().invoke(
+        app,
+        [
+            *("backtest", "--datadir", str(data), "--pairs", "AAA/USDT", "BBB/USDT"),
+            *("--timerange", "20240111-", "--out", str(out), "--quiet"),
+        ],
+    )
+
+    assert result.exit_code == 0, result.output
+    summary = json.loads((out / "summary.json").read_text())
+    changes = []
+    for base in ("AAA", "BBB"):  # buy and hold over the period: first and last 15m close from 2024-01-11
+        rows = json.loads((data / f"{base}_USDT-15m.json").read_text())
+        closes = [row[4] for row in rows if row[0] >= START_MS + 10 * 86_400_000]
+        changes.append(closes[-1] / closes[0] - 1)
+    expected = sum(changes) / len(changes) * 100
+    assert summary["market_change_pct"] == pytest.approx(expected, abs=1e-6)
+    console = result.output.splitlines()[0]
+    assert f"Market change {expected:+.2f} %" in console
+    assert f"Closed trades {summary['trades']}," in console
+    assert f"Net P&L (closed) {Decimal(summary['net_pnl_usdt']):,.2f} USDT" in console
+    assert f"End equity {Decimal(summary['end_equity_usdt']):,.2f} USDT" in console
+    assert f"Open at end {len(summary['open_positions'])}," in console
+    assert summary["open_positions_at_end"] == len(summary["open_positions"])
+    assert html.unescape((out / "report.html").read_text()).count(console) == 1

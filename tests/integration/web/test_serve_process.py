@@ -29,7 +29,7 @@ def test_serve_when_started_then_healthz_200(tmp_path: Path) -> None:
     proc = subprocess.Popen(
         [sys.executable, "-m", "qari", "serve"],
         env=_env(tmp_path, QARI_PORT=str(port)),
-        stdout=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
     )
@@ -45,8 +45,12 @@ def test_serve_when_started_then_healthz_200(tmp_path: Path) -> None:
         assert status == 200
     finally:
         proc.terminate()
-        _, err = proc.communicate(timeout=30)
+        out, err = proc.communicate(timeout=30)
     assert "generated a new master key" in err
+    # a newcomer is told where to go and who becomes the operator; requests are not logged at INFO
+    assert f"open http://127.0.0.1:{port} in a browser" in out
+    assert "first account registered there becomes the operator" in out
+    assert "/healthz" not in err
     assert (tmp_path / "var-keys" / "master.key").exists()
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Callable
 
 from qari.risk.check_result import CheckResult
@@ -43,3 +44,15 @@ CHECKS: tuple[Check, ...] = (
     stop_in_band,  # G15
     key_healthy,  # G16
 )
+
+
+def _title(check: Check) -> tuple[str, str]:
+    """(code, title) from the check's module: `CODE` and its docstring's "G13 Reward/risk ≥ 2.0: ..."."""
+    module = sys.modules[check.__module__]
+    code: str = module.CODE
+    headline = (module.__doc__ or "").split(":", 1)[0].removeprefix(code).strip()
+    return code, headline or str(module.NAME).replace("_", " ").capitalize()
+
+
+CHECK_TITLES: dict[str, str] = dict(_title(check) for check in CHECKS)
+"""What each check code means in words ("G15" -> "Stop-loss in band"), for people reading a block."""
