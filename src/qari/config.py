@@ -16,6 +16,9 @@ from pydantic import Field, SecretStr, ValidationError, field_validator, model_v
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
 
+DEMO_SPEED = 120.0
+
+
 class ConfigError(Exception):
     """Configuration that QARI cannot start with; the message says what to change."""
 
@@ -51,7 +54,9 @@ class Settings(BaseSettings):
     sandbox_symbols: str | None = None
     sandbox_start: dt.datetime | None = None
     sandbox_synthetic_seed: int = 7
-    sandbox_speed: float = Field(1.0, gt=0)
+    # Market clock speed of the built-in sandbox; unset: DEMO_SPEED for the offline demo (sandbox engine on
+    # the synthetic market), the real time otherwise. The operator can change it while running.
+    sandbox_speed: float | None = Field(None, gt=0, le=10_000)
     redis_url: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
@@ -112,6 +117,14 @@ class Settings(BaseSettings):
             if name not in pairs:
                 pairs.append(name)
         return pairs or None
+
+    @property
+    def effective_sandbox_speed(self) -> float:
+        """The sandbox clock's speed at start: the demo runs accelerated so that it trades within
+        minutes (a 20-hour scenario cycle passes in 10 minutes at DEMO_SPEED)."""
+        if self.sandbox_speed is not None:
+            return self.sandbox_speed
+        return DEMO_SPEED if self.engine_mode == "sandbox" and self.sandbox_data is None else 1.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -18,6 +18,7 @@ from qari.adapters.simulator.clock import MarketClock, ReplayClock, SteppedClock
 from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.fill_model import BookModel, FeeSchedule, FillModel
 from qari.adapters.simulator.prices import CandleReplay, PriceSource, SyntheticMarket
+from qari.adapters.simulator.scenarios import ScenarioMarket
 from qari.adapters.simulator.venue import RateLimiter, SandboxVenue
 from qari.config import Settings
 from qari.core.clocks import WallClock
@@ -38,13 +39,15 @@ def build_venue(
     fault_seed: int = 0,
     rate_limits: bool = False,
     replay_start_ms: int | None = None,
+    scenarios: bool = False,
 ) -> SandboxVenue:
     """A venue over replayed files (`data_dir`) or the seeded synthetic market; the market clock is
     stepped when `stepped_start_ms` is given, otherwise the real time run at `speed`; `rate_limits`
     turns on Bybit's per-key request limits (10006 past 20 order calls / 50 other private calls a second).
 
     A replay starts 30 days before its data ends, shifted to now; `replay_start_ms` (a moment of the
-    data) starts it there instead, shifted by whole weeks into the week before now."""
+    data) starts it there instead, shifted by whole weeks into the week before now. Without files the
+    market is the seeded random walk, or with `scenarios` the demo's scripted setups (`scenarios.py`)."""
     real = real_clock or WallClock()
     if replay_start_ms is not None and (data_dir is None or stepped_start_ms is not None):
         raise ValueError("a replay start needs replayed files and a running (not stepped) clock")
@@ -58,7 +61,7 @@ def build_venue(
             replay.align_start(stepped_start_ms if stepped_start_ms is not None else to_ms(real.now()))
         source = replay
     else:
-        source = SyntheticMarket(synthetic_seed)
+        source = ScenarioMarket(synthetic_seed) if scenarios else SyntheticMarket(synthetic_seed)
     clock: MarketClock = (
         SteppedClock(stepped_start_ms)
         if stepped_start_ms is not None
@@ -76,9 +79,10 @@ def venue_from_settings(settings: Settings) -> SandboxVenue:
     return build_venue(
         data_dir=settings.sandbox_data,
         synthetic_seed=settings.sandbox_synthetic_seed,
-        speed=settings.sandbox_speed,
+        speed=settings.effective_sandbox_speed,
         symbols=settings.sandbox_symbol_list,
         replay_start_ms=None if start is None else to_ms(start),
+        scenarios=True,
     )
 
 
