@@ -86,5 +86,5 @@ async def test_demo_when_default_speed_then_position_within_5_and_close_within_1
 ) -> None:
     with live_app(tmp_path) as url:
         opened, closed = await _first_position_and_close(url, limit_s=15 * 60)
-    print(f"\ndemo at the default speed: first position after {opened:.0f} s, first closed trade after {closed:.0f} s")
+    print(f"\ndefault speed: first position after {opened:.0f} s, closed trade after {closed:.0f} s")
     assert opened <= 5 * 60 and closed <= 15 * 60

@@ -28,7 +28,6 @@ from collections.abc import Sequence
 import numpy as np
 
 from qari.adapters.simulator.prices import (
-    DAY_MS,
     DEFAULT_SYNTHETIC,
     SyntheticMarket,
     SyntheticSymbol,

@@ -164,6 +164,21 @@ async def create_connection(
     return await _connect(session, vault, user, data, endpoints_for(request), clock)
 
 
+def _sandbox_serves(request: Request) -> None:
+    """The in-process sandbox must be able to build its market (replay files readable) before a key is
+    asked of it: a clear 503 naming the data problem, never a 500."""
+    venue = getattr(request.app.state, "sandbox_venue", None)
+    if venue is None:
+        return
+    try:
+        venue()
+    except (OSError, ValueError) as e:  # CandleFileError is a ValueError
+        raise ServiceError(
+            503, f"the built-in sandbox cannot start: its market data cannot be read ({e}); "
+            "fix or unset QARI_SANDBOX_DATA"
+        ) from None
+
+
 @router.post("/connections/sandbox", status_code=201, response_model=ConnectionPublic)
 async def connect_sandbox(
     request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
@@ -172,6 +187,7 @@ async def connect_sandbox(
     url = endpoints.url_for("sandbox")
     if url is None:
         raise ServiceError(503, "the built-in sandbox has no URL configured")
+    _sandbox_serves(request)
     data = await exchange_keys.create_sandbox_key(url)
     return await _connect(session, vault, user, data, endpoints, clock)
 
