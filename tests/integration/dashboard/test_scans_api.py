@@ -117,4 +117,4 @@ async def test_latest_scan_when_nothing_entered_then_says_why_in_words(running: 
         "BTC: 4h bearish break (or daily and 4h bearish) — altcoin entries vetoed; "
         "daily and 4h bearish — entries vetoed"
     )
-    assert [r["why"] for r in body["results"]][0].startswith("BTC: 4h bearish break")
+    assert body["results"][0]["why"].startswith("BTC: 4h bearish break")

@@ -174,8 +174,9 @@ def _sandbox_serves(request: Request) -> None:
         venue()
     except (OSError, ValueError) as e:  # CandleFileError is a ValueError
         raise ServiceError(
-            503, f"the built-in sandbox cannot start: its market data cannot be read ({e}); "
-            "fix or unset QARI_SANDBOX_DATA"
+            503,
+            f"the built-in sandbox cannot start: its market data cannot be read ({e}); "
+            "fix or unset QARI_SANDBOX_DATA",
         ) from None
 
 
