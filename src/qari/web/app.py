@@ -58,15 +58,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _sandbox_problems(app: FastAPI) -> list[str]:
-    """Why the built-in sandbox cannot serve (its replay files unreadable), if it cannot."""
+    from qari.adapters.simulator.app import sandbox_problem
+
     venue = getattr(app.state, "sandbox_venue", None)
-    if venue is None:
-        return []
-    try:
-        venue()
-    except (OSError, ValueError) as e:  # CandleFileError is a ValueError
-        return [f"sandbox market data cannot be read: {e}"]
-    return []
+    problem = None if venue is None else sandbox_problem(venue)
+    return [] if problem is None else [problem]
 
 
 FAILING_TICKS = 3  # consecutive failed engine ticks before the health check calls the engine failing

@@ -34,7 +34,7 @@ async def test_health_when_sandbox_data_unreadable_then_degraded_and_connect_503
 
     body = health.json()
     assert health.status_code == 200 and body["status"] == "degraded"
-    assert any("sandbox market data cannot be read" in r and "not a directory" in r for r in body["reasons"])
+    assert any("market data cannot be read" in r and "not a directory" in r for r in body["reasons"])
     assert any("engine is not running" in r for r in body["reasons"])
     assert connect.status_code == 503
     assert "sandbox" in connect.json()["detail"] and "cannot be read" in connect.json()["detail"]

@@ -132,6 +132,16 @@ def create_sandbox_app(venue: SandboxVenue | Callable[[], SandboxVenue]) -> Fast
 SANDBOX_PATH = "/sandbox/bybit"
 
 
+def sandbox_problem(get_venue: Callable[[], SandboxVenue]) -> str | None:
+    """Why the mounted sandbox cannot serve (its replay files unreadable), or None: asked by the health
+    check, the one-click connect and the speed control, which answer it in words instead of a 500."""
+    try:
+        get_venue()
+    except (OSError, ValueError) as e:  # CandleFileError is a ValueError
+        return f"the built-in sandbox cannot start: its market data cannot be read ({e})"
+    return None
+
+
 def sandbox_base_url(settings: Settings) -> str:
     """Where the platform's own sandbox answers (what a user pastes as the exchange URL)."""
     return settings.base_url.rstrip("/") + SANDBOX_PATH
@@ -146,4 +156,11 @@ def mount_sandbox(app: FastAPI, settings: Settings) -> FastAPI:
     return sandbox
 
 
-__all__ = ["build_venue", "create_sandbox_app", "mount_sandbox", "sandbox_base_url", "venue_from_settings"]
+__all__ = [
+    "build_venue",
+    "create_sandbox_app",
+    "mount_sandbox",
+    "sandbox_base_url",
+    "sandbox_problem",
+    "venue_from_settings",
+]

@@ -26,7 +26,7 @@ from qari.adapters.exchanges.capabilities import VENUES
 from qari.adapters.exchanges.keys import KeyStatus
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
-from qari.adapters.simulator.app import sandbox_base_url
+from qari.adapters.simulator.app import sandbox_base_url, sandbox_problem
 from qari.adapters.vault import SecretVault
 from qari.config import Settings
 from qari.core.time import Clock
@@ -165,19 +165,12 @@ async def create_connection(
 
 
 def _sandbox_serves(request: Request) -> None:
-    """The in-process sandbox must be able to build its market (replay files readable) before a key is
-    asked of it: a clear 503 naming the data problem, never a 500."""
+    """The in-process sandbox must be able to build its market before a key is asked of it: a clear
+    503 naming the data problem, never a 500."""
     venue = getattr(request.app.state, "sandbox_venue", None)
-    if venue is None:
-        return
-    try:
-        venue()
-    except (OSError, ValueError) as e:  # CandleFileError is a ValueError
-        raise ServiceError(
-            503,
-            f"the built-in sandbox cannot start: its market data cannot be read ({e}); "
-            "fix or unset QARI_SANDBOX_DATA",
-        ) from None
+    problem = None if venue is None else sandbox_problem(venue)
+    if problem is not None:
+        raise ServiceError(503, f"{problem}; fix or unset QARI_SANDBOX_DATA")
 
 
 @router.post("/connections/sandbox", status_code=201, response_model=ConnectionPublic)
