@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+DEMO_SPEED = 120.0
+
 
 class ConfigError(Exception):
     """Configuration that QARI cannot start with; the message says what to change."""
@@ -54,7 +56,9 @@ class Settings(BaseSettings):
     sandbox_symbols: str | None = None
     sandbox_start: dt.datetime | None = None
     sandbox_synthetic_seed: int = 7
-    sandbox_speed: float = Field(1.0, gt=0)
+    # Market clock speed of the built-in sandbox; unset: DEMO_SPEED for the offline demo (sandbox engine on
+    # the synthetic market), the real time otherwise. The operator can change it while running.
+    sandbox_speed: float | None = Field(None, gt=0, le=10_000)
     redis_url: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
@@ -124,6 +128,13 @@ class Settings(BaseSettings):
         if self.engine_mode == "live":
             return self.sandbox_enabled and "sandbox_enabled" in self.model_fields_set
         return self.sandbox_enabled
+
+    def effective_sandbox_speed(self) -> float:
+        """The sandbox clock's speed at start: the demo runs accelerated so that it trades within
+        minutes (a 20-hour scenario cycle passes in 10 minutes at DEMO_SPEED)."""
+        if self.sandbox_speed is not None:
+            return self.sandbox_speed
+        return DEMO_SPEED if self.engine_mode == "sandbox" and self.sandbox_data is None else 1.0
 
     @property
     def resolved_database_url(self) -> str:

@@ -116,6 +116,7 @@ class Engine:
             "cycles": sched.cycles,
             "skipped_cycles": sched.skipped_cycles,
             "failed_ticks": sched.failures,
+            "failing_ticks": sched.failing,
             "last_cycle_at": report.at.isoformat() if report else None,
             "last_cycle_seconds": round(report.seconds, 3) if report else None,
             "last_cycle_errors": report.errors if report else None,

@@ -113,6 +113,7 @@ class SchedulerState:
     skipped_cycles: int = 0
     last_tick_at: dt.datetime | None = None
     failures: int = 0
+    failing: int = 0  # consecutive failed ticks (the health check reports a failing engine)
 
 
 class Scheduler:
@@ -155,10 +156,12 @@ class Scheduler:
             self.state.cycles += 1
         try:
             await self.handler(tick, at)
+            self.state.failing = 0
         except asyncio.CancelledError:
             raise
         except Exception:  # a failed tick must not stop the engine: counted and logged below
             self.state.failures += 1
+            self.state.failing += 1
             log.exception("engine tick failed", extra={"tick": tick.value, "at": at.isoformat()})
 
     def _next_cursor(self, at: dt.datetime) -> dt.datetime:

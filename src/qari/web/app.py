@@ -34,11 +34,19 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(api_router)
 
     @app.get("/healthz", tags=["system"])
+    @app.get("/api/v1/health", tags=["system"])
     async def healthz() -> dict[str, object]:
+        """`ok`, or `degraded` with the reasons (sandbox data unreadable, engine failed or failing)."""
         engine = getattr(app.state, "engine_status", None)
         body: dict[str, object] = {"status": "ok"}
+        reasons = _sandbox_problems(app)
         if engine is not None:
-            body["engine"] = engine()
+            status = engine()
+            body["engine"] = status
+            reasons += engine_problems(status)
+        if reasons:
+            body["status"] = "degraded"
+            body["reasons"] = reasons
         return body
 
     if settings.sandbox_mounted:
@@ -48,3 +56,24 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         mount_sandbox(app, settings, authorize=operator_of_platform(app))
     mount_dashboard(app)
     return app
+
+
+def _sandbox_problems(app: FastAPI) -> list[str]:
+    from qari.adapters.simulator.app import sandbox_problem
+
+    venue = getattr(app.state, "sandbox_venue", None)
+    problem = None if venue is None else sandbox_problem(venue)
+    return [] if problem is None else [problem]
+
+
+FAILING_TICKS = 3  # consecutive failed engine ticks before the health check calls the engine failing
+
+
+def engine_problems(status: dict[str, object]) -> list[str]:
+    """Why the engine is not trading, from its status (`WebEngine.status`)."""
+    if status.get("state") == "failed":
+        return [f"the engine is not running: {status.get('error') or 'failed to start'}"]
+    failing = status.get("failing_ticks")
+    if isinstance(failing, int) and failing >= FAILING_TICKS:
+        return [f"the engine's last {failing} ticks failed (see the server log)"]
+    return []

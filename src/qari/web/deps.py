@@ -36,10 +36,18 @@ def get_clock(request: Request) -> Clock:
     return clock
 
 
+def get_market_clock(request: Request) -> Clock:
+    """The clock trading times are on: the engine's (the sandbox market's, accelerated in the demo) when
+    it runs, so R-tracker days, equity points and fills share one clock; else the real time."""
+    clock: Clock | None = getattr(request.app.state, "market_clock", None)
+    return clock if clock is not None else get_clock(request)
+
+
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
 VaultDep = Annotated[SecretVault, Depends(get_vault)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
+MarketClockDep = Annotated[Clock, Depends(get_market_clock)]
 
 _LOGIN_FIRST = "log in first: send the qari_session cookie or an 'Authorization: Bearer <token>' header"
 

@@ -43,6 +43,8 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
                 sandbox_venue=getattr(app.state, "sandbox_venue", None),
             )
             app.state.engine_status = trading.status
+            if trading.engine is not None:
+                app.state.market_clock = trading.engine.clock  # the sandbox market's in sandbox mode
             try:
                 yield
             finally:

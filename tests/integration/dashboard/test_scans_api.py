@@ -88,3 +88,33 @@ async def test_latest_scan_when_cycles_then_newest_sorted_with_only_callers_gate
     assert eth["gate"] is None and eth["vetoes"] == ["L01 bearish daily+4h"]
     bob_view = (await running.client.get("/api/v1/scans/latest", headers=bob)).json()
     assert bob_view["results"][0]["gate"]["passed"] is True
+    assert bob_view["why_nothing_entered"] is None
+    assert body["why_nothing_entered"] == "SOL/USDT gate: G13 blocked — R/R 1.6 < 2.0"
+    assert sol["why"] == "gate: G13 blocked — R/R 1.6 < 2.0"
+
+
+async def test_latest_scan_when_nothing_entered_then_says_why_in_words(running: App) -> None:
+    auth = await register_and_login(running.client)
+    at = dt.datetime(2026, 11, 22, 7, 0, tzinfo=dt.UTC)
+    async with running.app.state.sessions() as session:
+        cycle = EngineCycleRow(exchange_id="sandbox", mode="sandbox", at=at, finished_at=at, duration_ms=5,
+                               symbols=2, candidates=0)  # fmt: skip
+        session.add(cycle)
+        await session.flush()
+        session.add_all(
+            [
+                EngineScanResultRow(cycle_id=cycle.id, symbol="ETH/USDT", score=0.0, agreeing=1,
+                                    layers_agreed=[9], vetoes=["btc_bearish_break"]),
+                EngineScanResultRow(cycle_id=cycle.id, symbol="SOL/USDT", score=0.0, agreeing=0,
+                                    layers_agreed=[], vetoes=["htf_bearish", "btc_bearish_break"]),
+            ]
+        )  # fmt: skip
+        await session.commit()
+
+    body = (await running.client.get("/api/v1/scans/latest", headers=auth)).json()
+
+    assert body["why_nothing_entered"] == (
+        "BTC: 4h bearish break (or daily and 4h bearish) — altcoin entries vetoed; "
+        "daily and 4h bearish — entries vetoed"
+    )
+    assert body["results"][0]["why"].startswith("BTC: 4h bearish break")

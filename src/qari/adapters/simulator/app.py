@@ -22,6 +22,7 @@ from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.fill_model import BookModel, FeeSchedule, FillModel
 from qari.adapters.simulator.prices import CandleReplay, PriceSource, SyntheticMarket
 from qari.adapters.simulator.recorded_rules import recorded_rules
+from qari.adapters.simulator.scenarios import ScenarioMarket
 from qari.adapters.simulator.venue import RateLimiter, SandboxVenue
 from qari.config import Settings
 from qari.core.clocks import WallClock
@@ -43,13 +44,15 @@ def build_venue(
     rate_limits: bool = False,
     replay_start_ms: int | None = None,
     protocol: str = "bybit",
+    scenarios: bool = False,
 ) -> SandboxVenue:
     """A venue over replayed files (`data_dir`) or the seeded synthetic market; the market clock is
     stepped when `stepped_start_ms` is given, otherwise the real time run at `speed`; `rate_limits`
     turns on Bybit's per-key request limits (10006 past 20 order calls / 50 other private calls a second).
 
     A replay starts 30 days before its data ends, shifted to now; `replay_start_ms` (a moment of the
-    data) starts it there instead, shifted by whole weeks into the week before now.
+    data) starts it there instead, shifted by whole weeks into the week before now. Without files the
+    market is the seeded random walk, or with `scenarios` the demo's scripted setups (`scenarios.py`).
 
     `protocol` is the wire protocol it speaks (`PROTOCOLS`); a pair the venue's recorded instrument
     list holds (`recorded_rules`) is listed with those real rules, any other by the formula."""
@@ -68,7 +71,7 @@ def build_venue(
             replay.align_start(stepped_start_ms if stepped_start_ms is not None else to_ms(real.now()))
         source = replay
     else:
-        source = SyntheticMarket(synthetic_seed)
+        source = ScenarioMarket(synthetic_seed) if scenarios else SyntheticMarket(synthetic_seed)
     clock: MarketClock = (
         SteppedClock(stepped_start_ms)
         if stepped_start_ms is not None
@@ -92,9 +95,10 @@ def venue_from_settings(settings: Settings) -> SandboxVenue:
     return build_venue(
         data_dir=settings.sandbox_data,
         synthetic_seed=settings.sandbox_synthetic_seed,
-        speed=settings.sandbox_speed,
+        speed=settings.effective_sandbox_speed,
         symbols=settings.sandbox_symbol_list,
         replay_start_ms=None if start is None else to_ms(start),
+        scenarios=True,
     )
 
 
@@ -165,6 +169,16 @@ def create_sandbox_app(
 SANDBOX_PATH = "/sandbox/bybit"
 
 
+def sandbox_problem(get_venue: Callable[[], SandboxVenue]) -> str | None:
+    """Why the mounted sandbox cannot serve (its replay files unreadable), or None: asked by the health
+    check, the one-click connect and the speed control, which answer it in words instead of a 500."""
+    try:
+        get_venue()
+    except (OSError, ValueError) as e:  # CandleFileError is a ValueError
+        return f"the built-in sandbox cannot start: its market data cannot be read ({e})"
+    return None
+
+
 def sandbox_base_url(settings: Settings) -> str:
     """Where the platform's own sandbox answers (what a user pastes as the exchange URL)."""
     return settings.base_url.rstrip("/") + SANDBOX_PATH
@@ -185,4 +199,11 @@ def mount_sandbox(
     return sandbox
 
 
-__all__ = ["build_venue", "create_sandbox_app", "mount_sandbox", "sandbox_base_url", "venue_from_settings"]
+__all__ = [
+    "build_venue",
+    "create_sandbox_app",
+    "mount_sandbox",
+    "sandbox_base_url",
+    "sandbox_problem",
+    "venue_from_settings",
+]

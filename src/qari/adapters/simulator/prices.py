@@ -274,20 +274,13 @@ class SyntheticMarket:
             return cached
         index, spec = self._specs[symbol]
         rng = np.random.default_rng([self.seed, index, 1, day])
-        minutes = 1440
-        a0, a1 = self._anchor(symbol, day), self._anchor(symbol, day + 1)
-        sigma = self._daily_vol / math.sqrt(minutes)
-        walk = np.concatenate(([0.0], np.cumsum(rng.standard_normal(minutes) * sigma)))
-        frac = np.linspace(0.0, 1.0, minutes + 1)
-        logp = a0 + frac * (a1 - a0) + walk - frac * walk[-1]
-        path = np.exp(logp)
+        path = np.exp(self._log_path(symbol, day, rng))
         blocks = path[:-1].reshape(-1, 5)
         opens = blocks[:, 0]
         closes = path[5::5]
         highs = np.maximum(blocks.max(axis=1), closes)
         lows = np.minimum(blocks.min(axis=1), closes)
-        moves = np.abs(np.log(closes / opens))
-        activity = rng.lognormal(0.0, 0.4, size=len(opens)) * (1.0 + 200.0 * moves)
+        activity = rng.lognormal(0.0, 0.4, size=len(opens)) * self._move_volume(np.log(closes / opens))
         volume = spec.quote_volume_5m * activity / closes
         ts = day * DAY_MS + np.arange(len(opens), dtype=np.int64) * 300_000
         arrays: tuple[FloatArray, ...] = (ts.astype(np.float64), opens, highs, lows, closes, volume)
@@ -295,6 +288,20 @@ class SyntheticMarket:
             self._days.clear()
         self._days[key] = arrays
         return arrays
+
+    def _log_path(self, symbol: str, day: int, rng: np.random.Generator) -> FloatArray:
+        """Log price at each minute of `day` (1441 points, both midnights included): a Brownian bridge
+        between the day's anchors."""
+        minutes = 1440
+        a0, a1 = self._anchor(symbol, day), self._anchor(symbol, day + 1)
+        sigma = self._daily_vol / math.sqrt(minutes)
+        walk = np.concatenate(([0.0], np.cumsum(rng.standard_normal(minutes) * sigma)))
+        frac = np.linspace(0.0, 1.0, minutes + 1)
+        return np.asarray(a0 + frac * (a1 - a0) + walk - frac * walk[-1], dtype=np.float64)
+
+    def _move_volume(self, log_moves: FloatArray) -> FloatArray:
+        """Volume multiplier of each candle's move: busier the further price travelled."""
+        return np.asarray(1.0 + 200.0 * np.abs(log_moves), dtype=np.float64)
 
     def base_candles(self, symbol: str, start_ms: int, end_ms: int) -> CandleSeries:
         if symbol not in self._specs:

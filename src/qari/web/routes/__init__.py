@@ -10,6 +10,7 @@ from qari.web.routes import (
     me,
     notifications,
     portfolio,
+    sandbox,
     scans,
     settings,
     system,
@@ -17,5 +18,6 @@ from qari.web.routes import (
 )
 
 api_router = APIRouter(prefix="/api/v1")
-for module in (auth, me, admin, settings, exchange, system, trading, notifications, events, portfolio, scans):
+ROUTERS = (auth, me, admin, settings, exchange, system, trading, notifications, events, portfolio, scans)
+for module in (*ROUTERS, sandbox):
     api_router.include_router(module.router)

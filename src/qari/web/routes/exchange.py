@@ -27,7 +27,7 @@ from qari.adapters.exchanges.capabilities import VENUES
 from qari.adapters.exchanges.keys import KeyStatus
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
-from qari.adapters.simulator.app import sandbox_base_url
+from qari.adapters.simulator.app import sandbox_base_url, sandbox_problem
 from qari.adapters.simulator.venue import SandboxVenue
 from qari.adapters.vault import SecretVault
 from qari.config import Settings
@@ -169,9 +169,16 @@ async def create_connection(
 
 
 def mounted_sandbox(request: Request) -> SandboxVenue | None:
-    """The platform's own sandbox venue when it is mounted (`mount_sandbox`), else None."""
+    """The platform's own sandbox venue when it is mounted (`mount_sandbox`), else None. A venue that
+    cannot build its market is a clear 503 naming the data problem, never a 500."""
     venue_of = getattr(request.app.state, "sandbox_venue", None)
-    return venue_of() if venue_of is not None else None
+    if venue_of is None:
+        return None
+    problem = sandbox_problem(venue_of)
+    if problem is not None:
+        raise ServiceError(503, f"{problem}; fix or unset QARI_SANDBOX_DATA")
+    venue: SandboxVenue = venue_of()
+    return venue
 
 
 @router.post("/connections/sandbox", status_code=201, response_model=ConnectionPublic)

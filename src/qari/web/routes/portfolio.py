@@ -17,7 +17,7 @@ from fastapi import APIRouter, Query, Request
 from qari.core.errors import QariError
 from qari.services import portfolio
 from qari.services.errors import ServiceError
-from qari.web.deps import ClockDep, CurrentUser, SessionDep, VaultDep
+from qari.web.deps import CurrentUser, MarketClockDep, SessionDep, VaultDep
 from qari.web.routes.exchange import endpoints_for
 
 router = APIRouter(tags=["portfolio"])
@@ -33,7 +33,7 @@ def _cache(request: Request) -> portfolio.PortfolioCache:
 
 @router.get("/portfolio")
 async def get_portfolio(
-    request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
+    request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: MarketClockDep
 ) -> dict[str, Any]:
     """Portfolio value, marked open positions with unrealised P&L, and the equity curve."""
     return await portfolio.portfolio(

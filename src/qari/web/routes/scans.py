@@ -5,7 +5,8 @@
 - `GET /api/v1/scans/latest[?exchange=bybit]`: the newest scan cycle (of the caller's connected
   exchange when there is one): every symbol analysed with its score, the layers that agreed and any
   veto, plus, per symbol, what the caller's risk gate decided (`gate`: passed / blocking check / why).
-  Scan results are shared market analysis; gate outcomes are the caller's own only.
+  Scan results are shared market analysis; gate outcomes are the caller's own only. `why` (per symbol)
+  and `why_nothing_entered` (the cycle; null when something passed the gate) say it in words.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from sqlalchemy import select
 
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
-from qari.services import accounts
+from qari.services import accounts, scan_reasons
 from qari.web.deps import CurrentUser, SessionDep, SettingsDep
 
 router = APIRouter(tags=["engine"])
@@ -86,7 +87,7 @@ async def latest_scan(
         }
         for r in ordered
     ]
-    return {
+    body: dict[str, Any] = {
         "cycle_id": cycle.id,
         "exchange": cycle.exchange_id,
         "mode": cycle.mode,
@@ -100,3 +101,5 @@ async def latest_scan(
         "candidates": cycle.candidates,
         "results": rows,
     }
+    body["why_nothing_entered"] = scan_reasons.explain(body, rows)
+    return body

@@ -8,7 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query
 
 from qari.services import accounts, reports
-from qari.web.deps import ClockDep, CurrentUser, SessionDep
+from qari.web.deps import CurrentUser, MarketClockDep, SessionDep
 
 router = APIRouter(tags=["trading"])
 
@@ -60,7 +60,7 @@ async def list_gate_evaluations(
 
 
 @router.get("/r-tracker")
-async def r_tracker(user: CurrentUser, session: SessionDep, clock: ClockDep) -> dict[str, Any]:
+async def r_tracker(user: CurrentUser, session: SessionDep, clock: MarketClockDep) -> dict[str, Any]:
     """Today's and this week's realised R against the daily / weekly limits."""
     platform = await accounts.platform_state(session)
     return await reports.r_tracker(session, user.id, clock.now(), platform_switch=bool(platform.kill_switch))
