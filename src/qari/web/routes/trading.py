@@ -9,6 +9,7 @@ from fastapi import APIRouter, Query
 
 from qari.services import accounts, reports
 from qari.web.deps import ClockDep, CurrentUser, SessionDep
+from qari.web.schemas.trading import ProfitSummary, TradeList
 
 router = APIRouter(tags=["trading"])
 
@@ -25,7 +26,7 @@ async def list_positions(user: CurrentUser, session: SessionDep) -> dict[str, An
     return {"positions": await reports.open_positions(session, user.id)}
 
 
-@router.get("/trades")
+@router.get("/trades", response_model=TradeList)
 async def list_trades(
     user: CurrentUser,
     session: SessionDep,
@@ -40,6 +41,18 @@ async def list_trades(
     """The trade journal: explanation, layer results, gate evaluation, orders, fills, fees, P&L, exit."""
     where = reports.TradeFilter(symbol, status, exit_reason, _aware(since), _aware(until), limit, offset)
     return {"trades": await reports.trades(session, user.id, where)}
+
+
+@router.get("/trades/summary", response_model=ProfitSummary)
+async def profit_summary(
+    user: CurrentUser,
+    session: SessionDep,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> ProfitSummary:
+    """Realised profit of closed trades by day (UTC, of the close) and by pair, and the total."""
+    summary = await reports.profit_summary(session, user.id, _aware(since), _aware(until))
+    return ProfitSummary.model_validate(summary)
 
 
 @router.get("/gate-evaluations")
