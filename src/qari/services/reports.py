@@ -58,6 +58,7 @@ def position_view(p: PositionRecord) -> dict[str, Any]:
         "exit_reason": p.exit_reason,
         "explanation": p.explanation,
         "exit_price": _num(exit_price(p)),
+        "close_requested_at": p.close_requested_at,
         "opened_at": p.opened_at,
         "closed_at": p.closed_at,
         "duration_seconds": (

@@ -95,6 +95,12 @@ async def test_trading_routes_when_user_has_trades_then_journal_and_tracker_retu
     empty = (await client.get("/api/v1/trades/summary", headers=headers, params=later)).json()
     assert empty["total"]["trades"] == 0
 
+    pending = positions[0]["id"]  # Leg 1 not filled: nothing to sell yet
+    refused = await client.post(f"/api/v1/positions/{pending}/close", headers=headers)
+    assert refused.status_code == 409 and "not filled" in refused.json()["detail"]
+    assert (await client.post(f"/api/v1/positions/{pending}/close", headers=other)).status_code == 404
+    assert (await client.post("/api/v1/positions/0/close", headers=headers)).status_code == 422
+
     assert (await client.get("/api/v1/positions", headers=other)).json()["positions"] == []
     assert (await client.get("/api/v1/trades/summary", headers=other)).json()["by_pair"] == []
     assert (await client.get("/api/v1/trades", headers=other)).json()["trades"] == []

@@ -5,11 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from qari.services import accounts, reports
+from qari.services import accounts, position_control, reports
 from qari.web.deps import ClockDep, CurrentUser, SessionDep
-from qari.web.schemas.trading import ProfitSummary, TradeList
+from qari.web.schemas.trading import CloseRequested, ProfitSummary, TradeList
 
 router = APIRouter(tags=["trading"])
 
@@ -24,6 +24,34 @@ Symbol = Annotated[
 async def list_positions(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Open positions (pending Leg 1 included) with entry, stop, targets, quantities and 1R."""
     return {"positions": await reports.open_positions(session, user.id)}
+
+
+@router.post(
+    "/positions/{position_id}/close",
+    status_code=202,
+    response_model=CloseRequested,
+    responses={
+        404: {"description": "not the caller's position"},
+        409: {"description": "not filled or closed"},
+    },
+)
+async def close_position(
+    position_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+) -> CloseRequested:
+    """Close a filled position now at market. The engine's next management pass cancels its resting
+    stop and sells the rest through the order manager (exit reason `manual`); repeating is harmless."""
+    row = await position_control.request_close(session, user.id, position_id, clock.now())
+    requested = _aware(row.close_requested_at) or clock.now()
+    return CloseRequested(
+        id=row.id,
+        symbol=row.symbol,
+        state=row.state,
+        close_requested_at=requested,
+        message="closing at market on the engine's next pass",
+    )
 
 
 @router.get("/trades", response_model=TradeList)

@@ -33,6 +33,7 @@ class TradePublic(BaseModel):
     opened_at: dt.datetime
     closed_at: dt.datetime | None
     duration_seconds: int | None = Field(description="closed trades: from open to close")
+    close_requested_at: dt.datetime | None = Field(description="set while a 'close now' is being carried out")
 
 
 class TradeList(BaseModel):
@@ -58,3 +59,11 @@ class ProfitSummary(BaseModel):
     by_day: list[ProfitByDay] = Field(description="newest day first")
     by_pair: list[ProfitByPair] = Field(description="most profitable pair first")
     total: ProfitBucket
+
+
+class CloseRequested(BaseModel):
+    id: int
+    symbol: str
+    state: str
+    close_requested_at: dt.datetime
+    message: str

@@ -2,7 +2,7 @@
 import { clear, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, makeChart, optional, pick, priceDigits, signClass, statusBadge, table, toSeconds } from '../lib.js';
 import { plain } from '../words.js';
 import { candleChart } from './charts.js';
-import { closePosition } from './trades.js';
+import { closeButton } from './trades.js';
 import { engineLabel } from '../app.js';
 
 const RESOURCES = {
@@ -88,7 +88,7 @@ export default function overview() {
       { label: 'Mark', num: true, value: (p) => fmtPrice(pick(p, 'mark_price', 'last_price'), priceDigits(p)) },
       { label: 'Unrealised', num: true, tone: (p) => signClass(pick(p, 'unrealised_pnl_usdt')), value: (p) => fmtUsdt(pick(p, 'unrealised_pnl_usdt')) },
       { label: 'R', num: true, tone: (p) => signClass(pick(p, 'unrealised_r')), value: (p) => fmtR(pick(p, 'unrealised_r')) },
-      { label: '', value: (p) => (pick(p, 'state') === 'pending' ? '' : h('button', { type: 'button', class: 'danger small-button', 'data-close': p.id, onclick: () => closePosition(p) }, 'Close now')) },
+      { label: '', value: (p) => closeButton(p) },
     ];
     return h('div', { class: 'card', id: 'positions' }, h('h2', {}, `Open positions (${list.length})`), table(columns, list, 'No open positions.'));
   }

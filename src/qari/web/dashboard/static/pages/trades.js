@@ -55,13 +55,26 @@ function stateWord(t) {
   return h('span', { class: 'badge' }, plain(pick(t, 'exit_reason') || pick(t, 'state') || 'closed'));
 }
 
-export async function closePosition(t, done) {
-  if (!confirm(`Close ${t.symbol} now at the market price? Its resting stop and targets are cancelled first.`)) return;
+/** Ask the engine to close `t` at market; resolves true when the request was recorded. */
+export async function closePosition(t) {
+  if (!confirm(`Close ${t.symbol} now at the market price? Its resting stop is cancelled first.`)) return false;
   try {
     await api('POST', `/positions/${t.id}/close`);
     toast(`${t.symbol}: closing at market on the engine's next pass.`);
-    if (done) await done();
-  } catch (e) { toast(`${t.symbol}: ${e.message}`); }
+    return true;
+  } catch (e) { toast(`${t.symbol}: ${e.message}`); return false; }
+}
+
+/** "Close now" for a filled position, or "Closing…" while the engine carries out the request. */
+export function closeButton(p, label = 'Close now') {
+  if (pick(p, 'close_requested_at')) return h('button', { type: 'button', class: 'secondary', disabled: true, 'data-closing': p.id }, 'Closing…');
+  if (!FILLED.has(pick(p, 'state'))) return '';
+  const button = h('button', { type: 'button', class: 'danger', 'data-close': p.id, onclick: async () => {
+    button.disabled = true;
+    if (await closePosition(p)) button.replaceWith(closeButton({ ...p, close_requested_at: new Date().toISOString() }));
+    else button.disabled = false;
+  } }, label);
+  return button;
 }
 
 const COLUMNS = ['Pair', 'State', 'Opened', 'Entry', 'Exit', 'P&L', 'R', 'Duration'];
@@ -86,7 +99,7 @@ function tradeDetails(t, openIds, charts) {
       cell('Duration', fmtDuration(duration(t)), 'num')),
     h('div', { class: 'explain', 'data-testid': 'explanation' }, explanation ? plainText(explanation) : 'No explanation recorded.'),
     h('div', { class: 'small muted' }, `Entry ${fmtPrice(pick(t, 'blended_entry', 'entry_price'), digits)} · stop ${fmtPrice(pick(t, 'stop_price', 'initial_stop'), digits)} · target 1 ${fmtPrice(pick(t, 'pt1'), digits)} · target 2 ${fmtPrice(pick(t, 'pt2'), digits)} · 1R = ${fmtUsdt(pick(t, 'one_r_usdt'))} · fees ${fmtUsdt(pick(t, 'fees_usdt'))}`),
-    FILLED.has(pick(t, 'state')) ? h('div', { class: 'row', style: 'margin:.5rem 0' }, h('button', { type: 'button', class: 'danger', 'data-close': t.id, onclick: () => closePosition(t) }, 'Close now at market')) : null,
+    FILLED.has(pick(t, 'state')) ? h('div', { class: 'row', style: 'margin:.5rem 0' }, closeButton(t, 'Close now at market')) : null,
     h('h2', {}, 'Layer results'), layerTable(pick(t, 'layer_results', 'layers') || []),
     gateSummary(pick(t, 'gate_evaluation')),
     h('h2', {}, 'Fills'), fillsTable(pick(t, 'fills') || [], digits),
