@@ -370,6 +370,9 @@ class UserExecution:
                 return
         if await self._stop_fired(position, orders, market):
             return
+        if position.close_requested_at is not None:
+            await self._close_now(position, orders, market)
+            return
         await self._leg1_expiry(position, orders)
         await self._targets(position, orders, market)
         if position.is_open:
@@ -497,6 +500,25 @@ class UserExecution:
         # Closed only once nothing sellable is left; a failed exit is retried next pass.
         await self._close_if_done(position, orders, market, exit_reason_for_stop(position.state))
         return True
+
+    async def _close_now(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
+        """The user's "close now": like a stop exit, resting buys and the stop are cancelled and the
+        rest is sold at market through the order manager; closed once nothing sellable is left (a
+        failed exit is retried next pass, the request stays until then)."""
+        for order in orders:
+            if order.state in LIVE and (order.side is Side.BUY or order.role is OrderRole.STOP):
+                await self.orders.cancel(order)
+        if position.leg2_state in (Leg2State.RESERVED, Leg2State.SENT):
+            position.leg2_state = Leg2State.RELEASED
+        orders = await self._sync_orders(position)
+        if any(o.role is OrderRole.STOP and o.filled_base > 0 for o in orders):
+            return  # the stop fired while being cancelled: the next pass closes it as a stop-out
+        if not any(o.side is Side.SELL and o.state in LIVE for o in orders):
+            rest = await self._sellable(position, market)
+            if is_placeable(rest, market.bid, market.rules):
+                await self.orders.place(position, OrderRole.EXIT, Side.SELL, OrderType.MARKET, rest)
+                orders = await self._sync_orders(position)
+        await self._close_if_done(position, orders, market, ExitReason.MANUAL)
 
     # -- Targets
 

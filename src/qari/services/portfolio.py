@@ -2,8 +2,11 @@
 price, with unrealised P&L in USDT and R, and an equity curve.
 
 The equity curve is the realised-P&L path anchored at today's value: each closed trade moves it by
-its P&L in USDT, so its last point is the current portfolio value and the steps are the trades. It
-needs no stored snapshots and shows exactly what the journal holds.
+its P&L in USDT, so the steps are the trades and the last point is the current portfolio value. Open
+positions make it move before any close: from the first open entry it follows the marked value
+(the samples this server took while the dashboard watched, then now). The realised path needs no
+stored snapshots; the marked samples are kept in memory only, so a restart forgets them, never a
+trade.
 
 Exchange calls are cached per user for a few seconds: the dashboard's live stream asks often, and an
 exchange's rate limit must not be spent on repainting a page.
@@ -26,6 +29,8 @@ from qari.services import exchange_keys, reports
 
 QUOTE = "USDT"
 CACHE_SECONDS = 5.0
+SAMPLES_KEPT = 720  # marked-equity samples kept per user (at most one per SAMPLE_SPACING)
+SAMPLE_SPACING = dt.timedelta(seconds=30)
 TIMEFRAMES = ("1m", "5m", "15m", "1h", "4h", "1d")
 
 
@@ -36,6 +41,15 @@ class PortfolioCache:
 
     ttl_seconds: float = CACHE_SECONDS
     entries: dict[tuple[int, frozenset[str]], tuple[float, Any]] = field(default_factory=dict)
+    samples: dict[int, list[tuple[dt.datetime, Decimal]]] = field(default_factory=dict)
+
+    def sample(self, user_id: int, at: dt.datetime, total: Decimal) -> list[tuple[dt.datetime, Decimal]]:
+        """Remember the marked total at `at` (thinned, bounded); returns the user's samples, oldest first."""
+        kept = self.samples.setdefault(user_id, [])
+        if not kept or at - kept[-1][0] >= SAMPLE_SPACING:
+            kept.append((at, total))
+            del kept[:-SAMPLES_KEPT]
+        return kept
 
     def get(self, key: tuple[int, frozenset[str]]) -> Any:
         found = self.entries.get(key)
@@ -56,6 +70,10 @@ def _text(value: Decimal | None) -> str | None:
         return None
     quantised = value.quantize(Decimal("0.00000001"))
     return format(quantised.normalize(), "f")
+
+
+def _aware(moment: dt.datetime) -> dt.datetime:
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _connection(rows: list[ExchangeConnection], exchange: str | None = None) -> ExchangeConnection | None:
@@ -82,19 +100,36 @@ def mark_position(position: dict[str, Any], mark: Decimal | None) -> dict[str, A
     }
 
 
-def equity_curve(closed: list[dict[str, Any]], total_now: Decimal, now: dt.datetime) -> list[dict[str, Any]]:
-    """Realised-P&L steps ending at `total_now` (see the module docstring)."""
+def equity_curve(
+    closed: list[dict[str, Any]],
+    total_now: Decimal,
+    now: dt.datetime,
+    *,
+    unrealised: Decimal = Decimal(0),
+    first_open: dt.datetime | None = None,
+    samples: list[tuple[dt.datetime, Decimal]] | None = None,
+) -> list[dict[str, Any]]:
+    """Realised-P&L steps ending at `total_now` less the open positions' unrealised P&L; then, from
+    the first open entry, the marked samples and `total_now` (see the module docstring)."""
     steps = sorted(
         ((t["closed_at"], _dec(t.get("pnl_usdt")) or Decimal(0)) for t in closed if t.get("closed_at")),
         key=lambda item: item[0],
     )
-    value = total_now - sum((pnl for _, pnl in steps), Decimal(0))
+    settled = total_now - unrealised
+    value = settled - sum((pnl for _, pnl in steps), Decimal(0))
     points: list[dict[str, Any]] = []
     if steps:
         points.append({"time": steps[0][0] - dt.timedelta(seconds=1), "value": _text(value)})
     for at, pnl in steps:
         value += pnl
         points.append({"time": at, "value": _text(value)})
+    last = steps[-1][0] if steps else None
+    if first_open is not None and (last is None or first_open > last) and first_open < now:
+        points.append({"time": first_open, "value": _text(settled)})
+        last = first_open
+    for at, total in samples or []:
+        if (last is None or at > last) and at < now:
+            points.append({"time": at, "value": _text(total)})
     points.append({"time": now, "value": _text(total_now)})
     return points
 
@@ -147,7 +182,10 @@ async def portfolio(
     locked = usdt.used if usdt else Decimal(0)
     marked = [mark_position(p, marks.get(p["symbol"])) for p in positions]
     in_positions = sum((_dec(p["value_usdt"]) or Decimal(0) for p in marked), Decimal(0))
+    unrealised = sum((_dec(p["unrealised_pnl_usdt"]) or Decimal(0) for p in marked), Decimal(0))
     total = free + locked + in_positions
+    filled = [_aware(p["opened_at"]) for p in marked if p.get("state") != "pending" and p.get("opened_at")]
+    samples = cache.sample(user_id, now, total) if cache else []
     return {
         **body,
         "connected": True,
@@ -157,7 +195,14 @@ async def portfolio(
         "positions_usdt": _text(in_positions),
         "total_usdt": _text(total),
         "positions": marked,
-        "equity": equity_curve(closed, total, now),
+        "equity": equity_curve(
+            closed,
+            total,
+            now,
+            unrealised=unrealised,
+            first_open=min(filled) if filled else None,
+            samples=samples,
+        ),
     }
 
 

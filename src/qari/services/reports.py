@@ -57,9 +57,21 @@ def position_view(p: PositionRecord) -> dict[str, Any]:
         "pnl_r": _num(p.realised_r),
         "exit_reason": p.exit_reason,
         "explanation": p.explanation,
+        "exit_price": _num(exit_price(p)),
+        "close_requested_at": p.close_requested_at,
         "opened_at": p.opened_at,
         "closed_at": p.closed_at,
+        "duration_seconds": (
+            int((_utc(p.closed_at) - _utc(p.opened_at)).total_seconds()) if p.closed_at else None
+        ),
     }
+
+
+def exit_price(p: PositionRecord) -> Decimal | None:
+    """The average price of everything sold so far (targets, stop and exit together)."""
+    if p.sold_qty <= 0:
+        return None
+    return (p.proceeds_quote / p.sold_qty).quantize(Decimal("0.00000001"))
 
 
 async def open_positions(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
@@ -136,6 +148,61 @@ async def trades(session: AsyncSession, user_id: int, where: TradeFilter) -> lis
         ]
         out.append(view)
     return out
+
+
+@dataclass
+class _Bucket:
+    trades: int = 0
+    wins: int = 0
+    pnl_usdt: Decimal = Decimal(0)
+    pnl_r: Decimal = Decimal(0)
+
+    def add(self, pnl: Decimal, r: Decimal) -> None:
+        self.trades += 1
+        self.wins += pnl > 0
+        self.pnl_usdt += pnl
+        self.pnl_r += r
+
+    def view(self) -> dict[str, Any]:
+        return {
+            "trades": self.trades,
+            "wins": self.wins,
+            "pnl_usdt": _num(self.pnl_usdt),
+            "pnl_r": _num(self.pnl_r),
+        }
+
+
+async def profit_summary(
+    session: AsyncSession, user_id: int, since: dt.datetime | None, until: dt.datetime | None
+) -> dict[str, Any]:
+    """Realised profit of closed trades by UTC day of the close and by pair, with the total."""
+    query = select(PositionRow).where(
+        PositionRow.user_id == user_id,
+        PositionRow.state.not_in(OPEN),
+        PositionRow.closed_at.is_not(None),
+    )
+    if since:
+        query = query.where(PositionRow.closed_at >= since)
+    if until:
+        query = query.where(PositionRow.closed_at < until)
+    days: dict[str, _Bucket] = {}
+    pairs: dict[str, _Bucket] = {}
+    total = _Bucket()
+    for row in (await session.scalars(query)).all():
+        if row.closed_at is None:
+            continue
+        pnl = Decimal(row.realised_pnl_quote or 0)
+        r = Decimal(row.realised_r or 0)
+        day = _utc(row.closed_at).date().isoformat()
+        for bucket in (days.setdefault(day, _Bucket()), pairs.setdefault(row.symbol, _Bucket()), total):
+            bucket.add(pnl, r)
+    return {
+        "by_day": [{"day": day, **days[day].view()} for day in sorted(days, reverse=True)],
+        "by_pair": [
+            {"symbol": s, **b.view()} for s, b in sorted(pairs.items(), key=lambda item: -item[1].pnl_usdt)
+        ],
+        "total": total.view(),
+    }
 
 
 def _order_view(row: OrderRow) -> dict[str, Any]:

@@ -55,6 +55,7 @@ class ExitReason(StrEnum):
     LEG1_EXPIRED = "leg1_expired"
     ENTRY_REJECTED = "entry_rejected"
     DUST = "dust"
+    MANUAL = "manual"  # the user closed it at market from the dashboard
 
 
 OPEN_STATES = frozenset(

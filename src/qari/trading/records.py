@@ -56,6 +56,7 @@ class PositionRecord:
     layer_results: list[dict[str, Any]] = field(default_factory=list)
     gate_evaluation_id: int | None = None
     closed_at: dt.datetime | None = None
+    close_requested_at: dt.datetime | None = None  # the user asked to close now, at market
 
     @property
     def held_qty(self) -> Decimal:

@@ -41,7 +41,10 @@ async def _seed(settings: Settings, user_id: int) -> None:
         closed.exit_reason = ExitReason.STOP_LOSS.value
         closed.realised_pnl_quote = Decimal("-14.6")
         closed.realised_r = Decimal("-1")
-        closed.closed_at = now
+        closed.bought_qty = Decimal("0.2")
+        closed.sold_qty = Decimal("0.2")
+        closed.proceeds_quote = Decimal("17.1")
+        closed.closed_at = closed.opened_at + dt.timedelta(hours=5, minutes=3)
         await store.save_position(closed, realised=RealisedR(now, Decimal("-1")))
     finally:
         await engine.dispose()
@@ -68,6 +71,7 @@ async def test_trading_routes_when_user_has_trades_then_journal_and_tracker_retu
     assert [(t["symbol"], t["exit_reason"], t["pnl_r"]) for t in trades] == [("ETH/USDT", "stop_loss", "-1")]
     assert trades[0]["explanation"] == "three layers agree"
     assert trades[0]["layer_results"] == [{"code": 1, "vote": "agree"}]
+    assert (trades[0]["exit_price"], trades[0]["duration_seconds"]) == ("85.5", 5 * 3600 + 180)
     sol = (await client.get("/api/v1/trades", headers=headers, params={"symbol": "SOL/USDT"})).json()[
         "trades"
     ]
@@ -82,7 +86,23 @@ async def test_trading_routes_when_user_has_trades_then_journal_and_tracker_retu
     assert tracker["week"]["limit_r"] == "-5"
     assert tracker["halted"] is False
 
+    summary = (await client.get("/api/v1/trades/summary", headers=headers)).json()
+    day = (closed_at := dt.datetime.fromisoformat(trades[0]["closed_at"])).date().isoformat()
+    loss = {"trades": 1, "wins": 0, "pnl_usdt": "-14.6", "pnl_r": "-1"}
+    assert summary["by_day"] == [{"day": day, **loss}]
+    assert summary["by_pair"] == [{"symbol": "ETH/USDT", **loss}]
+    later = {"since": (closed_at + dt.timedelta(seconds=1)).isoformat()}
+    empty = (await client.get("/api/v1/trades/summary", headers=headers, params=later)).json()
+    assert empty["total"]["trades"] == 0
+
+    pending = positions[0]["id"]  # Leg 1 not filled: nothing to sell yet
+    refused = await client.post(f"/api/v1/positions/{pending}/close", headers=headers)
+    assert refused.status_code == 409 and "not filled" in refused.json()["detail"]
+    assert (await client.post(f"/api/v1/positions/{pending}/close", headers=other)).status_code == 404
+    assert (await client.post("/api/v1/positions/0/close", headers=headers)).status_code == 422
+
     assert (await client.get("/api/v1/positions", headers=other)).json()["positions"] == []
+    assert (await client.get("/api/v1/trades/summary", headers=other)).json()["by_pair"] == []
     assert (await client.get("/api/v1/trades", headers=other)).json()["trades"] == []
 
 

@@ -7,7 +7,7 @@ from decimal import Decimal
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qari.services.portfolio import equity_curve, mark_position
+from qari.services.portfolio import SAMPLE_SPACING, SAMPLES_KEPT, PortfolioCache, equity_curve, mark_position
 
 POSITION = {"symbol": "SOL/USDT", "qty": "2", "blended_entry": "100", "one_r_usdt": "30"}
 NOW = dt.datetime(2026, 11, 22, 12, tzinfo=dt.UTC)
@@ -36,3 +36,30 @@ def test_equity_curve_ends_at_current_value_and_steps_by_each_trade(pnls: list[D
     if pnls:
         assert [b - a for a, b in itertools.pairwise(values[:-1])] == pnls
         assert values[0] == Decimal("1000") - sum(pnls)
+
+
+def test_equity_curve_when_no_close_yet_then_follows_the_marked_value_from_the_first_entry() -> None:
+    opened = NOW - dt.timedelta(hours=3)
+    samples = [
+        (opened - dt.timedelta(hours=1), Decimal("999")),  # before the entry: the flat start covers it
+        (NOW - dt.timedelta(hours=2), Decimal("1010")),
+        (NOW - dt.timedelta(hours=1), Decimal("990")),
+    ]
+    points = equity_curve(
+        [], Decimal("1030"), NOW, unrealised=Decimal("30"), first_open=opened, samples=samples
+    )
+    assert [(p["time"], p["value"]) for p in points] == [
+        (opened, "1000"),
+        (NOW - dt.timedelta(hours=2), "1010"),
+        (NOW - dt.timedelta(hours=1), "990"),
+        (NOW, "1030"),
+    ]
+
+
+def test_portfolio_cache_samples_are_thinned_and_bounded() -> None:
+    cache = PortfolioCache()
+    for second in range(0, 3600 * 10, 5):
+        kept = cache.sample(1, NOW + dt.timedelta(seconds=second), Decimal(second))
+    assert len(kept) == SAMPLES_KEPT
+    assert all(b[0] - a[0] == SAMPLE_SPACING for a, b in itertools.pairwise(kept))
+    assert kept[-1][1] == Decimal(3600 * 10 - 30)

@@ -5,10 +5,11 @@ from __future__ import annotations
 import datetime as dt
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Path, Query
 
-from qari.services import accounts, reports
+from qari.services import accounts, position_control, reports
 from qari.web.deps import CurrentUser, MarketClockDep, SessionDep
+from qari.web.schemas.trading import CloseRequested, ProfitSummary, TradeList
 
 router = APIRouter(tags=["trading"])
 
@@ -25,7 +26,35 @@ async def list_positions(user: CurrentUser, session: SessionDep) -> dict[str, An
     return {"positions": await reports.open_positions(session, user.id)}
 
 
-@router.get("/trades")
+@router.post(
+    "/positions/{position_id}/close",
+    status_code=202,
+    response_model=CloseRequested,
+    responses={
+        404: {"description": "not the caller's position"},
+        409: {"description": "not filled or closed"},
+    },
+)
+async def close_position(
+    position_id: Annotated[int, Path(ge=1, le=2**31 - 1)],
+    user: CurrentUser,
+    session: SessionDep,
+    clock: MarketClockDep,
+) -> CloseRequested:
+    """Close a filled position now at market. The engine's next management pass cancels its resting
+    stop and sells the rest through the order manager (exit reason `manual`); repeating is harmless."""
+    row = await position_control.request_close(session, user.id, position_id, clock.now())
+    requested = _aware(row.close_requested_at) or clock.now()
+    return CloseRequested(
+        id=row.id,
+        symbol=row.symbol,
+        state=row.state,
+        close_requested_at=requested,
+        message="closing at market on the engine's next pass",
+    )
+
+
+@router.get("/trades", response_model=TradeList)
 async def list_trades(
     user: CurrentUser,
     session: SessionDep,
@@ -40,6 +69,18 @@ async def list_trades(
     """The trade journal: explanation, layer results, gate evaluation, orders, fills, fees, P&L, exit."""
     where = reports.TradeFilter(symbol, status, exit_reason, _aware(since), _aware(until), limit, offset)
     return {"trades": await reports.trades(session, user.id, where)}
+
+
+@router.get("/trades/summary", response_model=ProfitSummary)
+async def profit_summary(
+    user: CurrentUser,
+    session: SessionDep,
+    since: dt.datetime | None = None,
+    until: dt.datetime | None = None,
+) -> ProfitSummary:
+    """Realised profit of closed trades by day (UTC, of the close) and by pair, and the total."""
+    summary = await reports.profit_summary(session, user.id, _aware(since), _aware(until))
+    return ProfitSummary.model_validate(summary)
 
 
 @router.get("/gate-evaluations")

@@ -177,7 +177,11 @@ def position_from_row(row: PositionRow | Row[Any]) -> PositionRecord:
             value = _dec(value)
         values[name] = value
     return PositionRecord(
-        id=row.id, state=PositionState(row.state), leg2_state=Leg2State(row.leg2_state), **values
+        id=row.id,
+        state=PositionState(row.state),
+        leg2_state=Leg2State(row.leg2_state),
+        close_requested_at=_utc(row.close_requested_at),  # never written back by save_position
+        **values,
     )
 
 

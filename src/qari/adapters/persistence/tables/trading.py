@@ -71,6 +71,8 @@ class PositionRow(Base):
     opened_at: Mapped[dt.datetime] = mapped_column()
     closed_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
     updated_at: Mapped[dt.datetime] = mapped_column()
+    # When the user asked to close at market; written by the API only (the engine reads it).
+    close_requested_at: Mapped[dt.datetime | None] = mapped_column(nullable=True)
 
     __table_args__ = (Index("ix_positions_user_symbol", "user_id", "symbol"),)
 

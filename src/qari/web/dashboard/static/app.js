@@ -89,7 +89,31 @@ export async function refreshBadges() {
     const st = await optional('/engine/state');
     setEngineBadge(engine, st);
   } catch { engine.textContent = 'Engine: ?'; }
+  try { setAutoTrading(await optional('/settings/risk')); } catch { setAutoTrading(null); }
 }
+
+// ---- pause / resume auto-trading (the user's own switch: gate check 01) ------------------------
+function setAutoTrading(settings) {
+  const button = document.getElementById('auto-trading');
+  const known = settings && typeof settings.auto_trading === 'boolean';
+  button.hidden = !known;
+  if (!known) return;
+  const on = settings.auto_trading;
+  button.dataset.on = String(on);
+  button.className = `badge-button ${on ? 'good' : 'warn'}`;
+  button.textContent = on ? 'Auto-trading on · Pause' : 'Auto-trading paused · Resume';
+  button.title = on ? 'New trades open automatically. Pause: no new entries; open positions keep their stops and targets.' : 'No new entries. Resume to let QARI open trades again.';
+}
+
+document.getElementById('auto-trading').addEventListener('click', async (event) => {
+  const button = event.currentTarget;
+  const on = button.dataset.on === 'true';
+  button.disabled = true;
+  try {
+    setAutoTrading(await api('PUT', '/settings/risk', { auto_trading: !on }));
+    toast(on ? 'Auto-trading paused: no new entries. Open positions keep their stops and targets.' : 'Auto-trading resumed.');
+  } catch (e) { toast(`Auto-trading: ${e.message}`); } finally { button.disabled = false; }
+});
 
 function setConnectionBadge(el, list) {
   const best = list.find((c) => c.status === 'connected') || list[0];
@@ -125,6 +149,7 @@ function openEvents() {
     try { payload = JSON.parse(event.data); } catch { return; }
     if (payload.resource === 'connections') setConnectionBadge(document.getElementById('conn-badge'), Array.isArray(payload.data) ? payload.data : []);
     if (payload.resource === 'engine') setEngineBadge(document.getElementById('engine-badge'), payload.data);
+    if (payload.resource === 'risk_settings') setAutoTrading(payload.data);
     if (state.page && state.page.onChange) state.page.onChange(payload.resource, payload.data);
   });
   state.events = source;

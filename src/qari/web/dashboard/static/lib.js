@@ -77,11 +77,33 @@ export function fmtNum(v, digits = 2) {
   if (n === null || Number.isNaN(n)) return '—';
   return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
 }
-export function fmtPrice(v) {
+/** A price at the market's precision when `digits` is known (see `priceDigits`), else by magnitude. */
+export function fmtPrice(v, digits) {
   const n = number(v);
   if (n === null || Number.isNaN(n)) return '—';
-  const digits = n >= 100 ? 2 : n >= 1 ? 4 : 6;
-  return n.toLocaleString('en-US', { maximumFractionDigits: digits });
+  if (Number.isInteger(digits)) return n.toLocaleString('en-US', { minimumFractionDigits: digits, maximumFractionDigits: digits });
+  const guess = n >= 100 ? 2 : n >= 1 ? 4 : 6;
+  return n.toLocaleString('en-US', { maximumFractionDigits: guess });
+}
+/** The market's price precision as the engine used it: its order prices (entry, stop, targets) are
+ * rounded to the venue's tick, so their decimals are the market's. */
+export function priceDigits(subject) {
+  let digits = null;
+  for (const key of ['entry_price', 'stop_price', 'pt1', 'pt2']) {
+    const text = subject && subject[key];
+    if (typeof text !== 'string' || !/^-?\d+(\.\d+)?$/.test(text)) continue;
+    digits = Math.max(digits ?? 0, (text.split('.')[1] || '').length);
+  }
+  return digits === null ? undefined : Math.min(digits, 8);
+}
+/** "2d 4h", "3h 05m", "12m", "40s". */
+export function fmtDuration(seconds) {
+  const s = number(seconds);
+  if (s === null || Number.isNaN(s) || s < 0) return '—';
+  const d = Math.floor(s / 86400); const hr = Math.floor((s % 86400) / 3600); const m = Math.floor((s % 3600) / 60);
+  if (d) return `${d}d ${hr}h`;
+  if (hr) return `${hr}h ${String(m).padStart(2, '0')}m`;
+  return m ? `${m}m` : `${Math.floor(s)}s`;
 }
 export const fmtUsdt = (v) => (number(v) === null ? '—' : `${fmtNum(v)} USDT`);
 export function fmtR(v) {

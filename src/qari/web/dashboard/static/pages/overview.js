@@ -1,6 +1,8 @@
 // Overview: portfolio value + equity chart, R-tracker, connection and engine state, open positions.
-import { clear, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, makeChart, optional, pick, signClass, statusBadge, table, toSeconds } from '../lib.js';
+import { clear, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, makeChart, optional, pick, priceDigits, signClass, statusBadge, table, toSeconds } from '../lib.js';
+import { plain } from '../words.js';
 import { candleChart } from './charts.js';
+import { closeButton } from './trades.js';
 import { engineLabel } from '../app.js';
 
 const RESOURCES = {
@@ -70,7 +72,7 @@ export default function overview() {
 
   function targets(p) {
     const list = pick(p, 'targets') || [pick(p, 'pt1_price', 'pt1'), pick(p, 'pt2_price', 'pt2')].filter((x) => x !== undefined);
-    return list.length ? list.map(fmtPrice).join(' / ') : '—';
+    return list.length ? list.map((v) => fmtPrice(v, priceDigits(p))).join(' / ') : '—';
   }
 
   function positionsCard() {
@@ -79,13 +81,14 @@ export default function overview() {
     const list = marked || items(data.positions, 'positions');
     const columns = [
       { label: 'Symbol', value: (p) => h('a', { href: '#', onclick: (e) => { e.preventDefault(); showDetail(p); } }, p.symbol) },
-      { label: 'State', value: (p) => pick(p, 'state', 'status') || '' },
-      { label: 'Entry', num: true, value: (p) => fmtPrice(pick(p, 'blended_entry', 'entry_price')) },
-      { label: 'Stop', num: true, value: (p) => fmtPrice(pick(p, 'stop_price', 'stop', 'stop_loss')) },
+      { label: 'State', value: (p) => plain(pick(p, 'state', 'status') || '') },
+      { label: 'Entry', num: true, value: (p) => fmtPrice(pick(p, 'blended_entry', 'entry_price'), priceDigits(p)) },
+      { label: 'Stop', num: true, value: (p) => fmtPrice(pick(p, 'stop_price', 'stop', 'stop_loss'), priceDigits(p)) },
       { label: 'Targets', num: true, value: targets },
-      { label: 'Mark', num: true, value: (p) => fmtPrice(pick(p, 'mark_price', 'last_price')) },
+      { label: 'Mark', num: true, value: (p) => fmtPrice(pick(p, 'mark_price', 'last_price'), priceDigits(p)) },
       { label: 'Unrealised', num: true, tone: (p) => signClass(pick(p, 'unrealised_pnl_usdt')), value: (p) => fmtUsdt(pick(p, 'unrealised_pnl_usdt')) },
       { label: 'R', num: true, tone: (p) => signClass(pick(p, 'unrealised_r')), value: (p) => fmtR(pick(p, 'unrealised_r')) },
+      { label: '', value: (p) => closeButton(p) },
     ];
     return h('div', { class: 'card', id: 'positions' }, h('h2', {}, `Open positions (${list.length})`), table(columns, list, 'No open positions.'));
   }
@@ -108,7 +111,7 @@ export default function overview() {
     const points = [...seen.values()].sort((a, b) => a.time - b.time);
     series.setData(points);
     chart.timeScale().fitContent();
-    slots.equityEmpty.hidden = points.length > 0;
+    slots.equityEmpty.hidden = points.length > 1;
     slots.equityChart.dataset.chart = points.length ? 'ready' : 'empty';
   }
 
@@ -136,14 +139,27 @@ export default function overview() {
       for (const [k, build] of Object.entries(builders)) slots[k] = build();
       const chartBox = h('div', { class: 'chart', id: 'equity-chart' });
       slots.equityChart = chartBox;
-      slots.equityEmpty = h('p', { class: 'muted small', id: 'equity-empty' }, 'The equity curve starts with your first closed trade.');
+      slots.equityEmpty = h('p', { class: 'muted small', id: 'equity-empty' }, 'The equity curve starts when your first position opens: open positions are marked at the last price, closed trades step it.');
       slots.detail = h('div', { class: 'card', id: 'position-detail', hidden: true });
       clear(root, h('h1', {}, 'Overview'),
         h('div', { class: 'grid' }, slots.portfolio, slots.r_tracker, slots.connections, slots.engine),
         h('div', { class: 'card' }, h('h2', {}, 'Equity'), slots.equityEmpty, chartBox),
         slots.positions, slots.detail);
       chart = makeChart(chartBox);
-      if (chart) { series = chart.addAreaSeries({ lineColor: '#0f5b8d', topColor: 'rgba(15,91,141,.25)', bottomColor: 'rgba(15,91,141,0)' }); drawEquity(); }
+      if (chart) {
+        // A sane axis: USDT with cents, and at least ±0.5 % of the value in view, so a few cents of
+        // movement on a 10,000 USDT account do not fill the chart like a crash.
+        const autoscaleInfoProvider = (original) => {
+          const info = original();
+          if (!info || !info.priceRange) return info;
+          const { minValue, maxValue } = info.priceRange;
+          const middle = (minValue + maxValue) / 2;
+          const half = Math.max((maxValue - minValue) / 2, Math.abs(middle) * 0.005, 1);
+          return { ...info, priceRange: { minValue: middle - half * 1.1, maxValue: middle + half * 1.1 } };
+        };
+        series = chart.addAreaSeries({ lineColor: '#0f5b8d', topColor: 'rgba(15,91,141,.25)', bottomColor: 'rgba(15,91,141,0)', lineType: 1, priceFormat: { type: 'price', precision: 2, minMove: 0.01 }, autoscaleInfoProvider });
+        drawEquity();
+      }
       slots.detail.hidden = false;
       clear(slots.detail, h('p', { class: 'muted small' }, 'Pick a position to see its chart with entry, stop and targets.'));
     },

@@ -1,9 +1,13 @@
-// Trades: history with the plain-English reason, layer results and fills; filterable; live.
-import { clear, fmtNum, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, optional, pick, signClass, table } from '../lib.js';
+// Trades: the journal as a table (entry, exit, P&L in USDT and R, duration) filterable by state,
+// pair and date, profit by day and by pair, and per trade the plain-English reason, layer results,
+// fills and chart; live.
+import { api, clear, fmtDuration, fmtNum, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, optional, pick, priceDigits, signClass, table, toast } from '../lib.js';
+import { plain, plainText } from '../words.js';
 import { candleChart } from './charts.js';
 
 const tradeId = (t) => String(pick(t, 'id') ?? `${t.symbol}-${pick(t, 'opened_at')}`);
 const isOpen = (t) => !pick(t, 'closed_at');
+const FILLED = new Set(['open', 'pt1_taken', 'pt2_taken']);
 
 export function layerTable(layers) {
   const list = Array.isArray(layers) ? layers : Object.entries(layers || {}).map(([code, v]) => ({ code, ...(typeof v === 'object' ? v : { vote: v }) }));
@@ -11,15 +15,15 @@ export function layerTable(layers) {
     { label: 'Layer', value: (l) => `${pick(l, 'code', 'layer') ?? ''} ${pick(l, 'name') ?? ''}`.trim() },
     { label: 'Vote', value: (l) => { const v = String(pick(l, 'vote', 'agrees') ?? ''); return h('span', { class: `badge ${v === 'agree' || v === 'true' ? 'good' : v === 'against' ? 'bad' : ''}` }, v === 'true' ? 'agree' : v === 'false' ? 'no' : v); } },
     { label: 'Score', num: true, value: (l) => fmtNum(pick(l, 'score'), 2) },
-    { label: 'Why', value: (l) => pick(l, 'reason', 'explanation', 'summary') ?? '' },
+    { label: 'Why', value: (l) => plainText(pick(l, 'reason', 'explanation', 'summary') ?? '') },
   ], list, 'No layer results recorded.');
 }
 
-function fillsTable(fills) {
+function fillsTable(fills, digits) {
   return table([
     { label: 'Time', value: (f) => fmtTime(pick(f, 'at', 'time', 'filled_at', 'timestamp')) },
     { label: 'Side', value: (f) => pick(f, 'side') ?? '' },
-    { label: 'Price', num: true, value: (f) => fmtPrice(pick(f, 'price')) },
+    { label: 'Price', num: true, value: (f) => fmtPrice(pick(f, 'price'), digits) },
     { label: 'Qty', num: true, value: (f) => fmtPrice(pick(f, 'qty', 'quantity', 'amount', 'qty_base')) },
     { label: 'Fee', num: true, value: (f) => `${fmtPrice(pick(f, 'fee', 'fee_cost'))} ${pick(f, 'fee_currency', 'fee_asset') ?? ''}` },
   ], items(fills), 'No fills yet.');
@@ -29,33 +33,76 @@ function gateSummary(gate) {
   if (!gate) return null;
   const results = items(gate.results);
   return h('div', {}, h('h2', {}, 'Risk gate'),
-    h('p', { class: 'small' }, gate.passed ? `Passed all ${results.length || 16} checks.` : `Blocked by ${gate.blocking_code}: ${gate.reason}`));
+    h('p', { class: 'small' }, gate.passed ? `Passed all ${results.length || 16} checks.` : ['Blocked: ', plain(gate.blocking_code), ' — ', plainText(gate.reason)]));
 }
 
 function eventsList(events) {
   if (!events.length) return null;
   return h('div', {}, h('h2', {}, 'What happened'),
-    h('ul', { class: 'plain small' }, events.map((e) => h('li', {}, h('span', { class: 'muted' }, fmtTime(e.at)), ' ', e.message || e.kind))));
+    h('ul', { class: 'plain small' }, events.map((e) => h('li', {}, h('span', { class: 'muted' }, fmtTime(e.at)), ' ', e.message ? plainText(e.message) : plain(e.kind)))));
 }
 
+/** Seconds the trade has lasted: to its close, or (open) until now. */
+function duration(t) {
+  const stored = pick(t, 'duration_seconds');
+  if (stored !== undefined) return stored;
+  const opened = Date.parse(pick(t, 'opened_at'));
+  return Number.isNaN(opened) ? null : (Date.now() - opened) / 1000;
+}
+
+function stateWord(t) {
+  if (isOpen(t)) return h('span', { class: 'badge good' }, plain(pick(t, 'state') || 'open'));
+  return h('span', { class: 'badge' }, plain(pick(t, 'exit_reason') || pick(t, 'state') || 'closed'));
+}
+
+/** Ask the engine to close `t` at market; resolves true when the request was recorded. */
+export async function closePosition(t) {
+  if (!confirm(`Close ${t.symbol} now at the market price? Its resting stop is cancelled first.`)) return false;
+  try {
+    await api('POST', `/positions/${t.id}/close`);
+    toast(`${t.symbol}: closing at market on the engine's next pass.`);
+    return true;
+  } catch (e) { toast(`${t.symbol}: ${e.message}`); return false; }
+}
+
+/** "Close now" for a filled position, or "Closing…" while the engine carries out the request. */
+export function closeButton(p, label = 'Close now') {
+  if (pick(p, 'close_requested_at')) return h('button', { type: 'button', class: 'secondary', disabled: true, 'data-closing': p.id }, 'Closing…');
+  if (!FILLED.has(pick(p, 'state'))) return '';
+  const button = h('button', { type: 'button', class: 'danger', 'data-close': p.id, onclick: async () => {
+    button.disabled = true;
+    if (await closePosition(p)) button.replaceWith(closeButton({ ...p, close_requested_at: new Date().toISOString() }));
+    else button.disabled = false;
+  } }, label);
+  return button;
+}
+
+const COLUMNS = ['Pair', 'State', 'Opened', 'Entry', 'Exit', 'P&L', 'R', 'Duration'];
+
 function tradeDetails(t, openIds, charts) {
+  const digits = priceDigits(t);
   const pnl = pick(t, 'pnl_usdt');
   const r = pick(t, 'pnl_r', 'r_multiple');
   const explanation = pick(t, 'explanation', 'reason', 'entry_reason');
   const id = tradeId(t);
   const chartBox = h('div', { class: 'chart' });
-  const el = h('details', { class: 'trade', 'data-trade-id': id, open: openIds.has(id) },
-    h('summary', {},
-      h('strong', {}, t.symbol),
-      h('span', { class: `badge ${isOpen(t) ? 'good' : ''}` }, isOpen(t) ? pick(t, 'state') || 'open' : (pick(t, 'exit_reason') || 'closed').replaceAll('_', ' ')),
-      h('span', { class: 'muted small' }, fmtTime(pick(t, 'opened_at'))),
-      h('span', { class: signClass(pnl) }, fmtUsdt(pnl)),
-      h('span', { class: signClass(r) }, fmtR(r))),
-    h('div', { class: 'explain', 'data-testid': 'explanation' }, explanation || 'No explanation recorded.'),
-    h('div', { class: 'small muted' }, `Entry ${fmtPrice(pick(t, 'blended_entry', 'entry_price'))} · stop ${fmtPrice(pick(t, 'stop_price', 'initial_stop'))} · PT1 ${fmtPrice(pick(t, 'pt1'))} · PT2 ${fmtPrice(pick(t, 'pt2'))} · 1R = ${fmtUsdt(pick(t, 'one_r_usdt'))} · fees ${fmtUsdt(pick(t, 'fees_usdt'))}`),
+  const cell = (label, value, cls) => h('span', { class: `cell ${cls || ''}`.trim(), 'data-label': label }, value);
+  const el = h('details', { class: 'trade', 'data-trade-id': id, 'data-symbol': t.symbol, open: openIds.has(id) },
+    h('summary', { class: 'trade-row' },
+      cell('Pair', h('strong', {}, t.symbol)),
+      cell('State', stateWord(t)),
+      cell('Opened', h('span', { class: 'muted small' }, fmtTime(pick(t, 'opened_at')))),
+      cell('Entry', fmtPrice(pick(t, 'blended_entry', 'entry_price'), digits), 'num'),
+      cell('Exit', fmtPrice(pick(t, 'exit_price'), digits), 'num'),
+      cell('P&L', h('span', { class: signClass(pnl), 'data-testid': 'pnl-usdt' }, fmtUsdt(pnl)), 'num'),
+      cell('R', h('span', { class: signClass(r) }, fmtR(r)), 'num'),
+      cell('Duration', fmtDuration(duration(t)), 'num')),
+    h('div', { class: 'explain', 'data-testid': 'explanation' }, explanation ? plainText(explanation) : 'No explanation recorded.'),
+    h('div', { class: 'small muted' }, `Entry ${fmtPrice(pick(t, 'blended_entry', 'entry_price'), digits)} · stop ${fmtPrice(pick(t, 'stop_price', 'initial_stop'), digits)} · target 1 ${fmtPrice(pick(t, 'pt1'), digits)} · target 2 ${fmtPrice(pick(t, 'pt2'), digits)} · 1R = ${fmtUsdt(pick(t, 'one_r_usdt'))} · fees ${fmtUsdt(pick(t, 'fees_usdt'))}`),
+    FILLED.has(pick(t, 'state')) ? h('div', { class: 'row', style: 'margin:.5rem 0' }, closeButton(t, 'Close now at market')) : null,
     h('h2', {}, 'Layer results'), layerTable(pick(t, 'layer_results', 'layers') || []),
     gateSummary(pick(t, 'gate_evaluation')),
-    h('h2', {}, 'Fills'), fillsTable(pick(t, 'fills') || []),
+    h('h2', {}, 'Fills'), fillsTable(pick(t, 'fills') || [], digits),
     eventsList(pick(t, 'events') || []),
     chartBox);
   el.addEventListener('toggle', async () => {
@@ -65,17 +112,37 @@ function tradeDetails(t, openIds, charts) {
   return el;
 }
 
+function profitTables(summary) {
+  if (!summary) return h('p', { class: 'muted' }, 'Profit summary is not available on this server yet.');
+  const money = (b) => h('span', { class: signClass(b.pnl_usdt) }, fmtUsdt(b.pnl_usdt));
+  const rows = (key, label) => [
+    { label, value: (b) => b[key] },
+    { label: 'Trades', num: true, value: (b) => `${b.trades} (${b.wins} won)` },
+    { label: 'P&L', num: true, value: money },
+    { label: 'R', num: true, tone: (b) => signClass(b.pnl_r), value: (b) => fmtR(b.pnl_r) },
+  ];
+  return h('div', { class: 'grid' },
+    h('div', { id: 'profit-by-day' }, h('h2', {}, 'Profit by day'), table(rows('day', 'Day (UTC)'), items(summary.by_day), 'No closed trades in this period.')),
+    h('div', { id: 'profit-by-pair' }, h('h2', {}, 'Profit by pair'), table(rows('symbol', 'Pair'), items(summary.by_pair), 'No closed trades in this period.')));
+}
+
 export default function trades() {
   let list = [];
   const openIds = new Set();
   const charts = new Map();
-  const filters = { symbol: '', status: 'all', outcome: 'all' };
+  const filters = { symbol: '', status: 'all', outcome: 'all', from: '', to: '' };
   let listEl = null;
+  let profitEl = null;
+  let symbolSelect = null;
+
+  const dayOf = (t) => String(pick(t, 'opened_at') || '').slice(0, 10);
 
   function matches(t) {
-    if (filters.symbol && !String(t.symbol).toUpperCase().includes(filters.symbol.toUpperCase())) return false;
+    if (filters.symbol && t.symbol !== filters.symbol) return false;
     if (filters.status === 'open' && !isOpen(t)) return false;
     if (filters.status === 'closed' && isOpen(t)) return false;
+    if (filters.from && dayOf(t) < filters.from) return false;
+    if (filters.to && dayOf(t) > filters.to) return false;
     const r = Number(pick(t, 'pnl_r', 'pnl_usdt') ?? 0);
     if (filters.outcome === 'win' && !(r > 0)) return false;
     if (filters.outcome === 'loss' && !(r < 0)) return false;
@@ -88,6 +155,13 @@ export default function trades() {
     const chart = charts.get(id);
     if (chart) chart.remove();
     charts.delete(id);
+  }
+
+  function drawSymbols() {
+    const symbols = [...new Set(list.map((t) => t.symbol))].sort();
+    const chosen = symbolSelect.value;
+    clear(symbolSelect, h('option', { value: '' }, 'All pairs'), symbols.map((s) => h('option', { value: s }, s)));
+    symbolSelect.value = symbols.includes(chosen) ? chosen : '';
   }
 
   function drawList() {
@@ -105,34 +179,51 @@ export default function trades() {
     });
     for (const id of drawn.keys()) if (!next.has(id)) dropChart(id);
     drawn = next;
-    clear(listEl, elements.length ? elements : h('p', { class: 'muted' }, list.length ? 'No trade matches these filters.' : 'No trades yet. When the engine trades, each trade appears here with its explanation.'));
+    const head = h('div', { class: 'trade-row trade-head', 'aria-hidden': 'true' }, COLUMNS.map((c, i) => h('span', { class: `cell ${i >= 3 ? 'num' : ''}` }, c)));
+    clear(listEl, elements.length ? [head, elements] : h('p', { class: 'muted' }, list.length ? 'No trade matches these filters.' : 'No trades yet. When the engine trades, each trade appears here with its explanation.'));
   }
 
-  function control(label, input, key) {
-    input.addEventListener('input', () => { filters[key] = input.value; drawList(); });
+  async function drawProfit() {
+    const q = new URLSearchParams();
+    if (filters.from) q.set('since', `${filters.from}T00:00:00Z`);
+    if (filters.to) q.set('until', new Date(Date.parse(`${filters.to}T00:00:00Z`) + 86400000).toISOString());
+    const summary = await optional(`/trades/summary${q.size ? `?${q}` : ''}`).catch(() => null);
+    clear(profitEl, profitTables(summary));
+  }
+
+  function control(label, input, key, also) {
+    input.addEventListener('input', () => { filters[key] = input.value; drawList(); if (also) also(); });
     return h('div', { class: 'grow' }, h('label', { for: input.id }, label), input);
   }
 
   return {
     title: 'Trades',
     async render(root) {
-      const data = await optional('/trades');
+      const data = await optional('/trades?limit=500');
       if (data === null) { clear(root, h('h1', {}, 'Trades'), h('p', { class: 'muted' }, 'Trade history is not available on this server yet.')); return; }
       list = items(data, 'trades');
       listEl = h('div', { class: 'card', id: 'trade-list' });
+      profitEl = h('div', { class: 'card', id: 'profit' });
       const select = (id, options) => h('select', { id }, options.map(([v, l]) => h('option', { value: v }, l)));
+      symbolSelect = h('select', { id: 'filter-symbol' });
+      drawSymbols();
       clear(root, h('h1', {}, 'Trades'),
-        h('div', { class: 'card row' },
-          control('Symbol', h('input', { id: 'filter-symbol', placeholder: 'e.g. BTC' }), 'symbol'),
-          control('Status', select('filter-status', [['all', 'All'], ['open', 'Open'], ['closed', 'Closed']]), 'status'),
-          control('Outcome', select('filter-outcome', [['all', 'All'], ['win', 'Winners'], ['loss', 'Losers']]), 'outcome')),
-        listEl);
+        h('div', { class: 'card row filters' },
+          control('Pair', symbolSelect, 'symbol'),
+          control('State', select('filter-status', [['all', 'All'], ['open', 'Open'], ['closed', 'Closed']]), 'status'),
+          control('Outcome', select('filter-outcome', [['all', 'All'], ['win', 'Winners'], ['loss', 'Losers']]), 'outcome'),
+          control('Opened from', h('input', { id: 'filter-from', type: 'date' }), 'from', drawProfit),
+          control('Opened until', h('input', { id: 'filter-to', type: 'date' }), 'to', drawProfit)),
+        listEl, profitEl);
       drawList();
+      await drawProfit();
     },
     onChange(resource, payload) {
       if (resource !== 'trades') return;
       list = items(payload, 'trades');
+      drawSymbols();
       drawList();
+      drawProfit();
     },
     destroy() { for (const chart of charts.values()) if (chart) chart.remove(); },
   };
