@@ -129,6 +129,7 @@ class Settings(BaseSettings):
             return self.sandbox_enabled and "sandbox_enabled" in self.model_fields_set
         return self.sandbox_enabled
 
+    @property
     def effective_sandbox_speed(self) -> float:
         """The sandbox clock's speed at start: the demo runs accelerated so that it trades within
         minutes (a 20-hour scenario cycle passes in 10 minutes at DEMO_SPEED)."""
