@@ -28,7 +28,7 @@ test: $(STAMP)
 	$(MAKE) --no-print-directory lint typecheck
 	@# Two workers (2-core machine), whole files per worker; browser tests alone and last: Playwright's
 	@# sync API leaves an event loop marked running, which breaks async tests collected after it.
-	$(BIN)/pytest -q -p no:randomly -n 2 --dist loadfile tests/unit tests/integration tests/acceptance
+	$(BIN)/pytest -q -p no:randomly -n 2 --dist loadfile tests/unit tests/integration tests/contract tests/acceptance
 	$(BIN)/pytest -q -p no:randomly tests/browser
 
 unit: $(STAMP)
