@@ -153,11 +153,12 @@ async def test_rate_limiter_when_a_request_waits_then_wakes_once_and_keeps_ccxts
 
     times = await _admission_times(exchange.throttler, [5, 5, 1])
 
-    # ccxt's rule: a request waits until the tokens the previous one took have refilled.
-    assert times[1] >= 0.099 and times[2] - times[1] >= 0.099
+    # ccxt's rule: a request waits until the tokens the previous one took have refilled (counted from
+    # when they were due: a late wake-up on a loaded machine does not push the next one back).
+    assert times[1] >= 0.099 and times[2] >= 0.198
     assert sleep.waits <= 4
     ccxt_sleep = _CountingSleep()
     monkeypatch.setattr(asyncio, "sleep", ccxt_sleep)
     reference = await _admission_times(Throttler(exchange.tokenBucket), [5, 5, 1])
-    assert reference[1] >= 0.099 and reference[2] - reference[1] >= 0.099
+    assert reference[1] >= 0.099 and reference[2] >= 0.198
     assert ccxt_sleep.waits > 50  # ccxt's own limiter polls every millisecond
