@@ -231,8 +231,7 @@ def _progress_bar(market: MarketData) -> Any:
     return tqdm(
         total=market.candle_count(),
         desc=f"backtest {market.start:%Y-%m-%d} → {market.end:%Y-%m-%d}",
-        bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} candles{postfix} "
-        "[{elapsed}<{remaining}]",
+        bar_format="{desc} {percentage:3.0f}%|{bar}| {n}/{total} candles{postfix} [{elapsed}<{remaining}]",
         postfix=f"{market.start:%Y-%m-%d %H:%M} UTC",
         leave=False,
         dynamic_ncols=True,

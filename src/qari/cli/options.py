@@ -15,7 +15,6 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
 
@@ -46,7 +45,7 @@ def expand_multi_values(args: Sequence[str]) -> list[str]:
 class MultiValueGroup(TyperGroup):
     """The `qari` group: space-separated values for the multi-value options of every sub-command."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
         return super().parse_args(ctx, expand_multi_values(args))
 
 
