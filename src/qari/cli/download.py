@@ -128,6 +128,9 @@ def download_data(
     except ccxt.BadSymbol as e:
         typer.echo(f"qari download-data: {exchange} does not list that pair ({e})", err=True)
         sys.exit(2)
+    except ccxt.ExchangeError as e:
+        typer.echo(f"qari download-data: {exchange} refused the request ({type(e).__name__}: {e})", err=True)
+        sys.exit(2)
     except ccxt.NetworkError as e:
         typer.echo(f"qari download-data: cannot reach {exchange} ({type(e).__name__}: {e})", err=True)
         sys.exit(1)

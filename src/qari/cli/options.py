@@ -18,6 +18,8 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from qari.market.scan_pass import normalise_pair
+
 MULTI_VALUE_OPTIONS = frozenset({"--pairs", "-p", "--timeframes", "-t"})
 DATA_DIR_NAMES = ("--data", "--datadir")
 PAIRS_METAVAR = "PAIR ..."
@@ -47,12 +49,6 @@ class MultiValueGroup(TyperGroup):
 
     def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
         return super().parse_args(ctx, expand_multi_values(args))
-
-
-def normalise_pair(text: str) -> str:
-    """`BTC`, `btc_usdt`, `BTC-USDT` or `BTC/USDT` -> `BTC/USDT`."""
-    name = text.strip().upper().replace("_", "/").replace("-", "/")
-    return name if "/" in name else f"{name}/USDT"
 
 
 def parse_pairs(values: Sequence[str] | None) -> tuple[str, ...] | None:
