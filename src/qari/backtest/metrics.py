@@ -124,6 +124,12 @@ class Summary:
     def unrealised_pnl_usdt(self) -> Decimal:
         return sum((p.unrealised_pnl_usdt for p in self.open_positions), ZERO)
 
+    @property
+    def other_equity_usdt(self) -> Decimal:
+        """End equity not explained by closed trades or open positions: coin dust exits leave behind
+        (amount-step rounding) and fee rounding."""
+        return self.end_equity_usdt - self.start_balance_usdt - self.net_pnl_usdt - self.unrealised_pnl_usdt
+
     def as_dict(self) -> dict[str, object]:
         return {
             "trades": self.trades,
@@ -153,6 +159,7 @@ class Summary:
             "market_change_pct": None if self.market_change_pct is None else round(self.market_change_pct, 6),
             "open_positions": [p.as_dict() for p in self.open_positions],
             "unrealised_pnl_usdt": str(self.unrealised_pnl_usdt),
+            "other_equity_usdt": str(self.other_equity_usdt),
             "gate_block_names": dict(sorted(self.gate_block_names.items())),
             "precision": dict(sorted(self.precision.items())),
         }

@@ -26,7 +26,8 @@ CENT = Decimal("0.01")
 
 def money(value: Decimal) -> str:
     """USDT as a person reads it: cents, thousands separated."""
-    return f"{value.quantize(CENT, ROUND_HALF_UP):,.2f}"
+    cents = value.quantize(CENT, ROUND_HALF_UP)
+    return f"{abs(cents) if cents == 0 else cents:,.2f}"  # never "-0.00"
 
 
 def to_step(value: Decimal, step: str | None) -> str:
@@ -68,6 +69,15 @@ def headline(summary: Summary) -> list[tuple[str, str]]:
 
 def headline_text(summary: Summary) -> str:
     return ", ".join(f"{label} {value}" for label, value in headline(summary))
+
+
+def equity_bridge(summary: Summary) -> str:
+    """How the end equity adds up, so no figure has to be taken on trust."""
+    return (
+        f"End equity {money(summary.end_equity_usdt)} = start {money(summary.start_balance_usdt)}"
+        f" + closed {money(summary.net_pnl_usdt)} + open {money(summary.unrealised_pnl_usdt)}"
+        f" + coin dust and rounding {money(summary.other_equity_usdt)} USDT"
+    )
 
 
 def _downsample(points: Sequence[tuple[float, float]], limit: int = MAX_POINTS) -> list[tuple[float, float]]:
@@ -297,6 +307,7 @@ def render_report(
         f"<title>{html.escape(title)}</title><style>{CSS}</style></head><body>"
         f"<h1>{html.escape(title)}</h1><p>{html.escape(period)}</p>"
         f'<p class="headline">{html.escape(headline_text(summary))}</p>'
+        f"<p>{html.escape(equity_bridge(summary))}</p>"
         f"{_cards(summary)}"
         f"<h2>Open positions at the end (marked to the last price)</h2>"
         f"{_open_table(summary.open_positions, summary.precision)}"

@@ -96,14 +96,22 @@ def _trade(position: Any, fills: list[Any]) -> TradeRecord | None:
 
 
 def _open_position(position: Any, fills: list[Any], mark: Decimal) -> OpenPosition:
-    """Marked to `mark`: what is still held at the mark, plus proceeds, less cost and fees."""
+    """Marked to `mark`: the coins still held at the mark, plus proceeds, less cost and quote fees.
+
+    Fees taken in the coin already shrink what is held, so they are not charged again: `fees_quote`
+    counts them at their fill price, added back here at the entry price."""
     buys = [f for f in fills if str(f.side) == "buy"]
-    held = position.bought_qty - position.sold_qty
-    value = held * mark + position.proceeds_quote - position.cost_quote - position.fees_quote
+    entry = position.blended_entry or position.entry_price
+    value = (
+        position.held_qty * mark
+        + position.proceeds_quote
+        - position.cost_quote
+        - (position.fees_quote - position.fee_base * entry)
+    )
     return OpenPosition(
         symbol=position.symbol,
         entry_time=min((f.at for f in buys), default=position.opened_at),
-        entry_price=position.blended_entry or position.entry_price,
+        entry_price=entry,
         quantity=position.held_qty,
         stop=position.stop_price,
         mark_price=mark,

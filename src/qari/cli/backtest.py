@@ -50,7 +50,7 @@ def backtest(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Replay candles through the full engine (analysis, gate, orders, exits) and the sandbox's fill model."""
-    from qari.backtest.report import headline_text, money, to_step
+    from qari.backtest.report import equity_bridge, headline_text, money, to_step
     from qari.backtest.runner import BacktestConfig, BacktestError, run_backtest
 
     first, last = period(start, end, timerange)
@@ -65,6 +65,7 @@ def backtest(
     paths = result.write(out)
     s = result.summary
     typer.echo(headline_text(s))
+    typer.echo(f"  {equity_bridge(s)}")
     for p in s.open_positions:
         step = s.precision.get(p.symbol, {})
         typer.echo(

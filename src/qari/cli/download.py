@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import asyncio
 import sys
+from collections.abc import Coroutine
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
 from qari.cli.options import PAIRS_METAVAR, TIMERANGE_HELP, parse_pairs, parse_timerange
+
+if TYPE_CHECKING:
+    from qari.market.download import Downloaded
 
 DEFAULT_TIMEFRAMES = ("15m", "4h", "1d")
 DEFAULT_DAYS = 30
@@ -61,7 +65,11 @@ def download_data(
     ] = None,
     datadir: Annotated[
         Path | None,
-        typer.Option("--datadir", "--data", help="Where the files go (default: var/data/<exchange>)."),
+        typer.Option(
+            "--datadir",
+            "--data",
+            help="Where the files go (default: $QARI_DATA_DIR/data/<exchange>, i.e. var/data/<exchange>).",
+        ),
     ] = None,
     exchange_url: Annotated[
         str | None,
@@ -74,8 +82,6 @@ def download_data(
     quiet: Annotated[bool, typer.Option("--quiet", help="No progress bar.")] = False,
 ) -> None:
     """Download closed candles into freqtrade-style feather files; fetches only what the files lack."""
-    from qari.market.download import DownloadError, download
-
     wanted = parse_pairs(pairs)
     if wanted is None:
         raise typer.BadParameter("name at least one pair, e.g. --pairs BTC/USDT", param_hint="--pairs")
@@ -83,10 +89,12 @@ def download_data(
     if days is not None and timerange is not None:
         raise typer.BadParameter("give either --days or --timerange, not both", param_hint="--days")
     start, end = parse_timerange(timerange)
-    folder = datadir or Path("var") / "data" / exchange
+    folder = datadir or _default_datadir(exchange)
     client = _exchange(exchange, exchange_url)
 
-    async def run() -> list[Any]:
+    async def run() -> list[Downloaded]:
+        from qari.market.download import download
+
         bar: Any = None
 
         def planned(total: int) -> None:
@@ -118,19 +126,37 @@ def download_data(
                 bar.close()
             await client.close()
 
-    import ccxt
-
-    try:
-        results = asyncio.run(run())
-    except DownloadError as e:
-        typer.echo(f"qari download-data: {e}", err=True)
-        sys.exit(2)
-    except ccxt.BadSymbol as e:
-        typer.echo(f"qari download-data: {exchange} does not list that pair ({e})", err=True)
-        sys.exit(2)
-    except ccxt.NetworkError as e:
-        typer.echo(f"qari download-data: cannot reach {exchange} ({type(e).__name__}: {e})", err=True)
-        sys.exit(1)
-    for r in results:
+    for r in _or_exit(exchange, run()):
         span = f"{r.first:%Y-%m-%d %H:%M} → {r.last:%Y-%m-%d %H:%M} UTC" if r.first and r.last else "empty"
         typer.echo(f"{r.symbol} {r.timeframe}: +{r.added} candles, {r.total} in {r.path} ({span})")
+
+
+def _default_datadir(exchange: str) -> Path:
+    """freqtrade's `user_data/data/<exchange>`, under this install's data directory."""
+    from qari.config import ConfigError, get_settings
+
+    try:
+        return get_settings().data_dir / "data" / exchange
+    except ConfigError as e:
+        typer.echo(f"qari: {e}", err=True)
+        sys.exit(2)
+
+
+def _or_exit(exchange: str, work: Coroutine[Any, Any, list[Downloaded]]) -> list[Downloaded]:
+    """Run the download; what goes wrong is one line and exit status 2 (input) or 1 (network)."""
+    import ccxt
+
+    from qari.market.download import DownloadError
+
+    try:
+        return asyncio.run(work)
+    except DownloadError as e:
+        message, code = str(e), 2
+    except ccxt.BadSymbol as e:
+        message, code = f"{exchange} does not list that pair ({e})", 2
+    except ccxt.ExchangeError as e:
+        message, code = f"{exchange} refused the request ({type(e).__name__}: {e})", 2
+    except ccxt.NetworkError as e:
+        message, code = f"cannot reach {exchange} ({type(e).__name__}: {e})", 1
+    typer.echo(f"qari download-data: {message}", err=True)
+    sys.exit(code)

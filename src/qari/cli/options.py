@@ -15,9 +15,10 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-import click
 import typer
 from typer.core import TyperGroup
+
+from qari.market.scan_pass import normalise_pair
 
 MULTI_VALUE_OPTIONS = frozenset({"--pairs", "-p", "--timeframes", "-t"})
 DATA_DIR_NAMES = ("--data", "--datadir")
@@ -46,14 +47,8 @@ def expand_multi_values(args: Sequence[str]) -> list[str]:
 class MultiValueGroup(TyperGroup):
     """The `qari` group: space-separated values for the multi-value options of every sub-command."""
 
-    def parse_args(self, ctx: click.Context, args: list[str]) -> list[str]:
+    def parse_args(self, ctx: Any, args: list[str]) -> list[str]:  # typer's own click Context
         return super().parse_args(ctx, expand_multi_values(args))
-
-
-def normalise_pair(text: str) -> str:
-    """`BTC`, `btc_usdt`, `BTC-USDT` or `BTC/USDT` -> `BTC/USDT`."""
-    name = text.strip().upper().replace("_", "/").replace("-", "/")
-    return name if "/" in name else f"{name}/USDT"
 
 
 def parse_pairs(values: Sequence[str] | None) -> tuple[str, ...] | None:

@@ -11,6 +11,7 @@ run never has to correct a candle it stored half-built.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -166,27 +167,17 @@ async def download(
             forming = await latest_open(exchange, symbol, timeframe)
             if forming is None:
                 raise DownloadError(f"the exchange has no {timeframe} candles for {symbol}")
-            first = to_ms(start) if start is not None else forming - days * 86_400_000
+            begin = to_ms(start) if start is not None else forming - days * 86_400_000
             stop = min(to_ms(end), forming) if end is not None else forming
             path = candle_path(datadir, symbol, timeframe)
             have = read_rows(path)
-            jobs.append((symbol, timeframe, path, have, missing_ranges(have, first, stop, step)))
+            jobs.append((symbol, timeframe, path, have, missing_ranges(have, begin, stop, step)))
     if planned is not None:
         planned(sum(expected_candles(ranges, tf) for _, tf, _, _, ranges in jobs))
     done: list[Downloaded] = []
     for symbol, timeframe, path, have, ranges in jobs:
-        label = f"{symbol} {timeframe}"
-        fetched = [
-            await fetch_range(
-                exchange,
-                symbol,
-                timeframe,
-                a,
-                b,
-                None if progress is None else (lambda n, label=label: progress(label, n)),
-            )
-            for a, b in ranges
-        ]
+        on_rows = None if progress is None else functools.partial(progress, f"{symbol} {timeframe}")
+        fetched = [await fetch_range(exchange, symbol, timeframe, a, b, on_rows) for a, b in ranges]
         new = np.concatenate(fetched) if fetched else np.empty((0, 6))
         added = len(new)
         rows = np.concatenate([have, new]) if added else have

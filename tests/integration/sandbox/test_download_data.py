@@ -86,7 +86,9 @@ def test_download_data_when_input_is_bad_then_exit_2_with_the_reason(tmp_path: P
             app, [*base, "--pairs", "BTC/USDT", "-t", "7m", "--datadir", str(tmp_path)]
         )
         both = runner.invoke(app, [*base, "--pairs", "BTC/USDT", "--days", "3", "--timerange", "20251201-"])
+        unknown_pair = runner.invoke(app, [*base, "--pairs", "ZZZ/USDT", "--datadir", str(tmp_path)])
     unknown_exchange = runner.invoke(app, ["download-data", "--exchange", "nasdaq", "--pairs", "BTC/USDT"])
     assert unknown_tf.exit_code == 2 and "7m" in unknown_tf.output and "15m" in unknown_tf.output
     assert both.exit_code == 2 and "either --days or --timerange" in both.output
+    assert unknown_pair.exit_code == 2 and "sandbox does not list that pair" in unknown_pair.output
     assert unknown_exchange.exit_code == 2 and "unknown exchange 'nasdaq'" in unknown_exchange.output

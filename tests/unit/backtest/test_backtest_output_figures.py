@@ -96,6 +96,12 @@ def test_outputs_when_a_position_is_open_at_the_end_then_listed_marked_and_figur
     assert "Open at end 1" in line and "Market change +1.03 %" in line and "End equity 9,910.77 USDT" in line
     report = html.unescape(paths["report"].read_text())
     assert line in report
+    # 10000 - 99.42 + 10.19 + 0.00 = 9910.77: every USDT of the end equity accounted for
+    assert data["other_equity_usdt"] == "-0.0035395186"
+    assert (
+        "End equity 9,910.77 = start 10,000.00 + closed -99.42 + open 10.19 + coin dust and rounding 0.00"
+        in report
+    )
     assert (
         "<td>XRP/USDT</td>" in report
         and "<td>0.4881</td><td>843.9</td><td>0.4180</td><td>0.5006</td>" in report

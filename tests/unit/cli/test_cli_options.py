@@ -96,10 +96,12 @@ def test_backtest_when_pairs_space_separated_and_timerange_then_that_period_and_
         app,
         [
             *("backtest", "--datadir", str(tmp_path), "--pairs", "AAA/USDT", "BBB/USDT"),
-            *("--timerange", "20240111-20240112", "--out", str(out), "--quiet"),
+            *("--timerange", "20240111-20240112", "--out", str(out)),
         ],
     )
     assert result.exit_code == 0, result.output
+    # progress in candles and the replay's date, not seconds of market time ("7.95M s")
+    assert "/194 candles, 2024-01-11 00:00 UTC" in result.stderr and "s/s" not in result.stderr
     summary = json.loads((out / "summary.json").read_text())
     assert summary["pairs"] == ["AAA/USDT", "BBB/USDT"]
     assert summary["cycles"] == 96
@@ -107,3 +109,8 @@ def test_backtest_when_pairs_space_separated_and_timerange_then_that_period_and_
         app, ["backtest", "--data", str(tmp_path), "--timerange", "20240111-", "--start", "2024-01-11"]
     )
     assert refused.exit_code == 2 and "either --timerange or --start/--end" in refused.output
+
+
+def test_sandbox_when_datadir_given_then_taken_as_the_replay_folder(tmp_path: Path) -> None:
+    missing = CliRunner().invoke(app, ["sandbox", "--datadir", str(tmp_path / "nope")])
+    assert missing.exit_code == 2 and "is not a directory" in missing.output
