@@ -38,6 +38,9 @@ class ExchangeCapabilities:
     fetch_order_params: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
     # The venue's rules for the client order id ccxt sends (field named per venue below).
     client_ids: ClientIdRules = STRICTEST
+    # An account-mode probe ccxt runs only when markets load with a key: (ccxt method, the option it
+    # sets). QARI loads markets without one, so the client runs it once per key and keeps the option.
+    account_mode_probe: tuple[str, str] | None = None
 
 
 _SPOT_ONLY = {"types": ["spot"]}
@@ -124,6 +127,9 @@ KUCOIN = ExchangeCapabilities(
     stop_orders_separate=True,
     # `clientOid` (HF "Add Order"): at most 40 of letters, digits, `_`, `-`.
     client_ids=ClientIdRules(max_length=40, charset=_DASH_UNDERSCORE),
+    # High-frequency (HF) trading accounts: `GET /api/v1/hf/accounts/opened` sets ccxt's `options['hf']`;
+    # with it, balances read `type=trade_hf` and orders go to `/api/v1/hf/orders`.
+    account_mode_probe=("load_migration_status", "hf"),
 )
 
 GATE = ExchangeCapabilities(

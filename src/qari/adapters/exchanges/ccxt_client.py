@@ -418,10 +418,24 @@ class CcxtExchangeClient:
             exchange.secret = credentials.secret
             exchange.password = credentials.passphrase or ""
             del credentials
+            await self._account_mode(public, exchange, secrets)
             yield exchange, secrets
         finally:
             clear_credentials(exchange)
             exchange.session = None  # borrowed: dropping it closes nothing shared
+
+    async def _account_mode(
+        self, public: ccxt.Exchange, exchange: ccxt.Exchange, secrets: tuple[str, ...]
+    ) -> None:
+        """Run the venue's account-mode probe once for this key (`caps.account_mode_probe`) and keep
+        the option it sets on this client's instance, which every later signed call is cloned from."""
+        if self.caps.account_mode_probe is None:
+            return
+        method, option = self.caps.account_mode_probe
+        if exchange.options.get(option) is not None:  # known: cloned from `public`
+            return
+        await self._call(exchange, secrets, lambda: getattr(exchange, method)())
+        public.options[option] = exchange.options.get(option)
 
     async def _call(
         self, exchange: ccxt.Exchange, secrets: tuple[str, ...], fn: Callable[[], Awaitable[T]]
