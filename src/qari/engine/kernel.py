@@ -695,10 +695,10 @@ LIVE_EXCHANGES = ("bybit", "binance", "okx", "kucoin", "gate", "bitget", "mexc",
 
 
 def venue_execution_config() -> ExecutionConfig:
-    """Execution settings with every venue's client-id rules (from the venue data)."""
-    from qari.adapters.exchanges.capabilities import CLIENT_IDS
+    """Execution settings with every venue's client-id rules and spot-stop kind (from the venue data)."""
+    from qari.adapters.exchanges.capabilities import CLIENT_IDS, SPOT_STOPS
 
-    return ExecutionConfig(client_ids=CLIENT_IDS)
+    return ExecutionConfig(client_ids=CLIENT_IDS, spot_stops=SPOT_STOPS)
 
 
 async def build_engine(

@@ -51,6 +51,11 @@ PLACED = {
 }
 AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 HTX_ACCOUNTS = {"status": "ok", "data": [{"id": 1, "type": "spot", "subtype": "", "state": "working"}]}
+# Set-up reads some venues' order paths make first: HTX's account id, KuCoin's account mode (classic).
+SETUP = [
+    ("GET", "account/accounts", HTX_ACCOUNTS),
+    ("GET", "/api/v1/hf/accounts/opened", {"code": "200000", "data": False}),
+]
 
 
 def _longest_id(venue: str) -> str:
@@ -67,9 +72,7 @@ async def test_client_id_when_sent_by_ccxt_then_within_the_venues_documented_rul
     # Arrange
     field, pattern = DOCUMENTED[venue]
     cid = _longest_id(venue)
-    client, recorder = offline_client(
-        venue, monkeypatch, [("POST", "", PLACED[venue]), ("GET", "account/accounts", HTX_ACCOUNTS)]
-    )
+    client, recorder = offline_client(venue, monkeypatch, [("POST", "", PLACED[venue]), *SETUP])
 
     # Act
     async with client:

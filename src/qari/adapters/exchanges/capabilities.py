@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
-from typing import Any
+from typing import Any, Literal
 
 from qari.core.client_ids import LETTERS_DIGITS, STRICTEST, ClientIdRules
+from qari.core.orders import SpotStopKind
 
 
 def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
@@ -27,10 +29,16 @@ class ExchangeCapabilities:
     needs_passphrase: bool = False
     key_settings_page: str = "the exchange's API management page"
     ccxt_options: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
-    # Spot stop-market orders: ccxt's unified `triggerPrice` param places them on these venues. On Bybit
-    # ccxt 4.5.90 sends `POST /v5/order/create` with `"orderType":"Market","triggerPrice":"<tick-rounded>",
-    # "orderFilter":"StopOrder"` (tested against the sandbox).
-    spot_stop_market: bool = True
+    # How a spot stop rests on the venue. MARKET_TRIGGER: ccxt's unified `triggerPrice` on a market
+    # order (Bybit: `POST /v5/order/create` with `"orderType":"Market","triggerPrice":..,
+    # "orderFilter":"StopOrder"`, tested against the sandbox). STOP_LIMIT: `triggerPrice` on a limit
+    # sell priced `stop_limit_offset` below the trigger (freqtrade's 0.99 ratio). NONE: the watchdog.
+    spot_stop: SpotStopKind = SpotStopKind.MARKET_TRIGGER
+    stop_limit_offset: Decimal = Decimal("0.01")
+    # How the venue sizes a spot market buy: "base" (ccxt sends the base quantity), or "quote" (the venue
+    # takes the quote cost: ccxt 4.5.90 computes amount x price and needs the price; its
+    # `createMarketBuyOrderRequiresPrice=False` would make the amount the cost).
+    market_buy_sized_in: Literal["base", "quote"] = "base"
     # Venues that list/cancel conditional orders separately from plain ones (`trigger: True` → Bybit
     # `orderFilter=StopOrder` on /v5/order/realtime and /v5/order/cancel).
     stop_orders_separate: bool = False
@@ -41,6 +49,11 @@ class ExchangeCapabilities:
     # An account-mode probe ccxt runs only when markets load with a key: (ccxt method, the option it
     # sets). QARI loads markets without one, so the client runs it once per key and keeps the option.
     account_mode_probe: tuple[str, str] | None = None
+
+    @property
+    def spot_stop_market(self) -> bool:
+        """The venue rests a spot stop of some kind (market trigger or stop-limit)."""
+        return self.spot_stop is not SpotStopKind.NONE
 
 
 _SPOT_ONLY = {"types": ["spot"]}
@@ -150,6 +163,7 @@ GATE = ExchangeCapabilities(
     # `text` (v4 "Create an order"): "prefixed with t-, no longer than 28 bytes without t- prefix, only
     # 0-9, A-Z, a-z, _, - or ."; ccxt 4.5.90 adds the `t-` and parses `text` back as sent (with it).
     client_ids=ClientIdRules(max_length=28, charset=_DASH_UNDERSCORE | {"."}, sent_prefix="t-"),
+    market_buy_sized_in="quote",  # spot market buy `amount` is the quote cost
 )
 
 BITGET = ExchangeCapabilities(
@@ -164,6 +178,7 @@ BITGET = ExchangeCapabilities(
     stop_orders_separate=True,
     # `clientOid` (v2 spot "Place Order"): length not stated in the docs; EXCHANGES.md gives <= 40.
     client_ids=ClientIdRules(max_length=40, charset=_DASH_UNDERSCORE),
+    market_buy_sized_in="quote",  # "For Market-Buy orders, [size] represents the number of quote coins"
 )
 
 MEXC = ExchangeCapabilities(
@@ -172,7 +187,7 @@ MEXC = ExchangeCapabilities(
     name="MEXC",
     key_settings_page="MEXC → Profile → API Management → Edit",
     ccxt_options=_frozen({"defaultType": "spot", "adjustForTimeDifference": True}),
-    spot_stop_market=False,  # the spot v3 API has no conditional orders: stops are watched by the engine
+    spot_stop=SpotStopKind.NONE,  # the spot v3 API has no conditional orders: the watchdog owns the stop
     # `newClientOrderId` (spot v3 "New Order"): EXCHANGES.md gives <= 32; charset kept to Binance's core.
     client_ids=ClientIdRules(max_length=32, charset=_DASH_UNDERSCORE),
 )
@@ -189,9 +204,14 @@ HTX = ExchangeCapabilities(
             "adjustForTimeDifference": True,
         }
     ),
-    stop_orders_separate=True,
+    # ccxt 4.5.90 refuses a spot market trigger (NotSupported) but builds a stop-limit: `type:
+    # sell-stop-limit`, `stop-price`, `operator: lte`, `price` (freqtrade does the same). It is a plain
+    # order on /v1/order/orders/place, listed and cancelled with the others: no `trigger` lookups
+    # (ccxt would send an unknown `trigger=true` to /v1/order/openOrders).
+    spot_stop=SpotStopKind.STOP_LIMIT,
     # `client-order-id` ("Place a New Order"): at most 64 characters, unique within 8 hours.
     client_ids=ClientIdRules(max_length=64, charset=_DASH_UNDERSCORE),
+    market_buy_sized_in="quote",  # `buy-market` `amount` is the order value in quote
 )
 
 VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
@@ -199,6 +219,9 @@ VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
 )
 """Explicit registry (no folder scanning): the eight supported exchanges plus the built-in sandbox."""
 
+
+SPOT_STOPS: Mapping[str, SpotStopKind] = MappingProxyType({v.id: v.spot_stop for v in VENUES.values()})
+"""Each venue's spot-stop kind by QARI's exchange id: the engine hands NONE to its watchdog."""
 
 CLIENT_IDS: Mapping[str, ClientIdRules] = MappingProxyType({v.id: v.client_ids for v in VENUES.values()})
 """Each venue's client-id rules by QARI's exchange id: the engine spells its ids with these."""

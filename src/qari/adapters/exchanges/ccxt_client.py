@@ -55,7 +55,7 @@ from qari.core.errors import (
 )
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
-from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderType, Side
+from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderType, Side, SpotStopKind
 
 T = TypeVar("T")
 
@@ -597,10 +597,19 @@ class CcxtExchangeClient:
         if request.type is OrderType.STOP_MARKET:
             if request.trigger_price is None or request.side is not Side.SELL:
                 raise FatalError("a spot stop-market order is a sell with a trigger price")
-            if not self.caps.spot_stop_market:
+            if self.caps.spot_stop is SpotStopKind.NONE:
                 raise FatalError(f"{self.caps.name} has no spot stop orders; the engine watches the stop")
             params["triggerPrice"] = float(request.trigger_price)
+            if self.caps.spot_stop is SpotStopKind.STOP_LIMIT:
+                limit = request.trigger_price * (1 - self.caps.stop_limit_offset)  # ccxt rounds to tick
+                return "limit", float(limit), params
             return "market", None, params
+        if request.side is Side.BUY and self.caps.market_buy_sized_in == "quote":
+            # The venue buys for a quote cost: ccxt computes it as qty x price, so a reference price
+            # is required (QARI's market orders are sells; a market buy must say what it may cost).
+            if request.price is None:
+                raise FatalError(f"{self.caps.name} sizes market buys in quote: a reference price is needed")
+            return "market", float(request.price), params
         return "market", None, params
 
     async def create_order(self, request: OrderRequest) -> OrderReport:
@@ -608,9 +617,6 @@ class CcxtExchangeClient:
         if request.symbol not in rules:
             raise FatalError(f"{request.symbol} is not a spot market on {self.caps.name}")
         order_type, price, params = self.order_arguments(request)
-        if order_type == "market" and request.side is Side.BUY:
-            # Spot market buys are sized in base units; tell ccxt not to convert them to quote cost.
-            params["createMarketBuyOrderRequiresPrice"] = False
         async with self._signed() as (exchange, secrets):
             try:
                 raw = await exchange.create_order(
