@@ -28,6 +28,10 @@ class ExchangeCapabilities:
     name: str
     needs_passphrase: bool = False
     key_settings_page: str = "the exchange's API management page"
+    # What the settings page tells the user when they create the key: what to tick, what never to.
+    key_guide: str = ""
+    key_never: str = ""
+    live: bool = True  # a real exchange (the built-in sandbox is not)
     ccxt_options: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
     # How a spot stop rests on the venue. MARKET_TRIGGER: ccxt's unified `triggerPrice` on a market
     # order (Bybit: `POST /v5/order/create` with `"orderType":"Market","triggerPrice":..,
@@ -66,6 +70,10 @@ BYBIT = ExchangeCapabilities(
     id="bybit",
     ccxt_id="bybit",
     name="Bybit",
+    key_guide=(
+        "API Management → Create New Key → System-generated, Read-Write. Tick Unified Trading → Spot → Trade."
+    ),
+    key_never="Assets → Withdrawal or Transfer, Contract, Options, Derivatives.",
     key_settings_page="Bybit → Account → API Management",
     ccxt_options=_frozen(
         {
@@ -87,6 +95,11 @@ SANDBOX = ExchangeCapabilities(
     id="sandbox",
     ccxt_id="bybit",
     name="QARI Sandbox",
+    key_guide=(
+        "The built-in paper exchange. Use the one-click button above, or paste a key made by the sandbox "
+        "admin API."
+    ),
+    live=False,
     key_settings_page="the QARI sandbox (Settings → Exchange → Sandbox)",
     ccxt_options=BYBIT.ccxt_options,
     stop_orders_separate=True,
@@ -98,6 +111,8 @@ BINANCE = ExchangeCapabilities(
     id="binance",
     ccxt_id="binance",
     name="Binance",
+    key_guide="API Management → Create API. Enable Reading and Enable Spot & Margin Trading.",
+    key_never="Enable Withdrawals, Internal or Universal Transfer, Futures, Margin loans or Options.",
     key_settings_page="Binance → Account → API Management → Edit restrictions",
     ccxt_options=_frozen(
         {
@@ -117,6 +132,8 @@ OKX = ExchangeCapabilities(
     id="okx",
     ccxt_id="okx",
     name="OKX",
+    key_guide="API → Create V5 API key with permissions Read and Trade; keep the account in Spot mode.",
+    key_never="Withdraw, or any derivatives trading mode.",
     needs_passphrase=True,
     key_settings_page="OKX → Profile → API keys → Edit",
     ccxt_options=_frozen(
@@ -131,6 +148,8 @@ KUCOIN = ExchangeCapabilities(
     id="kucoin",
     ccxt_id="kucoin",
     name="KuCoin",
+    key_guide="API Management → Create API with General and Spot Trading.",
+    key_never="Transfer, Withdrawal, Inner Transfer, Margin or Futures.",
     needs_passphrase=True,
     key_settings_page="KuCoin → Account → API Management → Edit",
     # "uta": False skips ccxt's account-mode probe (classic spot account).
@@ -149,6 +168,8 @@ GATE = ExchangeCapabilities(
     id="gate",
     ccxt_id="gate",
     name="Gate",
+    key_guide="APIv4 keys: Spot/Margin Trade read-write; everything else read-only.",
+    key_never="Wallet (withdraw/transfer) write, Futures, Delivery or Options write.",
     key_settings_page="Gate → Profile → API Management → Edit permissions",
     ccxt_options=_frozen(
         {
@@ -170,6 +191,8 @@ BITGET = ExchangeCapabilities(
     id="bitget",
     ccxt_id="bitget",
     name="Bitget",
+    key_guide="API Key Management: Read-Write with Spot trade only.",
+    key_never="Withdraw, Transfer, Futures or Copy-trading permissions.",
     needs_passphrase=True,
     key_settings_page="Bitget → Profile → API Management → Edit",
     ccxt_options=_frozen(
@@ -185,6 +208,8 @@ MEXC = ExchangeCapabilities(
     id="mexc",
     ccxt_id="mexc",
     name="MEXC",
+    key_guide="API Management: Spot — View Account Details and Trade.",
+    key_never="Withdraw, Transfer, or Contract (futures) permissions.",
     key_settings_page="MEXC → Profile → API Management → Edit",
     ccxt_options=_frozen({"defaultType": "spot", "adjustForTimeDifference": True}),
     spot_stop=SpotStopKind.NONE,  # the spot v3 API has no conditional orders: the watchdog owns the stop
@@ -196,6 +221,8 @@ HTX = ExchangeCapabilities(
     id="htx",
     ccxt_id="htx",
     name="HTX",
+    key_guide="API Management: Read-only and Trade.",
+    key_never="Withdraw.",
     key_settings_page="HTX → Profile → API Management → Edit",
     ccxt_options=_frozen(
         {
@@ -222,6 +249,9 @@ VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
 
 SPOT_STOPS: Mapping[str, SpotStopKind] = MappingProxyType({v.id: v.spot_stop for v in VENUES.values()})
 """Each venue's spot-stop kind by QARI's exchange id: the engine hands NONE to its watchdog."""
+
+LIVE_VENUES: tuple[str, ...] = tuple(v.id for v in VENUES.values() if v.live)
+"""The real exchanges QARI trades on, in the order it lists them."""
 
 CLIENT_IDS: Mapping[str, ClientIdRules] = MappingProxyType({v.id: v.client_ids for v in VENUES.values()})
 """Each venue's client-id rules by QARI's exchange id: the engine spells its ids with these."""
