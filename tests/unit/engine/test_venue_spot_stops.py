@@ -76,4 +76,5 @@ async def test_manage_when_venue_has_no_spot_stops_then_watchdog_and_no_stop_sen
 
 def test_spot_stop_kinds_when_read_from_venue_data_then_htx_stop_limit_mexc_none() -> None:
     assert SPOT_STOPS["htx"] is SpotStopKind.STOP_LIMIT and SPOT_STOPS["mexc"] is SpotStopKind.NONE
-    assert SPOT_STOPS["bybit"] is SpotStopKind.MARKET_TRIGGER
+    assert SPOT_STOPS["binance"] is SPOT_STOPS["gate"] is SpotStopKind.STOP_LIMIT
+    assert {SPOT_STOPS[v] for v in ("bybit", "okx", "kucoin", "bitget")} == {SpotStopKind.MARKET_TRIGGER}

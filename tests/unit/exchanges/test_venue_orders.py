@@ -90,3 +90,31 @@ async def test_market_buy_when_built_then_sized_as_the_venue_reads_it_and_no_raw
         assert sent["marketUnit"] == "baseCoin"
     if venue == "okx":
         assert sent["tgtCcy"] == "base_ccy"
+
+
+async def test_binance_and_gate_stops_when_built_then_stop_limit_one_percent_under(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Binance: STOP_LOSS (market) is not in every symbol's orderTypes (ccxt's BTCUSDT fixture lacks it,
+    # and ccxt refuses the order); Gate's price order needs `put.price` (ccxt's market variant sends null).
+    placed = {"binance": PLACED["binance"], "gate": {"id": 1}}
+    sent = {}
+    for venue in placed:
+        client, recorder = offline_client(venue, monkeypatch, [("POST", "", placed[venue])])
+        async with client:
+            await client.create_order(
+                OrderRequest(
+                    "BTC/USDT",
+                    Side.SELL,
+                    OrderType.STOP_MARKET,
+                    Decimal("0.001"),
+                    "q7x42xstop3",
+                    trigger_price=Decimal(25000),
+                )
+            )
+        sent[venue] = recorder.calls[-1].params()
+    binance = sent["binance"]
+    assert (binance["type"], binance["stopPrice"], binance["price"]) == ("STOP_LOSS_LIMIT", "25000", "24750")
+    gate = sent["gate"]
+    assert (gate["put"]["type"], gate["put"]["price"], gate["put"]["side"]) == ("limit", "24750", "sell")
+    assert (gate["trigger"]["price"], gate["trigger"]["rule"]) == ("25000", "<=")

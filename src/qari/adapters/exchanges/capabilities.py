@@ -53,6 +53,9 @@ class ExchangeCapabilities:
     # An account-mode probe ccxt runs only when markets load with a key: (ccxt method, the option it
     # sets). QARI loads markets without one, so the client runs it once per key and keeps the option.
     account_mode_probe: tuple[str, str] | None = None
+    # Where a stop's client id is when ccxt's `clientOrderId` is empty (OKX algo records:
+    # `algoClOrdId`; OKX also echoes the `clOrdId` ccxt sends to /trade/order-algo, read first).
+    stop_client_id_field: str | None = None
 
     @property
     def spot_stop_market(self) -> bool:
@@ -124,6 +127,10 @@ BINANCE = ExchangeCapabilities(
             "fetchOpenOrders": {"warnWithoutSymbol": False},
         }
     ),
+    # Spot symbols list STOP_LOSS_LIMIT in `orderTypes`, STOP_LOSS (market) not on all (ccxt's BTCUSDT
+    # fixture has none: ccxt refuses the market stop). ccxt builds `type=STOP_LOSS_LIMIT`, `stopPrice`,
+    # `price`, `timeInForce=GTC` (freqtrade's binance spot stop).
+    spot_stop=SpotStopKind.STOP_LIMIT,
     # `newClientOrderId` (spot "New order"): `^[\.A-Z\:/a-z0-9_-]{1,36}$`.
     client_ids=ClientIdRules(max_length=36, charset=_DASH_UNDERSCORE | {".", ":", "/"}),
 )
@@ -142,6 +149,7 @@ OKX = ExchangeCapabilities(
     stop_orders_separate=True,
     # `clOrdId` (v5 "Place order"): "a combination of case-sensitive alphanumerics ... up to 32 characters".
     client_ids=ClientIdRules(max_length=32, charset=LETTERS_DIGITS),
+    stop_client_id_field="algoClOrdId",
 )
 
 KUCOIN = ExchangeCapabilities(
@@ -185,6 +193,11 @@ GATE = ExchangeCapabilities(
     # 0-9, A-Z, a-z, _, - or ."; ccxt 4.5.90 adds the `t-` and parses `text` back as sent (with it).
     client_ids=ClientIdRules(max_length=28, charset=_DASH_UNDERSCORE | {"."}, sent_prefix="t-"),
     market_buy_sized_in="quote",  # spot market buy `amount` is the quote cost
+    # Spot price-triggered order (`/spot/price_orders`): `put.price` is required and `put.type` limit is
+    # the documented default; ccxt's market variant sends `price: null`. ccxt builds `put: {type: limit,
+    # price, time_in_force: gtc}`, `trigger: {price, rule: "<="}`; it expires after ccxt's 86400 s, and
+    # the engine places a new one when it finds none resting.
+    spot_stop=SpotStopKind.STOP_LIMIT,
 )
 
 BITGET = ExchangeCapabilities(

@@ -553,7 +553,10 @@ class CcxtExchangeClient:
     def _report(self, raw: dict[str, Any], symbol: str | None) -> OrderReport:
         """A venue order as QARI sees it: its client id as QARI built it (the venue's prefix taken off)."""
         report = parse.order_from_ccxt(raw, fallback_symbol=symbol)
-        cid = self.caps.client_ids.from_venue(report.client_order_id)
+        reported = report.client_order_id
+        if not reported and self.caps.stop_client_id_field:
+            reported = (raw.get("info") or {}).get(self.caps.stop_client_id_field) or None
+        cid = self.caps.client_ids.from_venue(reported)
         return report if cid == report.client_order_id else dataclasses.replace(report, client_order_id=cid)
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
