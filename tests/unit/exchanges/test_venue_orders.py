@@ -118,3 +118,33 @@ async def test_binance_and_gate_stops_when_built_then_stop_limit_one_percent_und
     gate = sent["gate"]
     assert (gate["put"]["type"], gate["put"]["price"], gate["put"]["side"]) == ("limit", "24750", "sell")
     assert (gate["trigger"]["price"], gate["trigger"]["rule"]) == ("25000", "<=")
+
+
+@pytest.mark.parametrize("venue", sorted(MARKET_BUY))
+async def test_market_exit_when_built_then_sells_the_base_quantity(
+    venue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, recorder = offline_client(venue, monkeypatch, [("POST", "", PLACED[venue]), *SETUP])
+    sell = OrderRequest("BTC/USDT", Side.SELL, OrderType.MARKET, Decimal("0.001"), "q7x42xexit9")
+    async with client:
+        await client.create_order(sell)
+    sent = recorder.calls[-1].params()
+    sent = sent["_"][0] if "_" in sent else sent
+    field = MARKET_BUY[venue][0]
+    assert sent[field] == "0.001"
+    assert str(sent.get("type") or sent.get("orderType") or sent.get("ordType")).lower() in (
+        "market",
+        "sell-market",
+    )
+
+
+@pytest.mark.parametrize("venue", sorted(MARKET_BUY))
+async def test_markets_when_loaded_then_btc_usdt_tick_and_lot_from_the_venue(
+    venue: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    client, _ = offline_client(venue, monkeypatch)
+    async with client:
+        rules = (await client.load_markets())["BTC/USDT"]
+    assert Decimal(0) < rules.tick_size <= 1 and Decimal(0) < rules.lot_size <= 1
+    if venue == "binance":  # exchangeInfo filters: PRICE_FILTER.tickSize, LOT_SIZE.stepSize
+        assert (rules.tick_size, rules.lot_size) == (Decimal("0.01"), Decimal("0.00001"))
