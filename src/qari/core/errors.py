@@ -29,6 +29,10 @@ class RetryableError(QariError): ...
 class ExchangeUnavailableError(RetryableError): ...
 
 
+class ExchangeMaintenanceError(ExchangeUnavailableError):
+    """The venue said it is under maintenance (its code for that is in its error table)."""
+
+
 class ClockSkewError(RetryableError): ...
 
 

@@ -19,6 +19,14 @@ class OrderType(StrEnum):
     STOP_MARKET = "stop_market"  # spot stop: sells at market once price trades at/below trigger
 
 
+class SpotStopKind(StrEnum):
+    """How a venue rests a spot stop-loss (venue data: `adapters/exchanges/capabilities`)."""
+
+    MARKET_TRIGGER = "market_trigger"  # a trigger order that sells at market
+    STOP_LIMIT = "stop_limit"  # a trigger order that places a limit sell a little below the trigger
+    NONE = "none"  # no spot stop: QARI's server-side watchdog sells at market
+
+
 class OrderStatus(StrEnum):
     OPEN = "open"
     PARTIALLY_FILLED = "partially_filled"

@@ -31,7 +31,7 @@ from qari.core.client_ids import STRICTEST, ClientIdRules
 from qari.core.errors import RetryableError
 from qari.core.instrument import InstrumentRules
 from qari.core.market import CandleSeries
-from qari.core.orders import OrderType, Side
+from qari.core.orders import OrderType, Side, SpotStopKind
 from qari.core.time import from_ms, to_ms
 from qari.engine.gate_facts import (
     JournalFacts,
@@ -88,9 +88,14 @@ class ExecutionConfig:
     stop_band: StopBand = field(default_factory=StopBand)
     # Client-id rules by exchange id, from the venue data (the composition root passes them).
     client_ids: Mapping[str, ClientIdRules] = field(default_factory=dict)
+    # Spot-stop kind by exchange id, from the venue data; a venue not listed rests a market trigger.
+    spot_stops: Mapping[str, SpotStopKind] = field(default_factory=dict)
 
     def client_id_rules(self, exchange_id: str) -> ClientIdRules:
         return self.client_ids.get(exchange_id, STRICTEST)
+
+    def spot_stop(self, exchange_id: str) -> SpotStopKind:
+        return self.spot_stops.get(exchange_id, SpotStopKind.MARKET_TRIGGER)
 
 
 def _default_choch(series: CandleSeries) -> bool:
@@ -699,6 +704,13 @@ class UserExecution:
             return  # a stop fired while being replaced: the next pass books the exit
         if not wanted or position.stop_mode == "watchdog":
             return
+        if self.config.spot_stop(position.exchange_id) is SpotStopKind.NONE:
+            position.stop_mode = "watchdog"
+            await self.store.save_position(position)
+            await self._event(
+                position, "stop_watchdog", "venue has no spot stops: the server watches the stop"
+            )
+            return
         if position.stop_price >= market.bid:
             # Already through the stop (e.g. break-even above a fallen price): a resting sell stop there
             # would wait for a rise, so exit now instead.
@@ -712,12 +724,8 @@ class UserExecution:
             sellable,
             trigger_price=position.stop_price,
         )
-        if order.state is OrderState.REJECTED and "no spot stop" in order.note:
-            position.stop_mode = "watchdog"
-            await self.store.save_position(position)
-            await self._event(
-                position, "stop_watchdog", "venue has no spot stops: the server watches the stop"
-            )
+        if order.state is OrderState.REJECTED:
+            await self._event(position, "stop_rejected", f"the venue refused the stop: {order.note}")
         else:
             await self._event(
                 position, "stop_placed", f"stop rests on the venue: {sellable} at {position.stop_price}"

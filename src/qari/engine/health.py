@@ -11,7 +11,7 @@ import datetime as dt
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from qari.core.errors import ExchangeUnavailableError, QariError
+from qari.core.errors import ExchangeMaintenanceError, ExchangeUnavailableError, QariError
 
 
 class ExchangeState(StrEnum):
@@ -20,7 +20,9 @@ class ExchangeState(StrEnum):
     MAINTENANCE = "maintenance"
 
 
-MAINTENANCE_CODES = frozenset({"maintenance", "10016", "503"})
+# Venue-neutral markers only: each venue's own maintenance codes are in its error table
+# (`adapters/exchanges/errors.py`), which raises `ExchangeMaintenanceError` for them.
+MAINTENANCE_CODES = frozenset({"maintenance", "503"})
 
 
 @dataclass(slots=True)
@@ -102,6 +104,8 @@ class HealthTracker:
 
 
 def is_maintenance(error: BaseException) -> bool:
+    if isinstance(error, ExchangeMaintenanceError):
+        return True
     if isinstance(error, ExchangeUnavailableError):
         code = (error.code or "").lower()
         return code in MAINTENANCE_CODES or "maintenance" in str(error).lower()

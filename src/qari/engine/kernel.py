@@ -692,14 +692,11 @@ class HourlyChecks:
         return count
 
 
-LIVE_EXCHANGES = ("bybit", "binance", "okx", "kucoin", "gate", "bitget", "mexc", "htx")
-
-
 def venue_execution_config() -> ExecutionConfig:
-    """Execution settings with every venue's client-id rules (from the venue data)."""
-    from qari.adapters.exchanges.capabilities import CLIENT_IDS
+    """Execution settings with every venue's client-id rules and spot-stop kind (from the venue data)."""
+    from qari.adapters.exchanges.capabilities import CLIENT_IDS, SPOT_STOPS
 
-    return ExecutionConfig(client_ids=CLIENT_IDS)
+    return ExecutionConfig(client_ids=CLIENT_IDS, spot_stops=SPOT_STOPS)
 
 
 async def build_engine(
@@ -712,6 +709,7 @@ async def build_engine(
     sandbox_venue: Callable[[], Any] | None = None,
 ) -> Engine:
     """Live or sandbox mode inside the web process: users, keys and journal from the database."""
+    from qari.adapters.exchanges.capabilities import LIVE_VENUES
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.cycles import SqlCycleRecorder
@@ -741,7 +739,7 @@ async def build_engine(
     else:
         clock = WallClock()
         sleep_until = RealTimeSleeper(clock)
-        exchanges = LIVE_EXCHANGES
+        exchanges = LIVE_VENUES
         settle = 2.0
     cadence = cadence_from(settings.cycle_seconds, settings.manage_seconds, settle=settle)
     # One venue per exchange for the feed and every user's client: one HTTP connection pool per exchange

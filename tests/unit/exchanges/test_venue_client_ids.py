@@ -51,6 +51,11 @@ PLACED = {
 }
 AT = dt.datetime(2026, 1, 1, tzinfo=dt.UTC)
 HTX_ACCOUNTS = {"status": "ok", "data": [{"id": 1, "type": "spot", "subtype": "", "state": "working"}]}
+# Set-up reads some venues' order paths make first: HTX's account id, KuCoin's account mode (classic).
+SETUP = [
+    ("GET", "account/accounts", HTX_ACCOUNTS),
+    ("GET", "/api/v1/hf/accounts/opened", {"code": "200000", "data": False}),
+]
 
 
 def _longest_id(venue: str) -> str:
@@ -67,9 +72,7 @@ async def test_client_id_when_sent_by_ccxt_then_within_the_venues_documented_rul
     # Arrange
     field, pattern = DOCUMENTED[venue]
     cid = _longest_id(venue)
-    client, recorder = offline_client(
-        venue, monkeypatch, [("POST", "", PLACED[venue]), ("GET", "account/accounts", HTX_ACCOUNTS)]
-    )
+    client, recorder = offline_client(venue, monkeypatch, [("POST", "", PLACED[venue]), *SETUP])
 
     # Act
     async with client:
@@ -126,3 +129,49 @@ def test_owner_prefix_when_letters_only_venue_then_unambiguous_per_user() -> Non
     assert okx.build("q", 1, 23, "leg1", 1) == "q1x23xleg11"
     assert not okx.build("q", 12, 3, "leg1", 1).startswith(okx.owner_prefix("q", 1))
     assert CLIENT_IDS["gate"].from_venue("t-q1-2-stop3") == "q1-2-stop3"
+
+
+async def test_okx_when_stop_rests_as_an_algo_order_then_found_by_client_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Arrange: no plain order open; the stop pending on /trade/orders-algo-pending (recorded payload)
+    client, recorder = offline_client(
+        "okx",
+        monkeypatch,
+        [
+            ("GET", "/trade/orders-algo-pending", payload("okx_pending_spot_trigger")),
+            ("GET", "/trade/orders-pending", {"code": "0", "data": [], "msg": ""}),
+        ],
+    )
+
+    # Act
+    async with client:
+        found = await client.fetch_order_by_client_id("BTC/USDT", "q7x42xstop3")
+
+    # Assert
+    assert found is not None and found.exchange_order_id == "2017146754403004416"
+    assert found.type is OrderType.STOP_MARKET and found.trigger_price == Decimal(25000)
+    assert any("orders-algo-pending" in c.url for c in recorder.calls)
+
+
+async def test_okx_and_gate_stops_when_built_then_carry_the_client_id(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    placed = {"okx": {"code": "0", "data": [{"algoId": "1", "sCode": "0"}]}, "gate": {"id": 1}}
+    sent = {}
+    for venue, field in (("okx", "clOrdId"), ("gate", "trigger")):
+        client, recorder = offline_client(venue, monkeypatch, [("POST", "", placed[venue])])
+        async with client:
+            await client.create_order(
+                OrderRequest(
+                    "BTC/USDT",
+                    Side.SELL,
+                    OrderType.STOP_MARKET,
+                    Decimal("0.001"),
+                    "q7x42xstop3",
+                    trigger_price=Decimal(25000),
+                )
+            )
+        sent[venue] = (recorder.calls[-1].path, recorder.calls[-1].params()[field])
+    assert sent["okx"] == ("/api/v5/trade/order-algo", "q7x42xstop3")
+    assert sent["gate"][0] == "/api/v4/spot/price_orders" and sent["gate"][1]["text"] == "q7x42xstop3"

@@ -9,10 +9,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
 
 from qari.core.client_ids import LETTERS_DIGITS, STRICTEST, ClientIdRules
+from qari.core.orders import SpotStopKind
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,11 +45,21 @@ class ExchangeCapabilities:
     name: str
     needs_passphrase: bool = False
     key_settings_page: str = "the exchange's API management page"
+    # What the settings page tells the user when they create the key: what to tick, what never to.
+    key_guide: str = ""
+    key_never: str = ""
+    live: bool = True  # a real exchange (the built-in sandbox is not)
     ccxt_options: Mapping[str, Any] = field(default_factory=lambda: _frozen({}))
-    # Spot stop-market orders: ccxt's unified `triggerPrice` param places them on these venues. On Bybit
-    # ccxt 4.5.90 sends `POST /v5/order/create` with `"orderType":"Market","triggerPrice":"<tick-rounded>",
-    # "orderFilter":"StopOrder"` (tested against the sandbox).
-    spot_stop_market: bool = True
+    # How a spot stop rests on the venue. MARKET_TRIGGER: ccxt's unified `triggerPrice` on a market
+    # order (Bybit: `POST /v5/order/create` with `"orderType":"Market","triggerPrice":..,
+    # "orderFilter":"StopOrder"`, tested against the sandbox). STOP_LIMIT: `triggerPrice` on a limit
+    # sell priced `stop_limit_offset` below the trigger (freqtrade's 0.99 ratio). NONE: the watchdog.
+    spot_stop: SpotStopKind = SpotStopKind.MARKET_TRIGGER
+    stop_limit_offset: Decimal = Decimal("0.01")
+    # How the venue sizes a spot market buy: "base" (ccxt sends the base quantity), or "quote" (the venue
+    # takes the quote cost: ccxt 4.5.90 computes amount x price and needs the price; its
+    # `createMarketBuyOrderRequiresPrice=False` would make the amount the cost).
+    market_buy_sized_in: Literal["base", "quote"] = "base"
     # Venues that list/cancel conditional orders separately from plain ones (`trigger: True` → Bybit
     # `orderFilter=StopOrder` on /v5/order/realtime and /v5/order/cancel).
     stop_orders_separate: bool = False
@@ -65,8 +77,22 @@ class ExchangeCapabilities:
     # Binance myTrades: 24 h between startTime and endTime; KuCoin /api/v1/fills: 7 days; HTX
     # /v1/order/matchresults: 48 h. None: one query from `since` reaches now.
     fills_window_ms: int | None = None
-    # The venue cannot rest a spot stop: QARI's server-side watchdog owns the stop, visibly.
-    stop_by_watchdog: bool = False
+    # An account-mode probe ccxt runs only when markets load with a key: (ccxt method, the option it
+    # sets). QARI loads markets without one, so the client runs it once per key and keeps the option.
+    account_mode_probe: tuple[str, str] | None = None
+    # Where a stop's client id is when ccxt's `clientOrderId` is empty (OKX algo records:
+    # `algoClOrdId`; OKX also echoes the `clOrdId` ccxt sends to /trade/order-algo, read first).
+    stop_client_id_field: str | None = None
+
+    @property
+    def spot_stop_market(self) -> bool:
+        """The venue rests a spot stop of some kind (market trigger or stop-limit)."""
+        return self.spot_stop is not SpotStopKind.NONE
+
+    @property
+    def stop_by_watchdog(self) -> bool:
+        """The venue cannot rest a spot stop: QARI's server-side watchdog owns the stop, visibly."""
+        return self.spot_stop is SpotStopKind.NONE
 
 
 _SPOT_ONLY = {"types": ["spot"]}
@@ -79,6 +105,10 @@ BYBIT = ExchangeCapabilities(
     id="bybit",
     ccxt_id="bybit",
     name="Bybit",
+    key_guide=(
+        "API Management → Create New Key → System-generated, Read-Write. Tick Unified Trading → Spot → Trade."
+    ),
+    key_never="Assets → Withdrawal or Transfer, Contract, Options, Derivatives.",
     key_settings_page="Bybit → Account → API Management",
     ccxt_options=_frozen(
         {
@@ -100,6 +130,11 @@ SANDBOX = ExchangeCapabilities(
     id="sandbox",
     ccxt_id="bybit",
     name="QARI Sandbox",
+    key_guide=(
+        "The built-in paper exchange. Use the one-click button above, or paste a key made by the sandbox "
+        "admin API."
+    ),
+    live=False,
     key_settings_page="the QARI sandbox (Settings → Exchange → Sandbox)",
     ccxt_options=BYBIT.ccxt_options,
     stop_orders_separate=True,
@@ -111,6 +146,8 @@ BINANCE = ExchangeCapabilities(
     id="binance",
     ccxt_id="binance",
     name="Binance",
+    key_guide="API Management → Create API. Enable Reading and Enable Spot & Margin Trading.",
+    key_never="Enable Withdrawals, Internal or Universal Transfer, Futures, Margin loans or Options.",
     key_settings_page="Binance → Account → API Management → Edit restrictions",
     ccxt_options=_frozen(
         {
@@ -122,6 +159,10 @@ BINANCE = ExchangeCapabilities(
             "fetchOpenOrders": {"warnWithoutSymbol": False},
         }
     ),
+    # Spot symbols list STOP_LOSS_LIMIT in `orderTypes`, STOP_LOSS (market) not on all (ccxt's BTCUSDT
+    # fixture has none: ccxt refuses the market stop). ccxt builds `type=STOP_LOSS_LIMIT`, `stopPrice`,
+    # `price`, `timeInForce=GTC` (freqtrade's binance spot stop).
+    spot_stop=SpotStopKind.STOP_LIMIT,
     # `newClientOrderId` (spot "New order"): `^[\.A-Z\:/a-z0-9_-]{1,36}$`.
     client_ids=ClientIdRules(max_length=36, charset=_DASH_UNDERSCORE | {".", ":", "/"}),
     fees_from_trades=True,
@@ -132,6 +173,8 @@ OKX = ExchangeCapabilities(
     id="okx",
     ccxt_id="okx",
     name="OKX",
+    key_guide="API → Create V5 API key with permissions Read and Trade; keep the account in Spot mode.",
+    key_never="Withdraw, or any derivatives trading mode.",
     needs_passphrase=True,
     key_settings_page="OKX → Profile → API keys → Edit",
     ccxt_options=_frozen(
@@ -141,12 +184,15 @@ OKX = ExchangeCapabilities(
     # `clOrdId` (v5 "Place order"): "a combination of case-sensitive alphanumerics ... up to 32 characters".
     client_ids=ClientIdRules(max_length=32, charset=LETTERS_DIGITS),
     stop_follow=StopFollow("id_field", "ordId"),
+    stop_client_id_field="algoClOrdId",
 )
 
 KUCOIN = ExchangeCapabilities(
     id="kucoin",
     ccxt_id="kucoin",
     name="KuCoin",
+    key_guide="API Management → Create API with General and Spot Trading.",
+    key_never="Transfer, Withdrawal, Inner Transfer, Margin or Futures.",
     needs_passphrase=True,
     key_settings_page="KuCoin → Account → API Management → Edit",
     # "uta": False skips ccxt's account-mode probe (classic spot account).
@@ -157,12 +203,17 @@ KUCOIN = ExchangeCapabilities(
     # `clientOid` (HF "Add Order"): at most 40 of letters, digits, `_`, `-`.
     client_ids=ClientIdRules(max_length=40, charset=_DASH_UNDERSCORE),
     fills_window_ms=7 * 24 * 3_600_000,
+    # High-frequency (HF) trading accounts: `GET /api/v1/hf/accounts/opened` sets ccxt's `options['hf']`;
+    # with it, balances read `type=trade_hf` and orders go to `/api/v1/hf/orders`.
+    account_mode_probe=("load_migration_status", "hf"),
 )
 
 GATE = ExchangeCapabilities(
     id="gate",
     ccxt_id="gate",
     name="Gate",
+    key_guide="APIv4 keys: Spot/Margin Trade read-write; everything else read-only.",
+    key_never="Wallet (withdraw/transfer) write, Futures, Delivery or Options write.",
     key_settings_page="Gate → Profile → API Management → Edit permissions",
     ccxt_options=_frozen(
         {
@@ -178,12 +229,20 @@ GATE = ExchangeCapabilities(
     # 0-9, A-Z, a-z, _, - or ."; ccxt 4.5.90 adds the `t-` and parses `text` back as sent (with it).
     client_ids=ClientIdRules(max_length=28, charset=_DASH_UNDERSCORE | {"."}, sent_prefix="t-"),
     stop_follow=StopFollow("id_field", "fired_order_id"),
+    market_buy_sized_in="quote",  # spot market buy `amount` is the quote cost
+    # Spot price-triggered order (`/spot/price_orders`): `put.price` is required and `put.type` limit is
+    # the documented default; ccxt's market variant sends `price: null`. ccxt builds `put: {type: limit,
+    # price, time_in_force: gtc}`, `trigger: {price, rule: "<="}`; it expires after ccxt's 86400 s, and
+    # the engine places a new one when it finds none resting.
+    spot_stop=SpotStopKind.STOP_LIMIT,
 )
 
 BITGET = ExchangeCapabilities(
     id="bitget",
     ccxt_id="bitget",
     name="Bitget",
+    key_guide="API Key Management: Read-Write with Spot trade only.",
+    key_never="Withdraw, Transfer, Futures or Copy-trading permissions.",
     needs_passphrase=True,
     key_settings_page="Bitget → Profile → API Management → Edit",
     ccxt_options=_frozen(
@@ -193,25 +252,29 @@ BITGET = ExchangeCapabilities(
     # `clientOid` (v2 spot "Place Order"): length not stated in the docs; EXCHANGES.md gives <= 40.
     client_ids=ClientIdRules(max_length=40, charset=_DASH_UNDERSCORE),
     stop_follow=StopFollow("client_id_is_stop_id"),
+    market_buy_sized_in="quote",  # "For Market-Buy orders, [size] represents the number of quote coins"
 )
 
 MEXC = ExchangeCapabilities(
     id="mexc",
     ccxt_id="mexc",
     name="MEXC",
+    key_guide="API Management: Spot — View Account Details and Trade.",
+    key_never="Withdraw, Transfer, or Contract (futures) permissions.",
     key_settings_page="MEXC → Profile → API Management → Edit",
     ccxt_options=_frozen({"defaultType": "spot", "adjustForTimeDifference": True}),
-    spot_stop_market=False,  # the spot v3 API has no conditional orders: stops are watched by the engine
+    spot_stop=SpotStopKind.NONE,  # the spot v3 API has no conditional orders: the watchdog owns the stop
     # `newClientOrderId` (spot v3 "New Order"): EXCHANGES.md gives <= 32; charset kept to Binance's core.
     client_ids=ClientIdRules(max_length=32, charset=_DASH_UNDERSCORE),
     fees_from_trades=True,
-    stop_by_watchdog=True,
 )
 
 HTX = ExchangeCapabilities(
     id="htx",
     ccxt_id="htx",
     name="HTX",
+    key_guide="API Management: Read-only and Trade.",
+    key_never="Withdraw.",
     key_settings_page="HTX → Profile → API Management → Edit",
     ccxt_options=_frozen(
         {
@@ -220,10 +283,15 @@ HTX = ExchangeCapabilities(
             "adjustForTimeDifference": True,
         }
     ),
-    stop_orders_separate=True,
+    # ccxt 4.5.90 refuses a spot market trigger (NotSupported) but builds a stop-limit: `type:
+    # sell-stop-limit`, `stop-price`, `operator: lte`, `price` (freqtrade does the same). It is a plain
+    # order on /v1/order/orders/place, listed and cancelled with the others: no `trigger` lookups
+    # (ccxt would send an unknown `trigger=true` to /v1/order/openOrders).
+    spot_stop=SpotStopKind.STOP_LIMIT,
     # `client-order-id` ("Place a New Order"): at most 64 characters, unique within 8 hours.
     client_ids=ClientIdRules(max_length=64, charset=_DASH_UNDERSCORE),
     fills_window_ms=48 * 3_600_000,
+    market_buy_sized_in="quote",  # `buy-market` `amount` is the order value in quote
 )
 
 VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
@@ -231,6 +299,12 @@ VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
 )
 """Explicit registry (no folder scanning): the eight supported exchanges plus the built-in sandbox."""
 
+
+SPOT_STOPS: Mapping[str, SpotStopKind] = MappingProxyType({v.id: v.spot_stop for v in VENUES.values()})
+"""Each venue's spot-stop kind by QARI's exchange id: the engine hands NONE to its watchdog."""
+
+LIVE_VENUES: tuple[str, ...] = tuple(v.id for v in VENUES.values() if v.live)
+"""The real exchanges QARI trades on, in the order it lists them."""
 
 CLIENT_IDS: Mapping[str, ClientIdRules] = MappingProxyType({v.id: v.client_ids for v in VENUES.values()})
 """Each venue's client-id rules by QARI's exchange id: the engine spells its ids with these."""

@@ -57,7 +57,16 @@ from qari.core.errors import (
 )
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
-from qari.core.orders import Balance, Fill, OrderReport, OrderRequest, OrderStatus, OrderType, Side
+from qari.core.orders import (
+    Balance,
+    Fill,
+    OrderReport,
+    OrderRequest,
+    OrderStatus,
+    OrderType,
+    Side,
+    SpotStopKind,
+)
 
 T = TypeVar("T")
 
@@ -428,10 +437,24 @@ class CcxtExchangeClient:
             exchange.secret = credentials.secret
             exchange.password = credentials.passphrase or ""
             del credentials
+            await self._account_mode(public, exchange, secrets)
             yield exchange, secrets
         finally:
             clear_credentials(exchange)
             exchange.session = None  # borrowed: dropping it closes nothing shared
+
+    async def _account_mode(
+        self, public: ccxt.Exchange, exchange: ccxt.Exchange, secrets: tuple[str, ...]
+    ) -> None:
+        """Run the venue's account-mode probe once for this key (`caps.account_mode_probe`) and keep
+        the option it sets on this client's instance, which every later signed call is cloned from."""
+        if self.caps.account_mode_probe is None:
+            return
+        method, option = self.caps.account_mode_probe
+        if exchange.options.get(option) is not None:  # known: cloned from `public`
+            return
+        await self._call(exchange, secrets, lambda: getattr(exchange, method)())
+        public.options[option] = exchange.options.get(option)
 
     async def _call(
         self, exchange: ccxt.Exchange, secrets: tuple[str, ...], fn: Callable[[], Awaitable[T]]
@@ -549,7 +572,10 @@ class CcxtExchangeClient:
     def _report(self, raw: dict[str, Any], symbol: str | None) -> OrderReport:
         """A venue order as QARI sees it: its client id as QARI built it (the venue's prefix taken off)."""
         report = parse.order_from_ccxt(raw, fallback_symbol=symbol)
-        cid = self.caps.client_ids.from_venue(report.client_order_id)
+        reported = report.client_order_id
+        if not reported and self.caps.stop_client_id_field:
+            reported = (raw.get("info") or {}).get(self.caps.stop_client_id_field) or None
+        cid = self.caps.client_ids.from_venue(reported)
         return report if cid == report.client_order_id else dataclasses.replace(report, client_order_id=cid)
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
@@ -672,10 +698,19 @@ class CcxtExchangeClient:
         if request.type is OrderType.STOP_MARKET:
             if request.trigger_price is None or request.side is not Side.SELL:
                 raise FatalError("a spot stop-market order is a sell with a trigger price")
-            if not self.caps.spot_stop_market:
+            if self.caps.spot_stop is SpotStopKind.NONE:
                 raise FatalError(f"{self.caps.name} has no spot stop orders; the engine watches the stop")
             params["triggerPrice"] = float(request.trigger_price)
+            if self.caps.spot_stop is SpotStopKind.STOP_LIMIT:
+                limit = request.trigger_price * (1 - self.caps.stop_limit_offset)  # ccxt rounds to tick
+                return "limit", float(limit), params
             return "market", None, params
+        if request.side is Side.BUY and self.caps.market_buy_sized_in == "quote":
+            # The venue buys for a quote cost: ccxt computes it as qty x price, so a reference price
+            # is required (QARI's market orders are sells; a market buy must say what it may cost).
+            if request.price is None:
+                raise FatalError(f"{self.caps.name} sizes market buys in quote: a reference price is needed")
+            return "market", float(request.price), params
         return "market", None, params
 
     async def create_order(self, request: OrderRequest) -> OrderReport:
@@ -683,9 +718,6 @@ class CcxtExchangeClient:
         if request.symbol not in rules:
             raise FatalError(f"{request.symbol} is not a spot market on {self.caps.name}")
         order_type, price, params = self.order_arguments(request)
-        if order_type == "market" and request.side is Side.BUY:
-            # Spot market buys are sized in base units; tell ccxt not to convert them to quote cost.
-            params["createMarketBuyOrderRequiresPrice"] = False
         async with self._signed() as (exchange, secrets):
             try:
                 raw = await exchange.create_order(

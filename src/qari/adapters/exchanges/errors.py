@@ -19,6 +19,7 @@ import ccxt.async_support as ccxt
 
 from qari.core.errors import (
     ClockSkewError,
+    ExchangeMaintenanceError,
     ExchangeUnavailableError,
     FatalError,
     InsufficientFundsError,
@@ -36,6 +37,7 @@ KEY_OR_IP = KeyOrIpRejectedError
 PERMISSION = PermissionDeniedError
 CLOCK = ClockSkewError
 UNAVAILABLE = ExchangeUnavailableError
+MAINTENANCE = ExchangeMaintenanceError
 FUNDS = InsufficientFundsError
 NOT_FOUND = OrderNotFoundError
 REJECTED = OrderRejectedError
@@ -48,6 +50,7 @@ def _table(**groups: Iterable[object]) -> dict[str, type[QariError]]:
         "permission": PERMISSION,
         "clock": CLOCK,
         "unavailable": UNAVAILABLE,
+        "maintenance": MAINTENANCE,
         "funds": FUNDS,
         "not_found": NOT_FOUND,
         "rejected": REJECTED,
@@ -59,7 +62,8 @@ _BYBIT = _table(
     invalid=(10003, 10004, 10007, 10008, 33004),
     permission=(10005, 10009, 10010, 10020, 10028),
     clock=(10002,),
-    unavailable=(10000, 10006, 10016, 10018, 10019),
+    unavailable=(10000, 10006, 10018, 10019),
+    maintenance=(10016,),  # "service error / under maintenance": engine health pauses entries on it
     funds=(110007, 170131, 170033),
     not_found=(110001, 170213, 170142),
     rejected=(10001, 110003, 110017, 170130, 170136, 170137, 170140, 170148),
@@ -133,7 +137,8 @@ RAW_CODES: Mapping[str, Mapping[str, type[QariError]]] = {
             "invalid-access-key",
         ),
         permission=("forbidden-trade-for-ip", "api-not-support-temp-addr"),
-        unavailable=("gateway-internal-error", "system-maintenance", "timeout", "rate-too-many-requests"),
+        unavailable=("gateway-internal-error", "timeout", "rate-too-many-requests"),
+        maintenance=("system-maintenance",),
         funds=("account-frozen-balance-insufficient-error", "insufficient-balance"),
         not_found=("order-queryorder-invalid", "base-record-invalid", "order-orderstate-error"),
         rejected=("order-value-min-error", "order-limitorder-amount-min-error", "invalid-amount"),
@@ -159,6 +164,7 @@ _CCXT_FALLBACK: tuple[tuple[type[Exception], type[QariError]], ...] = (
     (ccxt.InsufficientFunds, FUNDS),
     (ccxt.OrderNotFound, NOT_FOUND),
     (ccxt.InvalidOrder, REJECTED),
+    (ccxt.OnMaintenance, MAINTENANCE),  # before NetworkError: it is a subclass
     (ccxt.NetworkError, UNAVAILABLE),  # timeouts, DDoS protection, rate limits, maintenance
     (ccxt.NotSupported, FatalError),
     (ccxt.ArgumentsRequired, FatalError),

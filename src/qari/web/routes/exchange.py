@@ -23,7 +23,7 @@ from fastapi.responses import JSONResponse
 from pydantic import BaseModel, Field
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qari.adapters.exchanges.capabilities import VENUES
+from qari.adapters.exchanges.capabilities import VENUES, ExchangeCapabilities
 from qari.adapters.exchanges.keys import KeyStatus
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
@@ -40,10 +40,12 @@ router = APIRouter(prefix="/exchange", tags=["exchange"])
 
 
 class ConnectionCreate(BaseModel):
-    exchange: str = Field("", description="bybit, binance, okx, kucoin, gate, bitget, mexc, htx or sandbox")
+    exchange: str = Field("", description=", ".join(VENUES) + " (GET /api/v1/exchange/exchanges)")
     api_key: str = ""
     api_secret: str = ""
-    passphrase: str | None = Field(None, description="OKX, KuCoin and Bitget keys only")
+    passphrase: str | None = Field(
+        None, description=", ".join(v.name for v in VENUES.values() if v.needs_passphrase) + " keys only"
+    )
 
 
 class ConnectionPublic(BaseModel):
@@ -68,9 +70,31 @@ class ConnectionPublic(BaseModel):
 
 
 class VenuePublic(BaseModel):
+    """One supported venue, as the venue data (`adapters/exchanges/capabilities`) declares it."""
+
     id: str
     name: str
     needs_passphrase: bool
+    live: bool = Field(description="a real exchange; false for the built-in sandbox")
+    spot_stop: str = Field(
+        description="market_trigger | stop_limit (the stop rests on the venue) | none (QARI's watchdog)"
+    )
+    key_settings_page: str = Field(description="where on the exchange the key's permissions are set")
+    key_guide: str = Field(description="what to enable when creating the key")
+    key_never: str = Field(description="what never to enable (QARI refuses such keys)")
+
+    @classmethod
+    def of(cls, caps: ExchangeCapabilities) -> VenuePublic:
+        return cls(
+            id=caps.id,
+            name=caps.name,
+            needs_passphrase=caps.needs_passphrase,
+            live=caps.live,
+            spot_stop=caps.spot_stop.value,
+            key_settings_page=caps.key_settings_page,
+            key_guide=caps.key_guide,
+            key_never=caps.key_never,
+        )
 
 
 def endpoints_for(request: Request) -> exchange_keys.Endpoints:
@@ -142,7 +166,7 @@ async def _connect(
 
 @router.get("/exchanges", response_model=list[VenuePublic])
 async def list_exchanges(user: CurrentUser) -> list[VenuePublic]:
-    return [VenuePublic(id=v.id, name=v.name, needs_passphrase=v.needs_passphrase) for v in VENUES.values()]
+    return [VenuePublic.of(v) for v in VENUES.values()]
 
 
 @router.get("/connections", response_model=list[ConnectionPublic])

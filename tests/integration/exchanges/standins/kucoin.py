@@ -83,7 +83,12 @@ class KucoinStandin(Standin):
             row |= {"balance": "1000", "available": "1000", "holds": "0"}
             return self.json({"code": "200000", "data": [row]})
 
+        async def hf_opened(request: web.Request) -> web.Response:
+            await self.authenticate(request)
+            return self.json({"code": "200000", "data": False})  # a classic (non-HF) account
+
         return [
+            web.get("/api/v1/hf/accounts/opened", hf_opened),
             web.get("/api/v1/timestamp", server_time),
             web.get("/api/v1/user/api-key", api_key),
             web.get("/api/v1/accounts", accounts),

@@ -1,4 +1,5 @@
-"""Per-venue key-permission probes, registered explicitly (no folder scanning)."""
+"""Per-venue key-permission probes, registered explicitly (no folder scanning) by protocol (ccxt id);
+which venues exist is `capabilities.VENUES`: each gets its protocol's probe (the sandbox Bybit's)."""
 
 from __future__ import annotations
 
@@ -7,15 +8,15 @@ from types import MappingProxyType
 
 import ccxt.async_support as ccxt
 
+from qari.adapters.exchanges.capabilities import VENUES
 from qari.adapters.exchanges.keys import KeyPermissions
 from qari.adapters.exchanges.venues import binance, bitget, bybit, gate, htx, kucoin, mexc, okx
 
 KeyProbe = Callable[[ccxt.Exchange], Awaitable[KeyPermissions]]
 
-PROBES: Mapping[str, KeyProbe] = MappingProxyType(
+_BY_PROTOCOL: Mapping[str, KeyProbe] = MappingProxyType(
     {
         "bybit": bybit.probe,
-        "sandbox": bybit.probe,
         "binance": binance.probe,
         "okx": okx.probe,
         "kucoin": kucoin.probe,
@@ -25,3 +26,5 @@ PROBES: Mapping[str, KeyProbe] = MappingProxyType(
         "htx": htx.probe,
     }
 )
+
+PROBES: Mapping[str, KeyProbe] = MappingProxyType({v.id: _BY_PROTOCOL[v.ccxt_id] for v in VENUES.values()})

@@ -7,17 +7,16 @@ const TABS = [
   ['subscription', 'Subscription'], ['security', 'Security'], ['data-sharing', 'Data sharing'],
 ];
 
-const EXCHANGES = {
-  sandbox: { name: 'QARI sandbox (paper trading)', guide: 'The built-in paper exchange. Use the one-click button above, or paste a key made by the sandbox admin API.' },
-  bybit: { name: 'Bybit', guide: 'API Management → Create New Key → System-generated, Read-Write. Tick Unified Trading → Spot → Trade.', never: 'Assets → Withdrawal or Transfer, Contract, Options, Derivatives.' },
-  binance: { name: 'Binance', guide: 'API Management → Create API. Enable Reading and Enable Spot & Margin Trading.', never: 'Enable Withdrawals, Internal or Universal Transfer, Futures, Margin loans or Options.' },
-  okx: { name: 'OKX', passphrase: true, guide: 'API → Create V5 API key with permissions Read and Trade; keep the account in Spot mode.', never: 'Withdraw, or any derivatives trading mode.' },
-  kucoin: { name: 'KuCoin', passphrase: true, guide: 'API Management → Create API with General and Spot Trading.', never: 'Transfer, Withdrawal, Inner Transfer, Margin or Futures.' },
-  gate: { name: 'Gate', guide: 'APIv4 keys: Spot/Margin Trade read-write; everything else read-only.', never: 'Wallet (withdraw/transfer) write, Futures, Delivery or Options write.' },
-  bitget: { name: 'Bitget', passphrase: true, guide: 'API Key Management: Read-Write with Spot trade only.', never: 'Withdraw, Transfer, Futures or Copy-trading permissions.' },
-  mexc: { name: 'MEXC', guide: 'API Management: Spot — View Account Details and Trade.', never: 'Withdraw, Transfer, or Contract (futures) permissions.' },
-  htx: { name: 'HTX', guide: 'API Management: Read-only and Trade.', never: 'Withdraw.' },
-};
+// The venues, their key guides and passphrase needs: from GET /exchange/exchanges (the server's venue
+// data is the one list); the built-in sandbox first.
+let EXCHANGES = {};
+
+function venuesById(venues) {
+  const ordered = items(venues).slice().sort((a, b) => Number(a.live) - Number(b.live));
+  return Object.fromEntries(ordered.map((v) => [v.id, {
+    name: v.name, passphrase: v.needs_passphrase, guide: v.key_guide, never: v.key_never, spotStop: v.spot_stop,
+  }]));
+}
 
 function field(id, label, input, hint) {
   input.id = id;
@@ -50,8 +49,9 @@ let lastOutcome = null;
 let exchangeKeys = null;
 
 async function exchangeTab(root) {
-  const [connections, egress] = await Promise.all([optional('/exchange/connections'), optional('/system/egress-ip').catch(() => null)]);
-  if (connections === null) { clear(root, h('p', { class: 'muted' }, 'Exchange connections are not available on this server yet.')); return; }
+  const [connections, egress, venues] = await Promise.all([optional('/exchange/connections'), optional('/system/egress-ip').catch(() => null), optional('/exchange/exchanges')]);
+  if (connections === null || venues === null) { clear(root, h('p', { class: 'muted' }, 'Exchange connections are not available on this server yet.')); return; }
+  EXCHANGES = venuesById(venues);
   const result = h('div', { id: 'connect-result', role: 'status' });
   const keysEl = h('div', { id: 'exchange-keys' });
 
@@ -90,7 +90,8 @@ async function exchangeTab(root) {
     const x = EXCHANGES[exchange.value];
     passField.hidden = !x.passphrase;
     clear(guide, h('strong', {}, `${x.name}: `), x.guide,
-      x.never ? h('div', {}, h('strong', {}, 'Never enable: '), x.never, ' QARI refuses keys that can withdraw or move funds, and does not store them.') : null);
+      x.never ? h('div', {}, h('strong', {}, 'Never enable: '), x.never, ' QARI refuses keys that can withdraw or move funds, and does not store them.') : null,
+      x.spotStop === 'none' ? h('div', { 'data-spot-stop': 'none' }, `${x.name} cannot hold a spot stop order: QARI's watchdog sells at market when your stop is hit.`) : null);
   };
   exchange.addEventListener('change', showGuide);
   showGuide();
