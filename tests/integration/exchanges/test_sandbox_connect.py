@@ -121,7 +121,7 @@ async def test_sandbox_when_ip_bound_to_us_then_connected_and_restricted(
 async def test_sandbox_one_click_when_requested_then_connected_with_paper_usdt(
     api: Api, sandbox_server: SandboxServer
 ) -> None:
-    api.point(sandbox=sandbox_server.base_url)
+    api.point_sandbox(sandbox_server)
 
     response = await api.client.post(f"{URL}/sandbox", headers=api.headers)
 
@@ -132,6 +132,7 @@ async def test_sandbox_one_click_when_requested_then_connected_with_paper_usdt(
     assert balances["USDT"].free == Decimal(exchange_keys.SANDBOX_PAPER_USDT)
     again = await api.client.post(f"{URL}/sandbox", headers=api.headers)
     assert again.status_code == 409
+    assert len(sandbox_server.venue.keys) == 1  # the refused call minted no key
 
 
 async def test_sandbox_one_click_when_sandbox_down_then_503(api: Api) -> None:
