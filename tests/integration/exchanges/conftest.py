@@ -55,7 +55,8 @@ class Api:
         current = getattr(self.app.state, "exchange_endpoints", None)
         merged = dict(current.base_urls) if isinstance(current, Endpoints) else {}
         merged.update(base_urls)
-        self.app.state.exchange_endpoints = Endpoints(merged, timeout_ms=3000)
+        token = current.sandbox_admin_token if isinstance(current, Endpoints) else None
+        self.app.state.exchange_endpoints = Endpoints(merged, timeout_ms=3000, sandbox_admin_token=token)
 
     def point_sandbox(self, server: SandboxServer) -> None:
         """The sandbox venue at `server`, whose admin token mints the one-click keys."""
