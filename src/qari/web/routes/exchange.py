@@ -238,6 +238,8 @@ async def replace_key(
     data = exchange_keys.validate_input(
         body.exchange or row.exchange, body.api_key, body.api_secret, body.passphrase
     )
+    keys = sandbox_keys(request, endpoints_for(request)) if row.exchange == exchange_keys.SANDBOX else None
+    old_key = await exchange_keys.venue_key_id(session, vault, row) if keys is not None else None
     try:
         row = await exchange_keys.replace(
             session,
@@ -250,6 +252,8 @@ async def replace_key(
         )
     except exchange_keys.KeyRefusedError as e:
         return refused(e)
+    if keys is not None and old_key is not None and old_key != data.api_key:
+        await keys.revoke(old_key)  # the replaced paper key stops working on the sandbox
     return public(row)
 
 
