@@ -80,8 +80,9 @@ def _venue_order_links(server: LiveServer) -> set[str]:
     """The client order ids of every order the sandbox venue holds, whoever's key placed it."""
     admin = f"{server.sandbox_url}/admin"
     links: set[str] = set()
-    for key in httpx.get(f"{admin}/keys", timeout=10).json():
-        for order in httpx.get(f"{admin}/orders/{key['api_key']}", timeout=10).json():
+    auth = server.sandbox_admin
+    for key in httpx.get(f"{admin}/keys", headers=auth, timeout=10).json():
+        for order in httpx.get(f"{admin}/orders/{key['api_key']}", headers=auth, timeout=10).json():
             links.add(str(order.get("orderLinkId", "")))
     return links
 

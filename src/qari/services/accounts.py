@@ -185,7 +185,10 @@ async def login(
     this raises. A wrong e-mail and a wrong password get the same answer; only a correct password
     of an account with two-factor login on is told that a code is needed (`code` in the error).
     """
-    email = email.strip().lower()
+    try:
+        email = normalise_email(email)  # the form registration stored
+    except ServiceError:
+        email = email.replace("\x00", "").strip().lower()[:254]  # no account; answered like unknown ones
     wait = await _lockout(session, email=email, ip=ip, now=now)
     if wait and not totp_code:  # refused before any hashing: a locked client costs nothing
         raise ServiceError(

@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 from typing import Any
 
+import httpx
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -70,6 +71,8 @@ class Endpoints:
 
     base_urls: Mapping[str, str] = field(default_factory=dict)
     timeout_ms: int = 10_000
+    # The admin token of a sandbox reached over HTTP (not the platform's own, which is used in-process).
+    sandbox_admin_token: str | None = None
 
     def url_for(self, exchange: str) -> str | None:
         return self.base_urls.get(exchange)
@@ -479,20 +482,58 @@ class _FixedClock:
 # -- the built-in sandbox ---------------------------------------------------------------------------------
 
 
-def create_sandbox_key(venue: SandboxVenue, *, paper_usdt: str = SANDBOX_PAPER_USDT) -> KeyInput:
-    """A fresh trade-only key with paper USDT, minted in-process on the mounted sandbox (the one-click
-    path is the user's authenticated API call, not the sandbox's admin surface). The caller checks
-    first that the user has no sandbox connection, and revokes the key if connecting fails."""
-    venue.sync()
-    key = venue.create_key(
-        permissions={"Spot": ["SpotTrade"]},
-        read_only=0,
-        ips=["*"],
-        balances={"USDT": Decimal(paper_usdt)},
-        note="one-click QARI sandbox key",
-    )
-    register_secret(key.api_secret)
-    return KeyInput(SANDBOX, key.api_key, key.api_secret, None)
+class SandboxKeys:
+    """Mints and revokes the one-click paper keys: in-process on the platform's mounted sandbox (the
+    one-click path is the user's authenticated API call, not the sandbox's admin surface), or over
+    the admin API, with its token, of a sandbox elsewhere (tests, self-hosters)."""
+
+    def __init__(
+        self, venue: SandboxVenue | None = None, *, url: str | None = None, admin_token: str | None = None
+    ) -> None:
+        self.venue, self.url, self.admin_token = venue, url, admin_token
+
+    async def mint(self, *, paper_usdt: str = SANDBOX_PAPER_USDT) -> KeyInput:
+        """A fresh trade-only key with paper USDT. The caller checks first that the user has no
+        sandbox connection, and revokes the key if connecting fails."""
+        if self.venue is not None:
+            self.venue.sync()
+            key = self.venue.create_key(
+                permissions={"Spot": ["SpotTrade"]},
+                read_only=0,
+                ips=["*"],
+                balances={"USDT": Decimal(paper_usdt)},
+                note="one-click QARI sandbox key",
+            )
+            register_secret(key.api_secret)
+            return KeyInput(SANDBOX, key.api_key, key.api_secret, None)
+        body = {"permissions": {"Spot": ["SpotTrade"]}, "balances": {"USDT": paper_usdt}}
+        made = (await self._admin("POST", "/admin/keys", body)).json()
+        register_secret(made["api_secret"])
+        return KeyInput(SANDBOX, str(made["api_key"]), str(made["api_secret"]), None)
+
+    async def revoke(self, api_key: str) -> None:
+        """Best effort: a sandbox that cannot be reached now is logged, never fails the caller."""
+        if self.venue is not None:
+            self.venue.revoke_key(api_key)
+            return
+        try:
+            await self._admin("DELETE", f"/admin/keys/{api_key}", None, missing_ok=True)
+        except ServiceError as e:
+            log.warning("a sandbox key could not be revoked: %s", e.message)
+
+    async def _admin(
+        self, method: str, path: str, body: dict[str, Any] | None, *, missing_ok: bool = False
+    ) -> httpx.Response:
+        headers = {"Authorization": f"Bearer {self.admin_token}"}
+        try:
+            async with httpx.AsyncClient(timeout=10.0) as http:
+                url = (self.url or "").rstrip("/") + path
+                response = await http.request(method, url, json=body, headers=headers)
+        except httpx.HTTPError:
+            raise ServiceError(503, "the sandbox is not reachable") from None
+        if response.status_code != 200 and not (missing_ok and response.status_code == 404):
+            raise ServiceError(503, f"the sandbox refused its admin call (HTTP {response.status_code})")
+        return response
 
 
 async def ensure_unconnected(session: AsyncSession, user_id: int, exchange: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -14,6 +14,7 @@ from fastapi import FastAPI
 from sqlalchemy import text
 from tests.helpers import register_and_login
 
+from qari.adapters.simulator.harness import SandboxServer
 from qari.config import Settings
 from qari.core.clocks import ManualClock
 from qari.core.orders import Balance
@@ -54,7 +55,14 @@ class Api:
         current = getattr(self.app.state, "exchange_endpoints", None)
         merged = dict(current.base_urls) if isinstance(current, Endpoints) else {}
         merged.update(base_urls)
-        self.app.state.exchange_endpoints = Endpoints(merged, timeout_ms=3000)
+        token = current.sandbox_admin_token if isinstance(current, Endpoints) else None
+        self.app.state.exchange_endpoints = Endpoints(merged, timeout_ms=3000, sandbox_admin_token=token)
+
+    def point_sandbox(self, server: SandboxServer) -> None:
+        """The sandbox venue at `server`, whose admin token mints the one-click keys."""
+        self.point(sandbox=server.base_url)
+        endpoints = self.app.state.exchange_endpoints
+        self.app.state.exchange_endpoints = replace(endpoints, sandbox_admin_token=server.admin_token)
 
     async def scalar(self, sql: str) -> int:
         async with self.app.state.sessions() as session:

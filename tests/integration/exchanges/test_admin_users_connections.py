@@ -15,7 +15,7 @@ URL = "/api/v1/exchange/connections"
 async def test_admin_users_when_keys_connected_broken_or_absent_then_each_user_shows_plan_and_status(
     api: Api, sandbox_server: SandboxServer
 ) -> None:
-    api.point(sandbox=sandbox_server.base_url)
+    api.point_sandbox(sandbox_server)
     operator = api.headers  # the first account of the app
     one_click = await api.client.post(f"{URL}/sandbox", headers=operator)
     assert one_click.status_code == 201, one_click.text

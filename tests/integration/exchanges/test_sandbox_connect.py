@@ -121,7 +121,7 @@ async def test_sandbox_when_ip_bound_to_us_then_connected_and_restricted(
 async def test_sandbox_one_click_when_requested_then_connected_with_paper_usdt(
     api: Api, sandbox_server: SandboxServer
 ) -> None:
-    api.point(sandbox=sandbox_server.base_url)
+    api.point_sandbox(sandbox_server)
 
     response = await api.client.post(f"{URL}/sandbox", headers=api.headers)
 
@@ -132,6 +132,7 @@ async def test_sandbox_one_click_when_requested_then_connected_with_paper_usdt(
     assert balances["USDT"].free == Decimal(exchange_keys.SANDBOX_PAPER_USDT)
     again = await api.client.post(f"{URL}/sandbox", headers=api.headers)
     assert again.status_code == 409
+    assert len(sandbox_server.venue.keys) == 1  # the refused call minted no key
 
 
 async def test_sandbox_one_click_when_sandbox_down_then_503(api: Api) -> None:
@@ -140,3 +141,25 @@ async def test_sandbox_one_click_when_sandbox_down_then_503(api: Api) -> None:
     response = await api.client.post(f"{URL}/sandbox", headers=api.headers)
 
     assert response.status_code == 503 and "sandbox" in response.json()["detail"]
+
+
+async def test_sandbox_key_when_replaced_or_deleted_then_revoked_on_the_sandbox(
+    api: Api, sandbox_server: SandboxServer
+) -> None:
+    api.point_sandbox(sandbox_server)
+    made = await api.client.post(f"{URL}/sandbox", headers=api.headers)
+    assert made.status_code == 201, made.text
+    (paper_key,) = sandbox_server.venue.keys
+    key, secret = sandbox_server.create_key(balances={"USDT": "5"})
+
+    replaced = await api.client.put(
+        f"{URL}/{made.json()['id']}",
+        json={"exchange": "sandbox", "api_key": key, "api_secret": secret},
+        headers=api.headers,
+    )
+
+    assert replaced.status_code == 200, replaced.text
+    assert paper_key not in sandbox_server.venue.keys and key in sandbox_server.venue.keys
+    deleted = await api.client.delete(f"{URL}/{made.json()['id']}", headers=api.headers)
+    assert deleted.status_code == 204
+    assert key not in sandbox_server.venue.keys

@@ -49,8 +49,11 @@ async def test_secret_when_stored_used_and_logged_at_debug_then_absent_from_logs
                 )
                 login = await client.post("/api/v1/auth/login", json=creds)
                 responses.append(login)
-                assert responses[0].status_code == 201, responses[0].text
-                user_id = responses[0].json()["id"]
+                assert responses[0].status_code == 202, responses[0].text
+                me = await client.get(
+                    "/api/v1/me", headers={"Authorization": f"Bearer {login.json()['access_token']}"}
+                )
+                user_id = me.json()["id"]
                 # What the connect flow does with a pasted API secret: seal, store, later open for signing.
                 async with transaction(app.state.sessions) as session:
                     secret_id = await store_secret(

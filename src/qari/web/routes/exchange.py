@@ -28,7 +28,6 @@ from qari.adapters.exchanges.keys import KeyStatus
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.adapters.simulator.app import sandbox_base_url, sandbox_problem
-from qari.adapters.simulator.venue import SandboxVenue
 from qari.adapters.vault import SecretVault
 from qari.config import Settings
 from qari.core.time import Clock
@@ -192,17 +191,22 @@ async def create_connection(
     return await _connect(session, vault, user, data, endpoints_for(request), clock)
 
 
-def mounted_sandbox(request: Request) -> SandboxVenue | None:
-    """The platform's own sandbox venue when it is mounted (`mount_sandbox`), else None. A venue that
-    cannot build its market is a clear 503 naming the data problem, never a 500."""
+def sandbox_keys(request: Request, endpoints: exchange_keys.Endpoints) -> exchange_keys.SandboxKeys | None:
+    """Who mints the one-click keys: the platform's own sandbox in-process when the sandbox endpoint
+    is the mounted one (a 503 naming the data problem when it cannot build its market, never a 500);
+    a sandbox elsewhere only with its admin token; else None (no sandbox)."""
+    url = endpoints.url_for(exchange_keys.SANDBOX)
     venue_of = getattr(request.app.state, "sandbox_venue", None)
-    if venue_of is None:
+    if url is None:
         return None
-    problem = sandbox_problem(venue_of)
-    if problem is not None:
-        raise ServiceError(503, f"{problem}; fix or unset QARI_SANDBOX_DATA")
-    venue: SandboxVenue = venue_of()
-    return venue
+    if venue_of is not None and url == sandbox_base_url(request.app.state.settings):
+        problem = sandbox_problem(venue_of)
+        if problem is not None:
+            raise ServiceError(503, f"{problem}; fix or unset QARI_SANDBOX_DATA")
+        return exchange_keys.SandboxKeys(venue_of())
+    if endpoints.sandbox_admin_token:
+        return exchange_keys.SandboxKeys(url=url, admin_token=endpoints.sandbox_admin_token)
+    return None
 
 
 @router.post("/connections/sandbox", status_code=201, response_model=ConnectionPublic)
@@ -210,11 +214,11 @@ async def connect_sandbox(
     request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
 ) -> ConnectionPublic | JSONResponse:
     endpoints = endpoints_for(request)
-    venue = mounted_sandbox(request)
-    if venue is None or endpoints.url_for(exchange_keys.SANDBOX) is None:
+    keys = sandbox_keys(request, endpoints)
+    if keys is None:
         raise ServiceError(503, "the built-in sandbox is off on this server (QARI_SANDBOX_ENABLED)")
     await exchange_keys.ensure_unconnected(session, user.id, exchange_keys.SANDBOX)
-    data = exchange_keys.create_sandbox_key(venue)
+    data = await keys.mint()
     connected = False
     try:
         result = await _connect(session, vault, user, data, endpoints, clock)
@@ -222,7 +226,7 @@ async def connect_sandbox(
         return result
     finally:
         if not connected:  # refused, raced or failed: the minted key must not outlive the attempt
-            venue.revoke_key(data.api_key)
+            await keys.revoke(data.api_key)
 
 
 @router.get("/connections/{connection_id}", response_model=ConnectionPublic)
@@ -264,6 +268,8 @@ async def replace_key(
     data = exchange_keys.validate_input(
         body.exchange or row.exchange, body.api_key, body.api_secret, body.passphrase
     )
+    keys = sandbox_keys(request, endpoints_for(request)) if row.exchange == exchange_keys.SANDBOX else None
+    old_key = await exchange_keys.venue_key_id(session, vault, row) if keys is not None else None
     try:
         row = await exchange_keys.replace(
             session,
@@ -276,6 +282,8 @@ async def replace_key(
         )
     except exchange_keys.KeyRefusedError as e:
         return refused(e)
+    if keys is not None and old_key is not None and old_key != data.api_key:
+        await keys.revoke(old_key)  # the replaced paper key stops working on the sandbox
     return public(row)
 
 
@@ -284,9 +292,9 @@ async def delete_connection(
     connection_id: int, request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep
 ) -> Response:
     row = await exchange_keys.get_connection(session, user.id, connection_id)
-    venue = mounted_sandbox(request) if row.exchange == exchange_keys.SANDBOX else None
-    api_key = await exchange_keys.venue_key_id(session, vault, row) if venue is not None else None
+    keys = sandbox_keys(request, endpoints_for(request)) if row.exchange == exchange_keys.SANDBOX else None
+    api_key = await exchange_keys.venue_key_id(session, vault, row) if keys is not None else None
     await exchange_keys.delete(session, user_id=user.id, connection_id=connection_id)
-    if venue is not None and api_key is not None:
-        venue.revoke_key(api_key)  # a deleted connection's paper key stops working on the sandbox too
+    if keys is not None and api_key is not None:
+        await keys.revoke(api_key)  # a deleted connection's paper key stops working on the sandbox too
     return Response(status_code=204)
