@@ -228,6 +228,11 @@ async def test_ccxt_errors_when_refused_then_binance_codes_map_to_ccxt_exception
             await ex.fetch_order("12345", "BTC/USDT")
         with pytest.raises(ccxt.OrderNotFound, match="Unknown order sent"):
             await ex.cancel_order("12345", "BTC/USDT")
+        # a ccxt option passed as a raw parameter reaches Binance, which refuses what it does not read
+        with pytest.raises(ccxt.BadRequest, match="Not all sent parameters were read"):
+            await ex.create_order(
+                "BTC/USDT", "market", "buy", 0.0001, None, {"createMarketBuyOrderRequiresPrice": False}
+            )
     finally:
         await ex.close()
         await wrong.close()
