@@ -1076,8 +1076,7 @@ async def dispatch(venue: SandboxVenue, request: Request, path: str) -> Response
     return await with_faults(
         venue,
         path,
-        is_order_create=(request.method, path)
-        in {("POST", "/api/v5/trade/order"), ("POST", "/api/v5/trade/order-algo")},
+        is_order_create=request.method == "POST" and path in _CREATE_PATHS,
         fault_response=_fault_response,
         answer=lambda: _answer(venue, request, path, handler, private, needs_trade),
     )
