@@ -18,12 +18,13 @@ from __future__ import annotations
 
 import base64
 import datetime as dt
+import functools
 import hashlib
 import hmac
 import json
 import logging
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
 from urllib.parse import parse_qsl
@@ -610,7 +611,7 @@ def _size(params: Params, side: str, market: bool) -> tuple[Decimal, str]:
         raise OrderRefused("51000", "Parameter sz error") from None
     if sz is None or sz <= 0:
         raise OrderRefused("51000", "Parameter sz error")
-    tgt = params.get("tgtCcy") or ("quote_ccy" if market and side == "Buy" else "base_ccy")
+    tgt = str(params.get("tgtCcy") or "") or ("quote_ccy" if market and side == "Buy" else "base_ccy")
     if tgt not in ("base_ccy", "quote_ccy"):
         raise OrderRefused("51000", "Parameter tgtCcy error")
     return sz, "quoteCoin" if tgt == "quote_ccy" else "baseCoin"
@@ -621,7 +622,7 @@ def _common(venue: SandboxVenue, params: Params) -> tuple[str, str]:
     assert symbol is not None
     if params.get("tdMode") != "cash":
         raise OrderRefused("51000", "Parameter tdMode error: spot trading without margin is tdMode=cash")
-    side = params.get("side")
+    side = str(params.get("side") or "")
     if side not in ("buy", "sell"):
         raise OrderRefused("51000", "Parameter side error")
     return symbol, "Buy" if side == "buy" else "Sell"
@@ -630,7 +631,7 @@ def _common(venue: SandboxVenue, params: Params) -> tuple[str, str]:
 def _place(venue: SandboxVenue, key: ApiKey, params: Params) -> dict[str, object]:
     symbol, side = _common(venue, params)
     link_id = _client_id(params, "clOrdId")
-    ord_type = params.get("ordType")
+    ord_type = str(params.get("ordType") or "")
     tifs = {"limit": "GTC", "post_only": "PostOnly", "ioc": "IOC", "fok": "FOK", "market": "GTC"}
     if ord_type not in tifs:
         raise OrderRefused("51000", "Parameter ordType error")
@@ -679,7 +680,7 @@ def _one(items: list[dict[str, object]]) -> list[Any]:
     raise OkxError("1", "All operations failed", data=items)
 
 
-def _attempt(fn: Callable[[], dict[str, object]], ids: dict[str, object]) -> dict[str, object]:
+def _attempt(fn: Callable[[], dict[str, object]], ids: Mapping[str, object]) -> dict[str, object]:
     try:
         return fn()
     except OrderRefused as e:
@@ -705,7 +706,7 @@ def place_batch(venue: SandboxVenue, params: Params, key: ApiKey | None) -> list
     out = []
     for item in items:
         ids = {"clOrdId": str(item.get("clOrdId") or ""), "ordId": "", "tag": str(item.get("tag") or "")}
-        out.append(_attempt(lambda item=item: _place(venue, key, item), ids))
+        out.append(_attempt(functools.partial(_place, venue, key, item), ids))
     return _one(out)
 
 
@@ -809,7 +810,7 @@ def fills(venue: SandboxVenue, params: Params, key: ApiKey | None) -> list[Any]:
 def _place_algo(venue: SandboxVenue, key: ApiKey, params: Params) -> dict[str, object]:
     symbol, side = _common(venue, params)
     link_id = _client_id(params, "algoClOrdId")
-    kind = params.get("ordType")
+    kind = str(params.get("ordType") or "")
     if kind == "conditional":
         if params.get("tpTriggerPx"):
             raise OrderRefused("51000", "Parameter tpTriggerPx error: the sandbox rests stop-loss legs only")
