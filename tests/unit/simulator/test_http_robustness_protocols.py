@@ -148,5 +148,5 @@ def test_okx_order_when_arbitrary_params_then_okx_envelope_and_books_hold(
     response = asyncio.run(_okx(path, json.dumps(payload, default=str)))
     assert response.status_code < 500, response.text
     body = response.json()
-    assert set(body) == {"code", "msg", "data"} and body["code"] in ("0", "1") or body["data"] == [], body
+    assert (set(body) == {"code", "msg", "data"} and body["code"] in ("0", "1")) or body["data"] == [], body
     OKX.exchange.check_invariants()
