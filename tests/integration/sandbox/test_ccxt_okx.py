@@ -284,3 +284,22 @@ async def test_ccxt_okx_when_fault_injected_then_mapped_error_and_no_order(
         assert await ex.fetch_open_orders("BTC/USDT") == []
     finally:
         await ex.close()
+
+
+def test_okx_history_when_older_than_its_window_then_only_the_longer_read_returns_it(
+    okx: SandboxServer,
+) -> None:
+    key, secret = _key(okx, balances={"USDT": "1000"})
+    order = {"instId": "BTC-USDT", "tdMode": "cash", "side": "buy", "ordType": "market", "sz": "10"}
+    placed = _signed(okx, "POST", "/api/v5/trade/order", key, secret, body=order)["data"][0]["ordId"]
+    okx.advance(4 * 86_400_000)  # past the 3-day fills window, inside the 7-day order window
+
+    def ids(path: str) -> list[str]:
+        return [row["ordId"] for row in _signed(okx, "GET", path, key, secret)["data"]]
+
+    assert ids("/api/v5/trade/fills?instType=SPOT") == []
+    assert set(ids("/api/v5/trade/fills-history?instType=SPOT")) == {placed}
+    assert ids("/api/v5/trade/orders-history?instType=SPOT") == [placed]
+    okx.advance(4 * 86_400_000)
+    assert ids("/api/v5/trade/orders-history?instType=SPOT") == []
+    assert ids("/api/v5/trade/orders-history-archive?instType=SPOT") == [placed]

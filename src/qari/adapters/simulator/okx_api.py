@@ -764,8 +764,18 @@ def cancel_order(venue: SandboxVenue, params: Params, key: ApiKey | None) -> lis
     return _one([_attempt(cancel, ids)])
 
 
-def _orders(venue: SandboxVenue, key: ApiKey, params: Params, *, active: bool) -> list[Order]:
+# How far back OKX's history reads reach (v5 docs): orders 7 days / 3 months (archive), fills 3 days /
+# 3 months (history); older records are not returned.
+DAY_MS = 86_400_000
+ORDERS_WINDOW_MS, ORDERS_ARCHIVE_MS = 7 * DAY_MS, 90 * DAY_MS
+FILLS_WINDOW_MS, FILLS_HISTORY_MS = 3 * DAY_MS, 90 * DAY_MS
+
+
+def _orders(
+    venue: SandboxVenue, key: ApiKey, params: Params, *, active: bool, window_ms: int = 0
+) -> list[Order]:
     _inst_type(params, required=not active)
+    oldest = venue.exchange.now_ms - window_ms if window_ms else None
     symbol = _symbol(venue, params, required=False)
     orders = venue.exchange.orders(key.account_id, symbol, active=True if active else None)
     wanted = params.get("ordType")
@@ -775,6 +785,7 @@ def _orders(venue: SandboxVenue, key: ApiKey, params: Params, *, active: bool) -
         if (not _is_algo(o) or o.status != "Untriggered")
         and (active or not o.active)
         and (not wanted or _ord_type(o) == wanted)
+        and (oldest is None or o.created_ms >= oldest)
     ]
     return _page(visible, params, lambda o: int(visible_ord_id(o)))
 
@@ -786,15 +797,32 @@ def orders_pending(venue: SandboxVenue, params: Params, key: ApiKey | None) -> l
 
 def orders_history(venue: SandboxVenue, params: Params, key: ApiKey | None) -> list[Any]:
     assert key is not None
-    return [render_order(venue, o) for o in _orders(venue, key, params, active=False)]
+    closed = _orders(venue, key, params, active=False, window_ms=ORDERS_WINDOW_MS)
+    return [render_order(venue, o) for o in closed]
+
+
+def orders_archive(venue: SandboxVenue, params: Params, key: ApiKey | None) -> list[Any]:
+    assert key is not None
+    closed = _orders(venue, key, params, active=False, window_ms=ORDERS_ARCHIVE_MS)
+    return [render_order(venue, o) for o in closed]
 
 
 def fills(venue: SandboxVenue, params: Params, key: ApiKey | None) -> list[Any]:
+    return _fills(venue, params, key, FILLS_WINDOW_MS)
+
+
+def fills_history(venue: SandboxVenue, params: Params, key: ApiKey | None) -> list[Any]:
+    return _fills(venue, params, key, FILLS_HISTORY_MS)
+
+
+def _fills(venue: SandboxVenue, params: Params, key: ApiKey | None, window_ms: int) -> list[Any]:
     assert key is not None
     _inst_type(params)
     symbol = _symbol(venue, params, required=False)
     wanted = params.get("ordId")
+    oldest = venue.exchange.now_ms - window_ms
     begin, end = _int(params, "begin"), _int(params, "end")
+    begin = oldest if begin is None else max(begin, oldest)
     rows = []
     for e in venue.exchange.executions(key.account_id, symbol, start_ms=begin, end_ms=end):
         order = venue.exchange.get_order(key.account_id, order_id=e.order_id)
@@ -965,9 +993,9 @@ ROUTES: dict[tuple[str, str], tuple[Handler, bool, bool]] = {
     ("POST", "/api/v5/trade/cancel-order"): (cancel_order, True, True),
     ("GET", "/api/v5/trade/orders-pending"): (orders_pending, True, False),
     ("GET", "/api/v5/trade/orders-history"): (orders_history, True, False),
-    ("GET", "/api/v5/trade/orders-history-archive"): (orders_history, True, False),
+    ("GET", "/api/v5/trade/orders-history-archive"): (orders_archive, True, False),
     ("GET", "/api/v5/trade/fills"): (fills, True, False),
-    ("GET", "/api/v5/trade/fills-history"): (fills, True, False),
+    ("GET", "/api/v5/trade/fills-history"): (fills_history, True, False),
     ("POST", "/api/v5/trade/order-algo"): (place_algo, True, True),
     ("POST", "/api/v5/trade/cancel-algos"): (cancel_algos, True, True),
     ("GET", "/api/v5/trade/orders-algo-pending"): (algos_pending, True, False),
