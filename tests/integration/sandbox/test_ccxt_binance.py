@@ -297,6 +297,16 @@ def test_signed_requests_when_key_time_signature_or_filters_wrong_then_binance_e
         == -1121
     )
 
+    maker = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT_MAKER", "quantity": "0.001"}
+    taking = _signed(binance, "POST", "/api/v3/order", {**maker, "price": str(low * 2)}, key, secret)
+    assert (_code(taking), taking.json()["msg"]) == (-2010, "Order would immediately match and take.")
+    as_result = {
+        **maker,
+        "price": str(low),
+        "newOrderRespType": "RESULT",
+    }  # LIMIT_MAKER answers ACK otherwise
+    resting = _signed(binance, "POST", "/api/v3/order", as_result, key, secret).json()
+    assert (resting["type"], resting["status"]) == ("LIMIT_MAKER", "NEW")
     first = place(quantity="0.001", price=str(low), newClientOrderId="q1:a/b.c_d-e")
     assert first.status_code == 200 and first.json()["clientOrderId"] == "q1:a/b.c_d-e"
     duplicate = place(quantity="0.001", price=str(low), newClientOrderId="q1:a/b.c_d-e")

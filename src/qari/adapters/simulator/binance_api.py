@@ -697,6 +697,11 @@ def create_order(venue: SandboxVenue, params: Params, key: ApiKey | None) -> obj
     account_orders = venue.exchange.orders(key.account_id, active=True)
     if any(o.order_link_id == link_id for o in account_orders):
         raise BinanceError(-2010, "Duplicate order sent.")
+    if kind == "LIMIT_MAKER" and price is not None:  # refused outright, no order is created (Binance)
+        bids, asks = venue.exchange.order_book(symbol, 1)
+        best = asks if side == "BUY" else bids
+        if best and (best[0][0] <= price if side == "BUY" else best[0][0] >= price):
+            raise BinanceError(-2010, "Order would immediately match and take.")
     order = venue.exchange.place_order(
         key.account_id,
         symbol,
@@ -712,8 +717,6 @@ def create_order(venue: SandboxVenue, params: Params, key: ApiKey | None) -> obj
         trigger_direction=direction,
         reuse_closed_link_ids=True,
     )
-    if kind == "LIMIT_MAKER" and order.reject_reason == "EC_PostOnlyWillTakeLiquidity":
-        raise BinanceError(-2010, "Order would immediately match and take.")
     return _ack(
         venue, order, params.get("newOrderRespType") or ("FULL" if kind in ("LIMIT", "MARKET") else "ACK")
     )
