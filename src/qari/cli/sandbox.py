@@ -1,5 +1,5 @@
-"""`qari sandbox`: the sandbox exchange alone, speaking Bybit v5 spot (the default) or Binance spot at
-the root of its base URL."""
+"""`qari sandbox`: the sandbox exchange alone, speaking Bybit v5 spot (the default), Binance spot or OKX
+v5 spot at the root of its base URL."""
 
 from __future__ import annotations
 
@@ -12,12 +12,12 @@ import typer
 from qari.cli.options import DATA_DIR_NAMES
 from qari.config import ConfigError
 
-_BANNER = {"bybit": "Bybit v5 spot", "binance": "Binance spot (/api/v3)"}
+_BANNER = {"bybit": "Bybit v5 spot", "binance": "Binance spot (/api/v3)", "okx": "OKX v5 spot (/api/v5)"}
 
 
 def sandbox(
     protocol: str = typer.Option(
-        "bybit", "--protocol", help="Wire protocol to speak: bybit (v5) or binance (spot /api/v3)."
+        "bybit", "--protocol", help="Wire protocol to speak: bybit (v5), binance (spot /api/v3) or okx (v5)."
     ),
     host: str = typer.Option("127.0.0.1", help="Interface to listen on."),
     port: int = typer.Option(8100, min=1, max=65535, help="TCP port."),
@@ -90,7 +90,11 @@ def sandbox(
     typer.echo(
         f"  create a key: curl -s -X POST {base}/admin/keys -H 'content-type: application/json' "
         f"-H 'Authorization: Bearer {shown}' "
-        """-d '{"balances": {"USDT": "10000"}}'"""
+        + (
+            """-d '{"balances": {"USDT": "10000"}, "passphrase": "Choose1"}'"""
+            if protocol == "okx"
+            else """-d '{"balances": {"USDT": "10000"}}'"""
+        )
     )
     uvicorn.run(
         create_sandbox_app(venue, admin_token=token),

@@ -228,6 +228,11 @@ async def test_ccxt_errors_when_refused_then_binance_codes_map_to_ccxt_exception
             await ex.fetch_order("12345", "BTC/USDT")
         with pytest.raises(ccxt.OrderNotFound, match="Unknown order sent"):
             await ex.cancel_order("12345", "BTC/USDT")
+        # a ccxt option passed as a raw parameter reaches Binance, which refuses what it does not read
+        with pytest.raises(ccxt.BadRequest, match="Not all sent parameters were read"):
+            await ex.create_order(
+                "BTC/USDT", "market", "buy", 0.0001, None, {"createMarketBuyOrderRequiresPrice": False}
+            )
     finally:
         await ex.close()
         await wrong.close()
@@ -292,6 +297,16 @@ def test_signed_requests_when_key_time_signature_or_filters_wrong_then_binance_e
         == -1121
     )
 
+    maker = {"symbol": "BTCUSDT", "side": "BUY", "type": "LIMIT_MAKER", "quantity": "0.001"}
+    taking = _signed(binance, "POST", "/api/v3/order", {**maker, "price": str(low * 2)}, key, secret)
+    assert (_code(taking), taking.json()["msg"]) == (-2010, "Order would immediately match and take.")
+    as_result = {
+        **maker,
+        "price": str(low),
+        "newOrderRespType": "RESULT",
+    }  # LIMIT_MAKER answers ACK otherwise
+    resting = _signed(binance, "POST", "/api/v3/order", as_result, key, secret).json()
+    assert (resting["type"], resting["status"]) == ("LIMIT_MAKER", "NEW")
     first = place(quantity="0.001", price=str(low), newClientOrderId="q1:a/b.c_d-e")
     assert first.status_code == 200 and first.json()["clientOrderId"] == "q1:a/b.c_d-e"
     duplicate = place(quantity="0.001", price=str(low), newClientOrderId="q1:a/b.c_d-e")

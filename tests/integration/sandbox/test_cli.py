@@ -125,6 +125,14 @@ def test_cli_when_protocol_binance_then_serves_binance_spot_with_recorded_rules_
         assert bybit.status_code == 404
 
 
+def test_cli_when_protocol_okx_then_serves_okx_v5_with_recorded_rules() -> None:
+    with _serving("--protocol", "okx", "--stepped", probe="/api/v5/public/time") as base:
+        answer = httpx.get(f"{base}/api/v5/public/instruments?instType=SPOT").json()
+        rows = {row["instId"]: row for row in answer["data"]}
+        assert answer["code"] == "0" and rows["BTC-USDT"]["tickSz"] == "0.1"  # OKX's recorded rule
+        assert "SOL-USDT" in rows
+
+
 def test_cli_when_protocol_unknown_then_exit_2_naming_the_choices() -> None:
     result = CliRunner().invoke(app, ["sandbox", "--protocol", "kraken"])
-    assert result.exit_code == 2 and "bybit, binance" in result.output
+    assert result.exit_code == 2 and "bybit, binance, okx" in result.output

@@ -53,6 +53,7 @@ class KeyRequest(BaseModel):
     balances: dict[str, Decimal] = Field(default_factory=dict)
     account_id: str | None = Field(None, description="share an account with another key")
     note: str = ""
+    passphrase: str = Field("", max_length=32, description="the key's passphrase (OKX signs with one)")
 
 
 class BalancesRequest(BaseModel):
@@ -123,6 +124,7 @@ def create_key(body: KeyRequest, venue: Venue) -> dict[str, str]:
         balances=body.balances,
         account_id=body.account_id,
         note=body.note,
+        passphrase=body.passphrase,
     )
     return {"api_key": key.api_key, "api_secret": key.api_secret, "account_id": key.account_id}
 

@@ -1,5 +1,5 @@
-"""The sandbox as an ASGI app: its venue's protocol (Bybit v5 at `{base}/v5/...`, or Binance spot at
-`{base}/api/v3/...` and `{base}/sapi/v1/...`), admin at `{base}/admin/...`.
+"""The sandbox as an ASGI app: its venue's protocol (Bybit v5 at `{base}/v5/...`, Binance spot at
+`{base}/api/v3/...` and `{base}/sapi/v1/...`, or OKX v5 at `{base}/api/v5/...`), admin at `{base}/admin/...`.
 
 `create_sandbox_app(venue_or_factory)` serves one `SandboxVenue` (built lazily from a factory when
 mounted inside the platform); `build_venue(...)` / `venue_from_settings(settings)` assemble one.
@@ -15,7 +15,7 @@ from fastapi import FastAPI, Request
 from starlette.responses import Response
 from starlette.types import ASGIApp, Receive, Scope, Send
 
-from qari.adapters.simulator import binance_api, bybit_api
+from qari.adapters.simulator import binance_api, bybit_api, okx_api
 from qari.adapters.simulator.admin_api import router as admin_router
 from qari.adapters.simulator.clock import MarketClock, ReplayClock, SteppedClock
 from qari.adapters.simulator.exchange import SimulatedExchange
@@ -108,6 +108,7 @@ Dispatch = Callable[[SandboxVenue, Request, str], Awaitable[Response]]
 PROTOCOLS: dict[str, tuple[tuple[str, ...], Dispatch]] = {
     "bybit": (("/v5/",), bybit_api.dispatch),
     "binance": (binance_api.PREFIXES, binance_api.dispatch),
+    "okx": (okx_api.PREFIXES, okx_api.dispatch),
 }
 
 
@@ -153,7 +154,7 @@ def create_sandbox_app(
         return holder[0]
 
     app = FastAPI(
-        title="QARI sandbox exchange (Bybit v5 / Binance spot)",
+        title="QARI sandbox exchange (Bybit v5 / Binance spot / OKX v5)",
         docs_url="/admin/docs",
         openapi_url="/admin/openapi.json",
     )

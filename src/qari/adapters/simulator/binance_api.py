@@ -75,7 +75,33 @@ ORDER_TYPES = (
     "TAKE_PROFIT",
     "TAKE_PROFIT_LIMIT",
 )
-STP_MODES = ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH"]
+STP_MODES = ["EXPIRE_TAKER", "EXPIRE_MAKER", "EXPIRE_BOTH", "NONE"]
+_SIGNING = frozenset({"timestamp", "recvWindow", "signature"})
+# The parameters Binance reads per trading call; anything else is refused with -1104, as Binance does.
+_ORDER_PARAMS = _SIGNING | {
+    "symbol",
+    "side",
+    "type",
+    "timeInForce",
+    "quantity",
+    "quoteOrderQty",
+    "price",
+    "newClientOrderId",
+    "strategyId",
+    "strategyType",
+    "stopPrice",
+    "trailingDelta",
+    "icebergQty",
+    "newOrderRespType",
+    "selfTradePreventionMode",
+}
+_CANCEL_PARAMS = _SIGNING | {
+    "symbol",
+    "orderId",
+    "origClientOrderId",
+    "newClientOrderId",
+    "cancelRestrictions",
+}
 BAD_KEY = "Invalid API-key, IP, or permissions for action."
 
 
@@ -119,6 +145,18 @@ def from_core(e: VenueError) -> BinanceError:
 
 
 # ------------------------------------------------------------------------------------------ params
+def _all_read(params: Params, known: frozenset[str] | set[str]) -> None:
+    """Binance refuses a call carrying a parameter it does not read (e.g. a client library's option
+    sent through as a raw parameter)."""
+    unread = [name for name in params if name not in known]
+    if unread:
+        raise BinanceError(
+            -1104,
+            f"Not all sent parameters were read; read '{len(params) - len(unread)}' parameter(s) "
+            f"but was sent '{len(params)}'.",
+        )
+
+
 def _mandatory(name: str) -> BinanceError:
     return BinanceError(-1102, f"Mandatory parameter '{name}' was not sent, was empty/null, or malformed.")
 
@@ -643,6 +681,7 @@ def _amounts(
 
 def create_order(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
     assert key is not None
+    _all_read(params, _ORDER_PARAMS)
     symbol = _symbol(venue, params)
     assert symbol is not None
     side, kind, limit, conditional, tif = _kind(params)
@@ -658,6 +697,11 @@ def create_order(venue: SandboxVenue, params: Params, key: ApiKey | None) -> obj
     account_orders = venue.exchange.orders(key.account_id, active=True)
     if any(o.order_link_id == link_id for o in account_orders):
         raise BinanceError(-2010, "Duplicate order sent.")
+    if kind == "LIMIT_MAKER" and price is not None:  # refused outright, no order is created (Binance)
+        bids, asks = venue.exchange.order_book(symbol, 1)
+        best = asks if side == "BUY" else bids
+        if best and (best[0][0] <= price if side == "BUY" else best[0][0] >= price):
+            raise BinanceError(-2010, "Order would immediately match and take.")
     order = venue.exchange.place_order(
         key.account_id,
         symbol,
@@ -673,8 +717,6 @@ def create_order(venue: SandboxVenue, params: Params, key: ApiKey | None) -> obj
         trigger_direction=direction,
         reuse_closed_link_ids=True,
     )
-    if kind == "LIMIT_MAKER" and order.reject_reason == "EC_PostOnlyWillTakeLiquidity":
-        raise BinanceError(-2010, "Order would immediately match and take.")
     return _ack(
         venue, order, params.get("newOrderRespType") or ("FULL" if kind in ("LIMIT", "MARKET") else "ACK")
     )
@@ -755,6 +797,7 @@ def _cancelled(venue: SandboxVenue, order: Order, cancel_id: str) -> dict[str, o
 
 def cancel_order(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
     assert key is not None
+    _all_read(params, _CANCEL_PARAMS)
     symbol = _symbol(venue, params)
     assert symbol is not None
     cancel_id = _client_id(params, "newClientOrderId") or _new_client_id()

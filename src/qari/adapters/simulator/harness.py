@@ -73,6 +73,7 @@ class _SandboxAdmin:
         ips: list[str] | None = None,
         read_only: int = 0,
         account_id: str | None = None,
+        passphrase: str = "",
     ) -> tuple[str, str]:
         body = {
             "permissions": SPOT_TRADE if permissions is None else permissions,
@@ -80,6 +81,7 @@ class _SandboxAdmin:
             "ips": ips or ["*"],
             "read_only": read_only,
             "account_id": account_id,
+            "passphrase": passphrase,
         }
         data = self.admin("POST", "/keys", body)
         return data["api_key"], data["api_secret"]
@@ -128,7 +130,7 @@ class _SandboxAdmin:
     # ----------------------------------------------------------------------------------- clients
     def ccxt(self, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
         """An async ccxt of the protocol spoken here (bybit, binance); the caller awaits `.close()`."""
-        make = ccxt_binance if self.protocol == "binance" else ccxt_bybit
+        make = {"binance": ccxt_binance, "okx": ccxt_okx}.get(self.protocol, ccxt_bybit)
         return make(self.base_url, api_key, secret, **options)
 
     def pybit(self, api_key: str, secret: str, **options: Any) -> Any:
@@ -292,6 +294,23 @@ def ccxt_binance(base_url: str, api_key: str | None = None, secret: str | None =
         config["apiKey"] = api_key
         config["secret"] = secret
     exchange = ccxt_async.binance(config)
+    exchange.has["fetchCurrencies"] = False
+    point_at(exchange, base_url)
+    return exchange
+
+
+def ccxt_okx(base_url: str, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
+    """An async ccxt `okx` for spot against the sandbox (OKX protocol); pass `password=` (the passphrase)."""
+    import ccxt.async_support as ccxt_async
+
+    config: dict[str, Any] = {
+        "options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, **options.pop("options", {})},
+        **options,
+    }
+    if api_key is not None:
+        config["apiKey"] = api_key
+        config["secret"] = secret
+    exchange = ccxt_async.okx(config)
     exchange.has["fetchCurrencies"] = False
     point_at(exchange, base_url)
     return exchange

@@ -40,6 +40,7 @@ class ApiKey:
     ips: list[str] = field(default_factory=lambda: ["*"])
     note: str = ""
     created_ms: int = 0
+    passphrase: str = field(default="", repr=False)  # chosen by the key's creator; OKX requires one
 
     def can_trade_spot(self) -> bool:
         return self.read_only == 0 and "SpotTrade" in self.permissions.get("Spot", [])
@@ -85,7 +86,7 @@ class SandboxVenue:
         protocol: str = "bybit",
     ) -> None:
         self.exchange = exchange
-        self.protocol = protocol  # the wire protocol it speaks: "bybit" (v5) or "binance" (spot /api/v3)
+        self.protocol = protocol  # the wire protocol it speaks: "bybit", "binance" or "okx"
         self.rate_limits = rate_limits
         self.clock = clock
         self.real_clock = real_clock
@@ -116,6 +117,7 @@ class SandboxVenue:
         balances: dict[str, Decimal] | None = None,
         account_id: str | None = None,
         note: str = "",
+        passphrase: str = "",
     ) -> ApiKey:
         self._user_seq += 1
         if account_id is None:
@@ -136,6 +138,7 @@ class SandboxVenue:
             ips=list(ips or ["*"]),
             note=note,
             created_ms=self.auth_now_ms(),
+            passphrase=passphrase,
         )
         self.keys[key.api_key] = key
         return key
