@@ -26,9 +26,9 @@ function csrfToken() {
 export const session = { onUnauthorized: null };
 
 /** Call the documented JSON API. Unsafe methods carry the CSRF token from its cookie. */
-export async function api(method, path, body) {
+export async function api(method, path, body, { signal } = {}) {
   const headers = { Accept: 'application/json' };
-  const init = { method, headers, credentials: 'same-origin' };
+  const init = { method, headers, credentials: 'same-origin', signal };
   if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
   if (method !== 'GET') { const token = csrfToken(); if (token) headers['X-CSRF-Token'] = token; }
   const response = await fetch('/api/v1' + path, init);
