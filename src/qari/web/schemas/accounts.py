@@ -171,5 +171,7 @@ class AuditPublic(BaseModel):
     id: int
     at: dt.datetime
     actor_user_id: int | None
+    actor_email: str | None = Field(None, description="who did it; null for the system")
     action: str
     detail: dict[str, object]
+    summary: str = Field("", description="what happened, in one plain sentence")
