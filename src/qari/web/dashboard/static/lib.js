@@ -159,11 +159,12 @@ export function pick(obj, ...keys) {
 
 export function table(columns, rows, empty) {
   if (!rows.length) return h('p', { class: 'muted' }, empty);
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  // `reflow`: on a phone each row becomes a small card of "label: value" lines (style.css).
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'reflow' },
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null }, c.label)))),
     h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => {
       const value = c.value(row);
-      return h('td', { class: [c.num ? 'num' : '', c.tone ? c.tone(row) : ''].join(' ').trim() || null }, value);
+      return h('td', { class: [c.num ? 'num' : '', c.tone ? c.tone(row) : ''].join(' ').trim() || null, 'data-label': c.label || null }, h('span', {}, value));
     }))))));
 }
 
