@@ -33,7 +33,7 @@ def test_connect_form_when_input_refused_then_errors_beside_fields_secret_kept_n
     assert page.input_value("#api_secret") == "a-secret-the-user-pasted-1234"  # type: ignore[attr-defined]
     assert "Nothing was saved." in page.inner_text("#connect-form-result")  # type: ignore[attr-defined]
     assert not RAW.search(_visible(page)), _visible(page)
-    shoot(page, "30-connect-field-error")
+    shoot(page, "40-connect-field-error")
 
     # A well-formed key the exchange does not know: refused by the exchange, still nothing saved.
     page.fill("#api_key", "NOSUCHKEY0000000001")  # type: ignore[attr-defined]
@@ -44,7 +44,7 @@ def test_connect_form_when_input_refused_then_errors_beside_fields_secret_kept_n
     assert page.input_value("#api_secret") == "a-secret-the-user-pasted-1234"  # type: ignore[attr-defined]
     assert page.inner_text("#exchange-keys") == "No exchange key yet."  # type: ignore[attr-defined]
     assert not RAW.search(_visible(page)), _visible(page)
-    shoot(page, "31-connect-refused")
+    shoot(page, "41-connect-refused")
 
 
 def test_connect_form_when_exchange_never_answers_then_verifying_then_gives_up_honestly(
@@ -69,4 +69,4 @@ def test_connect_form_when_exchange_never_answers_then_verifying_then_gives_up_h
     assert page.input_value("#api_secret") == "another-pasted-secret-5678"  # type: ignore[attr-defined]
     assert page.is_enabled("#connect-form button[type=submit]")  # type: ignore[attr-defined]
     assert held, "the form never asked the server"
-    shoot(page, "32-connect-timeout")
+    shoot(page, "42-connect-timeout")

@@ -73,6 +73,17 @@ def password_problems(password: str, *, email: str = "") -> list[str]:
     return problems
 
 
+# The rules `password_problems` enforces, as a person reads them (the register and password forms
+# show these; keep them beside the checks).
+PASSWORD_RULES = (
+    f"{MIN_PASSWORD_LENGTH} to {MAX_PASSWORD_LENGTH} characters",
+    "at least three of: lower-case letters, upper-case letters, digits, symbols",
+    "at least 6 different characters",
+    "not your e-mail name",
+    "no spaces at the start or end",
+)
+
+
 def new_token() -> str:
     """Session and CSRF tokens; logs mask them by shape (Authorization / cookie / token= values)."""
     return secrets.token_urlsafe(32)

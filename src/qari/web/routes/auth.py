@@ -6,7 +6,7 @@ import datetime as dt
 
 from fastapi import APIRouter, Request, Response, status
 
-from qari.services import accounts, plans
+from qari.services import accounts, credentials, plans
 from qari.services.errors import ServiceError
 from qari.web import security
 from qari.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VaultDep
@@ -14,6 +14,7 @@ from qari.web.schemas.accounts import (
     Credentials,
     LoginRequest,
     PasswordChange,
+    PasswordRules,
     TokenPublic,
     TotpCode,
     TotpDisable,
@@ -118,3 +119,9 @@ async def totp_disable(
 ) -> None:
     await accounts.totp_disable(session, vault, user, password=body.password, code=body.code, now=clock.now())
     await session.commit()
+
+
+@router.get("/password-rules", response_model=PasswordRules)
+async def password_rules() -> PasswordRules:
+    """The rules a new password must meet, for the register and change-password forms."""
+    return PasswordRules(rules=list(credentials.PASSWORD_RULES))

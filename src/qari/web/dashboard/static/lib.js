@@ -184,3 +184,11 @@ export function makeChart(el, options = {}) {
 }
 
 export const toSeconds = (t) => Math.floor((typeof t === 'number' ? (t > 1e12 ? t / 1000 : t) : Date.parse(t) / 1000));
+
+/** The password rules as the server states them (one home: GET /auth/password-rules). */
+export async function passwordHint() {
+  const data = await optional('/auth/password-rules').catch(() => null);
+  const rules = data && Array.isArray(data.rules) ? data.rules : [];
+  if (!rules.length) return 'At least 12 characters, mixing letters, digits and symbols.';
+  return h('span', { id: 'password-rules' }, 'The password needs: ', h('ul', { class: 'plain' }, rules.map((r) => h('li', {}, r))));
+}

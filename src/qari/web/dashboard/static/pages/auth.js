@@ -1,5 +1,5 @@
 // Register and log in (with the TOTP code when the account has two-factor login on).
-import { api, clear, h } from '../lib.js';
+import { api, clear, h, passwordHint } from '../lib.js';
 
 function needsTotp(error) {
   const text = `${error.message} ${JSON.stringify(error.body || {})}`.toLowerCase();
@@ -63,7 +63,7 @@ export function registerPage(ctx) {
       const message = h('div', { role: 'alert' });
       const submit = h('button', { type: 'submit' }, 'Create account');
       const form = h('form', { class: 'card', novalidate: true }, h('h1', {}, 'Create your QARI account'), message,
-        field('E-mail', email), field('Password', password, 'At least 12 characters, mixing letters, digits and symbols. Your 3-month free trial starts today.'),
+        field('E-mail', email), field('Password', password, await passwordHint()), h('p', { class: 'small muted' }, 'Your 3-month free trial starts today.'),
         submit, h('p', { class: 'small' }, 'Already registered? ', h('a', { href: '/app/login', 'data-link': true }, 'Log in')));
       form.addEventListener('submit', async (event) => {
         event.preventDefault();

@@ -1,5 +1,5 @@
 // Settings tabs: Exchange, Risk parameters, Notifications, Subscription, Security, Data sharing.
-import { api, ApiError, clear, fmtTime, h, items, optional, pick, statusBadge, STATUS_LABELS, toast } from '../lib.js';
+import { api, ApiError, clear, fmtTime, h, items, optional, passwordHint, pick, statusBadge, STATUS_LABELS, toast } from '../lib.js';
 import { refreshBadges } from '../app.js';
 
 const TABS = [
@@ -376,7 +376,7 @@ async function securityTab(root, ctx) {
   const fresh = h('input', { type: 'password', autocomplete: 'new-password' });
   const pwMessage = h('div', { role: 'status' });
   const pwForm = h('form', { class: 'card', novalidate: true }, h('h2', {}, 'Change password'), pwMessage,
-    field('current_password', 'Current password', current), field('new_password', 'New password', fresh, 'At least 12 characters, mixing letters, digits and symbols.'),
+    field('current_password', 'Current password', current), field('new_password', 'New password', fresh, await passwordHint()),
     h('button', { type: 'submit' }, 'Change password'));
   pwForm.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -401,8 +401,9 @@ async function securityTab(root, ctx) {
       try {
         const setup = await api('POST', '/auth/totp/setup');
         const code = h('input', { inputmode: 'numeric', maxlength: 6 });
-        clear(box, h('p', {}, 'Add this secret to your authenticator app: ', h('code', { id: 'totp-secret' }, setup.secret || '')),
-          setup.otpauth_uri ? h('p', { class: 'small muted' }, setup.otpauth_uri) : null,
+        clear(box, h('p', {}, 'Scan this code with your authenticator app (Google Authenticator, Aegis, 1Password…):'),
+          setup.qr_svg ? h('img', { id: 'totp-qr', class: 'qr', src: setup.qr_svg, width: 220, height: 220, alt: 'QR code of your two-factor secret' }) : null,
+          h('p', { class: 'small' }, 'Or type this secret in by hand: ', h('code', { id: 'totp-secret' }, setup.secret || '')),
           field('totp_on', 'Code from the app', code, 'The 6-digit code the app shows now.'),
           h('button', { type: 'button', id: 'totp-confirm', onclick: async () => {
             const error = box.querySelector('#totp_on-error');
