@@ -9,7 +9,16 @@ export class ApiError extends Error {
   get missing() { return this.status === 404 || this.status === 405; }
 }
 
+/** Messages are for people: API paths ("(POST /api/v1/auth/totp/setup)") are dropped. */
 function describeError(body) {
+  return plainApiText(rawError(body));
+}
+
+export function plainApiText(text) {
+  return String(text || '').replace(/\s*\((?:GET|POST|PUT|PATCH|DELETE) \/api\/[^)]*\)/g, '').replace(/(?:GET|POST|PUT|PATCH|DELETE) \/api\/v1\/\S+/g, 'this page');
+}
+
+function rawError(body) {
   if (!body) return '';
   const d = body.detail;
   if (typeof d === 'string') return d;

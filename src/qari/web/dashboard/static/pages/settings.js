@@ -1,5 +1,5 @@
 // Settings tabs: Exchange, Risk parameters, Notifications, Subscription, Security, Data sharing.
-import { api, ApiError, clear, fmtTime, h, items, optional, passwordHint, pick, statusBadge, STATUS_LABELS, toast } from '../lib.js';
+import { api, ApiError, clear, fmtTime, h, items, optional, passwordHint, pick, plainApiText, statusBadge, STATUS_LABELS, toast } from '../lib.js';
 import { refreshBadges } from '../app.js';
 
 const TABS = [
@@ -8,7 +8,7 @@ const TABS = [
 ];
 
 const EXCHANGES = {
-  sandbox: { name: 'QARI sandbox (paper trading)', guide: 'The built-in paper exchange. Use the one-click button above, or paste a key made by the sandbox admin API.' },
+  sandbox: { name: 'QARI sandbox (paper trading)', guide: 'The built-in paper exchange. Use the one-click button above, or paste a sandbox key you were given.' },
   bybit: { name: 'Bybit', guide: 'API Management → Create New Key → System-generated, Read-Write. Tick Unified Trading → Spot → Trade.', never: 'Assets → Withdrawal or Transfer, Contract, Options, Derivatives.' },
   binance: { name: 'Binance', guide: 'API Management → Create API. Enable Reading and Enable Spot & Margin Trading.', never: 'Enable Withdrawals, Internal or Universal Transfer, Futures, Margin loans or Options.' },
   okx: { name: 'OKX', passphrase: true, guide: 'API → Create V5 API key with permissions Read and Trade; keep the account in Spot mode.', never: 'Withdraw, or any derivatives trading mode.' },
@@ -73,9 +73,7 @@ async function exchangeTab(root) {
   const FIELD_NAMES = { exchange: 'Exchange', api_key: 'API key', api_secret: 'API secret', passphrase: 'Passphrase' };
 
   /** A server message in plain words: no field names, no API paths. */
-  const plainMessage = (text) => String(text || '')
-    .replace(/\s*\((?:GET|POST|PUT|PATCH|DELETE) \/api\/[^)]*\)/g, '')
-    .replace(/(?:GET|POST|PUT|PATCH|DELETE) \/api\/v1\/\S+/g, 'the settings page')
+  const plainMessage = (text) => plainApiText(text)
     .replace(/\b(api_key|api_secret|passphrase)\b/g, (name) => FIELD_NAMES[name].toLowerCase());
   const sentence = (text) => { const t = plainMessage(text).trim(); return t ? t[0].toUpperCase() + t.slice(1) : t; };
 
