@@ -112,7 +112,7 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
     page.fill("#api_key", withdraw_key["api_key"])  # type: ignore[attr-defined]
     page.fill("#api_secret", withdraw_key["api_secret"])  # type: ignore[attr-defined]
     page.click("#connect-form button[type=submit]")  # type: ignore[attr-defined]
-    refused = page.wait_for_selector("#connect-result [data-status=permissions_error]")  # type: ignore[attr-defined]
+    refused = page.wait_for_selector("#connect-form-result [data-status=permissions_error]")  # type: ignore[attr-defined]
     assert "Permissions Error" in refused.inner_text()
     assert "Withdraw" in refused.inner_text()
     assert withdraw_key["api_secret"] not in page.content()  # type: ignore[attr-defined]

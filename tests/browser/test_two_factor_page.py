@@ -33,6 +33,10 @@ def test_two_factor_when_enabled_then_login_asks_for_code_and_wrong_code_is_refu
     secret = page.wait_for_selector("#totp-secret").inner_text().strip()  # type: ignore[attr-defined]
     assert len(secret) >= 16
     totp = pyotp.TOTP(secret)
+    # The QR code is drawn by this server (segno, SVG), not fetched from anywhere, and it loads.
+    qr = page.wait_for_selector("img#totp-qr")  # type: ignore[attr-defined]
+    assert qr.get_attribute("src").startswith("data:image/svg+xml")
+    assert page.evaluate("document.querySelector('#totp-qr').naturalWidth") > 100  # type: ignore[attr-defined]
     shoot(page, "30-2fa-setup")
     page.fill("#totp_on", _wrong_code(totp))  # type: ignore[attr-defined]
     page.click("#totp-confirm")  # type: ignore[attr-defined]

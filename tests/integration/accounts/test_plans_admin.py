@@ -66,6 +66,11 @@ async def test_admin_waiver_when_granted_then_expired_trial_active_and_revoke_un
     assert plan["waiver"] is True and plan["active"] is True
     revoked = await timed_client.delete(f"/api/v1/admin/users/{user_id}/waiver", headers=operator)
     assert revoked.json()["plan"]["active"] is False
+    log = (await timed_client.get("/api/v1/admin/audit", headers=operator, params={"limit": 2})).json()
+    assert [e["summary"] for e in log] == [
+        "revoked the subscription waiver of user@example.com",
+        "granted a subscription waiver to user@example.com",
+    ]
 
 
 async def test_admin_platform_switches_blacklist_and_audit_log(timed_client: httpx.AsyncClient) -> None:
@@ -86,9 +91,16 @@ async def test_admin_platform_switches_blacklist_and_audit_log(timed_client: htt
     assert (await timed_client.get("/api/v1/admin/platform", headers=operator)).json()["kill_switch"] is True
     users = (await timed_client.get("/api/v1/admin/users", headers=operator)).json()
     assert [u["email"] for u in users] == ["op@example.com", "user@example.com"]
-    actions = [e["action"] for e in (await timed_client.get("/api/v1/admin/audit", headers=operator)).json()]
+    log = (await timed_client.get("/api/v1/admin/audit", headers=operator)).json()
+    actions = [e["action"] for e in log]
     assert actions[:3] == ["platform.blacklist", "platform.changed", "platform.changed"]
     assert "user.registered" in actions
+    # Readable: who by e-mail, what in one sentence.
+    assert [(e["actor_email"], e["summary"]) for e in log[:3]] == [
+        ("op@example.com", "set the platform blacklist to FTT, LUNA/USDT"),
+        ("op@example.com", "activated the platform kill switch"),
+        ("op@example.com", "switched the engine off"),
+    ]
 
 
 ADMIN_CALLS = [

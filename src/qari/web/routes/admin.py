@@ -13,6 +13,7 @@ from qari.adapters.exchanges.capabilities import VENUES
 from qari.adapters.persistence.tables.accounts import AuditEntry, User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.services import accounts, plans
+from qari.services.audit_log import readable
 from qari.web.deps import ClockDep, OperatorUser, SessionDep
 from qari.web.schemas.accounts import (
     AdminUserPublic,
@@ -145,5 +146,5 @@ async def audit_log(
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)
     if before_id is not None:
         stmt = stmt.where(AuditEntry.id < before_id)
-    rows = (await session.execute(stmt)).scalars().all()
-    return [AuditPublic.model_validate(r, from_attributes=True) for r in rows]
+    rows = list((await session.execute(stmt)).scalars().all())
+    return [AuditPublic.model_validate(entry) for entry in await readable(session, rows)]

@@ -111,7 +111,7 @@ def public(row: ExchangeConnection) -> ConnectionPublic:
     if row.ip_restricted is False:
         warning = (
             "This key is not IP-restricted: anyone holding it can use it from anywhere. "
-            "Restrict it to this server's IP (GET /api/v1/system/egress-ip) on the exchange."
+            "Restrict it on the exchange to this server's IP address (top of Settings → Exchange)."
         )
     return ConnectionPublic(
         id=row.id,

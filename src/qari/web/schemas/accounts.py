@@ -6,10 +6,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, computed_field
 
 from qari.adapters.persistence.tables.accounts import User
 from qari.services.plans import PlanStatus
+from qari.web.qr import qr_svg_data_uri
 
 
 class Credentials(BaseModel):
@@ -20,7 +21,7 @@ class Credentials(BaseModel):
 
 
 class PasswordRules(BaseModel):
-    rules: list[str]
+    rules: list[str] = Field(description="every rule a new password must meet, in words")
 
 
 class RegistrationAccepted(BaseModel):
@@ -58,6 +59,10 @@ class TotpDisable(TotpCode):
 class TotpEnrolment(BaseModel):
     secret: str
     otpauth_uri: str
+
+    @computed_field(description="the otpauth URI as a QR code: an SVG `data:` URI drawn here (segno)")
+    def qr_svg(self) -> str:
+        return qr_svg_data_uri(self.otpauth_uri)
 
 
 class PlanPublic(BaseModel):
@@ -179,5 +184,7 @@ class AuditPublic(BaseModel):
     id: int
     at: dt.datetime
     actor_user_id: int | None
+    actor_email: str | None = Field(None, description="who did it; null for the system")
     action: str
     detail: dict[str, object]
+    summary: str = Field("", description="what happened, in one plain sentence")

@@ -9,7 +9,16 @@ export class ApiError extends Error {
   get missing() { return this.status === 404 || this.status === 405; }
 }
 
+/** Messages are for people: API paths ("(POST /api/v1/auth/totp/setup)") are dropped. */
 function describeError(body) {
+  return plainApiText(rawError(body));
+}
+
+export function plainApiText(text) {
+  return String(text || '').replace(/\s*\((?:GET|POST|PUT|PATCH|DELETE) \/api\/[^)]*\)/g, '').replace(/(?:GET|POST|PUT|PATCH|DELETE) \/api\/v1\/\S+/g, 'this page');
+}
+
+function rawError(body) {
   if (!body) return '';
   const d = body.detail;
   if (typeof d === 'string') return d;
@@ -26,9 +35,9 @@ function csrfToken() {
 export const session = { onUnauthorized: null };
 
 /** Call the documented JSON API. Unsafe methods carry the CSRF token from its cookie. */
-export async function api(method, path, body) {
+export async function api(method, path, body, { signal } = {}) {
   const headers = { Accept: 'application/json' };
-  const init = { method, headers, credentials: 'same-origin' };
+  const init = { method, headers, credentials: 'same-origin', signal };
   if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
   if (method !== 'GET') { const token = csrfToken(); if (token) headers['X-CSRF-Token'] = token; }
   const response = await fetch('/api/v1' + path, init);
@@ -160,11 +169,12 @@ export function pick(obj, ...keys) {
 
 export function table(columns, rows, empty) {
   if (!rows.length) return h('p', { class: 'muted' }, empty);
-  return h('div', { class: 'table-wrap' }, h('table', {},
+  // `reflow`: on a phone each row becomes a small card of "label: value" lines (style.css).
+  return h('div', { class: 'table-wrap' }, h('table', { class: 'reflow' },
     h('thead', {}, h('tr', {}, columns.map((c) => h('th', { class: c.num ? 'num' : null }, c.label)))),
     h('tbody', {}, rows.map((row) => h('tr', {}, columns.map((c) => {
       const value = c.value(row);
-      return h('td', { class: [c.num ? 'num' : '', c.tone ? c.tone(row) : ''].join(' ').trim() || null }, value);
+      return h('td', { class: [c.num ? 'num' : '', c.tone ? c.tone(row) : ''].join(' ').trim() || null, 'data-label': c.label || null }, h('span', {}, value));
     }))))));
 }
 
@@ -184,3 +194,11 @@ export function makeChart(el, options = {}) {
 }
 
 export const toSeconds = (t) => Math.floor((typeof t === 'number' ? (t > 1e12 ? t / 1000 : t) : Date.parse(t) / 1000));
+
+/** The password rules as the server states them (one home: GET /auth/password-rules). */
+export async function passwordHint() {
+  const data = await optional('/auth/password-rules').catch(() => null);
+  const rules = data && Array.isArray(data.rules) ? data.rules : [];
+  if (!rules.length) return 'At least 12 characters, mixing letters, digits and symbols.';
+  return h('span', { id: 'password-rules' }, 'The password needs: ', h('ul', { class: 'plain' }, rules.map((r) => h('li', {}, r))));
+}

@@ -29,6 +29,16 @@ const WORDS = {
   SFP: 'failed breakout (swing failure)', OB: 'order block',
 };
 
+// The 11 analysis layers by number (their names as the analysis package gives them).
+const LAYERS = ['', 'Market structure', 'Liquidity & SFP', 'Order blocks & FVG', 'Volume', 'Sentiment', 'Fibonacci',
+  'Indicators', 'Order book', 'VWAP', 'Session context', 'BTC dominance'];
+
+/** A layer by number, its name in words with "L3" as the tooltip. */
+export function layer(n) {
+  const name = LAYERS[Number(n)];
+  return name ? h('span', { class: 'code-word', title: `L${n}`, 'data-code': `L${n}` }, name) : `L${n}`;
+}
+
 /** The plain words for `code`, or the code itself tidied up when it has none. */
 export function words(code) {
   if (code === null || code === undefined || code === '') return '';

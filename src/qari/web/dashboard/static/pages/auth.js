@@ -1,5 +1,5 @@
 // Register and log in (with the TOTP code when the account has two-factor login on).
-import { api, clear, h } from '../lib.js';
+import { api, clear, h, passwordHint } from '../lib.js';
 
 // The API names why a login failed (`code`): only a correct password of an account with two-factor
 // login on is asked for a code; every other failure is "wrong e-mail or password".
@@ -67,14 +67,10 @@ export function registerPage(ctx) {
     async render(root) {
       const email = h('input', { id: 'email', name: 'email', type: 'email', autocomplete: 'username', required: true });
       const password = h('input', { id: 'password', name: 'password', type: 'password', autocomplete: 'new-password', required: true, minlength: 12 });
-      // Every rule the server applies, from the server (one list), then the trial note.
-      const policy = await api('GET', '/auth/password-rules');
-      const rules = h('div', { id: 'password-rules' }, 'Your password needs:',
-        h('ul', {}, ...policy.rules.map((rule) => h('li', {}, rule))), 'Your 3-month free trial starts today.');
       const message = h('div', { role: 'alert' });
       const submit = h('button', { type: 'submit' }, 'Create account');
       const form = h('form', { class: 'card', novalidate: true }, h('h1', {}, 'Create your QARI account'), message,
-        field('E-mail', email), field('Password', password, rules),
+        field('E-mail', email), field('Password', password, await passwordHint()), h('p', { class: 'small muted' }, 'Your 3-month free trial starts today.'),
         submit, h('p', { class: 'small' }, 'Already registered? ', h('a', { href: '/app/login', 'data-link': true }, 'Log in')));
       form.addEventListener('submit', async (event) => {
         event.preventDefault();

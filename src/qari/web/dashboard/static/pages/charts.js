@@ -1,8 +1,10 @@
 // Price chart for one position or trade: candles with entry / stop / target lines and fill markers.
 import { h, items, makeChart, optional, pick, toSeconds } from '../lib.js';
 
-function candlePath(subject) {
-  const q = new URLSearchParams({ symbol: subject.symbol, timeframe: '15m', limit: '200' });
+const TIMEFRAME_SECONDS = { '15m': 900, '1h': 3600, '4h': 14400, '1d': 86400 };
+
+function candlePath(subject, timeframe, limit) {
+  const q = new URLSearchParams({ symbol: subject.symbol, timeframe, limit: String(limit) });
   if (subject.exchange) q.set('exchange', subject.exchange);
   return `/market/candles?${q}`;
 }
@@ -17,17 +19,19 @@ function lines(subject) {
   return out;
 }
 
-function markers(subject) {
+/** A marker per fill, on the bar that holds it (markers need a bar's own time). */
+function markers(subject, barSeconds, first, last) {
   const fills = items(pick(subject, 'fills') || []);
   return fills.map((f) => {
     const buy = String(pick(f, 'side') || '').toLowerCase() === 'buy';
-    return { time: toSeconds(pick(f, 'at', 'time')), position: buy ? 'belowBar' : 'aboveBar', color: buy ? '#127a3e' : '#b42318', shape: buy ? 'arrowUp' : 'arrowDown', text: `${buy ? 'buy' : 'sell'} ${pick(f, 'price') ?? ''}` };
-  }).filter((m) => Number.isFinite(m.time)).sort((a, b) => a.time - b.time);
+    const t = toSeconds(pick(f, 'at', 'time'));
+    return { time: Math.floor(t / barSeconds) * barSeconds, position: buy ? 'belowBar' : 'aboveBar', color: buy ? '#127a3e' : '#b42318', shape: buy ? 'arrowUp' : 'arrowDown', text: `${buy ? 'buy' : 'sell'} ${pick(f, 'price') ?? ''}` };
+  }).filter((m) => Number.isFinite(m.time) && m.time >= first && m.time <= last).sort((a, b) => a.time - b.time);
 }
 
 /** Draw the chart into `el`; resolves to the chart (or null when no candles are available). */
-export async function candleChart(el, subject) {
-  const data = await optional(candlePath(subject)).catch(() => null);
+export async function candleChart(el, subject, { timeframe = '15m', limit = 200 } = {}) {
+  const data = await optional(candlePath(subject, timeframe, limit)).catch(() => null);
   const candles = items(data, 'candles').map((c) => Array.isArray(c)
     ? { time: toSeconds(c[0]), open: +c[1], high: +c[2], low: +c[3], close: +c[4] }
     : { time: toSeconds(pick(c, 'time', 'open_time', 't')), open: +c.open, high: +c.high, low: +c.low, close: +c.close });
@@ -44,9 +48,10 @@ export async function candleChart(el, subject) {
     return { ...info, priceRange: { minValue: Math.min(minValue, ...prices), maxValue: Math.max(maxValue, ...prices) } };
   };
   const series = chart.addCandlestickSeries({ upColor: '#127a3e', downColor: '#b42318', wickUpColor: '#127a3e', wickDownColor: '#b42318', borderVisible: false, autoscaleInfoProvider });
-  series.setData(candles.sort((a, b) => a.time - b.time));
+  candles.sort((a, b) => a.time - b.time);
+  series.setData(candles);
   for (const line of levels) series.createPriceLine(line);
-  series.setMarkers(markers(subject));
+  series.setMarkers(markers(subject, TIMEFRAME_SECONDS[timeframe] || 900, candles[0].time, candles[candles.length - 1].time));
   chart.timeScale().fitContent();
   el.dataset.chart = 'ready'; // drawn with data (screenshots and tests wait for this)
   return chart;

@@ -59,9 +59,8 @@ export default function operator() {
   function auditCard(audit) {
     return h('div', { class: 'card', id: 'audit' }, h('h2', {}, 'Audit log'), audit === null ? h('p', { class: 'muted' }, 'The audit log is not available on this server yet.') : table([
       { label: 'Time', value: (a) => fmtTime(pick(a, 'at', 'created_at', 'time')) },
-      { label: 'Who', value: (a) => { const id = pick(a, 'actor_user_id', 'actor_id'); return pick(a, 'actor_email') ?? (id ? `user #${id}` : 'system'); } },
-      { label: 'Action', value: (a) => pick(a, 'action', 'event') ?? '' },
-      { label: 'Detail', value: (a) => { const d = pick(a, 'detail', 'details', 'data'); return typeof d === 'object' ? JSON.stringify(d) : d ?? ''; } },
+      { label: 'Who', value: (a) => pick(a, 'actor_email') ?? (pick(a, 'actor_user_id') ? 'a deleted account' : 'QARI (automatic)') },
+      { label: 'What happened', value: (a) => h('span', { class: 'code-word', title: pick(a, 'action') ?? '' }, pick(a, 'summary') || String(pick(a, 'action') ?? '').replaceAll('.', ' ').replaceAll('_', ' ')) },
     ], items(audit, 'entries', 'events').slice(0, 200), 'Nothing logged yet.'));
   }
 

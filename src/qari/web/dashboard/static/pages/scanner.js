@@ -1,10 +1,11 @@
 // Scanner: the latest cycle — symbols, scores, which layers agreed, and which gate check blocked what.
 import { clear, fmtNum, fmtTime, h, items, optional, pick, table } from '../lib.js';
 import { layerTable } from './trades.js';
+import { layer, plain, plainText } from '../words.js';
 
 function agreed(row) {
   const explicit = pick(row, 'layers_agreed', 'agreeing_layers');
-  if (explicit) return items(explicit).map((n) => (typeof n === 'number' ? `L${n}` : n)).join(', ') || '—';
+  if (explicit) { const list = items(explicit); return list.length ? list.map((n, i) => [i ? ', ' : '', typeof n === 'number' ? layer(n) : n]) : '—'; }
   const layers = items(pick(row, 'layers', 'layer_results') || []);
   const names = layers.filter((l) => pick(l, 'vote') === 'agree' || l.agrees === true).map((l) => pick(l, 'code', 'layer', 'name'));
   return names.length ? names.join(', ') : '—';
@@ -33,8 +34,8 @@ export default function scanner() {
         { label: 'Score', num: true, value: (r) => fmtNum(pick(r, 'score'), 2) },
         { label: 'Agreeing layers', value: agreed },
         { label: 'Setup', value: (r) => (r.candidate ? h('span', { class: 'badge good' }, 'candidate') : (items(r.vetoes).length ? h('span', { class: 'badge bad' }, 'vetoed') : h('span', { class: 'badge' }, 'no setup'))) },
-        { label: 'Risk gate', value: (r) => (r.gate ? h('span', { class: `badge ${r.gate.passed ? 'good' : 'bad'}` }, r.gate.passed ? 'passed' : `blocked ${r.gate.blocking_code || ''}`) : '—') },
-        { label: 'Why', value: (r) => (r.gate && !r.gate.passed ? r.gate.reason : items(r.vetoes).join('; ')) },
+        { label: 'Risk gate', value: (r) => (r.gate ? h('span', { class: `badge ${r.gate.passed ? 'good' : 'bad'}` }, r.gate.passed ? 'passed' : ['blocked: ', plain(r.gate.blocking_code)]) : '—') },
+        { label: 'Why', value: (r) => (r.gate && !r.gate.passed ? plainText(r.gate.reason) : items(r.vetoes).map((v, i) => [i ? '; ' : '', plain(v)])) },
       ], rows, 'The latest cycle produced no results.'));
   }
 
@@ -45,8 +46,8 @@ export default function scanner() {
         { label: 'Time', value: (g) => fmtTime(pick(g, 'at', 'evaluated_at')) },
         { label: 'Symbol', value: (g) => g.symbol },
         { label: 'Result', value: (g) => h('span', { class: `badge ${g.passed ? 'good' : 'bad'}` }, g.passed ? 'passed' : 'blocked') },
-        { label: 'Blocked by', value: (g) => pick(g, 'blocking_code') ?? '' },
-        { label: 'Why', value: (g) => pick(g, 'reason', 'message') ?? '' },
+        { label: 'Blocked by', value: (g) => plain(pick(g, 'blocking_code')) },
+        { label: 'Why', value: (g) => plainText(pick(g, 'reason', 'message') ?? '') },
       ], rows, 'No candidate reached the risk gate yet.'));
   }
 

@@ -1,5 +1,5 @@
 // Settings tabs: Exchange, Risk parameters, Notifications, Subscription, Security, Data sharing.
-import { api, ApiError, clear, fmtTime, h, items, optional, pick, statusBadge, STATUS_LABELS, toast } from '../lib.js';
+import { api, ApiError, clear, fmtTime, h, items, optional, passwordHint, pick, plainApiText, statusBadge, STATUS_LABELS, toast } from '../lib.js';
 import { refreshBadges } from '../app.js';
 
 const TABS = [
@@ -53,12 +53,13 @@ async function exchangeTab(root) {
   if (connections === null || venues === null) { clear(root, h('p', { class: 'muted' }, 'Exchange connections are not available on this server yet.')); return; }
   EXCHANGES = venuesById(venues);
   const result = h('div', { id: 'connect-result', role: 'status' });
+  const formResult = h('div', { id: 'connect-form-result', role: 'status' });
   const keysEl = h('div', { id: 'exchange-keys' });
 
-  const showOutcome = (status, text) => {
+  const showOutcome = (status, text, target = result) => {
     const [, tone] = STATUS_LABELS[status] || ['', ''];
-    lastOutcome = [status, text];
-    clear(result, h('div', { class: `notice ${tone}`, 'data-status': status }, statusBadge(status), ' ', text || ''));
+    lastOutcome = target === result ? [status, text] : null;
+    clear(target, h('div', { class: `notice ${tone}`, 'data-status': status }, statusBadge(status), ' ', text || ''));
   };
   if (lastOutcome) showOutcome(...lastOutcome);
 
@@ -67,16 +68,82 @@ async function exchangeTab(root) {
     refreshBadges();
   }
 
-  async function submitKey(method, path, body) {
-    clear(result, h('div', { class: 'notice', 'data-status': 'verifying' }, 'Verifying your key with the exchange…'));
+  // The key check waits on the exchange; past this the page says so instead of spinning forever.
+  const VERIFY_TIMEOUT_S = 30;
+  const FIELD_NAMES = { exchange: 'Exchange', api_key: 'API key', api_secret: 'API secret', passphrase: 'Passphrase' };
+
+  /** A server message in plain words: no field names, no API paths. */
+  const plainMessage = (text) => plainApiText(text)
+    .replace(/\b(api_key|api_secret|passphrase)\b/g, (name) => FIELD_NAMES[name].toLowerCase());
+  const sentence = (text) => { const t = plainMessage(text).trim(); return t ? t[0].toUpperCase() + t.slice(1) : t; };
+
+  /** `{field: message}` from a 422: "api_key: required — …" details or a validation `errors` list. */
+  function keyFieldErrors(e) {
+    const out = fieldErrors(e);
+    const detail = e.body && typeof e.body.detail === 'string' ? e.body.detail : '';
+    const m = detail.match(/^(exchange|api_key|api_secret|passphrase): (.*)$/s);
+    if (m) out[m[1]] = m[2];
+    if (e.status === 422 && e.body && e.body.status === 'invalid_credentials') out.api_key = 'The exchange did not accept this key and secret. Check both were copied whole.';
+    for (const k of Object.keys(out)) if (!(k in FIELD_NAMES)) delete out[k];
+    for (const k of Object.keys(out)) out[k] = sentence(out[k]);
+    return out;
+  }
+
+  function clearFieldErrors() { for (const name of Object.keys(FIELD_NAMES)) setFieldError(form, name, ''); }
+
+  async function submitKey(method, path, body, { replacing = false, venue = 'the exchange', where = result } = {}) {
+    clearFieldErrors();
+    const other = where === result ? formResult : result;
+    clear(other);
+    const controller = new AbortController();
+    const started = Date.now();
+    const busy = form.querySelector('button[type=submit]');
+    const line = h('span', {}, `Verifying your key with ${venue}…`);
+    clear(where, h('div', { class: 'notice', 'data-status': 'verifying', 'aria-busy': 'true' }, h('span', { class: 'spinner', 'aria-hidden': 'true' }), ' ', line));
+    const tick = setInterval(() => {
+      const s = Math.round((Date.now() - started) / 1000);
+      line.textContent = `Verifying your key with ${venue}… ${s} s (gives up after ${VERIFY_TIMEOUT_S} s)`;
+    }, 1000);
+    const timer = setTimeout(() => controller.abort(), VERIFY_TIMEOUT_S * 1000);
+    const unchanged = replacing ? 'Nothing was saved: your previous key is unchanged.' : 'Nothing was saved.';
+    if (busy) busy.disabled = true;
     try {
-      const c = await api(method, path, body);
-      showOutcome(c.status || 'connected', c.status_detail || `${c.exchange_name || c.exchange} key …${c.key_hint || ''} verified.`);
+      const c = await api(method, path, body, { signal: controller.signal });
+      apiSecret.value = '';
+      passphrase.value = '';
+      delete form.dataset.replace;
+      formTitle.textContent = 'Connect Exchange';
+      showOutcome(c.status || 'connected', sentence(c.status_detail) || `${c.exchange_name || c.exchange} key …${c.key_hint || ''} verified.`, where);
       await reloadKeys();
+      return true;
     } catch (e) {
+      lastOutcome = null;
+      if (e.name === 'AbortError') {
+        clear(where, h('div', { class: 'notice warn', 'data-status': 'timeout', id: 'connect-timeout' },
+          `${venue} did not answer within ${VERIFY_TIMEOUT_S} s, so QARI stopped waiting. `,
+          replacing ? 'Your previous key stays in use unless the new one shows under “Your keys”; ' : 'The key is saved only if it shows under “Your keys”; ',
+          'check there in a minute, or try again.'));
+        return false;
+      }
+      const errors = keyFieldErrors(e);
+      for (const [name, text] of Object.entries(errors)) setFieldError(form, name, text);
       const status = (e.body && (e.body.status || (e.body.detail && e.body.detail.status))) || (e.status === 503 || e.status === 504 ? 'unreachable' : null);
-      if (status) showOutcome(status, e.message);
-      else { lastOutcome = null; clear(result, h('div', { class: 'notice bad' }, e.message)); }
+      const text = Object.keys(errors).length && e.status === 422 && !e.body.status
+        ? 'Please fix the field marked below.'
+        : sentence(e.message);
+      if (status) {
+        const [, tone] = STATUS_LABELS[status] || [status, 'bad'];
+        clear(where, h('div', { class: `notice ${tone}`, 'data-status': status, id: 'connect-refused' }, statusBadge(status), ' ', text, ' ', h('strong', {}, unchanged)));
+      } else {
+        clear(where, h('div', { class: 'notice bad', id: 'connect-refused' }, text, ' ', h('strong', {}, unchanged)));
+      }
+      const first = Object.keys(errors)[0];
+      if (first) { const input = form.querySelector(`#${first}`); if (input) input.focus(); }
+      return false;
+    } finally {
+      clearInterval(tick);
+      clearTimeout(timer);
+      if (busy) busy.disabled = false;
     }
   }
 
@@ -100,7 +167,7 @@ async function exchangeTab(root) {
   const form = h('form', { class: 'card', id: 'connect-form', novalidate: true },
     formTitle, field('exchange', 'Exchange', exchange), guide,
     field('api_key', 'API key', apiKey), field('api_secret', 'API secret', apiSecret), passField,
-    h('button', { type: 'submit' }, 'Save and verify'));
+    formResult, h('button', { type: 'submit' }, 'Save and verify'));
   form.addEventListener('submit', (event) => {
     event.preventDefault();
     // One key per exchange: a new key for an exchange already connected replaces the old one.
@@ -109,17 +176,15 @@ async function exchangeTab(root) {
     const body = { api_key: apiKey.value.trim(), api_secret: apiSecret.value.trim() };
     if (!replacing) body.exchange = exchange.value;
     if (!passField.hidden && passphrase.value) body.passphrase = passphrase.value;
-    apiSecret.value = '';
-    passphrase.value = '';
-    delete form.dataset.replace;
-    formTitle.textContent = 'Connect Exchange';
-    if (replacing) submitKey('PUT', `/exchange/connections/${replacing}`, body);
-    else submitKey('POST', '/exchange/connections', body);
+    // The secret stays in its field until the key is saved: a typo elsewhere must not cost a re-paste.
+    const venue = EXCHANGES[exchange.value] ? EXCHANGES[exchange.value].name : exchange.value;
+    if (replacing) submitKey('PUT', `/exchange/connections/${replacing}`, body, { replacing: true, venue, where: formResult });
+    else submitKey('POST', '/exchange/connections', body, { venue, where: formResult });
   });
 
   function keyCard(c) {
     const actions = h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'secondary', onclick: () => submitKey('POST', `/exchange/connections/${c.id}/verify`) }, 'Verify now'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => submitKey('POST', `/exchange/connections/${c.id}/verify`, undefined, { replacing: true, venue: c.exchange_name || c.exchange }) }, 'Verify now'),
       h('button', { type: 'button', class: 'secondary', onclick: () => {
         if (c.exchange in EXCHANGES) exchange.value = c.exchange;
         showGuide();
@@ -135,8 +200,8 @@ async function exchangeTab(root) {
     return h('div', { class: 'card', 'data-connection': c.exchange, 'data-connection-id': c.id },
       h('div', { class: 'row' }, h('strong', { class: 'grow' }, c.exchange_name || (EXCHANGES[c.exchange] || {}).name || c.exchange), statusBadge(c.status)),
       h('div', { class: 'small muted' }, `Key …${c.key_hint || '????'} · verified ${fmtTime(pick(c, 'verified_at', 'checked_at', 'updated_at'))}`),
-      c.status_detail ? h('div', { class: 'small' }, c.status_detail) : null,
-      c.warning ? h('div', { class: 'notice warn small' }, c.warning) : null,
+      c.status_detail ? h('div', { class: 'small' }, sentence(c.status_detail)) : null,
+      c.warning ? h('div', { class: 'notice warn small' }, sentence(c.warning)) : null,
       actions);
   }
 
@@ -146,7 +211,7 @@ async function exchangeTab(root) {
     clear(keysEl, list.length ? list.map(keyCard) : h('p', { class: 'muted' }, 'No exchange key yet.'));
   }
 
-  const sandboxButton = h('button', { type: 'button', id: 'connect-sandbox', onclick: () => submitKey('POST', '/exchange/connections/sandbox', {}) }, 'Connect the sandbox (paper USDT)');
+  const sandboxButton = h('button', { type: 'button', id: 'connect-sandbox', onclick: () => submitKey('POST', '/exchange/connections/sandbox', {}, { venue: 'the sandbox' }) }, 'Connect the sandbox (paper USDT)');
   const ip = egress && pick(egress, 'ip', 'egress_ip');
   drawKeys(items(connections, 'connections'));
   clear(root,
@@ -310,7 +375,7 @@ async function securityTab(root, ctx) {
   const fresh = h('input', { type: 'password', autocomplete: 'new-password' });
   const pwMessage = h('div', { role: 'status' });
   const pwForm = h('form', { class: 'card', novalidate: true }, h('h2', {}, 'Change password'), pwMessage,
-    field('current_password', 'Current password', current), field('new_password', 'New password', fresh, 'At least 12 characters, mixing letters, digits and symbols.'),
+    field('current_password', 'Current password', current), field('new_password', 'New password', fresh, await passwordHint()),
     h('button', { type: 'submit' }, 'Change password'));
   pwForm.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -335,8 +400,9 @@ async function securityTab(root, ctx) {
       try {
         const setup = await api('POST', '/auth/totp/setup');
         const code = h('input', { inputmode: 'numeric', maxlength: 6 });
-        clear(box, h('p', {}, 'Add this secret to your authenticator app: ', h('code', { id: 'totp-secret' }, setup.secret || '')),
-          setup.otpauth_uri ? h('p', { class: 'small muted' }, setup.otpauth_uri) : null,
+        clear(box, h('p', {}, 'Scan this code with your authenticator app (Google Authenticator, Aegis, 1Password…):'),
+          setup.qr_svg ? h('img', { id: 'totp-qr', class: 'qr', src: setup.qr_svg, width: 220, height: 220, alt: 'QR code of your two-factor secret' }) : null,
+          h('p', { class: 'small' }, 'Or type this secret in by hand: ', h('code', { id: 'totp-secret' }, setup.secret || '')),
           field('totp_on', 'Code from the app', code, 'The 6-digit code the app shows now.'),
           h('button', { type: 'button', id: 'totp-confirm', onclick: async () => {
             const error = box.querySelector('#totp_on-error');

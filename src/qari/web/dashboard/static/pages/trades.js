@@ -134,6 +134,26 @@ export default function trades() {
   let listEl = null;
   let profitEl = null;
   let symbolSelect = null;
+  let pairEl = null;
+  let pairChart = null;
+  let pairKey = '';
+
+  /** With one pair chosen: its price with every one of its trades' buys and sells marked. */
+  async function drawPairChart() {
+    const symbol = filters.symbol;
+    const shown = list.filter((t) => t.symbol === symbol);
+    const key = symbol ? JSON.stringify(shown.map((t) => [t.id, (t.fills || []).length])) : '';
+    if (key === pairKey) return;
+    pairKey = key;
+    if (pairChart) { pairChart.remove(); pairChart = null; }
+    pairEl.hidden = !symbol;
+    if (!symbol) { clear(pairEl); return; }
+    const box = h('div', { class: 'chart', id: 'pair-chart' });
+    clear(pairEl, h('h2', {}, `${symbol}: every trade on the chart`), h('p', { class: 'small muted' }, 'Green arrows are buys, red arrows sells (4-hour candles).'), box);
+    const subject = { symbol, exchange: shown[0] && shown[0].exchange, fills: shown.flatMap((t) => t.fills || []) };
+    const chart = await candleChart(box, subject, { timeframe: '4h', limit: 500 });
+    if (pairEl.contains(box)) pairChart = chart; else if (chart) chart.remove();
+  }
 
   const dayOf = (t) => String(pick(t, 'opened_at') || '').slice(0, 10);
 
@@ -192,7 +212,7 @@ export default function trades() {
   }
 
   function control(label, input, key, also) {
-    input.addEventListener('input', () => { filters[key] = input.value; drawList(); if (also) also(); });
+    input.addEventListener('input', () => { filters[key] = input.value; drawList(); drawPairChart(); if (also) also(); });
     return h('div', { class: 'grow' }, h('label', { for: input.id }, label), input);
   }
 
@@ -204,6 +224,7 @@ export default function trades() {
       list = items(data, 'trades');
       listEl = h('div', { class: 'card', id: 'trade-list' });
       profitEl = h('div', { class: 'card', id: 'profit' });
+      pairEl = h('div', { class: 'card', id: 'pair', hidden: true });
       const select = (id, options) => h('select', { id }, options.map(([v, l]) => h('option', { value: v }, l)));
       symbolSelect = h('select', { id: 'filter-symbol' });
       drawSymbols();
@@ -214,7 +235,7 @@ export default function trades() {
           control('Outcome', select('filter-outcome', [['all', 'All'], ['win', 'Winners'], ['loss', 'Losers']]), 'outcome'),
           control('Opened from', h('input', { id: 'filter-from', type: 'date' }), 'from', drawProfit),
           control('Opened until', h('input', { id: 'filter-to', type: 'date' }), 'to', drawProfit)),
-        listEl, profitEl);
+        pairEl, listEl, profitEl);
       drawList();
       await drawProfit();
     },
@@ -224,7 +245,8 @@ export default function trades() {
       drawSymbols();
       drawList();
       drawProfit();
+      drawPairChart();
     },
-    destroy() { for (const chart of charts.values()) if (chart) chart.remove(); },
+    destroy() { for (const chart of charts.values()) if (chart) chart.remove(); if (pairChart) pairChart.remove(); },
   };
 }
