@@ -14,8 +14,8 @@ Cost (benchmarks/cycle.py): constructing a ccxt exchange runs its `describe()` a
 large dict (3-9 ms). It is done once per (exchange, URL, timeout) per process, into a pristine template
 that never opens a session and never sees a key; public and per-call instances are clones of it
 (~0.1 ms). A `CcxtVenue` is the public side of one exchange shared by all the clients of a process
-(one HTTP connection pool, markets loaded once and reused until `markets_max_age`); each client still
-has its own rate-limit budget, as each user's key has on the exchange.
+(one HTTP connection pool, markets loaded once and reused until `markets_max_age`); signed calls take
+their rate-limit budget from the process's one budget per exchange + key (`throttle.RequestBudgets`).
 
 ccxt's start-up calls QARI does not need are off (`capabilities.ccxt_options`, `has['fetchCurrencies']`),
 and `adjustForTimeDifference` measures the venue's clock; a clock-skew rejection of a read triggers one
@@ -45,7 +45,7 @@ import certifi
 from qari.adapters.exchanges import parse
 from qari.adapters.exchanges.capabilities import ExchangeCapabilities, capabilities_for
 from qari.adapters.exchanges.errors import translate
-from qari.adapters.exchanges.throttle import install_throttler
+from qari.adapters.exchanges.throttle import BUDGETS, RequestBudgets, install_throttler, key_scope
 from qari.core.errors import (
     ClockSkewError,
     ExchangeUnavailableError,
@@ -363,9 +363,11 @@ class CcxtExchangeClient:
         timeout_ms: int = 10_000,
         rate_limit: bool = True,
         venue: CcxtVenue | None = None,
+        budgets: RequestBudgets = BUDGETS,
     ) -> None:
         """`rate_limit=False` only for a handful of calls (a key check): ccxt's per-endpoint costs would
-        otherwise make e.g. Bitget's key-info call hold the next request back for a second."""
+        otherwise make e.g. Bitget's key-info call hold the next request back for a second. Its calls
+        are still counted against the key's shared budget (`budgets`), without waiting."""
         self.caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
         self.exchange_id = self.caps.id
         self._credentials = credentials
@@ -380,6 +382,7 @@ class CcxtExchangeClient:
             markets_max_age=float("inf"),  # a client of its own loads the markets once in its life
         )
         self._public: ccxt.Exchange | None = None
+        self._budgets = budgets
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
@@ -423,6 +426,13 @@ class CcxtExchangeClient:
             exchange.session = public.session
             credentials = await self._credentials()
             secrets = credentials.values()
+            # The key's budget, shared with every client of the process using it (throttle.py).
+            scope = key_scope(credentials.api_key)
+            if exchange.enableRateLimit:
+                exchange.throttler = self._budgets.throttler(exchange, scope)
+            else:
+                exchange.enableRateLimit = True
+                exchange.throttler = self._budgets.charger(exchange, scope)
             exchange.apiKey = credentials.api_key
             exchange.secret = credentials.secret
             exchange.password = credentials.passphrase or ""
