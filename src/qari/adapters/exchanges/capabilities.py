@@ -61,8 +61,6 @@ class ExchangeCapabilities:
     # Binance myTrades: 24 h between startTime and endTime; KuCoin /api/v1/fills: 7 days; HTX
     # /v1/order/matchresults: 48 h. None: one query from `since` reaches now.
     fills_window_ms: int | None = None
-    # The venue cannot rest a spot stop: QARI's server-side watchdog owns the stop, visibly.
-    stop_by_watchdog: bool = False
 
 
 _SPOT_ONLY = {"types": ["spot"]}
@@ -182,7 +180,6 @@ MEXC = ExchangeCapabilities(
     ccxt_options=_frozen({"defaultType": "spot", "adjustForTimeDifference": True}),
     spot_stop_market=False,  # the spot v3 API has no conditional orders: stops are watched by the engine
     fees_from_trades=True,
-    stop_by_watchdog=True,
 )
 
 HTX = ExchangeCapabilities(
