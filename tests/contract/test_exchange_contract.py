@@ -574,3 +574,89 @@ async def test_create_when_funds_short_then_insufficient_funds_sent_once(rig: Ri
     with pytest.raises(InsufficientFundsError):
         await rig.client.create_order(request)
     assert len(rig.transport.sent(method, path)) == 1  # never retried
+
+
+# -- lookup by client id after a cancel --------------------------------------------------------------------
+
+BYBIT_EMPTY = {"retCode": 0, "retMsg": "OK", "result": {"list": [], "category": "spot", "nextPageCursor": ""}}
+
+
+def _script_canceled(rig: Rig) -> tuple[str, str]:
+    """The venue's reads once an order was canceled: not open, found among the finished orders (the
+    recorded order, edited at run time to carry QARI's client id and, where it was filled, the canceled
+    state). Returns the symbol and the order's exchange id."""
+    v = rig.venue_id
+    if v == "bybit":
+        body = payload(v, "fetchOrder: Spot sell closed order")
+        body["result"]["list"][0].update(
+            {"symbol": "LTCUSDT", "orderLinkId": CID, "orderStatus": "Cancelled", "cumExecQty": "0"}
+        )
+        rig.on("GET", "/v5/order/realtime", BYBIT_EMPTY)
+        rig.on("GET", "/v5/order/history", body)
+        rig.on("GET", "/v5/order/history", BYBIT_EMPTY, query={"orderFilter": "StopOrder"})
+        rig.on("GET", "/v5/order/history", BYBIT_EMPTY, query={"orderStatus": "Filled"})  # venue filters
+        return "LTC/USDT", "1609604284784580096"
+    if v == "binance":
+        body = payload(v, "fetchOrders: fetch spot orders")  # recorded as CANCELED
+        body[0]["clientOrderId"] = CID
+        rig.on("GET", "/api/v3/openOrders", [])
+        rig.on("GET", "/api/v3/allOrders", body)
+        return "LTC/USDT", "3854801792"
+    if v == "okx":
+        body = payload(v, "fetchOrder: fetch spot order")
+        body["data"][0].update({"clOrdId": CID, "state": "canceled", "accFillSz": "0", "fillSz": "0"})
+        for path in ("/trade/orders-pending", "/trade/orders-algo-pending", "/trade/orders-history"):
+            rig.on("GET", path, OKX_EMPTY)
+        rig.on("GET", "/trade/orders-algo-history", OKX_EMPTY)
+        rig.on("GET", "/trade/orders-history", body, query={"state": "canceled"})
+        return "LTC/USDT", "1339107111507525632"
+    if v == "kucoin":
+        body = payload(v, "fetchClosedOrders: spot closed orders")
+        body["data"]["items"][0].update(
+            {"clientOid": CID, "cancelExist": True, "dealSize": "0", "dealFunds": "0"}
+        )
+        empty = {
+            "code": "200000",
+            "data": {"currentPage": 1, "pageSize": 50, "totalNum": 0, "totalPage": 0, "items": []},
+        }
+        rig.on("GET", "/api/v1/orders", empty)
+        rig.on("GET", "/api/v1/stop-order", empty)
+        rig.on("GET", "/api/v1/orders", body, query={"status": "done"})
+        return "LTC/USDT", "65ba3fc497c9e300079f2003"
+    if v == "bitget":
+        body = payload(v, "fetchClosedOrders: Spot closed order")
+        body["data"][0].update({"clientOid": CID, "status": "cancelled", "baseVolume": "0"})
+        rig.on("GET", "/spot/trade/unfilled-orders", BITGET_EMPTY)
+        rig.on("GET", "/spot/trade/current-plan-order", BITGET_NO_PLANS)
+        rig.on("GET", "/spot/trade/history-plan-order", BITGET_NO_PLANS)
+        rig.on("GET", "/spot/trade/history-orders", body)
+        return "LTC/USDT", "1109431644367261698"
+    if v == "mexc":
+        body = payload(v, "fetchOrders: fetch orders")
+        body[0].update({"clientOrderId": CID, "status": "CANCELED", "executedQty": "0"})
+        rig.on("GET", "/api/v3/openOrders", [])
+        rig.on("GET", "/api/v3/allOrders", [])
+        rig.on("GET", "/api/v3/allOrders", body, query={"states": "4"})
+        return "ATLAS/USDT", "C02__385413065019117569043"
+    assert v == "htx"
+    body = payload(v, "fetchCanceledOrders: Spot fetch canceled orders")
+    body["data"][0]["client-order-id"] = CID
+    rig.on("GET", "/v1/account/accounts", payload("htx", "fetchAccounts: documentation sample"))
+    rig.on("GET", "/v1/order/openOrders", {"status": "ok", "data": []})
+    rig.on("GET", "/v1/order/orders", {"status": "ok", "data": []})
+    rig.on("GET", "/v1/order/orders", body, query={"states": "partial-canceled,canceled"})
+    return "BTC/USDT", "1616053411288667"
+
+
+CANCELED_LOOKUP = ("bybit", "binance", "okx", "kucoin", "bitget", "mexc", "htx")
+
+
+@pytest.mark.parametrize("rig", CANCELED_LOOKUP, indirect=True)
+async def test_lookup_by_client_id_when_order_was_canceled_then_found_canceled(rig: Rig) -> None:
+    """Found on today's code: the lookup read only filled orders on Bybit, OKX, MEXC and HTX (and ccxt
+    drops canceled ones from Binance's and Bitget's "closed"), so a canceled order was "not found"
+    and taken for gone only a minute later, from the fills."""
+    symbol, order_id = _script_canceled(rig)
+    report = await rig.client.fetch_order_by_client_id(symbol, CID)
+    assert report is not None and report.status is OrderStatus.CANCELED
+    assert (report.exchange_order_id, report.client_order_id, report.filled_base) == (order_id, CID, 0)

@@ -61,6 +61,9 @@ class ExchangeCapabilities:
     # Binance myTrades: 24 h between startTime and endTime; KuCoin /api/v1/fills: 7 days; HTX
     # /v1/order/matchresults: 48 h. None: one query from `since` reaches now.
     fills_window_ms: int | None = None
+    # ccxt params that list a venue's conditional (stop) orders where `stop_orders_separate`; OKX's
+    # canceled-algo history needs the algo kind named (ccxt raises ArgumentsRequired without it).
+    stop_list_params: Mapping[str, Any] = field(default_factory=lambda: _frozen({"trigger": True}))
 
 
 _SPOT_ONLY = {"types": ["spot"]}
@@ -125,6 +128,7 @@ OKX = ExchangeCapabilities(
     ),
     stop_orders_separate=True,
     stop_follow=StopFollow("id_field", "ordId"),
+    stop_list_params=_frozen({"trigger": True, "ordType": "trigger"}),
 )
 
 KUCOIN = ExchangeCapabilities(

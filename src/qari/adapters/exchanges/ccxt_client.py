@@ -548,7 +548,7 @@ class CcxtExchangeClient:
             orders: list[dict[str, Any]] = list(await ex.fetch_open_orders(symbol))
             if stop_orders and self.caps.stop_orders_separate and self.caps.spot_stop_market:
                 seen = {o.get("id") for o in orders}
-                stops = await ex.fetch_open_orders(symbol, None, None, {"trigger": True})
+                stops = await ex.fetch_open_orders(symbol, None, None, dict(self.caps.stop_list_params))
                 orders.extend(o for o in stops if o.get("id") not in seen)
             return orders
 
@@ -556,20 +556,36 @@ class CcxtExchangeClient:
         return [parse.order_from_ccxt(o, fallback_symbol=symbol) for o in raw]
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
-        """Looks among open (plain and conditional), then recently closed orders; None if nowhere."""
+        """Looks among open (plain and conditional), then finished orders, canceled ones included (an
+        order is found by its client id after a cancel too); None if nowhere.
+
+        Finished orders are read the way ccxt's `has` says the venue lists them: filled and canceled
+        together where it can (Bybit, Binance, Bitget), else filled first and canceled only if needed
+        (OKX, MEXC, HTX); Gate's and KuCoin's finished lists hold both already."""
         for order in await self.fetch_open_orders(symbol):
             if order.client_order_id == client_order_id:
                 return order
+        has = self.public.has
+        if has.get("fetchCanceledAndClosedOrders"):
+            reads = ["fetch_canceled_and_closed_orders"]
+        else:
+            reads = ["fetch_closed_orders"] + (
+                ["fetch_canceled_orders"] if has.get("fetchCanceledOrders") else []
+            )
+        conditional = self.caps.stop_orders_separate and self.caps.spot_stop_market
+        for name in reads:
 
-        async def closed(ex: ccxt.Exchange, _s: tuple[str, ...]) -> list[dict[str, Any]]:
-            found: list[dict[str, Any]] = list(await ex.fetch_closed_orders(symbol, None, 50))
-            if self.caps.stop_orders_separate and self.caps.spot_stop_market:
-                found.extend(await ex.fetch_closed_orders(symbol, None, 50, {"trigger": True}))
-            return found
+            async def finished(
+                ex: ccxt.Exchange, _s: tuple[str, ...], name: str = name
+            ) -> list[dict[str, Any]]:
+                found: list[dict[str, Any]] = list(await getattr(ex, name)(symbol, None, 50))
+                if conditional:
+                    found.extend(await getattr(ex, name)(symbol, None, 50, dict(self.caps.stop_list_params)))
+                return found
 
-        for raw in await self._read(closed, private=True):
-            if raw.get("clientOrderId") == client_order_id:
-                return await self._completed(parse.order_from_ccxt(raw, fallback_symbol=symbol), raw)
+            for raw in await self._read(finished, private=True):
+                if raw.get("clientOrderId") == client_order_id:
+                    return await self._completed(parse.order_from_ccxt(raw, fallback_symbol=symbol), raw)
         return None
 
     async def _completed(self, report: OrderReport, raw: dict[str, Any]) -> OrderReport:
