@@ -680,3 +680,102 @@ async def test_lookup_by_client_id_when_order_was_canceled_then_found_canceled(r
     report = await rig.client.fetch_order_by_client_id(symbol, CID)
     assert report is not None and report.status is OrderStatus.CANCELED
     assert (report.exchange_order_id, report.client_order_id, report.filled_base) == (order_id, CID, 0)
+
+
+# -- a resting stop placed -----------------------------------------------------------------------------------
+
+STOP_PLACED = {
+    # venue: (path, reply payload, where the reply echoes the client id, request fields as the venue documents)
+    "bybit": (
+        "/v5/order/create",
+        "createOrder: spot stopLossPrice order",
+        ("result", "orderLinkId"),
+        {
+            "orderType": "Market",
+            "orderFilter": "StopOrder",
+            "side": "Sell",
+            "triggerPrice": "70",
+            "qty": "0.1",
+        },
+    ),
+    "kucoin": (
+        "/api/v1/stop-order",
+        "createOrder (stop): documentation sample",
+        None,
+        {"type": "market", "side": "sell", "stopPrice": "70", "size": "0.1", "clientOid": CID},
+    ),
+    "bitget": (
+        "/api/v2/spot/trade/place-plan-order",
+        "createOrder (plan): documentation sample",
+        ("data", "clientOid"),
+        {"orderType": "market", "side": "sell", "triggerPrice": "70.0", "size": "0.1", "clientOid": CID},
+    ),
+}
+
+
+@pytest.mark.parametrize("rig", sorted(STOP_PLACED), indirect=True)
+async def test_stop_when_placed_then_market_sell_trigger_rests_on_the_venue(rig: Rig) -> None:
+    """OKX, Gate and HTX stops are being reshaped on wip/venue (algo client id, Gate's `put`, HTX
+    stop-limit); Binance spot pairs list no STOP_LOSS order type (only STOP_LOSS_LIMIT: see README)."""
+    path, name, echo, fields = STOP_PLACED[rig.venue_id]
+    body = payload(rig.venue_id, name)
+    if echo is not None:
+        body[echo[0]][echo[1]] = CID
+    rig.on("POST", path, body)
+    stop = OrderRequest("LTC/USDT", Side.SELL, OrderType.STOP_MARKET, D("0.1"), CID, trigger_price=D("70"))
+    report = await rig.client.create_order(stop)
+    sent = _sent_fields(rig.transport.sent("POST", path)[-1])
+    assert fields.items() <= sent.items()
+    assert report.exchange_order_id and report.client_order_id == CID
+    assert (
+        report.type is OrderType.STOP_MARKET and report.trigger_price == D("70") and report.filled_base == 0
+    )
+
+
+STOP_CANCEL = {
+    # venue: (method, plain cancel path, its "no such order" reply (documented code), stop cancel path, reply)
+    "bybit": (
+        "POST",
+        "/v5/order/cancel",
+        {"retCode": 170213, "retMsg": "Order does not exist.", "result": {}, "retExtInfo": {}, "time": 1},
+        "/v5/order/cancel",
+        {"retCode": 0, "retMsg": "OK", "result": {"orderId": "1992319485461489920", "orderLinkId": CID}},
+    ),
+    "kucoin": (
+        "DELETE",
+        "/api/v1/orders/vs8hoo8kqjnklv4m0038lrfq",
+        {"code": "400100", "msg": "order not exist"},
+        "/api/v1/stop-order/vs8hoo8kqjnklv4m0038lrfq",
+        {"code": "200000", "data": {"cancelledOrderIds": ["vs8hoo8kqjnklv4m0038lrfq"]}},
+    ),
+    "bitget": (
+        "POST",
+        "/api/v2/spot/trade/cancel-order",
+        {"code": "43001", "msg": "The order does not exist", "requestTime": 1, "data": None},
+        "/api/v2/spot/trade/cancel-plan-order",
+        {"code": "00000", "msg": "success", "requestTime": 1, "data": {"result": "success"}},
+    ),
+}
+STOP_IDS = {
+    "bybit": "1992319485461489920",
+    "kucoin": "vs8hoo8kqjnklv4m0038lrfq",
+    "bitget": "1330984742276198400",
+}
+
+
+@pytest.mark.parametrize("rig", sorted(STOP_CANCEL), indirect=True)
+async def test_stop_when_cancelled_then_cancelled_where_the_venue_keeps_conditional_orders(rig: Rig) -> None:
+    """A stop id is unknown to the plain cancel (the venue's documented "no such order" code); the
+    client then cancels it among the conditional orders, once."""
+    method, plain, missing, conditional, done = STOP_CANCEL[rig.venue_id]
+    rig.on(method, plain, missing, status=400 if rig.venue_id == "bitget" else 200)
+    if rig.venue_id == "bybit":
+        rig.on(method, conditional, done, query={"orderFilter": "StopOrder"})
+    else:
+        rig.on(method, conditional, done)
+    await rig.client.cancel_order("LTC/USDT", STOP_IDS[rig.venue_id])
+    first, then = rig.transport.requests  # the plain cancel, then the conditional one: nothing more
+    assert first.path.endswith(plain) and then.path.endswith(conditional) and then.method == method
+    assert STOP_IDS[rig.venue_id] in then.url + (then.body or "")
+    if rig.venue_id == "bybit":
+        assert (first.json()["orderFilter"], then.json()["orderFilter"]) == ("Order", "StopOrder")
