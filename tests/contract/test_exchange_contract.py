@@ -685,7 +685,7 @@ async def test_lookup_by_client_id_when_order_was_canceled_then_found_canceled(r
 # -- a resting stop placed -----------------------------------------------------------------------------------
 
 STOP_PLACED = {
-    # venue: (path, reply payload, where the reply echoes the client id, request fields as the venue documents)
+    # venue: (path, reply payload, where the reply echoes the client id, request fields the venue documents)
     "bybit": (
         "/v5/order/create",
         "createOrder: spot stopLossPrice order",
