@@ -26,6 +26,7 @@ there raises `OutcomeUnknownError` and the caller looks the order up by client i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import functools
 import logging
@@ -607,7 +608,8 @@ class CcxtExchangeClient:
             info = raw.get("info") or {}
             follow_id = str(info.get(follow.field) or "")
             if follow_id not in follow.unset:
-                found = await self._read(lambda ex, _s: ex.fetch_order(follow_id, symbol), private=True)
+                with contextlib.suppress(OrderNotFoundError):  # fired, not readable yet: as unset
+                    found = await self._read(lambda ex, _s: ex.fetch_order(follow_id, symbol), private=True)
         else:
 
             async def by_client_id(ex: ccxt.Exchange, _s: tuple[str, ...]) -> dict[str, Any] | None:
