@@ -566,13 +566,7 @@ class CcxtExchangeClient:
         for order in await self.fetch_open_orders(symbol):
             if order.client_order_id == client_order_id:
                 return order
-        has = self.public.has
-        if has.get("fetchCanceledAndClosedOrders"):
-            reads = ["fetch_canceled_and_closed_orders"]
-        else:
-            reads = ["fetch_closed_orders"] + (
-                ["fetch_canceled_orders"] if has.get("fetchCanceledOrders") else []
-            )
+        reads = self._finished_reads()
         conditional = self.caps.stop_orders_separate and self.caps.spot_stop_market
         for name in reads:
 
@@ -588,6 +582,13 @@ class CcxtExchangeClient:
                 if raw.get("clientOrderId") == client_order_id:
                     return await self._completed(parse.order_from_ccxt(raw, fallback_symbol=symbol), raw)
         return None
+
+    def _finished_reads(self) -> list[str]:
+        """ccxt's reads of finished orders, in the order to try them (by ccxt's `has`)."""
+        has = self.public.has
+        if has.get("fetchCanceledAndClosedOrders"):
+            return ["fetch_canceled_and_closed_orders"]
+        return ["fetch_closed_orders"] + (["fetch_canceled_orders"] if has.get("fetchCanceledOrders") else [])
 
     async def _completed(self, report: OrderReport, raw: dict[str, Any]) -> OrderReport:
         """A finished order as it really ended: a triggered stop followed to the order that sold
@@ -613,8 +614,9 @@ class CcxtExchangeClient:
         else:
 
             async def by_client_id(ex: ccxt.Exchange, _s: tuple[str, ...]) -> dict[str, Any] | None:
+                finished = self._finished_reads()[0]  # canceled too: a partly filled, then canceled sell
                 reads = (
-                    lambda: ex.fetch_closed_orders(symbol, None, 50),
+                    lambda: getattr(ex, finished)(symbol, None, 50),
                     lambda: ex.fetch_open_orders(symbol),
                 )
                 for read in reads:
