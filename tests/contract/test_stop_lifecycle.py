@@ -161,3 +161,79 @@ async def test_bitget_stop_when_triggered_then_journal_books_the_follow_up_fills
         assert [f.exchange_order_id for f in fills] == [stop.exchange_order_id]
     finally:
         await rig.close()
+
+
+async def test_bybit_stop_when_triggered_then_the_record_itself_carries_the_fills() -> None:
+    """`StopFollow("none")`: on Bybit the spot stop order is the order that sells; once triggered its
+    own record has the fills, and nothing is followed."""
+    rig = Rig("bybit")
+    store = MemoryTradingStore()
+    manager = OrderManager(rig.client, store, ManualClock(AT))
+    empty = {"retCode": 0, "retMsg": "OK", "result": {"list": [], "category": "spot", "nextPageCursor": ""}}
+
+    def record(client_id: str, status: str) -> dict[str, object]:
+        """The recorded filled XRP market sell, edited at run time to be this stop: LTCUSDT, QARI's id,
+        a stop at 70; "Untriggered" with nothing executed while pending."""
+        body = payload("bybit", "fetchOrder: Spot sell closed order")
+        order = body["result"]["list"][0]
+        order.update(
+            {
+                "symbol": "LTCUSDT",
+                "orderLinkId": client_id,
+                "orderId": "1992319485461489920",
+                "stopOrderType": "Stop",
+                "triggerPrice": "70",
+                "orderStatus": status,
+            }
+        )
+        # Bybit's v5 order records now carry `cumFeeDetail` (after this recording); ccxt 4.5.90 reads
+        # the fee only from there: added with the recorded cumExecFee (a sell pays in the quote coin).
+        order["cumFeeDetail"] = {"USDT": order["cumExecFee"]}
+        if status == "Untriggered":
+            order.update(
+                {
+                    "cumExecQty": "0",
+                    "cumExecValue": "0",
+                    "cumExecFee": "0",
+                    "avgPrice": "",
+                    "leavesQty": order["qty"],
+                }
+            )
+        return body
+
+    try:
+        position = await store.add_position(position_record("LTC/USDT", PositionState.OPEN, AT))
+        rig.on("POST", "/v5/order/create", payload("bybit", "createOrder: spot stopLossPrice order"))
+        stop = await manager.place(
+            position,
+            OrderRole.STOP,
+            Side.SELL,
+            OrderType.STOP_MARKET,
+            Decimal("123"),
+            trigger_price=Decimal(70),
+        )
+        assert stop.exchange_order_id == "1992319485461489920"
+        rig.on("GET", "/v5/order/realtime", empty)
+        rig.on(
+            "GET",
+            "/v5/order/realtime",
+            record(stop.client_order_id, "Untriggered"),
+            query={"orderFilter": "StopOrder"},
+        )
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.OPEN and stop.filled_base == 0
+
+        rig.on("GET", "/v5/order/realtime", empty, query={"orderFilter": "StopOrder"})
+        rig.on("GET", "/v5/order/history", empty, query={"orderFilter": "StopOrder"})
+        rig.on("GET", "/v5/order/history", record(stop.client_order_id, "Filled"))
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.FILLED
+        assert (stop.filled_base, stop.avg_price, stop.fee, stop.fee_currency) == (
+            Decimal("123"),
+            Decimal("0.5351"),
+            Decimal("0.0658173"),
+            "USDT",
+        )
+        assert stop.exchange_order_id == "1992319485461489920"  # nothing followed
+    finally:
+        await rig.close()
