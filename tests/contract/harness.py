@@ -54,27 +54,44 @@ def _market(exchange: Any, recorded: dict[str, Any]) -> dict[str, Any]:
     return dict(exchange.safe_market_structure(parsed))
 
 
-async def _key() -> Credentials:
-    return KEY
-
-
 class Rig:
     """One venue's `CcxtExchangeClient` and the transport it talks through."""
 
-    def __init__(self, venue: str) -> None:
+    def __init__(self, venue: str, *, rate_limit: bool = False) -> None:
         self.venue_id = venue
         self.transport = Transport()
-        self.venue = CcxtVenue(venue, rate_limit=False)
-        public = record(self.venue.public, self.transport)
+        self._venues: list[CcxtVenue] = []
+        self._clients: list[CcxtExchangeClient] = []
+        self.venue = self._venue(rate_limit)
+        self.client = self.client_for(KEY)
+
+    def _venue(self, rate_limit: bool) -> CcxtVenue:
+        venue = CcxtVenue(self.venue_id, rate_limit=rate_limit)
+        public = record(venue.public, self.transport)
         # Older fixture structures lack fields today's ccxt reads (`inverse`, `linear`, ...): ccxt's own
         # defaults fill them.
-        public.set_markets({s: _market(public, m) for s, m in markets(venue).items()})
+        public.set_markets({s: _market(public, m) for s, m in markets(self.venue_id).items()})
         public.options["timeDifference"] = 0
-        self.client = CcxtExchangeClient(venue, _key, venue=self.venue)
+        self._venues.append(venue)
+        return venue
+
+    def client_for(self, key: Credentials, *, own_venue: bool = False) -> CcxtExchangeClient:
+        """Another client on this venue (a unit of work's); `own_venue`: on a venue of its own without
+        rate limiting, as a key check makes it (`inspection.check_key`)."""
+
+        async def source() -> Credentials:
+            return key
+
+        venue = self._venue(rate_limit=False) if own_venue else self.venue
+        client = CcxtExchangeClient(self.venue_id, source, venue=venue)
+        self._clients.append(client)
+        return client
 
     def on(self, method: str, path: str, body: Any, **kw: Any) -> None:
         self.transport.on(method, path, body, **kw)
 
     async def close(self) -> None:
-        await self.client.close()
-        await self.venue.close()
+        for client in self._clients:
+            await client.close()
+        for venue in self._venues:
+            await venue.close()

@@ -87,6 +87,22 @@ BALANCES = {  # venue: (path, payload, a currency and its free amount in that pa
     "okx": ("/api/v5/account/balance", "fetchBalance: spot balance"),
     "kucoin": ("/api/v1/accounts", "fetchBalance: fetch balance"),
     "bitget": ("/api/v2/spot/account/assets", "fetchBalance: spot balance"),
+    "gate": ("/api/v4/spot/accounts", "fetchBalance: documentation sample"),
+    "mexc": ("/api/v3/account", "fetchBalance: documentation sample"),
+    "htx": ("/balance", "fetchBalance: documentation sample"),
+}
+
+
+FIRST_BALANCE = {  # a currency of each payload and its free amount as the venue wrote it
+    "bybit": ("ADA", "38.68128"),
+    "binance": ("ETH", "0.02229833"),
+    "okx": ("ADA", "1000"),
+    "kucoin": ("LTC", "0.171021"),
+    "bitget": ("BGB", "1.15"),
+    "gate": ("ETH", "968.8"),
+    "mexc": ("MAIN", "1020000"),
+    # "147.928994082840236" in the payload: ccxt's balance is a float, so QARI gets 17 digits of it
+    "htx": ("POLY", "147.92899408284023"),
 }
 
 
@@ -94,7 +110,11 @@ BALANCES = {  # venue: (path, payload, a currency and its free amount in that pa
 async def test_balances_when_read_then_decimal_free_and_used_per_currency(rig: Rig) -> None:
     path, name = BALANCES[rig.venue_id]
     rig.on("GET", path, payload(rig.venue_id, name))
+    if rig.venue_id == "htx":
+        rig.on("GET", "/v1/account/accounts", payload("htx", "fetchAccounts: documentation sample"))
     balances = await rig.client.fetch_balances()
+    currency, free = FIRST_BALANCE[rig.venue_id]
+    assert balances[currency].free == D(free)
     assert balances and all(b.currency == c for c, b in balances.items())
     assert all(isinstance(b.free, Decimal) and b.free >= 0 and b.used >= 0 for b in balances.values())
     assert rig.transport.sent("GET", path)[0].headers  # signed: the key went in headers or query
@@ -189,13 +209,22 @@ OPEN = {
     "gate": ("/api/v4/spot/open_orders", "fetchOpenOrders: default"),
     "bitget": ("/api/v2/spot/trade/unfilled-orders", "fetchOpenOrders: open spot orders"),
     "htx": ("/v1/order/openOrders", "fetchOpenOrders: spot orders with clientOrderId"),
+    "bybit": ("/v5/order/realtime", "fetchOrder: Spot sell closed order"),  # made open at run time
+    "mexc": ("/api/v3/openOrders", "fetchOpenOrders: documentation sample"),  # LTCBTC: symbol edited
 }
 
 
 @pytest.mark.parametrize("rig", sorted(OPEN), indirect=True)
 async def test_open_orders_when_listed_then_open_reports_with_ids(rig: Rig) -> None:
     path, name = OPEN[rig.venue_id]
-    rig.on("GET", path, payload(rig.venue_id, name))
+    body = payload(rig.venue_id, name)
+    if rig.venue_id == "bybit":  # the recorded order, as it was before it filled
+        body["result"]["list"][0].update(
+            {"symbol": "LTCUSDT", "orderStatus": "New", "cumExecQty": "0", "leavesQty": "0.1", "qty": "0.1"}
+        )
+    if rig.venue_id == "mexc":  # the documented sample is for LTCBTC, a pair the recorded markets lack
+        body[0]["symbol"] = "LTCUSDT"
+    rig.on("GET", path, body)
     if rig.venue_id == "htx":
         rig.on(
             "GET",
@@ -277,17 +306,20 @@ async def test_triggered_stop_when_looked_up_then_followed_to_the_order_that_sol
         assert report.fee_currency == fee_currency
 
 
-async def test_triggered_stop_when_follow_up_not_readable_yet_then_not_booked_as_filled() -> None:
-    rig = Rig("okx")
-    try:
-        client_id = _script_triggered_stop(rig)
+@pytest.mark.parametrize("rig", ["okx", "gate"], indirect=True)
+async def test_triggered_stop_when_follow_up_not_readable_yet_then_not_booked_as_filled(rig: Rig) -> None:
+    """OKX: the fired record names no order yet; Gate: the named order answers "not found" (documented
+    label ORDER_NOT_FOUND): the stop stays unfilled until the next look, never filled at 0."""
+    client_id = _script_triggered_stop(rig)
+    if rig.venue_id == "okx":
         fired = payload("okx", "triggered spot stop (algo history)")
         fired["data"][0]["ordId"] = ""
         rig.on("GET", "/trade/orders-algo-history", fired)
-        report = await rig.client.fetch_order_by_client_id("LTC/USDT", client_id)
-        assert report is not None and report.status is OrderStatus.OPEN and report.filled_base == 0
-    finally:
-        await rig.close()
+    else:
+        missing = {"label": "ORDER_NOT_FOUND", "message": "Order not found"}
+        rig.on("GET", "/spot/orders/497245022561", missing, status=404)
+    report = await rig.client.fetch_order_by_client_id("LTC/USDT", client_id)
+    assert report is not None and report.status is OrderStatus.OPEN and report.filled_base == 0
 
 
 async def test_simulator_stop_when_triggered_then_filled_with_average(tmp_path: Path) -> None:
@@ -574,3 +606,188 @@ async def test_create_when_funds_short_then_insufficient_funds_sent_once(rig: Ri
     with pytest.raises(InsufficientFundsError):
         await rig.client.create_order(request)
     assert len(rig.transport.sent(method, path)) == 1  # never retried
+
+
+# -- lookup by client id after a cancel --------------------------------------------------------------------
+
+BYBIT_EMPTY = {"retCode": 0, "retMsg": "OK", "result": {"list": [], "category": "spot", "nextPageCursor": ""}}
+
+
+def _script_canceled(rig: Rig) -> tuple[str, str]:
+    """The venue's reads once an order was canceled: not open, found among the finished orders (the
+    recorded order, edited at run time to carry QARI's client id and, where it was filled, the canceled
+    state). Returns the symbol and the order's exchange id."""
+    v = rig.venue_id
+    if v == "bybit":
+        body = payload(v, "fetchOrder: Spot sell closed order")
+        body["result"]["list"][0].update(
+            {"symbol": "LTCUSDT", "orderLinkId": CID, "orderStatus": "Cancelled", "cumExecQty": "0"}
+        )
+        rig.on("GET", "/v5/order/realtime", BYBIT_EMPTY)
+        rig.on("GET", "/v5/order/history", body)
+        rig.on("GET", "/v5/order/history", BYBIT_EMPTY, query={"orderFilter": "StopOrder"})
+        rig.on("GET", "/v5/order/history", BYBIT_EMPTY, query={"orderStatus": "Filled"})  # venue filters
+        return "LTC/USDT", "1609604284784580096"
+    if v == "binance":
+        body = payload(v, "fetchOrders: fetch spot orders")  # recorded as CANCELED
+        body[0]["clientOrderId"] = CID
+        rig.on("GET", "/api/v3/openOrders", [])
+        rig.on("GET", "/api/v3/allOrders", body)
+        return "LTC/USDT", "3854801792"
+    if v == "okx":
+        body = payload(v, "fetchOrder: fetch spot order")
+        body["data"][0].update({"clOrdId": CID, "state": "canceled", "accFillSz": "0", "fillSz": "0"})
+        for path in ("/trade/orders-pending", "/trade/orders-algo-pending", "/trade/orders-history"):
+            rig.on("GET", path, OKX_EMPTY)
+        rig.on("GET", "/trade/orders-algo-history", OKX_EMPTY)
+        rig.on("GET", "/trade/orders-history", body, query={"state": "canceled"})
+        return "LTC/USDT", "1339107111507525632"
+    if v == "kucoin":
+        body = payload(v, "fetchClosedOrders: spot closed orders")
+        body["data"]["items"][0].update(
+            {"clientOid": CID, "cancelExist": True, "dealSize": "0", "dealFunds": "0"}
+        )
+        empty = {
+            "code": "200000",
+            "data": {"currentPage": 1, "pageSize": 50, "totalNum": 0, "totalPage": 0, "items": []},
+        }
+        rig.on("GET", "/api/v1/orders", empty)
+        rig.on("GET", "/api/v1/stop-order", empty)
+        rig.on("GET", "/api/v1/orders", body, query={"status": "done"})
+        return "LTC/USDT", "65ba3fc497c9e300079f2003"
+    if v == "bitget":
+        body = payload(v, "fetchClosedOrders: Spot closed order")
+        body["data"][0].update({"clientOid": CID, "status": "cancelled", "baseVolume": "0"})
+        rig.on("GET", "/spot/trade/unfilled-orders", BITGET_EMPTY)
+        rig.on("GET", "/spot/trade/current-plan-order", BITGET_NO_PLANS)
+        rig.on("GET", "/spot/trade/history-plan-order", BITGET_NO_PLANS)
+        rig.on("GET", "/spot/trade/history-orders", body)
+        return "LTC/USDT", "1109431644367261698"
+    if v == "mexc":
+        body = payload(v, "fetchOrders: fetch orders")
+        body[0].update({"clientOrderId": CID, "status": "CANCELED", "executedQty": "0"})
+        rig.on("GET", "/api/v3/openOrders", [])
+        rig.on("GET", "/api/v3/allOrders", [])
+        rig.on("GET", "/api/v3/allOrders", body, query={"states": "4"})
+        return "ATLAS/USDT", "C02__385413065019117569043"
+    assert v == "htx"
+    body = payload(v, "fetchCanceledOrders: Spot fetch canceled orders")
+    body["data"][0]["client-order-id"] = CID
+    rig.on("GET", "/v1/account/accounts", payload("htx", "fetchAccounts: documentation sample"))
+    rig.on("GET", "/v1/order/openOrders", {"status": "ok", "data": []})
+    rig.on("GET", "/v1/order/orders", {"status": "ok", "data": []})
+    rig.on("GET", "/v1/order/orders", body, query={"states": "partial-canceled,canceled"})
+    return "BTC/USDT", "1616053411288667"
+
+
+CANCELED_LOOKUP = ("bybit", "binance", "okx", "kucoin", "bitget", "mexc", "htx")
+
+
+@pytest.mark.parametrize("rig", CANCELED_LOOKUP, indirect=True)
+async def test_lookup_by_client_id_when_order_was_canceled_then_found_canceled(rig: Rig) -> None:
+    """Found on today's code: the lookup read only filled orders on Bybit, OKX, MEXC and HTX (and ccxt
+    drops canceled ones from Binance's and Bitget's "closed"), so a canceled order was "not found"
+    and taken for gone only a minute later, from the fills."""
+    symbol, order_id = _script_canceled(rig)
+    report = await rig.client.fetch_order_by_client_id(symbol, CID)
+    assert report is not None and report.status is OrderStatus.CANCELED
+    assert (report.exchange_order_id, report.client_order_id, report.filled_base) == (order_id, CID, 0)
+
+
+# -- a resting stop placed -----------------------------------------------------------------------------------
+
+STOP_PLACED = {
+    # venue: (path, reply payload, where the reply echoes the client id, request fields the venue documents)
+    "bybit": (
+        "/v5/order/create",
+        "createOrder: spot stopLossPrice order",
+        ("result", "orderLinkId"),
+        {
+            "orderType": "Market",
+            "orderFilter": "StopOrder",
+            "side": "Sell",
+            "triggerPrice": "70",
+            "qty": "0.1",
+        },
+    ),
+    "kucoin": (
+        "/api/v1/stop-order",
+        "createOrder (stop): documentation sample",
+        None,
+        {"type": "market", "side": "sell", "stopPrice": "70", "size": "0.1", "clientOid": CID},
+    ),
+    "bitget": (
+        "/api/v2/spot/trade/place-plan-order",
+        "createOrder (plan): documentation sample",
+        ("data", "clientOid"),
+        {"orderType": "market", "side": "sell", "triggerPrice": "70.0", "size": "0.1", "clientOid": CID},
+    ),
+}
+
+
+@pytest.mark.parametrize("rig", sorted(STOP_PLACED), indirect=True)
+async def test_stop_when_placed_then_market_sell_trigger_rests_on_the_venue(rig: Rig) -> None:
+    """OKX, Gate and HTX stops are being reshaped on wip/venue (algo client id, Gate's `put`, HTX
+    stop-limit); Binance spot pairs list no STOP_LOSS order type (only STOP_LOSS_LIMIT: see README)."""
+    path, name, echo, fields = STOP_PLACED[rig.venue_id]
+    body = payload(rig.venue_id, name)
+    if echo is not None:
+        body[echo[0]][echo[1]] = CID
+    rig.on("POST", path, body)
+    stop = OrderRequest("LTC/USDT", Side.SELL, OrderType.STOP_MARKET, D("0.1"), CID, trigger_price=D("70"))
+    report = await rig.client.create_order(stop)
+    sent = _sent_fields(rig.transport.sent("POST", path)[-1])
+    assert fields.items() <= sent.items()
+    assert report.exchange_order_id and report.client_order_id == CID
+    assert (
+        report.type is OrderType.STOP_MARKET and report.trigger_price == D("70") and report.filled_base == 0
+    )
+
+
+STOP_CANCEL = {
+    # venue: (method, plain cancel path, its "no such order" reply (documented code), stop cancel path, reply)
+    "bybit": (
+        "POST",
+        "/v5/order/cancel",
+        {"retCode": 170213, "retMsg": "Order does not exist.", "result": {}, "retExtInfo": {}, "time": 1},
+        "/v5/order/cancel",
+        {"retCode": 0, "retMsg": "OK", "result": {"orderId": "1992319485461489920", "orderLinkId": CID}},
+    ),
+    "kucoin": (
+        "DELETE",
+        "/api/v1/orders/vs8hoo8kqjnklv4m0038lrfq",
+        {"code": "400100", "msg": "order not exist"},
+        "/api/v1/stop-order/vs8hoo8kqjnklv4m0038lrfq",
+        {"code": "200000", "data": {"cancelledOrderIds": ["vs8hoo8kqjnklv4m0038lrfq"]}},
+    ),
+    "bitget": (
+        "POST",
+        "/api/v2/spot/trade/cancel-order",
+        {"code": "43001", "msg": "The order does not exist", "requestTime": 1, "data": None},
+        "/api/v2/spot/trade/cancel-plan-order",
+        {"code": "00000", "msg": "success", "requestTime": 1, "data": {"result": "success"}},
+    ),
+}
+STOP_IDS = {
+    "bybit": "1992319485461489920",
+    "kucoin": "vs8hoo8kqjnklv4m0038lrfq",
+    "bitget": "1330984742276198400",
+}
+
+
+@pytest.mark.parametrize("rig", sorted(STOP_CANCEL), indirect=True)
+async def test_stop_when_cancelled_then_cancelled_where_the_venue_keeps_conditional_orders(rig: Rig) -> None:
+    """A stop id is unknown to the plain cancel (the venue's documented "no such order" code); the
+    client then cancels it among the conditional orders, once."""
+    method, plain, missing, conditional, done = STOP_CANCEL[rig.venue_id]
+    rig.on(method, plain, missing, status=400 if rig.venue_id == "bitget" else 200)
+    if rig.venue_id == "bybit":
+        rig.on(method, conditional, done, query={"orderFilter": "StopOrder"})
+    else:
+        rig.on(method, conditional, done)
+    await rig.client.cancel_order("LTC/USDT", STOP_IDS[rig.venue_id])
+    first, then = rig.transport.requests  # the plain cancel, then the conditional one: nothing more
+    assert first.path.endswith(plain) and then.path.endswith(conditional) and then.method == method
+    assert STOP_IDS[rig.venue_id] in then.url + (then.body or "")
+    if rig.venue_id == "bybit":
+        assert (first.json()["orderFilter"], then.json()["orderFilter"]) == ("Order", "StopOrder")

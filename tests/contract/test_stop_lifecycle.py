@@ -99,3 +99,141 @@ async def test_okx_stop_when_triggered_then_journal_books_the_follow_up_fills() 
         assert [f.exchange_order_id for f in fills] == [stop.exchange_order_id]
     finally:
         await rig.close()
+
+
+async def test_bitget_stop_when_triggered_then_journal_books_the_follow_up_fills() -> None:
+    """Found on today's code: the executed plan order (no fills, no average) was taken as the fill."""
+    import time
+
+    rig = Rig("bitget")
+    store = MemoryTradingStore()
+    manager = OrderManager(rig.client, store, ManualClock(AT))
+    plan_id, sold_id = "1330984742276198400", "1109431644367261698"
+    empty = {"code": "00000", "msg": "success", "requestTime": 0, "data": []}
+
+    def plans(status: str, client_id: str) -> dict[str, object]:
+        body = payload("bitget", "triggered spot plan order (history-plan-order)")
+        for o in body["data"]["orderList"]:  # run-time edits: QARI's id, the state, times within 90 days
+            o.update({"clientOid": client_id, "status": status})
+            o["cTime"] = o["uTime"] = str(int(time.time() * 1000) - 3_600_000)
+        return body
+
+    try:
+        position = await store.add_position(position_record("LTC/USDT", PositionState.OPEN, AT))
+        created = payload("bitget", "createOrder (plan): documentation sample")
+        rig.on("POST", "/spot/trade/place-plan-order", created)
+        stop = await manager.place(
+            position,
+            OrderRole.STOP,
+            Side.SELL,
+            OrderType.STOP_MARKET,
+            Decimal("0.0794"),
+            trigger_price=Decimal(70),
+        )
+        assert stop.exchange_order_id == plan_id
+        body = rig.transport.sent("POST", "/spot/trade/place-plan-order")[0].json()
+        assert (body["side"], Decimal(str(body["triggerPrice"])), body["orderType"]) == ("sell", 70, "market")
+
+        rig.on("GET", "/spot/trade/unfilled-orders", empty)
+        rig.on("GET", "/spot/trade/current-plan-order", plans("live", stop.client_order_id))
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.OPEN and stop.filled_base == 0
+
+        no_plans = plans("live", stop.client_order_id)
+        no_plans["data"]["orderList"] = []
+        rig.on("GET", "/spot/trade/current-plan-order", no_plans)
+        rig.on("GET", "/spot/trade/history-plan-order", plans("executed", stop.client_order_id))
+        rig.on(
+            "GET", "/spot/trade/history-orders", payload("bitget", "follow-up market sell of the plan order")
+        )
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.FILLED
+        assert (stop.exchange_order_id, stop.filled_base, stop.avg_price) == (
+            sold_id,
+            Decimal("0.0794"),
+            Decimal("69.265"),
+        )
+        assert (stop.fee, stop.fee_currency) == (Decimal("0.0054996"), "USDT")
+
+        trades = payload("bitget", "fetchMyTrades: Spot trade")  # recorded under the follow-up's order id
+        rig.on("GET", "/spot/trade/fills", trades)
+        fills = await rig.client.fetch_fills("LTC/USDT")
+        assert [f.exchange_order_id for f in fills] == [stop.exchange_order_id]
+    finally:
+        await rig.close()
+
+
+async def test_bybit_stop_when_triggered_then_the_record_itself_carries_the_fills() -> None:
+    """`StopFollow("none")`: on Bybit the spot stop order is the order that sells; once triggered its
+    own record has the fills, and nothing is followed."""
+    rig = Rig("bybit")
+    store = MemoryTradingStore()
+    manager = OrderManager(rig.client, store, ManualClock(AT))
+    empty = {"retCode": 0, "retMsg": "OK", "result": {"list": [], "category": "spot", "nextPageCursor": ""}}
+
+    def record(client_id: str, status: str) -> dict[str, object]:
+        """The recorded filled XRP market sell, edited at run time to be this stop: LTCUSDT, QARI's id,
+        a stop at 70; "Untriggered" with nothing executed while pending."""
+        body = payload("bybit", "fetchOrder: Spot sell closed order")
+        order = body["result"]["list"][0]
+        order.update(
+            {
+                "symbol": "LTCUSDT",
+                "orderLinkId": client_id,
+                "orderId": "1992319485461489920",
+                "stopOrderType": "Stop",
+                "triggerPrice": "70",
+                "orderStatus": status,
+            }
+        )
+        # Bybit's v5 order records now carry `cumFeeDetail` (after this recording); ccxt 4.5.90 reads
+        # the fee only from there: added with the recorded cumExecFee (a sell pays in the quote coin).
+        order["cumFeeDetail"] = {"USDT": order["cumExecFee"]}
+        if status == "Untriggered":
+            order.update(
+                {
+                    "cumExecQty": "0",
+                    "cumExecValue": "0",
+                    "cumExecFee": "0",
+                    "avgPrice": "",
+                    "leavesQty": order["qty"],
+                }
+            )
+        return body
+
+    try:
+        position = await store.add_position(position_record("LTC/USDT", PositionState.OPEN, AT))
+        rig.on("POST", "/v5/order/create", payload("bybit", "createOrder: spot stopLossPrice order"))
+        stop = await manager.place(
+            position,
+            OrderRole.STOP,
+            Side.SELL,
+            OrderType.STOP_MARKET,
+            Decimal("123"),
+            trigger_price=Decimal(70),
+        )
+        assert stop.exchange_order_id == "1992319485461489920"
+        rig.on("GET", "/v5/order/realtime", empty)
+        rig.on(
+            "GET",
+            "/v5/order/realtime",
+            record(stop.client_order_id, "Untriggered"),
+            query={"orderFilter": "StopOrder"},
+        )
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.OPEN and stop.filled_base == 0
+
+        rig.on("GET", "/v5/order/realtime", empty, query={"orderFilter": "StopOrder"})
+        rig.on("GET", "/v5/order/history", empty, query={"orderFilter": "StopOrder"})
+        rig.on("GET", "/v5/order/history", record(stop.client_order_id, "Filled"))
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.FILLED
+        assert (stop.filled_base, stop.avg_price, stop.fee, stop.fee_currency) == (
+            Decimal("123"),
+            Decimal("0.5351"),
+            Decimal("0.0658173"),
+            "USDT",
+        )
+        assert stop.exchange_order_id == "1992319485461489920"  # nothing followed
+    finally:
+        await rig.close()

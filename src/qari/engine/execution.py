@@ -708,7 +708,10 @@ class UserExecution:
             position.stop_mode = "watchdog"
             await self.store.save_position(position)
             await self._event(
-                position, "stop_watchdog", "venue has no spot stops: the server watches the stop"
+                position,
+                "stop_watchdog",
+                f"protected by QARI's watchdog: the venue cannot rest a spot stop, so the server sells "
+                f"at market once the bid reaches {position.stop_price:f}",
             )
             return
         if position.stop_price >= market.bid:

@@ -35,6 +35,10 @@ def _num(value: Decimal | None) -> str | None:
     return None if value is None else format(Decimal(value).normalize(), "f")
 
 
+WATCHDOG = "protected by QARI's watchdog"
+"""How a stop the venue cannot rest is shown (event log and dashboard): the server guards it."""
+
+
 def position_view(p: PositionRecord) -> dict[str, Any]:
     return {
         "id": p.id,
@@ -46,6 +50,7 @@ def position_view(p: PositionRecord) -> dict[str, Any]:
         "blended_entry": _num(p.blended_entry),
         "stop_price": _num(p.stop_price),
         "stop_mode": p.stop_mode,
+        "stop_protection": WATCHDOG if p.stop_mode == "watchdog" else "resting on the venue",
         "pt1": _num(p.pt1),
         "pt2": _num(p.pt2),
         "qty": _num(p.held_qty),

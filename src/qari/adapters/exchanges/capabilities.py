@@ -94,6 +94,10 @@ class ExchangeCapabilities:
         """The venue cannot rest a spot stop: QARI's server-side watchdog owns the stop, visibly."""
         return self.spot_stop is SpotStopKind.NONE
 
+    # ccxt params that list a venue's conditional (stop) orders where `stop_orders_separate`; OKX's
+    # canceled-algo history needs the algo kind named (ccxt raises ArgumentsRequired without it).
+    stop_list_params: Mapping[str, Any] = field(default_factory=lambda: _frozen({"trigger": True}))
+
 
 _SPOT_ONLY = {"types": ["spot"]}
 
@@ -185,6 +189,7 @@ OKX = ExchangeCapabilities(
     client_ids=ClientIdRules(max_length=32, charset=LETTERS_DIGITS),
     stop_follow=StopFollow("id_field", "ordId"),
     stop_client_id_field="algoClOrdId",
+    stop_list_params=_frozen({"trigger": True, "ordType": "trigger"}),
 )
 
 KUCOIN = ExchangeCapabilities(

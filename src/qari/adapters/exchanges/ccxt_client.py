@@ -14,8 +14,8 @@ Cost (benchmarks/cycle.py): constructing a ccxt exchange runs its `describe()` a
 large dict (3-9 ms). It is done once per (exchange, URL, timeout) per process, into a pristine template
 that never opens a session and never sees a key; public and per-call instances are clones of it
 (~0.1 ms). A `CcxtVenue` is the public side of one exchange shared by all the clients of a process
-(one HTTP connection pool, markets loaded once and reused until `markets_max_age`); each client still
-has its own rate-limit budget, as each user's key has on the exchange.
+(one HTTP connection pool, markets loaded once and reused until `markets_max_age`); signed calls take
+their rate-limit budget from the process's one budget per exchange + key (`throttle.RequestBudgets`).
 
 ccxt's start-up calls QARI does not need are off (`capabilities.ccxt_options`, `has['fetchCurrencies']`),
 and `adjustForTimeDifference` measures the venue's clock; a clock-skew rejection of a read triggers one
@@ -26,6 +26,7 @@ there raises `OutcomeUnknownError` and the caller looks the order up by client i
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -46,7 +47,7 @@ import certifi
 from qari.adapters.exchanges import parse
 from qari.adapters.exchanges.capabilities import ExchangeCapabilities, capabilities_for
 from qari.adapters.exchanges.errors import translate
-from qari.adapters.exchanges.throttle import install_throttler
+from qari.adapters.exchanges.throttle import BUDGETS, RequestBudgets, install_throttler, key_scope
 from qari.core.errors import (
     ClockSkewError,
     ExchangeUnavailableError,
@@ -373,9 +374,11 @@ class CcxtExchangeClient:
         timeout_ms: int = 10_000,
         rate_limit: bool = True,
         venue: CcxtVenue | None = None,
+        budgets: RequestBudgets = BUDGETS,
     ) -> None:
         """`rate_limit=False` only for a handful of calls (a key check): ccxt's per-endpoint costs would
-        otherwise make e.g. Bitget's key-info call hold the next request back for a second."""
+        otherwise make e.g. Bitget's key-info call hold the next request back for a second. Its calls
+        are still counted against the key's shared budget (`budgets`), without waiting."""
         self.caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
         self.exchange_id = self.caps.id
         self._credentials = credentials
@@ -390,6 +393,7 @@ class CcxtExchangeClient:
             markets_max_age=float("inf"),  # a client of its own loads the markets once in its life
         )
         self._public: ccxt.Exchange | None = None
+        self._budgets = budgets
 
     # -- plumbing -----------------------------------------------------------------------------------------
 
@@ -433,6 +437,13 @@ class CcxtExchangeClient:
             exchange.session = public.session
             credentials = await self._credentials()
             secrets = credentials.values()
+            # The key's budget, shared with every client of the process using it (throttle.py).
+            scope = key_scope(credentials.api_key)
+            if exchange.enableRateLimit:
+                exchange.throttler = self._budgets.throttler(exchange, scope)
+            else:
+                exchange.enableRateLimit = True
+                exchange.throttler = self._budgets.charger(exchange, scope)
             exchange.apiKey = credentials.api_key
             exchange.secret = credentials.secret
             exchange.password = credentials.passphrase or ""
@@ -562,7 +573,7 @@ class CcxtExchangeClient:
             orders: list[dict[str, Any]] = list(await ex.fetch_open_orders(symbol))
             if stop_orders and self.caps.stop_orders_separate and self.caps.spot_stop_market:
                 seen = {o.get("id") for o in orders}
-                stops = await ex.fetch_open_orders(symbol, None, None, {"trigger": True})
+                stops = await ex.fetch_open_orders(symbol, None, None, dict(self.caps.stop_list_params))
                 orders.extend(o for o in stops if o.get("id") not in seen)
             return orders
 
@@ -579,22 +590,39 @@ class CcxtExchangeClient:
         return report if cid == report.client_order_id else dataclasses.replace(report, client_order_id=cid)
 
     async def fetch_order_by_client_id(self, symbol: str, client_order_id: str) -> OrderReport | None:
-        """Looks among open (plain and conditional), then recently closed orders; None if nowhere."""
+        """Looks among open (plain and conditional), then finished orders, canceled ones included (an
+        order is found by its client id after a cancel too); None if nowhere.
+
+        Finished orders are read the way ccxt's `has` says the venue lists them: filled and canceled
+        together where it can (Bybit, Binance, Bitget), else filled first and canceled only if needed
+        (OKX, MEXC, HTX); Gate's and KuCoin's finished lists hold both already."""
         for order in await self.fetch_open_orders(symbol):
             if order.client_order_id == client_order_id:
                 return order
+        reads = self._finished_reads()
+        conditional = self.caps.stop_orders_separate and self.caps.spot_stop_market
+        for name in reads:
 
-        async def closed(ex: ccxt.Exchange, _s: tuple[str, ...]) -> list[dict[str, Any]]:
-            found: list[dict[str, Any]] = list(await ex.fetch_closed_orders(symbol, None, 50))
-            if self.caps.stop_orders_separate and self.caps.spot_stop_market:
-                found.extend(await ex.fetch_closed_orders(symbol, None, 50, {"trigger": True}))
-            return found
+            async def finished(
+                ex: ccxt.Exchange, _s: tuple[str, ...], name: str = name
+            ) -> list[dict[str, Any]]:
+                found: list[dict[str, Any]] = list(await getattr(ex, name)(symbol, None, 50))
+                if conditional:
+                    found.extend(await getattr(ex, name)(symbol, None, 50, dict(self.caps.stop_list_params)))
+                return found
 
-        for raw in await self._read(closed, private=True):
-            report = self._report(raw, symbol)
-            if report.client_order_id == client_order_id:
-                return await self._completed(report, raw)
+            for raw in await self._read(finished, private=True):
+                report = self._report(raw, symbol)
+                if report.client_order_id == client_order_id:
+                    return await self._completed(report, raw)
         return None
+
+    def _finished_reads(self) -> list[str]:
+        """ccxt's reads of finished orders, in the order to try them (by ccxt's `has`)."""
+        has = self.public.has
+        if has.get("fetchCanceledAndClosedOrders"):
+            return ["fetch_canceled_and_closed_orders"]
+        return ["fetch_closed_orders"] + (["fetch_canceled_orders"] if has.get("fetchCanceledOrders") else [])
 
     async def _completed(self, report: OrderReport, raw: dict[str, Any]) -> OrderReport:
         """A finished order as it really ended: a triggered stop followed to the order that sold
@@ -615,12 +643,14 @@ class CcxtExchangeClient:
             info = raw.get("info") or {}
             follow_id = str(info.get(follow.field) or "")
             if follow_id not in follow.unset:
-                found = await self._read(lambda ex, _s: ex.fetch_order(follow_id, symbol), private=True)
+                with contextlib.suppress(OrderNotFoundError):  # fired, not readable yet: as unset
+                    found = await self._read(lambda ex, _s: ex.fetch_order(follow_id, symbol), private=True)
         else:
 
             async def by_client_id(ex: ccxt.Exchange, _s: tuple[str, ...]) -> dict[str, Any] | None:
+                finished = self._finished_reads()[0]  # canceled too: a partly filled, then canceled sell
                 reads = (
-                    lambda: ex.fetch_closed_orders(symbol, None, 50),
+                    lambda: getattr(ex, finished)(symbol, None, 50),
                     lambda: ex.fetch_open_orders(symbol),
                 )
                 for read in reads:

@@ -83,7 +83,7 @@ export default function overview() {
       { label: 'Symbol', value: (p) => h('a', { href: '#', onclick: (e) => { e.preventDefault(); showDetail(p); } }, p.symbol) },
       { label: 'State', value: (p) => plain(pick(p, 'state', 'status') || '') },
       { label: 'Entry', num: true, value: (p) => fmtPrice(pick(p, 'blended_entry', 'entry_price'), priceDigits(p)) },
-      { label: 'Stop', num: true, value: (p) => fmtPrice(pick(p, 'stop_price', 'stop', 'stop_loss'), priceDigits(p)) },
+      { label: 'Stop', num: true, value: (p) => fmtPrice(pick(p, 'stop_price', 'stop', 'stop_loss'), priceDigits(p)) + (p.stop_mode === 'watchdog' ? ` · ${p.stop_protection}` : '') },
       { label: 'Targets', num: true, value: targets },
       { label: 'Mark', num: true, value: (p) => fmtPrice(pick(p, 'mark_price', 'last_price'), priceDigits(p)) },
       { label: 'Unrealised', num: true, tone: (p) => signClass(pick(p, 'unrealised_pnl_usdt')), value: (p) => fmtUsdt(pick(p, 'unrealised_pnl_usdt')) },
