@@ -33,7 +33,7 @@ def _scan(
     market: SyntheticMarket, hours: int, every_minutes: int = 30
 ) -> list[tuple[int, str, tuple[str, ...]]]:
     """(hour, symbol, vetoes) of every candidate and every veto over `hours` from START."""
-    seen: Seen = []
+    seen: list[tuple[int, str, tuple[str, ...]]] = []
     for step in range(hours * 60 // every_minutes):
         at = START + step * every_minutes * 60_000
         series = {s: _closed(market, s, at) for s in market.symbols()}
