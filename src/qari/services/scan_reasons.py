@@ -71,10 +71,11 @@ def cycle_reason(cycle: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) ->
     if vetoes and all(r.get("vetoes") for r in rows if not str(r.get("symbol", "")).startswith("BTC/")):
         return "; ".join(sorted(veto_words(v) for v in vetoes))
     best = max(rows, key=lambda r: float(r.get("score") or 0.0))
+    score = _shown(float(best.get("score") or 0.0), weights.threshold)
     return (
         f"no setup scored above the {weights.threshold:.2f} threshold with {weights.min_agreeing} layers "
-        f"agreeing and a price-action trigger (best: {best['symbol']} "
-        f"{_shown(float(best.get('score') or 0.0), weights.threshold)}, {int(best.get('agreeing') or 0)} layers)"
+        f"agreeing and a price-action trigger (best: {best['symbol']} {score}, "
+        f"{int(best.get('agreeing') or 0)} layers)"
     )
 
 
