@@ -89,6 +89,14 @@ export async function refreshBadges() {
     const st = await optional('/engine/state');
     setEngineBadge(engine, st);
   } catch { engine.textContent = 'Engine: ?'; }
+  try { // why the server is degraded (sandbox data unreadable, engine failing), on the badge
+    const health = await optional('/health');
+    if (health && health.status === 'degraded') {
+      engine.className = 'badge bad';
+      engine.textContent = 'Engine: degraded';
+      engine.title = (health.reasons || []).join('\n');
+    }
+  } catch { /* the engine badge above stands */ }
 }
 
 function setConnectionBadge(el, list) {
