@@ -29,8 +29,10 @@ def test_dashboard_when_sandbox_data_missing_then_degraded_badge_and_clear_conne
     page.click("#connect-sandbox")  # type: ignore[attr-defined]
     page.wait_for_selector("text=market data cannot be read")  # type: ignore[attr-defined]
     shoot(page, "14-degraded-sandbox")
+    said = page.inner_text("#tab-exchange")  # type: ignore[attr-defined]
 
     assert health["status"] == "degraded"
     assert "cannot be read" in badge.get_attribute("title")
     connect = [s for m, path, s in requests_seen.api_calls if path.endswith("/connections/sandbox")]
     assert connect == [503]
+    assert "QARI_SANDBOX_DATA" in said and "retrying" not in said  # nothing will retry a missing folder

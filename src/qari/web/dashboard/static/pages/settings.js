@@ -74,7 +74,8 @@ async function exchangeTab(root) {
       showOutcome(c.status || 'connected', c.status_detail || `${c.exchange_name || c.exchange} key …${c.key_hint || ''} verified.`);
       await reloadKeys();
     } catch (e) {
-      const status = (e.body && (e.body.status || (e.body.detail && e.body.detail.status))) || (e.status === 503 || e.status === 504 ? 'unreachable' : null);
+      const sandboxDown = path.endsWith('/sandbox'); // the built-in sandbox cannot start: no retry will help
+      const status = (e.body && (e.body.status || (e.body.detail && e.body.detail.status))) || ((e.status === 503 || e.status === 504) && !sandboxDown ? 'unreachable' : null);
       if (status) showOutcome(status, e.message);
       else { lastOutcome = null; clear(result, h('div', { class: 'notice bad' }, e.message)); }
     }
