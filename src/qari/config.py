@@ -52,7 +52,8 @@ class Settings(BaseSettings):
     sandbox_admin_token: SecretStr | None = None
     sandbox_data: Path | None = None
     # With sandbox_data: replay only these pairs ("BTC/USDT,SUI/USDT"; default every pair with files)
-    # and start at this moment of the data, shifted by whole weeks into the week before now.
+    # and start at this moment of the data, shifted by whole weeks into the week before now. Without it,
+    # the synthetic market's clock starts at sandbox_start (a reproducible demo) instead of now.
     sandbox_symbols: str | None = None
     sandbox_start: dt.datetime | None = None
     sandbox_synthetic_seed: int = 7
@@ -101,10 +102,8 @@ class Settings(BaseSettings):
 
     @model_validator(mode="after")
     def _replay_options_need_data(self) -> Settings:
-        if self.sandbox_data is None:
-            for name in ("sandbox_symbols", "sandbox_start"):
-                if getattr(self, name) is not None:
-                    raise ValueError(f"QARI_{name.upper()} needs QARI_SANDBOX_DATA (a replay)")
+        if self.sandbox_data is None and self.sandbox_symbols is not None:
+            raise ValueError("QARI_SANDBOX_SYMBOLS needs QARI_SANDBOX_DATA (a replay)")
         return self
 
     @property

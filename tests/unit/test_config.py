@@ -24,8 +24,9 @@ def test_default_database_is_sqlite_under_data_dir(tmp_path) -> None:
 
 def test_sandbox_replay_options_when_no_data_then_one_clear_line() -> None:
     with pytest.raises(ConfigError) as e:
-        load_settings(sandbox_start="2024-08-08T16:45")
-    assert str(e.value).startswith("invalid configuration: QARI_SANDBOX_START needs QARI_SANDBOX_DATA")
+        load_settings(sandbox_symbols="BTC")
+    assert str(e.value).startswith("invalid configuration: QARI_SANDBOX_SYMBOLS needs QARI_SANDBOX_DATA")
+    assert load_settings(sandbox_start="2026-12-01T09:00").sandbox_start is not None  # synthetic demo start
 
 
 def test_sandbox_replay_options_when_given_then_pairs_unified_and_start_in_utc(tmp_path) -> None:

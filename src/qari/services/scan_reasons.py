@@ -23,6 +23,12 @@ def veto_words(code: str) -> str:
     return VETO_WORDS.get(code, f"vetoed ({code})")
 
 
+def _shown(score: float, threshold: float) -> str:
+    """Two decimals, or four when two would round a score below the threshold up to it."""
+    text = f"{score:.2f}"
+    return f"{score:.4f}" if score < threshold and float(text) >= threshold else text
+
+
 def symbol_reason(row: Mapping[str, Any], threshold: float, min_agreeing: int) -> str:
     """Why this symbol was or was not entered, for the caller."""
     gate = row.get("gate")
@@ -40,7 +46,7 @@ def symbol_reason(row: Mapping[str, Any], threshold: float, min_agreeing: int) -
     if agreeing < min_agreeing:
         return f"{agreeing} of the {min_agreeing} agreeing layers needed"
     if score < threshold:
-        return f"score {score:.2f} below the {threshold:.2f} threshold"
+        return f"score {_shown(score, threshold)} below the {threshold:.2f} threshold"
     return "no price-action trigger (liquidity/SFP, order block/FVG or Fibonacci) or no valid levels"
 
 
@@ -65,10 +71,11 @@ def cycle_reason(cycle: Mapping[str, Any], rows: Sequence[Mapping[str, Any]]) ->
     if vetoes and all(r.get("vetoes") for r in rows if not str(r.get("symbol", "")).startswith("BTC/")):
         return "; ".join(sorted(veto_words(v) for v in vetoes))
     best = max(rows, key=lambda r: float(r.get("score") or 0.0))
+    score = _shown(float(best.get("score") or 0.0), weights.threshold)
     return (
         f"no setup scored above the {weights.threshold:.2f} threshold with {weights.min_agreeing} layers "
-        f"agreeing and a price-action trigger (best: {best['symbol']} "
-        f"{float(best.get('score') or 0.0):.2f}, {int(best.get('agreeing') or 0)} layers)"
+        f"agreeing and a price-action trigger (best: {best['symbol']} {score}, "
+        f"{int(best.get('agreeing') or 0)} layers)"
     )
 
 

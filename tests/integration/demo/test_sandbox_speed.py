@@ -43,6 +43,9 @@ async def test_speed_when_operator_sets_it_then_market_and_engine_clock_follow(
     await asyncio.sleep(0.5)
     moved = application.state.market_clock.now() - start
     audit = (await client.get("/api/v1/admin/audit", headers=operator)).json()
+    market_now = application.state.market_clock.now()
+    portfolio = (await client.get("/api/v1/portfolio", headers=operator)).json()
+    tracker = (await client.get("/api/v1/r-tracker", headers=operator)).json()
 
     assert before["speed"] == DEMO_SPEED and before["adjustable"] is True  # accelerated by default
     assert refused.status_code == 403
@@ -51,3 +54,9 @@ async def test_speed_when_operator_sets_it_then_market_and_engine_clock_follow(
     assert application.state.sandbox_venue().clock.speed == 3600
     assert moved >= dt.timedelta(minutes=20)  # 0.5 s at an hour a second, on the engine's clock too
     assert any(a["action"] == "sandbox.speed" for a in audit)
+    # One clock: what the user sees is dated on the market clock, not the wall clock it now runs ahead of.
+    as_of = dt.datetime.fromisoformat(portfolio["as_of"])
+    assert abs(as_of - market_now) < dt.timedelta(minutes=5)
+    assert as_of - dt.datetime.now(dt.UTC) >= dt.timedelta(minutes=15)
+    day_start = dt.datetime.fromisoformat(tracker["today"]["start"])
+    assert day_start <= market_now < dt.datetime.fromisoformat(tracker["today"]["end"])

@@ -50,8 +50,10 @@ async def test_admin_clock_when_replay_then_speed_changes_and_stepping_is_refuse
         assert (await c.post("/admin/clock", json={"speed": 0})).status_code == 422
         assert (await c.post("/admin/clock", json={"advance_ms": 1})).status_code == 409
         assert (await c.post("/admin/clock", json={"speed": 2, "advance_ms": 1})).status_code == 422
-    with pytest.raises(ValueError, match="replayed files"):
-        build_venue(replay_start_ms=moment)
+    with pytest.raises(ValueError, match="running"):
+        build_venue(data_dir=tmp_path, replay_start_ms=moment, stepped_start_ms=moment)
+    synthetic = build_venue(replay_start_ms=moment)  # the synthetic market starts right at the moment
+    assert 0 <= synthetic.clock.now_ms() - moment < 60_000
 
 
 def test_admin_clock_when_stepped_then_no_speed(sandbox_server: SandboxServer) -> None:

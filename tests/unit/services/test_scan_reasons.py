@@ -21,6 +21,9 @@ def test_when_no_setup_scores_then_names_threshold_and_best() -> None:
     )
     assert rows[0]["why"] == "score 0.29 below the 0.40 threshold"
     assert rows[1]["why"] == "1 of the 3 agreeing layers needed"
+    just_below = [_row("XRP/USDT", 0.3996, 4)]
+    explain({}, just_below)
+    assert just_below[0]["why"] == "score 0.3996 below the 0.40 threshold"  # never "0.40 below 0.40"
 
 
 def test_when_exchange_unhealthy_or_scan_failed_then_says_so() -> None:

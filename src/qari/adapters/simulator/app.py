@@ -51,16 +51,17 @@ def build_venue(
     turns on Bybit's per-key request limits (10006 past 20 order calls / 50 other private calls a second).
 
     A replay starts 30 days before its data ends, shifted to now; `replay_start_ms` (a moment of the
-    data) starts it there instead, shifted by whole weeks into the week before now. Without files the
-    market is the seeded random walk, or with `scenarios` the demo's scripted setups (`scenarios.py`).
+    data) starts it there instead, shifted by whole weeks into the week before now (without files: the
+    market clock starts at that moment). Without files the market is the seeded random walk, or with
+    `scenarios` the demo's scripted setups (`scenarios.py`).
 
     `protocol` is the wire protocol it speaks (`PROTOCOLS`); a pair the venue's recorded instrument
     list holds (`recorded_rules`) is listed with those real rules, any other by the formula."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown sandbox protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
     real = real_clock or WallClock()
-    if replay_start_ms is not None and (data_dir is None or stepped_start_ms is not None):
-        raise ValueError("a replay start needs replayed files and a running (not stepped) clock")
+    if replay_start_ms is not None and stepped_start_ms is not None:
+        raise ValueError("a replay start needs a running (not stepped) clock")
     source: PriceSource
     origin_ms: int | None = None
     if data_dir is not None:
@@ -72,6 +73,7 @@ def build_venue(
         source = replay
     else:
         source = ScenarioMarket(synthetic_seed) if scenarios else SyntheticMarket(synthetic_seed)
+        origin_ms = replay_start_ms  # a pure function of time: no shifting, the clock starts there
     clock: MarketClock = (
         SteppedClock(stepped_start_ms)
         if stepped_start_ms is not None

@@ -47,15 +47,14 @@ SCENARIO: tuple[tuple[float, float], ...] = (
     (5.5, 0.30),  # higher high
     (6.75, 0.174),  # pullback into the golden pocket (61.8-65 %) just above the order block ...
     (7.25, 0.163),  # ... and into the block (Leg 1's limit fills), holding above its low
-    (9.0, 0.32),  # break of the high
-    (9.5, 0.29),
-    (11.0, 0.46),  # rally through the targets to the cycle high
-    (12.0, 0.33),  # breakdown: lower highs and lower lows, never 20 % within an hour (no ELE)
-    (12.75, 0.38),
-    (14.0, 0.22),
-    (14.75, 0.26),
-    (16.25, 0.08),
-    (17.25, 0.03),
+    (8.5, 0.31),  # rally: breaks the high (PT1) ...
+    (9.25, 0.28),  # ... a last higher low (where the trailing stop goes) ...
+    (10.25, 0.47),  # ... and on through PT2 to the cycle high
+    (11.75, 0.25),  # breakdown through that higher low (the rest is sold), never 20 % within an hour
+    (12.5, 0.30),  # lower highs and lower lows
+    (14.0, 0.12),
+    (15.0, 0.16),
+    (16.75, 0.03),
     (18.25, 0.12),  # the last lower high, which the next cycle's trend breaks
     (20.0, 0.00),
 )

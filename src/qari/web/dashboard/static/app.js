@@ -90,6 +90,14 @@ export async function refreshBadges() {
     setEngineBadge(engine, st);
   } catch { engine.textContent = 'Engine: ?'; }
   try { setAutoTrading(await optional('/settings/risk')); } catch { setAutoTrading(null); }
+  try { // why the server is degraded (sandbox data unreadable, engine failing), on the badge
+    const health = await optional('/health');
+    if (health && health.status === 'degraded') {
+      engine.className = 'badge bad';
+      engine.textContent = 'Engine: degraded';
+      engine.title = (health.reasons || []).join('\n');
+    }
+  } catch { /* the engine badge above stands */ }
 }
 
 // ---- pause / resume auto-trading (the user's own switch: gate check 01) ------------------------

@@ -6,7 +6,10 @@ const API = {
   users: '/admin/users',
   platform: '/admin/platform',
   audit: '/admin/audit',
+  sandboxClock: '/sandbox/clock',
+  sandboxSpeed: '/sandbox/speed',
 };
+const SPEEDS = [1, 60, 120, 600];
 
 export default function operator() {
   let root = null;
@@ -56,6 +59,18 @@ export default function operator() {
       h('button', { type: 'button', onclick: () => act('PUT', `${API.platform}/blacklist`, { symbols: input.value.split(/[\s,;]+/).filter(Boolean) }, 'Blacklist saved.') }, 'Save blacklist'));
   }
 
+  // The demo market's clock (the built-in sandbox): how fast market time runs; the engine follows it.
+  function sandboxCard(clock) {
+    if (clock === null || !clock.adjustable) return null;
+    const input = h('input', { id: 'sandbox-speed', type: 'number', min: 1, max: clock.max_speed, step: 1, value: clock.speed });
+    const set = (speed) => act('PUT', API.sandboxSpeed, { speed: Number(speed) }, `Demo market speed set to ${speed}×.`);
+    return h('div', { class: 'card', id: 'sandbox-clock' }, h('h2', {}, 'Demo market speed'),
+      h('p', { class: 'small muted' }, `Market time ${fmtTime(clock.now)} · runs ${clock.speed}× real time (1× is real time). Every time the dashboard shows for the sandbox is on this clock.`),
+      h('div', { class: 'row' }, SPEEDS.map((s) => h('button', { type: 'button', class: s === clock.speed ? '' : 'secondary', onclick: () => set(s) }, `${s}×`)),
+        h('label', { for: 'sandbox-speed', class: 'small' }, 'Speed'), input,
+        h('button', { type: 'button', id: 'sandbox-speed-save', onclick: () => set(input.value) }, 'Set speed')));
+  }
+
   function auditCard(audit) {
     return h('div', { class: 'card', id: 'audit' }, h('h2', {}, 'Audit log'), audit === null ? h('p', { class: 'muted' }, 'The audit log is not available on this server yet.') : table([
       { label: 'Time', value: (a) => fmtTime(pick(a, 'at', 'created_at', 'time')) },
@@ -70,8 +85,8 @@ export default function operator() {
       if (e.status === 403) { clear(root, h('h1', {}, 'Operator'), h('div', { class: 'notice warn' }, 'Only the platform operator can open this page.')); return; }
       throw e;
     }
-    const [platform, audit] = await Promise.all([optional(API.platform).catch(() => null), optional(API.audit).catch(() => null)]);
-    clear(root, h('h1', {}, 'Operator'), usersCard(users), platformCard(platform), auditCard(audit));
+    const [platform, audit, clock] = await Promise.all([optional(API.platform).catch(() => null), optional(API.audit).catch(() => null), optional(API.sandboxClock).catch(() => null)]);
+    clear(root, h('h1', {}, 'Operator'), usersCard(users), platformCard(platform), sandboxCard(clock), auditCard(audit));
   }
 
   return {

@@ -24,6 +24,7 @@ export default function scanner() {
       h('p', { class: 'small muted' }, `Cycle ${scan.cycle_id ?? ''} · ${scan.exchange ?? ''} · ${fmtTime(scan.finished_at || scan.at)} · ${rows.length} symbols · ${scan.candidates ?? 0} candidates · exchange ${scan.health ?? '?'}`),
       scan.error ? h('div', { class: 'notice warn small' }, scan.error) : null,
       scan.entries_allowed === false ? h('div', { class: 'notice warn small' }, 'New entries are paused on this exchange right now.') : null,
+      scan.why_nothing_entered ? h('div', { class: 'notice small', id: 'why-nothing-entered' }, `Nothing entered: ${scan.why_nothing_entered}`) : null,
       table([
         { label: 'Symbol', value: (r) => {
           const layers = pick(r, 'layers', 'layer_results');
@@ -35,7 +36,7 @@ export default function scanner() {
         { label: 'Agreeing layers', value: agreed },
         { label: 'Setup', value: (r) => (r.candidate ? h('span', { class: 'badge good' }, 'candidate') : (items(r.vetoes).length ? h('span', { class: 'badge bad' }, 'vetoed') : h('span', { class: 'badge' }, 'no setup'))) },
         { label: 'Risk gate', value: (r) => (r.gate ? h('span', { class: `badge ${r.gate.passed ? 'good' : 'bad'}` }, r.gate.passed ? 'passed' : ['blocked: ', plain(r.gate.blocking_code)]) : '—') },
-        { label: 'Why', value: (r) => (r.gate && !r.gate.passed ? plainText(r.gate.reason) : items(r.vetoes).map((v, i) => [i ? '; ' : '', plain(v)])) },
+        { label: 'Why', value: (r) => (r.why ? plainText(r.why) : r.gate && !r.gate.passed ? plainText(r.gate.reason) : items(r.vetoes).map((v, i) => [i ? '; ' : '', plain(v)])) },
       ], rows, 'The latest cycle produced no results.'));
   }
 

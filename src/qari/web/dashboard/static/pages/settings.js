@@ -125,9 +125,10 @@ async function exchangeTab(root) {
           'check there in a minute, or try again.'));
         return false;
       }
+      const sandboxDown = path.endsWith('/sandbox'); // the built-in sandbox cannot start: no retry will help
       const errors = keyFieldErrors(e);
       for (const [name, text] of Object.entries(errors)) setFieldError(form, name, text);
-      const status = (e.body && (e.body.status || (e.body.detail && e.body.detail.status))) || (e.status === 503 || e.status === 504 ? 'unreachable' : null);
+      const status = (e.body && (e.body.status || (e.body.detail && e.body.detail.status))) || ((e.status === 503 || e.status === 504) && !sandboxDown ? 'unreachable' : null);
       const text = Object.keys(errors).length && e.status === 422 && !e.body.status
         ? 'Please fix the field marked below.'
         : sentence(e.message);
