@@ -12,6 +12,7 @@ from qari.config import Settings, get_settings
 from qari.logging import install_secret_masking
 from qari.web.dashboard import mount_dashboard
 from qari.web.errors import BodySizeLimit, RegisterBodySecrets, install_error_handlers
+from qari.web.ratelimit import ClientRateLimit
 from qari.web.routes import api_router
 
 
@@ -28,6 +29,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
     app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan)
     app.state.settings = settings
+    app.state.registration_limit = ClientRateLimit(settings.register_rate, "registrations")
     install_error_handlers(app)
     app.add_middleware(RegisterBodySecrets)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from qari.services import accounts, plans
 from qari.services.errors import ServiceError
 from qari.web import security
 from qari.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VaultDep
+from qari.web.ratelimit import registration_limit
 from qari.web.schemas.accounts import (
     Credentials,
     LoginRequest,
@@ -24,7 +25,12 @@ from qari.web.schemas.accounts import (
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_201_CREATED, response_model=UserPublic)
+@router.post(
+    "/register",
+    status_code=status.HTTP_201_CREATED,
+    response_model=UserPublic,
+    dependencies=[Depends(registration_limit)],
+)
 async def register(body: Credentials, session: SessionDep, clock: ClockDep) -> UserPublic:
     """Create an account; the first account of a fresh install becomes the operator."""
     now = clock.now()
