@@ -11,7 +11,7 @@ from fastapi import FastAPI
 from qari.config import Settings, get_settings
 from qari.logging import install_secret_masking
 from qari.web.dashboard import mount_dashboard
-from qari.web.errors import BodySizeLimit, RegisterBodySecrets, install_error_handlers
+from qari.web.errors import ERROR_RESPONSES, BodySizeLimit, RegisterBodySecrets, install_error_handlers
 from qari.web.ratelimit import ClientRateLimit
 from qari.web.routes import api_router
 
@@ -27,7 +27,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with runtime.started(app, settings):
             yield
 
-    app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
     app.state.settings = settings
     app.state.registration_limit = ClientRateLimit(settings.register_rate, "registrations")
     install_error_handlers(app)
