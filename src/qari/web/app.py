@@ -12,6 +12,7 @@ from qari.config import Settings, get_settings
 from qari.logging import install_secret_masking
 from qari.web.dashboard import mount_dashboard
 from qari.web.errors import ERROR_RESPONSES, BodySizeLimit, RegisterBodySecrets, install_error_handlers
+from qari.web.headers import SecurityHeaders
 from qari.web.ratelimit import ClientRateLimit
 from qari.web.routes import api_router
 
@@ -33,6 +34,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.add_middleware(RegisterBodySecrets)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost of ours: every reply, the mounted sandbox's too
     app.include_router(api_router)
 
     @app.get("/healthz", tags=["system"])

@@ -17,6 +17,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qari.logging import get_logger, mask_in_request, request_secret_scope
 from qari.services.errors import ServiceError
+from qari.web.headers import API_POLICY, COMMON
 
 log = get_logger(__name__)
 
@@ -100,9 +101,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if not getattr(exc, "_qari_logged", False):  # RegisterBodySecrets logs it inside the request
             log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse(
-            {"detail": "internal error; the operator can find details in the server log"}, 500
-        )
+        # Sent by the outermost Starlette layer, past SecurityHeaders: the headers go on here.
+        headers = {**COMMON, "Content-Security-Policy": API_POLICY, "Cache-Control": "no-store"}
+        detail = "internal error; the operator can find details in the server log"
+        return JSONResponse({"detail": detail}, 500, headers=headers)
 
 
 class BodySizeLimit:

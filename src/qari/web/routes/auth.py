@@ -10,6 +10,7 @@ from qari.services import accounts, plans
 from qari.services.errors import ServiceError
 from qari.web import security
 from qari.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VaultDep
+from qari.web.headers import cookies_secure
 from qari.web.ratelimit import registration_limit
 from qari.web.schemas.accounts import (
     Credentials,
@@ -68,7 +69,7 @@ async def login(
         raise
     await session.commit()
     max_age = int(ttl.total_seconds())
-    common = {"max_age": max_age, "samesite": "lax", "secure": settings.cookie_secure, "path": "/"}
+    common = {"max_age": max_age, "samesite": "lax", "secure": cookies_secure(request, settings), "path": "/"}
     response.set_cookie(security.SESSION_COOKIE, result.token, httponly=True, **common)  # type: ignore[arg-type]
     response.set_cookie(security.CSRF_COOKIE, result.csrf_token, httponly=False, **common)  # type: ignore[arg-type]
     return TokenPublic(access_token=result.token, csrf_token=result.csrf_token, expires_at=result.expires_at)
