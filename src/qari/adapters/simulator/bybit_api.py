@@ -60,18 +60,25 @@ def envelope(result: object, now_ms: int, code: int = 0, msg: str = "OK") -> dic
     return {"retCode": code, "retMsg": msg, "result": result, "retExtInfo": {}, "time": now_ms}
 
 
+_MAX_NUMBER_CHARS = 40
+_MAX_MAGNITUDE = 20
+
+
 def _dec(params: Params, name: str, *, required: bool = False) -> Decimal | None:
     raw = params.get(name)
     if raw is None or raw == "":
         if required:
             raise VenueError(PARAMS, f"params error: {name} is required")
         return None
+    text = str(raw)
+    if len(text) > _MAX_NUMBER_CHARS:  # sized before converting: huge numbers cost the shared loop
+        raise VenueError(PARAMS, f"params error: {name} is too long")
     try:
-        value = Decimal(str(raw))
+        value = Decimal(text)
     except InvalidOperation:
         raise VenueError(PARAMS, f"params error: {name} is not a number") from None
-    if not value.is_finite():
-        raise VenueError(PARAMS, f"params error: {name} is not a number")
+    if not value.is_finite() or (value and abs(value.adjusted()) > _MAX_MAGNITUDE):
+        raise VenueError(PARAMS, f"params error: {name} is not a number in range")
     return value
 
 
@@ -79,8 +86,11 @@ def _int(params: Params, name: str, default: int | None = None) -> int | None:
     raw = params.get(name)
     if raw is None or raw == "":
         return default
+    text = str(raw)
     try:
-        return int(str(raw))
+        if len(text) > _MAX_NUMBER_CHARS:
+            raise ValueError(text)
+        return int(text)
     except ValueError:
         raise VenueError(PARAMS, f"params error: {name} must be an integer") from None
 
