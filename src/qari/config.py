@@ -58,7 +58,9 @@ class Settings(BaseSettings):
     session_ttl_hours: int = Field(24 * 7, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cookie_secure: bool = False
-    register_rate: str = Field("10/hour", description="registrations per client address (limits syntax)")
+    # Registrations per client address (`limits` syntax). Behind a reverse proxy, list the proxy in
+    # FORWARDED_ALLOW_IPS so each client is counted by its own address, not the proxy's.
+    register_rate: str = Field("20/hour", description="registrations per client address")
     event_streams_per_session: int = Field(3, ge=1)
 
     @classmethod
