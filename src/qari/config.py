@@ -66,6 +66,10 @@ class Settings(BaseSettings):
     session_ttl_hours: int = Field(24 * 7, ge=1)
     max_body_bytes: int = Field(1_000_000, ge=1024)
     cookie_secure: bool = False
+    # Registrations per client address (`limits` syntax). Behind a reverse proxy, list the proxy in
+    # FORWARDED_ALLOW_IPS so each client is counted by its own address, not the proxy's.
+    register_rate: str = Field("20/hour", description="registrations per client address")
+    event_streams_per_session: int = Field(3, ge=1)
 
     @classmethod
     def settings_customise_sources(
@@ -91,6 +95,17 @@ class Settings(BaseSettings):
             return None
         if not value.startswith(("sqlite", "postgresql")):
             raise ValueError("QARI_DATABASE_URL must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("register_rate")
+    @classmethod
+    def _rate(cls, value: str) -> str:
+        from limits import parse
+
+        try:
+            parse(value)
+        except ValueError:
+            raise ValueError("QARI_REGISTER_RATE must look like 10/hour or 5 per minute") from None
         return value
 
     @field_validator("sandbox_start")

@@ -136,6 +136,7 @@ def serve(root: Path, settings: dict[str, str]) -> Iterator[LiveServer]:
         "QARI_MASTER_KEY_FILE": str(root / "keys" / "master.key"),
         "QARI_EGRESS_IP": "127.0.0.1",
         "QARI_SANDBOX_ADMIN_TOKEN": SANDBOX_ADMIN_TOKEN,
+        "QARI_REGISTER_RATE": "1000/minute",  # every browser test registers from 127.0.0.1
         **settings,
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
     }

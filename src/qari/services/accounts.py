@@ -67,7 +67,7 @@ async def register(session: AsyncSession, *, email: str, password: str, now: dt.
     problems = credentials.password_problems(password, email=email)
     if problems:
         raise ServiceError(422, "password: " + "; ".join(problems))
-    password_hash = credentials.hash_password(password)
+    password_hash = await credentials.hash_password_async(password)
     if await session.scalar(select(User.id).where(User.email == email)) is not None:
         return None
     user = User(
@@ -198,10 +198,10 @@ async def login(
         )
     user = await session.scalar(select(User).where(User.email == email))
     if user is None:
-        credentials.burn_verify_time(password)
+        await credentials.burn_verify_time_async(password)
         ok = False
     else:
-        ok = credentials.verify_password(user.password_hash, password)
+        ok = await credentials.verify_password_async(user.password_hash, password)
     # A locked client still gets in with the right password *and* a valid second factor (what a
     # password guesser lacks); anything else is the same 429, so the lock is no password oracle.
     if wait and not (ok and user is not None and user.totp_enabled and totp_code):
@@ -267,14 +267,14 @@ async def change_password(
     session: AsyncSession, user: User, *, current: str, new: str, keep_token: str | None, now: dt.datetime
 ) -> None:
     """Replace the password; every other session of the user is ended."""
-    if not credentials.verify_password(user.password_hash, current):
+    if not await credentials.verify_password_async(user.password_hash, current):
         raise ServiceError(403, "current_password: that is not your current password")
     problems = credentials.password_problems(new, email=user.email)
     if new == current:
         problems.append("choose a password different from the current one")
     if problems:
         raise ServiceError(422, "new_password: " + "; ".join(problems))
-    user.password_hash = credentials.hash_password(new)
+    user.password_hash = await credentials.hash_password_async(new)
     user.password_changed_at = now
     stmt = delete(LoginSession).where(LoginSession.user_id == user.id)
     if keep_token:
@@ -372,7 +372,7 @@ async def totp_enable(
 async def totp_disable(
     session: AsyncSession, vault: SecretVault, user: User, *, password: str, code: str, now: dt.datetime
 ) -> None:
-    if not credentials.verify_password(user.password_hash, password):
+    if not await credentials.verify_password_async(user.password_hash, password):
         raise ServiceError(403, "password: that is not your current password")
     if not user.totp_enabled or user.totp_secret_id is None:
         raise ServiceError(409, "two-factor login is not on")

@@ -2,9 +2,15 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextvars
 import hashlib
 import hmac
+import os
 import secrets
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from typing import TypeVar
 
 import pyotp
 from argon2 import PasswordHasher
@@ -57,6 +63,32 @@ _DUMMY_HASH = _hasher.hash("qari-dummy-password-for-timing")
 def burn_verify_time(password: str) -> None:
     """Spend the time of a real verify so unknown e-mails cannot be told apart by timing."""
     verify_password(_DUMMY_HASH, password)
+
+
+# Argon2id costs ~50 ms of CPU and 64 MiB per hash: it runs on its own small pool (argon2-cffi releases
+# the GIL), so registrations and logins never stall the event loop (health checks, live events) and
+# a core stays free for the loop and few hashes hold memory at once (issue 16).
+_argon2_pool = ThreadPoolExecutor(
+    max_workers=max(1, min(4, (os.cpu_count() or 2) - 1)), thread_name_prefix="argon2"
+)
+_T = TypeVar("_T")
+
+
+async def _off_loop(fn: Callable[..., _T], *args: str) -> _T:
+    context = contextvars.copy_context()  # the request's log-masking scope goes along
+    return await asyncio.get_running_loop().run_in_executor(_argon2_pool, context.run, fn, *args)
+
+
+async def hash_password_async(password: str) -> str:
+    return await _off_loop(hash_password, password)
+
+
+async def verify_password_async(password_hash: str, password: str) -> bool:
+    return await _off_loop(verify_password, password_hash, password)
+
+
+async def burn_verify_time_async(password: str) -> None:
+    await _off_loop(burn_verify_time, password)
 
 
 def password_problems(password: str, *, email: str = "") -> list[str]:

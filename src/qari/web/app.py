@@ -11,7 +11,9 @@ from fastapi import FastAPI
 from qari.config import Settings, get_settings
 from qari.logging import install_secret_masking
 from qari.web.dashboard import mount_dashboard
-from qari.web.errors import BodySizeLimit, RegisterBodySecrets, install_error_handlers
+from qari.web.errors import ERROR_RESPONSES, BodySizeLimit, RegisterBodySecrets, install_error_handlers
+from qari.web.headers import SecurityHeaders
+from qari.web.ratelimit import ClientRateLimit
 from qari.web.routes import api_router
 
 
@@ -26,11 +28,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         async with runtime.started(app, settings):
             yield
 
-    app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan)
+    app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
     app.state.settings = settings
+    app.state.registration_limit = ClientRateLimit(settings.register_rate, "registrations")
     install_error_handlers(app)
     app.add_middleware(RegisterBodySecrets)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)
+    app.add_middleware(SecurityHeaders)  # outermost of ours: every reply, the mounted sandbox's too
     app.include_router(api_router)
 
     @app.get("/healthz", tags=["system"])

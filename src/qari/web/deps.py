@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
-from fastapi import Depends, FastAPI, HTTPException, Request
+from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.accounts import User
@@ -14,6 +14,11 @@ from qari.config import Settings
 from qari.ports import Clock
 from qari.services import accounts
 from qari.web import security
+
+# Ids and offsets beyond what the databases store answer 422, not a 500 from the driver (issue 16):
+# PostgreSQL INTEGER holds 2^31 - 1 (SQLite 2^63 - 1).
+MAX_ROW_ID = 2**31 - 1
+RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
 def get_app_settings(request: Request) -> Settings:

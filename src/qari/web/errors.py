@@ -10,13 +10,43 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy.exc import DBAPIError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from qari.logging import get_logger, mask_in_request, request_secret_scope
 from qari.services.errors import ServiceError
+from qari.web.headers import API_POLICY, COMMON
 
 log = get_logger(__name__)
+
+
+class FieldProblem(BaseModel):
+    field: str = Field(description="the request field, dotted (`body` for the whole body)")
+    message: str
+    type: str | None = None
+
+
+class ErrorBody(BaseModel):
+    """Every refused or failed request answers this shape (some add fields, e.g. a key check's result)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    detail: str = Field(description="what went wrong and what to do about it, in one sentence")
+    errors: list[FieldProblem] | None = Field(None, description="422 only: one entry per bad field")
+    code: str | None = Field(
+        None,
+        description="why, where a client acts on it (login: wrong_credentials, totp_required, totp_invalid)",
+    )
+
+
+# Declared on every operation (the app's default responses), so the OpenAPI schema tells the truth about
+# error bodies; FastAPI's own 422 model (a list in `detail`) is never what QARI answers.
+ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
+    "4XX": {"model": ErrorBody, "description": "Refused: `detail` says why and what to change"},
+    "5XX": {"model": ErrorBody, "description": "Server-side failure or an unreachable dependency"},
+}
 
 
 def _field(loc: tuple[Any, ...] | list[Any]) -> str:
@@ -52,6 +82,22 @@ def install_error_handlers(app: FastAPI) -> None:
         detail = "; ".join(_describe(e) for e in exc.errors()[:5]) or "invalid request"
         return JSONResponse({"detail": detail, "errors": errors}, status_code=422)
 
+    @app.exception_handler(DBAPIError)
+    async def _data_error(request: Request, exc: DBAPIError) -> JSONResponse:
+        # A value the database will not store (a NUL character or an integer out of range on
+        # PostgreSQL: SQLSTATE class 22, "data exception") that no validation caught: the client's
+        # fault, said without the value. Any other database error stays a 500.
+        if not str(getattr(exc.orig, "sqlstate", None) or "").startswith("22"):
+            raise exc
+        log.warning(
+            "database refused a value on %s %s (%s)",
+            request.method,
+            request.url.path,
+            type(exc.orig).__name__,
+        )
+        detail = "a value is out of range or holds a character that cannot be stored (such as NUL)"
+        return JSONResponse({"detail": detail}, status_code=422)
+
     @app.exception_handler(StarletteHTTPException)
     async def _http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
         return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=exc.headers)
@@ -60,9 +106,10 @@ def install_error_handlers(app: FastAPI) -> None:
     async def _unexpected(request: Request, exc: Exception) -> JSONResponse:
         if not getattr(exc, "_qari_logged", False):  # RegisterBodySecrets logs it inside the request
             log.error("unhandled error on %s %s", request.method, request.url.path, exc_info=exc)
-        return JSONResponse(
-            {"detail": "internal error; the operator can find details in the server log"}, 500
-        )
+        # Sent by the outermost Starlette layer, past SecurityHeaders: the headers go on here.
+        headers = {**COMMON, "Content-Security-Policy": API_POLICY, "Cache-Control": "no-store"}
+        detail = "internal error; the operator can find details in the server log"
+        return JSONResponse({"detail": detail}, 500, headers=headers)
 
 
 class BodySizeLimit:

@@ -32,3 +32,19 @@ async def test_put_risk_when_number_is_huge_then_4xx_fast(client: httpx.AsyncCli
     (name,) = update
     assert name in {e["field"] for e in response.json()["errors"]}
     assert elapsed < 1.0, f"{update!r} took {elapsed:.1f} s"
+
+
+@pytest.mark.parametrize("qty", ["1e1000000", "1e-1000000", "9" * 5000])
+def test_sandbox_order_when_quantity_is_huge_then_params_error_not_system_error(
+    sandbox_server, qty: str
+) -> None:
+    """The sandbox shares the platform's event loop when mounted: its numbers are sized first too."""
+    from pybit.exceptions import InvalidRequestError
+
+    key, secret = sandbox_server.create_key(balances={"USDT": "1000"})
+    client = sandbox_server.pybit(key, secret)
+    with pytest.raises(InvalidRequestError) as refused:
+        client.place_order(
+            category="spot", symbol="BTCUSDT", side="Buy", orderType="Limit", qty=qty, price="100"
+        )
+    assert refused.value.status_code == 10001, refused.value.message

@@ -33,6 +33,8 @@ from qari.adapters.persistence import sqlite_driver
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # Statement parameters (e-mails, tokens, sealed blobs) never appear in exception text or tracebacks.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
         # SQLAlchemy's "custom reset" recipe: the pool rolls a returned connection back only when
         # SQLite says a transaction is still open; after a commit or a session's rollback that would

@@ -39,16 +39,25 @@ def on_tick(price: Decimal, tick: Decimal) -> Decimal:
     return (price / tick).quantize(Decimal(1), rounding=ROUND_HALF_EVEN) * tick if tick > 0 else price
 
 
+MAX_NUMBER_CHARS = 40
+MAX_MAGNITUDE = 20  # |exponent| of any price, quantity or id a venue takes
+
+
 def parse_decimal(raw: object) -> Decimal | None:
-    """A finite Decimal from a parameter, None when absent or empty; ValueError when not a number."""
+    """A finite Decimal from a parameter, None when absent or empty; ValueError when not a number.
+
+    Sized before converting: a huge number (`1e1000000`) would cost the shared event loop."""
     if raw is None or raw == "":
         return None
+    text = str(raw)
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"{text[:MAX_NUMBER_CHARS]!r}… is too long for a number")
     try:
-        value = Decimal(str(raw))
+        value = Decimal(text)
     except InvalidOperation:
         raise ValueError(f"{raw!r} is not a number") from None
-    if not value.is_finite():
-        raise ValueError(f"{raw!r} is not a number")
+    if not value.is_finite() or (value and abs(value.adjusted()) > MAX_MAGNITUDE):
+        raise ValueError(f"{raw!r} is not a number in range")
     return value
 
 
@@ -56,7 +65,10 @@ def parse_int(raw: object) -> int | None:
     """An int from a parameter, None when absent or empty; ValueError when not an integer."""
     if raw is None or raw == "":
         return None
-    return int(str(raw))
+    text = str(raw)
+    if len(text) > MAX_NUMBER_CHARS:
+        raise ValueError(f"{text[:MAX_NUMBER_CHARS]!r}… is too long for an integer")
+    return int(text)
 
 
 def usd_price(venue: SandboxVenue, coin: str) -> Decimal | None:

@@ -14,7 +14,7 @@ from qari.adapters.persistence.tables.accounts import AuditEntry, User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.services import accounts, plans
 from qari.services.audit_log import readable
-from qari.web.deps import ClockDep, OperatorUser, SessionDep
+from qari.web.deps import MAX_ROW_ID, ClockDep, OperatorUser, RowId, SessionDep
 from qari.web.schemas.accounts import (
     AdminUserPublic,
     AuditPublic,
@@ -62,7 +62,7 @@ async def list_users(operator: OperatorUser, session: SessionDep, clock: ClockDe
 
 @router.put("/users/{user_id}/plan", response_model=UserPublic)
 async def set_plan(
-    user_id: int, body: PlanChange, operator: OperatorUser, session: SessionDep, clock: ClockDep
+    user_id: RowId, body: PlanChange, operator: OperatorUser, session: SessionDep, clock: ClockDep
 ) -> UserPublic:
     now = clock.now()
     user = await accounts.set_plan(
@@ -74,14 +74,14 @@ async def set_plan(
 
 @router.put("/users/{user_id}/waiver", response_model=UserPublic)
 async def grant_waiver(
-    user_id: int, operator: OperatorUser, session: SessionDep, clock: ClockDep
+    user_id: RowId, operator: OperatorUser, session: SessionDep, clock: ClockDep
 ) -> UserPublic:
     return await _set_waiver(session, operator, user_id, granted=True, now=clock.now())
 
 
 @router.delete("/users/{user_id}/waiver", response_model=UserPublic)
 async def revoke_waiver(
-    user_id: int, operator: OperatorUser, session: SessionDep, clock: ClockDep
+    user_id: RowId, operator: OperatorUser, session: SessionDep, clock: ClockDep
 ) -> UserPublic:
     return await _set_waiver(session, operator, user_id, granted=False, now=clock.now())
 
@@ -140,7 +140,7 @@ async def audit_log(
     operator: OperatorUser,
     session: SessionDep,
     limit: int = Query(100, ge=1, le=1000),
-    before_id: int | None = Query(None, ge=1),
+    before_id: int | None = Query(None, ge=1, le=MAX_ROW_ID),
 ) -> list[AuditPublic]:
     """Newest first; page with `before_id`."""
     stmt = select(AuditEntry).order_by(AuditEntry.id.desc()).limit(limit)

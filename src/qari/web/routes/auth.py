@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 
-from fastapi import APIRouter, Request, Response, status
+from fastapi import APIRouter, Depends, Request, Response, status
 
 from qari.services import accounts, credentials
 from qari.services.errors import ServiceError
 from qari.web import security
 from qari.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VaultDep
+from qari.web.headers import cookies_secure
+from qari.web.ratelimit import registration_limit
 from qari.web.schemas.accounts import (
     Credentials,
     LoginRequest,
@@ -25,7 +27,12 @@ from qari.web.schemas.accounts import (
 router = APIRouter(prefix="/auth", tags=["auth"])
 
 
-@router.post("/register", status_code=status.HTTP_202_ACCEPTED, response_model=RegistrationAccepted)
+@router.post(
+    "/register",
+    status_code=status.HTTP_202_ACCEPTED,
+    response_model=RegistrationAccepted,
+    dependencies=[Depends(registration_limit)],
+)
 async def register(body: Credentials, session: SessionDep, clock: ClockDep) -> RegistrationAccepted:
     """Create an account; the first account of a fresh install becomes the operator.
 
@@ -70,7 +77,7 @@ async def login(
         raise
     await session.commit()
     max_age = int(ttl.total_seconds())
-    common = {"max_age": max_age, "samesite": "lax", "secure": settings.cookie_secure, "path": "/"}
+    common = {"max_age": max_age, "samesite": "lax", "secure": cookies_secure(request, settings), "path": "/"}
     response.set_cookie(security.SESSION_COOKIE, result.token, httponly=True, **common)  # type: ignore[arg-type]
     response.set_cookie(security.CSRF_COOKIE, result.csrf_token, httponly=False, **common)  # type: ignore[arg-type]
     return TokenPublic(access_token=result.token, csrf_token=result.csrf_token, expires_at=result.expires_at)

@@ -18,12 +18,17 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
-from collections.abc import AsyncIterator
+from collections import Counter
+from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
 import httpx
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
+from starlette.types import Receive, Scope, Send
+
+from qari.services.errors import ServiceError
+from qari.web.deps import request_token
 
 router = APIRouter(prefix="/events", tags=["events"])
 
@@ -97,16 +102,47 @@ async def _changes(request: Request, client: httpx.AsyncClient, interval: float)
         await asyncio.sleep(interval)
 
 
+def _open_streams(request: Request) -> Counter[str]:
+    """Open streams per login session (by token digest), for this process."""
+    state = request.app.state
+    if not hasattr(state, "event_streams"):
+        state.event_streams = Counter()
+    streams: Counter[str] = state.event_streams
+    return streams
+
+
+class _CountedStream(StreamingResponse):
+    """Gives its session's slot back however the stream ends (client gone, cancelled, error)."""
+
+    def __init__(
+        self, content: AsyncIterator[bytes], *, headers: dict[str, str], release: Callable[[], None]
+    ) -> None:
+        super().__init__(content, media_type="text/event-stream", headers=headers)
+        self._release = release
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        try:
+            await super().__call__(scope, receive, send)
+        finally:
+            self._release()
+
+
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"}},
+    responses={
+        200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
+        429: {"description": "this session already has the most live streams allowed open"},
+    },
 )
 async def stream_events(
     request: Request,
     interval: Annotated[float, Query(ge=0.2, le=60, description="Seconds between checks")] = 3.0,
 ) -> StreamingResponse:
-    """Stream `change` events for the caller's dashboard resources (see the module docstring)."""
+    """Stream `change` events for the caller's dashboard resources (see the module docstring).
+
+    Each login session may hold `QARI_EVENT_STREAMS_PER_SESSION` streams (default 3) at once: every
+    stream polls the API, so unlimited streams would let one user load the server at will."""
     credentials = _credentials(request)
     transport = httpx.ASGITransport(app=request.app, client=("127.0.0.1", 0))
     client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=credentials)
@@ -114,6 +150,21 @@ async def stream_events(
     if me.status_code != 200:
         await client.aclose()
         raise HTTPException(401, "log in to receive live updates")
+    token, _ = request_token(request)
+    session_key = hashlib.sha256((token or "").encode()).hexdigest()
+    streams = _open_streams(request)
+    allowed = request.app.state.settings.event_streams_per_session
+    if streams[session_key] >= allowed:
+        await client.aclose()
+        raise ServiceError(
+            429, f"this session already has {allowed} live-update streams open; close one (another tab) first"
+        )
+    streams[session_key] += 1
+
+    def release() -> None:
+        streams[session_key] -= 1
+        if streams[session_key] <= 0:
+            del streams[session_key]
 
     async def body() -> AsyncIterator[bytes]:
         try:
@@ -123,4 +174,4 @@ async def stream_events(
             await client.aclose()
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return StreamingResponse(body(), media_type="text/event-stream", headers=headers)
+    return _CountedStream(body(), headers=headers, release=release)

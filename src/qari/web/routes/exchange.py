@@ -33,7 +33,8 @@ from qari.config import Settings
 from qari.core.time import Clock
 from qari.services import exchange_keys
 from qari.services.errors import ServiceError
-from qari.web.deps import ClockDep, CurrentUser, SessionDep, VaultDep
+from qari.web.deps import ClockDep, CurrentUser, RowId, SessionDep, VaultDep
+from qari.web.errors import ErrorBody
 
 router = APIRouter(prefix="/exchange", tags=["exchange"])
 
@@ -177,7 +178,10 @@ async def list_connections(user: CurrentUser, session: SessionDep) -> list[Conne
     "/connections",
     status_code=201,
     response_model=ConnectionPublic,
-    responses={422: {"description": "invalid_credentials / permissions_error / bad input"}, 503: {}},
+    responses={
+        422: {"model": ErrorBody, "description": "invalid_credentials / permissions_error / bad input"},
+        503: {"model": ErrorBody, "description": "the exchange could not be reached; nothing stored"},
+    },
 )
 async def create_connection(
     body: ConnectionCreate,
@@ -230,13 +234,13 @@ async def connect_sandbox(
 
 
 @router.get("/connections/{connection_id}", response_model=ConnectionPublic)
-async def get_connection(connection_id: int, user: CurrentUser, session: SessionDep) -> ConnectionPublic:
+async def get_connection(connection_id: RowId, user: CurrentUser, session: SessionDep) -> ConnectionPublic:
     return public(await exchange_keys.get_connection(session, user.id, connection_id))
 
 
 @router.post("/connections/{connection_id}/verify", response_model=ConnectionPublic)
 async def verify_connection(
-    connection_id: int,
+    connection_id: RowId,
     request: Request,
     user: CurrentUser,
     session: SessionDep,
@@ -256,7 +260,7 @@ async def verify_connection(
 
 @router.put("/connections/{connection_id}", response_model=ConnectionPublic)
 async def replace_key(
-    connection_id: int,
+    connection_id: RowId,
     body: ConnectionCreate,
     request: Request,
     user: CurrentUser,
@@ -289,7 +293,7 @@ async def replace_key(
 
 @router.delete("/connections/{connection_id}", status_code=204)
 async def delete_connection(
-    connection_id: int, request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep
+    connection_id: RowId, request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep
 ) -> Response:
     row = await exchange_keys.get_connection(session, user.id, connection_id)
     keys = sandbox_keys(request, endpoints_for(request)) if row.exchange == exchange_keys.SANDBOX else None

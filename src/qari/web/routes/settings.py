@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from qari.adapters.persistence.tables.accounts import User, UserSettings
 from qari.services import accounts, plans, risk_settings
 from qari.web.deps import ClockDep, CurrentUser, SessionDep
+from qari.web.errors import ErrorBody
 
 router = APIRouter(prefix="/settings", tags=["settings"])
 EXAMPLES: dict[str, Any] = {"stricter limits": {"value": {"daily_loss_limit_r": 1, "weekly_loss_limit_r": 3}}}
@@ -102,7 +103,12 @@ async def get_risk(user: CurrentUser, session: SessionDep, clock: ClockDep) -> R
 @router.put(
     "/risk",
     response_model=RiskSettingsPublic,
-    responses={422: {"description": "`errors`: one `{field, message}` per rejected value; nothing saved"}},
+    responses={
+        422: {
+            "model": ErrorBody,
+            "description": "`errors`: one `{field, message}` per rejected value; nothing saved",
+        }
+    },
     openapi_extra={
         "requestBody": {
             "required": True,

@@ -8,13 +8,13 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Path, Query
 
 from qari.services import accounts, position_control, reports
-from qari.web.deps import CurrentUser, MarketClockDep, SessionDep
+from qari.web.deps import MAX_ROW_ID, CurrentUser, MarketClockDep, SessionDep
 from qari.web.schemas.trading import CloseRequested, ProfitSummary, TradeList
 
 router = APIRouter(tags=["trading"])
 
 Limit = Annotated[int, Query(ge=1, le=500, description="page size")]
-Offset = Annotated[int, Query(ge=0, description="rows to skip")]
+Offset = Annotated[int, Query(ge=0, le=MAX_ROW_ID, description="rows to skip")]
 Symbol = Annotated[
     str | None, Query(max_length=40, pattern=r"^[A-Z0-9]{1,20}/[A-Z0-9]{1,20}$", examples=["SOL/USDT"])
 ]

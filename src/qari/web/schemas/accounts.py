@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
@@ -177,7 +178,9 @@ class PlatformChange(BaseModel):
 class Blacklist(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    symbols: list[str] = Field(max_length=2000)
+    symbols: list[
+        Annotated[str, Field(max_length=41, pattern=r"^\s*([A-Za-z0-9]{1,20}(/[A-Za-z0-9]{1,20})?)?\s*$")]
+    ] = Field(max_length=2000, description='symbols like "LUNA/USDT" or base assets like "LUNA"')
 
 
 class AuditPublic(BaseModel):
