@@ -99,7 +99,7 @@ def _login(base_url: str) -> dict[str, str]:
     email = f"fuzz-{uuid.uuid4().hex[:8]}@example.com"
     with httpx.Client(base_url=base_url) as http:
         created = http.post("/api/v1/auth/register", json={"email": email, "password": DEFAULT_PASSWORD})
-        assert created.status_code == 201, created.text
+        assert created.status_code == 202, created.text
         login = http.post("/api/v1/auth/login", json={"email": email, "password": DEFAULT_PASSWORD})
         assert login.status_code == 200, login.text
     return {"Authorization": f"Bearer {login.json()['access_token']}"}

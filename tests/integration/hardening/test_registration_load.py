@@ -67,7 +67,7 @@ async def test_health_when_registrations_run_then_latency_stays_low(
         async def register() -> None:
             email = f"load-{uuid.uuid4().hex[:10]}@example.com"
             response = await client.post(REGISTER, json={"email": email, "password": DEFAULT_PASSWORD})
-            assert response.status_code == 201, response.text
+            assert response.status_code == 202, response.text
 
         prober = asyncio.create_task(probe())
         started = time.perf_counter()
@@ -104,7 +104,7 @@ async def test_register_when_over_the_client_limit_then_429_and_other_clients_un
             for _ in range(3):
                 email = f"n-{uuid.uuid4().hex[:10]}@example.com"
                 response = await one.post(REGISTER, json={"email": email, "password": DEFAULT_PASSWORD})
-                assert response.status_code == 201, response.text
+                assert response.status_code == 202, response.text
             refused = await one.post(
                 REGISTER, json={"email": "late@example.com", "password": DEFAULT_PASSWORD}
             )
@@ -114,4 +114,4 @@ async def test_register_when_over_the_client_limit_then_429_and_other_clients_un
             response = await other.post(
                 REGISTER, json={"email": "other@example.com", "password": DEFAULT_PASSWORD}
             )
-            assert response.status_code == 201, response.text
+            assert response.status_code == 202, response.text
