@@ -118,6 +118,9 @@ async def test_balances_when_read_then_decimal_free_and_used_per_currency(rig: R
     assert balances and all(b.currency == c for c, b in balances.items())
     assert all(isinstance(b.free, Decimal) and b.free >= 0 and b.used >= 0 for b in balances.values())
     assert rig.transport.sent("GET", path)[0].headers  # signed: the key went in headers or query
+    if rig.venue_id == "kucoin":  # the account-mode probe, once, answered "classic" (harness.ACCOUNT_MODE)
+        assert len(rig.transport.sent("GET", "/api/v1/hf/accounts/opened")) == 1
+        assert rig.transport.sent("GET", path)[0].query["type"] == "trade"  # classic, not `trade_hf`
 
 
 async def test_simulator_balances_when_read_then_decimal(tmp_path: Path) -> None:
@@ -264,10 +267,8 @@ def _script_triggered_stop(rig: Rig) -> str:
         rig.on("GET", "/spot/orders", [])
         rig.on("GET", "/spot/price_orders", payload(v, "triggered spot stop (price_orders finished)"))
         rig.on("GET", "/spot/price_orders", [], query={"status": "open"})
-        rig.on(
-            "GET", "/spot/orders/497245022561", payload(v, "follow-up market sell of the stop (single order)")
-        )
-        return "t-q12345stop1"
+        rig.on("GET", "/spot/orders/497245022561", payload(v, "follow-up sell of the stop (single order)"))
+        return "q12345stop1"  # QARI's id; the venue's record says `t-q12345stop1` (Gate's prefix)
     assert v == "bitget"
     rig.on("GET", "/spot/trade/unfilled-orders", BITGET_EMPTY)
     rig.on("GET", "/spot/trade/current-plan-order", BITGET_NO_PLANS)
@@ -786,7 +787,7 @@ async def test_stop_when_cancelled_then_cancelled_where_the_venue_keeps_conditio
     else:
         rig.on(method, conditional, done)
     await rig.client.cancel_order("LTC/USDT", STOP_IDS[rig.venue_id])
-    first, then = rig.transport.requests  # the plain cancel, then the conditional one: nothing more
+    first, then = rig.orders_requests()  # the plain cancel, then the conditional one: nothing more
     assert first.path.endswith(plain) and then.path.endswith(conditional) and then.method == method
     assert STOP_IDS[rig.venue_id] in then.url + (then.body or "")
     if rig.venue_id == "bybit":
