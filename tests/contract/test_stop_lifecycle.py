@@ -1,6 +1,6 @@
 """Lifecycle replay through QARI's real order code (`engine/orders.OrderManager`, the in-memory journal)
 and the ccxt client over the recording transport: stop placed -> pending -> triggered -> follow-up
-order -> fills. The recorded OKX payloads are edited so their ids chain (each edit is named in the
+order -> fills. The recorded payloads are edited so their ids chain (each edit is named in the
 fixture's "edited" field, or here where made at run time)."""
 
 from __future__ import annotations
