@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from ccxt.base.decimal_to_precision import TICK_SIZE
-from tests.contract.recorder import Transport, record
+from tests.contract.recorder import Request, Transport, record
 
 from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue, Credentials
 
@@ -19,6 +19,11 @@ FIXTURES = Path(__file__).parent / "fixtures"
 VENUES = ("bybit", "binance", "okx", "kucoin", "gate", "bitget", "mexc", "htx")
 # Key material for signing only: the transport never sends anything anywhere.
 KEY = Credentials("contract-key-0000", "contract-secret-0000", "contract-pass")
+# The answer to a venue's account-mode probe (`capabilities.account_mode_probe`), asked once per key
+# before its first signed call. KuCoin: the recorded order/fill/balance payloads are all from the
+# classic spot endpoints, so the probe answers the documented `data: false` (classic account); the HF
+# endpoints are covered by tests/unit/exchanges/test_venue_account_modes.py (documentation samples).
+ACCOUNT_MODE = {"kucoin": ("GET", "/api/v1/hf/accounts/opened", "hfAccountsOpened: documentation sample")}
 
 
 @functools.cache
@@ -64,6 +69,9 @@ class Rig:
         self._clients: list[CcxtExchangeClient] = []
         self.venue = self._venue(rate_limit)
         self.client = self.client_for(KEY)
+        if venue in ACCOUNT_MODE:
+            method, path, name = ACCOUNT_MODE[venue]
+            self.on(method, path, payload(venue, name))
 
     def _venue(self, rate_limit: bool) -> CcxtVenue:
         venue = CcxtVenue(self.venue_id, rate_limit=rate_limit)
@@ -86,6 +94,15 @@ class Rig:
         client = CcxtExchangeClient(self.venue_id, source, venue=venue)
         self._clients.append(client)
         return client
+
+    def orders_requests(self) -> list[Request]:
+        """The requests sent, the account-mode probe left out (asserted at most once per key here)."""
+        probe = ACCOUNT_MODE.get(self.venue_id)
+        if probe is None:
+            return list(self.transport.requests)
+        probes = self.transport.sent(probe[0], probe[1])
+        assert len(probes) <= len(self._clients), "the account-mode probe runs once per key and client"
+        return [r for r in self.transport.requests if r not in probes]
 
     def on(self, method: str, path: str, body: Any, **kw: Any) -> None:
         self.transport.on(method, path, body, **kw)

@@ -1,6 +1,6 @@
 """Lifecycle replay through QARI's real order code (`engine/orders.OrderManager`, the in-memory journal)
 and the ccxt client over the recording transport: stop placed -> pending -> triggered -> follow-up
-order -> fills. The recorded OKX payloads are edited so their ids chain (each edit is named in the
+order -> fills. The recorded payloads are edited so their ids chain (each edit is named in the
 fixture's "edited" field, or here where made at run time)."""
 
 from __future__ import annotations
@@ -235,5 +235,83 @@ async def test_bybit_stop_when_triggered_then_the_record_itself_carries_the_fill
             "USDT",
         )
         assert stop.exchange_order_id == "1992319485461489920"  # nothing followed
+    finally:
+        await rig.close()
+
+
+async def test_gate_stop_when_triggered_then_journal_books_the_fired_orders_fills() -> None:
+    """Gate's spot stop is a price-triggered stop-limit (`SpotStopKind.STOP_LIMIT`: Gate triggers limit
+    orders only); the finished trigger record carries no fills and names the order it placed in
+    `fired_order_id` (`StopFollow("id_field")`), which is followed to its fills."""
+    rig = Rig("gate")
+    store = MemoryTradingStore()
+    manager = OrderManager(rig.client, store, ManualClock(AT))
+    stop_id, sold_id = "1432329", "497245022561"
+
+    def trigger_record(name: str, client_id: str) -> list[dict[str, object]]:
+        body: list[dict[str, object]] = payload("gate", name)
+        for o in body:  # run-time edits: this stop's pair, prices, id (the create call's) and QARI's id
+            o.update({"id": stop_id, "market": "LTC_USDT"})
+            o["trigger"] = {**o["trigger"], "price": "68.7", "text": client_id}  # type: ignore[dict-item]
+            o["put"] = {**o["put"], "price": "68.01", "amount": "0.0735"}  # type: ignore[dict-item]
+        return body
+
+    try:
+        position = await store.add_position(position_record("LTC/USDT", PositionState.OPEN, AT))
+        created = payload("gate", "createOrder (price order): documentation sample")
+        rig.on("POST", "/spot/price_orders", created)
+        stop = await manager.place(
+            position,
+            OrderRole.STOP,
+            Side.SELL,
+            OrderType.STOP_MARKET,
+            Decimal("0.0735"),
+            trigger_price=Decimal("68.7"),
+        )
+        assert stop.state is OrderState.OPEN and stop.exchange_order_id == stop_id
+        body = rig.transport.sent("POST", "/spot/price_orders")[0].json()
+        assert (body["put"]["type"], body["put"]["side"], body["put"]["price"]) == ("limit", "sell", "68.01")
+        assert (body["trigger"]["price"], body["trigger"]["rule"]) == ("68.7", "<=")
+        assert body["trigger"]["text"] == stop.client_order_id
+
+        # pending: the recorded open trigger order (a resting stop-limit sell), with this stop's ids
+        rig.on("GET", "/spot/open_orders", [])
+        rig.on("GET", "/spot/price_orders", [])
+        rig.on(
+            "GET",
+            "/spot/price_orders",
+            trigger_record("fetchOpenOrders: trigger orders", stop.client_order_id),
+            query={"status": "open"},
+        )
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.OPEN and stop.filled_base == 0
+
+        # triggered: gone from the open list, finished, naming the order it placed
+        rig.on("GET", "/spot/price_orders", [], query={"status": "open"})
+        rig.on("GET", "/spot/orders", [])
+        rig.on(
+            "GET",
+            "/spot/price_orders",
+            trigger_record("triggered spot stop (price_orders finished)", stop.client_order_id),
+            query={"status": "finished"},
+        )
+        rig.on("GET", f"/spot/orders/{sold_id}", payload("gate", "follow-up sell of the stop (single order)"))
+        await manager.refresh_all([stop])
+        assert stop.state is OrderState.FILLED
+        assert (stop.exchange_order_id, stop.filled_base, stop.avg_price) == (
+            sold_id,
+            Decimal("0.0735"),
+            Decimal("68.02"),
+        )
+        assert (stop.fee, stop.fee_currency) == (Decimal("0.00999894"), "USDT")
+
+        # fills: the recorded trades of that order (recorded as buys: side edited at run time)
+        trades = payload("gate", "fetchMyTrades: Spot trade")
+        for t in trades:
+            t["side"] = "sell"
+        rig.on("GET", "/spot/my_trades", trades)
+        fills = await rig.client.fetch_fills("LTC/USDT")
+        assert fills and {f.exchange_order_id for f in fills} == {stop.exchange_order_id}
+        assert sum(f.qty_base for f in fills) == stop.filled_base
     finally:
         await rig.close()

@@ -1,8 +1,13 @@
-"""A venue that cannot rest a spot stop (MEXC: `capabilities.MEXC.spot_stop_market` is False): the
-position is guarded by QARI's server-side watchdog, and the event log says so in those words."""
+"""A venue that cannot rest a spot stop (MEXC: `capabilities.MEXC.spot_stop` is `SpotStopKind.NONE`):
+the position is guarded by QARI's server-side watchdog, and the event log says so in those words.
+
+The engine reads the venue's kind from its execution config, built from the venue data as the kernel
+builds it (`kernel.venue_execution_config`): it never sends a stop to such a venue (the client below
+would refuse it as QARI's MEXC client does)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from collections.abc import Awaitable, Callable
 from decimal import Decimal
@@ -19,7 +24,8 @@ from qari.adapters.simulator.prices import CandleReplay
 from qari.core.clocks import ManualClock
 from qari.core.orders import OrderReport, OrderRequest, OrderType, Side
 from qari.core.time import from_ms
-from qari.engine.execution import ExecutionConfig, StructureSignals, UserExecution
+from qari.engine.execution import StructureSignals, UserExecution
+from qari.engine.kernel import venue_execution_config
 from qari.engine.reconciliation import reconcile
 from qari.risk.profile import TradingProfile
 from qari.services.reports import position_view
@@ -65,10 +71,12 @@ async def test_venue_without_spot_stops_when_protecting_then_watchdog_named_in_e
         store,
         MemoryEntryLock(),
         clock,
-        ExecutionConfig(namespace="q"),
+        dataclasses.replace(venue_execution_config(), namespace="q"),
         signals=no_signal,
     )
-    position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, clock.now()))
+    record = position_record("SOL/USDT", PositionState.PENDING, clock.now())
+    record.exchange_id = "mexc"
+    position = await store.add_position(record)
     assert position.id is not None
     await execution.orders.place(
         position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(100)
@@ -76,7 +84,7 @@ async def test_venue_without_spot_stops_when_protecting_then_watchdog_named_in_e
     venue.advance_to(T0 + 4 * STEP)
     clock.set(from_ms(T0 + 4 * STEP))
 
-    await reconcile(execution, TradingProfile(user_id=1, exchange_id="sandbox"))
+    await reconcile(execution, TradingProfile(user_id=1, exchange_id="mexc"))
 
     after = await store.get_position(position.id)
     assert after is not None and after.stop_mode == "watchdog"

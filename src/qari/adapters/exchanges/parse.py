@@ -136,9 +136,14 @@ def order_from_ccxt(raw: dict[str, Any], *, fallback_symbol: str | None = None) 
     filled = dec0(raw.get("filled"))
     amount = dec(raw.get("amount")) or filled
     fee = raw.get("fee") or {}
-    fees = raw.get("fees") or ([fee] if fee else [])
-    fee_total = sum((dec0(f.get("cost")) for f in fees if f), Decimal(0))
-    fee_currency = next((f.get("currency") for f in fees if f and f.get("currency")), None)
+    fees = [f for f in (raw.get("fees") or ([fee] if fee else [])) if f]
+    # ccxt lists Gate's GT fee and rebate (mostly 0) beside the fee really charged: the first currency
+    # actually charged is the fee's, and only amounts in it are added (never GT plus USDT).
+    charged = [f for f in fees if dec0(f.get("cost")) != 0]
+    fee_currency = next((f.get("currency") for f in charged or fees if f.get("currency")), None)
+    fee_total = sum(
+        (dec0(f.get("cost")) for f in fees if f.get("currency") in (fee_currency, None)), Decimal(0)
+    )
     return OrderReport(
         symbol=str(raw.get("symbol") or fallback_symbol or ""),
         exchange_order_id=str(raw.get("id") or ""),
