@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-from collections.abc import Iterable
+from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 
 from qari.core.errors import QariError, RejectedError
@@ -45,9 +45,15 @@ class GuardRefusedError(RejectedError):
 
 
 class OrderGuard:
-    def __init__(self, *, operator_user_id: int | None = None) -> None:
-        """`operator_user_id`: who is alerted of halts besides the key's owner."""
+    def __init__(
+        self,
+        *,
+        operator_user_id: int | None = None,
+        operator: Callable[[], Awaitable[int | None]] | None = None,
+    ) -> None:
+        """Who is alerted of halts besides the key's owner: `operator_user_id`, or as `operator` reads it."""
         self.operator_user_id = operator_user_id
+        self._operator = operator
         self._limits: dict[int, GuardLimits] = {}
         self._spent: dict[tuple[int, dt.date], Decimal] = {}
         self.halts: list[Halt] = []
@@ -154,6 +160,8 @@ class OrderGuard:
             data = {"exchange": h.exchange_id, "reason": h.reason}
             if h.symbol is not None:
                 data["symbol"] = h.symbol
+            if self._operator is not None:
+                self.operator_user_id = await self._operator()
             targets = {h.user_id, self.operator_user_id} - {None}
             for user_id in sorted(t for t in targets if t is not None):
                 key = f"guard_halt:{h.exchange_id}:{h.user_id}:{h.symbol}:{now.date()}"

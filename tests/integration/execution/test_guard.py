@@ -19,6 +19,7 @@ from qari.trading.position import PositionState
 from qari.trading.records import OrderRecord, PositionRecord
 
 from .rig import Rig, at, rig_for
+from .support import register_user
 
 D = Decimal
 FLAT = {"SOL/USDT": [(at(0), 100.0), (at(600), 100.0)]}
@@ -114,13 +115,17 @@ async def test_guard_when_key_trades_outside_qari_then_key_halted_alerted_and_ex
     sqlite_url: str,
 ) -> None:
     async with rig_for(FLAT, sqlite_url, balances=HOLDING) as rig:
+        operator = await register_user(rig.sessions, "operator@example.com")
+        rig.execution.orders.guard.operator_user_id = operator
         # Someone with the key places a buy QARI did not make.
         await rig.client.create_order(
             OrderRequest("SOL/USDT", Side.BUY, OrderType.LIMIT, D(1), "thief1", price=D(90))
         )
         report = await reconcile(rig.execution, rig.profile)
         assert report.halts == ["buy SOL/USDT placed outside QARI"]
-        assert "guard_halt" in (await _kinds(rig))[1]
+        async with rig.sessions() as session:
+            alerted = (await session.execute(select(AlertOutbox.user_id, AlertOutbox.kind))).all()
+        assert sorted(alerted) == sorted([(rig.user_id, "guard_halt"), (operator, "guard_halt")])
 
         outcome = await rig.enter()  # the engine asks for an entry on the halted key
         assert outcome.position is not None and outcome.position.id is not None
