@@ -10,10 +10,14 @@ from decimal import Decimal
 from sqlalchemy import select
 from tests.unit.engine.records import position_record
 
+from qari.adapters.persistence.tables.accounts import UserSettings
 from qari.adapters.persistence.tables.alerts import AlertOutbox
 from qari.adapters.persistence.tables.trading import PositionEventRow
 from qari.core.orders import OrderRequest, OrderType, Side
 from qari.engine.reconciliation import reconcile
+from qari.services import risk_settings
+from qari.services.risk_settings import RiskSettings
+from qari.services.trading_profiles import load_trading_profile
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import PositionState
 from qari.trading.records import OrderRecord, PositionRecord
@@ -65,7 +69,17 @@ async def test_guard_when_engine_entry_above_the_users_cap_then_leg1_refused_rec
     sqlite_url: str,
 ) -> None:
     async with rig_for(FLAT, sqlite_url, balances=HOLDING) as rig:
-        rig.profile = dataclasses.replace(rig.profile, guard_order_cap_usdt=D(50))  # Leg 1 is ~100 USDT
+        async with rig.sessions() as session:  # the user lowers their cap in the risk settings
+            row = await session.get(UserSettings, rig.user_id)
+            assert row is not None
+            risk_settings.to_row(
+                risk_settings.apply_update(RiskSettings(), {"guard_order_cap_usdt": "50"}, capacity=10), row
+            )
+            await session.commit()
+            stored = await load_trading_profile(session, rig.user_id, "sandbox", rig.clock.now())
+        assert (stored.guard_order_cap_usdt, stored.guard_day_cap_usdt) == (D(50), None)
+        # Leg 1 is ~100 USDT, within the plan's cap, above the user's
+        rig.profile = dataclasses.replace(rig.profile, guard_order_cap_usdt=stored.guard_order_cap_usdt)
         outcome = await rig.enter()
         assert outcome.decision.passed and outcome.position is not None  # the engine asked for it
         assert outcome.position.id is not None
