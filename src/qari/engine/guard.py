@@ -4,8 +4,9 @@ right before every `create_order`, so no order of the engine (live or sandbox) r
 This is the part the isolated signer will run: it reads the venue's ticker and book for a buy (the
 facts the policy needs), keeps the user's day's buy notional and the anomaly halts, and records and
 alerts every refusal. A refusal is a `RejectedError`: the order is journaled REJECTED with the reason,
-exactly like a venue refusal. Halts and the day's notional live in this process (one guard per engine,
-shared by all units): a restart clears them, which the signer, a long-lived process, will not do often.
+exactly like a venue refusal. The day's buy notional is read from the journal (one home per fact).
+Halts live in this process (one guard per engine, shared by all units): a restart clears them, and an
+order still open on the venue halts the key again at the next reconciliation.
 """
 
 from __future__ import annotations
@@ -24,12 +25,16 @@ from qari.risk.guard import (
     GuardVerdict,
     Halt,
     MarketFacts,
+    SentBuy,
     VenueActivity,
     book_depth,
     detect_anomalies,
     evaluate_guard,
+    spent_today,
 )
+from qari.risk.kill_switch import day_window
 from qari.risk.profile import TradingProfile
+from qari.trading.order import TERMINAL
 from qari.trading.records import OrderRecord
 
 log = logging.getLogger("qari.engine.guard")
@@ -55,7 +60,6 @@ class OrderGuard:
         self.operator_user_id = operator_user_id
         self._operator = operator
         self._limits: dict[int, GuardLimits] = {}
-        self._spent: dict[tuple[int, dt.date], Decimal] = {}
         self.halts: list[Halt] = []
         self._foreign: dict[tuple[str, int, str, str, str], VenueActivity] = {}
 
@@ -104,20 +108,21 @@ class OrderGuard:
         if order.side is Side.SELL:  # never refused, nothing to read
             return
         limits = self.limits_for(order.user_id)
-        day = (order.user_id, now.astimezone(dt.UTC).date())
         market = await self._facts(exchange, order.symbol, limits.depth_band_pct)
+        journaled = await store.buy_orders_since(order.user_id, day_window(now)[0])
+        sent = [
+            SentBuy(o.qty_base, o.price, o.filled_base, o.avg_price, o.state in TERMINAL)
+            for o in journaled
+            if o.id != order.id and o.client_order_id != order.client_order_id
+        ]
         verdict = evaluate_guard(
             request,
             market,
             limits,
-            spent_today_usdt=self._spent.get(day, Decimal(0)),
+            spent_today_usdt=spent_today(sent),
             halted=self.halted(exchange_id, order.user_id, order.symbol),
         )
         if verdict.allowed:
-            assert market is not None and market.last is not None
-            self._spent[day] = self._spent.get(day, Decimal(0)) + order.qty_base * max(
-                order.price or market.last, market.last
-            )
             return
         log.warning(
             "guard refused %s %s for user %s: %s", order.side, order.symbol, order.user_id, verdict.reason

@@ -106,6 +106,29 @@ def book_depth(book: OrderBook, band_pct: Decimal = DEPTH_BAND_PCT) -> tuple[Dec
     return bids, asks
 
 
+@dataclass(frozen=True, slots=True)
+class SentBuy:
+    """A buy already sent today, as the journal has it."""
+
+    qty_base: Decimal
+    price: Decimal | None
+    filled_base: Decimal
+    avg_price: Decimal | None
+    done: bool  # no longer live on the venue: only its fills count
+
+
+def spent_today(buys: Iterable[SentBuy]) -> Decimal:
+    """The day's buy notional against the daily cap: what filled of finished orders, and the whole of
+    live or unresolved ones (they may still fill)."""
+    total = Decimal(0)
+    for b in buys:
+        if b.done:
+            total += b.filled_base * (b.avg_price or b.price or Decimal(0))
+        else:
+            total += max(b.qty_base, b.filled_base) * (b.price or b.avg_price or Decimal(0))
+    return total
+
+
 def _refuse(code: str, reason: str) -> GuardVerdict:
     return GuardVerdict(False, code, reason)
 

@@ -108,6 +108,29 @@ async def test_guard_when_order_above_plan_cap_then_refused_while_stop_and_exit_
         _assert_refused_but_exits_pass(rig, bought, stop, exit_, "order_cap")
 
 
+async def test_guard_when_day_cap_reached_then_next_buy_refused_also_after_a_restart(
+    sqlite_url: str,
+) -> None:
+    async with rig_for(FLAT, sqlite_url, balances=HOLDING) as rig:
+        rig.profile = dataclasses.replace(rig.profile, guard_day_cap_usdt=D(250))
+        rig.execution.orders.guard.know(rig.profile)
+        position = _position(rig)
+        orders = rig.execution.orders
+        first = await orders.place(position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, D(1), price=D(99))
+        second = await orders.place(position, OrderRole.LEG2, Side.BUY, OrderType.LIMIT, D(1), price=D(99))
+        assert [first.state, second.state] == [OrderState.OPEN, OrderState.OPEN]  # 198 USDT today
+        third = await orders.place(position, OrderRole.LEG2, Side.BUY, OrderType.LIMIT, D(1), price=D(99))
+        assert third.state is OrderState.REJECTED and "guard day_cap" in third.note, third.note
+
+        rig.execution = rig.new_execution()  # a restart: the day's buys are read from the journal
+        rig.execution.orders.guard.know(rig.profile)
+        again = await rig.execution.orders.place(
+            position, OrderRole.LEG2, Side.BUY, OrderType.LIMIT, D(1), price=D(99)
+        )
+        assert again.state is OrderState.REJECTED and "guard day_cap" in again.note, again.note
+        assert len([o for o in rig.venue_orders() if o.get("side") == "Buy"]) == 2
+
+
 async def test_guard_when_symbol_thin_then_buy_refused_while_stop_and_exit_go_through(
     sqlite_url: str,
 ) -> None:

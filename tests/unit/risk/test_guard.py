@@ -13,10 +13,12 @@ from qari.risk.guard import (
     GuardLimits,
     GuardOrder,
     MarketFacts,
+    SentBuy,
     VenueActivity,
     book_depth,
     detect_anomalies,
     evaluate_guard,
+    spent_today,
 )
 
 D = Decimal
@@ -136,3 +138,12 @@ def test_anomaly_when_several_keys_buy_one_symbol_outside_qari_then_symbol_halte
     assert [(h.user_id, h.symbol) for h in halts] == [(1, None), (2, None), (3, None), (None, "PUMP/USDT")]
     single = detect_anomalies(seen[:1], lambda a: False)
     assert all(h.symbol is None for h in single)
+
+
+def test_spent_today_when_orders_done_or_live_then_fills_of_done_and_whole_of_live_count() -> None:
+    buys = [
+        SentBuy(D(2), D(100), D(1), D(99), done=True),  # canceled half-filled: 99
+        SentBuy(D(3), D(100), D(0), None, done=True),  # expired unfilled, or rejected: 0
+        SentBuy(D(1), D(50), D(0), None, done=False),  # resting: may still fill: 50
+    ]
+    assert spent_today(buys) == D(149)
