@@ -86,6 +86,8 @@ async def test_guard_when_engine_entry_above_the_users_cap_then_leg1_refused_rec
         (leg1,) = await rig.orders(outcome.position.id)
         assert leg1.state is OrderState.REJECTED and "guard order_cap" in leg1.note, leg1.note
         assert rig.venue_orders(open_only=False) == []
+        closed = await rig.position(outcome.position.id)  # not left pending: closed as refused
+        assert (closed.state, closed.exit_reason) == (PositionState.CANCELED, "entry_rejected")
         events, alerts = await _kinds(rig)
         assert "guard_refused" in events and "guard_refused" in alerts
 
