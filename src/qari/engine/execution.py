@@ -40,6 +40,7 @@ from qari.engine.gate_facts import (
     kill_switch_for,
     rounded_levels,
 )
+from qari.engine.guard import OrderGuard
 from qari.engine.orders import Checkpoint, OrderManager
 from qari.ports import AlertSink, Clock, EntryLock, ExchangeClient, TradingStore
 from qari.risk.candidate import TradeCandidate
@@ -147,6 +148,7 @@ class UserExecution:
         *,
         signals: StructureSignals | None = None,
         checkpoint: Checkpoint | None = None,
+        guard: OrderGuard | None = None,
     ) -> None:
         self.exchange = exchange
         self.store = store
@@ -161,6 +163,7 @@ class UserExecution:
             namespace=self.config.namespace,
             checkpoint=checkpoint,
             client_ids=self.config.client_ids,
+            guard=guard,
         )
         self._markets: Mapping[str, InstrumentRules] | None = None
 
@@ -179,6 +182,7 @@ class UserExecution:
         """Gate the candidate under the user+symbol lock and, if it passes, place Leg 1. `journal`: the
         journal's facts as read for the unit (see `gate_facts.JournalFacts`), else read here."""
         now = self.clock.now()
+        self.orders.guard.know(profile)
         if markets is not None:
             self._markets = markets
         async with self.locks.hold(profile.user_id, candidate.symbol) as locked:
@@ -295,6 +299,7 @@ class UserExecution:
 
     async def manage(self, profile: TradingProfile) -> list[PositionRecord]:
         """One management pass over the user's open positions on this venue; returns them afterwards."""
+        self.orders.guard.know(profile)
         await self._kill_switch_cleared(profile)
         positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
         for position in positions:

@@ -714,8 +714,10 @@ async def build_engine(
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.cycles import SqlCycleRecorder
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.adapters.persistence.tables.accounts import PlatformState
     from qari.adapters.simulator.app import sandbox_base_url
     from qari.analysis.engine import analyse
+    from qari.engine.guard import OrderGuard
     from qari.engine.units import ExecutionUnits
     from qari.services.exchange_keys import ConnectionVerifier, Endpoints
     from qari.services.trading_profiles import SqlProfileSource
@@ -751,6 +753,12 @@ async def build_engine(
     publics = [CcxtExchangeClient(x, None, venue=venues[x]) for x in exchanges]
     metrics = EngineMetrics()
     health = HealthTracker()
+
+    async def operator() -> int | None:  # whom the guard's halts alert besides the key's owner
+        async with sessions() as session:
+            state = await session.get(PlatformState, 1)
+            return None if state is None else state.operator_user_id
+
     executor = ExecutionUnits(
         clients=ConnectionClients(sessions, vault, endpoints, venues),
         profiles=SqlProfileSource(sessions, _key_facts),
@@ -760,6 +768,7 @@ async def build_engine(
         metrics=metrics,
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
         config=venue_execution_config(),
+        guard=OrderGuard(operator=operator),
     )
     directory = SqlUserDirectory(sessions)
     cycle = EngineCycle(

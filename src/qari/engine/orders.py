@@ -30,6 +30,7 @@ from qari.core.errors import (
 )
 from qari.core.orders import OrderReport, OrderRequest, OrderType, Side
 from qari.core.time import to_ms
+from qari.engine.guard import OrderGuard
 from qari.ports import Clock, ExchangeClient, TradingStore
 from qari.trading.order import (
     ORDER_TRANSITIONS,
@@ -109,14 +110,18 @@ class OrderManager:
         namespace: str = "q",
         checkpoint: Checkpoint | None = None,
         client_ids: Mapping[str, ClientIdRules] | None = None,
+        guard: OrderGuard | None = None,
     ) -> None:
-        """`client_ids`: each venue's client-id rules by exchange id (the strictest rules elsewhere)."""
+        """`client_ids`: each venue's client-id rules by exchange id (the strictest rules elsewhere).
+        `guard`: the blast-radius guard every create passes right before the send (one per engine,
+        shared by its units; a fresh one if none is given, never none)."""
         self.exchange = exchange
         self.store = store
         self.clock = clock
         self.namespace = namespace
         self.client_ids: Mapping[str, ClientIdRules] = client_ids or {}
         self._checkpoint = checkpoint or (lambda _name, _order: None)
+        self.guard = guard or OrderGuard()
 
     async def place(
         self,
@@ -225,6 +230,8 @@ class OrderManager:
             trigger_price=order.trigger_price,
         )
         try:
+            # A refusal is a RejectedError: journaled REJECTED below, never sent.
+            await self.guard.admit(order, self.exchange, self.store, self.clock.now())
             report = await self.exchange.create_order(request)
         except (OutcomeUnknownError, ExchangeUnavailableError) as e:
             _apply(order, OrderEvent.TIME_OUT)

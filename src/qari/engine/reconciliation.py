@@ -20,6 +20,7 @@ from decimal import Decimal
 
 from qari.core.errors import QariError, RetryableError
 from qari.engine.execution import UserExecution
+from qari.risk.guard import VenueActivity
 from qari.risk.profile import TradingProfile
 from qari.trading.order import TERMINAL
 
@@ -32,10 +33,12 @@ class ReconcileReport:
     orphans: list[str] = field(default_factory=list)
     shortfalls: list[str] = field(default_factory=list)
     deferred: list[str] = field(default_factory=list)
+    halts: list[str] = field(default_factory=list)  # new blast-radius guard halts (qari.engine.guard)
 
 
 async def reconcile(execution: UserExecution, profile: TradingProfile) -> ReconcileReport:
     report = ReconcileReport()
+    now = execution.clock.now()
     positions = await execution.store.open_positions(profile.user_id, profile.exchange_id)
     report.positions = len(positions)
     known: set[str] = set()
@@ -47,10 +50,18 @@ async def reconcile(execution: UserExecution, profile: TradingProfile) -> Reconc
     rules = execution.config.client_id_rules(profile.exchange_id)
     prefix = rules.owner_prefix(execution.config.namespace, profile.user_id)
     try:
-        for venue_order in await execution.exchange.fetch_open_orders(None):
+        venue_orders = await execution.exchange.fetch_open_orders(None)
+        for venue_order in venue_orders:
             cid = venue_order.client_order_id or ""
             if cid.startswith(prefix) and cid not in known:
                 report.orphans.append(cid)
+        # An order QARI did not make on this key: the guard halts the key (and alerts).
+        seen = [
+            VenueActivity(profile.user_id, profile.exchange_id, o.symbol, o.side, o.client_order_id, now)
+            for o in venue_orders
+        ]
+        halts = await execution.orders.guard.observe(seen, known, execution.store, now, prefixes=(prefix,))
+        report.halts.extend(h.reason for h in halts)
     except QariError as e:
         report.deferred.append(f"open orders: {e}")
     await execution.manage(profile)  # refreshes every position's orders before anything else

@@ -28,6 +28,7 @@ from qari.core.time import last_closed_open_ms, to_ms
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit, VerdictLike
 from qari.engine.execution import ExecutionConfig, UserExecution
 from qari.engine.gate_facts import JournalFacts, read_journal_facts
+from qari.engine.guard import OrderGuard
 from qari.engine.metrics import EngineMetrics
 from qari.engine.reconciliation import reconcile
 from qari.ports import Clock, EntryLock, ExchangeClient, ProfileSource, TradingStore
@@ -193,6 +194,7 @@ class ExecutionUnits:
         config: ExecutionConfig | None = None,
         metrics: EngineMetrics | None = None,
         reconcile_every: dt.timedelta = dt.timedelta(minutes=5),
+        guard: OrderGuard | None = None,
     ) -> None:
         self.clients = clients
         self.profiles = profiles
@@ -205,9 +207,12 @@ class ExecutionUnits:
         self._reconciled: dict[UserUnit, dt.datetime] = {}
         self._markets: dict[str, Mapping[str, InstrumentRules]] = {}
         self.tickers = TickerCache()
+        self.guard = guard or OrderGuard()  # one for all units: halts and day caps span them
 
     def _execution(self, exchange: ExchangeClient, locks: EntryLock | None = None) -> UserExecution:
-        return UserExecution(exchange, self.store, locks or self.locks, self.clock, self.config)
+        return UserExecution(
+            exchange, self.store, locks or self.locks, self.clock, self.config, guard=self.guard
+        )
 
     async def _markets_for(self, unit: UserUnit, exchange: ExchangeClient) -> Mapping[str, InstrumentRules]:
         markets = self._markets.get(unit.exchange_id)

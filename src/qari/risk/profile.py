@@ -31,3 +31,6 @@ class TradingProfile:
     platform_kill_switch: bool = False
     key_status: str = "connected"
     permissions_verified_at: dt.datetime | None = None
+    # The user's own blast-radius caps (USDT); None: the plan's (`qari.risk.guard`).
+    guard_order_cap_usdt: Decimal | None = None
+    guard_day_cap_usdt: Decimal | None = None

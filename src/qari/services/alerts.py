@@ -41,6 +41,8 @@ ALERT_KINDS: tuple[str, ...] = (
     "key_permissions_changed",
     "exchange_unreachable",
     "trial_ending",
+    "guard_refused",
+    "guard_halt",
 )
 LINK_CODE_TTL = dt.timedelta(minutes=15)
 _WALL = WallClock()

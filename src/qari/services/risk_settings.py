@@ -45,6 +45,9 @@ class RiskSettings:
     weekly_loss_limit_r: Decimal = PLATFORM_WEEKLY_LIMIT_R
     spread_limit_bps: int = 30
     cooldown_hours: int = 24
+    # The user's own blast-radius caps in USDT (None: the plan's); the guard keeps the lower.
+    guard_order_cap_usdt: Decimal | None = None
+    guard_day_cap_usdt: Decimal | None = None
 
 
 class RiskSettingsError(ValueError):
@@ -177,6 +180,14 @@ def _max_positions(value: object) -> int:
     return number
 
 
+def _guard_cap(value: object) -> Decimal | None:
+    """null: back to the plan's cap. A value above the plan's cap is kept but has no effect (the
+    guard takes the lower, `qari.risk.guard.GuardLimits.for_plan`)."""
+    if value is None:
+        return None
+    return _in_range(_decimal(value), MIN_TRADE_USDT, MAX_TRADE_USDT, "the cap (in USDT)")
+
+
 _PARSERS: dict[str, Callable[[object], Any]] = {
     "auto_trading": _bool,
     "allocation_mode": _allocation_mode,
@@ -188,6 +199,8 @@ _PARSERS: dict[str, Callable[[object], Any]] = {
     "weekly_loss_limit_r": _weekly_limit,
     "spread_limit_bps": _spread,
     "cooldown_hours": _cooldown,
+    "guard_order_cap_usdt": _guard_cap,
+    "guard_day_cap_usdt": _guard_cap,
 }
 FIELDS = tuple(_PARSERS)
 
@@ -277,4 +290,6 @@ def limits(capacity: int) -> dict[str, dict[str, object]]:
         "spread_limit_bps": {"min": SPREAD_LIMIT_BPS[0], "max": SPREAD_LIMIT_BPS[1]},
         "cooldown_hours": {"min": COOLDOWN_HOURS[0], "max": COOLDOWN_HOURS[1]},
         "personal_blacklist": {"max_items": MAX_BLACKLIST},
+        "guard_order_cap_usdt": {"min": str(MIN_TRADE_USDT), "max": str(MAX_TRADE_USDT), "unit": "USDT"},
+        "guard_day_cap_usdt": {"min": str(MIN_TRADE_USDT), "max": str(MAX_TRADE_USDT), "unit": "USDT"},
     }

@@ -65,7 +65,13 @@ async def load_trading_profile(
         platform_kill_switch=False if platform is None else bool(platform.kill_switch),
         key_status=key_status,
         permissions_verified_at=_aware(permissions_verified_at),
+        guard_order_cap_usdt=_money(settings.guard_order_cap_usdt),
+        guard_day_cap_usdt=_money(settings.guard_day_cap_usdt),
     )
+
+
+def _money(value: Decimal | None) -> Decimal | None:
+    return None if value is None else Decimal(value)
 
 
 def _aware(value: dt.datetime | None) -> dt.datetime | None:

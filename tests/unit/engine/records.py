@@ -6,8 +6,10 @@ import datetime as dt
 from decimal import Decimal
 
 from qari.core.orders import OrderReport, OrderRequest, OrderStatus
+from qari.engine.guard import OrderGuard
+from qari.ports import ExchangeClient, TradingStore
 from qari.trading.position import PositionState
-from qari.trading.records import PositionRecord
+from qari.trading.records import OrderRecord, PositionRecord
 
 
 def position_record(
@@ -49,3 +51,13 @@ def resting(request: OrderRequest, exchange_order_id: str) -> OrderReport:
         filled_base=Decimal(0),
         avg_price=None,
     )
+
+
+class AdmitAll(OrderGuard):
+    """For tests of the order mechanics alone (exact venue call traces, venues without market history):
+    admits every order without reading the market. The guard's own tests use the real `OrderGuard`."""
+
+    async def admit(
+        self, order: OrderRecord, exchange: ExchangeClient, store: TradingStore, now: dt.datetime
+    ) -> None:
+        return None

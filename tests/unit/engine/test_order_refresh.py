@@ -6,7 +6,7 @@ import datetime as dt
 from decimal import Decimal
 
 import pytest
-from tests.unit.engine.records import position_record, resting
+from tests.unit.engine.records import AdmitAll, position_record, resting
 
 from qari.adapters.persistence.memory import MemoryTradingStore
 from qari.core.clocks import ManualClock
@@ -51,7 +51,7 @@ async def test_refresh_all_when_no_stop_pending_then_plain_orders_read_alone(
     # Arrange: a resting Leg 1 (and a resting stop)
     venue = Venue()
     store = MemoryTradingStore()
-    manager = OrderManager(venue, store, ManualClock(AT))  # type: ignore[arg-type]
+    manager = OrderManager(venue, store, ManualClock(AT), guard=AdmitAll())  # type: ignore[arg-type]
     position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, AT))
     await manager.place(position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(99))
     if with_stop:

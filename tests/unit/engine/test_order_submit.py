@@ -9,7 +9,7 @@ from contextlib import asynccontextmanager
 from decimal import Decimal
 
 import pytest
-from tests.unit.engine.records import position_record, resting
+from tests.unit.engine.records import AdmitAll, position_record, resting
 
 from qari.adapters.persistence.memory import MemoryTradingStore
 from qari.core.clocks import ManualClock
@@ -71,7 +71,7 @@ class Venue:
 
 async def _submit(venue: Venue) -> tuple[OrderRecord, BatchTracingStore]:
     store = BatchTracingStore()
-    manager = OrderManager(venue, store, ManualClock(AT))  # type: ignore[arg-type]
+    manager = OrderManager(venue, store, ManualClock(AT), guard=AdmitAll())  # type: ignore[arg-type]
     position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, AT))
     order = await manager.prepare(
         position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(100)
@@ -119,7 +119,7 @@ async def test_submit_when_prepared_as_submitted_then_sent_once_with_no_second_c
     # Arrange: the caller's batch journals the intent as SUBMITTED (the last write before the send)
     venue = Venue()
     store = BatchTracingStore()
-    manager = OrderManager(venue, store, ManualClock(AT))  # type: ignore[arg-type]
+    manager = OrderManager(venue, store, ManualClock(AT), guard=AdmitAll())  # type: ignore[arg-type]
     position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, AT))
     order = await manager.prepare(
         position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(100), submitted=True
@@ -150,7 +150,7 @@ async def test_prepare_when_position_is_new_then_inserted_with_its_first_order_c
         await original(position, **kwargs)  # type: ignore[arg-type]
 
     store.save_position = save_position  # type: ignore[method-assign]
-    manager = OrderManager(Venue(), store, ManualClock(AT))  # type: ignore[arg-type]
+    manager = OrderManager(Venue(), store, ManualClock(AT), guard=AdmitAll())  # type: ignore[arg-type]
     position = position_record("SOL/USDT", PositionState.PENDING, AT)
 
     # Act: a new position's first order, then a second order of the journaled position

@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.unit.engine.records import position_record
+from tests.unit.engine.records import AdmitAll, position_record
 
 from qari.adapters.persistence.memory import MemoryEntryLock, MemoryTradingStore
 from qari.adapters.simulator.client import SimulatedExchangeClient
@@ -67,6 +67,7 @@ async def test_reconcile_when_leg1_filled_unwatched_then_protected_and_journaled
         clock,
         ExecutionConfig(namespace="q"),
         signals=no_signal,
+        guard=AdmitAll(),  # a venue with no market history: the guard's floor is not under test
     )
     position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, clock.now()))
     assert position.id is not None

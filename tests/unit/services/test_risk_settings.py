@@ -110,3 +110,14 @@ def test_daily_limit_never_accepted_looser_than_two_r(value: Decimal) -> None:
         assert value > 2 or value < Decimal("0.1")
     else:
         assert Decimal("0.1") <= result.daily_loss_limit_r <= 2
+
+
+def test_apply_update_when_guard_caps_set_then_stored_and_null_returns_to_the_plans() -> None:
+    lowered = apply_update(DEFAULTS, {"guard_order_cap_usdt": "50", "guard_day_cap_usdt": 400}, capacity=5)
+    assert (lowered.guard_order_cap_usdt, lowered.guard_day_cap_usdt) == (Decimal(50), Decimal(400))
+    reset = apply_update(lowered, {"guard_order_cap_usdt": None}, capacity=5)
+    assert (reset.guard_order_cap_usdt, reset.guard_day_cap_usdt) == (None, Decimal(400))
+    assert set(errors_of({"guard_order_cap_usdt": "-1", "guard_day_cap_usdt": "1e1000000"})) == {
+        "guard_order_cap_usdt",
+        "guard_day_cap_usdt",
+    }

@@ -22,11 +22,14 @@ TITLES: dict[str, str] = {
     "key_permissions_changed": "Your exchange API key permissions changed: trading is stopped",
     "exchange_unreachable": "Exchange unreachable",
     "trial_ending": "Your QARI trial is ending",
+    "guard_refused": "Order refused by the blast-radius guard",
+    "guard_halt": "Trading halted: activity outside QARI",
 }
 ADVICE: dict[str, str] = {
     "key_invalid": "Connect a new key in Settings → Exchange.",
     "key_permissions_changed": "Check the key on the exchange (no withdrawal rights) and reconnect it.",
     "kill_switch_tripped": "Open the dashboard for details.",
+    "guard_halt": "Check the key on the exchange; revoke it if you did not place this order.",
 }
 
 # (key, label) in display order; symbol goes into the title line.

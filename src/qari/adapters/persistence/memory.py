@@ -17,6 +17,7 @@ from decimal import Decimal
 from operator import attrgetter
 from typing import Protocol, TypeVar
 
+from qari.core.orders import Side
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason
 from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
@@ -148,6 +149,13 @@ class MemoryTradingStore:
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
         orders = self._orders
         return [_read_order(orders[i]) for i in self._orders_by_position.get(position_id, [])]
+
+    async def buy_orders_since(self, user_id: int, since: dt.datetime) -> list[OrderRecord]:
+        return [
+            _read_order(o)
+            for o in self._orders.values()
+            if o.user_id == user_id and o.side is Side.BUY and o.created_at >= since
+        ]
 
     async def add_fills(self, fills: list[FillRecord]) -> int:
         added = 0

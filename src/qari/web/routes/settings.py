@@ -38,6 +38,12 @@ class RiskSettingsPublic(BaseModel):
     weekly_loss_limit_r: Decimal = Field(description="Weekly kill-switch limit in R (at most 5)")
     spread_limit_bps: int
     cooldown_hours: int
+    guard_order_cap_usdt: Decimal | None = Field(
+        description="Your own cap on one buy order in USDT (null: the plan's); only a lower one applies"
+    )
+    guard_day_cap_usdt: Decimal | None = Field(
+        description="Your own cap on a UTC day's buy orders in USDT (null: the plan's); only lower applies"
+    )
     plan_capacity: int
     limits: dict[str, Any]
 
@@ -57,6 +63,8 @@ class RiskSettingsUpdate(BaseModel):
     weekly_loss_limit_r: Decimal | str | None = None
     spread_limit_bps: int | str | None = None
     cooldown_hours: int | str | None = None
+    guard_order_cap_usdt: Decimal | str | None = None
+    guard_day_cap_usdt: Decimal | str | None = None
 
 
 class DataSharing(BaseModel):
@@ -86,6 +94,8 @@ def _public(values: risk_settings.RiskSettings, capacity: int) -> RiskSettingsPu
         weekly_loss_limit_r=values.weekly_loss_limit_r,
         spread_limit_bps=values.spread_limit_bps,
         cooldown_hours=values.cooldown_hours,
+        guard_order_cap_usdt=values.guard_order_cap_usdt,
+        guard_day_cap_usdt=values.guard_day_cap_usdt,
         plan_capacity=capacity,
         limits=risk_settings.limits(capacity),
     )

@@ -85,6 +85,15 @@ _OPEN_POSITIONS_ON = (
     .order_by(_POSITIONS.c.id)
 )
 _ORDERS_FOR = select(_ORDERS).where(_ORDERS.c.position_id == bindparam("position_id")).order_by(_ORDERS.c.id)
+_BUYS_SINCE = (
+    select(_ORDERS)
+    .where(
+        _ORDERS.c.user_id == bindparam("user_id"),
+        _ORDERS.c.side == Side.BUY.value,
+        _ORDERS.c.created_at >= bindparam("since"),
+    )
+    .order_by(_ORDERS.c.id)
+)
 _R_ENTRIES = select(_R_LEDGER.c.at, _R_LEDGER.c.r).where(
     _R_LEDGER.c.user_id == bindparam("user_id"), _R_LEDGER.c.at >= bindparam("since")
 )
@@ -419,6 +428,11 @@ class SqlTradingStore:
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
         async with self._read() as session:
             rows = (await session.execute(_ORDERS_FOR, {"position_id": position_id})).all()
+            return [order_from_row(r) for r in rows]
+
+    async def buy_orders_since(self, user_id: int, since: dt.datetime) -> list[OrderRecord]:
+        async with self._read() as session:
+            rows = (await session.execute(_BUYS_SINCE, {"user_id": user_id, "since": since})).all()
             return [order_from_row(r) for r in rows]
 
     async def add_fills(self, fills: list[FillRecord]) -> int:

@@ -125,6 +125,8 @@ class UserSettings(Base):
     learning_consent: Mapped[bool] = mapped_column(Boolean, default=False)
     spread_limit_bps: Mapped[int] = mapped_column(Integer, default=30)
     cooldown_hours: Mapped[int] = mapped_column(Integer, default=24)
+    guard_order_cap_usdt: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
+    guard_day_cap_usdt: Mapped[Decimal | None] = mapped_column(MONEY, nullable=True)
 
 
 class PlatformState(Base):

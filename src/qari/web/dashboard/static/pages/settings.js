@@ -317,6 +317,7 @@ const ALERT_LABELS = {
   pt2: 'Profit target 2', trailing_exit: 'Trailing-stop exit', kill_switch_tripped: 'Kill switch tripped',
   kill_switch_cleared: 'Kill switch cleared', key_invalid: 'API key invalid', key_permissions_changed: 'API key permissions changed',
   exchange_unreachable: 'Exchange unreachable', trial_ending: 'Free trial ending',
+  guard_refused: 'Order refused by the guard', guard_halt: 'Trading halted: activity outside QARI',
 };
 
 async function notificationsTab(root) {
