@@ -7,7 +7,7 @@ import json
 from decimal import Decimal
 from pathlib import Path
 
-from tests.unit.engine.records import position_record
+from tests.unit.engine.records import AdmitAll, position_record
 
 from qari.adapters.exchanges.capabilities import SPOT_STOPS
 from qari.adapters.persistence.memory import MemoryEntryLock, MemoryTradingStore
@@ -44,6 +44,7 @@ async def _filled_position(
         clock,
         config,
         signals=StructureSignals(lambda _series: False, lambda _series: None),
+        guard=AdmitAll(),  # a venue with no market history: the guard's floor is not under test
     )
     position = position_record("SOL/USDT", PositionState.PENDING, clock.now())
     position.exchange_id = "mexc"

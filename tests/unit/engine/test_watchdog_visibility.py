@@ -14,7 +14,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
-from tests.unit.engine.records import position_record
+from tests.unit.engine.records import AdmitAll, position_record
 
 from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient
 from qari.adapters.persistence.memory import MemoryEntryLock, MemoryTradingStore
@@ -73,6 +73,7 @@ async def test_venue_without_spot_stops_when_protecting_then_watchdog_named_in_e
         clock,
         dataclasses.replace(venue_execution_config(), namespace="q"),
         signals=no_signal,
+        guard=AdmitAll(),  # a venue with no market history: the guard's floor is not under test
     )
     record = position_record("SOL/USDT", PositionState.PENDING, clock.now())
     record.exchange_id = "mexc"
