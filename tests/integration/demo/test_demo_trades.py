@@ -49,8 +49,11 @@ def live_app(tmp_path: Path, **overrides: object) -> Iterator[str]:
         sock.close()
 
 
-async def _first_position_and_close(base_url: str, limit_s: float) -> tuple[float, float]:
-    """Seconds from the sandbox click to the first filled position and to the first closed trade."""
+async def _first_position_and_close(
+    base_url: str, limit_s: float, speed_once_open: float | None = None
+) -> tuple[float, float]:
+    """Seconds from the sandbox click to the first filled position and to the first closed trade; with
+    `speed_once_open`, the operator (the first account, registered here) speeds the market up then."""
     async with httpx.AsyncClient(base_url=base_url, timeout=30) as client:
         headers = await register_and_login(client)
         created = await client.post(CONNECT, headers=headers)
@@ -63,6 +66,10 @@ async def _first_position_and_close(base_url: str, limit_s: float) -> tuple[floa
             bought = [t for t in trades if float(t["bought_qty"] or 0) > 0]
             if opened is None and bought:
                 opened = now
+                if speed_once_open is not None:
+                    body = {"speed": speed_once_open}
+                    changed = await client.put("/api/v1/sandbox/speed", json=body, headers=headers)
+                    assert changed.status_code == 200, changed.text
             if any(t["state"] == "closed" for t in bought):
                 closed = now
             await asyncio.sleep(1.0)
@@ -74,14 +81,15 @@ async def _first_position_and_close(base_url: str, limit_s: float) -> tuple[floa
 
 
 # An hour of market time before ETH/USDT's pullback into its order block (scenarios.py): the fast run
-# starts at a known moment; the soak run below starts wherever "now" falls in the scenario cycle.
-FAST_START = "2026-12-01T13:30:00Z"
+# starts at a known moment, and once in a position runs 3x faster through the rally to the close; the
+# soak run below starts wherever "now" falls in the scenario cycle, at the default speed throughout.
+FAST_START = "2026-12-01T12:38:00Z"
 FAST_SPEED = 480.0
 
 
 async def test_demo_when_fresh_install_then_position_opens_and_trade_closes(tmp_path: Path) -> None:
     with live_app(tmp_path, sandbox_speed=FAST_SPEED, sandbox_start=FAST_START) as url:
-        opened, closed = await _first_position_and_close(url, limit_s=55.0)
+        opened, closed = await _first_position_and_close(url, limit_s=55.0, speed_once_open=FAST_SPEED * 3)
     print(f"\n{FAST_SPEED:.0f}x: first position after {opened:.1f} s, closed trade after {closed:.1f} s")
     assert opened <= closed
 

@@ -2,19 +2,22 @@
 
 A random walk rarely shows the setups the analysis looks for (issue 17: no candidate in ten minutes), so
 the default synthetic market is scripted instead. Every altcoin runs the same 20-hour scenario, each
-one shifted by a quarter of the cycle so that some symbol is always near an entry:
+one shifted by about a quarter of the cycle so that some symbol is always near an entry:
 
-    trend       an impulse of higher highs and higher lows off the cycle low (bullish break, order block)
-    pullback    back into the order block, a swing low, a sweep just below it that closes back above
-                (a bullish swing failure), then the reclaim
-    rally       a break of the impulse high and a run through the targets (PT1, PT2)
-    breakdown   the slide back to the cycle low (trailing stops close what is left)
+    trend       off the cycle low, a break of the last lower high (bullish change of character), a
+                higher low and a higher high; the last down candle before the break is an order block
+    pullback    back into the golden pocket and the order block, where Leg 1's limit fills
+    rally       through the high (PT1) and on to the cycle high (PT2), with a last higher low
+    breakdown   through that higher low (the trailing stop sells the rest), then lower highs and lows;
+                an entry taken near the top meets its stop here
 
 The amplitude (about +45 % from the cycle low) is set by the risk rules, not by taste: a structural
-stop must lie 10–30 % below the entry (R4) and PT2 at least 2 R above it (G13). Seeded jitter varies
-each cycle's size and a small Brownian bridge adds noise. BTC climbs gently in a daily wave (higher
-highs and higher lows on the 4h and the daily), so BTC's context never vetoes altcoin entries; every
-symbol drifts up 0.3 % a day from `DRIFT_EPOCH_DAY` so the daily and 4h trends read bullish too.
+stop must lie 10–30 % below the entry (R4) and PT2 at least 2 R above it (G13). No hour falls 20 %
+(that would be an extreme liquidation event, which vetoes entries). Rallies trade on more volume than
+pullbacks. BTC climbs gently in a daily wave (higher highs and higher lows on the 4h and the daily),
+so its context never vetoes altcoin entries; every symbol drifts up 0.3 % a day from
+`DRIFT_EPOCH_DAY` so the daily and 4h structure of the altcoins reads bullish too. The seed sets the
+noise (a small Brownian bridge per day) and where each altcoin's cycle starts (up to an hour later).
 
 Like `SyntheticMarket`, the prices are a pure function of (seed, symbol, absolute time): every run
 and every start time sees the same market.
@@ -58,6 +61,7 @@ SCENARIO: tuple[tuple[float, float], ...] = (
     (18.25, 0.12),  # the last lower high, which the next cycle's trend breaks
     (20.0, 0.00),
 )
+PHASE_JITTER_MINUTES = 60
 DRIFT_PER_DAY = 0.003
 DRIFT_EPOCH_DAY = 20_788  # 2026-12-01: prices start there at the symbol's start price
 BTC_WAVE = 0.012  # BTC's daily wave (log amplitude)
@@ -70,7 +74,10 @@ class ScenarioMarket(SyntheticMarket):
     def __init__(self, seed: int, symbols: Sequence[SyntheticSymbol] = DEFAULT_SYNTHETIC) -> None:
         super().__init__(seed, symbols)
         alts = [s.symbol for s in symbols if not _is_btc(s.symbol)]
-        self._phase = {sym: i * CYCLE_MINUTES // max(len(alts), 1) for i, sym in enumerate(alts)}
+        late = np.random.default_rng([seed, 0x5CE]).integers(0, PHASE_JITTER_MINUTES, size=len(alts))
+        self._phase = {
+            sym: i * CYCLE_MINUTES // max(len(alts), 1) + int(late[i]) for i, sym in enumerate(alts)
+        }
 
     def _move_volume(self, log_moves: FloatArray) -> FloatArray:
         """Rallies on rising volume, pullbacks on thin volume (what the volume layer looks for)."""
