@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import datetime as dt
 import sys
 import tempfile
 import time
@@ -60,9 +59,10 @@ async def main(data: Path, cycles: int) -> None:
         s = recorder.sizes
         size = Path(tmp, "decisions.db").stat().st_size
         print(
-            f"{s.decisions} decisions: JSON {s.json_bytes / 1e6:.2f} MB, candles {s.candle_bytes / 1e6:.2f} MB "
-            f"({s.candle_bytes_undeduplicated / 1e6:.2f} MB without de-duplication); "
-            f"after the first cycle {sum(s.per_cycle[1:]) / max(1, len(s.per_cycle) - 1) / 1e6:.2f} MB per cycle; "
+            f"{s.decisions} decisions: JSON {s.json_bytes / 1e6:.2f} MB, "
+            f"candles {s.candle_bytes / 1e6:.2f} MB "
+            f"({s.candle_bytes_undeduplicated / 1e6:.2f} MB without de-duplication); after the first "
+            f"cycle {sum(s.per_cycle[1:]) / max(1, len(s.per_cycle) - 1) / 1e6:.2f} MB per cycle; "
             f"database file {size / 1e6:.2f} MB"
         )
 

@@ -15,6 +15,7 @@ from __future__ import annotations
 import dataclasses
 import datetime as dt
 import hashlib
+import itertools
 import json
 import zlib
 from collections.abc import Callable, Mapping
@@ -33,6 +34,7 @@ from qari.analysis.engine import analyse, screen
 from qari.analysis.verdict import Verdict
 from qari.analysis.weights import WeightSet, stage1
 from qari.core.market import CandleSeries, MarketContext, MarketSnapshot, OrderBook, Ticker
+from qari.core.time import timeframe_ms
 from qari.risk.context import GateContext
 from qari.risk.gate import GateDecision, evaluate_gate
 
@@ -85,6 +87,7 @@ def weights_version(weights: WeightSet) -> str:
 # ------------------------------------------------------------------------------------- candles
 
 _INT = np.dtype("<i8")
+CHUNK = 64  # candles per stored chunk (aligned on time: open time // (timeframe * CHUNK))
 _FLOAT = np.dtype("<f8")
 
 
@@ -151,15 +154,33 @@ def _array(values: np.ndarray | None) -> list[Any] | None:
     return [None if not np.isfinite(x) else float(x) for x in np.asarray(values, dtype=np.float64)]
 
 
+def chunks(series: CandleSeries, window: CandleSeries) -> list[CandleSeries]:
+    """`window` (a tail of `series`' closed candles) widened back to the start of its first time
+    bucket of `CHUNK` candles and cut at bucket starts: every chunk but the newest is complete and
+    the same from cycle to cycle, so a new candle costs one small chunk, not a whole window. The
+    extra older candles change nothing: the analysis keeps the last candles of each window."""
+    if not len(window):
+        return [window]
+    span = timeframe_ms(series.timeframe) * CHUNK
+    first = int(window.ts[0]) // span * span
+    start = int(np.searchsorted(series.ts, first, side="left"))
+    stop = int(np.searchsorted(series.ts, int(window.ts[-1]), side="right"))
+    wide = series.window(start, stop)
+    cuts = [0, *(np.flatnonzero(np.diff(wide.ts // span)) + 1).tolist(), len(wide)]
+    return [wide.window(a, b) for a, b in itertools.pairwise(cuts)]
+
+
 def _series_refs(
     series: Mapping[str, CandleSeries], at_ms: int, blobs: dict[str, tuple[str, int, bytes]]
-) -> dict[str, str]:
-    refs: dict[str, str] = {}
+) -> dict[str, list[str]]:
+    refs: dict[str, list[str]] = {}
     for tf, window in read_windows(series, at_ms).items():
-        key = candle_hash(window)
-        if key not in blobs:
-            blobs[key] = (tf, len(window), pack_candles(window))
-        refs[tf] = key
+        refs[tf] = []
+        for chunk in chunks(series[tf], window):
+            key = candle_hash(chunk)
+            if key not in blobs:
+                blobs[key] = (tf, len(chunk), pack_candles(chunk))
+            refs[tf].append(key)
     return refs
 
 
@@ -251,12 +272,29 @@ def _float_array(values: list[Any] | None) -> np.ndarray | None:
     return np.array([np.nan if x is None else x for x in values], dtype=np.float64)
 
 
+def _joined(parts: list[CandleSeries]) -> CandleSeries:
+    first = parts[0]
+    if len(parts) == 1:
+        return first
+    cat = [
+        np.concatenate([getattr(p, f) for p in parts])
+        for f in ("ts", "open", "high", "low", "close", "volume")
+    ]
+    return CandleSeries(first.symbol, first.timeframe, *cat)
+
+
+def candle_refs(inputs: Mapping[str, Any]) -> set[str]:
+    """Every candle chunk hash a record's inputs name."""
+    named = [inputs["series"], inputs["context"].get("btc") or {}]
+    return {key for refs in named for keys in refs.values() for key in keys}
+
+
 def rebuild_snapshot(inputs: Mapping[str, Any], blobs: Mapping[str, bytes]) -> MarketSnapshot:
     """The snapshot a record's inputs describe; `blobs` by hash (a missing one raises KeyError)."""
     symbol = str(inputs["symbol"])
 
-    def series(refs: Mapping[str, str], owner: str) -> dict[str, CandleSeries]:
-        return {tf: unpack_candles(owner, tf, blobs[key]) for tf, key in refs.items()}
+    def series(refs: Mapping[str, list[str]], owner: str) -> dict[str, CandleSeries]:
+        return {tf: _joined([unpack_candles(owner, tf, blobs[k]) for k in keys]) for tf, keys in refs.items()}
 
     c = inputs["context"]
     btc_symbol = "BTC/" + symbol.split("/")[-1]

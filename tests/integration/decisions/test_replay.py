@@ -88,7 +88,8 @@ async def test_sandbox_run_when_every_decision_replayed_then_no_difference(sandb
             with pytest.raises(UnknownDecision):
                 await replay(session, "u1", user_id=2)  # another user's decision is not visible
             count = select(func.count()).select_from(DecisionCandlesRow)
-            windows = (await session.execute(count)).scalar_one()
+            chunks = (await session.execute(count)).scalar_one()
+            inputs = (await session.execute(select(DecisionRow.inputs))).scalars().all()
     finally:
         await engine.dispose()
 
@@ -99,8 +100,12 @@ async def test_sandbox_run_when_every_decision_replayed_then_no_difference(sandb
     assert [d for r in reports for d in r.differences] == []
     assert all(len(r.replays) == 2 for i, r in zip(ids, reports, strict=True) if i.startswith("u"))
     assert any(r.orders for r in reports), "a passed gate names the orders it led to"
-    # BTC's windows and every 4h/1d window are stored once, not once per symbol and cycle
-    assert windows < len(analyses) * 3
+    # a candle chunk is stored once however many decisions name it (BTC's by every symbol, a complete
+    # chunk by every later cycle)
+    named = sum(
+        len(keys) for i in inputs for part in (i["series"], i["context"]["btc"]) for keys in part.values()
+    )
+    assert chunks * 5 < named
 
 
 def test_replay_cli_when_identical_then_0_and_unknown_then_2(

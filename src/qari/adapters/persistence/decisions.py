@@ -25,7 +25,14 @@ from qari.adapters.persistence.tables.decisions import DecisionCandlesRow, Decis
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.analysis.verdict import Verdict
 from qari.engine.cycle import CycleRecorder, CycleReport, NullRecorder
-from qari.engine.decisions import AnalysisRecord, Replay, record_analysis, replay_analysis, replay_gate
+from qari.engine.decisions import (
+    AnalysisRecord,
+    Replay,
+    candle_refs,
+    record_analysis,
+    replay_analysis,
+    replay_gate,
+)
 
 log = logging.getLogger("qari.decisions")
 
@@ -165,7 +172,7 @@ def parse_id(decision_id: str) -> tuple[str, int]:
 
 
 async def _replay_analysis_row(session: AsyncSession, row: DecisionRow) -> Replay:
-    wanted = set(row.inputs["series"].values()) | set((row.inputs["context"].get("btc") or {}).values())
+    wanted = candle_refs(row.inputs)
     found = await session.execute(
         select(DecisionCandlesRow.hash, DecisionCandlesRow.data).where(DecisionCandlesRow.hash.in_(wanted))
     )
