@@ -160,6 +160,17 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
     assert page.query_selector("details.trade[open] table")  # type: ignore[attr-defined]
     page.wait_for_selector("details.trade[open] .chart[data-chart=ready] canvas")  # type: ignore[attr-defined]
     shoot(page, "23-journey-trade")
+    # The decision behind the trade (the analysis and the gate) replays from its stored inputs alone.
+    page.click("details.trade[open] button[data-replay]")  # type: ignore[attr-defined]
+    replayed = page.wait_for_selector(  # type: ignore[attr-defined]
+        "details.trade[open] [data-testid=replay-result]:has-text('Replay')"
+    )
+    page.wait_for_function(
+        "!document.querySelector('details.trade[open] [data-testid=replay-result]').textContent.includes('…')"
+    )  # type: ignore[attr-defined]
+    assert replayed.inner_text().endswith("analysis + gate from the stored inputs: identical."), (
+        replayed.inner_text()
+    )
 
     # It is the engine's trade for this user: it passed all 16 checks and its entry order is on the venue.
     trades: list[dict[str, Any]] = httpx.get(

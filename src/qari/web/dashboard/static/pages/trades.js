@@ -77,6 +77,27 @@ export function closeButton(p, label = 'Close now') {
   return button;
 }
 
+/** "Replay": re-runs the analysis and the gate behind this trade from their stored inputs and says
+ * whether the result is the same (GET /decisions/u{gate id}/replay). */
+export function replayButton(gate) {
+  const gateId = pick(gate || {}, 'id');
+  if (!gateId) return null;
+  const out = h('span', { class: 'small muted', 'data-testid': 'replay-result' });
+  const button = h('button', { type: 'button', class: 'secondary', 'data-replay': gateId, onclick: async () => {
+    button.disabled = true;
+    out.textContent = 'Replaying…';
+    try {
+      const r = await api('GET', `/decisions/u${gateId}/replay`);
+      const diffs = (r.replays || []).flatMap((p) => p.differences || []);
+      out.textContent = r.identical
+        ? `Replayed ${(r.replays || []).map((p) => p.kind).join(' + ')} from the stored inputs: identical.`
+        : `Replay differs: ${diffs.join('; ')}`;
+    } catch (e) { out.textContent = `Replay failed: ${e.message}`; }
+    button.disabled = false;
+  } }, 'Replay decision');
+  return h('div', { class: 'row', style: 'margin:.5rem 0' }, button, ' ', out);
+}
+
 const COLUMNS = ['Pair', 'State', 'Opened', 'Entry', 'Exit', 'P&L', 'R', 'Duration'];
 
 function tradeDetails(t, openIds, charts) {
@@ -102,6 +123,7 @@ function tradeDetails(t, openIds, charts) {
     FILLED.has(pick(t, 'state')) ? h('div', { class: 'row', style: 'margin:.5rem 0' }, closeButton(t, 'Close now at market')) : null,
     h('h2', {}, 'Layer results'), layerTable(pick(t, 'layer_results', 'layers') || []),
     gateSummary(pick(t, 'gate_evaluation')),
+    replayButton(pick(t, 'gate_evaluation')),
     h('h2', {}, 'Fills'), fillsTable(pick(t, 'fills') || [], digits),
     eventsList(pick(t, 'events') || []),
     chartBox);
