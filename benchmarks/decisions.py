@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import datetime as dt
 import sys
 import tempfile
 import time
@@ -53,7 +54,7 @@ async def main(data: Path, cycles: int, pg: str | None, tmp: str) -> None:
     url = pg or f"sqlite+aiosqlite:///{tmp}/decisions.db"
     await asyncio.to_thread(migrate.upgrade, url)
     engine = make_engine(url)
-    recorder = SqlDecisionRecorder(make_sessionmaker(engine), retention=None)
+    recorder = SqlDecisionRecorder(make_sessionmaker(engine), retention=dt.timedelta(days=7))
     sizes = []
     for i in range(cycles):
         at_ms = START_MS + i * 3_600_000

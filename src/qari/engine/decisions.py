@@ -141,12 +141,6 @@ class AnalysisRecord:
     verdict: dict[str, Any]
     blobs: dict[str, tuple[str, int, bytes]]  # hash -> (timeframe, candles, packed)
 
-    @property
-    def size_bytes(self) -> int:
-        """Stored size: the JSON plus the packed candles (before de-duplication across cycles)."""
-        text = json.dumps(self.inputs) + json.dumps(self.verdict)
-        return len(text.encode()) + sum(len(b) for _, _, b in self.blobs.values())
-
 
 def _array(values: np.ndarray | None) -> list[Any] | None:
     if values is None:

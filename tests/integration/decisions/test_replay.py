@@ -16,7 +16,7 @@ from tests.market_data import needs_market_data
 from typer.testing import CliRunner
 
 from qari.adapters.persistence.decisions import ReplayReport, SqlDecisionRecorder, UnknownDecision, replay
-from qari.adapters.persistence.tables.decisions import DecisionCandlesRow, DecisionRow
+from qari.adapters.persistence.tables.decisions import DecisionCandlesRow, DecisionRow, unpack_json
 from qari.adapters.persistence.tables.trading import GateEvaluationRow
 from qari.adapters.simulator.harness import SandboxServer
 from qari.analysis.layer import LayerResult, Vote
@@ -89,7 +89,7 @@ async def test_sandbox_run_when_every_decision_replayed_then_no_difference(sandb
                 await replay(session, "u1", user_id=2)  # another user's decision is not visible
             count = select(func.count()).select_from(DecisionCandlesRow)
             chunks = (await session.execute(count)).scalar_one()
-            inputs = (await session.execute(select(DecisionRow.inputs))).scalars().all()
+            inputs = [unpack_json(i) for i in (await session.execute(select(DecisionRow.inputs))).scalars()]
     finally:
         await engine.dispose()
 

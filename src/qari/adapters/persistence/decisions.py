@@ -12,7 +12,6 @@ evaluation 45 (its 16 results, the GateContext they read, the orders it led to).
 from __future__ import annotations
 
 import datetime as dt
-import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -21,7 +20,12 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.db import transaction
-from qari.adapters.persistence.tables.decisions import DecisionCandlesRow, DecisionRow
+from qari.adapters.persistence.tables.decisions import (
+    DecisionCandlesRow,
+    DecisionRow,
+    pack_json,
+    unpack_json,
+)
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.analysis.verdict import Verdict
 from qari.engine.cycle import CycleRecorder, CycleReport, NullRecorder
@@ -34,7 +38,7 @@ from qari.engine.decisions import (
     replay_gate,
 )
 
-log = logging.getLogger("qari.decisions")
+USE_LAG = dt.timedelta(hours=6)  # how stale a chunk's `last_used_at` may be
 
 
 @dataclass(slots=True)
@@ -43,7 +47,7 @@ class DecisionSizes:
 
     cycles: int = 0
     decisions: int = 0
-    json_bytes: int = 0
+    json_bytes: int = 0  # inputs and verdicts, compressed as stored
     candle_bytes: int = 0  # new windows only: those already stored are not written again
     candle_bytes_undeduplicated: int = 0
     per_cycle: list[int] = field(default_factory=list)
@@ -82,7 +86,8 @@ class SqlDecisionRecorder:
         self, exchange_id: str, mode: str, at: dt.datetime, records: Sequence[AnalysisRecord]
     ) -> list[int]:
         blobs = {k: v for r in records for k, v in r.blobs.items()}
-        json_bytes = sum(r.size_bytes - sum(len(b) for _, _, b in r.blobs.values()) for r in records)
+        packed = [(pack_json(r.inputs), pack_json(r.verdict)) for r in records]
+        json_bytes = sum(len(i) + len(v) for i, v in packed)
         async with transaction(self.sessions) as session:
             known = set(
                 (
@@ -91,10 +96,12 @@ class SqlDecisionRecorder:
                     )
                 ).scalars()
             )
-            if known:
+            if known and self.retention is not None:
+                # Only chunks not marked for a while: rewriting every reused chunk's row each cycle
+                # would copy it each time (MVCC); `prune` allows for the lag.
                 await session.execute(
                     update(DecisionCandlesRow)
-                    .where(DecisionCandlesRow.hash.in_(known))
+                    .where(DecisionCandlesRow.hash.in_(known), DecisionCandlesRow.last_used_at < at - USE_LAG)
                     .values(last_used_at=at)
                 )
             new = {k: v for k, v in blobs.items() if k not in known}
@@ -113,11 +120,11 @@ class SqlDecisionRecorder:
                     weights_version=r.weights_version,
                     score=float(r.verdict["score"]),
                     candidate=r.verdict["candidate"] is not None,
-                    size_bytes=r.size_bytes,
-                    inputs=r.inputs,
-                    verdict=r.verdict,
+                    size_bytes=len(inputs) + len(verdict) + sum(len(b) for _, _, b in r.blobs.values()),
+                    inputs=inputs,
+                    verdict=verdict,
                 )
-                for r in records
+                for r, (inputs, verdict) in zip(records, packed, strict=True)
             ]
             session.add_all(rows)
             await session.flush()
@@ -135,10 +142,12 @@ class SqlDecisionRecorder:
 
 
 async def prune(session: AsyncSession, cutoff: dt.datetime) -> None:
-    """Drop decisions older than `cutoff` and the candle windows no kept decision names (a window's
-    `last_used_at` is the newest decision naming it)."""
+    """Drop decisions older than `cutoff` and the candle chunks no kept decision names (a chunk's
+    `last_used_at` is within `USE_LAG` of the newest decision naming it)."""
     await session.execute(delete(DecisionRow).where(DecisionRow.at < cutoff))
-    await session.execute(delete(DecisionCandlesRow).where(DecisionCandlesRow.last_used_at < cutoff))
+    await session.execute(
+        delete(DecisionCandlesRow).where(DecisionCandlesRow.last_used_at < cutoff - USE_LAG)
+    )
 
 
 # ---------------------------------------------------------------------------------------- replay
@@ -172,7 +181,8 @@ def parse_id(decision_id: str) -> tuple[str, int]:
 
 
 async def _replay_analysis_row(session: AsyncSession, row: DecisionRow) -> Replay:
-    wanted = candle_refs(row.inputs)
+    inputs = unpack_json(row.inputs)
+    wanted = candle_refs(inputs)
     found = await session.execute(
         select(DecisionCandlesRow.hash, DecisionCandlesRow.data).where(DecisionCandlesRow.hash.in_(wanted))
     )
@@ -185,8 +195,8 @@ async def _replay_analysis_row(session: AsyncSession, row: DecisionRow) -> Repla
         method=row.method,
         engine=row.engine_version,
         weights=row.weights_version,
-        inputs=row.inputs,
-        verdict=row.verdict,
+        inputs=inputs,
+        verdict=unpack_json(row.verdict),
         blobs=blobs,
     )
 

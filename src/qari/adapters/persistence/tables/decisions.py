@@ -1,7 +1,8 @@
 """Tables for decision records (`engine/decisions.py`).
 
-- `decisions`: one analysis decision per cycle, exchange and symbol: the inputs (JSON, candles by
-  hash), the verdict with every layer's vote, score and evidence, the engine and weights versions.
+- `decisions`: one analysis decision per cycle, exchange and symbol: the inputs (candles by hash),
+  the verdict with every layer's vote, score and evidence (both zlib-compressed JSON, `pack_json`:
+  a fifth of the text), the engine and weights versions.
 - `decision_candles`: the candle windows those inputs name, once per content hash (a 4h or 1d
   window is shared by every cycle until its next close, BTC's by every symbol). `last_used_at` lets
   retention drop a window once no kept decision can name it.
@@ -11,12 +12,22 @@ The per-user side is `gate_evaluations.inputs` (the GateContext its 16 checks re
 from __future__ import annotations
 
 import datetime as dt
+import json
+import zlib
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, Index, Integer, LargeBinary, String
+from sqlalchemy import BigInteger, Float, Index, Integer, LargeBinary, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qari.adapters.persistence.base import Base
+
+
+def pack_json(value: Any) -> bytes:
+    return zlib.compress(json.dumps(value, separators=(",", ":")).encode(), 6)
+
+
+def unpack_json(data: bytes) -> Any:
+    return json.loads(zlib.decompress(data))
 
 
 class DecisionRow(Base):
@@ -33,8 +44,8 @@ class DecisionRow(Base):
     score: Mapped[float] = mapped_column(Float)
     candidate: Mapped[bool] = mapped_column(default=False)
     size_bytes: Mapped[int] = mapped_column(Integer)
-    inputs: Mapped[dict[str, Any]] = mapped_column(JSON)
-    verdict: Mapped[dict[str, Any]] = mapped_column(JSON)
+    inputs: Mapped[bytes] = mapped_column(LargeBinary)  # pack_json
+    verdict: Mapped[bytes] = mapped_column(LargeBinary)  # pack_json
 
     __table_args__ = (Index("ix_decisions_exchange_symbol_at", "exchange_id", "symbol", "at"),)
 

@@ -29,8 +29,8 @@ def upgrade() -> None:
         sa.Column("score", sa.Float, nullable=False),
         sa.Column("candidate", sa.Boolean, nullable=False),
         sa.Column("size_bytes", sa.Integer, nullable=False),
-        sa.Column("inputs", sa.JSON, nullable=False),
-        sa.Column("verdict", sa.JSON, nullable=False),
+        sa.Column("inputs", sa.LargeBinary, nullable=False),  # zlib-compressed JSON
+        sa.Column("verdict", sa.LargeBinary, nullable=False),
         sa.PrimaryKeyConstraint("id", name="pk_decisions"),
     )
     op.create_index("ix_decisions_at", "decisions", ["at"])
