@@ -22,6 +22,7 @@ from qari.adapters.simulator.harness import SandboxServer
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.layers import LAYERS
 from qari.backtest.data import load_market_data
+from qari.backtest.runner import journal_trades
 from qari.cli import app
 from qari.config import load_settings
 from qari.core.time import to_ms
@@ -137,26 +138,37 @@ def test_replay_when_a_layer_changed_then_the_difference_is_reported(
     assert "layers[3].score:" in result.output and "-> 0.123" in result.output
 
 
-async def test_backtest_when_every_decision_replayed_then_no_difference(tmp_path: Path) -> None:
+async def _backtest(tmp: Path, market: Any, *, record: bool) -> tuple[list[str], list[ReplayReport], Any]:
+    run = await build_backtest(
+        load_settings(engine_mode="off", data_dir=tmp),
+        market=market,
+        balance=Decimal(10_000),
+        database_url=f"sqlite+aiosqlite:///{tmp / f'bt-{record}.db'}",
+        record_decisions=record,
+    )
+    try:
+        await run.engine.run(until=market.end)
+        ids, reports = await _replay_all(run.sessions) if record else ([], [])
+        trades = await journal_trades(run.store, run.user_id, run.venue.price)
+    finally:
+        await run.engine.stop()
+    return ids, reports, trades
+
+
+async def test_backtest_when_every_decision_replayed_then_no_difference_and_same_trades(
+    tmp_path: Path,
+) -> None:
     market = load_market_data(
         MARKET_DATA,
         ("SUI/USDT", "INJ/USDT"),
         dt.datetime(2024, 8, 5, tzinfo=dt.UTC),
         dt.datetime(2024, 8, 9, tzinfo=dt.UTC),
     )
-    run = await build_backtest(
-        load_settings(engine_mode="off", data_dir=tmp_path),
-        market=market,
-        balance=Decimal(10_000),
-        database_url=f"sqlite+aiosqlite:///{tmp_path / 'bt.db'}",
-        record_decisions=True,
-    )
-    try:
-        await run.engine.run(until=market.end)
-        ids, reports = await _replay_all(run.sessions)
-    finally:
-        await run.engine.stop()
+    ids, reports, trades = await _backtest(tmp_path, market, record=True)
+    _, _, unrecorded = await _backtest(tmp_path, market, record=False)
 
     assert len(ids) > 10
     assert any(i.startswith("u") for i in ids), "the backtest gated no candidate"
     assert [d for r in reports for d in r.differences] == []
+    assert trades[0] or trades[1], "no position in the window"
+    assert trades == unrecorded  # recording decides nothing
