@@ -17,6 +17,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import math
 import zlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -389,11 +390,23 @@ def replay_analysis(
 # ---------------------------------------------------------------------------------------- gate
 
 
+def _finite_json(value: Any) -> Any:
+    """Non-finite floats as the strings pydantic reads back ("nan", "inf"): strict JSON (PostgreSQL
+    rejects NaN tokens) that still validates to the same GateContext."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    if isinstance(value, list):
+        return [_finite_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _finite_json(v) for k, v in value.items()}
+    return value
+
+
 def gate_inputs(ctx: GateContext, analysis_at: dt.datetime | None = None) -> dict[str, Any]:
     """The gate's inputs as JSON (pydantic's dataclass serialisation: Decimals as exact strings) and
     the cycle time of the analysis decision that made the candidate."""
     return {
-        "context": _GATE_CONTEXT.dump_python(ctx, mode="json"),
+        "context": _finite_json(_GATE_CONTEXT.dump_python(ctx, mode="json")),
         "engine_version": engine_version(),
         "analysis_at": None if analysis_at is None else analysis_at.isoformat(),
     }
