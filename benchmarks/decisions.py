@@ -75,7 +75,7 @@ async def main(data: Path, cycles: int, pg: str | None, tmp: str) -> None:
         f"{s.decisions} decisions: JSON {s.json_bytes / 1e6:.2f} MB, "
         f"candles {s.candle_bytes / 1e6:.2f} MB "
         f"({s.candle_bytes_undeduplicated / 1e6:.2f} MB without de-duplication); after the first "
-        f"cycle {sum(s.per_cycle[1:]) / max(1, len(s.per_cycle) - 1) / 1e6:.2f} MB written per cycle, "
+        f"cycle {sum(list(s.per_cycle)[1:]) / max(1, len(s.per_cycle) - 1) / 1e6:.2f} MB written per cycle, "
         f"the database grew {(sizes[-1] - sizes[0]) / max(1, cycles - 1) / 1e6:.2f} MB per cycle"
     )
 

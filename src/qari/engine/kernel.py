@@ -481,6 +481,7 @@ async def build_sandbox(
             timeouts=timeouts,
             on_close=on_close,
             executor=executor,
+            record_decisions="analyse" if record_decisions else None,
         )
         await pool.start()  # after the parent migrated the database and created the users
         return run

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+from collections import deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, cast
@@ -51,7 +52,7 @@ class DecisionSizes:
     json_bytes: int = 0  # inputs and verdicts, compressed as stored
     candle_bytes: int = 0  # new windows only: those already stored are not written again
     candle_bytes_undeduplicated: int = 0
-    per_cycle: list[int] = field(default_factory=list)
+    per_cycle: deque[int] = field(default_factory=lambda: deque(maxlen=288))  # the latest cycles
 
 
 class SqlDecisionRecorder:
