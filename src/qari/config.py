@@ -44,6 +44,8 @@ class Settings(BaseSettings):
     # Engine: mode "sandbox" trades the built-in venue; "live" real exchanges; "off" runs no engine.
     engine_mode: Literal["sandbox", "live", "off"] = "sandbox"
     cycle_seconds: int = Field(300, ge=1)
+    # Decision records (inputs + verdicts, for `qari replay`) are kept this many days; 0 turns them off.
+    decision_retention_days: int = Field(7, ge=0, le=3650)
     manage_seconds: int = Field(30, ge=1)
     # Built-in sandbox exchange mounted at /sandbox/bybit (in live mode only when set explicitly).
     sandbox_enabled: bool = True

@@ -76,6 +76,14 @@ def _cookies(page: object) -> dict[str, str]:
     return {c["name"]: c["value"] for c in page.context.cookies()}  # type: ignore[attr-defined]
 
 
+def _replay(page: Any, scope: str) -> str:
+    """Click the first "Replay" button in `scope` and return what it reports once done."""
+    page.click(f"{scope} button[data-replay]")
+    result = f"{scope} [data-testid=replay-result]"
+    page.wait_for_selector(f"{result}:has-text('Replay'):not(:has-text('…'))")  # done: no "Replaying…"
+    return str(page.inner_text(result))
+
+
 def _venue_order_links(server: LiveServer) -> set[str]:
     """The client order ids of every order the sandbox venue holds, whoever's key placed it."""
     admin = f"{server.sandbox_url}/admin"
@@ -161,6 +169,9 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
     assert page.query_selector("details.trade[open] table")  # type: ignore[attr-defined]
     page.wait_for_selector("details.trade[open] .chart[data-chart=ready] canvas")  # type: ignore[attr-defined]
     shoot(page, "23-journey-trade")
+    # The decision behind the trade (the analysis and the gate) replays from its stored inputs alone.
+    replayed = _replay(page, "details.trade[open]")
+    assert replayed == "Replayed analysis + gate from the stored inputs: identical.", replayed
 
     # It is the engine's trade for this user: it passed all 16 checks and its entry order is on the venue.
     trades: list[dict[str, Any]] = httpx.get(
@@ -180,6 +191,9 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
     shoot(page, "24-journey-overview")
     open_page(page, "/app/scanner", "#scan")
     shoot(page, "25-journey-scanner")
+    # Every scanner row's analysis decision replays too.
+    row_replay = _replay(page, "#scan")
+    assert row_replay == "Replayed analysis from the stored inputs: identical.", row_replay
 
     # Log out: back on the login page, and the old session no longer works.
     cookies = _cookies(page)

@@ -9,6 +9,7 @@ how much history the caller passes — and makes look-ahead impossible by constr
 from __future__ import annotations
 
 from collections import OrderedDict
+from collections.abc import Mapping
 from functools import cached_property
 
 import numpy as np
@@ -254,3 +255,22 @@ class AnalysisContext:
         return bullish_fvgs(
             fr.open, fr.high, fr.low, fr.close, fr.volume, fr.atr_series, fr.volume_median, self.htf_aligned
         )
+
+
+def read_windows(series: Mapping[str, CandleSeries], at_ms: int) -> dict[str, CandleSeries]:
+    """Per timeframe, the closed candles the analysis may read as of `at_ms` (its window, and where a
+    4h/1d series is missing, enough of the source it is resampled from): analysing a snapshot cut to
+    these gives the same verdict, so a decision record stores just these."""
+    source = "1h" if "1h" in series else "15m"
+    out: dict[str, CandleSeries] = {}
+    for tf, s in series.items():
+        need = WINDOWS.get(tf, 300)
+        if tf == source:
+            for htf in HTF_CACHED:
+                if htf not in series:
+                    # `_source_for` keeps (window + 1) * ratio candles and cuts at a bucket start
+                    # chosen from the one before them: one more keeps that choice the same.
+                    ratio = timeframe_ms(htf) // timeframe_ms(tf)
+                    need = max(need, (WINDOWS.get(htf, 300) + 1) * ratio + 1)
+        out[tf] = closed_window(s, at_ms, need)
+    return out

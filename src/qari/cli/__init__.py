@@ -1,10 +1,10 @@
-"""The `qari` console script: serve | sandbox | scan | backtest | download-data | migrate | vault."""
+"""The `qari` console script: serve | sandbox | scan | backtest | download-data | migrate | replay | vault."""
 
 from __future__ import annotations
 
 import typer
 
-from qari.cli import backtest, download, migrate, sandbox, scan, serve, vault
+from qari.cli import backtest, download, migrate, replay, sandbox, scan, serve, vault
 from qari.cli.options import MultiValueGroup
 
 app = typer.Typer(
@@ -19,6 +19,7 @@ app.command("scan")(scan.scan)
 app.command("backtest")(backtest.backtest)
 app.command("download-data")(download.download_data)
 app.command("migrate")(migrate.migrate)
+app.command("replay")(replay.replay)
 app.add_typer(vault.app, name="vault")
 
 

@@ -33,6 +33,7 @@ from qari.core.instrument import InstrumentRules
 from qari.core.market import CandleSeries
 from qari.core.orders import OrderType, Side, SpotStopKind
 from qari.core.time import from_ms, to_ms
+from qari.engine.decisions import gate_inputs
 from qari.engine.gate_facts import (
     JournalFacts,
     closed_candles,
@@ -178,6 +179,7 @@ class UserExecution:
         markets: Mapping[str, InstrumentRules] | None = None,
         daily_closes: Mapping[str, tuple[float, ...]] | None = None,
         journal: JournalFacts | None = None,
+        analysis_at: dt.datetime | None = None,
     ) -> EntryOutcome:
         """Gate the candidate under the user+symbol lock and, if it passes, place Leg 1. `journal`: the
         journal's facts as read for the unit (see `gate_facts.JournalFacts`), else read here."""
@@ -213,6 +215,7 @@ class UserExecution:
                 ],
                 candidate=_candidate_dict(candidate, ctx.entry_price),
                 at=now,
+                inputs=gate_inputs(ctx, analysis_at),
             )
             if not decision.passed or sizing is None or ctx.instrument is None:
                 return EntryOutcome(decision, await self.store.record_gate(record), None)

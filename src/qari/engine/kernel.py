@@ -257,13 +257,22 @@ async def _static_run(
     on_close: Sequence[Hook] = (),
     analyse: Callable[[Any], Any] | None = None,
     executor: Any = None,
+    record_decisions: str | None = None,
 ) -> StaticRun:
+    """`record_decisions`: store decision records (`analyse` or `screen`, the analysis entry point
+    in use) in the journal's database; needs a `database_url`."""
     from qari.analysis.engine import analyse as full_analysis
     from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
 
     store, locks, db, sessions = await _journal(
         database_url, sorted(clients), clock, (timeouts or Timeouts()).max_concurrent_users
     )
+    if record_decisions is not None:
+        if sessions is None:
+            raise ValueError("decision records need a database_url")
+        from qari.adapters.persistence.decisions import SqlDecisionRecorder
+
+        recorder = SqlDecisionRecorder(sessions, inner=recorder, method=record_decisions, retention=None)
     metrics = EngineMetrics()
     units = [UserUnit(user_id, exchange_id) for user_id in sorted(clients)]
     borrowed = StaticClients(clients)
@@ -349,6 +358,7 @@ async def build_backtest(
     database_url: str | None = None,
     cadence_seconds: int | None = None,
     analysis_workers: int = 1,
+    record_decisions: bool = False,
 ) -> BacktestRun:
     """Backtest mode: ManualClock over files + the sandbox's matching engine in-process.
 
@@ -400,6 +410,7 @@ async def build_backtest(
         recorder=recorder,
         analyse=ahead or swept,
         on_close=[ahead.close] if ahead else [],
+        record_decisions="screen" if record_decisions else None,
     )
     return BacktestRun(run, clock, venue, account_id, recorder)
 
@@ -421,6 +432,7 @@ async def build_sandbox(
     timeouts: Timeouts | None = None,
     timeout_ms: int = 10_000,
     workers: int = 0,
+    record_decisions: bool = False,
 ) -> StaticRun:
     """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
     ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks).
@@ -469,6 +481,7 @@ async def build_sandbox(
             timeouts=timeouts,
             on_close=on_close,
             executor=executor,
+            record_decisions="analyse" if record_decisions else None,
         )
         await pool.start()  # after the parent migrated the database and created the users
         return run
@@ -487,6 +500,7 @@ async def build_sandbox(
         recorder=recorder or NullRecorder(),
         timeouts=timeouts,
         on_close=on_close,
+        record_decisions="analyse" if record_decisions else None,
     )
 
 
@@ -699,6 +713,16 @@ def venue_execution_config() -> ExecutionConfig:
     return ExecutionConfig(client_ids=CLIENT_IDS, spot_stops=SPOT_STOPS)
 
 
+def _with_decisions(settings: Settings, sessions: Any, recorder: Any) -> Any:
+    """Decision records beside the cycle records, unless retention is 0 (off)."""
+    from qari.adapters.persistence.decisions import SqlDecisionRecorder
+
+    days = settings.decision_retention_days
+    if days <= 0:
+        return recorder
+    return SqlDecisionRecorder(sessions, inner=recorder, retention=dt.timedelta(days=days))
+
+
 async def build_engine(
     settings: Settings,
     mode: EngineMode,
@@ -778,7 +802,7 @@ async def build_engine(
         analyse=analyse,
         directory=directory,
         executor=executor,
-        recorder=SqlCycleRecorder(sessions, clock, health),
+        recorder=_with_decisions(settings, sessions, SqlCycleRecorder(sessions, clock, health)),
         verifier=HourlyChecks(ConnectionVerifier(sessions, vault, clock, endpoints), sessions),
         health=health,
         metrics=metrics,

@@ -249,6 +249,7 @@ class ExecutionUnits:
                     markets=markets,
                     daily_closes=closes,
                     journal=journal,
+                    analysis_at=scan.at,
                 )
                 if outcome.position is not None:
                     # An entry adds a position (this unit holds the user's entry locks, and the entry

@@ -5,6 +5,7 @@ from fastapi import APIRouter
 from qari.web.routes import (
     admin,
     auth,
+    decisions,
     events,
     exchange,
     me,
@@ -18,6 +19,19 @@ from qari.web.routes import (
 )
 
 api_router = APIRouter(prefix="/api/v1")
-ROUTERS = (auth, me, admin, settings, exchange, system, trading, notifications, events, portfolio, scans)
+ROUTERS = (
+    auth,
+    me,
+    admin,
+    settings,
+    exchange,
+    system,
+    trading,
+    notifications,
+    events,
+    portfolio,
+    scans,
+    decisions,
+)
 for module in (*ROUTERS, sandbox):
     api_router.include_router(module.router)

@@ -7,6 +7,7 @@
   veto, plus, per symbol, what the caller's risk gate decided (`gate`: passed / blocking check / why).
   Scan results are shared market analysis; gate outcomes are the caller's own only. `why` (per symbol)
   and `why_nothing_entered` (the cycle; null when something passed the gate) say it in words.
+  `decision_id` (per symbol, where decision records are kept) is for `GET /decisions/{id}/replay`.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
+from qari.adapters.persistence.tables.decisions import DecisionRow
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.services import accounts, scan_reasons
@@ -74,6 +76,12 @@ async def latest_scan(
     gate = {
         o.symbol: {"passed": o.passed, "blocking_code": o.blocking_code, "reason": o.reason} for o in outcomes
     }
+    decided = await session.execute(
+        select(DecisionRow.symbol, DecisionRow.id).where(
+            DecisionRow.exchange_id == cycle.exchange_id, DecisionRow.at == cycle.at
+        )
+    )
+    decisions = {symbol: str(decision) for symbol, decision in decided}
     ordered = sorted(results, key=lambda r: r.score, reverse=True)
     rows = [
         {
@@ -84,6 +92,7 @@ async def latest_scan(
             "vetoes": list(r.vetoes or []),
             "candidate": r.candidate,
             "gate": gate.get(r.symbol),
+            "decision_id": decisions.get(r.symbol),  # for GET /decisions/{id}/replay
         }
         for r in ordered
     ]

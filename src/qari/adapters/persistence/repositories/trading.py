@@ -244,6 +244,7 @@ def _gate_values(record: GateRecord) -> dict[str, Any]:
         "results": record.results,
         "candidate": record.candidate,
         "at": record.at,
+        "inputs": record.inputs,
     }
 
 

@@ -134,6 +134,7 @@ class GateEvaluationRow(Base):
     results: Mapped[list[dict[str, Any]]] = mapped_column(JSON)
     candidate: Mapped[dict[str, Any]] = mapped_column(JSON)
     at: Mapped[dt.datetime] = mapped_column(index=True)
+    inputs: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # for `qari replay`
 
 
 class RLedgerRow(Base):

@@ -1,6 +1,6 @@
 // Scanner: the latest cycle — symbols, scores, which layers agreed, and which gate check blocked what.
 import { clear, fmtNum, fmtTime, h, items, optional, pick, table } from '../lib.js';
-import { layerTable } from './trades.js';
+import { layerTable, replayButton } from './trades.js';
 import { layer, plain, plainText } from '../words.js';
 
 function agreed(row) {
@@ -37,6 +37,7 @@ export default function scanner() {
         { label: 'Setup', value: (r) => (r.candidate ? h('span', { class: 'badge good' }, 'candidate') : (items(r.vetoes).length ? h('span', { class: 'badge bad' }, 'vetoed') : h('span', { class: 'badge' }, 'no setup'))) },
         { label: 'Risk gate', value: (r) => (r.gate ? h('span', { class: `badge ${r.gate.passed ? 'good' : 'bad'}` }, r.gate.passed ? 'passed' : ['blocked: ', plain(r.gate.blocking_code)]) : '—') },
         { label: 'Why', value: (r) => (r.why ? plainText(r.why) : r.gate && !r.gate.passed ? plainText(r.gate.reason) : items(r.vetoes).map((v, i) => [i ? '; ' : '', plain(v)])) },
+        { label: 'Replay', value: (r) => replayButton(pick(r, 'decision_id'), 'Replay') ?? '—' },
       ], rows, 'The latest cycle produced no results.'));
   }
 

@@ -77,6 +77,27 @@ export function closeButton(p, label = 'Close now') {
   return button;
 }
 
+/** "Replay": re-runs a recorded decision from its stored inputs and says whether the result is the
+ * same (GET /decisions/{id}/replay): `u{gate id}` for a trade (the analysis and the gate), the
+ * analysis decision's id for a scanner row. */
+export function replayButton(decisionId, label = 'Replay decision') {
+  if (!decisionId) return null;
+  const out = h('span', { class: 'small muted', 'data-testid': 'replay-result' });
+  const button = h('button', { type: 'button', class: 'secondary', 'data-replay': decisionId, onclick: async () => {
+    button.disabled = true;
+    out.textContent = 'Replaying…';
+    try {
+      const r = await api('GET', `/decisions/${decisionId}/replay`);
+      const diffs = (r.replays || []).flatMap((p) => p.differences || []);
+      out.textContent = r.identical
+        ? `Replayed ${(r.replays || []).map((p) => p.kind).join(' + ')} from the stored inputs: identical.`
+        : `Replay differs: ${diffs.join('; ')}`;
+    } catch (e) { out.textContent = `Replay failed: ${e.message}`; }
+    button.disabled = false;
+  } }, label);
+  return h('div', { class: 'row', style: 'margin:.5rem 0' }, button, ' ', out);
+}
+
 const COLUMNS = ['Pair', 'State', 'Opened', 'Entry', 'Exit', 'P&L', 'R', 'Duration'];
 
 function tradeDetails(t, openIds, charts) {
@@ -102,6 +123,7 @@ function tradeDetails(t, openIds, charts) {
     FILLED.has(pick(t, 'state')) ? h('div', { class: 'row', style: 'margin:.5rem 0' }, closeButton(t, 'Close now at market')) : null,
     h('h2', {}, 'Layer results'), layerTable(pick(t, 'layer_results', 'layers') || []),
     gateSummary(pick(t, 'gate_evaluation')),
+    replayButton(pick(t, 'gate_evaluation')?.id ? `u${pick(t, 'gate_evaluation').id}` : null),
     h('h2', {}, 'Fills'), fillsTable(pick(t, 'fills') || [], digits),
     eventsList(pick(t, 'events') || []),
     chartBox);
