@@ -88,3 +88,30 @@ async def test_stop_limit_when_price_touches_between_trigger_and_limit_then_the_
         assert [o.role for o in sells] == [OrderRole.STOP], log  # no watchdog sell
         assert sells[0].avg_price is not None and LIMIT <= sells[0].avg_price <= STOP
         assert "gap" not in log
+
+
+async def test_stop_limit_when_partly_filled_then_gapped_then_watchdog_sells_only_the_rest(
+    sqlite_url: str,
+) -> None:
+    async with rig_for({"SOL/USDT": ENTRY_PATH}, sqlite_url, venue="binance") as rig:
+        pid = await _entered(rig)
+        # A thin book: bids 0.5 % apart, about 30 USDT each, so only the two above 84.15 take part.
+        thin = BookModel(level_step_bps=Decimal(50), level_notional=Decimal(30))
+        rig.server.venue.exchange.book = thin
+        rig.prices.extend("SOL/USDT", [(at(41), 70.0), (at(60), 70.0)])
+        rig.step(25)
+        (resting,) = rig.venue_stops()
+        assert Decimal(0) < Decimal(resting["cumExecQty"]) < Decimal(resting["qty"])
+
+        await rig.manage()
+        await rig.manage()
+        position = await rig.position(pid)
+        orders = await rig.orders(pid)
+        log = "\n".join(await journal(rig, pid))
+        assert position.state is PositionState.CLOSED and position.exit_reason == ExitReason.STOP_LOSS.value
+        sells = [o for o in orders if o.side.value == "sell" and o.filled_base > 0]
+        assert [o.role for o in sells] == [OrderRole.STOP, OrderRole.EXIT], log
+        stop, exit_order = sells
+        assert stop.state is OrderState.CANCELED
+        assert stop.filled_base + exit_order.filled_base == position.bought_qty - position.fee_base
+        assert rig.venue_orders() == [] and rig.base_balance() == 0
