@@ -11,6 +11,7 @@ from decimal import Decimal
 
 from qari.adapters.exchanges.capabilities import capabilities_for
 from qari.adapters.simulator.fill_model import BookModel
+from qari.core.orders import OrderType, Side
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import ExitReason, PositionState
 
@@ -115,3 +116,35 @@ async def test_stop_limit_when_partly_filled_then_gapped_then_watchdog_sells_onl
         assert stop.state is OrderState.CANCELED
         assert stop.filled_base + exit_order.filled_base == position.bought_qty - position.fee_base
         assert rig.venue_orders() == [] and rig.base_balance() == 0
+
+
+async def test_stop_limit_gap_when_an_exit_is_unresolved_then_no_sell_until_it_is_settled(
+    sqlite_url: str,
+) -> None:
+    async with rig_for({"SOL/USDT": ENTRY_PATH}, sqlite_url, venue="binance") as rig:
+        pid = await _entered(rig)
+        rig.server.venue.exchange.book = BookModel(spread_bps=Decimal(250))
+        rig.prices.extend("SOL/USDT", [(at(41), 70.0), (at(60), 70.0)])
+        rig.step(25)
+        # As if the process died after journaling an exit sell and before its answer: its fate is unknown.
+        position = await rig.position(pid)
+        await rig.execution.orders.prepare(
+            position, OrderRole.EXIT, Side.SELL, OrderType.MARKET, position.held_qty, submitted=True
+        )
+
+        await rig.manage()
+        log = "\n".join(await journal(rig, pid))
+        assert (await rig.position(pid)).state is PositionState.OPEN, log
+        assert len(rig.venue_stops()) == 1, log  # the stop is left alone while a sell may be in flight
+        assert not [o for o in rig.venue_orders(open_only=False) if o.get("orderType") == "Market"], log
+
+        rig.step(2)  # past the receive window: the unknown exit is settled as never received
+        await rig.manage()
+        await rig.manage()
+        orders = await rig.orders(pid)
+        log = "\n".join(await journal(rig, pid))
+        assert (await rig.position(pid)).state is PositionState.CLOSED, log
+        exits = [o for o in orders if o.role is OrderRole.EXIT]
+        assert [o.state for o in exits] == [OrderState.ABSENT, OrderState.FILLED], log
+        assert rig.venue_orders() == [] and rig.base_balance() == 0
+        assert [o["orderType"] for o in rig.venue_orders(open_only=False)].count("Market") == 1
