@@ -109,6 +109,7 @@ class Rig:
         async def credentials() -> Credentials:
             return Credentials(key, secret)
 
+        # ccxt's own Binance request weights would pace a test by seconds per call: off there.
         self.client = CcxtExchangeClient(
             venue, credentials, base_url=server.base_url, timeout_ms=timeout_ms, rate_limit=venue == "sandbox"
         )
