@@ -92,12 +92,21 @@ class ExecutionConfig:
     client_ids: Mapping[str, ClientIdRules] = field(default_factory=dict)
     # Spot-stop kind by exchange id, from the venue data; a venue not listed rests a market trigger.
     spot_stops: Mapping[str, SpotStopKind] = field(default_factory=dict)
+    # A STOP_LIMIT venue's limit offset below the trigger by exchange id, from the venue data: the
+    # watchdog sells at market once the bid gaps below the limit (the triggered sell would sit unfilled).
+    stop_limit_offsets: Mapping[str, Decimal] = field(default_factory=dict)
 
     def client_id_rules(self, exchange_id: str) -> ClientIdRules:
         return self.client_ids.get(exchange_id, STRICTEST)
 
     def spot_stop(self, exchange_id: str) -> SpotStopKind:
         return self.spot_stops.get(exchange_id, SpotStopKind.MARKET_TRIGGER)
+
+    def stop_limit_offset(self, exchange_id: str) -> Decimal | None:
+        """The stop-limit's offset below its trigger where the venue rests one, else None."""
+        if self.spot_stop(exchange_id) is not SpotStopKind.STOP_LIMIT:
+            return None
+        return self.stop_limit_offsets.get(exchange_id)
 
 
 def _default_choch(series: CandleSeries) -> bool:
@@ -495,9 +504,21 @@ class UserExecution:
         watchdog = market.bid <= position.stop_price and not any(
             o.role is OrderRole.STOP and o.state in LIVE | {OrderState.FILLED} for o in orders
         )
+        gapped = self._gapped_stops(position, orders, market)
         if watchdog_only:
             stop_hit = False
-            watchdog = watchdog and not any(o.side is Side.SELL and o.state in UNRESOLVED for o in orders)
+            unresolved_sell = any(o.side is Side.SELL and o.state in UNRESOLVED for o in orders)
+            watchdog = watchdog and not unresolved_sell
+            gapped = [] if unresolved_sell else gapped
+        if gapped:
+            # The venue's stop-limit triggered but its limit sits above a gapped market: take it off
+            # first, so its base is free and it cannot fill beside the market sell below.
+            for order in gapped:
+                await self.orders.cancel(order)
+            orders = await self._sync_orders(position)
+            if any(o.role is OrderRole.STOP and o.state not in TERMINAL for o in orders):
+                return True  # the cancel is not confirmed yet: never sell beside a live stop
+            stop_hit = True
         if not stop_hit and not watchdog:
             return False
         for order in orders:
@@ -510,9 +531,32 @@ class UserExecution:
         if is_placeable(rest, market.bid, market.rules):
             await self.orders.place(position, OrderRole.EXIT, Side.SELL, OrderType.MARKET, rest)
             orders = await self._sync_orders(position)
+            if gapped:
+                await self._event(
+                    position,
+                    "stop_gapped",
+                    f"the stop-limit was passed by a gap: QARI's watchdog sold {rest:f} at market "
+                    f"(bid {market.bid:f}, below the stop's limit)",
+                )
         # Closed only once nothing sellable is left; a failed exit is retried next pass.
         await self._close_if_done(position, orders, market, exit_reason_for_stop(position.state))
         return True
+
+    def _gapped_stops(
+        self, position: PositionRecord, orders: list[OrderRecord], market: _Pass
+    ) -> list[OrderRecord]:
+        """Live stop-limits the bid has gapped below: limit = trigger x (1 - the venue's offset)."""
+        offset = self.config.stop_limit_offset(position.exchange_id)
+        if offset is None:
+            return []
+        return [
+            o
+            for o in orders
+            if o.role is OrderRole.STOP
+            and o.state in LIVE
+            and o.trigger_price is not None
+            and market.bid < o.trigger_price * (1 - offset)
+        ]
 
     async def _close_now(self, position: PositionRecord, orders: list[OrderRecord], market: _Pass) -> None:
         """The user's "close now": like a stop exit, resting buys and the stop are cancelled and the

@@ -708,9 +708,11 @@ class HourlyChecks:
 
 def venue_execution_config() -> ExecutionConfig:
     """Execution settings with every venue's client-id rules and spot-stop kind (from the venue data)."""
-    from qari.adapters.exchanges.capabilities import CLIENT_IDS, SPOT_STOPS
+    from qari.adapters.exchanges.capabilities import CLIENT_IDS, SPOT_STOPS, STOP_LIMIT_OFFSETS
 
-    return ExecutionConfig(client_ids=CLIENT_IDS, spot_stops=SPOT_STOPS)
+    return ExecutionConfig(
+        client_ids=CLIENT_IDS, spot_stops=SPOT_STOPS, stop_limit_offsets=STOP_LIMIT_OFFSETS
+    )
 
 
 def _with_decisions(settings: Settings, sessions: Any, recorder: Any) -> Any:

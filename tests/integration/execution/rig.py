@@ -10,6 +10,7 @@ import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager, contextmanager
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -26,6 +27,7 @@ from qari.adapters.simulator.venue import SandboxVenue
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.time import to_ms
 from qari.engine.execution import EntryOutcome, ExecutionConfig, StructureSignals, UserExecution
+from qari.engine.kernel import venue_execution_config
 from qari.risk.candidate import CandidateLevels
 from qari.risk.profile import TradingProfile
 from qari.risk.sizing import AllocationMode
@@ -44,8 +46,12 @@ def at(minutes: float) -> int:
 
 
 @contextmanager
-def scripted_sandbox(prices: ScriptedPrices, start_ms: int = T0_MS) -> Iterator[SandboxServer]:
-    venue = SandboxVenue(SimulatedExchange(prices, start_ms=start_ms), SteppedClock(start_ms), WallClock())
+def scripted_sandbox(
+    prices: ScriptedPrices, start_ms: int = T0_MS, protocol: str = "bybit"
+) -> Iterator[SandboxServer]:
+    venue = SandboxVenue(
+        SimulatedExchange(prices, start_ms=start_ms), SteppedClock(start_ms), WallClock(), protocol=protocol
+    )
     server = SandboxServer(venue)
     server._thread.start()
     deadline = time.monotonic() + 10
@@ -85,8 +91,10 @@ class Rig:
         key: str,
         secret: str,
         timeout_ms: int = 5000,
+        venue: str = "sandbox",
     ) -> None:
         self.server = server
+        self.venue = venue  # QARI's exchange id; "binance" speaks the sandbox's Binance protocol
         self.prices = prices
         self.engine = engine
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(engine)
@@ -101,12 +109,13 @@ class Rig:
         async def credentials() -> Credentials:
             return Credentials(key, secret)
 
+        # ccxt's own Binance request weights would pace a test by seconds per call: off there.
         self.client = CcxtExchangeClient(
-            "sandbox", credentials, base_url=server.base_url, timeout_ms=timeout_ms
+            venue, credentials, base_url=server.base_url, timeout_ms=timeout_ms, rate_limit=venue == "sandbox"
         )
         self.profile = TradingProfile(
             user_id=user_id,
-            exchange_id="sandbox",
+            exchange_id=venue,
             plan="pro",
             capacity=10,
             allocation_mode=AllocationMode.FIXED,
@@ -122,7 +131,9 @@ class Rig:
             self.store,
             entry_lock_for(self.engine, self.sessions, self.clock),
             self.clock,
-            ExecutionConfig(namespace=self.namespace),
+            ExecutionConfig(namespace=self.namespace)
+            if self.venue == "sandbox"
+            else replace(venue_execution_config(), namespace=self.namespace),
             signals=StructureSignals(
                 bullish_choch_15m=lambda _series: self.choch,
                 latest_higher_low=lambda _series: self.higher_low,
@@ -179,13 +190,14 @@ async def rig_for(
     *,
     balances: dict[str, str] | None = None,
     timeout_ms: int = 5000,
+    venue: str = "sandbox",
 ) -> AsyncIterator[Rig]:
     prices = ScriptedPrices(paths)
-    with scripted_sandbox(prices) as server:
+    with scripted_sandbox(prices, protocol="binance" if venue == "binance" else "bybit") as server:
         engine = await migrated_engine(db_url)
         key, secret = server.create_key(balances=balances or {"USDT": "1000"})
         user_id = await register_user(make_sessionmaker(engine), f"{uuid.uuid4().hex[:8]}@example.com")
-        rig = Rig(server, prices, engine, user_id, key, secret, timeout_ms)
+        rig = Rig(server, prices, engine, user_id, key, secret, timeout_ms, venue)
         try:
             yield rig
         finally:

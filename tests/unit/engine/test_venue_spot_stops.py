@@ -79,3 +79,11 @@ def test_spot_stop_kinds_when_read_from_venue_data_then_htx_stop_limit_mexc_none
     assert SPOT_STOPS["htx"] is SpotStopKind.STOP_LIMIT and SPOT_STOPS["mexc"] is SpotStopKind.NONE
     assert SPOT_STOPS["binance"] is SPOT_STOPS["gate"] is SpotStopKind.STOP_LIMIT
     assert {SPOT_STOPS[v] for v in ("bybit", "okx", "kucoin", "bitget")} == {SpotStopKind.MARKET_TRIGGER}
+
+
+def test_stop_limit_offset_when_read_through_the_engine_config_then_only_stop_limit_venues_have_one() -> None:
+    config = venue_execution_config()
+    assert {v: config.stop_limit_offset(v) for v in ("binance", "gate", "htx")} == dict.fromkeys(
+        ("binance", "gate", "htx"), Decimal("0.01")
+    )
+    assert config.stop_limit_offset("bybit") is None and config.stop_limit_offset("mexc") is None

@@ -308,6 +308,11 @@ VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
 SPOT_STOPS: Mapping[str, SpotStopKind] = MappingProxyType({v.id: v.spot_stop for v in VENUES.values()})
 """Each venue's spot-stop kind by QARI's exchange id: the engine hands NONE to its watchdog."""
 
+STOP_LIMIT_OFFSETS: Mapping[str, Decimal] = MappingProxyType(
+    {v.id: v.stop_limit_offset for v in VENUES.values() if v.spot_stop is SpotStopKind.STOP_LIMIT}
+)
+"""Each stop-limit venue's limit offset below the trigger: the engine's watchdog sells past a gap."""
+
 LIVE_VENUES: tuple[str, ...] = tuple(v.id for v in VENUES.values() if v.live)
 """The real exchanges QARI trades on, in the order it lists them."""
 
