@@ -1,18 +1,23 @@
 """Build QARI's ccxt client for one venue over the recording transport, with the venue's recorded
-markets loaded (no `fetchMarkets` request)."""
+markets loaded (no `fetchMarkets` request): `Rig` per instance, `offline_client` per ccxt class (for
+code that builds its own ccxt instances, such as a key check)."""
 
 from __future__ import annotations
 
 import copy
 import functools
 import json
+from dataclasses import dataclass
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+import ccxt.async_support as ccxt
+import pytest
 from ccxt.base.decimal_to_precision import TICK_SIZE
-from tests.contract.recorder import Request, Transport, record
+from tests.contract.recorder import Request, Transport, record, record_class
 
+from qari.adapters.exchanges.capabilities import capabilities_for
 from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue, Credentials
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -112,3 +117,38 @@ class Rig:
             await client.close()
         for venue in self._venues:
             await venue.close()
+
+
+@dataclass(frozen=True, slots=True)
+class HttpError:
+    """A recorded error answer: ccxt's own `handle_errors` turns it into its exception, as on the wire."""
+
+    status: int
+    body: str
+
+
+def offline_client(
+    venue: str, monkeypatch: pytest.MonkeyPatch, routes: list[tuple[str, str, Any]] | None = None
+) -> tuple[CcxtExchangeClient, Transport]:
+    """A keyed `CcxtExchangeClient` for `venue` whose ccxt class (every instance, for this test) talks
+    to a `Transport` answering `routes` (method, path end, body or `HttpError`; first match wins) and
+    loads the venue's recorded BTC/USDT market."""
+    cls = getattr(ccxt, capabilities_for(venue).ccxt_id)
+    transport = Transport()
+    for method, path, answer in reversed(routes or []):
+        if isinstance(answer, HttpError):
+            transport.on(method, path, answer.body, status=answer.status)
+        else:
+            transport.on(method, path, answer)
+    record_class(cls, transport, monkeypatch)
+    recorded = markets(venue)["BTC/USDT"]
+
+    async def fetch_markets(self: ccxt.Exchange, params: Any = None) -> list[Any]:
+        return [_market(self, copy.deepcopy(recorded))]
+
+    monkeypatch.setattr(cls, "fetch_markets", fetch_markets)
+
+    async def credentials() -> Credentials:
+        return Credentials("0123456789abcdef0123", "secret-value-0123", "pass-phrase")
+
+    return CcxtExchangeClient(venue, credentials, rate_limit=False), transport

@@ -33,6 +33,16 @@ class Request:
     def json(self) -> Any:
         return json.loads(self.body) if self.body else None
 
+    def params(self) -> dict[str, Any]:
+        """The request's parameters: the JSON or form body, else the query string."""
+        if self.body:
+            try:
+                data = json.loads(self.body)
+            except ValueError:
+                return {k: v[-1] for k, v in parse_qs(self.body).items()}
+            return data if isinstance(data, dict) else {"_": data}
+        return self.query
+
 
 @dataclass
 class Route:
@@ -88,6 +98,12 @@ class Transport:
     def sent(self, method: str, path: str) -> list[Request]:
         return [r for r in self.requests if r.method == method and r.path.endswith(path)]
 
+    def only(self, path: str) -> Request:
+        """The one request sent to `path` (any method)."""
+        found = [r for r in self.requests if r.path.endswith(path)]
+        assert len(found) == 1, [r.url for r in self.requests]
+        return found[0]
+
     def answer(self, request: Request) -> Route:
         self.requests.append(request)
         for route in self.routes:
@@ -116,6 +132,13 @@ async def _recorded_fetch(
 
 
 _SUBCLASSES: dict[type, type] = {}
+
+
+def record_class(cls: type, transport: Transport, monkeypatch: Any) -> None:
+    """Make every instance of the ccxt class `cls` answer from `transport` for one test (for code that
+    builds its own ccxt instances, such as a key check); `monkeypatch` undoes it."""
+    monkeypatch.setattr(cls, "fetch", _recorded_fetch)
+    monkeypatch.setattr(cls, "_contract_transport", transport, raising=False)
 
 
 def record(exchange: Any, transport: Transport) -> Any:

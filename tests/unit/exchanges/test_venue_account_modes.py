@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from tests.unit.exchanges.offline import offline_client, payload
+from tests.contract.harness import offline_client, payload
 
 from qari.core.orders import OrderRequest, OrderType, Side
 
@@ -20,9 +20,9 @@ async def test_kucoin_when_account_is_hf_then_balances_and_orders_use_the_hf_end
         "kucoin",
         monkeypatch,
         [
-            ("GET", "/api/v1/hf/accounts/opened", payload("kucoin_hf_account_opened")),
-            ("GET", "/api/v1/accounts", payload("kucoin_hf_balance")),
-            ("POST", "/api/v1/hf/orders", payload("kucoin_hf_order_placed")),
+            ("GET", "/api/v1/hf/accounts/opened", payload("kucoin", "hfAccountsOpened: HF account")),
+            ("GET", "/api/v1/accounts", payload("kucoin", "fetchBalance: fetch balance, HF account")),
+            ("POST", "/api/v1/hf/orders", payload("kucoin", "createOrder (HF): documentation sample")),
         ],
     )
     request = OrderRequest(
@@ -37,5 +37,5 @@ async def test_kucoin_when_account_is_hf_then_balances_and_orders_use_the_hf_end
     # Assert: the HF account's balance (today: `type=trade`, the old account: 0 USDT) and the HF order URL
     assert recorder.only("/api/v1/accounts").query["type"] == "trade_hf"
     assert balances["USDT"].free == Decimal("40.12618754")
-    assert recorder.calls[-1].path == "/api/v1/hf/orders" and placed.client_order_id == "q7-42-leg11"
-    assert len([c for c in recorder.calls if "hf/accounts/opened" in c.url]) == 1  # probed once per key
+    assert recorder.requests[-1].path == "/api/v1/hf/orders" and placed.client_order_id == "q7-42-leg11"
+    assert len([c for c in recorder.requests if "hf/accounts/opened" in c.url]) == 1  # probed once per key

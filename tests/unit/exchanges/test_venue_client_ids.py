@@ -8,8 +8,8 @@ import re
 from decimal import Decimal
 
 import pytest
+from tests.contract.harness import offline_client, payload
 from tests.unit.engine.records import position_record
-from tests.unit.exchanges.offline import offline_client, payload
 
 from qari.adapters.exchanges.capabilities import CLIENT_IDS
 from qari.core.errors import FatalError
@@ -81,7 +81,7 @@ async def test_client_id_when_sent_by_ccxt_then_within_the_venues_documented_rul
         )
 
     # Assert: the request carries it (plus the venue's own prefix) and the venue's rule accepts it
-    sent = recorder.calls[-1].params()
+    sent = recorder.requests[-1].params()
     sent = sent["_"][0] if "_" in sent else sent  # OKX places through its batch endpoint: a list
     assert sent[field] == CLIENT_IDS[venue].sent_prefix + cid
     assert re.fullmatch(pattern, sent[field]), sent[field]
@@ -97,7 +97,7 @@ async def test_gate_when_order_reported_with_t_prefix_then_found_by_the_id_qari_
         monkeypatch,
         [
             ("GET", "/spot/price_orders", []),
-            ("GET", "/spot/open_orders", payload("gate_open_orders_with_client_id")),
+            ("GET", "/spot/open_orders", payload("gate", "fetchOpenOrders: default, with a client id")),
         ],
     )
 
@@ -121,7 +121,7 @@ async def test_create_order_when_client_id_breaks_venue_rules_then_refused_befor
     async with client:
         with pytest.raises(FatalError, match="not allowed: '-'"):
             await client.create_order(request)
-    assert recorder.calls == []
+    assert recorder.requests == []
 
 
 def test_owner_prefix_when_letters_only_venue_then_unambiguous_per_user() -> None:
@@ -139,7 +139,7 @@ async def test_okx_when_stop_rests_as_an_algo_order_then_found_by_client_id(
         "okx",
         monkeypatch,
         [
-            ("GET", "/trade/orders-algo-pending", payload("okx_pending_spot_trigger")),
+            ("GET", "/trade/orders-algo-pending", payload("okx", "fetchOpenOrders: spot trigger, client id")),
             ("GET", "/trade/orders-pending", {"code": "0", "data": [], "msg": ""}),
         ],
     )
@@ -151,7 +151,7 @@ async def test_okx_when_stop_rests_as_an_algo_order_then_found_by_client_id(
     # Assert
     assert found is not None and found.exchange_order_id == "2017146754403004416"
     assert found.type is OrderType.STOP_MARKET and found.trigger_price == Decimal(25000)
-    assert any("orders-algo-pending" in c.url for c in recorder.calls)
+    assert any("orders-algo-pending" in c.url for c in recorder.requests)
 
 
 async def test_okx_and_gate_stops_when_built_then_carry_the_client_id(
@@ -172,6 +172,6 @@ async def test_okx_and_gate_stops_when_built_then_carry_the_client_id(
                     trigger_price=Decimal(25000),
                 )
             )
-        sent[venue] = (recorder.calls[-1].path, recorder.calls[-1].params()[field])
+        sent[venue] = (recorder.requests[-1].path, recorder.requests[-1].params()[field])
     assert sent["okx"] == ("/api/v5/trade/order-algo", "q7x42xstop3")
     assert sent["gate"][0] == "/api/v4/spot/price_orders" and sent["gate"][1]["text"] == "q7x42xstop3"

@@ -8,7 +8,7 @@ import json
 import time
 
 import pytest
-from tests.unit.exchanges.offline import HttpError, offline_client
+from tests.contract.harness import HttpError, offline_client
 
 from qari.adapters.exchanges.ccxt_client import Credentials
 from qari.adapters.exchanges.inspection import check_key

@@ -7,7 +7,7 @@ from __future__ import annotations
 from decimal import Decimal
 
 import pytest
-from tests.unit.exchanges.offline import offline_client
+from tests.contract.harness import offline_client
 from tests.unit.exchanges.test_venue_client_ids import PLACED, SETUP
 
 from qari.core.orders import OrderRequest, OrderType, Side
@@ -34,7 +34,7 @@ async def test_htx_when_stop_placed_then_sell_stop_limit_with_operator_lte(
         report = await client.create_order(stop)
 
     # Assert: HTX "Place a New Order" stop-limit fields, the limit 1 % under the trigger
-    sent = recorder.calls[-1]
+    sent = recorder.requests[-1]
     assert sent.path == "/v1/order/orders/place"
     body = sent.params()
     assert (body["type"], body["stop-price"], body["operator"]) == ("sell-stop-limit", "25000", "lte")
@@ -48,7 +48,7 @@ async def test_htx_when_open_orders_listed_then_one_plain_lookup_without_trigger
     client, recorder = offline_client("htx", monkeypatch, [("GET", "/v1/order/openOrders", HTX_OPEN), *SETUP])
     async with client:
         assert await client.fetch_open_orders("BTC/USDT") == []
-    lookups = [c for c in recorder.calls if c.path == "/v1/order/openOrders"]
+    lookups = [c for c in recorder.requests if c.path == "/v1/order/openOrders"]
     assert len(lookups) == 1 and "trigger" not in lookups[0].query
 
 
@@ -81,7 +81,7 @@ async def test_market_buy_when_built_then_sized_as_the_venue_reads_it_and_no_raw
         await client.create_order(buy)
 
     # Assert
-    sent = recorder.calls[-1].params()
+    sent = recorder.requests[-1].params()
     sent = sent["_"][0] if "_" in sent else sent
     field, value = MARKET_BUY[venue]
     assert sent[field] == value
@@ -112,7 +112,7 @@ async def test_binance_and_gate_stops_when_built_then_stop_limit_one_percent_und
                     trigger_price=Decimal(25000),
                 )
             )
-        sent[venue] = recorder.calls[-1].params()
+        sent[venue] = recorder.requests[-1].params()
     binance = sent["binance"]
     assert (binance["type"], binance["stopPrice"], binance["price"]) == ("STOP_LOSS_LIMIT", "25000", "24750")
     gate = sent["gate"]
@@ -128,7 +128,7 @@ async def test_market_exit_when_built_then_sells_the_base_quantity(
     sell = OrderRequest("BTC/USDT", Side.SELL, OrderType.MARKET, Decimal("0.001"), "q7x42xexit9")
     async with client:
         await client.create_order(sell)
-    sent = recorder.calls[-1].params()
+    sent = recorder.requests[-1].params()
     sent = sent["_"][0] if "_" in sent else sent
     field = MARKET_BUY[venue][0]
     assert sent[field] == "0.001"

@@ -41,6 +41,7 @@ from qari.adapters.simulator.matching import (
     QTY_DECIMALS,
     QTY_TOO_LARGE,
     QTY_TOO_SMALL,
+    UNKNOWN_SYMBOL,
     VALUE_TOO_LARGE,
     VALUE_TOO_SMALL,
     Instrument,
@@ -135,7 +136,7 @@ _FROM_CORE: dict[int, tuple[int, Callable[[str], str]]] = {
 
 
 def from_core(e: VenueError) -> BinanceError:
-    if e.message == "Not supported symbols":
+    if e.message == UNKNOWN_SYMBOL:
         return BinanceError(-1121, "Invalid symbol.")
     mapped = _FROM_CORE.get(e.code)
     if mapped is None:

@@ -11,12 +11,10 @@ and for trading calls the key's write permission (10005).
 from __future__ import annotations
 
 import hmac
-import json
 import logging
 from collections.abc import Callable
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -26,6 +24,7 @@ from qari.adapters.simulator.matching import PARAMS, VenueError
 from qari.adapters.simulator.venue import ApiKey, SandboxVenue
 from qari.adapters.simulator.wire import (
     fmt,
+    json_request_params,
     parse_decimal,
     parse_int,
     transport_fault,
@@ -619,12 +618,8 @@ def authenticate(venue: SandboxVenue, request: Request, payload: str, needs_trad
 
 
 def parse_params(method: str, query: str, body: bytes) -> Params:
-    if method == "GET":
-        return dict(parse_qsl(query, keep_blank_values=True))
-    if not body.strip():
-        return {}
     try:
-        data = json.loads(body)
+        data = json_request_params(method, query, body)
     except ValueError:
         raise VenueError(PARAMS, "params error: the request body is not valid JSON") from None
     if not isinstance(data, dict):

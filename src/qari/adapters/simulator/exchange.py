@@ -49,6 +49,7 @@ from qari.adapters.simulator.matching import (
     QTY_DECIMALS,
     QTY_TOO_LARGE,
     QTY_TOO_SMALL,
+    UNKNOWN_SYMBOL,
     VALUE_TOO_LARGE,
     VALUE_TOO_SMALL,
     ZERO,
@@ -191,13 +192,13 @@ class SimulatedExchange:
         try:
             return self._instruments[symbol]
         except KeyError:
-            raise VenueError(PARAMS, "Not supported symbols") from None
+            raise VenueError(PARAMS, UNKNOWN_SYMBOL) from None
 
     def symbol_for(self, venue_id: str) -> str:
         try:
             return self._by_venue_id[venue_id]
         except KeyError:
-            raise VenueError(PARAMS, "Not supported symbols") from None
+            raise VenueError(PARAMS, UNKNOWN_SYMBOL) from None
 
     # -------------------------------------------------------------------------------------- accounts
     def open_account(self, account_id: str, balances: dict[str, Decimal] | None = None) -> Account:

@@ -255,16 +255,23 @@ def point_at(exchange: Any, base_url: str) -> None:
     exchange.urls["api"] = rewrite(exchange.urls["api"])
 
 
-def ccxt_bybit(base_url: str, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
-    """An async ccxt `bybit` for spot against the sandbox (EXCHANGES.md §4.2 settings)."""
+def _ccxt_spot(
+    ccxt_id: str,
+    base_url: str,
+    api_key: str | None,
+    secret: str | None,
+    options: dict[str, Any],
+    venue_options: dict[str, Any] | None = None,
+) -> Any:
+    """An async ccxt instance of `ccxt_id` for spot against the sandbox: markets of type spot only, no
+    currencies call, every API URL pointed at `base_url`."""
     import ccxt.async_support as ccxt_async
 
     config: dict[str, Any] = {
         "options": {
             "defaultType": "spot",
             "fetchMarkets": {"types": ["spot"]},
-            "enableUnifiedAccount": True,
-            "enableUnifiedMargin": False,
+            **(venue_options or {}),
             **options.pop("options", {}),
         },
         **options,
@@ -272,48 +279,26 @@ def ccxt_bybit(base_url: str, api_key: str | None = None, secret: str | None = N
     if api_key is not None:
         config["apiKey"] = api_key
         config["secret"] = secret
-    exchange = ccxt_async.bybit(config)
+    exchange = getattr(ccxt_async, ccxt_id)(config)
     exchange.has["fetchCurrencies"] = False
     point_at(exchange, base_url)
     return exchange
+
+
+def ccxt_bybit(base_url: str, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
+    """An async ccxt `bybit` for spot against the sandbox (EXCHANGES.md §4.2 settings)."""
+    unified = {"enableUnifiedAccount": True, "enableUnifiedMargin": False}
+    return _ccxt_spot("bybit", base_url, api_key, secret, options, unified)
 
 
 def ccxt_binance(base_url: str, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
     """An async ccxt `binance` for spot against the sandbox (Binance protocol)."""
-    import ccxt.async_support as ccxt_async
-
-    config: dict[str, Any] = {
-        "options": {
-            "defaultType": "spot",
-            "fetchMarkets": {"types": ["spot"]},
-            **options.pop("options", {}),
-        },
-        **options,
-    }
-    if api_key is not None:
-        config["apiKey"] = api_key
-        config["secret"] = secret
-    exchange = ccxt_async.binance(config)
-    exchange.has["fetchCurrencies"] = False
-    point_at(exchange, base_url)
-    return exchange
+    return _ccxt_spot("binance", base_url, api_key, secret, options)
 
 
 def ccxt_okx(base_url: str, api_key: str | None = None, secret: str | None = None, **options: Any) -> Any:
     """An async ccxt `okx` for spot against the sandbox (OKX protocol); pass `password=` (the passphrase)."""
-    import ccxt.async_support as ccxt_async
-
-    config: dict[str, Any] = {
-        "options": {"defaultType": "spot", "fetchMarkets": {"types": ["spot"]}, **options.pop("options", {})},
-        **options,
-    }
-    if api_key is not None:
-        config["apiKey"] = api_key
-        config["secret"] = secret
-    exchange = ccxt_async.okx(config)
-    exchange.has["fetchCurrencies"] = False
-    point_at(exchange, base_url)
-    return exchange
+    return _ccxt_spot("okx", base_url, api_key, secret, options)
 
 
 def _serve_child(options: dict[str, Any]) -> None:

@@ -41,6 +41,8 @@ VALUE_TOO_LARGE = 170124
 DUPLICATE_LINK_ID = 170141
 ORDER_NOT_FOUND = 170213
 ORDER_REJECTED = 170210
+# The core's answer (code PARAMS) for a symbol it does not list; each protocol words it its own way.
+UNKNOWN_SYMBOL = "Not supported symbols"
 
 
 @dataclass(frozen=True, slots=True)

@@ -21,13 +21,11 @@ import datetime as dt
 import functools
 import hashlib
 import hmac
-import json
 import logging
 import re
 from collections.abc import Callable, Mapping
 from decimal import Decimal
 from typing import Any
-from urllib.parse import parse_qsl
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -42,12 +40,21 @@ from qari.adapters.simulator.matching import (
     QTY_DECIMALS,
     QTY_TOO_LARGE,
     QTY_TOO_SMALL,
+    UNKNOWN_SYMBOL,
     VALUE_TOO_LARGE,
     VALUE_TOO_SMALL,
     VenueError,
 )
 from qari.adapters.simulator.venue import ApiKey, SandboxVenue
-from qari.adapters.simulator.wire import fmt, on_tick, parse_decimal, parse_int, transport_fault, with_faults
+from qari.adapters.simulator.wire import (
+    fmt,
+    json_request_params,
+    on_tick,
+    parse_decimal,
+    parse_int,
+    transport_fault,
+    with_faults,
+)
 
 log = logging.getLogger(__name__)
 
@@ -617,6 +624,37 @@ def _size(params: Params, side: str, market: bool) -> tuple[Decimal, str]:
     return sz, "quoteCoin" if tgt == "quote_ccy" else "baseCoin"
 
 
+def _place_on_core(
+    venue: SandboxVenue,
+    key: ApiKey,
+    symbol: str,
+    side: str,
+    sz: Decimal,
+    px: Decimal | None,
+    link_id: str,
+    unit: str,
+    **kind: Any,
+) -> Order:
+    """One OKX order (plain or algo) on the venue core: a market order when `px` is None (sized in
+    `unit`); a closed order's client id may be used again; the core's refusals in OKX's words."""
+    try:
+        return venue.exchange.place_order(
+            key.account_id,
+            symbol,
+            side,
+            "Market" if px is None else "Limit",
+            sz,
+            px,
+            order_link_id=link_id,
+            market_unit=unit if px is None else None,
+            reuse_closed_link_ids=True,
+            **kind,
+        )
+    except VenueError as e:
+        inst = venue.exchange.instrument(symbol)
+        raise refusal_from_core(e, inst.quote if side == "Buy" else inst.base) from None
+
+
 def _common(venue: SandboxVenue, params: Params) -> tuple[str, str]:
     symbol = _symbol(venue, params)
     assert symbol is not None
@@ -645,22 +683,9 @@ def _place(venue: SandboxVenue, key: ApiKey, params: Params) -> dict[str, object
         raise OrderRefused("51000", "Parameter px error")
     if _open_with_id(venue, key, link_id):
         raise OrderRefused("51016", "Duplicated clOrdId")
-    inst = venue.exchange.instrument(symbol)
-    try:
-        order = venue.exchange.place_order(
-            key.account_id,
-            symbol,
-            side,
-            "Market" if market else "Limit",
-            sz,
-            None if market else px,
-            time_in_force=tifs[ord_type],
-            order_link_id=link_id,
-            market_unit=unit if market else None,
-            reuse_closed_link_ids=True,
-        )
-    except VenueError as e:
-        raise refusal_from_core(e, inst.quote if side == "Buy" else inst.base) from None
+    order = _place_on_core(
+        venue, key, symbol, side, sz, None if market else px, link_id, unit, time_in_force=tifs[ord_type]
+    )
     if order.reject_reason == "EC_PostOnlyWillTakeLiquidity":
         raise OrderRefused("51019", "Order failed: the post-only order would take liquidity.")
     return {
@@ -866,24 +891,19 @@ def _place_algo(venue: SandboxVenue, key: ApiKey, params: Params) -> dict[str, o
         direction = 2 if side == "Sell" else 1
         if (direction == 2 and last <= trigger) or (direction == 1 and last >= trigger):
             raise OrderRefused("51280", "SL trigger price must be less than the last price")
-    inst = venue.exchange.instrument(symbol)
-    try:
-        order = venue.exchange.place_order(
-            key.account_id,
-            symbol,
-            side,
-            "Market" if market else "Limit",
-            sz,
-            None if market else px,
-            order_link_id=link_id,
-            market_unit=unit if market else None,
-            order_filter="tpslOrder" if kind == "conditional" else "StopOrder",
-            trigger_price=trigger,
-            trigger_direction=direction,
-            reuse_closed_link_ids=True,
-        )
-    except VenueError as e:
-        raise refusal_from_core(e, inst.quote if side == "Buy" else inst.base) from None
+    order = _place_on_core(
+        venue,
+        key,
+        symbol,
+        side,
+        sz,
+        None if market else px,
+        link_id,
+        unit,
+        order_filter="tpslOrder" if kind == "conditional" else "StopOrder",
+        trigger_price=trigger,
+        trigger_direction=direction,
+    )
     return {
         "algoId": order.order_id,
         "clOrdId": "",
@@ -1060,12 +1080,8 @@ def authenticate(
 
 
 def parse_params(method: str, query: str, body: str) -> Params:
-    if method == "GET":
-        return dict(parse_qsl(query, keep_blank_values=True))
-    if not body.strip():
-        return {}
     try:
-        data = json.loads(body)
+        data = json_request_params(method, query, body)
     except ValueError:
         raise OkxError("50002", "JSON syntax error") from None
     if isinstance(data, list):
@@ -1130,7 +1146,7 @@ async def _answer(
         try:
             data = handler(venue, params, key)
         except VenueError as e:
-            if e.message == "Not supported symbols":
+            if e.message == UNKNOWN_SYMBOL:
                 raise OkxError("51001", "Instrument ID does not exist.") from None
             refusal = refusal_from_core(e)
             raise OkxError(refusal.s_code, refusal.s_msg) from None

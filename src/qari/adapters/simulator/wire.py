@@ -2,14 +2,16 @@
 
 A protocol module (`bybit_api`, `binance_api`) owns its routes, auth, envelopes and error codes; the
 venue core (`exchange.SimulatedExchange`) owns the market and the accounts. This module holds the few
-helpers both protocol modules would otherwise write twice.
+helpers the protocol modules would otherwise write each.
 """
 
 from __future__ import annotations
 
 import asyncio
+import json
 from collections.abc import Awaitable, Callable
 from decimal import ROUND_HALF_EVEN, Decimal, InvalidOperation
+from urllib.parse import parse_qsl
 
 from starlette.responses import PlainTextResponse, Response
 
@@ -69,6 +71,16 @@ def parse_int(raw: object) -> int | None:
     if len(text) > MAX_NUMBER_CHARS:
         raise ValueError(f"{text[:MAX_NUMBER_CHARS]!r}… is too long for an integer")
     return int(text)
+
+
+def json_request_params(method: str, query: str, body: str | bytes) -> object:
+    """The parameters of a JSON-body protocol (Bybit, OKX): a GET's query string, else the body's JSON
+    value ({} for an empty body), not yet checked for shape; ValueError when the body is not JSON."""
+    if method == "GET":
+        return dict(parse_qsl(query, keep_blank_values=True))
+    if not body.strip():
+        return {}
+    return json.loads(body)
 
 
 def usd_price(venue: SandboxVenue, coin: str) -> Decimal | None:
