@@ -144,7 +144,7 @@ class LiveFeed:
         try:
             try:
                 await self._load(exchange)
-            except Exception as e:  # noqa: BLE001 - any failure at start means "fall back", with the reason
+            except Exception as e:  # any failure at start: fall back, with the reason
                 self._start_error = e
                 return
             finally:
@@ -157,7 +157,7 @@ class LiveFeed:
                     await self._refresh(exchange)
                     self._last_ok = time.monotonic()
                     self._last_error = None
-                except Exception as e:  # noqa: BLE001 - logged and shown in health; the next refresh retries
+                except Exception as e:  # logged, shown in health; the next refresh retries
                     self._last_error = _reason(e)
                     log.warning("sandbox feed: refreshing %s failed: %s", self.venue, self._last_error)
         finally:
