@@ -65,6 +65,7 @@ class LiveFeed:
         self._base_tf = "1m"
         self._timeframes: set[str] = set()
         self._base: dict[str, CandleSeries] = {}
+        self._fetched_ms: dict[str, int] = {}  # when each symbol's newest candle was asked for
         self._coarse: dict[tuple[str, str], tuple[float, CandleSeries]] = {}  # (fetched at, series)
         self._wanted: set[tuple[str, str]] = set()
         self._last_ok = 0.0  # monotonic time of the last refresh that read every symbol
@@ -88,6 +89,12 @@ class LiveFeed:
         series = self._base.get(symbol)
         if series is None:
             return CandleSeries(symbol, self._base_tf, *_empty())
+        if len(series):
+            # The newest candle was read while it formed; once its minute is over it would pass for
+            # closed (and be cached as such) though it lacks its last seconds: hidden until re-read.
+            end = int(series.ts[-1]) + timeframe_ms(self._base_tf)
+            if self._fetched_ms.get(symbol, 0) < end <= _wall_ms():
+                end_ms = min(end_ms, int(series.ts[-1]))
         return _slice(series, start_ms, end_ms)
 
     def candles(self, symbol: str, timeframe: str, start_ms: int, end_ms: int) -> CandleSeries:
@@ -149,8 +156,11 @@ class LiveFeed:
                 return
             finally:
                 self._ready.set()
+            step = timeframe_ms(self._base_tf)
             while not self._stop.is_set():
-                await asyncio.sleep(self.refresh_s)
+                # wake every refresh_s, and just after each candle closes (its final values)
+                to_close = (step - _wall_ms() % step + 1_500) / 1000
+                await asyncio.sleep(min(self.refresh_s, to_close))
                 if self._stop.is_set():
                     break
                 try:
@@ -203,6 +213,7 @@ class LiveFeed:
         """Fetch from the last candle held (it may have changed) or the window's start, page by page;
         merge and trim the window."""
         held = self._base.get(symbol)
+        asked = _wall_ms()
         since = int(held.ts[-1]) if held is not None and len(held) else window_start
         rows: list[list[Any]] = []
         while True:
@@ -216,10 +227,15 @@ class LiveFeed:
         fresh = _series(symbol, self._base_tf, rows)
         merged = fresh if held is None else _merge(held, fresh)
         self._base[symbol] = _slice(merged, window_start, 2**62)
+        self._fetched_ms[symbol] = asked
 
     async def _read_coarse(self, exchange: Any, symbol: str, timeframe: str) -> None:
         rows = await exchange.fetch_ohlcv(symbol, timeframe, limit=self.coarse_limit)
         self._coarse[(symbol, timeframe)] = (time.monotonic(), _series(symbol, timeframe, rows))
+
+
+def _wall_ms() -> int:
+    return int(time.time() * 1000)
 
 
 def _valid(timeframe: str) -> bool:
