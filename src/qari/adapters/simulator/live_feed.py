@@ -12,6 +12,7 @@ The sandbox's order books are its own `BookModel` around the followed price, not
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import threading
 import time
@@ -51,6 +52,7 @@ class LiveFeed:
         coarse_refresh_s: float = 300.0,
         coarse_limit: int = 500,
         timeout_ms: int = 10_000,
+        stale_after_s: float = 120.0,
     ) -> None:
         self.venue = venue
         self.caps = capabilities_for(venue)
@@ -61,6 +63,7 @@ class LiveFeed:
         self.coarse_refresh_s = coarse_refresh_s
         self.coarse_limit = coarse_limit
         self.timeout_ms = timeout_ms
+        self.stale_after_s = max(stale_after_s, 2 * refresh_s)
         self._symbols: list[str] = []
         self._base_tf = "1m"
         self._timeframes: set[str] = set()
@@ -74,6 +77,8 @@ class LiveFeed:
         self._ready = threading.Event()
         self._start_error: BaseException | None = None
         self._thread: threading.Thread | None = None
+        self._loop: asyncio.AbstractEventLoop | None = None
+        self._wake: asyncio.Event | None = None  # set by `stop` to end the refresh loop's wait
 
     # ------------------------------------------------------------------------------ PriceSource
     def symbols(self) -> list[str]:
@@ -132,13 +137,16 @@ class LiveFeed:
 
     def stop(self) -> None:
         self._stop.set()
+        if self._loop is not None and self._wake is not None:
+            with contextlib.suppress(RuntimeError):  # the loop has already finished
+                self._loop.call_soon_threadsafe(self._wake.set)
         if self._thread is not None and self._thread is not threading.current_thread():
             self._thread.join(timeout=5)
 
     def problem(self) -> str | None:
         """Why the followed prices are stale (no full refresh for a while), or None."""
         age = time.monotonic() - self._last_ok
-        if self._last_ok and age > max(120.0, 4 * self.refresh_s):
+        if self._last_ok and age > self.stale_after_s:
             why = f" ({self._last_error})" if self._last_error else ""
             return f"sandbox feed: {self.venue} prices are {age:.0f} s old{why}"
         return None
@@ -147,6 +155,8 @@ class LiveFeed:
         asyncio.run(self._main())
 
     async def _main(self) -> None:
+        wake = self._wake = asyncio.Event()
+        self._loop = asyncio.get_running_loop()
         exchange = public_ccxt(self.caps, base_url=self.base_url, timeout_ms=self.timeout_ms)
         try:
             try:
@@ -160,7 +170,8 @@ class LiveFeed:
             while not self._stop.is_set():
                 # wake every refresh_s, and just after each candle closes (its final values)
                 to_close = (step - _wall_ms() % step + 1_500) / 1000
-                await asyncio.sleep(min(self.refresh_s, to_close))
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(wake.wait(), min(self.refresh_s, to_close))
                 if self._stop.is_set():
                     break
                 try:
