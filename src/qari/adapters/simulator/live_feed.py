@@ -107,9 +107,9 @@ class LiveFeed:
             return self.base_candles(symbol, start_ms, end_ms)
         if _tf_ms(timeframe) < timeframe_ms(self._base_tf):
             raise ValueError(f"{self.venue} candles are {self._base_tf} or coarser, not {timeframe}")
-        base = self._base.get(symbol)
-        built = aggregate(base, timeframe) if base is not None else CandleSeries(symbol, timeframe, *_empty())
-        if base is not None and len(base):
+        base = self.base_candles(symbol, 0, 2**62)  # without a stale newest candle
+        built = aggregate(base, timeframe)
+        if len(base):
             built = _slice(built, int(base.ts[0]), end_ms)  # only buckets the window covers whole
         held = self._coarse.get((symbol, timeframe))
         if held is None:
@@ -227,14 +227,14 @@ class LiveFeed:
         asked = _wall_ms()
         since = int(held.ts[-1]) if held is not None and len(held) else window_start
         rows: list[list[Any]] = []
+        step = timeframe_ms(self._base_tf)
         while True:
             page = await exchange.fetch_ohlcv(symbol, self._base_tf, since=since, limit=1000)
             rows += page
-            if len(page) < 2 or int(page[-1][0]) <= since:
+            # done at the candle forming now (or when a page brings nothing new)
+            if not page or int(page[-1][0]) < since or int(page[-1][0]) + step > exchange.milliseconds():
                 break
             since = int(page[-1][0]) + 1
-            if since > exchange.milliseconds():
-                break
         fresh = _series(symbol, self._base_tf, rows)
         merged = fresh if held is None else _merge(held, fresh)
         self._base[symbol] = _slice(merged, window_start, 2**62)
