@@ -62,6 +62,12 @@ class Settings(BaseSettings):
     # Market clock speed of the built-in sandbox; unset: DEMO_SPEED for the offline demo (sandbox engine on
     # the synthetic market), the real time otherwise. The operator can change it while running.
     sandbox_speed: float | None = Field(None, gt=0, le=10_000)
+    # Paper-trade the live market: the sandbox follows this venue's public market data (a venue id of
+    # capabilities.VENUES: binance, bybit, ...; no key). Its clock is then the real time. Unreachable at
+    # start: the synthetic market, said in the log and /healthz. Unset: replay or synthetic market.
+    sandbox_feed: str | None = None
+    # Where the feed reads instead of the venue's own public URL (a mirror or proxy; tests' stand-in).
+    sandbox_feed_url: str | None = None
     redis_url: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"
@@ -117,8 +123,22 @@ class Settings(BaseSettings):
             return value.replace(tzinfo=dt.UTC)
         return value
 
+    @field_validator("sandbox_feed")
+    @classmethod
+    def _known_feed(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        from qari.adapters.exchanges.capabilities import LIVE_VENUES  # the one list of venues
+
+        venue = value.strip().lower()
+        if venue not in LIVE_VENUES:
+            raise ValueError(f"QARI_SANDBOX_FEED must be one of {', '.join(LIVE_VENUES)}, not {value!r}")
+        return venue
+
     @model_validator(mode="after")
     def _replay_options_need_data(self) -> Settings:
+        if self.sandbox_feed is not None and self.sandbox_data is not None:
+            raise ValueError("QARI_SANDBOX_FEED and QARI_SANDBOX_DATA exclude each other: follow or replay")
         if self.sandbox_data is None and self.sandbox_symbols is not None:
             raise ValueError("QARI_SANDBOX_SYMBOLS needs QARI_SANDBOX_DATA (a replay)")
         return self

@@ -63,11 +63,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
 
 
 def _sandbox_problems(app: FastAPI) -> list[str]:
-    from qari.adapters.simulator.app import sandbox_problem
+    from qari.adapters.simulator.app import sandbox_notice, sandbox_problem
 
     venue = getattr(app.state, "sandbox_venue", None)
-    problem = None if venue is None else sandbox_problem(venue)
-    return [] if problem is None else [problem]
+    if venue is None:
+        return []
+    return [r for r in (sandbox_problem(venue), sandbox_notice(venue)) if r is not None]
 
 
 FAILING_TICKS = 3  # consecutive failed engine ticks before the health check calls the engine failing

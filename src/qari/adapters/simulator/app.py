@@ -7,6 +7,7 @@ mounted inside the platform); `build_venue(...)` / `venue_from_settings(settings
 
 from __future__ import annotations
 
+import logging
 import secrets
 from collections.abc import Awaitable, Callable, Sequence
 from pathlib import Path
@@ -17,9 +18,10 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 
 from qari.adapters.simulator import binance_api, bybit_api, okx_api
 from qari.adapters.simulator.admin_api import router as admin_router
-from qari.adapters.simulator.clock import MarketClock, ReplayClock, SteppedClock
+from qari.adapters.simulator.clock import LiveClock, MarketClock, ReplayClock, SteppedClock
 from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.fill_model import BookModel, FeeSchedule, FillModel
+from qari.adapters.simulator.live_feed import FeedUnreachable, LiveFeed
 from qari.adapters.simulator.prices import CandleReplay, PriceSource, SyntheticMarket
 from qari.adapters.simulator.recorded_rules import recorded_rules
 from qari.adapters.simulator.scenarios import ScenarioMarket
@@ -27,6 +29,8 @@ from qari.adapters.simulator.venue import RateLimiter, SandboxVenue
 from qari.config import Settings
 from qari.core.clocks import WallClock
 from qari.core.time import Clock, to_ms
+
+log = logging.getLogger(__name__)
 
 
 def build_venue(
@@ -45,6 +49,7 @@ def build_venue(
     replay_start_ms: int | None = None,
     protocol: str = "bybit",
     scenarios: bool = False,
+    feed: LiveFeed | None = None,
 ) -> SandboxVenue:
     """A venue over replayed files (`data_dir`) or the seeded synthetic market; the market clock is
     stepped when `stepped_start_ms` is given, otherwise the real time run at `speed`; `rate_limits`
@@ -56,7 +61,9 @@ def build_venue(
     `scenarios` the demo's scripted setups (`scenarios.py`).
 
     `protocol` is the wire protocol it speaks (`PROTOCOLS`); a pair the venue's recorded instrument
-    list holds (`recorded_rules`) is listed with those real rules, any other by the formula."""
+    list holds (`recorded_rules`) is listed with those real rules, any other by the formula.
+
+    `feed` (a started `LiveFeed`) is the price source instead, on the real time at speed 1."""
     if protocol not in PROTOCOLS:
         raise ValueError(f"unknown sandbox protocol {protocol!r}; use one of {', '.join(PROTOCOLS)}")
     real = real_clock or WallClock()
@@ -64,7 +71,9 @@ def build_venue(
         raise ValueError("a replay start needs a running (not stepped) clock")
     source: PriceSource
     origin_ms: int | None = None
-    if data_dir is not None:
+    if feed is not None:
+        source = feed
+    elif data_dir is not None:
         replay = CandleReplay.from_dir(data_dir, symbols=symbols)
         if replay_start_ms is not None:
             origin_ms = replay.start_at(replay_start_ms, to_ms(real.now()))
@@ -74,11 +83,13 @@ def build_venue(
     else:
         source = ScenarioMarket(synthetic_seed) if scenarios else SyntheticMarket(synthetic_seed)
         origin_ms = replay_start_ms  # a pure function of time: no shifting, the clock starts there
-    clock: MarketClock = (
-        SteppedClock(stepped_start_ms)
-        if stepped_start_ms is not None
-        else ReplayClock(real, origin_ms=origin_ms, speed=speed)
-    )
+    clock: MarketClock
+    if feed is not None:
+        clock = LiveClock(real)  # the data is now's: the market cannot run ahead of it
+    elif stepped_start_ms is not None:
+        clock = SteppedClock(stepped_start_ms)
+    else:
+        clock = ReplayClock(real, origin_ms=origin_ms, speed=speed)
     exchange = SimulatedExchange(
         source,
         start_ms=clock.now_ms(),
@@ -93,6 +104,25 @@ def build_venue(
 
 
 def venue_from_settings(settings: Settings) -> SandboxVenue:
+    """The configured sandbox; with QARI_SANDBOX_FEED one following that venue's live market (read at
+    QARI_SANDBOX_FEED_URL when set instead of the venue's own URL), or, when it cannot be read, the
+    synthetic market with the reason in the log and on `venue.notice` (shown by /healthz)."""
+    if settings.sandbox_feed is not None:
+        feed = LiveFeed(settings.sandbox_feed, base_url=settings.sandbox_feed_url)
+        try:
+            feed.start()
+        except FeedUnreachable as e:
+            notice = f"sandbox feed: {settings.sandbox_feed} unreachable, using the synthetic market ({e})"
+            log.warning("%s", notice)
+        else:
+            return build_venue(feed=feed)
+        venue = _configured_venue(settings)
+        venue.notice = notice
+        return venue
+    return _configured_venue(settings)
+
+
+def _configured_venue(settings: Settings) -> SandboxVenue:
     start = settings.sandbox_start
     return build_venue(
         data_dir=settings.sandbox_data,
@@ -182,6 +212,17 @@ def sandbox_problem(get_venue: Callable[[], SandboxVenue]) -> str | None:
     return None
 
 
+def sandbox_notice(get_venue: Callable[[], SandboxVenue]) -> str | None:
+    """What the health check should say about a sandbox that serves, but not as configured: its live
+    feed fell back to the synthetic market at start, or the followed prices went stale."""
+    try:
+        venue = get_venue()
+    except (OSError, ValueError):
+        return None  # `sandbox_problem` says it
+    source = venue.exchange.source
+    return venue.notice or (source.problem() if isinstance(source, LiveFeed) else None)
+
+
 def sandbox_base_url(settings: Settings) -> str:
     """Where the platform's own sandbox answers (what a user pastes as the exchange URL)."""
     return settings.base_url.rstrip("/") + SANDBOX_PATH
@@ -207,6 +248,7 @@ __all__ = [
     "create_sandbox_app",
     "mount_sandbox",
     "sandbox_base_url",
+    "sandbox_notice",
     "sandbox_problem",
     "venue_from_settings",
 ]

@@ -39,6 +39,20 @@ class SteppedClock:
         self._now += ms
 
 
+class LiveClock:
+    """The real time, fixed at speed 1: a market following a live feed cannot run ahead of its data
+    (not a `ReplayClock`, so no speed control or admin call can change it)."""
+
+    mode = "live"
+    speed = 1.0
+
+    def __init__(self, real: Clock) -> None:
+        self._real = real
+
+    def now_ms(self) -> int:
+        return to_ms(self._real.now())
+
+
 class ReplayClock:
     """`origin_ms + (real elapsed) × speed`; speed 1 with origin = now is the real time. `set_speed`
     changes the speed from the current instant on (the market time never jumps)."""

@@ -87,6 +87,7 @@ class SandboxVenue:
     ) -> None:
         self.exchange = exchange
         self.protocol = protocol  # the wire protocol it speaks: "bybit", "binance" or "okx"
+        self.notice: str | None = None  # why it runs other than configured (a live feed fell back)
         self.rate_limits = rate_limits
         self.clock = clock
         self.real_clock = real_clock
