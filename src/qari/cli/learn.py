@@ -32,6 +32,14 @@ def evaluate(
     pairs: Annotated[
         list[str] | None, typer.Option("--pairs", "-p", metavar=PAIRS_METAVAR, help="Default: every pair.")
     ] = None,
+    register: Annotated[
+        bool,
+        typer.Option(
+            "--register",
+            help="Seed the model registry (QARI_DATABASE_URL) with these versions, marked as backtest "
+            "outcomes; a stage is activated only if it beat Stage 1 on the test window.",
+        ),
+    ] = False,
 ) -> None:
     """Label every candidate, train Stages 2 and 3 on --train, compare Stages 1/2/3 on --test."""
     from qari.backtest.data import BacktestError
@@ -50,3 +58,10 @@ def evaluate(
         sys.exit(2)
     for line in report(result):
         typer.echo(line)
+    if register:
+        import asyncio
+
+        from qari.learning.evaluate import seed_registry
+
+        for line in asyncio.run(seed_registry(result, first, second)):
+            typer.echo(line)

@@ -276,3 +276,53 @@ def report(e: Evaluation) -> list[str]:
     else:
         lines.append("stage 3: not trained (too few samples or one class)")
     return lines
+
+
+def _finite(x: float) -> float | None:
+    return x if math.isfinite(x) else None
+
+
+async def seed_registry(
+    e: Evaluation, train: tuple[dt.datetime, dt.datetime], test: tuple[dt.datetime, dt.datetime]
+) -> list[str]:
+    """Register Stages 2 and 3 as operator seeds from public history (source "backtest"); a stage is
+    activated automatically only when it beat Stage 1 out of sample (and only weight sets drive the
+    engine so far)."""
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker, transaction
+    from qari.adapters.persistence.learning import activate, register, versions
+    from qari.config import load_settings
+    from qari.engine.decisions import weights_version
+
+    now = dt.datetime.now(dt.UTC)
+    engine = make_engine(load_settings().resolved_database_url)
+    lines = []
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            known = {r.version for r in await versions(session)}
+            for result in e.results[1:]:
+                metrics = {
+                    "test_from": test[0].isoformat(), "test_to": test[1].isoformat(), "trades": result.trades,
+                    "win_rate": _finite(result.win_rate), "avg_r": _finite(result.avg_r),
+                    "profit_factor": _finite(result.profit_factor),
+                    "max_drawdown_pct": result.max_drawdown_pct,
+                    "stage1_avg_r": _finite(e.results[0].avg_r), "market_change_pct": e.market_change_pct,
+                }  # fmt: skip
+                weights = e.weights2 if result.stage == 2 else None
+                if result.stage == 3 and e.stage3 is None:
+                    lines.append("stage 3: no model trained, nothing registered")
+                    continue
+                if weights is not None and weights_version(weights) in known:
+                    lines.append(f"stage {result.stage}: {weights_version(weights)} already registered")
+                    continue
+                row = await register(
+                    session, stage=result.stage, source="backtest", data_from=train[0], data_to=train[1],
+                    samples=result.samples_seen, metrics=metrics, now=now, weights=weights,
+                )  # fmt: skip
+                state = "registered, not activated"
+                if e.activate.get(result.stage) and weights is not None:
+                    await activate(session, row.version, actor=None, now=now)
+                    state = "registered and activated (beat Stage 1 out of sample)"
+                lines.append(f"stage {result.stage}: {row.version} {state}")
+    finally:
+        await engine.dispose()
+    return lines

@@ -65,7 +65,10 @@ async def versions(session: AsyncSession) -> list[ModelVersionRow]:
     return list((await session.scalars(select(ModelVersionRow).order_by(ModelVersionRow.id))).all())
 
 
-async def activate(session: AsyncSession, version: str, *, actor: int, now: dt.datetime) -> ModelVersionRow:
+async def activate(
+    session: AsyncSession, version: str, *, actor: int | None, now: dt.datetime
+) -> ModelVersionRow:
+    """Make `version` the active one; `actor` None: activated automatically (it beat Stage 1)."""
     row = await session.scalar(select(ModelVersionRow).where(ModelVersionRow.version == version))
     if row is None:
         raise RegistryError(f"no model version {version!r}")
