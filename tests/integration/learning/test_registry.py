@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import dataclasses
 import datetime as dt
+from pathlib import Path
 
 import pytest
 from sqlalchemy import select
@@ -18,6 +19,7 @@ from qari.adapters.persistence.learning import RegistryError, activate, active_w
 from qari.adapters.persistence.tables.decisions import DecisionRow
 from qari.analysis.engine import analyse
 from qari.analysis.weights import stage1
+from qari.config import load_settings
 from qari.core.time import from_ms
 from qari.engine.cycle import ExchangeScan
 from qari.market.candle_files import discover, load_candle_file
@@ -75,3 +77,30 @@ async def test_activated_version_is_analysed_with_recorded_and_replayed_then_rol
             assert await active_weights(session) == stage1()
     finally:
         await engine.dispose()
+
+
+async def test_the_engine_analyses_and_records_with_the_registry_active_version(tmp_path: Path) -> None:
+    from qari.web.app import create_app
+
+    settings = load_settings(
+        data_dir=tmp_path / "var", master_key_file=tmp_path / "keys" / "master.key", engine_mode="sandbox"
+    )
+    url = settings.resolved_database_url
+    await asyncio.to_thread(migrate.upgrade, url)
+    tuned = dataclasses.replace(stage1(), name="stage2", points=(1.5, *stage1().points[1:]))
+    engine = make_engine(url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            row = await register(
+                session, stage=2, source="backtest", weights=tuned, metrics={}, samples=1, now=NOW,
+                data_from=NOW, data_to=NOW,
+            )  # fmt: skip
+            await activate(session, row.version, actor=1, now=NOW)
+    finally:
+        await engine.dispose()
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        running = app.state.engine_status.__self__.engine
+        assert running is not None
+        assert running.cycle.analyse.keywords["weights"] == tuned
+        assert running.cycle.recorder.weights == tuned  # decision records name this version
