@@ -1,10 +1,11 @@
-"""The `qari` console script: serve | sandbox | scan | backtest | download-data | migrate | replay | vault."""
+"""The `qari` console script: serve | sandbox | scan | backtest | download-data | migrate | replay | vault |
+learn."""
 
 from __future__ import annotations
 
 import typer
 
-from qari.cli import backtest, download, migrate, replay, sandbox, scan, serve, vault
+from qari.cli import backtest, download, learn, migrate, replay, sandbox, scan, serve, vault
 from qari.cli.options import MultiValueGroup
 
 app = typer.Typer(
@@ -21,6 +22,7 @@ app.command("download-data")(download.download_data)
 app.command("migrate")(migrate.migrate)
 app.command("replay")(replay.replay)
 app.add_typer(vault.app, name="vault")
+app.add_typer(learn.app, name="learn")
 
 
 def main() -> None:

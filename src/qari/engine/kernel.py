@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import functools
 import logging
 import sys
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
@@ -715,14 +716,23 @@ def venue_execution_config() -> ExecutionConfig:
     )
 
 
-def _with_decisions(settings: Settings, sessions: Any, recorder: Any) -> Any:
-    """Decision records beside the cycle records, unless retention is 0 (off)."""
+def _with_decisions(settings: Settings, sessions: Any, recorder: Any, weights: Any = None) -> Any:
+    """Decision records beside the cycle records, unless retention is 0 (off); `weights` (the
+    registry's active version) is what they name, so a replay uses the same weights."""
     from qari.adapters.persistence.decisions import SqlDecisionRecorder
 
     days = settings.decision_retention_days
     if days <= 0:
         return recorder
-    return SqlDecisionRecorder(sessions, inner=recorder, retention=dt.timedelta(days=days))
+    return SqlDecisionRecorder(sessions, inner=recorder, retention=dt.timedelta(days=days), weights=weights)
+
+
+async def _active_weights(sessions: Any) -> Any:
+    """The model registry's active weights (Stage 1 when none is active), read at start-up."""
+    from qari.adapters.persistence.learning import active_weights
+
+    async with sessions() as session:
+        return await active_weights(session)
 
 
 async def build_engine(
@@ -797,14 +807,15 @@ async def build_engine(
         guard=OrderGuard(operator=operator),
     )
     directory = SqlUserDirectory(sessions)
+    weights = await _active_weights(sessions)
     cycle = EngineCycle(
         mode=mode.value,
         clock=clock,
         feeds=[ExchangeMarketFeed(p, with_book=True) for p in publics],
-        analyse=analyse,
+        analyse=functools.partial(analyse, weights=weights),
         directory=directory,
         executor=executor,
-        recorder=_with_decisions(settings, sessions, SqlCycleRecorder(sessions, clock, health)),
+        recorder=_with_decisions(settings, sessions, SqlCycleRecorder(sessions, clock, health), weights),
         verifier=HourlyChecks(ConnectionVerifier(sessions, vault, clock, endpoints), sessions),
         health=health,
         metrics=metrics,

@@ -30,6 +30,7 @@ from qari.adapters.persistence.tables.decisions import (
 )
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.analysis.verdict import Verdict
+from qari.analysis.weights import WeightSet
 from qari.engine.cycle import CycleRecorder, CycleReport, ExchangeScan, NullRecorder
 from qari.engine.decisions import (
     AnalysisRecord,
@@ -63,8 +64,10 @@ class SqlDecisionRecorder:
         inner: CycleRecorder | None = None,
         method: str = "analyse",
         retention: dt.timedelta | None = dt.timedelta(days=7),
+        weights: WeightSet | None = None,
     ) -> None:
         self.sessions = sessions
+        self.weights = weights  # what the engine analyses with (the registry's active version)
         self.inner = inner or NullRecorder()
         self.method = method
         self.retention = retention
@@ -84,7 +87,9 @@ class SqlDecisionRecorder:
 
     def _records(self, scan: ExchangeScan) -> list[AnalysisRecord]:
         return [
-            record_analysis(scan.snapshots[symbol], cast(Verdict, verdict), method=self.method)
+            record_analysis(
+                scan.snapshots[symbol], cast(Verdict, verdict), method=self.method, weights=self.weights
+            )
             for symbol, verdict in scan.verdicts.items()
             if verdict.layers and symbol in scan.snapshots
         ]

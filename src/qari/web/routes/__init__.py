@@ -9,6 +9,7 @@ from qari.web.routes import (
     events,
     exchange,
     me,
+    models,
     notifications,
     portfolio,
     sandbox,
@@ -32,6 +33,7 @@ ROUTERS = (
     portfolio,
     scans,
     decisions,
+    models,
 )
 for module in (*ROUTERS, sandbox):
     api_router.include_router(module.router)

@@ -1,3 +1,11 @@
 """All table modules, imported here so Alembic and tests see one complete metadata."""
 
-from qari.adapters.persistence.tables import accounts, alerts, decisions, engine, exchange, trading  # noqa: F401
+from qari.adapters.persistence.tables import (  # noqa: F401
+    accounts,
+    alerts,
+    decisions,
+    engine,
+    exchange,
+    learning,
+    trading,
+)

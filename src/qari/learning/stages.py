@@ -1,0 +1,161 @@
+"""Stage 2 (re-weighted layers) and Stage 3 (LightGBM) trained on labelled samples, and how a stage
+picks trades. A sample holds layer features, a score and an R multiple only: no user, no amount.
+
+Time discipline: a model used from time T is trained only on samples whose outcome was known by T
+(`known_by`); Stage 3's folds are time-ordered (walk-forward), never shuffled.
+"""
+
+from __future__ import annotations
+
+import itertools
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from qari.analysis.confluence import weighted_score
+from qari.analysis.layer import LayerResult, Vote
+from qari.analysis.weights import LAYER_CODES, WeightSet
+
+SHRINK_SAMPLES = 200.0  # a layer's measured value counts half at this many samples on its smaller side
+VOTE_VALUE = {Vote.AGREE: 1.0, Vote.NEUTRAL: 0.0, Vote.AGAINST: -1.0, Vote.ABSTAIN: math.nan}
+FOLDS = 4
+
+
+@dataclass(frozen=True, slots=True)
+class Sample:
+    """One labelled candidate. `source` is "backtest" (public history, operator seed) or "live"."""
+
+    symbol: str
+    decided_ms: int
+    outcome_ms: int
+    layers: tuple[LayerResult, ...]
+    r: float
+    stop_distance: float
+    reward_risk: float
+    source: str = "backtest"
+
+    def features(self) -> list[float]:
+        votes = {x.layer: x for x in self.layers}
+        row: list[float] = []
+        for code in LAYER_CODES:
+            x = votes.get(code)
+            row += [VOTE_VALUE[x.vote], x.score] if x else [math.nan, math.nan]
+        return [*row, self.stop_distance, self.reward_risk]
+
+
+def known_by(samples: Sequence[Sample], at_ms: int) -> list[Sample]:
+    """The samples a decision at `at_ms` may learn from: outcome known by then."""
+    return [s for s in samples if s.outcome_ms <= at_ms]
+
+
+@dataclass(frozen=True, slots=True)
+class LayerValue:
+    layer: int
+    agree_n: int
+    agree_avg_r: float
+    agree_win: float
+    other_n: int
+    other_avg_r: float
+    other_win: float
+
+
+def layer_values(samples: Sequence[Sample]) -> list[LayerValue]:
+    """Each layer's measured predictive value: average R and win rate when it agrees vs when not."""
+    out = []
+    for code in LAYER_CODES:
+        yes = np.array([s.r for s in samples if _agrees(s, code)])
+        no = np.array([s.r for s in samples if not _agrees(s, code)])
+        out.append(LayerValue(code, len(yes), _mean(yes), _mean(yes > 0), len(no), _mean(no), _mean(no > 0)))
+    return out
+
+
+def _agrees(s: Sample, code: int) -> bool:
+    return any(x.layer == code and x.vote == Vote.AGREE for x in s.layers)
+
+
+def _mean(x: np.ndarray[Any, Any]) -> float:
+    return float(x.mean()) if x.shape[0] else math.nan
+
+
+def stage2_weights(samples: Sequence[Sample], base: WeightSet) -> WeightSet:
+    """Per-layer points re-estimated from measured predictive value, shrunk toward Stage 1's.
+
+    A layer whose agreement lifts average R by v gains the factor (1 + v), clipped to [0, 2]; the
+    factor is shrunk toward 1 by n / (n + SHRINK_SAMPLES), n the smaller of its agree/not counts.
+    """
+    points = []
+    for value in layer_values(samples):
+        n = min(value.agree_n, value.other_n)
+        lift = 0.0 if n == 0 else value.agree_avg_r - value.other_avg_r
+        factor = min(max(1.0 + lift, 0.0), 2.0)
+        trust = n / (n + SHRINK_SAMPLES)
+        points.append(round(base.point(value.layer) * (1.0 + trust * (factor - 1.0)), 4))
+    return WeightSet("stage2", tuple(points), base.threshold, base.min_agreeing, base.ele_min_agreeing)
+
+
+@dataclass(slots=True)
+class Stage3Model:
+    """LightGBM on layer features predicting R > 0, isotonic-calibrated on walk-forward predictions;
+    it scales the confluence score by calibrated probability / base rate."""
+
+    booster: Any
+    calibrator: Any
+    base_rate: float
+    samples: int
+    fold_auc: list[float] = field(default_factory=list)
+
+    def probability(self, rows: Sequence[Sequence[float]]) -> np.ndarray[Any, Any]:
+        raw = self.booster.predict_proba(np.asarray(rows, dtype=float))[:, 1]
+        return np.asarray(self.calibrator.predict(raw), dtype=float)
+
+    def scale(self, score: float, probability: float) -> float:
+        return min(max(score * probability / self.base_rate, 0.0), 1.0) if self.base_rate > 0 else score
+
+
+def _classifier() -> Any:
+    from lightgbm import LGBMClassifier
+
+    return LGBMClassifier(
+        n_estimators=200, learning_rate=0.03, num_leaves=15, min_child_samples=40,
+        subsample=0.8, subsample_freq=1, colsample_bytree=0.8, random_state=7, verbose=-1, n_jobs=1,
+    )  # fmt: skip
+
+
+def train_stage3(samples: Sequence[Sample], folds: int = FOLDS) -> Stage3Model | None:
+    """Walk-forward: time-ordered folds; fold k is predicted by a model trained only on samples whose
+    outcome was known before fold k began. Those out-of-fold predictions fit the isotonic calibration;
+    the final model is trained on all samples. None with too few samples or a single class."""
+    from sklearn.isotonic import IsotonicRegression
+    from sklearn.metrics import roc_auc_score
+
+    ordered = sorted(samples, key=lambda s: s.decided_ms)
+    y = np.array([s.r > 0 for s in ordered], dtype=int)
+    if len(ordered) < 100 or y.min() == y.max():
+        return None
+    x = np.array([s.features() for s in ordered], dtype=float)
+    edges = np.linspace(0, len(ordered), folds + 2).astype(int)[1:]  # the first block only trains
+    raw, truth, aucs = [], [], []
+    for lo, hi in itertools.pairwise(edges):
+        start = ordered[lo].decided_ms
+        train = [i for i in range(lo) if ordered[i].outcome_ms <= start]
+        if len(train) < 50 or y[train].min() == y[train].max():
+            continue
+        model = _classifier().fit(x[train], y[train])
+        p = model.predict_proba(x[lo:hi])[:, 1]
+        raw.append(p)
+        truth.append(y[lo:hi])
+        if y[lo:hi].min() != y[lo:hi].max():
+            aucs.append(round(float(roc_auc_score(y[lo:hi], p)), 3))
+    if not raw:
+        return None
+    calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
+    calibrator.fit(np.concatenate(raw), np.concatenate(truth))
+    final = _classifier().fit(x, y)
+    return Stage3Model(final, calibrator, float(y.mean()), len(ordered), aucs)
+
+
+def stage_score(sample: Sample, weights: WeightSet) -> float:
+    return weighted_score(sample.layers, weights)
