@@ -45,9 +45,12 @@ class Settings(BaseSettings):
     engine_mode: Literal["sandbox", "live", "off"] = "sandbox"
     cycle_seconds: int = Field(300, ge=1)
     manage_seconds: int = Field(30, ge=1)
-    # Built-in sandbox exchange mounted at /sandbox/bybit (in live mode only when set explicitly).
+    # Built-in sandbox exchange mounted at /sandbox/<protocol> (in live mode only when set explicitly).
     sandbox_enabled: bool = True
-    # Bearer token for the sandbox's admin API (`/sandbox/bybit/admin`); unset: a random one nobody
+    # The wire protocol the built-in sandbox speaks (mounted at /sandbox/<protocol>); the platform's
+    # "sandbox" exchange then trades it through ccxt's class of that name.
+    sandbox_protocol: Literal["bybit", "binance", "okx"] = "bybit"
+    # Bearer token for the sandbox's admin API (`/sandbox/<protocol>/admin`); unset: a random one nobody
     # knows, so only the operator's session controls it.
     sandbox_admin_token: SecretStr | None = None
     sandbox_data: Path | None = None
