@@ -81,7 +81,9 @@ class ExchangeCapabilities:
     # sets). QARI loads markets without one, so the client runs it once per key and keeps the option.
     account_mode_probe: tuple[str, str] | None = None
     # Where a stop's client id is when ccxt's `clientOrderId` is empty (OKX algo records:
-    # `algoClOrdId`; OKX also echoes the `clOrdId` ccxt sends to /trade/order-algo, read first).
+    # `algoClOrdId`; OKX also echoes the `clOrdId` ccxt sends to /trade/order-algo, read first). A stop
+    # is sent with its client id under this name too (ccxt 4.5.90 sends only `clOrdId` to order-algo;
+    # OKX's "Place algo order" names `algoClOrdId`, and the sandbox keys the algo by it).
     stop_client_id_field: str | None = None
 
     @property
@@ -306,8 +308,6 @@ def _as_sandbox(venue: ExchangeCapabilities) -> ExchangeCapabilities:
 
 SANDBOX = _as_sandbox(BYBIT)  # the default protocol (Bybit v5)
 SANDBOX_BINANCE = _as_sandbox(BINANCE)
-# ccxt okx builds spot algo orders in the `defaultMarginMode` (cross unless set): a spot-mode account
-# refuses cross ("51000 Parameter tdMode error"); `cash` is the spot trade mode.
 SANDBOX_OKX = _as_sandbox(OKX)
 _SANDBOXES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
     {"bybit": SANDBOX, "binance": SANDBOX_BINANCE, "okx": SANDBOX_OKX}

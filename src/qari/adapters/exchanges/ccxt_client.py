@@ -731,6 +731,8 @@ class CcxtExchangeClient:
             if self.caps.spot_stop is SpotStopKind.NONE:
                 raise FatalError(f"{self.caps.name} has no spot stop orders; the engine watches the stop")
             params["triggerPrice"] = float(request.trigger_price)
+            if self.caps.stop_client_id_field:  # OKX: ccxt sends `clOrdId`, the algo's own is `algoClOrdId`
+                params[self.caps.stop_client_id_field] = request.client_order_id
             if self.caps.spot_stop is SpotStopKind.STOP_LIMIT:
                 limit = request.trigger_price * (1 - self.caps.stop_limit_offset)  # ccxt rounds to tick
                 return "limit", float(limit), params
