@@ -440,6 +440,7 @@ async def build_sandbox(
         base_url=base_url,
         timeout_ms=timeout_ms,
         markets_max_age=cadence.cycle_seconds,
+        clock=clock,  # the replay's time: fill histories are walked up to it
     )
     public = CcxtExchangeClient(venue.caps, None, venue=venue)
     executor = None
@@ -553,6 +554,7 @@ async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
         base_url=spec.base_url,
         timeout_ms=spec.timeout_ms,
         markets_max_age=spec.cycle_seconds,
+        clock=clock,
     )
     clients = StaticClients(
         {user_id: _sandbox_client(venue, *account) for user_id, account in spec.accounts.items()}
@@ -767,7 +769,10 @@ async def build_engine(
     # and its markets loaded once per cycle for everybody.
     venues = {
         x: CcxtVenue(
-            endpoints.capabilities(x), base_url=endpoints.url_for(x), markets_max_age=cadence.cycle_seconds
+            endpoints.capabilities(x),
+            base_url=endpoints.url_for(x),
+            markets_max_age=cadence.cycle_seconds,
+            clock=clock if x == SANDBOX else None,  # the sandbox's market clock (a replay may lag)
         )
         for x in exchanges
     }

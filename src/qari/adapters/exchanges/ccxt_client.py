@@ -68,6 +68,7 @@ from qari.core.orders import (
     Side,
     SpotStopKind,
 )
+from qari.core.time import Clock, to_ms
 
 T = TypeVar("T")
 
@@ -277,9 +278,13 @@ class CcxtVenue:
         timeout_ms: int = 10_000,
         rate_limit: bool = True,
         markets_max_age: float = 300.0,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock`: the time on the venue, where it is not the real time (the sandbox's replay: a fill
+        history walked window by window up to "now" must stop at the venue's now, not years later)."""
         self.caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
         self.exchange_id = self.caps.id
+        self.clock = clock
         self.base_url = base_url
         self.timeout_ms = timeout_ms
         self.rate_limit = rate_limit
@@ -692,7 +697,8 @@ class CcxtExchangeClient:
         up to now (one query from an old `since` would stop a window later and miss the rest)."""
         await self.load_markets()
         window = self.caps.fills_window_ms
-        now_ms = int(time.time() * 1000)
+        clock = self._venue.clock
+        now_ms = to_ms(clock.now()) if clock is not None else int(time.time() * 1000)
         fills: dict[str, Fill] = {}
         if window is None or since_ms is None or now_ms - since_ms <= window:
             raw = await self._read(lambda ex, _s: ex.fetch_my_trades(symbol, since_ms), private=True)
