@@ -481,7 +481,7 @@ class CcxtExchangeClient:
             raise
         except (TimeoutError, ccxt.BaseError, OSError) as e:
             body = getattr(exchange, "last_http_response", None)
-            raise translate(self.exchange_id, e, body, secrets=secrets) from None
+            raise translate(self.exchange_id, e, body, secrets=secrets, protocol=self.caps.ccxt_id) from None
 
     async def _read(
         self, fn: Callable[[ccxt.Exchange, tuple[str, ...]], Awaitable[T]], *, private: bool
@@ -766,7 +766,13 @@ class CcxtExchangeClient:
                     f"{self.exchange_id}: {request.client_order_id} unanswered: look it up, do not resend"
                 ) from e
             except ccxt.BaseError as e:
-                error = translate(self.exchange_id, e, exchange.last_http_response, secrets=secrets)
+                error = translate(
+                    self.exchange_id,
+                    e,
+                    exchange.last_http_response,
+                    secrets=secrets,
+                    protocol=self.caps.ccxt_id,
+                )
                 if isinstance(error, ExchangeUnavailableError) and isinstance(e, ccxt.NetworkError):
                     raise OutcomeUnknownError(str(error), code=error.code) from None
                 raise error from None
@@ -796,7 +802,9 @@ class CcxtExchangeClient:
             try:
                 await ex.cancel_order(exchange_order_id, symbol)
             except ccxt.BaseError as e:
-                error = translate(self.exchange_id, e, ex.last_http_response, secrets=secrets)
+                error = translate(
+                    self.exchange_id, e, ex.last_http_response, secrets=secrets, protocol=self.caps.ccxt_id
+                )
                 if not (isinstance(error, OrderNotFoundError) and self.caps.stop_orders_separate):
                     raise error from None
                 await ex.cancel_order(exchange_order_id, symbol, {"trigger": True})
