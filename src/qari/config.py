@@ -47,9 +47,12 @@ class Settings(BaseSettings):
     # Decision records (inputs + verdicts, for `qari replay`) are kept this many days; 0 turns them off.
     decision_retention_days: int = Field(7, ge=0, le=3650)
     manage_seconds: int = Field(30, ge=1)
-    # Built-in sandbox exchange mounted at /sandbox/bybit (in live mode only when set explicitly).
+    # Built-in sandbox exchange mounted at /sandbox/<protocol> (in live mode only when set explicitly).
     sandbox_enabled: bool = True
-    # Bearer token for the sandbox's admin API (`/sandbox/bybit/admin`); unset: a random one nobody
+    # The wire protocol the built-in sandbox speaks (mounted at /sandbox/<protocol>); the platform's
+    # "sandbox" exchange then trades it through ccxt's class of that name.
+    sandbox_protocol: Literal["bybit", "binance", "okx"] = "bybit"
+    # Bearer token for the sandbox's admin API (`/sandbox/<protocol>/admin`); unset: a random one nobody
     # knows, so only the operator's session controls it.
     sandbox_admin_token: SecretStr | None = None
     sandbox_data: Path | None = None

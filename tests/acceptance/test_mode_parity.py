@@ -9,8 +9,9 @@ import datetime as dt
 from decimal import Decimal
 from pathlib import Path
 
+import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
-from tests.integration.engine.support import read_journal, stepped_sandbox_engine
+from tests.integration.engine.support import PROTOCOLS, read_journal, sandbox_account, stepped_sandbox_engine
 from tests.market_data import needs_market_data
 
 from qari.adapters.simulator.harness import SandboxServer
@@ -28,8 +29,11 @@ BALANCE = Decimal(10000)
 pytestmark = needs_market_data
 
 
-async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions(tmp_path: Path) -> None:
-    settings = load_settings(data_dir=tmp_path / "var", engine_mode="off")
+@pytest.mark.parametrize("protocol", PROTOCOLS)
+async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions(
+    tmp_path: Path, protocol: str
+) -> None:
+    settings = load_settings(data_dir=tmp_path / "var", engine_mode="off", sandbox_protocol=protocol)
     market = load_market_data(MARKET_DATA, PAIRS, START, END)
 
     backtest = await build_backtest(settings, market=market, balance=BALANCE)  # journal in memory
@@ -40,11 +44,11 @@ async def test_backtest_and_sandbox_replay_when_same_candles_then_same_decisions
         await backtest.engine.stop()
 
     with SandboxServer.start(
-        data_dir=MARKET_DATA, symbols=list(market.series), stepped_start_ms=to_ms(START)
+        data_dir=MARKET_DATA, symbols=list(market.series), stepped_start_ms=to_ms(START), protocol=protocol
     ) as sandbox:
-        key, secret = sandbox.create_key(balances={"USDT": str(BALANCE)})
+        account = sandbox_account(sandbox, {"USDT": str(BALANCE)})
         replay = await stepped_sandbox_engine(
-            sandbox, tmp_path, accounts={1: (key, secret)}, start=START, pairs=PAIRS, database="sandbox.db"
+            sandbox, tmp_path, accounts={1: account}, start=START, pairs=PAIRS, database="sandbox.db"
         )
         try:
             await replay.engine.run(until=END)

@@ -26,9 +26,11 @@ def test_exchange_settings_when_opened_then_venues_and_passphrase_follow_the_ven
     page.select_option("#exchange", "mexc")  # type: ignore[attr-defined]
     mexc_passphrase = page.is_visible("[data-field=passphrase]")  # type: ignore[attr-defined]
     mexc_note = page.inner_text("#exchange-guide [data-spot-stop=none]")  # type: ignore[attr-defined]
+    protocol_note = page.inner_text("#sandbox-protocol")  # type: ignore[attr-defined]
 
     # Assert: the sandbox first, then the live venues in the venue data's order
     assert options == ["sandbox", *LIVE_VENUES]
     assert okx_passphrase and not mexc_passphrase
     assert "watchdog" in mexc_note
+    assert "Bybit v5" in protocol_note  # the sandbox's protocol (QARI_SANDBOX_PROTOCOL, default bybit)
     assert errors == []

@@ -36,7 +36,7 @@ from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.kernel")
 
-SANDBOX = "sandbox"  # the built-in Bybit-protocol venue, in-process or over HTTP
+SANDBOX = "sandbox"  # the built-in venue (speaking QARI_SANDBOX_PROTOCOL), in-process or over HTTP
 
 Hook = Callable[[], Awaitable[None]]
 
@@ -259,6 +259,7 @@ async def _static_run(
     analyse: Callable[[Any], Any] | None = None,
     executor: Any = None,
     record_decisions: str | None = None,
+    sandbox_protocol: str = "bybit",
 ) -> StaticRun:
     """`record_decisions`: store decision records (`analyse` or `screen`, the analysis entry point
     in use) in the journal's database; needs a `database_url`."""
@@ -287,7 +288,7 @@ async def _static_run(
         clock=clock,
         metrics=metrics,
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
-        config=venue_execution_config(),
+        config=venue_execution_config(sandbox_protocol),
     )
     cycle = EngineCycle(
         mode=mode.value,
@@ -412,6 +413,7 @@ async def build_backtest(
         analyse=ahead or swept,
         on_close=[ahead.close] if ahead else [],
         record_decisions="screen" if record_decisions else None,
+        sandbox_protocol=settings.sandbox_protocol,  # ids spelled as the sandbox spells them (parity)
     )
     return BacktestRun(run, clock, venue, account_id, recorder)
 
@@ -423,7 +425,7 @@ async def build_sandbox(
     settings: Settings,
     *,
     base_url: str,
-    accounts: Mapping[int, tuple[str, str]],
+    accounts: Mapping[int, tuple[str, ...]],
     database_url: str,
     clock: Clock,
     sleep_until: SleepUntil,
@@ -436,17 +438,24 @@ async def build_sandbox(
     record_decisions: bool = False,
 ) -> StaticRun:
     """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
-    ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks).
+    ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks). It speaks
+    `settings.sandbox_protocol` (ccxt's class of that name); `accounts`: user -> (key, secret[, passphrase]).
 
     With `workers`, the users' units of work run in that many worker processes (`engine/workers.py`),
     each with its own database connections, venue session and the clients of its own users only."""
+    from qari.adapters.exchanges.capabilities import sandbox_capabilities
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
 
+    protocol = settings.sandbox_protocol
     # One venue for the feed and every user: one HTTP connection pool, markets loaded once per cycle.
     venue = CcxtVenue(
-        SANDBOX, base_url=base_url, timeout_ms=timeout_ms, markets_max_age=cadence.cycle_seconds
+        sandbox_capabilities(protocol),
+        base_url=base_url,
+        timeout_ms=timeout_ms,
+        markets_max_age=cadence.cycle_seconds,
+        clock=clock,  # the replay's time: fill histories are walked up to it
     )
-    public = CcxtExchangeClient(SANDBOX, None, venue=venue)
+    public = CcxtExchangeClient(venue.caps, None, venue=venue)
     executor = None
     on_close: list[Hook] = [public.close, venue.close]
     concurrency = (timeouts or Timeouts()).max_concurrent_users
@@ -463,6 +472,7 @@ async def build_sandbox(
                 cycle_seconds=cadence.cycle_seconds,
                 concurrency=max(1, concurrency // workers),
                 stepped=isinstance(clock, ManualClock),
+                protocol=protocol,
             )
             for index in range(workers)
         ]
@@ -483,11 +493,12 @@ async def build_sandbox(
             on_close=on_close,
             executor=executor,
             record_decisions="analyse" if record_decisions else None,
+            sandbox_protocol=protocol,
         )
         await pool.start()  # after the parent migrated the database and created the users
         return run
     clients: dict[int, ExchangeClient] = {
-        user_id: _sandbox_client(venue, key, secret) for user_id, (key, secret) in accounts.items()
+        user_id: _sandbox_client(venue, *account) for user_id, account in accounts.items()
     }
     return await _static_run(
         EngineMode.SANDBOX,
@@ -502,16 +513,18 @@ async def build_sandbox(
         timeouts=timeouts,
         on_close=on_close,
         record_decisions="analyse" if record_decisions else None,
+        sandbox_protocol=protocol,
     )
 
 
-def _sandbox_client(venue: Any, api_key: str, secret: str) -> ExchangeClient:
+def _sandbox_client(venue: Any, api_key: str, secret: str, passphrase: str | None = None) -> ExchangeClient:
+    """A user's client on the sandbox, in the protocol the shared `venue` speaks."""
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
 
     async def credentials() -> Credentials:
-        return Credentials(api_key, secret)
+        return Credentials(api_key, secret, passphrase)
 
-    return CcxtExchangeClient(SANDBOX, credentials, venue=venue)
+    return CcxtExchangeClient(venue.caps, credentials, venue=venue)
 
 
 class _NoClient:
@@ -530,16 +543,18 @@ class SandboxWorkerSpec:
 
     base_url: str
     timeout_ms: int
-    accounts: dict[int, tuple[str, str]]
+    accounts: dict[int, tuple[str, ...]]
     database_url: str
     exchange_id: str
     cycle_seconds: int
     concurrency: int
     stepped: bool
+    protocol: str = "bybit"
 
 
 async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
     """A worker's own `ExecutionUnits` (the child side of `build_sandbox(workers=...)`)."""
+    from qari.adapters.exchanges.capabilities import sandbox_capabilities
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
@@ -550,10 +565,14 @@ async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
     db = make_engine(spec.database_url, **engine_pool(spec.database_url, spec.concurrency))
     sessions = make_sessionmaker(db)
     venue = CcxtVenue(
-        SANDBOX, base_url=spec.base_url, timeout_ms=spec.timeout_ms, markets_max_age=spec.cycle_seconds
+        sandbox_capabilities(spec.protocol),
+        base_url=spec.base_url,
+        timeout_ms=spec.timeout_ms,
+        markets_max_age=spec.cycle_seconds,
+        clock=clock,
     )
     clients = StaticClients(
-        {user_id: _sandbox_client(venue, key, secret) for user_id, (key, secret) in spec.accounts.items()}
+        {user_id: _sandbox_client(venue, *account) for user_id, account in spec.accounts.items()}
     )
     units = ExecutionUnits(
         clients=clients,
@@ -565,7 +584,7 @@ async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
         locks=entry_lock_for(db, sessions, clock),
         clock=clock,
         reconcile_every=dt.timedelta(seconds=spec.cycle_seconds),
-        config=venue_execution_config(),
+        config=venue_execution_config(spec.protocol),
     )
 
     def set_now(now: dt.datetime) -> None:
@@ -707,12 +726,19 @@ class HourlyChecks:
         return count
 
 
-def venue_execution_config() -> ExecutionConfig:
-    """Execution settings with every venue's client-id rules and spot-stop kind (from the venue data)."""
-    from qari.adapters.exchanges.capabilities import CLIENT_IDS, SPOT_STOPS, STOP_LIMIT_OFFSETS
+def venue_execution_config(sandbox_protocol: str = "bybit") -> ExecutionConfig:
+    """Execution settings with every venue's client-id rules, spot-stop kind and stop-limit offset (from
+    the venue data), the sandbox's those of the protocol it speaks."""
+    from qari.adapters.exchanges.capabilities import venues_for
+    from qari.core.orders import SpotStopKind
 
+    venues = venues_for(sandbox_protocol).values()
     return ExecutionConfig(
-        client_ids=CLIENT_IDS, spot_stops=SPOT_STOPS, stop_limit_offsets=STOP_LIMIT_OFFSETS
+        client_ids={v.id: v.client_ids for v in venues},
+        spot_stops={v.id: v.spot_stop for v in venues},
+        stop_limit_offsets={
+            v.id: v.stop_limit_offset for v in venues if v.spot_stop is SpotStopKind.STOP_LIMIT
+        },
     )
 
 
@@ -761,7 +787,7 @@ async def build_engine(
     if mode is EngineMode.BACKTEST:
         raise ValueError("backtests are built with build_backtest(...)")
     endpoints = (
-        Endpoints(base_urls={SANDBOX: sandbox_base_url(settings)})
+        Endpoints(base_urls={SANDBOX: sandbox_base_url(settings)}, sandbox_protocol=settings.sandbox_protocol)
         if settings.sandbox_mounted
         else Endpoints()
     )
@@ -783,10 +809,15 @@ async def build_engine(
     # One venue per exchange for the feed and every user's client: one HTTP connection pool per exchange
     # and its markets loaded once per cycle for everybody.
     venues = {
-        x: CcxtVenue(x, base_url=endpoints.url_for(x), markets_max_age=cadence.cycle_seconds)
+        x: CcxtVenue(
+            endpoints.capabilities(x),
+            base_url=endpoints.url_for(x),
+            markets_max_age=cadence.cycle_seconds,
+            clock=clock if x == SANDBOX else None,  # the sandbox's market clock (a replay may lag)
+        )
         for x in exchanges
     }
-    publics = [CcxtExchangeClient(x, None, venue=venues[x]) for x in exchanges]
+    publics = [CcxtExchangeClient(venues[x].caps, None, venue=venues[x]) for x in exchanges]
     metrics = EngineMetrics()
     health = HealthTracker()
 
@@ -803,8 +834,8 @@ async def build_engine(
         clock=clock,
         metrics=metrics,
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
-        config=venue_execution_config(),
         guard=OrderGuard(operator=operator),
+        config=venue_execution_config(settings.sandbox_protocol),
     )
     directory = SqlUserDirectory(sessions)
     weights = await _active_weights(sessions)

@@ -16,6 +16,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import secrets
 import uuid
 from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
@@ -28,7 +29,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from qari.adapters.exchanges.capabilities import VENUES, ExchangeCapabilities
+from qari.adapters.exchanges.capabilities import (
+    VENUES,
+    ExchangeCapabilities,
+    capabilities_for,
+    venues_for,
+)
 from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue, Credentials
 from qari.adapters.exchanges.inspection import check_key
 from qari.adapters.exchanges.keys import KeyCheck, KeyStatus
@@ -67,15 +73,24 @@ class KeyRefusedError(Exception):
 @dataclass(frozen=True)
 class Endpoints:
     """Where each exchange is reached. Real venues default to ccxt's URLs; the built-in sandbox to
-    `{settings.base_url}/sandbox/bybit`. Tests and self-hosters may point any venue elsewhere."""
+    `{settings.base_url}/sandbox/<protocol>`. Tests and self-hosters may point any venue elsewhere."""
 
     base_urls: Mapping[str, str] = field(default_factory=dict)
     timeout_ms: int = 10_000
     # The admin token of a sandbox reached over HTTP (not the platform's own, which is used in-process).
     sandbox_admin_token: str | None = None
+    # The protocol the sandbox speaks (QARI_SANDBOX_PROTOCOL): which ccxt class and venue facts it gets.
+    sandbox_protocol: str = "bybit"
 
     def url_for(self, exchange: str) -> str | None:
         return self.base_urls.get(exchange)
+
+    def capabilities(self, exchange: str) -> ExchangeCapabilities:
+        return capabilities_for(exchange, self.sandbox_protocol)
+
+    @property
+    def venues(self) -> Mapping[str, ExchangeCapabilities]:
+        return venues_for(self.sandbox_protocol)
 
 
 @dataclass(frozen=True)
@@ -102,10 +117,17 @@ def _field(name: str, value: str | None, *, limit: int, pattern: re.Pattern[str]
     return text
 
 
-def validate_input(exchange: str, api_key: str, api_secret: str, passphrase: str | None) -> KeyInput:
-    """Bad input → `ServiceError(422)` naming the field; values are never echoed back."""
+def validate_input(
+    exchange: str,
+    api_key: str,
+    api_secret: str,
+    passphrase: str | None,
+    venues: Mapping[str, ExchangeCapabilities] = VENUES,
+) -> KeyInput:
+    """Bad input → `ServiceError(422)` naming the field; values are never echoed back. `venues`: the
+    platform's (its sandbox's protocol decides whether a sandbox key has a passphrase)."""
     name = (exchange or "").strip().lower()
-    caps = VENUES.get(name)
+    caps = venues.get(name)
     if caps is None:
         raise ServiceError(422, f"exchange: unknown exchange; choose one of {', '.join(sorted(VENUES))}")
     key = _field(
@@ -135,7 +157,7 @@ def _caps(exchange: str) -> ExchangeCapabilities:
 
 async def _check(data: KeyInput, endpoints: Endpoints, now: dt.datetime) -> KeyCheck:
     return await check_key(
-        _caps(data.exchange),
+        endpoints.capabilities(data.exchange),
         data.credentials(),
         now=now,
         base_url=endpoints.url_for(data.exchange),
@@ -348,7 +370,7 @@ async def open_client(
     row = await get_connection(session, user_id, connection_id)
     source = await _sealed_credentials(session, vault, row)
     client = CcxtExchangeClient(
-        _caps(row.exchange),
+        endpoints.capabilities(row.exchange),
         source,
         base_url=endpoints.url_for(row.exchange),
         timeout_ms=endpoints.timeout_ms,
@@ -383,7 +405,7 @@ async def verify(
     credentials = await source()
     try:
         check = await check_key(
-            _caps(row.exchange),
+            endpoints.capabilities(row.exchange),
             credentials,
             now=now,
             base_url=endpoints.url_for(row.exchange),
@@ -488,13 +510,25 @@ class SandboxKeys:
     the admin API, with its token, of a sandbox elsewhere (tests, self-hosters)."""
 
     def __init__(
-        self, venue: SandboxVenue | None = None, *, url: str | None = None, admin_token: str | None = None
+        self,
+        venue: SandboxVenue | None = None,
+        *,
+        url: str | None = None,
+        admin_token: str | None = None,
+        protocol: str = "bybit",
     ) -> None:
         self.venue, self.url, self.admin_token = venue, url, admin_token
+        # The protocol the sandbox speaks: the in-process venue's own, else the one it was set to.
+        self.protocol = venue.protocol if venue is not None else protocol
 
     async def mint(self, *, paper_usdt: str = SANDBOX_PAPER_USDT) -> KeyInput:
-        """A fresh trade-only key with paper USDT. The caller checks first that the user has no
-        sandbox connection, and revokes the key if connecting fails."""
+        """A fresh trade-only key with paper USDT (and, where the protocol has one (OKX), a random
+        passphrase). The caller checks first that the user has no sandbox connection, and revokes the
+        key if connecting fails."""
+        caps = capabilities_for(SANDBOX, self.protocol)
+        passphrase = secrets.token_urlsafe(18) if caps.needs_passphrase else None
+        if passphrase is not None:
+            register_secret(passphrase)
         if self.venue is not None:
             self.venue.sync()
             key = self.venue.create_key(
@@ -503,13 +537,18 @@ class SandboxKeys:
                 ips=["*"],
                 balances={"USDT": Decimal(paper_usdt)},
                 note="one-click QARI sandbox key",
+                passphrase=passphrase or "",
             )
             register_secret(key.api_secret)
-            return KeyInput(SANDBOX, key.api_key, key.api_secret, None)
-        body = {"permissions": {"Spot": ["SpotTrade"]}, "balances": {"USDT": paper_usdt}}
+            return KeyInput(SANDBOX, key.api_key, key.api_secret, passphrase)
+        body = {
+            "permissions": {"Spot": ["SpotTrade"]},
+            "balances": {"USDT": paper_usdt},
+            "passphrase": passphrase or "",
+        }
         made = (await self._admin("POST", "/admin/keys", body)).json()
         register_secret(made["api_secret"])
-        return KeyInput(SANDBOX, str(made["api_key"]), str(made["api_secret"]), None)
+        return KeyInput(SANDBOX, str(made["api_key"]), str(made["api_secret"]), passphrase)
 
     async def revoke(self, api_key: str) -> None:
         """Best effort: a sandbox that cannot be reached now is logged, never fails the caller."""

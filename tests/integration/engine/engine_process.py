@@ -36,9 +36,9 @@ async def run_engine(args: argparse.Namespace) -> None:
             (await admin.post("/admin/clock", json={"set_ms": ms})).raise_for_status()
 
         run = await build_sandbox(
-            load_settings(data_dir=args.db.parent, engine_mode="off"),
+            load_settings(data_dir=args.db.parent, engine_mode="off", sandbox_protocol=args.protocol),
             base_url=args.base_url,
-            accounts={1: (args.key, args.secret)},
+            accounts={1: (args.key, args.secret, *([args.passphrase] if args.passphrase else []))},
             database_url=f"sqlite+aiosqlite:///{args.db}",
             clock=clock,
             sleep_until=SteppedVenueSleeper(clock, advance),
@@ -78,6 +78,8 @@ def main() -> None:
     parser.add_argument("--secret", required=True)
     parser.add_argument("--pairs", required=True)
     parser.add_argument("--step", type=int, default=900)
+    parser.add_argument("--protocol", default="bybit")
+    parser.add_argument("--passphrase", default="")
     parser.add_argument("--zygote", action="store_true")
     args = parser.parse_args()
     if args.zygote:

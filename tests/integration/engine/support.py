@@ -133,20 +133,30 @@ async def audit(
 
 
 MARKET_DATA_DIR = MARKET_DATA
+PROTOCOLS = ("bybit", "binance", "okx")  # the sandbox's protocols: the E2E tests run on each
+
+
+def sandbox_account(sandbox: Any, balances: dict[str, str]) -> tuple[str, ...]:
+    """A trade key on `sandbox` as the engine's accounts take it: (key, secret[, passphrase])."""
+    if sandbox.protocol == "okx":
+        passphrase = "Qari-okx-1"
+        return (*sandbox.create_key(balances=balances, passphrase=passphrase), passphrase)
+    return sandbox.create_key(balances=balances)  # type: ignore[no-any-return]
 
 
 async def stepped_sandbox_engine(
     sandbox: Any,
     tmp: Path,
     *,
-    accounts: dict[int, tuple[str, str]],
+    accounts: dict[int, tuple[str, ...]],
     start: dt.datetime,
     pairs: tuple[str, ...],
     step: int = 900,
     database: str = "engine.db",
     **options: Any,
 ) -> Any:
-    """The engine in sandbox mode against a `SandboxServer` whose market clock the engine steps."""
+    """The engine in sandbox mode against a `SandboxServer` whose market clock the engine steps, in the
+    protocol that sandbox speaks (ccxt's class of that name)."""
     import asyncio
 
     from qari.config import load_settings
@@ -160,7 +170,7 @@ async def stepped_sandbox_engine(
         await asyncio.to_thread(sandbox.set_time, ms)
 
     return await build_sandbox(
-        load_settings(data_dir=tmp, engine_mode="off"),
+        load_settings(data_dir=tmp, engine_mode="off", sandbox_protocol=sandbox.protocol),
         base_url=sandbox.base_url,
         accounts=accounts,
         database_url=f"sqlite+aiosqlite:///{tmp / database}",

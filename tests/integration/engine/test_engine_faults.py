@@ -6,8 +6,9 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
+import pytest
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
-from tests.integration.engine.support import audit, stepped_sandbox_engine
+from tests.integration.engine.support import PROTOCOLS, audit, sandbox_account, stepped_sandbox_engine
 from tests.market_data import needs_market_data
 
 from qari.adapters.simulator.harness import SandboxServer
@@ -22,20 +23,25 @@ CALM = dt.timedelta(hours=1)
 KINDS = ("timeout", "http_5xx", "rate_limit", "maintenance")
 PER_KIND = 0.026  # four rules: 1 - (1 - p)^4 ~= 10 % of requests fail
 
+# Every request of the protocol's private and public API (the admin API is never faulted).
+API_PATHS = {"bybit": "/v5/", "binance": "/api/v3/", "okx": "/api/v5/"}
+
 pytestmark = needs_market_data
 
 
+@pytest.mark.parametrize("protocol", PROTOCOLS)
 async def test_engine_when_sandbox_injects_faults_then_it_keeps_cycling_loses_nothing_and_recovers(
-    tmp_path: Path,
+    tmp_path: Path, protocol: str
 ) -> None:
     with SandboxServer.start(
-        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(START)
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(START), protocol=protocol
     ) as sandbox:
-        key, secret = sandbox.create_key(balances={"USDT": "10000"})
+        account = sandbox_account(sandbox, {"USDT": "10000"})
+        key = account[0]
         run = await stepped_sandbox_engine(
             sandbox,
             tmp_path,
-            accounts={1: (key, secret)},
+            accounts={1: account},
             start=START,
             pairs=PAIRS,
             timeouts=Timeouts(refresh_seconds=20, user_seconds=20, manage_seconds=20),
@@ -43,9 +49,9 @@ async def test_engine_when_sandbox_injects_faults_then_it_keeps_cycling_loses_no
         )
         for kind in KINDS:
             options = {"delay_ms": 1500} if kind == "timeout" else {}
-            sandbox.inject_fault(kind, probability=PER_KIND, paths=["/v5/"], **options)
+            sandbox.inject_fault(kind, probability=PER_KIND, paths=[API_PATHS[protocol]], **options)
         # And the worst case for orders: the venue carries out the first order, but the answer is lost.
-        sandbox.inject_fault("timeout", count=1, paths=["/v5/order/create"], after=True, delay_ms=1500)
+        sandbox.inject_fault("timeout", count=1, orders_only=True, after=True, delay_ms=1500)
         try:
             faulty = await run.engine.run(until=START + FAULTY)
             cycles_under_faults = faulty.cycles

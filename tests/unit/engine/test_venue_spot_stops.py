@@ -9,7 +9,7 @@ from pathlib import Path
 
 from tests.unit.engine.records import AdmitAll, position_record
 
-from qari.adapters.exchanges.capabilities import SPOT_STOPS
+from qari.adapters.exchanges.capabilities import VENUES
 from qari.adapters.persistence.memory import MemoryEntryLock, MemoryTradingStore
 from qari.adapters.simulator.client import SimulatedExchangeClient
 from qari.adapters.simulator.exchange import SimulatedExchange
@@ -76,9 +76,13 @@ async def test_manage_when_venue_has_no_spot_stops_then_watchdog_and_no_stop_sen
 
 
 def test_spot_stop_kinds_when_read_from_venue_data_then_htx_stop_limit_mexc_none() -> None:
-    assert SPOT_STOPS["htx"] is SpotStopKind.STOP_LIMIT and SPOT_STOPS["mexc"] is SpotStopKind.NONE
-    assert SPOT_STOPS["binance"] is SPOT_STOPS["gate"] is SpotStopKind.STOP_LIMIT
-    assert {SPOT_STOPS[v] for v in ("bybit", "okx", "kucoin", "bitget")} == {SpotStopKind.MARKET_TRIGGER}
+    assert (
+        VENUES["htx"].spot_stop is SpotStopKind.STOP_LIMIT and VENUES["mexc"].spot_stop is SpotStopKind.NONE
+    )
+    assert VENUES["binance"].spot_stop is VENUES["gate"].spot_stop is SpotStopKind.STOP_LIMIT
+    assert {VENUES[v].spot_stop for v in ("bybit", "okx", "kucoin", "bitget")} == {
+        SpotStopKind.MARKET_TRIGGER
+    }
 
 
 def test_stop_limit_offset_when_read_through_the_engine_config_then_only_stop_limit_venues_have_one() -> None:

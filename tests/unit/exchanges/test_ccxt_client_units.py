@@ -40,6 +40,16 @@ def test_order_arguments_when_stop_market_then_trigger_price_param() -> None:
     assert params == {"clientOrderId": "cid-1", "triggerPrice": 25000.0}
 
 
+def test_order_arguments_when_okx_stop_then_client_id_also_sent_as_algo_client_id() -> None:
+    """ccxt 4.5.90 sends only `clOrdId` to /trade/order-algo; OKX names the algo's id `algoClOrdId`
+    (the sandbox keys the algo by it: without it the engine never found its stop and replaced it)."""
+    request = OrderRequest(
+        "BTC/USDT", Side.SELL, OrderType.STOP_MARKET, Decimal("0.001"), "q1x1xstop2", trigger_price=Decimal(9)
+    )
+    _, _, params = CcxtExchangeClient("okx").order_arguments(request)
+    assert params["algoClOrdId"] == params["clientOrderId"] == "q1x1xstop2"
+
+
 def test_order_arguments_when_stop_on_venue_without_spot_stops_then_fatal() -> None:
     with pytest.raises(FatalError, match="no spot stop"):
         CcxtExchangeClient("mexc").order_arguments(_request(OrderType.STOP_MARKET, trigger_price=Decimal(1)))

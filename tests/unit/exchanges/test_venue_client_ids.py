@@ -11,7 +11,7 @@ import pytest
 from tests.contract.harness import offline_client, payload
 from tests.unit.engine.records import position_record
 
-from qari.adapters.exchanges.capabilities import CLIENT_IDS
+from qari.adapters.exchanges.capabilities import VENUES
 from qari.core.errors import FatalError
 from qari.core.orders import OrderRequest, OrderType, Side
 from qari.engine.orders import client_order_id
@@ -62,7 +62,7 @@ def _longest_id(venue: str) -> str:
     """The engine's id for a large user and position id, the venue's rules applied."""
     position = position_record("BTC/USDT", PositionState.OPEN, AT)
     position.user_id, position.id, position.exchange_id = 123456, 987654321, venue
-    return client_order_id("q", position, OrderRole.STOP, 999, CLIENT_IDS[venue])
+    return client_order_id("q", position, OrderRole.STOP, 999, VENUES[venue].client_ids)
 
 
 @pytest.mark.parametrize("venue", sorted(DOCUMENTED))
@@ -83,7 +83,7 @@ async def test_client_id_when_sent_by_ccxt_then_within_the_venues_documented_rul
     # Assert: the request carries it (plus the venue's own prefix) and the venue's rule accepts it
     sent = recorder.requests[-1].params()
     sent = sent["_"][0] if "_" in sent else sent  # OKX places through its batch endpoint: a list
-    assert sent[field] == CLIENT_IDS[venue].sent_prefix + cid
+    assert sent[field] == VENUES[venue].client_ids.sent_prefix + cid
     assert re.fullmatch(pattern, sent[field]), sent[field]
     assert report.client_order_id == cid
 
@@ -125,10 +125,10 @@ async def test_create_order_when_client_id_breaks_venue_rules_then_refused_befor
 
 
 def test_owner_prefix_when_letters_only_venue_then_unambiguous_per_user() -> None:
-    okx = CLIENT_IDS["okx"]
+    okx = VENUES["okx"].client_ids
     assert okx.build("q", 1, 23, "leg1", 1) == "q1x23xleg11"
     assert not okx.build("q", 12, 3, "leg1", 1).startswith(okx.owner_prefix("q", 1))
-    assert CLIENT_IDS["gate"].from_venue("t-q1-2-stop3") == "q1-2-stop3"
+    assert VENUES["gate"].client_ids.from_venue("t-q1-2-stop3") == "q1-2-stop3"
 
 
 async def test_okx_when_stop_rests_as_an_algo_order_then_found_by_client_id(

@@ -8,7 +8,7 @@ margin pairs, derivatives markets) and turns on time-difference handling.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 from types import MappingProxyType
 from typing import Any, Literal
@@ -40,7 +40,7 @@ def _frozen(mapping: dict[str, Any]) -> Mapping[str, Any]:
 
 @dataclass(frozen=True, slots=True)
 class ExchangeCapabilities:
-    id: str  # QARI's name for the venue ("sandbox" is the built-in Bybit-protocol venue)
+    id: str  # QARI's name for the venue ("sandbox": the built-in venue, in the protocol it speaks)
     ccxt_id: str
     name: str
     needs_passphrase: bool = False
@@ -81,7 +81,9 @@ class ExchangeCapabilities:
     # sets). QARI loads markets without one, so the client runs it once per key and keeps the option.
     account_mode_probe: tuple[str, str] | None = None
     # Where a stop's client id is when ccxt's `clientOrderId` is empty (OKX algo records:
-    # `algoClOrdId`; OKX also echoes the `clOrdId` ccxt sends to /trade/order-algo, read first).
+    # `algoClOrdId`; OKX also echoes the `clOrdId` ccxt sends to /trade/order-algo, read first). A stop
+    # is sent with its client id under this name too (ccxt 4.5.90 sends only `clOrdId` to order-algo;
+    # OKX's "Place algo order" names `algoClOrdId`, and the sandbox keys the algo by it).
     stop_client_id_field: str | None = None
 
     @property
@@ -127,22 +129,6 @@ BYBIT = ExchangeCapabilities(
     ),
     stop_orders_separate=True,
     fetch_order_params=_frozen({"acknowledged": True}),
-    client_ids=_BYBIT_IDS,
-)
-
-SANDBOX = ExchangeCapabilities(
-    id="sandbox",
-    ccxt_id="bybit",
-    name="QARI Sandbox",
-    key_guide=(
-        "The built-in paper exchange. Use the one-click button above, or paste a key made by the sandbox "
-        "admin API."
-    ),
-    live=False,
-    key_settings_page="the QARI sandbox (Settings → Exchange → Sandbox)",
-    ccxt_options=BYBIT.ccxt_options,
-    stop_orders_separate=True,
-    fetch_order_params=BYBIT.fetch_order_params,
     client_ids=_BYBIT_IDS,
 )
 
@@ -299,28 +285,63 @@ HTX = ExchangeCapabilities(
     market_buy_sized_in="quote",  # `buy-market` `amount` is the order value in quote
 )
 
+SandboxProtocol = Literal["bybit", "binance", "okx"]
+SANDBOX_PROTOCOLS: tuple[SandboxProtocol, ...] = ("bybit", "binance", "okx")
+
+
+def _as_sandbox(venue: ExchangeCapabilities) -> ExchangeCapabilities:
+    """The built-in sandbox speaking `venue`'s protocol: that venue's ccxt class, options and order
+    facts (ids, stops, fees, windows), under QARI's "sandbox" id and words (QARI_SANDBOX_PROTOCOL)."""
+    return replace(
+        venue,
+        id="sandbox",
+        name="QARI Sandbox",
+        key_guide=(
+            "The built-in paper exchange. Use the one-click button above, or paste a key made by the "
+            "sandbox admin API."
+        ),
+        key_never="",
+        live=False,
+        key_settings_page="the QARI sandbox (Settings → Exchange → Sandbox)",
+    )
+
+
+SANDBOX = _as_sandbox(BYBIT)  # the default protocol (Bybit v5)
+SANDBOX_BINANCE = _as_sandbox(BINANCE)
+SANDBOX_OKX = _as_sandbox(OKX)
+_SANDBOXES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
+    {"bybit": SANDBOX, "binance": SANDBOX_BINANCE, "okx": SANDBOX_OKX}
+)
+
+
+def sandbox_capabilities(protocol: str) -> ExchangeCapabilities:
+    """The sandbox venue for the protocol it speaks (`bybit`, `binance`, `okx`)."""
+    try:
+        return _SANDBOXES[protocol]
+    except KeyError:
+        raise ValueError(
+            f"unknown sandbox protocol {protocol!r}; use one of {', '.join(SANDBOX_PROTOCOLS)}"
+        ) from None
+
+
 VENUES: Mapping[str, ExchangeCapabilities] = MappingProxyType(
     {v.id: v for v in (BYBIT, BINANCE, OKX, KUCOIN, GATE, BITGET, MEXC, HTX, SANDBOX)}
 )
 """Explicit registry (no folder scanning): the eight supported exchanges plus the built-in sandbox."""
 
 
-SPOT_STOPS: Mapping[str, SpotStopKind] = MappingProxyType({v.id: v.spot_stop for v in VENUES.values()})
-"""Each venue's spot-stop kind by QARI's exchange id: the engine hands NONE to its watchdog."""
-
-STOP_LIMIT_OFFSETS: Mapping[str, Decimal] = MappingProxyType(
-    {v.id: v.stop_limit_offset for v in VENUES.values() if v.spot_stop is SpotStopKind.STOP_LIMIT}
-)
-"""Each stop-limit venue's limit offset below the trigger: the engine's watchdog sells past a gap."""
-
 LIVE_VENUES: tuple[str, ...] = tuple(v.id for v in VENUES.values() if v.live)
 """The real exchanges QARI trades on, in the order it lists them."""
 
-CLIENT_IDS: Mapping[str, ClientIdRules] = MappingProxyType({v.id: v.client_ids for v in VENUES.values()})
-"""Each venue's client-id rules by QARI's exchange id: the engine spells its ids with these."""
+
+def venues_for(sandbox_protocol: str = "bybit") -> Mapping[str, ExchangeCapabilities]:
+    """VENUES with the sandbox speaking `sandbox_protocol` (what the platform lists and connects)."""
+    return MappingProxyType({**VENUES, SANDBOX.id: sandbox_capabilities(sandbox_protocol)})
 
 
-def capabilities_for(exchange: str) -> ExchangeCapabilities:
+def capabilities_for(exchange: str, sandbox_protocol: str = "bybit") -> ExchangeCapabilities:
+    if exchange == SANDBOX.id:
+        return sandbox_capabilities(sandbox_protocol)
     try:
         return VENUES[exchange]
     except KeyError:

@@ -68,6 +68,7 @@ from qari.core.orders import (
     Side,
     SpotStopKind,
 )
+from qari.core.time import Clock, to_ms
 
 T = TypeVar("T")
 
@@ -277,9 +278,13 @@ class CcxtVenue:
         timeout_ms: int = 10_000,
         rate_limit: bool = True,
         markets_max_age: float = 300.0,
+        clock: Clock | None = None,
     ) -> None:
+        """`clock`: the time on the venue, where it is not the real time (the sandbox's replay: a fill
+        history walked window by window up to "now" must stop at the venue's now, not years later)."""
         self.caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
         self.exchange_id = self.caps.id
+        self.clock = clock
         self.base_url = base_url
         self.timeout_ms = timeout_ms
         self.rate_limit = rate_limit
@@ -476,7 +481,7 @@ class CcxtExchangeClient:
             raise
         except (TimeoutError, ccxt.BaseError, OSError) as e:
             body = getattr(exchange, "last_http_response", None)
-            raise translate(self.exchange_id, e, body, secrets=secrets) from None
+            raise translate(self.exchange_id, e, body, secrets=secrets, protocol=self.caps.ccxt_id) from None
 
     async def _read(
         self, fn: Callable[[ccxt.Exchange, tuple[str, ...]], Awaitable[T]], *, private: bool
@@ -692,7 +697,8 @@ class CcxtExchangeClient:
         up to now (one query from an old `since` would stop a window later and miss the rest)."""
         await self.load_markets()
         window = self.caps.fills_window_ms
-        now_ms = int(time.time() * 1000)
+        clock = self._venue.clock
+        now_ms = to_ms(clock.now()) if clock is not None else int(time.time() * 1000)
         fills: dict[str, Fill] = {}
         if window is None or since_ms is None or now_ms - since_ms <= window:
             raw = await self._read(lambda ex, _s: ex.fetch_my_trades(symbol, since_ms), private=True)
@@ -731,6 +737,8 @@ class CcxtExchangeClient:
             if self.caps.spot_stop is SpotStopKind.NONE:
                 raise FatalError(f"{self.caps.name} has no spot stop orders; the engine watches the stop")
             params["triggerPrice"] = float(request.trigger_price)
+            if self.caps.stop_client_id_field:  # OKX: ccxt sends `clOrdId`, the algo's own is `algoClOrdId`
+                params[self.caps.stop_client_id_field] = request.client_order_id
             if self.caps.spot_stop is SpotStopKind.STOP_LIMIT:
                 limit = request.trigger_price * (1 - self.caps.stop_limit_offset)  # ccxt rounds to tick
                 return "limit", float(limit), params
@@ -758,7 +766,13 @@ class CcxtExchangeClient:
                     f"{self.exchange_id}: {request.client_order_id} unanswered: look it up, do not resend"
                 ) from e
             except ccxt.BaseError as e:
-                error = translate(self.exchange_id, e, exchange.last_http_response, secrets=secrets)
+                error = translate(
+                    self.exchange_id,
+                    e,
+                    exchange.last_http_response,
+                    secrets=secrets,
+                    protocol=self.caps.ccxt_id,
+                )
                 if isinstance(error, ExchangeUnavailableError) and isinstance(e, ccxt.NetworkError):
                     raise OutcomeUnknownError(str(error), code=error.code) from None
                 raise error from None
@@ -788,7 +802,9 @@ class CcxtExchangeClient:
             try:
                 await ex.cancel_order(exchange_order_id, symbol)
             except ccxt.BaseError as e:
-                error = translate(self.exchange_id, e, ex.last_http_response, secrets=secrets)
+                error = translate(
+                    self.exchange_id, e, ex.last_http_response, secrets=secrets, protocol=self.caps.ccxt_id
+                )
                 if not (isinstance(error, OrderNotFoundError) and self.caps.stop_orders_separate):
                     raise error from None
                 await ex.cancel_order(exchange_order_id, symbol, {"trigger": True})

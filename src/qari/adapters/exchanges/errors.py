@@ -216,13 +216,20 @@ def mask(text: str, secrets: Iterable[str]) -> str:
 
 
 def translate(
-    exchange: str, error: Exception, body: str | None = None, *, secrets: Iterable[str] = ()
+    exchange: str,
+    error: Exception,
+    body: str | None = None,
+    *,
+    secrets: Iterable[str] = (),
+    protocol: str | None = None,
 ) -> QariError:
-    """One ccxt/transport failure → one QARI error, decided by the raw code when the venue sent one."""
+    """One ccxt/transport failure → one QARI error, decided by the raw code when the venue sent one.
+    `protocol`: whose codes they are when not the exchange's own name (the sandbox: the protocol it
+    speaks, QARI_SANDBOX_PROTOCOL)."""
     if isinstance(error, QariError):
         return error
     code, message = raw_code(body)
-    cls = class_for(exchange, code, message)
+    cls = class_for(protocol or exchange, code, message)
     if cls is None:
         cls = next((q for c, q in _CCXT_FALLBACK if isinstance(error, c)), None)
     if cls is None:

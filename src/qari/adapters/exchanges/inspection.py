@@ -17,7 +17,7 @@ import ccxt.async_support as ccxt
 from qari.adapters.exchanges.capabilities import ExchangeCapabilities, capabilities_for
 from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
 from qari.adapters.exchanges.keys import KeyCheck, KeyPermissions, KeyStatus, decide
-from qari.adapters.exchanges.venues import PROBES, KeyProbe
+from qari.adapters.exchanges.venues import KeyProbe, probe_for
 from qari.core.errors import (
     ClockSkewError,
     ExchangeUnavailableError,
@@ -74,7 +74,7 @@ async def check_key(
     timeout_ms: int = 10_000,
 ) -> KeyCheck:
     caps = capabilities_for(exchange) if isinstance(exchange, str) else exchange
-    probe = PROBES[caps.id]
+    probe = probe_for(caps)
 
     async def source() -> Credentials:
         return credentials

@@ -74,6 +74,7 @@ class FaultRequest(BaseModel):
     delay_ms: int = Field(15_000, ge=0, le=600_000)
     after: bool = False
     status: int = Field(502, ge=500, le=599)
+    orders_only: bool = Field(False, description="fire on order creation only (any protocol)")
 
 
 async def authorized_venue(request: Request) -> SandboxVenue:
@@ -224,6 +225,7 @@ def add_fault(body: FaultRequest, venue: Venue) -> dict[str, object]:
         delay_ms=body.delay_ms,
         after=body.after,
         status=body.status,
+        orders_only=body.orders_only,
     )
     return rule.as_dict()
 

@@ -131,6 +131,7 @@ def _configured_venue(settings: Settings) -> SandboxVenue:
         symbols=settings.sandbox_symbol_list,
         replay_start_ms=None if start is None else to_ms(start),
         scenarios=True,
+        protocol=settings.sandbox_protocol,
     )
 
 
@@ -199,7 +200,9 @@ def create_sandbox_app(
     return app
 
 
-SANDBOX_PATH = "/sandbox/bybit"
+def sandbox_path(settings: Settings) -> str:
+    """Where the platform mounts its sandbox: named after the protocol it speaks (QARI_SANDBOX_PROTOCOL)."""
+    return f"/sandbox/{settings.sandbox_protocol}"
 
 
 def sandbox_problem(get_venue: Callable[[], SandboxVenue]) -> str | None:
@@ -225,20 +228,20 @@ def sandbox_notice(get_venue: Callable[[], SandboxVenue]) -> str | None:
 
 def sandbox_base_url(settings: Settings) -> str:
     """Where the platform's own sandbox answers (what a user pastes as the exchange URL)."""
-    return settings.base_url.rstrip("/") + SANDBOX_PATH
+    return settings.base_url.rstrip("/") + sandbox_path(settings)
 
 
 def mount_sandbox(
     app: FastAPI, settings: Settings, *, authorize: Callable[[Request], Awaitable[None]] | None = None
 ) -> FastAPI:
-    """Mount the sandbox inside the platform at /sandbox/bybit; the venue is built on first use.
+    """Mount the sandbox inside the platform at /sandbox/<protocol>; the venue is built on first use.
     `app.state.sandbox_venue()` returns it (for in-process use by the engine and the one-click key).
     Its admin API answers QARI_SANDBOX_ADMIN_TOKEN and whoever `authorize` passes (the operator)."""
     token = settings.sandbox_admin_token.get_secret_value() if settings.sandbox_admin_token else None
     sandbox = create_sandbox_app(
         lambda: venue_from_settings(settings), admin_token=token, authorize=authorize
     )
-    app.mount(SANDBOX_PATH, sandbox)
+    app.mount(sandbox_path(settings), sandbox)
     app.state.sandbox_venue = sandbox.state.get_venue
     return sandbox
 
@@ -249,6 +252,7 @@ __all__ = [
     "mount_sandbox",
     "sandbox_base_url",
     "sandbox_notice",
+    "sandbox_path",
     "sandbox_problem",
     "venue_from_settings",
 ]

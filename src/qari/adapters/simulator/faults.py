@@ -21,6 +21,9 @@ class FaultRule:
     delay_ms: int = 15_000  # timeout: how long the answer is held back
     after: bool = False  # timeout: carry the request out first, then hold the answer (outcome unknown)
     status: int = 502  # http_5xx: the status sent
+    # Fire on order creation only, in whichever protocol the venue speaks (its create paths and method):
+    # a path prefix cannot single it out on OKX (`/trade/order` also starts `/trade/orders-pending`).
+    orders_only: bool = False
 
     def as_dict(self) -> dict[str, object]:
         data = asdict(self)
@@ -60,7 +63,7 @@ class FaultInjector:
         for rule in self._rules:
             if rule.paths and not path.startswith(rule.paths):
                 continue
-            if rule.kind == "reject_order" and not is_order_create:
+            if (rule.kind == "reject_order" or rule.orders_only) and not is_order_create:
                 continue
             if rule.probability is not None and self._random.random() >= rule.probability:
                 continue

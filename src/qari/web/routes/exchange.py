@@ -6,8 +6,9 @@
   "key_or_ip_rejected" | "permissions_error", detail}` (503 `{status: "unreachable"}` when the
   exchange could not be asked) and nothing is stored.
 - `POST /api/v1/exchange/connections/sandbox`: one click: a paper key with paper USDT on the built-in
-  sandbox (Bybit protocol), minted in-process only once the user is known to have no sandbox
-  connection, and connected like any other key (revoked again if connecting fails).
+  sandbox (in the protocol it speaks, QARI_SANDBOX_PROTOCOL; an OKX key gets a random passphrase),
+  minted in-process only once the user is known to have no sandbox connection, and connected like any
+  other key (revoked again if connecting fails).
 - `GET /api/v1/exchange/connections[/{id}]`, `POST .../{id}/verify`, `PUT .../{id}` (replace the key),
   `DELETE .../{id}` (erases the ciphertext; a sandbox key is also revoked on the sandbox). Responses
   never contain a secret: only the last 4 characters of the key id.
@@ -82,10 +83,12 @@ class VenuePublic(BaseModel):
     key_settings_page: str = Field(description="where on the exchange the key's permissions are set")
     key_guide: str = Field(description="what to enable when creating the key")
     key_never: str = Field(description="what never to enable (QARI refuses such keys)")
+    protocol: str = Field(description="the API it speaks (ccxt id): the sandbox's is QARI_SANDBOX_PROTOCOL")
 
     @classmethod
     def of(cls, caps: ExchangeCapabilities) -> VenuePublic:
         return cls(
+            protocol=caps.ccxt_id,
             id=caps.id,
             name=caps.name,
             needs_passphrase=caps.needs_passphrase,
@@ -103,7 +106,9 @@ def endpoints_for(request: Request) -> exchange_keys.Endpoints:
     if isinstance(configured, exchange_keys.Endpoints):
         return configured
     settings: Settings = request.app.state.settings
-    return exchange_keys.Endpoints({"sandbox": sandbox_base_url(settings)})
+    return exchange_keys.Endpoints(
+        {"sandbox": sandbox_base_url(settings)}, sandbox_protocol=settings.sandbox_protocol
+    )
 
 
 def public(row: ExchangeConnection) -> ConnectionPublic:
@@ -165,8 +170,8 @@ async def _connect(
 
 
 @router.get("/exchanges", response_model=list[VenuePublic])
-async def list_exchanges(user: CurrentUser) -> list[VenuePublic]:
-    return [VenuePublic.of(v) for v in VENUES.values()]
+async def list_exchanges(request: Request, user: CurrentUser) -> list[VenuePublic]:
+    return [VenuePublic.of(v) for v in endpoints_for(request).venues.values()]
 
 
 @router.get("/connections", response_model=list[ConnectionPublic])
@@ -191,8 +196,11 @@ async def create_connection(
     vault: VaultDep,
     clock: ClockDep,
 ) -> ConnectionPublic | JSONResponse:
-    data = exchange_keys.validate_input(body.exchange, body.api_key, body.api_secret, body.passphrase)
-    return await _connect(session, vault, user, data, endpoints_for(request), clock)
+    endpoints = endpoints_for(request)
+    data = exchange_keys.validate_input(
+        body.exchange, body.api_key, body.api_secret, body.passphrase, endpoints.venues
+    )
+    return await _connect(session, vault, user, data, endpoints, clock)
 
 
 def sandbox_keys(request: Request, endpoints: exchange_keys.Endpoints) -> exchange_keys.SandboxKeys | None:
@@ -209,7 +217,9 @@ def sandbox_keys(request: Request, endpoints: exchange_keys.Endpoints) -> exchan
             raise ServiceError(503, f"{problem}; fix or unset QARI_SANDBOX_DATA")
         return exchange_keys.SandboxKeys(venue_of())
     if endpoints.sandbox_admin_token:
-        return exchange_keys.SandboxKeys(url=url, admin_token=endpoints.sandbox_admin_token)
+        return exchange_keys.SandboxKeys(
+            url=url, admin_token=endpoints.sandbox_admin_token, protocol=endpoints.sandbox_protocol
+        )
     return None
 
 
@@ -269,10 +279,11 @@ async def replace_key(
     clock: ClockDep,
 ) -> ConnectionPublic | JSONResponse:
     row = await exchange_keys.get_connection(session, user.id, connection_id)
+    endpoints = endpoints_for(request)
     data = exchange_keys.validate_input(
-        body.exchange or row.exchange, body.api_key, body.api_secret, body.passphrase
+        body.exchange or row.exchange, body.api_key, body.api_secret, body.passphrase, endpoints.venues
     )
-    keys = sandbox_keys(request, endpoints_for(request)) if row.exchange == exchange_keys.SANDBOX else None
+    keys = sandbox_keys(request, endpoints) if row.exchange == exchange_keys.SANDBOX else None
     old_key = await exchange_keys.venue_key_id(session, vault, row) if keys is not None else None
     try:
         row = await exchange_keys.replace(
@@ -281,7 +292,7 @@ async def replace_key(
             user_id=user.id,
             connection_id=connection_id,
             data=data,
-            endpoints=endpoints_for(request),
+            endpoints=endpoints,
             now=clock.now(),
         )
     except exchange_keys.KeyRefusedError as e:

@@ -8,7 +8,7 @@ from types import MappingProxyType
 
 import ccxt.async_support as ccxt
 
-from qari.adapters.exchanges.capabilities import VENUES
+from qari.adapters.exchanges.capabilities import VENUES, ExchangeCapabilities
 from qari.adapters.exchanges.keys import KeyPermissions
 from qari.adapters.exchanges.venues import binance, bitget, bybit, gate, htx, kucoin, mexc, okx
 
@@ -28,3 +28,8 @@ _BY_PROTOCOL: Mapping[str, KeyProbe] = MappingProxyType(
 )
 
 PROBES: Mapping[str, KeyProbe] = MappingProxyType({v.id: _BY_PROTOCOL[v.ccxt_id] for v in VENUES.values()})
+
+
+def probe_for(caps: ExchangeCapabilities) -> KeyProbe:
+    """The key probe of the protocol a venue speaks (the sandbox: whichever it was set to)."""
+    return _BY_PROTOCOL[caps.ccxt_id]

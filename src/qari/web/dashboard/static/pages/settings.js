@@ -10,11 +10,13 @@ const TABS = [
 // The venues, their key guides and passphrase needs: from GET /exchange/exchanges (the server's venue
 // data is the one list); the built-in sandbox first.
 let EXCHANGES = {};
+const SANDBOX_PROTOCOLS = { bybit: 'Bybit v5', binance: 'Binance spot', okx: 'OKX v5' };
 
 function venuesById(venues) {
   const ordered = items(venues).slice().sort((a, b) => Number(a.live) - Number(b.live));
   return Object.fromEntries(ordered.map((v) => [v.id, {
     name: v.name, passphrase: v.needs_passphrase, guide: v.key_guide, never: v.key_never, spotStop: v.spot_stop,
+    protocol: v.protocol,
   }]));
 }
 
@@ -214,12 +216,16 @@ async function exchangeTab(root) {
 
   const sandboxButton = h('button', { type: 'button', id: 'connect-sandbox', onclick: () => submitKey('POST', '/exchange/connections/sandbox', {}, { venue: 'the sandbox' }) }, 'Connect the sandbox (paper USDT)');
   const ip = egress && pick(egress, 'ip', 'egress_ip');
+  // Which exchange's protocol the sandbox speaks (QARI_SANDBOX_PROTOCOL on the server).
+  const sandboxProtocol = SANDBOX_PROTOCOLS[(EXCHANGES.sandbox || {}).protocol];
   drawKeys(items(connections, 'connections'));
   clear(root,
     h('div', { class: 'card' }, h('h2', {}, 'Server IP to whitelist'),
       h('p', {}, 'Restrict your key to this IP address on the exchange: ', h('code', { class: 'ip', id: 'egress-ip' }, ip || 'unknown')),
       egress && egress.hint ? h('p', { class: 'small muted' }, egress.hint) : null),
-    h('div', { class: 'card' }, h('h2', {}, 'Try QARI without risk'), h('p', { class: 'small muted' }, 'One click connects the built-in sandbox exchange with paper USDT.'), sandboxButton),
+    h('div', { class: 'card' }, h('h2', {}, 'Try QARI without risk'), h('p', { class: 'small muted' }, 'One click connects the built-in sandbox exchange with paper USDT.'),
+      sandboxProtocol ? h('p', { class: 'small muted', id: 'sandbox-protocol' }, `It speaks the ${sandboxProtocol} API, and QARI trades it as it would that exchange.`) : null,
+      sandboxButton),
     result,
     h('h2', {}, 'Your keys'), keysEl,
     form);
