@@ -89,7 +89,7 @@ FAST_SPEED = 480.0
 
 async def test_demo_when_fresh_install_then_position_opens_and_trade_closes(tmp_path: Path) -> None:
     with live_app(tmp_path, sandbox_speed=FAST_SPEED, sandbox_start=FAST_START) as url:
-        opened, closed = await _first_position_and_close(url, limit_s=55.0, speed_once_open=FAST_SPEED * 3)
+        opened, closed = await _first_position_and_close(url, limit_s=150.0, speed_once_open=FAST_SPEED * 3)
     print(f"\n{FAST_SPEED:.0f}x: first position after {opened:.1f} s, closed trade after {closed:.1f} s")
     assert opened <= closed
 
