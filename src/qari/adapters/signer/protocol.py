@@ -8,6 +8,7 @@ message (never a secret: the signer masks them), and are raised again as the sam
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import json
 import struct
 from typing import Any
@@ -72,6 +73,14 @@ _ERRORS: dict[str, type[Exception]] = {
         ValueError,
     )
 }
+
+
+def dump_key_check(check: KeyCheck) -> Any:
+    """A key check as JSON (the read-only label mapping crosses as a plain object)."""
+    if check.permissions is not None:
+        labels = dict(check.permissions.labels)
+        check = dataclasses.replace(check, permissions=dataclasses.replace(check.permissions, labels=labels))
+    return KEY_CHECK.dump_python(check, mode="json")
 
 
 def error_frame(exc: BaseException) -> dict[str, Any]:

@@ -24,10 +24,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from qari.adapters.exchanges.ccxt_client import CcxtVenue
 from qari.adapters.persistence.tables.accounts import VaultSecret
 from qari.adapters.signer.protocol import (
-    KEY_CHECK,
     ORDER_REQUEST,
     RESULTS,
     SignerRefusedError,
+    dump_key_check,
     error_frame,
     read_frame,
     write_frame,
@@ -207,7 +207,7 @@ class SignerServer:
             str(args["exchange"]), str(args["api_key"]), str(args["api_secret"]), args.get("passphrase")
         )
         check = await check_input(data, self.endpoints, self.now())
-        result: dict[str, Any] = {"check": KEY_CHECK.dump_python(check, mode="json"), "sealed": None}
+        result: dict[str, Any] = {"check": dump_key_check(check), "sealed": None}
         if check.connected:
             key_id = uuid.uuid4().hex
             sealed = self.vault.seal(
@@ -226,7 +226,7 @@ class SignerServer:
         async with self.sessions() as session:
             row = await get_connection(session, int(args["user_id"]), int(args["connection_id"]))
             check = await check_stored(session, self.vault, row, self.endpoints, self.now())
-        return KEY_CHECK.dump_python(check, mode="json")
+        return dump_key_check(check)
 
     async def _seal(self, args: dict[str, Any]) -> dict[str, Any]:
         """Seal a secret the platform generated (a TOTP seed); only TOTP seeds are sealed this way."""
