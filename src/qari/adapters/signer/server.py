@@ -199,6 +199,16 @@ class SignerServer:
                     result = await client.fetch_fills(str(call["symbol"]), call.get("since_ms"))
         return RESULTS[method].dump_python(result, mode="json")
 
+    async def _current_key(self) -> None:
+        """Adopt a master key rotated since start (`qari vault rotate-master`) before sealing, so a new
+        secret is never sealed under a retired key."""
+        from qari.adapters.vault.repository import latest_key
+
+        async with self.sessions() as session:
+            latest = await latest_key(session)
+        if latest is not None and latest.version != self.vault.key_version:
+            self.vault.reload(latest.version, expected_fingerprint=latest.fingerprint)
+
     async def _check_and_seal(self, args: dict[str, Any]) -> dict[str, Any]:
         """Check a newly pasted key; seal it only when Connected. The plaintext lives only in this call."""
         from qari.services.exchange_keys import PURPOSE, check_input, key_payload, validate_input
@@ -209,6 +219,7 @@ class SignerServer:
         check = await check_input(data, self.endpoints, self.now())
         result: dict[str, Any] = {"check": dump_key_check(check), "sealed": None}
         if check.connected:
+            await self._current_key()
             key_id = uuid.uuid4().hex
             sealed = self.vault.seal(
                 key_payload(data),
@@ -234,6 +245,7 @@ class SignerServer:
 
         if args.get("purpose") != TOTP_PURPOSE or args.get("exchange") != TOTP_EXCHANGE:
             raise SignerRefusedError("only TOTP seeds are sealed without a key check")
+        await self._current_key()
         sealed = self.vault.seal(
             str(args["plaintext"]),
             user_id=int(args["user_id"]),

@@ -32,7 +32,7 @@ async def store_secret(
     row = await _insert(session, sealed, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
     # Flushed first, then checked: a rotation committed meanwhile (its lock made this insert wait)
     # is visible now, and the row is re-sealed under the new key instead of the retired one.
-    latest = await _latest_key(session)
+    latest = await latest_key(session)
     if latest is not None and latest.version != vault.key_version:
         if not vault.reload(latest.version, expected_fingerprint=latest.fingerprint):
             raise DecryptionError(
@@ -51,13 +51,13 @@ async def store_sealed(
     """Insert a secret the signer sealed (this process never saw the master key); returns the row id.
     Sealed under a key a rotation retired meanwhile: refused, the caller asks again."""
     row = await _insert(session, sealed, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
-    latest = await _latest_key(session)
+    latest = await latest_key(session)
     if latest is not None and latest.version != sealed.key_version:
         raise DecryptionError(f"the master key was rotated to version {latest.version} meanwhile; try again")
     return row.id
 
 
-async def _latest_key(session: AsyncSession) -> VaultKey | None:
+async def latest_key(session: AsyncSession) -> VaultKey | None:
     return (
         await session.execute(select(VaultKey).order_by(VaultKey.version.desc()).limit(1))
     ).scalar_one_or_none()
@@ -109,6 +109,7 @@ __all__ = [
     "SecretNotFoundError",
     "count_secrets",
     "erase_secret",
+    "latest_key",
     "load_secret",
     "store_sealed",
     "store_secret",
