@@ -56,7 +56,7 @@ def serve() -> None:
             log_level=settings.log_level.lower(),
             access_log=debug,
         )
-    finally:
+    finally:  # not reached when uvicorn re-raises SIGTERM: the signer then sees its parent gone and exits
         child.terminate()
         child.wait(timeout=10)
 

@@ -7,8 +7,10 @@ or in the environment. The signer exits when its parent does, so a killed `qari 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import secrets
+import signal
 import subprocess
 import sys
 import time
@@ -77,12 +79,17 @@ async def _run(settings: Settings, path: Path, token: str, sandbox_url: str | No
         endpoints = Endpoints(base_urls={SANDBOX: url} if url else {})
         server = SignerServer(token=token, vault=vault, sessions=sessions, endpoints=endpoints)
         await server.start(path)
+        stop = asyncio.Event()
+        for signum in (signal.SIGTERM, signal.SIGINT):
+            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
         try:
-            while os.getppid() == parent:  # orphaned: the web process is gone, so is its reason to sign
-                await asyncio.sleep(1.0)
+            # Orphaned (the web process is gone, so is its reason to sign) or told to stop: exit.
+            while os.getppid() == parent and not stop.is_set():
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(stop.wait(), 0.5)
         finally:
-            await server.close()
             path.unlink(missing_ok=True)
+            await server.close()
     finally:
         await engine.dispose()
 

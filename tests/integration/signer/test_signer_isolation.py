@@ -123,3 +123,65 @@ def test_signer_when_full_cycle_then_engine_memory_has_neither_master_key_nor_se
             engine.wait(timeout=30)
     assert in_engine == [False, False, False], "the web/engine process holds the master key or the secret"
     assert any(in_signer), "the scan finds the master key where it is (the signer): the scan works"
+
+
+def test_serve_when_trading_through_the_signer_then_its_memory_has_no_master_key(tmp_path: Path) -> None:
+    """The default path: `qari serve` starts the signer child; a key connected, verified and read
+    (balances), two-factor login enrolled and used, the engine cycling: the serve process never
+    loaded the master key (the mounted sandbox exchange lives in it, so its paper keys do too)."""
+    import pyotp
+
+    port = free_port()
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "qari", "serve"],
+        env=_env(tmp_path / "var", QARI_PORT=str(port), QARI_CYCLE_SECONDS="5"),
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    http = httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=30)
+    try:
+        deadline = time.monotonic() + 60
+        while True:
+            try:
+                http.get("/healthz")
+                break
+            except httpx.TransportError:
+                assert serve.poll() is None and time.monotonic() < deadline
+                time.sleep(0.2)
+        login = {"email": "op@example.com", "password": "correct horse battery staple 77"}
+        assert http.post("/api/v1/auth/register", json=login).status_code == 202
+        auth = {
+            "Authorization": f"Bearer {http.post('/api/v1/auth/login', json=login).json()['access_token']}"
+        }
+        made = http.post("/api/v1/exchange/connections/sandbox", headers=auth)
+        assert (
+            made.status_code == 201 and made.json()["status"] == "connected"
+        )  # checked + sealed by the signer
+        verified = http.post(f"/api/v1/exchange/connections/{made.json()['id']}/verify", headers=auth)
+        assert verified.json()["status"] == "connected"
+        assert (
+            http.get("/api/v1/portfolio", headers=auth).json()["free_usdt"] == "10000"
+        )  # signed by the signer
+        seed = http.post("/api/v1/auth/totp/setup", headers=auth).json()["secret"]
+        enabled = http.post("/api/v1/auth/totp/enable", headers=auth, json={"code": pyotp.TOTP(seed).now()})
+        assert enabled.status_code == 204
+        wrong = http.post("/api/v1/auth/login", json=login | {"totp_code": "000000"})
+        assert wrong.status_code == 401
+        children = Path(f"/proc/{serve.pid}/task/{serve.pid}/children").read_text().split()
+        assert len(children) == 1 and "signer" in Path(f"/proc/{children[0]}/cmdline").read_text()
+        master = key_forms(tmp_path / "var-keys" / "master.key")
+        in_serve = memory_holds(serve.pid, master)
+        in_signer = memory_holds(int(children[0]), master)
+    finally:
+        http.close()
+        serve.terminate()
+        serve.wait(timeout=30)
+    assert in_serve == [False, False], "the web/engine process holds the master key"
+    assert any(in_signer)
+    # the signer goes with serve (uvicorn re-raises SIGTERM, so serve may die before stopping it itself)
+    socket = tmp_path / "var" / "signer.sock"
+    deadline = time.monotonic() + 10
+    while socket.exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert not socket.exists()
