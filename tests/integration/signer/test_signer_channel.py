@@ -16,18 +16,19 @@ from pathlib import Path
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker, transaction
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
-from qari.adapters.signer.client import SignerClient
+from qari.adapters.signer.client import SignerClient, SignerExchangeClient
 from qari.adapters.signer.protocol import SignerRefusedError, SignerUnavailableError, read_frame, write_frame
 from qari.adapters.signer.server import SignerServer
 from qari.adapters.vault.keys import VaultStartupError, open_vault
 from qari.adapters.vault.repository import store_secret
 from qari.cli import signer as signer_cli
 from qari.config import Settings, load_settings
-from qari.core.errors import ExchangeUnavailableError
+from qari.core.errors import ExchangeUnavailableError, OutcomeUnknownError
 from qari.core.orders import OrderRequest, OrderType, Side
 from qari.engine.cycle import UserUnit
 from qari.engine.kernel import ConnectionClients
@@ -151,3 +152,28 @@ async def test_signer_when_database_stolen_and_web_runs_without_signer_then_noth
     with pytest.raises(signer_cli.SignerExitedError):
         await asyncio.to_thread(signer_cli.spawn, stolen)
     assert not (thief / "keys" / "master.key").exists()
+
+
+async def test_signer_when_connection_breaks_after_an_order_was_handed_over_then_outcome_unknown(
+    tmp_path: Path,
+) -> None:
+    """A signer that dies mid-call may have placed the order: the engine must reconcile, not resend."""
+    path = tmp_path / "dying.sock"
+
+    async def take_and_die(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        await read_frame(reader)
+        writer.close()
+
+    server = await asyncio.start_unix_server(take_and_die, path=str(path))
+    try:
+        public = CcxtExchangeClient("sandbox")
+        client = SignerExchangeClient(SignerClient(path, TOKEN), public, user_id=1, connection_id=1)
+        order = OrderRequest("BTC/USDT", Side.BUY, OrderType.MARKET, Decimal("1"), "handed-over-1")
+        with pytest.raises(OutcomeUnknownError):
+            await client.create_order(order)
+        with pytest.raises(SignerUnavailableError):  # a read that broke: nothing happened, retry is fine
+            await client.fetch_open_orders("BTC/USDT")
+        await client.close()
+    finally:
+        server.close()
+        await server.wait_closed()

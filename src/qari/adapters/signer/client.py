@@ -19,6 +19,8 @@ from qari.adapters.signer.protocol import (
     KEY_CHECK,
     ORDER_REQUEST,
     RESULTS,
+    SignerError,
+    SignerOutcomeUnknownError,
     SignerUnavailableError,
     raise_error,
     read_frame,
@@ -43,20 +45,23 @@ class SignerClient:
     def __repr__(self) -> str:
         return f"SignerClient({self.path})"
 
-    async def call(self, op: str, **args: Any) -> Any:
+    async def call(self, op: str, *, places_order: bool = False, **args: Any) -> Any:
+        """Perform `op`. `places_order`: a broken connection after the request was handed over is
+        `SignerOutcomeUnknownError` (the order may exist; the caller reconciles, never retries)."""
         try:
             reader, writer = await asyncio.open_unix_connection(str(self.path))
         except OSError:
             raise SignerUnavailableError("the signer is not running: nothing can be signed") from None
+        lost: type[SignerError] = SignerOutcomeUnknownError if places_order else SignerUnavailableError
         try:
             await write_frame(writer, {"token": self._token, "op": op, "args": args})
             frame = await asyncio.wait_for(read_frame(reader), CALL_TIMEOUT)
-        except (OSError, asyncio.IncompleteReadError):
-            raise SignerUnavailableError("the signer closed the connection") from None
+        except (OSError, asyncio.IncompleteReadError, TimeoutError):
+            raise lost("the signer did not answer") from None
         finally:
             writer.close()
         if frame is None:
-            raise SignerUnavailableError("the signer closed the connection")
+            raise lost("the signer closed the connection without an answer")
         if not frame.get("ok"):
             raise_error(frame)
         return frame.get("result")
@@ -125,7 +130,12 @@ class SignerExchangeClient:
 
     async def _private(self, method: str, **args: Any) -> Any:
         result = await self.signer.call(
-            "exchange", user_id=self.user_id, connection_id=self.connection_id, method=method, args=args
+            "exchange",
+            places_order=method == "create_order",
+            user_id=self.user_id,
+            connection_id=self.connection_id,
+            method=method,
+            args=args,
         )
         return RESULTS[method].validate_python(result)
 

@@ -20,6 +20,7 @@ from qari.core import errors
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
+from qari.logging import mask_text
 
 MAX_FRAME = 8 * 1024 * 1024  # a full markets table of a large venue fits; anything bigger is an attack
 # The inherited pipe the parent writes the token to (then closes); the name of a variable, no secret.
@@ -34,6 +35,10 @@ class SignerError(Exception):
 
 class SignerUnavailableError(SignerError, errors.ExchangeUnavailableError):
     """No signer answers on the socket: nothing can be signed (fails closed)."""
+
+
+class SignerOutcomeUnknownError(SignerError, errors.OutcomeUnknownError):
+    """The connection broke after an order was handed over: it may have been placed (never retried)."""
 
 
 class SignerRefusedError(SignerError):
@@ -91,7 +96,7 @@ def error_frame(exc: BaseException) -> dict[str, Any]:
             break
     else:
         name = "SignerError"
-    return {"ok": False, "error": name, "message": str(exc)[:500]}
+    return {"ok": False, "error": name, "message": mask_text(str(exc))[:500]}
 
 
 def raise_error(frame: dict[str, Any]) -> None:
