@@ -79,6 +79,7 @@ async def _run(settings: Settings, path: Path, token: str, sandbox_url: str | No
         endpoints = Endpoints(base_urls={SANDBOX: url} if url else {})
         server = SignerServer(token=token, vault=vault, sessions=sessions, endpoints=endpoints)
         await server.start(path)
+        mine = path.stat().st_ino  # a successor may bind the same path after us: leave its socket be
         stop = asyncio.Event()
         for signum in (signal.SIGTERM, signal.SIGINT):
             asyncio.get_running_loop().add_signal_handler(signum, stop.set)
@@ -88,7 +89,9 @@ async def _run(settings: Settings, path: Path, token: str, sandbox_url: str | No
                 with contextlib.suppress(TimeoutError):
                     await asyncio.wait_for(stop.wait(), 0.5)
         finally:
-            path.unlink(missing_ok=True)
+            with contextlib.suppress(FileNotFoundError):
+                if path.stat().st_ino == mine:
+                    path.unlink()
             await server.close()
     finally:
         await engine.dispose()

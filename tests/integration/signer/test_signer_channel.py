@@ -177,3 +177,15 @@ async def test_signer_when_connection_breaks_after_an_order_was_handed_over_then
     finally:
         server.close()
         await server.wait_closed()
+
+
+def test_signer_cli_when_started_by_hand_without_the_token_pipe_then_exit_2(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from typer.testing import CliRunner
+
+    from qari.cli import app
+
+    monkeypatch.delenv("QARI_SIGNER_TOKEN_FD", raising=False)
+    result = CliRunner().invoke(app, ["signer"])
+    assert result.exit_code == 2 and "started by `qari serve`" in result.output
