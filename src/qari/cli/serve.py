@@ -41,6 +41,7 @@ def serve() -> None:
         sys.exit(2)
     # The key is the signer's: this process drops its copy of the setting (and the environment entry).
     os.environ.pop("QARI_MASTER_KEY", None)
+    get_settings.cache_clear()
     settings = settings.model_copy(update={"master_key": None})
     debug = settings.log_level.upper() == "DEBUG"
     quiet_http_logs(debug)

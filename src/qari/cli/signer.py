@@ -62,6 +62,11 @@ def signer(
     except ConfigError as e:
         typer.echo(f"qari: {e}", err=True)
         sys.exit(2)
+    except OSError as e:  # e.g. a socket path too long for AF_UNIX, or a read-only data dir
+        typer.echo(
+            f"qari: the signer cannot listen on {socket or 'the data dir'}: {e.strerror or e}", err=True
+        )
+        sys.exit(2)
 
 
 async def _run(settings: Settings, path: Path, token: str, sandbox_url: str | None, parent: int) -> None:
