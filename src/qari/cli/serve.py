@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
 import sys
 
 import typer
@@ -13,44 +14,52 @@ from qari.logging import configure_logging
 
 
 async def preflight(settings: Settings) -> None:
-    """Migrate and open the vault once before serving, so a bad master key is one clear line."""
+    """Migrate once before serving (the signer then opens the vault: a bad master key is one line)."""
     from qari.adapters.persistence import migrate
-    from qari.adapters.persistence.db import make_engine, make_sessionmaker
-    from qari.adapters.vault.keys import open_vault
 
-    url = settings.resolved_database_url
-    await asyncio.to_thread(migrate.upgrade, url)
-    engine = make_engine(url)
-    try:
-        await open_vault(settings, make_sessionmaker(engine))
-    finally:
-        await engine.dispose()
+    await asyncio.to_thread(migrate.upgrade, settings.resolved_database_url)
 
 
 def serve() -> None:
-    """Serve the dashboard, API, engine and sandbox at http://$QARI_HOST:$QARI_PORT (127.0.0.1:8000)."""
+    """Serve the dashboard, API, engine and sandbox at http://$QARI_HOST:$QARI_PORT (127.0.0.1:8000).
+
+    The master key stays in the `qari signer` child started here: this process never loads it."""
     import uvicorn
 
+    from qari.cli import signer as signer_cli
     from qari.web.app import create_app
 
     try:
         settings = get_settings()
         configure_logging(settings.log_level, json_lines=settings.log_json)
         asyncio.run(preflight(settings))
+        child, signer = signer_cli.spawn(settings)
+    except signer_cli.SignerExitedError:
+        sys.exit(2)  # its reason is the one line the signer printed
     except ConfigError as e:
         typer.echo(f"qari: {e}", err=True)
         sys.exit(2)
+    # The key is the signer's: this process drops its copy of the setting (and the environment entry).
+    os.environ.pop("QARI_MASTER_KEY", None)
+    get_settings.cache_clear()
+    settings = settings.model_copy(update={"master_key": None})
     debug = settings.log_level.upper() == "DEBUG"
     quiet_http_logs(debug)
     typer.echo(welcome(settings.base_url))
-    uvicorn.run(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        log_config=None,
-        log_level=settings.log_level.lower(),
-        access_log=debug,
-    )
+    app = create_app(settings)
+    app.state.signer = signer
+    try:
+        uvicorn.run(
+            app,
+            host=settings.host,
+            port=settings.port,
+            log_config=None,
+            log_level=settings.log_level.lower(),
+            access_log=debug,
+        )
+    finally:  # not reached when uvicorn re-raises SIGTERM: the signer then sees its parent gone and exits
+        child.terminate()
+        child.wait(timeout=10)
 
 
 def welcome(url: str) -> str:

@@ -21,8 +21,9 @@ from qari.adapters.persistence.tables.accounts import (
     User,
     UserSettings,
 )
+from qari.adapters.signer.client import SignerClient
 from qari.adapters.vault import SecretVault
-from qari.adapters.vault.repository import erase_secret, load_secret, store_secret
+from qari.adapters.vault.repository import erase_secret, load_secret, store_sealed, store_secret
 from qari.services import credentials, plans
 from qari.services.errors import ServiceError
 
@@ -170,7 +171,7 @@ class LoginResult:
 
 async def login(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: SecretVault | SignerClient,
     *,
     email: str,
     password: str,
@@ -293,11 +294,20 @@ async def _totp_seed(session: AsyncSession, vault: SecretVault, user: User) -> s
 
 
 async def _accept_totp(
-    session: AsyncSession, vault: SecretVault, user: User, code: str, now: dt.datetime
+    session: AsyncSession, vault: SecretVault | SignerClient, user: User, code: str, now: dt.datetime
 ) -> bool:
-    """A valid code for a time step later than the last one used (a code works once)."""
-    seed = await _totp_seed(session, vault, user)
-    step = credentials.totp_step(seed, code, at=now.timestamp()) if seed else None
+    """A valid code for a time step later than the last one used (a code works once). With the
+    signer, it opens the seed and checks the code; this process never sees the seed again."""
+    step: int | None
+    if isinstance(vault, SignerClient):
+        step = (
+            None
+            if user.totp_secret_id is None
+            else await vault.totp_step(user_id=user.id, secret_id=user.totp_secret_id, code=code, at=now)
+        )
+    else:
+        seed = await _totp_seed(session, vault, user)
+        step = credentials.totp_step(seed, code, at=now.timestamp()) if seed else None
     if step is None or (user.totp_last_step is not None and step <= user.totp_last_step):
         return False
     user.totp_last_step = step
@@ -305,7 +315,7 @@ async def _accept_totp(
 
 
 async def totp_begin(
-    session: AsyncSession, vault: SecretVault, user: User, *, now: dt.datetime
+    session: AsyncSession, vault: SecretVault | SignerClient, user: User, *, now: dt.datetime
 ) -> tuple[str, str]:
     """A new (not yet enabled) TOTP seed for the user; returns (seed, otpauth URI) to show once.
 
@@ -315,16 +325,25 @@ async def totp_begin(
     if user.totp_enabled:
         raise ServiceError(409, "two-factor login is already on; disable it first to enrol a new device")
     seen = user.totp_secret_id
-    seed = credentials.new_totp_seed()
-    new_id = await store_secret(
-        session,
-        vault,
-        user_id=user.id,
-        exchange=TOTP_EXCHANGE,
-        key_id=f"user-{user.id}",
-        purpose=TOTP_PURPOSE,
-        plaintext=seed,
-    )
+    seed = credentials.new_totp_seed()  # shown once to the user: the one time it is in this process
+    key_id = f"user-{user.id}"
+    if isinstance(vault, SignerClient):
+        sealed = await vault.seal_totp(
+            seed, user_id=user.id, exchange=TOTP_EXCHANGE, key_id=key_id, purpose=TOTP_PURPOSE
+        )
+        new_id = await store_sealed(
+            session, sealed, user_id=user.id, exchange=TOTP_EXCHANGE, key_id=key_id, purpose=TOTP_PURPOSE
+        )
+    else:
+        new_id = await store_secret(
+            session,
+            vault,
+            user_id=user.id,
+            exchange=TOTP_EXCHANGE,
+            key_id=key_id,
+            purpose=TOTP_PURPOSE,
+            plaintext=seed,
+        )
     claimed = await session.execute(
         update(User)
         .where(
@@ -346,7 +365,7 @@ async def totp_begin(
 
 async def totp_enable(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: SecretVault | SignerClient,
     user: User,
     *,
     code: str,
@@ -370,7 +389,13 @@ async def totp_enable(
 
 
 async def totp_disable(
-    session: AsyncSession, vault: SecretVault, user: User, *, password: str, code: str, now: dt.datetime
+    session: AsyncSession,
+    vault: SecretVault | SignerClient,
+    user: User,
+    *,
+    password: str,
+    code: str,
+    now: dt.datetime,
 ) -> None:
     if not await credentials.verify_password_async(user.password_hash, password):
         raise ServiceError(403, "password: that is not your current password")

@@ -40,9 +40,10 @@ from qari.adapters.exchanges.inspection import check_key
 from qari.adapters.exchanges.keys import KeyCheck, KeyStatus
 from qari.adapters.persistence.tables.accounts import VaultSecret
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
+from qari.adapters.signer.client import SignerClient, SignerExchangeClient
 from qari.adapters.simulator.venue import SandboxVenue
 from qari.adapters.vault import SecretVault
-from qari.adapters.vault.repository import erase_secret, sealed_of, store_secret
+from qari.adapters.vault.repository import erase_secret, sealed_of, store_sealed, store_secret
 from qari.core.time import Clock
 from qari.logging import get_logger, mask_in_request, register_secret
 from qari.services.alerts import emit_alert
@@ -60,6 +61,9 @@ SANDBOX_PAPER_USDT = "10000"
 SANDBOX = "sandbox"
 _TOKEN = re.compile(r"^[\x21-\x7e]+$")  # printable ASCII, no spaces
 _PEM_OR_TOKEN = re.compile(r"^[\x20-\x7e\n\r]+$")
+
+# Who seals and opens secrets: the vault in this process (embedded mode, tests), or the signer process.
+Keyring = SecretVault | SignerClient
 
 
 class KeyRefusedError(Exception):
@@ -155,7 +159,8 @@ def _caps(exchange: str) -> ExchangeCapabilities:
     return VENUES[exchange]
 
 
-async def _check(data: KeyInput, endpoints: Endpoints, now: dt.datetime) -> KeyCheck:
+async def check_input(data: KeyInput, endpoints: Endpoints, now: dt.datetime) -> KeyCheck:
+    """The read-only key check of a pasted key (where the key is: here, or in the signer)."""
     return await check_key(
         endpoints.capabilities(data.exchange),
         data.credentials(),
@@ -189,8 +194,43 @@ def _apply(row: ExchangeConnection, check: KeyCheck, now: dt.datetime) -> None:
         row.verified_at = now
 
 
+def key_payload(data: KeyInput) -> str:
+    """What is sealed for an exchange key."""
+    return json.dumps({"api_key": data.api_key, "secret": data.api_secret, "passphrase": data.passphrase})
+
+
+async def _check_and_seal(
+    session: AsyncSession,
+    vault: Keyring,
+    user_id: int,
+    data: KeyInput,
+    endpoints: Endpoints,
+    now: dt.datetime,
+) -> tuple[KeyCheck, int | None]:
+    """The key check and, when Connected, the sealed key's row id. With the signer, the pasted key
+    goes straight to it (checked and sealed there); this process stores only the ciphertext."""
+    if isinstance(vault, SignerClient):
+        check, sealed, key_id = await vault.check_and_seal(
+            user_id=user_id,
+            exchange=data.exchange,
+            api_key=data.api_key,
+            api_secret=data.api_secret,
+            passphrase=data.passphrase,
+        )
+        if sealed is None or key_id is None or not check.connected:
+            return check, None
+        secret_id = await store_sealed(
+            session, sealed, user_id=user_id, exchange=data.exchange, key_id=key_id, purpose=PURPOSE
+        )
+        return check, secret_id
+    check = await check_input(data, endpoints, now)
+    if not check.connected:
+        return check, None
+    return check, await _seal(session, vault, user_id, data)
+
+
 async def _seal(session: AsyncSession, vault: SecretVault, user_id: int, data: KeyInput) -> int:
-    payload = json.dumps({"api_key": data.api_key, "secret": data.api_secret, "passphrase": data.passphrase})
+    payload = key_payload(data)
     for value in (data.api_key, data.api_secret, data.passphrase):
         register_secret(value)  # stored: masked in every log record from now on
     return await store_secret(
@@ -222,7 +262,7 @@ async def list_connections(session: AsyncSession, user_id: int) -> list[Exchange
 
 async def connect(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Keyring,
     *,
     user_id: int,
     data: KeyInput,
@@ -231,14 +271,14 @@ async def connect(
 ) -> ExchangeConnection:
     """Store the key only when it is Connected; otherwise raise `KeyRefusedError` having written nothing."""
     await ensure_unconnected(session, user_id, data.exchange)
-    check = await _check(data, endpoints, now)
-    if not check.connected:
+    check, secret_id = await _check_and_seal(session, vault, user_id, data, endpoints, now)
+    if secret_id is None:
         raise KeyRefusedError(check)
     row = ExchangeConnection(
         user_id=user_id,
         exchange=data.exchange,
         key_hint=data.api_key[-4:],
-        secret_id=await _seal(session, vault, user_id, data),
+        secret_id=secret_id,
         ips=[],
         permissions={},
         created_at=now,
@@ -257,7 +297,7 @@ async def connect(
 
 async def replace(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Keyring,
     *,
     user_id: int,
     connection_id: int,
@@ -271,11 +311,11 @@ async def replace(
         raise ServiceError(
             422, f"exchange: this connection is for {row.exchange}; connect {data.exchange} separately"
         )
-    check = await _check(data, endpoints, now)
-    if not check.connected:
+    check, secret_id = await _check_and_seal(session, vault, user_id, data, endpoints, now)
+    if secret_id is None:
         raise KeyRefusedError(check)
     old_secret = row.secret_id
-    row.secret_id = await _seal(session, vault, user_id, data)
+    row.secret_id = secret_id
     row.key_hint = data.api_key[-4:]
     _apply(row, check, now)
     if old_secret is not None:
@@ -358,16 +398,31 @@ async def _sealed_credentials(session: AsyncSession, vault: SecretVault, row: Ex
 @asynccontextmanager
 async def open_client(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Keyring,
     connection_id: int,
     user_id: int,
     endpoints: Endpoints | None = None,
     venues: Mapping[str, CcxtVenue] | None = None,
-) -> AsyncIterator[CcxtExchangeClient]:
-    """A `CcxtExchangeClient` for a stored connection; closed on exit. No plaintext is held by it.
-    With `venues` (the engine's), it shares that exchange's HTTP session and loaded markets."""
+) -> AsyncIterator[CcxtExchangeClient | SignerExchangeClient]:
+    """A client for a stored connection; closed on exit. No plaintext is held by it. With the signer,
+    its private calls are the signer's. With `venues` (the engine's), it shares that exchange's HTTP
+    session and loaded markets."""
     endpoints = endpoints or Endpoints()
     row = await get_connection(session, user_id, connection_id)
+    if isinstance(vault, SignerClient):
+        public = CcxtExchangeClient(
+            endpoints.capabilities(row.exchange),
+            None,
+            base_url=endpoints.url_for(row.exchange),
+            timeout_ms=endpoints.timeout_ms,
+            venue=(venues or {}).get(row.exchange),
+        )
+        proxy = SignerExchangeClient(vault, public, user_id=user_id, connection_id=connection_id)
+        try:
+            yield proxy
+        finally:
+            await proxy.close()
+        return
     source = await _sealed_credentials(session, vault, row)
     client = CcxtExchangeClient(
         endpoints.capabilities(row.exchange),
@@ -392,7 +447,7 @@ _ALERT_FOR = {
 
 async def verify(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Keyring,
     *,
     user_id: int,
     connection_id: int,
@@ -401,18 +456,10 @@ async def verify(
 ) -> ExchangeConnection:
     """Re-check a stored key now (user's "Verify", the hourly sweep, and before trading resumes)."""
     row = await get_connection(session, user_id, connection_id)
-    source = await _sealed_credentials(session, vault, row)
-    credentials = await source()
-    try:
-        check = await check_key(
-            endpoints.capabilities(row.exchange),
-            credentials,
-            now=now,
-            base_url=endpoints.url_for(row.exchange),
-            timeout_ms=endpoints.timeout_ms,
-        )
-    finally:
-        del credentials
+    if isinstance(vault, SignerClient):
+        check = await vault.check_stored(user_id=user_id, connection_id=connection_id)
+    else:
+        check = await check_stored(session, vault, row, endpoints, now)
     previous = row.status
     _apply(row, check, now)
     if check.status.value != previous and check.status in _ALERT_FOR:
@@ -435,9 +482,27 @@ async def verify(
     return row
 
 
+async def check_stored(
+    session: AsyncSession, vault: SecretVault, row: ExchangeConnection, endpoints: Endpoints, now: dt.datetime
+) -> KeyCheck:
+    """The key check of a stored key, opened here (the signer's side, or the embedded mode)."""
+    source = await _sealed_credentials(session, vault, row)
+    credentials = await source()
+    try:
+        return await check_key(
+            endpoints.capabilities(row.exchange),
+            credentials,
+            now=now,
+            base_url=endpoints.url_for(row.exchange),
+            timeout_ms=endpoints.timeout_ms,
+        )
+    finally:
+        del credentials
+
+
 async def reverify_due(
     sessions: async_sessionmaker[AsyncSession],
-    vault: SecretVault,
+    vault: Keyring,
     clock: Clock,
     *,
     endpoints: Endpoints | None = None,
@@ -480,7 +545,7 @@ class ConnectionVerifier:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        vault: SecretVault,
+        vault: Keyring,
         clock: Clock,
         endpoints: Endpoints | None = None,
     ) -> None:
@@ -590,10 +655,12 @@ async def ensure_unconnected(session: AsyncSession, user_id: int, exchange: str)
         )
 
 
-async def venue_key_id(session: AsyncSession, vault: SecretVault, row: ExchangeConnection) -> str | None:
+async def venue_key_id(session: AsyncSession, vault: Keyring, row: ExchangeConnection) -> str | None:
     """The stored API key id of a connection (to revoke it on the sandbox), None without a key."""
     if row.secret_id is None:
         return None
+    if isinstance(vault, SignerClient):
+        return await vault.api_key(user_id=row.user_id, connection_id=row.id)
     try:
         source = await _sealed_credentials(session, vault, row)
     except ServiceError:

@@ -23,9 +23,9 @@ from typing import Any
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
-from qari.adapters.vault import SecretVault
 from qari.core.errors import QariError
 from qari.services import exchange_keys, reports
+from qari.services.exchange_keys import Keyring
 
 QUOTE = "USDT"
 CACHE_SECONDS = 5.0
@@ -148,7 +148,7 @@ async def _marks(client: Any, symbols: set[str]) -> dict[str, Decimal]:
 
 async def portfolio(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Keyring,
     *,
     user_id: int,
     endpoints: exchange_keys.Endpoints,
@@ -208,7 +208,7 @@ async def portfolio(
 
 async def candles(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Keyring,
     *,
     user_id: int,
     endpoints: exchange_keys.Endpoints,

@@ -9,10 +9,10 @@ from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.accounts import User
-from qari.adapters.vault import SecretVault
 from qari.config import Settings
 from qari.ports import Clock
 from qari.services import accounts
+from qari.services.exchange_keys import Keyring
 from qari.web import security
 
 # Ids and offsets beyond what the databases store answer 422, not a 500 from the driver (issue 16):
@@ -31,8 +31,8 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_vault(request: Request) -> SecretVault:
-    vault: SecretVault = request.app.state.vault
+def get_vault(request: Request) -> Keyring:
+    vault: Keyring = request.app.state.vault
     return vault
 
 
@@ -50,7 +50,7 @@ def get_market_clock(request: Request) -> Clock:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
-VaultDep = Annotated[SecretVault, Depends(get_vault)]
+VaultDep = Annotated[Keyring, Depends(get_vault)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 MarketClockDep = Annotated[Clock, Depends(get_market_clock)]
 

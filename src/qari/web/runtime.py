@@ -31,8 +31,10 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     if not hasattr(app.state, "clock"):
         app.state.clock = WallClock()
     try:
-        # Refuses a missing or wrong master key for a database that holds secrets (VaultStartupError).
-        app.state.vault = await open_vault(settings, app.state.sessions)
+        # With `qari serve`, the signer child holds the key and does the vault's work; embedded (tests,
+        # `create_app` alone): refuses a missing or wrong master key for a database holding secrets.
+        signer = getattr(app.state, "signer", None)
+        app.state.vault = signer if signer is not None else await open_vault(settings, app.state.sessions)
         async with telegram_alerts(app.state.sessions, settings) as telegram:
             app.state.telegram = telegram  # None when no bot token: alerts are off
             trading = await start_web_engine(

@@ -29,6 +29,43 @@ async def store_secret(
 ) -> int:
     """Seal `plaintext` and insert it; returns the new row id (flushed, not committed)."""
     sealed = vault.seal(plaintext, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
+    row = await _insert(session, sealed, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
+    # Flushed first, then checked: a rotation committed meanwhile (its lock made this insert wait)
+    # is visible now, and the row is re-sealed under the new key instead of the retired one.
+    latest = await latest_key(session)
+    if latest is not None and latest.version != vault.key_version:
+        if not vault.reload(latest.version, expected_fingerprint=latest.fingerprint):
+            raise DecryptionError(
+                f"the master key was rotated to version {latest.version}; restart with the new master key"
+            )
+        sealed = vault.seal(plaintext, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
+        row.ciphertext, row.nonce, row.wrapped_key = sealed.ciphertext, sealed.nonce, sealed.wrapped_key
+        row.wrap_nonce, row.key_version = sealed.wrap_nonce, sealed.key_version
+        await session.flush()
+    return row.id
+
+
+async def store_sealed(
+    session: AsyncSession, sealed: SealedSecret, *, user_id: int, exchange: str, key_id: str, purpose: str
+) -> int:
+    """Insert a secret the signer sealed (this process never saw the master key); returns the row id.
+    Sealed under a key a rotation retired meanwhile: refused, the caller asks again."""
+    row = await _insert(session, sealed, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
+    latest = await latest_key(session)
+    if latest is not None and latest.version != sealed.key_version:
+        raise DecryptionError(f"the master key was rotated to version {latest.version} meanwhile; try again")
+    return row.id
+
+
+async def latest_key(session: AsyncSession) -> VaultKey | None:
+    return (
+        await session.execute(select(VaultKey).order_by(VaultKey.version.desc()).limit(1))
+    ).scalar_one_or_none()
+
+
+async def _insert(
+    session: AsyncSession, sealed: SealedSecret, *, user_id: int, exchange: str, key_id: str, purpose: str
+) -> VaultSecret:
     row = VaultSecret(
         user_id=user_id,
         purpose=purpose,
@@ -42,21 +79,7 @@ async def store_secret(
     )
     session.add(row)
     await session.flush()
-    # Flushed first, then checked: a rotation committed meanwhile (its lock made this insert wait)
-    # is visible now, and the row is re-sealed under the new key instead of the retired one.
-    latest = (
-        await session.execute(select(VaultKey).order_by(VaultKey.version.desc()).limit(1))
-    ).scalar_one_or_none()
-    if latest is not None and latest.version != vault.key_version:
-        if not vault.reload(latest.version, expected_fingerprint=latest.fingerprint):
-            raise DecryptionError(
-                f"the master key was rotated to version {latest.version}; restart with the new master key"
-            )
-        sealed = vault.seal(plaintext, user_id=user_id, exchange=exchange, key_id=key_id, purpose=purpose)
-        row.ciphertext, row.nonce, row.wrapped_key = sealed.ciphertext, sealed.nonce, sealed.wrapped_key
-        row.wrap_nonce, row.key_version = sealed.wrap_nonce, sealed.key_version
-        await session.flush()
-    return row.id
+    return row
 
 
 async def load_secret(session: AsyncSession, vault: SecretVault, secret_id: int, *, user_id: int) -> str:
@@ -86,6 +109,8 @@ __all__ = [
     "SecretNotFoundError",
     "count_secrets",
     "erase_secret",
+    "latest_key",
     "load_secret",
+    "store_sealed",
     "store_secret",
 ]

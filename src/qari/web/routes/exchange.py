@@ -29,11 +29,11 @@ from qari.adapters.exchanges.keys import KeyStatus
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.adapters.simulator.app import sandbox_base_url, sandbox_problem
-from qari.adapters.vault import SecretVault
 from qari.config import Settings
 from qari.core.time import Clock
 from qari.services import exchange_keys
 from qari.services.errors import ServiceError
+from qari.services.exchange_keys import Keyring
 from qari.web.deps import ClockDep, CurrentUser, RowId, SessionDep, VaultDep
 from qari.web.errors import ErrorBody
 
@@ -154,7 +154,7 @@ def refused(error: exchange_keys.KeyRefusedError) -> JSONResponse:
 
 async def _connect(
     session: AsyncSession,
-    vault: SecretVault,
+    vault: Keyring,
     user: User,
     data: exchange_keys.KeyInput,
     endpoints: exchange_keys.Endpoints,
