@@ -13,3 +13,5 @@ CLOSED_TRADE_LIMIT_S = 15 * 60
 FAST_START = "2026-12-01T12:38:00Z"
 FAST_SPEED = 480.0
 FAST_SPEEDUP = 3
+# Seconds a fast run may take from the connect click (typically 20-45 s on this busy 2-core machine).
+FAST_LIMIT_S = 55.0

@@ -17,6 +17,7 @@ import pytest
 from dashboard_support import LiveServer, RequestLog, open_page, register, require_browser, serve, shoot
 from tests.demo_market import (
     CLOSED_TRADE_LIMIT_S,
+    FAST_LIMIT_S,
     FAST_SPEED,
     FAST_SPEEDUP,
     FAST_START,
@@ -24,7 +25,6 @@ from tests.demo_market import (
 )
 
 FIRST_HOUR = Path(__file__).resolve().parents[2] / "test-artifacts" / "first-hour"
-FAST_LIMIT_S = 45.0
 # A position the engine holds: only filled positions get a "Close now" button (trades.js FILLED).
 OPEN_POSITION = "#positions button[data-close]"
 # A closed trade that was a position: an entry that expired unfilled is "closed" too, without an exit.

@@ -17,6 +17,7 @@ import httpx
 import pytest
 from tests.demo_market import (
     CLOSED_TRADE_LIMIT_S,
+    FAST_LIMIT_S,
     FAST_SPEED,
     FAST_SPEEDUP,
     FAST_START,
@@ -90,7 +91,7 @@ async def _first_position_and_close(
 async def test_demo_when_fresh_install_then_position_opens_and_trade_closes(tmp_path: Path) -> None:
     with live_app(tmp_path, sandbox_speed=FAST_SPEED, sandbox_start=FAST_START) as url:
         opened, closed = await _first_position_and_close(
-            url, limit_s=55.0, speed_once_open=FAST_SPEED * FAST_SPEEDUP
+            url, limit_s=FAST_LIMIT_S, speed_once_open=FAST_SPEED * FAST_SPEEDUP
         )
     print(f"\n{FAST_SPEED:.0f}x: first position after {opened:.1f} s, closed trade after {closed:.1f} s")
     assert opened <= closed
