@@ -64,10 +64,10 @@ class RequestLog:
         ]
 
 
-def shoot(page: object, name: str) -> Path:
-    """Save a full-page screenshot under test-artifacts/browser/."""
-    ARTIFACTS.mkdir(parents=True, exist_ok=True)
-    path = ARTIFACTS / f"{name}.png"
+def shoot(page: object, name: str, folder: Path = ARTIFACTS) -> Path:
+    """Save a full-page screenshot under test-artifacts/browser/ (or `folder`)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    path = folder / f"{name}.png"
     page.evaluate("window.scrollTo(0, 0)")  # type: ignore[attr-defined]
     page.screenshot(path=str(path), full_page=True)  # type: ignore[attr-defined]
     return path
@@ -124,19 +124,25 @@ def _wait_healthy(server: LiveServer, timeout: float) -> None:
 
 
 @contextmanager
-def serve(root: Path, settings: dict[str, str]) -> Iterator[LiveServer]:
+def serve(root: Path, settings: dict[str, str], fresh_install: bool = False) -> Iterator[LiveServer]:
     """`qari serve` in its own process on a free port with these QARI_* settings, the operator account
-    already made (the first account of a fresh install), stopped afterwards."""
+    already made (the first account of a fresh install), stopped afterwards. `fresh_install`: the app as
+    a user starts it in an empty folder: default settings (no inherited QARI_* either) but the port and
+    `settings`, data in ./var, and no account yet."""
     port = free_port()
-    env = {
-        **os.environ,
+    test_settings = {
         "QARI_HOST": "127.0.0.1",
-        "QARI_PORT": str(port),
         "QARI_DATA_DIR": str(root / "var"),
         "QARI_MASTER_KEY_FILE": str(root / "keys" / "master.key"),
         "QARI_EGRESS_IP": "127.0.0.1",
         "QARI_SANDBOX_ADMIN_TOKEN": SANDBOX_ADMIN_TOKEN,
         "QARI_REGISTER_RATE": "1000/minute",  # every browser test registers from 127.0.0.1
+    }
+    inherited = {k: v for k, v in os.environ.items() if not (fresh_install and k.startswith("QARI_"))}
+    env = {
+        **inherited,
+        **({} if fresh_install else test_settings),
+        "QARI_PORT": str(port),
         **settings,
         "PYTHONPATH": os.pathsep.join([str(SRC), os.environ.get("PYTHONPATH", "")]),
     }
@@ -148,9 +154,10 @@ def serve(root: Path, settings: dict[str, str]) -> Iterator[LiveServer]:
     server = LiveServer(url=f"http://127.0.0.1:{port}", data_dir=root / "var", log=log, process=process)
     try:
         _wait_healthy(server, timeout=60)
-        # Make the operator before any test's user, so test users are ordinary fresh accounts.
-        account = {"email": OPERATOR_EMAIL, "password": PASSWORD}
-        assert httpx.post(f"{server.url}/api/v1/auth/register", json=account).status_code == 202
+        if not fresh_install:
+            # Make the operator before any test's user, so test users are ordinary fresh accounts.
+            account = {"email": OPERATOR_EMAIL, "password": PASSWORD}
+            assert httpx.post(f"{server.url}/api/v1/auth/register", json=account).status_code == 202
         yield server
     finally:
         process.terminate()

@@ -15,6 +15,14 @@ from pathlib import Path
 
 import httpx
 import pytest
+from tests.demo_market import (
+    CLOSED_TRADE_LIMIT_S,
+    FAST_LIMIT_S,
+    FAST_SPEED,
+    FAST_SPEEDUP,
+    FAST_START,
+    FIRST_POSITION_LIMIT_S,
+)
 from tests.helpers import register_and_login
 
 from qari.config import load_settings
@@ -80,16 +88,11 @@ async def _first_position_and_close(
         return opened, closed
 
 
-# An hour of market time before ETH/USDT's pullback into its order block (scenarios.py): the fast run
-# starts at a known moment, and once in a position runs 3x faster through the rally to the close; the
-# soak run below starts wherever "now" falls in the scenario cycle, at the default speed throughout.
-FAST_START = "2026-12-01T12:38:00Z"
-FAST_SPEED = 480.0
-
-
 async def test_demo_when_fresh_install_then_position_opens_and_trade_closes(tmp_path: Path) -> None:
     with live_app(tmp_path, sandbox_speed=FAST_SPEED, sandbox_start=FAST_START) as url:
-        opened, closed = await _first_position_and_close(url, limit_s=150.0, speed_once_open=FAST_SPEED * 3)
+        opened, closed = await _first_position_and_close(
+            url, limit_s=FAST_LIMIT_S, speed_once_open=FAST_SPEED * FAST_SPEEDUP
+        )
     print(f"\n{FAST_SPEED:.0f}x: first position after {opened:.1f} s, closed trade after {closed:.1f} s")
     assert opened <= closed
 
@@ -99,6 +102,6 @@ async def test_demo_when_default_speed_then_position_within_5_and_close_within_1
     tmp_path: Path,
 ) -> None:
     with live_app(tmp_path) as url:
-        opened, closed = await _first_position_and_close(url, limit_s=15 * 60)
+        opened, closed = await _first_position_and_close(url, limit_s=CLOSED_TRADE_LIMIT_S)
     print(f"\ndefault speed: first position after {opened:.0f} s, closed trade after {closed:.0f} s")
-    assert opened <= 5 * 60 and closed <= 15 * 60
+    assert opened <= FIRST_POSITION_LIMIT_S and closed <= CLOSED_TRADE_LIMIT_S
