@@ -12,6 +12,7 @@ from qari.adapters.simulator.harness import SandboxServer
 from qari.adapters.simulator.wire import on_tick
 
 D = Decimal
+PRICE_FIELDS = ("lastPrice", "bid1Price", "ask1Price", "prevPrice24h", "highPrice24h", "lowPrice24h")
 
 
 def _d(value: Any) -> Decimal:
@@ -44,7 +45,7 @@ async def test_ccxt_market_data_when_loaded_then_parsed_values_match_the_venue(
         for symbol in ("BTC/USDT", "SOL/USDT", "DOGE/USDT"):
             tick = venue.instrument(symbol).tick_size
             raw = (await ex.fetch_ticker(symbol))["info"]
-            for field in ("lastPrice", "bid1Price", "ask1Price", "prevPrice24h", "highPrice24h", "lowPrice24h"):
+            for field in PRICE_FIELDS:
                 assert D(raw[field]) % tick == 0, f"{symbol} {field} {raw[field]} is off the tick {tick}"
         tickers = await ex.fetch_tickers()
         assert set(tickers) == set(venue.instruments())

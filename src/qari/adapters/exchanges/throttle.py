@@ -77,8 +77,8 @@ def egress_scope(exchange: Any) -> str:
     return "ip:" + (hashlib.sha256(proxy.encode()).hexdigest()[:16] if proxy else "direct")
 
 
-_PROXY_SETTINGS = ("proxyUrl", "proxy_url", "httpProxy", "http_proxy", "httpsProxy", "https_proxy")
-_PROXY_SETTINGS += ("socksProxy", "socks_proxy", "wsProxy", "ws_proxy", "aiohttp_proxy")
+_PROXY_SETTINGS: tuple[str, ...] = ("proxyUrl", "proxy_url", "httpProxy", "http_proxy", "httpsProxy")
+_PROXY_SETTINGS += ("https_proxy", "socksProxy", "socks_proxy", "wsProxy", "ws_proxy", "aiohttp_proxy")
 
 
 class RequestBudgets(Protocol):
