@@ -9,8 +9,10 @@ from typing import Any
 import pytest
 
 from qari.adapters.simulator.harness import SandboxServer
+from qari.adapters.simulator.wire import on_tick
 
 D = Decimal
+PRICE_FIELDS = ("lastPrice", "bid1Price", "ask1Price", "prevPrice24h", "highPrice24h", "lowPrice24h")
 
 
 def _d(value: Any) -> Decimal:
@@ -37,9 +39,14 @@ async def test_ccxt_market_data_when_loaded_then_parsed_values_match_the_venue(
         assert abs(server_ms - sandbox_server.venue.auth_now_ms()) < 5_000
 
         ticker = await ex.fetch_ticker("BTC/USDT")
-        price = venue.price("BTC/USDT")
-        assert _d(ticker["last"]) == price
-        assert ticker["bid"] < ticker["last"] < ticker["ask"]
+        assert _d(ticker["last"]) == on_tick(venue.price("BTC/USDT"), inst.tick_size)
+        assert ticker["bid"] <= ticker["last"] <= ticker["ask"] and ticker["bid"] < ticker["ask"]
+        # Found on the old code: lastPrice (and the 24 h prices) printed with more decimals than the tick.
+        for symbol in ("BTC/USDT", "SOL/USDT", "DOGE/USDT"):
+            tick = venue.instrument(symbol).tick_size
+            raw = (await ex.fetch_ticker(symbol))["info"]
+            for field in PRICE_FIELDS:
+                assert D(raw[field]) % tick == 0, f"{symbol} {field} {raw[field]} is off the tick {tick}"
         tickers = await ex.fetch_tickers()
         assert set(tickers) == set(venue.instruments())
 

@@ -16,6 +16,7 @@ from tests.market_data import MARKET_DATA, needs_market_data
 from qari.adapters.simulator.client import SimulatedExchangeClient
 from qari.adapters.simulator.exchange import SimulatedExchange, to_decimal, venue_float
 from qari.adapters.simulator.prices import CandleReplay
+from qari.adapters.simulator.wire import on_tick
 from qari.core.errors import InsufficientFundsError, OrderNotFoundError, OrderRejectedError
 from qari.core.instrument import InstrumentRules
 from qari.core.market import Ticker
@@ -25,6 +26,22 @@ from qari.ports import ExchangeClient
 
 D = Decimal
 DIP = [(100.0, 100.0, 100.0, 100.0, 1000.0)] * 2 + [(100.0, 100.0, 97.0, 98.0, 1000.0)] * 4
+
+
+async def test_ticker_when_price_is_off_the_tick_then_last_is_on_the_tick_as_the_sandbox_prints_it(
+    make_exchange: MakeExchange,
+) -> None:
+    """Found on the old code: the backtest read 100.0004 where a sandbox replay over HTTP reads the
+    printed (on-tick) 100.000; both must read the same."""
+    venue = make_exchange([(100.0004, 100.0004, 100.0004, 100.0004, 1000.0)] * 4)
+    client = SimulatedExchangeClient(venue, "a")
+    assert venue.instrument("BTC/USDT").tick_size == D("0.001") and venue.price("BTC/USDT") != D(100)
+
+    ticker = await client.fetch_ticker("BTC/USDT")
+
+    assert ticker.last == D("100.000") and ticker.last.as_tuple().exponent == -3
+    assert ticker.bid is not None and ticker.ask is not None
+    assert ticker.bid % D("0.001") == 0 and ticker.ask % D("0.001") == 0
 
 
 async def test_client_when_trading_then_core_types_and_errors(make_exchange: MakeExchange) -> None:
@@ -154,7 +171,7 @@ async def test_client_market_reads_when_real_replay_then_the_decimal_api_as_floa
             assert since == [[float(x) for x in row[:6]] for row in hourly]
             full = venue.ticker(symbol)
             assert (ticker.last, ticker.bid, ticker.ask, ticker.quote_volume_24h) == (
-                full.last,
+                on_tick(full.last, venue.instrument(symbol).tick_size),  # as the sandbox prints it
                 full.bid,
                 full.ask,
                 full.turnover_24h,

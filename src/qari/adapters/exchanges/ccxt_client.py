@@ -15,7 +15,8 @@ large dict (3-9 ms). It is done once per (exchange, URL, timeout) per process, i
 that never opens a session and never sees a key; public and per-call instances are clones of it
 (~0.1 ms). A `CcxtVenue` is the public side of one exchange shared by all the clients of a process
 (one HTTP connection pool, markets loaded once and reused until `markets_max_age`); signed calls take
-their rate-limit budget from the process's one budget per exchange + key (`throttle.RequestBudgets`).
+their rate-limit budget from the process's one budget per exchange + key, public calls from its one
+budget per exchange + egress IP (`throttle.RequestBudgets`).
 
 ccxt's start-up calls QARI does not need are off (`capabilities.ccxt_options`, `has['fetchCurrencies']`),
 and `adjustForTimeDifference` measures the venue's clock; a clock-skew rejection of a read triggers one
@@ -47,7 +48,13 @@ import certifi
 from qari.adapters.exchanges import parse
 from qari.adapters.exchanges.capabilities import ExchangeCapabilities, capabilities_for
 from qari.adapters.exchanges.errors import translate
-from qari.adapters.exchanges.throttle import BUDGETS, RequestBudgets, install_throttler, key_scope
+from qari.adapters.exchanges.throttle import (
+    BUDGETS,
+    RequestBudgets,
+    install_throttler,
+    key_scope,
+    share_public_budget,
+)
 from qari.core.errors import (
     ClockSkewError,
     ExchangeUnavailableError,
@@ -249,12 +256,24 @@ def public_ccxt(
     base_url: str | None = None,
     timeout_ms: int = 10_000,
     rate_limit: bool = True,
+    budgets: RequestBudgets = BUDGETS,
 ) -> ccxt.Exchange:
-    """A credential-free instance owning its HTTP session (opened on first use) and its own rate limiter."""
+    """A credential-free instance owning its HTTP session (opened on first use); see `public_budget`."""
     exchange = clone_ccxt(_template(caps, base_url, timeout_ms, rate_limit))
     exchange.own_session = True
-    install_throttler(exchange)
+    public_budget(exchange, base_url, budgets)
     return exchange
+
+
+def public_budget(exchange: ccxt.Exchange, base_url: str | None, budgets: RequestBudgets) -> None:
+    """A public instance's rate limit: on the venue's own URL, the process's one budget for the exchange
+    and egress IP (venues weigh public calls per IP). Pointed elsewhere (`base_url`: the built-in
+    sandbox, a test server), a limiter of its own: that server counts no weight per IP, and sharing one
+    bucket would make the sandbox's hundreds of users queue behind a live venue's per-IP rate."""
+    if base_url is None:
+        share_public_budget(exchange, budgets)
+    else:
+        install_throttler(exchange)
 
 
 def clear_credentials(exchange: ccxt.Exchange) -> None:
@@ -279,6 +298,7 @@ class CcxtVenue:
         rate_limit: bool = True,
         markets_max_age: float = 300.0,
         clock: Clock | None = None,
+        budgets: RequestBudgets = BUDGETS,
     ) -> None:
         """`clock`: the time on the venue, where it is not the real time (the sandbox's replay: a fill
         history walked window by window up to "now" must stop at the venue's now, not years later)."""
@@ -289,6 +309,7 @@ class CcxtVenue:
         self.timeout_ms = timeout_ms
         self.rate_limit = rate_limit
         self.markets_max_age = markets_max_age
+        self.budgets = budgets
         self._public: ccxt.Exchange | None = None
         self._lock = asyncio.Lock()
         self._rules: dict[str, InstrumentRules] | None = None
@@ -298,15 +319,20 @@ class CcxtVenue:
     def public(self) -> ccxt.Exchange:
         if self._public is None:
             self._public = public_ccxt(
-                self.caps, base_url=self.base_url, timeout_ms=self.timeout_ms, rate_limit=self.rate_limit
+                self.caps,
+                base_url=self.base_url,
+                timeout_ms=self.timeout_ms,
+                rate_limit=self.rate_limit,
+                budgets=self.budgets,
             )
         return self._public
 
     def client_instance(self) -> ccxt.Exchange:
-        """A credential-free instance for one client: this venue's markets, its own rate limiter (one
-        budget per user connection, as the exchange counts per key); `attach` gives it the session."""
+        """A credential-free instance for one client: this venue's markets and public budget
+        (`public_budget`); `attach` gives it the session, `_signed` calls the key's budget."""
         exchange = clone_ccxt(self.public)
-        install_throttler(exchange)
+        exchange.enableRateLimit = self.rate_limit
+        public_budget(exchange, self.base_url, self.budgets)
         return exchange
 
     def attach(self, exchange: ccxt.Exchange) -> ccxt.Exchange:
@@ -396,6 +422,7 @@ class CcxtExchangeClient:
             timeout_ms=timeout_ms,
             rate_limit=rate_limit,
             markets_max_age=float("inf"),  # a client of its own loads the markets once in its life
+            budgets=budgets,
         )
         self._public: ccxt.Exchange | None = None
         self._budgets = budgets
@@ -444,7 +471,7 @@ class CcxtExchangeClient:
             secrets = credentials.values()
             # The key's budget, shared with every client of the process using it (throttle.py).
             scope = key_scope(credentials.api_key)
-            if exchange.enableRateLimit:
+            if self._venue.rate_limit:
                 exchange.throttler = self._budgets.throttler(exchange, scope)
             else:
                 exchange.enableRateLimit = True

@@ -25,6 +25,7 @@ from qari.adapters.simulator.venue import ApiKey, SandboxVenue
 from qari.adapters.simulator.wire import (
     fmt,
     json_request_params,
+    on_tick,
     parse_decimal,
     parse_int,
     transport_fault,
@@ -234,23 +235,26 @@ def tickers(venue: SandboxVenue, params: Params, key: ApiKey | None) -> object:
     symbols = [wanted] if wanted else sorted(venue.exchange.instruments())
     rows = []
     for symbol in symbols:
+        inst = venue.exchange.instrument(symbol)
         t = venue.exchange.ticker(symbol)
-        change = (t.last / t.prev_24h - 1) if t.prev_24h else Decimal(0)
+        tick = inst.tick_size  # Bybit prints prices on the tick: never more decimals than it
+        last, prev = on_tick(t.last, tick), on_tick(t.prev_24h, tick)
+        change = (last / prev - 1) if prev else Decimal(0)
         rows.append(
             {
-                "symbol": venue.exchange.instrument(symbol).venue_id,
-                "bid1Price": fmt(t.bid),
+                "symbol": inst.venue_id,
+                "bid1Price": fmt(on_tick(t.bid, tick)),
                 "bid1Size": fmt(t.bid_size),
-                "ask1Price": fmt(t.ask),
+                "ask1Price": fmt(on_tick(t.ask, tick)),
                 "ask1Size": fmt(t.ask_size),
-                "lastPrice": fmt(t.last),
-                "prevPrice24h": fmt(t.prev_24h),
+                "lastPrice": fmt(last),
+                "prevPrice24h": fmt(prev),
                 "price24hPcnt": fmt(change.quantize(Decimal("0.0001"))),
-                "highPrice24h": fmt(t.high_24h),
-                "lowPrice24h": fmt(t.low_24h),
+                "highPrice24h": fmt(on_tick(t.high_24h, tick)),
+                "lowPrice24h": fmt(on_tick(t.low_24h, tick)),
                 "turnover24h": fmt(t.turnover_24h),
                 "volume24h": fmt(t.volume_24h),
-                "usdIndexPrice": fmt(t.last) if symbol.endswith("/USDT") else "",
+                "usdIndexPrice": fmt(last) if symbol.endswith("/USDT") else "",
             }
         )
     return {"category": "spot", "list": rows}

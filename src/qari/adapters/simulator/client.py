@@ -21,6 +21,7 @@ from qari.adapters.simulator.matching import (
     Order,
     VenueError,
 )
+from qari.adapters.simulator.wire import on_tick
 from qari.core.errors import InsufficientFundsError, OrderNotFoundError, OrderRejectedError, QariError
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
@@ -153,7 +154,10 @@ class SimulatedExchangeClient:
             raise _error(e) from None
 
     def _ticker(self, symbol: str) -> Ticker:
+        """The last price on the tick, as every sandbox protocol prints it (a backtest reads what a
+        sandbox replay reads over HTTP); the best bid and ask are book levels, on the tick already."""
         last, bid, ask, turnover = self.exchange.quote(symbol)
+        last = on_tick(last, self.exchange.instrument(symbol).tick_size)
         return Ticker(symbol, last, bid, ask, turnover, self.exchange.now_ms)
 
     async def fetch_tickers(self) -> dict[str, Ticker]:
