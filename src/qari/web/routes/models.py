@@ -41,6 +41,7 @@ class ModelsPage(BaseModel):
     active_stage: int
     active_version: str
     live_samples: int
+    stage2_min_trades: int = STAGE2_MIN_TRADES
     versions: list[ModelVersionPublic]
 
 
