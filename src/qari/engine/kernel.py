@@ -711,18 +711,21 @@ class ConnectionClients:
 
 
 class HourlyChecks:
-    """The engine's hourly tick: re-verify keys, then queue trial-ending reminders."""
+    """The engine's hourly tick: re-verify keys, queue trial-ending reminders, re-fit Stage 2 when due."""
 
     def __init__(self, verifier: Any, sessions: Any) -> None:
         self.verifier = verifier
         self.sessions = sessions
 
     async def reverify_due(self, at: dt.datetime) -> int:
+        from qari.services.model_refit import refit_stage2
         from qari.services.plans import queue_trial_ending_alerts
 
         count: int = await self.verifier.reverify_due(at)
         async with self.sessions() as session, session.begin():
             await queue_trial_ending_alerts(session, at)
+        async with self.sessions() as session, session.begin():
+            await refit_stage2(session, at)
         return count
 
 

@@ -19,6 +19,7 @@ from qari.analysis.confluence import weighted_score
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.weights import LAYER_CODES, WeightSet
 
+STAGE2_MIN_TRADES = 500  # closed consenting trades before Stage 2 may be fitted (PRODUCT.md §9)
 SHRINK_SAMPLES = 200.0  # a layer's measured value counts half at this many samples on its smaller side
 VOTE_VALUE = {Vote.AGREE: 1.0, Vote.NEUTRAL: 0.0, Vote.AGAINST: -1.0, Vote.ABSTAIN: math.nan}
 FOLDS = 4
