@@ -764,6 +764,14 @@ async def _active_weights(sessions: Any) -> Any:
         return await active_weights(session)
 
 
+async def _personal_weights(sessions: Any, collective: Any, profile: TradingProfile) -> Any:
+    """A Premium user's own weights, blended with the collective active ones (read each cycle)."""
+    from qari.adapters.persistence.learning import personal_weights_for
+
+    async with sessions() as session:
+        return await personal_weights_for(session, profile.user_id, collective)
+
+
 async def build_engine(
     settings: Settings,
     mode: EngineMode,
@@ -829,6 +837,7 @@ async def build_engine(
             state = await session.get(PlatformState, 1)
             return None if state is None else state.operator_user_id
 
+    weights = await _active_weights(sessions)
     executor = ExecutionUnits(
         clients=ConnectionClients(sessions, vault, endpoints, venues),
         profiles=SqlProfileSource(sessions, _key_facts),
@@ -839,9 +848,9 @@ async def build_engine(
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
         guard=OrderGuard(operator=operator),
         config=venue_execution_config(settings.sandbox_protocol),
+        personal=functools.partial(_personal_weights, sessions, weights),
     )
     directory = SqlUserDirectory(sessions)
-    weights = await _active_weights(sessions)
     cycle = EngineCycle(
         mode=mode.value,
         clock=clock,
