@@ -20,6 +20,7 @@ from qari.adapters.persistence.tables.trading import PositionRow
 from qari.analysis.weights import stage1
 from qari.engine.kernel import HourlyChecks
 from qari.services.accounts import register
+from qari.services.audit_log import sentence
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 GOOD = range(1, 5)  # layers 1-4 agree on the winners (+2 R) ...
@@ -102,6 +103,8 @@ async def test_refit_when_due_registers_and_activates_only_what_beats_the_active
                 await session.scalars(select(AuditEntry).where(AuditEntry.action == "learning.refitted"))
             ).all()
             assert [(a.actor_user_id, a.detail["activated"]) for a in audit] == [(None, True)]
+            said = sentence(audit[0].action, audit[0].detail, str)
+            assert said.endswith("activated: it beat the active version")
 
         async with transaction(sessions) as session:  # the later window now contradicts the earlier one
             session.add_all(trade(ids["yes@example.com"], i, i % 2 == 1) for i in range(500, 1000))
