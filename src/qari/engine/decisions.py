@@ -19,7 +19,7 @@ import itertools
 import json
 import math
 import zlib
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 from functools import cache
@@ -30,8 +30,10 @@ import numpy as np
 from pydantic import TypeAdapter
 
 import qari
+from qari.analysis.confluence import weighted_score
 from qari.analysis.context import read_windows
 from qari.analysis.engine import analyse, screen
+from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.verdict import Verdict
 from qari.analysis.weights import WeightSet, stage1
 from qari.core.market import CandleSeries, MarketContext, MarketSnapshot, OrderBook, Ticker
@@ -402,14 +404,39 @@ def _finite_json(value: Any) -> Any:
     return value
 
 
-def gate_inputs(ctx: GateContext, analysis_at: dt.datetime | None = None) -> dict[str, Any]:
-    """The gate's inputs as JSON (pydantic's dataclass serialisation: Decimals as exact strings) and
-    the cycle time of the analysis decision that made the candidate."""
-    return {
+def personal_scoring(weights: WeightSet, layers: Sequence[LayerResult]) -> dict[str, Any]:
+    """A Premium user's own scoring of a shared candidate: the weights (and their version), the layer
+    results they were applied to and the score, so the user decision replays exactly."""
+    return _normal(
+        {
+            "weights_version": weights_version(weights),
+            "weights": weights_json(weights),
+            "layers": [[r.layer, r.vote.value, r.score] for r in layers],
+            "score": weighted_score(tuple(layers), weights),
+        }
+    )
+
+
+def _rescore(scoring: Mapping[str, Any]) -> dict[str, Any]:
+    weights = WeightSet.from_mapping(scoring["weights"])
+    layers = [LayerResult(int(c), "", Vote(v), float(x)) for c, v, x in scoring["layers"]]
+    return personal_scoring(weights, layers)
+
+
+def gate_inputs(
+    ctx: GateContext, analysis_at: dt.datetime | None = None, scoring: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The gate's inputs as JSON (pydantic's dataclass serialisation: Decimals as exact strings), the
+    cycle time of the analysis decision that made the candidate and, for a Premium user, the personal
+    scoring that let the candidate through (`personal_scoring`)."""
+    out = {
         "context": _finite_json(_GATE_CONTEXT.dump_python(ctx, mode="json")),
         "engine_version": engine_version(),
         "analysis_at": None if analysis_at is None else analysis_at.isoformat(),
     }
+    if scoring is not None:
+        out["scoring"] = _normal(dict(scoring))
+    return out
 
 
 def gate_results_json(decision: GateDecision) -> list[dict[str, Any]]:
@@ -424,4 +451,8 @@ def replay_gate(decision_id: str, inputs: Mapping[str, Any], results: list[dict[
     notes = []
     if inputs.get("engine_version") != engine_version():
         notes.append(f"recorded by engine {inputs.get('engine_version')}, replayed by {engine_version()}")
-    return Replay(decision_id, "gate", diff(_normal(results), _normal(replayed)), notes)
+    differences = diff(_normal(results), _normal(replayed))
+    scoring = inputs.get("scoring")
+    if scoring is not None:
+        differences += diff(dict(scoring), _rescore(scoring), "scoring")
+    return Replay(decision_id, "gate", differences, notes)

@@ -189,9 +189,11 @@ class UserExecution:
         daily_closes: Mapping[str, tuple[float, ...]] | None = None,
         journal: JournalFacts | None = None,
         analysis_at: dt.datetime | None = None,
+        scoring: Mapping[str, Any] | None = None,
     ) -> EntryOutcome:
         """Gate the candidate under the user+symbol lock and, if it passes, place Leg 1. `journal`: the
-        journal's facts as read for the unit (see `gate_facts.JournalFacts`), else read here."""
+        journal's facts as read for the unit (see `gate_facts.JournalFacts`), else read here;
+        `scoring`: a Premium user's personal scoring, recorded with the gate's inputs."""
         now = self.clock.now()
         self.orders.guard.know(profile)
         if markets is not None:
@@ -224,7 +226,7 @@ class UserExecution:
                 ],
                 candidate=_candidate_dict(candidate, ctx.entry_price),
                 at=now,
-                inputs=gate_inputs(ctx, analysis_at),
+                inputs=gate_inputs(ctx, analysis_at, scoring),
             )
             if not decision.passed or sizing is None or ctx.instrument is None:
                 return EntryOutcome(decision, await self.store.record_gate(record), None)

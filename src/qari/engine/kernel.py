@@ -711,18 +711,21 @@ class ConnectionClients:
 
 
 class HourlyChecks:
-    """The engine's hourly tick: re-verify keys, then queue trial-ending reminders."""
+    """The engine's hourly tick: re-verify keys, queue trial-ending reminders, re-fit Stage 2 when due."""
 
     def __init__(self, verifier: Any, sessions: Any) -> None:
         self.verifier = verifier
         self.sessions = sessions
 
     async def reverify_due(self, at: dt.datetime) -> int:
+        from qari.services.model_refit import refit_stage2
         from qari.services.plans import queue_trial_ending_alerts
 
         count: int = await self.verifier.reverify_due(at)
         async with self.sessions() as session, session.begin():
             await queue_trial_ending_alerts(session, at)
+        async with self.sessions() as session, session.begin():
+            await refit_stage2(session, at)
         return count
 
 
@@ -759,6 +762,14 @@ async def _active_weights(sessions: Any) -> Any:
 
     async with sessions() as session:
         return await active_weights(session)
+
+
+async def _personal_weights(sessions: Any, collective: Any, profile: TradingProfile) -> Any:
+    """A Premium user's own weights, blended with the collective active ones (read each cycle)."""
+    from qari.adapters.persistence.learning import personal_weights_for
+
+    async with sessions() as session:
+        return await personal_weights_for(session, profile.user_id, collective)
 
 
 async def build_engine(
@@ -826,6 +837,7 @@ async def build_engine(
             state = await session.get(PlatformState, 1)
             return None if state is None else state.operator_user_id
 
+    weights = await _active_weights(sessions)
     executor = ExecutionUnits(
         clients=ConnectionClients(sessions, vault, endpoints, venues),
         profiles=SqlProfileSource(sessions, _key_facts),
@@ -836,9 +848,9 @@ async def build_engine(
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
         guard=OrderGuard(operator=operator),
         config=venue_execution_config(settings.sandbox_protocol),
+        personal=functools.partial(_personal_weights, sessions, weights),
     )
     directory = SqlUserDirectory(sessions)
-    weights = await _active_weights(sessions)
     cycle = EngineCycle(
         mode=mode.value,
         clock=clock,

@@ -21,11 +21,13 @@ from typing import Protocol
 
 import numpy as np
 
+from qari.analysis.weights import WeightSet
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
 from qari.core.time import last_closed_open_ms, to_ms
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit, VerdictLike
+from qari.engine.decisions import personal_scoring
 from qari.engine.execution import ExecutionConfig, UserExecution
 from qari.engine.gate_facts import JournalFacts, read_journal_facts
 from qari.engine.guard import OrderGuard
@@ -37,6 +39,8 @@ from qari.risk.profile import TradingProfile
 log = logging.getLogger("qari.engine.units")
 
 CORRELATION_DAYS = 31
+PERSONAL_PLAN = "premium"  # the plan tier (services/plans.TIERS) whose users score with their own weights
+PersonalWeights = Callable[[TradingProfile], Awaitable[WeightSet]]
 
 
 class ClientSource(Protocol):
@@ -195,7 +199,9 @@ class ExecutionUnits:
         metrics: EngineMetrics | None = None,
         reconcile_every: dt.timedelta = dt.timedelta(minutes=5),
         guard: OrderGuard | None = None,
+        personal: PersonalWeights | None = None,
     ) -> None:
+        self.personal = personal  # Premium users' own weights (None: everyone scores collectively)
         self.clients = clients
         self.profiles = profiles
         self.store = store
@@ -238,8 +244,14 @@ class ExecutionUnits:
             closes = daily_closes(scan)
             symbols = [v.symbol for v in candidates]
             journal: JournalFacts | None = None  # read once, and again only where the unit changed it
+            own = await self.personal(profile) if self.personal and profile.plan == PERSONAL_PLAN else None
             for verdict in candidates:
                 started = time.perf_counter()
+                scoring = None if own is None else personal_scoring(own, verdict.layers)  # type: ignore[arg-type]
+                if scoring is not None and scoring["score"] < own.threshold:  # type: ignore[union-attr]
+                    reason = f"your personal model scores it {scoring['score']:.2f}, below {own.threshold}"  # type: ignore[union-attr]
+                    outcomes.append(GateOutcome(verdict.symbol, False, "personal", reason))
+                    continue
                 if journal is None:
                     journal = await read_journal_facts(self.store, profile, symbols, self.clock.now())
                 outcome = await execution.enter(
@@ -250,6 +262,7 @@ class ExecutionUnits:
                     daily_closes=closes,
                     journal=journal,
                     analysis_at=scan.at,
+                    scoring=scoring,
                 )
                 if outcome.position is not None:
                     # An entry adds a position (this unit holds the user's entry locks, and the entry

@@ -158,12 +158,20 @@ def build_pool(
     return samples, closes(start, end), market.pairs, closes
 
 
-def trade(samples: Sequence[Sample], passes: Callable[[Sample], bool], stage: int, seen: int) -> StageResult:
-    """Take the passing samples in time order, one open trade per symbol (gate 05), and measure."""
+def trade(
+    samples: Sequence[Sample],
+    passes: Callable[[Sample], bool],
+    stage: int,
+    seen: int,
+    *,
+    one_per_symbol: bool = True,
+) -> StageResult:
+    """Take the passing samples in time order, one open trade per symbol (gate 05), and measure. Real
+    trades (anonymised, no symbol) already obeyed the gate: `one_per_symbol=False`."""
     busy: dict[str, int] = {}
     taken: list[Sample] = []
     for s in samples:
-        if busy.get(s.symbol, -1) > s.decided_ms or not passes(s):
+        if (one_per_symbol and busy.get(s.symbol, -1) > s.decided_ms) or not passes(s):
             continue
         taken.append(s)
         busy[s.symbol] = s.outcome_ms
@@ -183,6 +191,11 @@ def trade(samples: Sequence[Sample], passes: Callable[[Sample], bool], stage: in
         round(worst * 100, 2),
         seen,
     )
+
+
+def beats(result: StageResult, reference: StageResult) -> bool:
+    """The rule for automatic activation: out of sample, more R per trade and more R in total."""
+    return result.trades > 0 and result.avg_r > reference.avg_r and result.total_r > reference.total_r
 
 
 def evaluate(
@@ -224,10 +237,7 @@ def evaluate(
         trade(test_set, passes2, 2, len(train_set)),
         trade(test_set, passes3, 3, model.samples if model else 0),
     ]
-    one = results[0]
-    activate = {
-        r.stage: r.trades > 0 and r.avg_r > one.avg_r and r.total_r > one.total_r for r in results[1:]
-    }
+    activate = {r.stage: beats(r, results[0]) for r in results[1:]}
     return train_set, test_set, results, weights2, model, activate
 
 

@@ -19,7 +19,9 @@ from qari.analysis.confluence import weighted_score
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.weights import LAYER_CODES, WeightSet
 
+STAGE2_MIN_TRADES = 500  # closed consenting trades before Stage 2 may be fitted (PRODUCT.md §9)
 SHRINK_SAMPLES = 200.0  # a layer's measured value counts half at this many samples on its smaller side
+PERSONAL_SHRINK = 100.0  # a Premium user's own fit counts half at this many of their closed trades
 VOTE_VALUE = {Vote.AGREE: 1.0, Vote.NEUTRAL: 0.0, Vote.AGAINST: -1.0, Vote.ABSTAIN: math.nan}
 FOLDS = 4
 
@@ -94,6 +96,19 @@ def stage2_weights(samples: Sequence[Sample], base: WeightSet) -> WeightSet:
         trust = n / (n + SHRINK_SAMPLES)
         points.append(round(base.point(value.layer) * (1.0 + trust * (factor - 1.0)), 4))
     return WeightSet("stage2", tuple(points), base.threshold, base.min_agreeing, base.ele_min_agreeing)
+
+
+def personal_weights(own: Sequence[Sample], collective: WeightSet, k: float = PERSONAL_SHRINK) -> WeightSet:
+    """Premium: per-layer points fitted on the user's own closed trades (as Stage 2 does), shrunk
+    toward the collective active weights by n / (n + k), n their number of trades."""
+    fitted = stage2_weights(own, collective)
+    trust = len(own) / (len(own) + k)
+    points = tuple(
+        round(c + trust * (f - c), 4) for c, f in zip(collective.points, fitted.points, strict=True)
+    )
+    return WeightSet(
+        "personal", points, collective.threshold, collective.min_agreeing, collective.ele_min_agreeing
+    )
 
 
 @dataclass(slots=True)

@@ -43,6 +43,7 @@ ALERT_KINDS: tuple[str, ...] = (
     "trial_ending",
     "guard_refused",
     "guard_halt",
+    "model_trained",
 )
 LINK_CODE_TTL = dt.timedelta(minutes=15)
 _WALL = WallClock()

@@ -72,6 +72,10 @@ SENTENCES: dict[str, Callable[[Mapping[str, Any], Callable[[object], str]], str]
     "learning.trained": lambda d, w: f"trained learning model {d.get('version')}",
     "learning.activated": lambda d, w: f"activated learning model {d.get('version')}",
     "learning.rolled_back": lambda d, w: f"rolled the learning model back to {d.get('version')}",
+    "learning.refitted": lambda d, w: (
+        f"re-fitted Stage 2 as {d.get('version')}, "
+        + ("activated: it beat the active version" if d.get("activated") else "not activated")
+    ),
     "platform.changed": _platform,
     "platform.blacklist": _blacklist,
     "plan.set": lambda d, w: f"set the plan of {w(d.get('user_id'))} to {d.get('tier')}",

@@ -24,6 +24,7 @@ TITLES: dict[str, str] = {
     "trial_ending": "Your QARI trial is ending",
     "guard_refused": "Order refused by the blast-radius guard",
     "guard_halt": "Trading halted: activity outside QARI",
+    "model_trained": "Learning: a new Stage 2 version was trained",
 }
 ADVICE: dict[str, str] = {
     "key_invalid": "Connect a new key in Settings → Exchange.",

@@ -20,7 +20,7 @@ from qari.adapters.persistence.tables.trading import PositionRow
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.weights import WeightSet, stage1
 from qari.engine.decisions import weights_json, weights_version
-from qari.learning.stages import Sample
+from qari.learning.stages import Sample, personal_weights
 
 SOURCES = ("backtest", "live")
 
@@ -115,9 +115,19 @@ def _layers(results: list[dict[str, Any]]) -> tuple[LayerResult, ...]:
     )
 
 
-async def consenting_samples(session: AsyncSession) -> list[Sample]:
-    """Closed trades of users who consent now, as anonymised samples ("live"), oldest first."""
+async def personal_weights_for(session: AsyncSession, user_id: int, collective: WeightSet) -> WeightSet:
+    """A Premium user's scoring weights: their own consenting closed trades blended with the collective
+    active weights (`stages.personal_weights`); the collective ones when they have none."""
+    own = await consenting_samples(session, user_id=user_id)
+    return personal_weights(own, collective) if own else collective
+
+
+async def consenting_samples(session: AsyncSession, *, user_id: int | None = None) -> list[Sample]:
+    """Closed trades of users who consent now (`user_id`: that user's only), as anonymised samples
+    ("live"), oldest first."""
     consenting = select(UserSettings.user_id).where(UserSettings.learning_consent.is_(True))
+    if user_id is not None:
+        consenting = consenting.where(UserSettings.user_id == user_id)
     rows = await session.scalars(
         select(PositionRow)
         .where(PositionRow.user_id.in_(consenting))

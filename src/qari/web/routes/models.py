@@ -14,13 +14,11 @@ from qari.adapters.persistence import learning
 from qari.adapters.persistence.tables.learning import ModelVersionRow
 from qari.analysis.weights import stage1
 from qari.engine.decisions import weights_version
-from qari.learning.stages import layer_values, stage2_weights
+from qari.learning.stages import STAGE2_MIN_TRADES, layer_values, stage2_weights
 from qari.services import accounts
 from qari.web.deps import ClockDep, OperatorUser, SessionDep
 
 router = APIRouter(prefix="/admin/models", tags=["admin"])
-
-STAGE2_MIN_TRADES = 500  # closed consenting trades before Stage 2 may be fitted (PRODUCT.md §9)
 
 
 class ModelVersionPublic(BaseModel):
@@ -41,6 +39,7 @@ class ModelsPage(BaseModel):
     active_stage: int
     active_version: str
     live_samples: int
+    stage2_min_trades: int = STAGE2_MIN_TRADES
     versions: list[ModelVersionPublic]
 
 

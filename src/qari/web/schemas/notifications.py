@@ -40,5 +40,5 @@ class AlertPreferences(BaseModel):
     preferences: dict[str, bool] = Field(
         description="entry_leg1, entry_leg2, stop_loss, pt1, pt2, trailing_exit, kill_switch_tripped, "
         "kill_switch_cleared, key_invalid, key_permissions_changed, exchange_unreachable, trial_ending, "
-        "guard_refused, guard_halt"
+        "guard_refused, guard_halt, model_trained"
     )

@@ -1,11 +1,12 @@
 // Operator: users with plan and connection status, waivers, platform blacklist, engine and
-// platform kill switch, audit log.
+// platform kill switch, learning stages (model registry), audit log.
 import { api, clear, fmtTime, h, items, optional, pick, statusBadge, table, toast } from '../lib.js';
 
 const API = {
   users: '/admin/users',
   platform: '/admin/platform',
   audit: '/admin/audit',
+  models: '/admin/models',
   sandboxClock: '/sandbox/clock',
   sandboxSpeed: '/sandbox/speed',
 };
@@ -71,6 +72,37 @@ export default function operator() {
         h('button', { type: 'button', id: 'sandbox-speed-save', onclick: () => set(input.value) }, 'Set speed')));
   }
 
+  // The learning stages (PRODUCT.md §9): which weights the engine scores with, the registry, training,
+  // activation and rollback. A version takes effect when the engine next starts.
+  function stagesCard(models, users) {
+    if (models === null) return null;
+    const emails = new Map(items(users || [], 'users').map((u) => [u.id, u.email]));
+    const who = (v) => (v.activated_by == null ? (v.activated_at ? 'QARI (automatic: it beat the active version)' : '—') : emails.get(v.activated_by) || `user ${v.activated_by}`);
+    const source = (v) => (v.source === 'backtest' ? 'backtest seed (public history)' : 'real trades of consenting users');
+    const metric = (v) => {
+      const m = v.metrics || {};
+      const parts = [['trades', m.trades], ['win rate', m.win_rate], ['average R', m.avg_r], ['profit factor', m.profit_factor]]
+        .filter(([, x]) => typeof x === 'number').map(([k, x]) => `${k} ${Math.abs(x) < 10 && !Number.isInteger(x) ? x.toFixed(2) : x}`);
+      return parts.length ? parts.join(' · ') : 'layer values measured';
+    };
+    const enough = models.live_samples >= models.stage2_min_trades;
+    const stageWords = models.active_stage === 1 ? 'Stage 1: fixed layer weights' : `Stage ${models.active_stage}: weights learned from outcomes`;
+    return h('div', { class: 'card', id: 'learning' }, h('h2', {}, 'Learning stages'),
+      h('p', { id: 'learning-active' }, 'The engine scores with ', h('strong', {}, stageWords), ` (version ${models.active_version}).`),
+      h('p', { class: 'small muted' }, `${models.live_samples} closed trades of users who share data; Stage 2 can be trained from ${models.stage2_min_trades}. A newly activated version is used from the engine's next start.`),
+      h('div', { class: 'row' },
+        h('button', { type: 'button', id: 'learning-train', disabled: !enough, title: enough ? '' : `needs ${models.stage2_min_trades} closed trades of consenting users`, onclick: () => act('POST', `${API.models}/train`, undefined, 'Stage 2 trained; activate it below if you want it used.') }, 'Train Stage 2'),
+        h('button', { type: 'button', id: 'learning-rollback', class: 'secondary', disabled: models.active_stage === 1, onclick: () => act('POST', `${API.models}/rollback`, undefined, 'Rolled back to the previous version.') }, 'Roll back')),
+      table([
+        { label: 'Version', value: (v) => [h('span', { class: 'code-word' }, v.version), v.active ? h('span', { class: 'badge good' }, 'active') : null] },
+        { label: 'Stage', value: (v) => `Stage ${v.stage}` },
+        { label: 'Learned from', value: (v) => [source(v), h('div', { class: 'small muted' }, `${v.samples} samples, ${fmtTime(v.data_from)} → ${fmtTime(v.data_to)}`)] },
+        { label: 'Measured', value: metric },
+        { label: 'Activated by', value: (v) => [who(v), v.activated_at ? h('div', { class: 'small muted' }, fmtTime(v.activated_at)) : null] },
+        { label: '', value: (v) => (v.active || !v.weights ? null : h('button', { type: 'button', class: 'secondary', 'data-activate': v.version, onclick: () => act('POST', `${API.models}/activate`, { version: v.version }, `${v.version} activated.`) }, 'Activate')) },
+      ], models.versions.slice().reverse(), 'No trained versions yet: the engine uses Stage 1.'));
+  }
+
   function auditCard(audit) {
     return h('div', { class: 'card', id: 'audit' }, h('h2', {}, 'Audit log'), audit === null ? h('p', { class: 'muted' }, 'The audit log is not available on this server yet.') : table([
       { label: 'Time', value: (a) => fmtTime(pick(a, 'at', 'created_at', 'time')) },
@@ -85,8 +117,8 @@ export default function operator() {
       if (e.status === 403) { clear(root, h('h1', {}, 'Operator'), h('div', { class: 'notice warn' }, 'Only the platform operator can open this page.')); return; }
       throw e;
     }
-    const [platform, audit, clock] = await Promise.all([optional(API.platform).catch(() => null), optional(API.audit).catch(() => null), optional(API.sandboxClock).catch(() => null)]);
-    clear(root, h('h1', {}, 'Operator'), usersCard(users), platformCard(platform), sandboxCard(clock), auditCard(audit));
+    const [platform, audit, clock, models] = await Promise.all([optional(API.platform).catch(() => null), optional(API.audit).catch(() => null), optional(API.sandboxClock).catch(() => null), optional(API.models).catch(() => null)]);
+    clear(root, h('h1', {}, 'Operator'), usersCard(users), platformCard(platform), stagesCard(models, users), sandboxCard(clock), auditCard(audit));
   }
 
   return {

@@ -324,6 +324,7 @@ const ALERT_LABELS = {
   kill_switch_cleared: 'Kill switch cleared', key_invalid: 'API key invalid', key_permissions_changed: 'API key permissions changed',
   exchange_unreachable: 'Exchange unreachable', trial_ending: 'Free trial ending',
   guard_refused: 'Order refused by the guard', guard_halt: 'Trading halted: activity outside QARI',
+  model_trained: 'Learning: new model trained (operator)',
 };
 
 async function notificationsTab(root) {
