@@ -1,10 +1,11 @@
-"""The `qari` console script: serve | sandbox | scan | backtest | download-data | migrate | replay | vault."""
+"""The `qari` console script: serve | worker | sandbox | scan | backtest | download-data | migrate |
+replay | vault."""
 
 from __future__ import annotations
 
 import typer
 
-from qari.cli import backtest, download, migrate, replay, sandbox, scan, serve, vault
+from qari.cli import backtest, download, migrate, replay, sandbox, scan, serve, vault, worker
 from qari.cli.options import MultiValueGroup
 
 app = typer.Typer(
@@ -14,6 +15,7 @@ app = typer.Typer(
     help="QARI autonomous spot trading platform.",
 )
 app.command("serve")(serve.serve)
+app.command("worker")(worker.worker)
 app.command("sandbox")(sandbox.sandbox)
 app.command("scan")(scan.scan)
 app.command("backtest")(backtest.backtest)

@@ -12,13 +12,15 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import json
 import logging
-import sys
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, cast
 
 from qari.config import Settings
@@ -431,14 +433,15 @@ async def build_sandbox(
     recorder: Any = None,
     timeouts: Timeouts | None = None,
     timeout_ms: int = 10_000,
-    workers: int = 0,
+    broker_url: str | None = None,
+    queue: str | None = None,
     record_decisions: bool = False,
 ) -> StaticRun:
     """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
     ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks).
 
-    With `workers`, the users' units of work run in that many worker processes (`engine/workers.py`),
-    each with its own database connections, venue session and the clients of its own users only."""
+    With `broker_url`, the users' units of work go to the task engine (`engine/tasks.py`): `qari
+    worker` processes started with `sandbox_worker_env(...)` run them."""
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
 
     # One venue for the feed and every user: one HTTP connection pool, markets loaded once per cycle.
@@ -449,26 +452,14 @@ async def build_sandbox(
     executor = None
     on_close: list[Hook] = [public.close, venue.close]
     concurrency = (timeouts or Timeouts()).max_concurrent_users
-    if workers > 0:
-        from qari.engine.workers import PooledExecutor, WorkerPool
+    if broker_url is not None:
+        from qari.engine.tasks import QUEUE, TaskExecutor
 
-        specs = [
-            SandboxWorkerSpec(
-                base_url=base_url,
-                timeout_ms=timeout_ms,
-                accounts={u: a for u, a in accounts.items() if u % workers == index},
-                database_url=database_url,
-                exchange_id=public.exchange_id,
-                cycle_seconds=cadence.cycle_seconds,
-                concurrency=max(1, concurrency // workers),
-                stepped=isinstance(clock, ManualClock),
-            )
-            for index in range(workers)
-        ]
-        pool = WorkerPool(specs)
-        executor = PooledExecutor(pool, clock)
-        on_close.insert(0, pool.close)
-        run = await _static_run(
+        executor = TaskExecutor(database_url, clock, broker_url=broker_url, queue=queue or QUEUE)
+        on_close.insert(0, executor.close)
+        # The queue holds the cycle's units; the workers' threads bound how many run at once.
+        timeouts = replace(timeouts or Timeouts(), max_concurrent_users=max(concurrency, len(accounts)))
+        return await _static_run(
             EngineMode.SANDBOX,
             clock=clock,
             sleep_until=sleep_until,
@@ -483,8 +474,6 @@ async def build_sandbox(
             executor=executor,
             record_decisions="analyse" if record_decisions else None,
         )
-        await pool.start()  # after the parent migrated the database and created the users
-        return run
     clients: dict[int, ExchangeClient] = {
         user_id: _sandbox_client(venue, key, secret) for user_id, (key, secret) in accounts.items()
     }
@@ -525,7 +514,8 @@ class _NoClient:
 
 @dataclass(frozen=True, slots=True)
 class SandboxWorkerSpec:
-    """What a worker process needs to run its users' units of work against the sandbox."""
+    """What a `qari worker` process needs to run sandbox users' units (a JSON file named by
+    `QARI_WORKER_SPEC`): the venue, the users' sandbox keys and the journal."""
 
     base_url: str
     timeout_ms: int
@@ -536,15 +526,42 @@ class SandboxWorkerSpec:
     concurrency: int
     stepped: bool
 
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "accounts": {str(u): list(a) for u, a in self.accounts.items()}})
 
-async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
-    """A worker's own `ExecutionUnits` (the child side of `build_sandbox(workers=...)`)."""
+    @classmethod
+    def from_json(cls, data: str) -> SandboxWorkerSpec:
+        raw = json.loads(data)
+        accounts = {int(u): (str(k), str(s)) for u, (k, s) in raw.pop("accounts").items()}
+        return cls(accounts=accounts, **raw)
+
+
+WORKER_SPEC_ENV = "QARI_WORKER_SPEC"
+
+
+def sandbox_worker_env(
+    spec: SandboxWorkerSpec, directory: Path, broker_url: str, queue: str
+) -> dict[str, str]:
+    """The environment of a sandbox `qari worker`: its spec written to `directory` (0600: keys)."""
+    path = directory / "qari-worker-spec.json"
+    path.touch(mode=0o600)
+    path.write_text(spec.to_json())
+    return {WORKER_SPEC_ENV: str(path), "QARI_BROKER_URL": broker_url, "QARI_TASK_QUEUE": queue}
+
+
+async def worker_parts() -> Any:
+    """A `qari worker` process's units of work (`engine/tasks.py`), built from its sandbox spec."""
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.engine.tasks import WorkerParts
     from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
 
+    where = os.environ.get(WORKER_SPEC_ENV)
+    if not where:
+        raise RuntimeError(f"`qari worker` needs {WORKER_SPEC_ENV} (only sandbox workers exist so far)")
+    spec = SandboxWorkerSpec.from_json(Path(where).read_text())
     clock: Clock = ManualClock(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if spec.stepped else WallClock()
     db = make_engine(spec.database_url, **engine_pool(spec.database_url, spec.concurrency))
     sessions = make_sessionmaker(db)
@@ -576,7 +593,7 @@ async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
         await venue.close()
         await db.dispose()
 
-    return units, set_now, close
+    return WorkerParts(units, set_now, close, spec.database_url, spec.concurrency)
 
 
 # ------------------------------------------------------------------------- live / sandbox (web process)
@@ -881,9 +898,3 @@ async def start_web_engine(
         return handle
     log.info("engine started", extra={"mode": settings.engine_mode})
     return handle
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
-    from qari.engine.workers import serve
-
-    asyncio.run(serve(_sandbox_worker))

@@ -1,0 +1,248 @@
+"""Users' units of work on the task engine (Dramatiq over RabbitMQ, PostgreSQL journal, `qari worker`
+processes, the sandbox venue in its own process): the same decisions as in the engine process, and
+no duplicate or lost unit when workers are SIGKILLed mid-cycle."""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import random
+import signal
+import subprocess
+import uuid
+from collections import Counter
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+from tests.conftest import PG_ADMIN_URL
+from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
+from tests.integration.engine.support import stepped_sandbox_engine
+from tests.market_data import needs_market_data
+from tests.pg_database import fresh_database
+
+from qari.adapters.persistence.tables.engine import EngineUnitRow
+from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
+from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
+from qari.core.time import to_ms
+from qari.engine.cycle import CycleReport, Timeouts
+from qari.engine.kernel import SandboxWorkerSpec, sandbox_worker_env
+from qari.engine.tasks import spawn_worker
+
+PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")
+AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)  # several fresh candidates (benchmarks/cycle.py)
+BROKER = os.environ.get("QARI_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+pytestmark = needs_market_data
+
+
+@pytest.fixture
+def pg_url() -> Iterator[str]:
+    with fresh_database(PG_ADMIN_URL, prefix="qari_tasks") as url:
+        yield url
+
+
+class Workers:
+    """`qari worker` child processes on one private queue; some are SIGKILLed and replaced."""
+
+    def __init__(self, env: dict[str, str], threads: int) -> None:
+        self.env = env
+        self.threads = threads
+        self.processes: list[subprocess.Popen[bytes]] = []
+        self.killed = 0
+
+    def start(self, count: int) -> None:
+        self.processes += [spawn_worker(self.env, self.threads) for _ in range(count)]
+
+    def kill_one(self, rng: random.Random) -> None:
+        victim = rng.choice([p for p in self.processes if p.poll() is None])
+        os.kill(victim.pid, signal.SIGKILL)
+        victim.wait()
+        self.processes.remove(victim)
+        self.killed += 1
+        self.start(1)
+
+    def stop(self) -> None:
+        for p in self.processes:
+            p.send_signal(signal.SIGTERM)
+        for p in self.processes:
+            try:
+                p.wait(30)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+
+
+async def _cycles(
+    sandbox: Any,
+    tmp: Path,
+    database_url: str | None,
+    users: int,
+    workers: int,
+    cycles: int = 1,
+    kills: int = 0,
+) -> dict[str, Any]:
+    """Run `cycles` cycles for `users` users; with `workers`, on the task engine (killing `kills` times)."""
+    start = AT - dt.timedelta(minutes=5)
+    tmp.mkdir(exist_ok=True)
+    accounts = {u: sandbox.create_key(balances={"USDT": "10000"}) for u in range(1, users + 1)}
+    queue = f"qari-test-{uuid.uuid4().hex[:10]}"
+    options: dict[str, Any] = {}
+    if workers:
+        options = {"database_url": database_url, "broker_url": BROKER, "queue": queue}
+    run = await stepped_sandbox_engine(
+        sandbox,
+        tmp,
+        accounts=accounts,
+        start=start,
+        pairs=PAIRS,
+        step=300,
+        timeouts=Timeouts(refresh_seconds=120, user_seconds=120, max_concurrent_users=8),
+        **options,
+    )
+    pool = None
+    if workers:
+        spec = SandboxWorkerSpec(
+            base_url=sandbox.base_url,
+            timeout_ms=10_000,
+            accounts=accounts,
+            database_url=str(database_url),
+            exchange_id="sandbox",
+            cycle_seconds=300,
+            concurrency=8,
+            stepped=True,
+        )
+        pool = Workers(sandbox_worker_env(spec, tmp, BROKER, queue), threads=8)
+        pool.start(workers)
+    reports: list[CycleReport] = []
+    rng = random.Random(18)
+    try:
+        for n in range(cycles):
+            at = AT + dt.timedelta(minutes=5 * n)
+            await run.engine.scheduler.sleep_until(at)
+            cycle = asyncio.create_task(run.engine.cycle.run_cycle(at))
+            for _ in range(kills // cycles if pool else 0):
+                await asyncio.sleep(rng.uniform(0.3, 1.5))
+                assert not cycle.done(), "the kill must land mid-cycle"
+                pool.kill_one(rng)  # type: ignore[union-attr]
+            reports.append(await cycle)
+        if pool is not None:  # let entries fill, then one management tick places their stops
+            managed_at = AT + dt.timedelta(minutes=5 * cycles)
+            await run.engine.scheduler.sleep_until(managed_at)
+            managed = await run.engine.cycle.run_manage(managed_at)
+            assert all(u.error is None for u in managed), Counter(u.error for u in managed)
+        async with run.sessions() as session:
+            counts = {
+                "gates": await session.scalar(select(func.count(GateEvaluationRow.id))),
+                "positions": await session.scalar(select(func.count(PositionRow.id))),
+                "orders": await session.scalar(select(func.count(OrderRow.id))),
+            }
+            if workers:
+                counts["units"] = await session.scalar(
+                    select(func.count()).select_from(EngineUnitRow).where(EngineUnitRow.kind == "enter")
+                )
+            positions = (await session.execute(select(PositionRow.user_id, PositionRow.symbol))).all()
+            bought = set(
+                (await session.scalars(select(PositionRow.id).where(PositionRow.bought_qty > 0))).all()
+            )
+            stops = (
+                await session.execute(
+                    select(OrderRow.position_id, OrderRow.client_order_id).where(OrderRow.role == "stop")
+                )
+            ).all()
+    finally:
+        if pool is not None:
+            pool.stop()
+        await run.engine.stop()
+    venue_orders = [o for key, _ in accounts.values() for o in sandbox.orders(key)]
+    return {
+        "reports": reports,
+        "counts": counts,
+        "positions": positions,
+        "bought": bought,
+        "stops": stops,
+        "venue_orders": venue_orders,
+        "killed": pool.killed if pool else 0,
+    }
+
+
+def _outcomes(report: CycleReport) -> list[Any]:
+    assert all(u.error is None for u in report.units), [u.error for u in report.units]
+    return sorted(
+        (
+            u.unit.user_id,
+            tuple((g.symbol, g.passed, g.blocking_code) for g in u.outcome.gate),
+            u.outcome.orders_sent,
+        )
+        for u in report.units
+        if u.outcome is not None
+    )
+
+
+async def test_cycle_when_units_run_on_two_task_workers_then_same_gates_orders_and_journal(
+    tmp_path: Path, pg_url: str
+) -> None:
+    users = 4
+    with SandboxServer.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        in_process = await _cycles(sandbox, tmp_path / "a", None, users, workers=0)
+    with SandboxServer.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        tasked = await _cycles(sandbox, tmp_path / "b", pg_url, users, workers=2)
+
+    outcomes = _outcomes(tasked["reports"][0])
+    assert len(outcomes) == users and sum(sent for _, _, sent in outcomes) >= users
+    assert tasked["counts"]["gates"] == sum(len(gates) for _, gates, _ in outcomes)
+    assert tasked["counts"]["units"] == users  # one record per (cycle, user)
+    assert outcomes == _outcomes(in_process["reports"][0])
+    assert {k: v for k, v in tasked["counts"].items() if k != "units"} == in_process["counts"]
+
+
+def _assert_exactly_once(result: dict[str, Any], users: int, cycles: int) -> None:
+    venue = result["venue_orders"]
+    ids = Counter(o["orderLinkId"] for o in venue)
+    assert not [i for i, n in ids.items() if n > 1], "duplicate client order ids on the venue"
+    assert result["counts"]["units"] == users * cycles
+    for report in result["reports"]:
+        assert len(report.units) == users
+        assert all(u.error is None for u in report.units), Counter(u.error for u in report.units)
+    # Exactly once in effect: one position per user and symbol, each with its entry order on the venue.
+    per_user_symbol = Counter(result["positions"])
+    assert per_user_symbol and max(per_user_symbol.values()) == 1
+    assert result["counts"]["orders"] >= len(result["positions"])
+    assert len(venue) == result["counts"]["orders"]
+    # Every position with a fill has its protective stop, journaled and open on the venue.
+    open_on_venue = {o["orderLinkId"] for o in venue if o["orderStatus"] in ("New", "Untriggered")}
+    stopped = {position for position, client_id in result["stops"] if client_id in open_on_venue}
+    assert result["bought"], "no entry filled: the stop check would prove nothing"
+    assert result["bought"] <= stopped, sorted(result["bought"] - stopped)
+
+
+async def test_units_when_workers_are_sigkilled_mid_cycle_then_no_duplicate_and_none_lost(
+    tmp_path: Path, pg_url: str
+) -> None:
+    users, cycles = 60, 2
+    with SandboxProcess.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        result = await _cycles(sandbox, tmp_path, pg_url, users, workers=3, cycles=cycles, kills=4)
+    assert result["killed"] == 4
+    _assert_exactly_once(result, users, cycles)
+
+
+@pytest.mark.soak
+async def test_units_when_4_workers_are_sigkilled_20_times_for_500_users_then_exactly_once(
+    tmp_path: Path, pg_url: str
+) -> None:
+    users, cycles = 500, 2
+    with SandboxProcess.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        result = await _cycles(sandbox, tmp_path, pg_url, users, workers=4, cycles=cycles, kills=20)
+    assert result["killed"] == 20
+    _assert_exactly_once(result, users, cycles)
