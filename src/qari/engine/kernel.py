@@ -553,7 +553,7 @@ async def worker_parts() -> Any:
     """A `qari worker` process's units of work (`engine/tasks.py`), built from its sandbox spec."""
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.locks import entry_lock_for
-    from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
     from qari.engine.tasks import WorkerParts
     from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
@@ -563,7 +563,9 @@ async def worker_parts() -> Any:
         raise RuntimeError(f"`qari worker` needs {WORKER_SPEC_ENV} (only sandbox workers exist so far)")
     spec = SandboxWorkerSpec.from_json(Path(where).read_text())
     clock: Clock = ManualClock(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if spec.stepped else WallClock()
-    db = make_engine(spec.database_url, **engine_pool(spec.database_url, spec.concurrency))
+    # Per unit in flight: its user lock and its entry locks hold one connection each, the journal
+    # briefly a third; no overflow, so K workers never take more than K * pool_size server slots.
+    db = make_engine(spec.database_url, pool_size=2 * spec.concurrency + 4, max_overflow=0)
     sessions = make_sessionmaker(db)
     venue = CcxtVenue(
         SANDBOX, base_url=spec.base_url, timeout_ms=spec.timeout_ms, markets_max_age=spec.cycle_seconds
@@ -593,7 +595,7 @@ async def worker_parts() -> Any:
         await venue.close()
         await db.dispose()
 
-    return WorkerParts(units, set_now, close, spec.database_url, spec.concurrency)
+    return WorkerParts(units, set_now, close, db)
 
 
 # ------------------------------------------------------------------------- live / sandbox (web process)

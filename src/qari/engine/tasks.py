@@ -42,7 +42,7 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
+from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
 from qari.core import errors
 from qari.core.time import from_ms, to_ms
@@ -257,19 +257,16 @@ class WorkerParts:
     units: UnitsLike
     set_now: Callable[[dt.datetime], None]
     close: Callable[[], Awaitable[None]]
-    database_url: str
-    concurrency: int
+    db: AsyncEngine  # the units' own; a unit in flight holds one more connection here for its user lock
 
 
 class UnitWorker:
     """Runs units at most once in effect (see module doc)."""
 
     def __init__(self, parts: WorkerParts) -> None:
-        _require_postgresql(parts.database_url)
+        _require_postgresql(parts.db.url.drivername)
         self.parts = parts
-        self.db: AsyncEngine = make_engine(
-            parts.database_url, **engine_pool(parts.database_url, parts.concurrency)
-        )
+        self.db = parts.db
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.db)
         self._scans: dict[tuple[dt.datetime, str], asyncio.Task[ExchangeScan]] = {}
 
@@ -361,7 +358,6 @@ class UnitWorker:
 
     async def close(self) -> None:
         await self.parts.close()
-        await self.db.dispose()
 
 
 _build: Callable[[], Awaitable[WorkerParts]] | None = None
