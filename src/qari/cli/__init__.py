@@ -1,11 +1,11 @@
-"""The `qari` console script: serve | worker | sandbox | scan | backtest | download-data | migrate |
-replay | vault."""
+"""The `qari` console script: serve | web | scheduler | worker | sandbox | scan | backtest |
+download-data | migrate | replay | vault."""
 
 from __future__ import annotations
 
 import typer
 
-from qari.cli import backtest, download, migrate, replay, sandbox, scan, serve, vault, worker
+from qari.cli import backtest, download, migrate, replay, roles, sandbox, scan, serve, vault
 from qari.cli.options import MultiValueGroup
 
 app = typer.Typer(
@@ -15,7 +15,9 @@ app = typer.Typer(
     help="QARI autonomous spot trading platform.",
 )
 app.command("serve")(serve.serve)
-app.command("worker")(worker.worker)
+app.command("web")(roles.web)
+app.command("scheduler")(roles.scheduler)
+app.command("worker")(roles.worker)
 app.command("sandbox")(sandbox.sandbox)
 app.command("scan")(scan.scan)
 app.command("backtest")(backtest.backtest)

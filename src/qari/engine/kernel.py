@@ -549,8 +549,9 @@ def sandbox_worker_env(
     return {WORKER_SPEC_ENV: str(path), "QARI_BROKER_URL": broker_url, "QARI_TASK_QUEUE": queue}
 
 
-async def worker_parts() -> Any:
-    """A `qari worker` process's units of work (`engine/tasks.py`), built from its sandbox spec."""
+async def worker_parts(threads: int) -> Any:
+    """A `qari worker` process's units of work (`engine/tasks.py`): from its sandbox spec when
+    `QARI_WORKER_SPEC` names one, else the stored users' live connections (keys from the vault)."""
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
@@ -560,12 +561,12 @@ async def worker_parts() -> Any:
 
     where = os.environ.get(WORKER_SPEC_ENV)
     if not where:
-        raise RuntimeError(f"`qari worker` needs {WORKER_SPEC_ENV} (only sandbox workers exist so far)")
+        return await _live_worker_parts(threads)
     spec = SandboxWorkerSpec.from_json(Path(where).read_text())
     clock: Clock = ManualClock(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if spec.stepped else WallClock()
     # Per unit in flight: its user lock and its entry locks hold one connection each, the journal
     # briefly a third; no overflow, so K workers never take more than K * pool_size server slots.
-    db = make_engine(spec.database_url, pool_size=2 * spec.concurrency + 4, max_overflow=0)
+    db = make_engine(spec.database_url, pool_size=2 * threads + 4, max_overflow=0)
     sessions = make_sessionmaker(db)
     venue = CcxtVenue(
         SANDBOX, base_url=spec.base_url, timeout_ms=spec.timeout_ms, markets_max_age=spec.cycle_seconds
@@ -596,6 +597,62 @@ async def worker_parts() -> Any:
         await db.dispose()
 
     return WorkerParts(units, set_now, close, db)
+
+
+async def _live_worker_parts(threads: int) -> Any:
+    from qari.adapters.exchanges.capabilities import LIVE_VENUES
+    from qari.adapters.exchanges.ccxt_client import CcxtVenue
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.vault.keys import open_vault
+    from qari.config import get_settings
+    from qari.engine.tasks import WorkerParts
+    from qari.services.exchange_keys import Endpoints
+
+    settings = get_settings()
+    db = make_engine(settings.resolved_database_url, pool_size=2 * threads + 4, max_overflow=0)
+    sessions = make_sessionmaker(db)
+    vault = await open_vault(settings, sessions)
+    endpoints = Endpoints()
+    cadence = cadence_from(settings.cycle_seconds, settings.manage_seconds, settle=2.0)
+    venues = {
+        x: CcxtVenue(x, base_url=endpoints.url_for(x), markets_max_age=cadence.cycle_seconds)
+        for x in LIVE_VENUES
+    }
+    units = live_units(
+        sessions, db, vault, WallClock(), endpoints, venues, EngineMetrics(), cadence.cycle_seconds
+    )
+
+    async def close() -> None:
+        for venue in venues.values():
+            await venue.close()
+        await db.dispose()
+
+    return WorkerParts(units, lambda _now: None, close, db)
+
+
+async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event) -> None:
+    """`qari scheduler`: once leader, the live engine's cycles, management ticks and hourly key
+    checks, with every user's unit sent to the workers; until `stop` is set."""
+    from qari.adapters.persistence import migrate
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.vault.keys import open_vault
+    from qari.engine.tasks import scheduler_leadership
+
+    url = settings.resolved_database_url
+    await asyncio.to_thread(migrate.upgrade, url)
+    db = make_engine(url)
+    sessions = make_sessionmaker(db)
+    try:
+        vault = await open_vault(settings, sessions)
+        async with scheduler_leadership(db):
+            engine = await build_engine(
+                settings, EngineMode.LIVE, sessions=sessions, db_engine=db, vault=vault, broker_url=broker_url
+            )
+            await engine.start()
+            await stop.wait()
+            await engine.stop()
+    finally:
+        await db.dispose()
 
 
 # ------------------------------------------------------------------------- live / sandbox (web process)
@@ -744,6 +801,43 @@ def _with_decisions(settings: Settings, sessions: Any, recorder: Any) -> Any:
     return SqlDecisionRecorder(sessions, inner=recorder, retention=dt.timedelta(days=days))
 
 
+def live_units(
+    sessions: Any,
+    db_engine: Any,
+    vault: Any,
+    clock: Clock,
+    endpoints: Any,
+    venues: Mapping[str, Any],
+    metrics: EngineMetrics,
+    cycle_seconds: int,
+) -> Any:
+    """The users' units of work on stored connections (keys from the vault): in `qari serve`'s
+    engine, or in a `qari worker`."""
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.adapters.persistence.tables.accounts import PlatformState
+    from qari.engine.guard import OrderGuard
+    from qari.engine.units import ExecutionUnits
+    from qari.services.trading_profiles import SqlProfileSource
+
+    async def operator() -> int | None:  # whom the guard's halts alert besides the key's owner
+        async with sessions() as session:
+            state = await session.get(PlatformState, 1)
+            return None if state is None else state.operator_user_id
+
+    return ExecutionUnits(
+        clients=ConnectionClients(sessions, vault, endpoints, dict(venues)),
+        profiles=SqlProfileSource(sessions, _key_facts),
+        store=SqlTradingStore(sessions),
+        locks=entry_lock_for(db_engine, sessions, clock),
+        clock=clock,
+        metrics=metrics,
+        reconcile_every=dt.timedelta(seconds=cycle_seconds),
+        config=venue_execution_config(),
+        guard=OrderGuard(operator=operator),
+    )
+
+
 async def build_engine(
     settings: Settings,
     mode: EngineMode,
@@ -752,20 +846,18 @@ async def build_engine(
     db_engine: Any,
     vault: Any,
     sandbox_venue: Callable[[], Any] | None = None,
+    broker_url: str | None = None,
 ) -> Engine:
-    """Live or sandbox mode inside the web process: users, keys and journal from the database."""
+    """Live or sandbox mode inside the web process: users, keys and journal from the database.
+
+    With `broker_url` (the `qari scheduler` role) the users' units go to the task engine's workers
+    (`engine/tasks.py`) instead of running here."""
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
-    from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.cycles import SqlCycleRecorder
-    from qari.adapters.persistence.repositories.trading import SqlTradingStore
-    from qari.adapters.persistence.tables.accounts import PlatformState
     from qari.adapters.simulator.app import sandbox_base_url
     from qari.analysis.engine import analyse
-    from qari.engine.guard import OrderGuard
-    from qari.engine.units import ExecutionUnits
     from qari.services.exchange_keys import ConnectionVerifier, Endpoints
-    from qari.services.trading_profiles import SqlProfileSource
 
     if mode is EngineMode.BACKTEST:
         raise ValueError("backtests are built with build_backtest(...)")
@@ -799,22 +891,15 @@ async def build_engine(
     metrics = EngineMetrics()
     health = HealthTracker()
 
-    async def operator() -> int | None:  # whom the guard's halts alert besides the key's owner
-        async with sessions() as session:
-            state = await session.get(PlatformState, 1)
-            return None if state is None else state.operator_user_id
+    executor: Any
+    if broker_url is not None:
+        from qari.engine.tasks import TaskExecutor
 
-    executor = ExecutionUnits(
-        clients=ConnectionClients(sessions, vault, endpoints, venues),
-        profiles=SqlProfileSource(sessions, _key_facts),
-        store=SqlTradingStore(sessions),
-        locks=entry_lock_for(db_engine, sessions, clock),
-        clock=clock,
-        metrics=metrics,
-        reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
-        config=venue_execution_config(),
-        guard=OrderGuard(operator=operator),
-    )
+        executor = TaskExecutor(settings.resolved_database_url, clock, broker_url=broker_url)
+    else:
+        executor = live_units(
+            sessions, db_engine, vault, clock, endpoints, venues, metrics, cadence.cycle_seconds
+        )
     directory = SqlUserDirectory(sessions)
     cycle = EngineCycle(
         mode=mode.value,
@@ -845,9 +930,8 @@ async def build_engine(
         for venue in venues.values():
             await venue.close()
 
-    engine = assemble(
-        mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=[close_publics]
-    )
+    on_close: list[Hook] = [close_publics, *([executor.close] if broker_url is not None else [])]
+    engine = assemble(mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=on_close)
     if isinstance(sleep_until, VenueSleeper):
         sleep_until.stopping = engine._stop
     return engine

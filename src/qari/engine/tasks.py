@@ -239,6 +239,26 @@ class TaskExecutor:
         await self._db.dispose()
 
 
+SCHEDULER_LOCK = _unit_lock_key(0) ^ 0x5C4ED  # one key for the whole deployment's scheduler
+
+
+@asynccontextmanager
+async def scheduler_leadership(db: AsyncEngine) -> AsyncIterator[None]:
+    """Held while this process is the one `qari scheduler` that emits cycles: a session-level
+    PostgreSQL advisory lock; a second scheduler waits here, and takes over when the leader's
+    connection ends (PostgreSQL frees the lock). Should two ever emit one cycle, its units are keyed,
+    so each still runs once."""
+    async with db.connect() as conn:
+        conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
+        log.info("waiting to lead the scheduler")
+        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": SCHEDULER_LOCK})
+        log.info("leading the scheduler", extra={"pid": os.getpid()})
+        try:
+            yield
+        finally:
+            await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK})
+
+
 # ------------------------------------------------------------------------------------ worker side
 
 
@@ -360,7 +380,8 @@ class UnitWorker:
         await self.parts.close()
 
 
-_build: Callable[[], Awaitable[WorkerParts]] | None = None
+_build: Callable[[int], Awaitable[WorkerParts]] | None = None
+_threads = 1
 _worker: asyncio.Task[UnitWorker] | None = None
 
 
@@ -372,7 +393,7 @@ async def _unit_worker() -> UnitWorker:
 
         async def build() -> UnitWorker:
             assert _build is not None
-            return UnitWorker(await _build())
+            return UnitWorker(await _build(_threads))
 
         _worker = asyncio.create_task(build())
     return await _worker
@@ -400,11 +421,11 @@ class _CloseUnits(dramatiq.Middleware):
             log.warning("could not close the worker's units: %s", type(e).__name__)
 
 
-def run_worker(build: Callable[[], Awaitable[WorkerParts]], threads: int) -> None:
+def run_worker(build: Callable[[int], Awaitable[WorkerParts]], threads: int) -> None:
     """This process as one task-engine worker with `threads` units in flight, until SIGTERM/SIGINT,
     which drains it: no new messages, the ones in flight finish (or return to the broker)."""
-    global _build
-    _build = build
+    global _build, _threads
+    _build, _threads = build, threads
     broker = dramatiq.get_broker()
     broker.add_middleware(_CloseUnits(), before=AsyncIO)
     worker = dramatiq.Worker(broker, worker_threads=threads)
