@@ -148,7 +148,7 @@ async def bench(
         )
         processes: list[subprocess.Popen[bytes]] = []
         if workers:
-            from qari.engine.tasks import spawn_worker
+            from qari.adapters.tasks import spawn_worker
 
             spec = SandboxWorkerSpec(
                 base_url=sandbox.base_url,

@@ -29,8 +29,8 @@ def worker(
 ) -> None:
     """Run users' units of work from the broker named by QARI_BROKER_URL until SIGTERM (drains)."""
     _broker_url()
+    from qari.adapters.tasks import run_worker
     from qari.engine.kernel import worker_parts
-    from qari.engine.tasks import run_worker
 
     configure_logging()
     run_worker(worker_parts, threads)

@@ -440,7 +440,7 @@ async def build_sandbox(
     """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
     ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks).
 
-    With `broker_url`, the users' units of work go to the task engine (`engine/tasks.py`): `qari
+    With `broker_url`, the users' units of work go to the task engine (`adapters/tasks.py`): `qari
     worker` processes started with `sandbox_worker_env(...)` run them."""
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
 
@@ -453,7 +453,7 @@ async def build_sandbox(
     on_close: list[Hook] = [public.close, venue.close]
     concurrency = (timeouts or Timeouts()).max_concurrent_users
     if broker_url is not None:
-        from qari.engine.tasks import QUEUE, TaskExecutor
+        from qari.adapters.tasks import QUEUE, TaskExecutor
 
         executor = TaskExecutor(database_url, clock, broker_url=broker_url, queue=queue or QUEUE)
         on_close.insert(0, executor.close)
@@ -550,13 +550,13 @@ def sandbox_worker_env(
 
 
 async def worker_parts(threads: int) -> Any:
-    """A `qari worker` process's units of work (`engine/tasks.py`): from its sandbox spec when
+    """A `qari worker` process's units of work (`adapters/tasks.py`): from its sandbox spec when
     `QARI_WORKER_SPEC` names one, else the stored users' live connections (keys from the vault)."""
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
-    from qari.engine.tasks import WorkerParts
+    from qari.adapters.tasks import WorkerParts
     from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
 
     where = os.environ.get(WORKER_SPEC_ENV)
@@ -603,9 +603,9 @@ async def _live_worker_parts(threads: int) -> Any:
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.tasks import WorkerParts
     from qari.adapters.vault.keys import open_vault
     from qari.config import get_settings
-    from qari.engine.tasks import WorkerParts
     from qari.services.exchange_keys import Endpoints
 
     settings = get_settings()
@@ -635,8 +635,8 @@ async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event
     checks, with every user's unit sent to the workers; until `stop` is set."""
     from qari.adapters.persistence import migrate
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.tasks import scheduler_leadership
     from qari.adapters.vault.keys import open_vault
-    from qari.engine.tasks import scheduler_leadership
 
     url = settings.resolved_database_url
     await asyncio.to_thread(migrate.upgrade, url)
@@ -851,7 +851,7 @@ async def build_engine(
     """Live or sandbox mode inside the web process: users, keys and journal from the database.
 
     With `broker_url` (the `qari scheduler` role) the users' units go to the task engine's workers
-    (`engine/tasks.py`) instead of running here."""
+    (`adapters/tasks.py`) instead of running here."""
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.persistence.cycles import SqlCycleRecorder
@@ -893,7 +893,7 @@ async def build_engine(
 
     executor: Any
     if broker_url is not None:
-        from qari.engine.tasks import TaskExecutor
+        from qari.adapters.tasks import TaskExecutor
 
         executor = TaskExecutor(settings.resolved_database_url, clock, broker_url=broker_url)
     else:

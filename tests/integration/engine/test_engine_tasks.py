@@ -12,37 +12,28 @@ import signal
 import subprocess
 import uuid
 from collections import Counter
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
-from tests.conftest import PG_ADMIN_URL
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import stepped_sandbox_engine
 from tests.market_data import needs_market_data
-from tests.pg_database import fresh_database
 
 from qari.adapters.persistence.tables.engine import EngineUnitRow
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
+from qari.adapters.tasks import spawn_worker
 from qari.core.time import to_ms
 from qari.engine.cycle import CycleReport, Timeouts
 from qari.engine.kernel import SandboxWorkerSpec, sandbox_worker_env
-from qari.engine.tasks import spawn_worker
 
 PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)  # several fresh candidates (benchmarks/cycle.py)
 BROKER = os.environ.get("QARI_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
 
 pytestmark = needs_market_data
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    with fresh_database(PG_ADMIN_URL, prefix="qari_tasks") as url:
-        yield url
 
 
 class Workers:

@@ -5,20 +5,11 @@ from __future__ import annotations
 import asyncio
 import subprocess
 import sys
-from collections.abc import Iterator
 
 import pytest
-from tests.conftest import PG_ADMIN_URL
-from tests.pg_database import fresh_database
 
 from qari.adapters.persistence.db import make_engine
-from qari.engine.tasks import scheduler_leadership
-
-
-@pytest.fixture
-def pg_url() -> Iterator[str]:
-    with fresh_database(PG_ADMIN_URL, prefix="qari_roles") as url:
-        yield url
+from qari.adapters.tasks import scheduler_leadership
 
 
 async def test_scheduler_when_a_second_one_starts_then_it_waits_until_the_leader_leaves(pg_url: str) -> None:

@@ -48,7 +48,7 @@ from qari.core import errors
 from qari.core.time import from_ms, to_ms
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit
 
-log = logging.getLogger("qari.engine.tasks")
+log = logging.getLogger("qari.adapters.tasks")
 
 BROKER_ENV = "QARI_BROKER_URL"
 QUEUE_ENV = "QARI_TASK_QUEUE"  # one deployment's queue name on a shared broker (tests: one per run)
