@@ -21,6 +21,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import hashlib
+import itertools
 import logging
 import os
 import pickle
@@ -195,11 +196,10 @@ class TaskExecutor:
                 unit.exchange_id,
                 unit.connection_id,
             )
-            self.broker.enqueue(
-                dramatiq.Message(
-                    queue_name=self.queue, actor_name=run_unit.actor_name, args=args, kwargs={}, options={}
-                )
+            message: dramatiq.Message[Any] = dramatiq.Message(
+                queue_name=self.queue, actor_name=run_unit.actor_name, args=args, kwargs={}, options={}
             )
+            await self._send(message)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="qari-task-results")
         try:
@@ -209,6 +209,18 @@ class TaskExecutor:
                 self._waiting.pop(key, None)
         _raise_recorded(record)
         return record
+
+    async def _send(self, message: dramatiq.Message[Any]) -> None:
+        """Enqueue, retrying while the broker is away (the unit's timeout bounds it). Sending twice is
+        harmless: the unit is keyed, so a duplicate message does nothing."""
+        for attempt in itertools.count():
+            try:
+                await asyncio.to_thread(self.broker.enqueue, message)
+                return
+            except Exception as e:  # the broker client's connection errors differ per broker
+                if attempt == 0:
+                    log.warning("broker unavailable, retrying: %s", type(e).__name__)
+                await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
 
     async def _poll(self) -> None:
         """Resolve the waiting units from their records: one query per (kind, cycle, exchange)."""

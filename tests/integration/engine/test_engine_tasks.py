@@ -10,13 +10,16 @@ import os
 import random
 import signal
 import subprocess
+import time
 import uuid
 from collections import Counter
+from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from sqlalchemy import func, select
+from tests.conftest import free_port, port_open
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import stepped_sandbox_engine
 from tests.market_data import needs_market_data
@@ -75,6 +78,9 @@ async def _cycles(
     workers: int,
     cycles: int = 1,
     kills: int = 0,
+    broker: str = BROKER,
+    during: Callable[[], Awaitable[None]] | None = None,
+    threads: int = 8,
 ) -> dict[str, Any]:
     """Run `cycles` cycles for `users` users; with `workers`, on the task engine (killing `kills` times)."""
     start = AT - dt.timedelta(minutes=5)
@@ -83,7 +89,7 @@ async def _cycles(
     queue = f"qari-test-{uuid.uuid4().hex[:10]}"
     options: dict[str, Any] = {}
     if workers:
-        options = {"database_url": database_url, "broker_url": BROKER, "queue": queue}
+        options = {"database_url": database_url, "broker_url": broker, "queue": queue}
     run = await stepped_sandbox_engine(
         sandbox,
         tmp,
@@ -91,7 +97,7 @@ async def _cycles(
         start=start,
         pairs=PAIRS,
         step=300,
-        timeouts=Timeouts(refresh_seconds=120, user_seconds=120, max_concurrent_users=8),
+        timeouts=Timeouts(refresh_seconds=120, user_seconds=120, manage_seconds=120, max_concurrent_users=8),
         **options,
     )
     pool = None
@@ -106,7 +112,7 @@ async def _cycles(
             concurrency=8,
             stepped=True,
         )
-        pool = Workers(sandbox_worker_env(spec, tmp, BROKER, queue), threads=8)
+        pool = Workers(sandbox_worker_env(spec, tmp, broker, queue), threads=threads)
         pool.start(workers)
     reports: list[CycleReport] = []
     rng = random.Random(18)
@@ -115,10 +121,14 @@ async def _cycles(
             at = AT + dt.timedelta(minutes=5 * n)
             await run.engine.scheduler.sleep_until(at)
             cycle = asyncio.create_task(run.engine.cycle.run_cycle(at))
-            for _ in range(kills // cycles if pool else 0):
-                await asyncio.sleep(rng.uniform(0.3, 1.5))
+            share = kills // cycles if pool else 0
+            for k in range(share):  # kills spread over the cycle's progress, each with units in flight
+                await _recorded(run, at, users * (k + 1) // (share + 2), cycle)
                 assert not cycle.done(), "the kill must land mid-cycle"
                 pool.kill_one(rng)  # type: ignore[union-attr]
+            if during is not None and n == 0:
+                await during()
+                assert not cycle.done(), "the outage must land mid-cycle"
             reports.append(await cycle)
         if pool is not None:  # let entries fill, then one management tick places their stops
             managed_at = AT + dt.timedelta(minutes=5 * cycles)
@@ -139,6 +149,9 @@ async def _cycles(
             bought = set(
                 (await session.scalars(select(PositionRow.id).where(PositionRow.bought_qty > 0))).all()
             )
+            journal = dict(
+                (await session.execute(select(OrderRow.client_order_id, OrderRow.state))).tuples().all()
+            )
             stops = (
                 await session.execute(
                     select(OrderRow.position_id, OrderRow.client_order_id).where(OrderRow.role == "stop")
@@ -154,10 +167,25 @@ async def _cycles(
         "counts": counts,
         "positions": positions,
         "bought": bought,
+        "journal": journal,
         "stops": stops,
         "venue_orders": venue_orders,
         "killed": pool.killed if pool else 0,
     }
+
+
+async def _recorded(run: Any, at: dt.datetime, count: int, cycle: asyncio.Task[Any]) -> None:
+    """Wait until `count` of the cycle's entry units are recorded (or the cycle ended)."""
+    while not cycle.done():
+        async with run.sessions() as session:
+            done = await session.scalar(
+                select(func.count())
+                .select_from(EngineUnitRow)
+                .where(EngineUnitRow.kind == "enter", EngineUnitRow.cycle_at == at)
+            )
+        if done >= count:
+            return
+        await asyncio.sleep(0.02)
 
 
 def _outcomes(report: CycleReport) -> list[Any]:
@@ -206,7 +234,12 @@ def _assert_exactly_once(result: dict[str, Any], users: int, cycles: int) -> Non
     per_user_symbol = Counter(result["positions"])
     assert per_user_symbol and max(per_user_symbol.values()) == 1
     assert result["counts"]["orders"] >= len(result["positions"])
-    assert len(venue) == result["counts"]["orders"]
+    # Every venue order is journaled; a journaled one the venue never got (its worker was killed
+    # between persisting and sending) is found absent, never sent again under a new id.
+    journal: dict[str, str] = result["journal"]
+    assert set(ids) <= set(journal)
+    unsent = {client_id: journal[client_id] for client_id in set(journal) - set(ids)}
+    assert set(unsent.values()) <= {"absent"}, unsent
     # Every position with a fill has its protective stop, journaled and open on the venue.
     open_on_venue = {o["orderLinkId"] for o in venue if o["orderStatus"] in ("New", "Untriggered")}
     stopped = {position for position, client_id in result["stops"] if client_id in open_on_venue}
@@ -217,11 +250,11 @@ def _assert_exactly_once(result: dict[str, Any], users: int, cycles: int) -> Non
 async def test_units_when_workers_are_sigkilled_mid_cycle_then_no_duplicate_and_none_lost(
     tmp_path: Path, pg_url: str
 ) -> None:
-    users, cycles = 60, 2
+    users, cycles = 40, 2
     with SandboxProcess.start(
         data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
     ) as sandbox:
-        result = await _cycles(sandbox, tmp_path, pg_url, users, workers=3, cycles=cycles, kills=4)
+        result = await _cycles(sandbox, tmp_path, pg_url, users, workers=3, cycles=cycles, kills=4, threads=3)
     assert result["killed"] == 4
     _assert_exactly_once(result, users, cycles)
 
@@ -237,3 +270,59 @@ async def test_units_when_4_workers_are_sigkilled_20_times_for_500_users_then_ex
         result = await _cycles(sandbox, tmp_path, pg_url, users, workers=4, cycles=cycles, kills=20)
     assert result["killed"] == 20
     _assert_exactly_once(result, users, cycles)
+
+
+class PrivateRedis:
+    """A Redis of this test's own (append-only, so queued messages survive its restart)."""
+
+    def __init__(self, data: Path) -> None:
+        self.port = free_port()
+        self.url = f"redis://127.0.0.1:{self.port}/0"
+        self.data = data
+        self.process: subprocess.Popen[bytes] | None = None
+
+    def start(self) -> None:
+        self.process = subprocess.Popen(
+            [
+                *("/usr/bin/redis-server", "--port", str(self.port), "--bind", "127.0.0.1"),
+                *("--dir", str(self.data), "--appendonly", "yes", "--appendfsync", "always", "--save", ""),
+            ],
+            stdout=subprocess.DEVNULL,
+        )
+        deadline = time.monotonic() + 10
+        while not port_open(self.port) and time.monotonic() < deadline:
+            time.sleep(0.05)
+
+    def stop(self) -> None:
+        if self.process is not None and self.process.poll() is None:
+            self.process.terminate()  # a clean stop: the append-only file keeps the queue
+            self.process.wait(10)
+
+
+@pytest.fixture
+def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
+    data = tmp_path / "redis"
+    data.mkdir()
+    redis = PrivateRedis(data)
+    redis.start()
+    yield redis
+    redis.stop()
+
+
+async def test_units_when_the_broker_is_down_mid_cycle_then_the_cycle_resumes_exactly_once(
+    tmp_path: Path, pg_url: str, private_redis: PrivateRedis
+) -> None:
+    async def outage() -> None:
+        await asyncio.sleep(0.5)
+        private_redis.stop()
+        await asyncio.sleep(5)
+        private_redis.start()
+
+    users = 40
+    with SandboxProcess.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        result = await _cycles(
+            sandbox, tmp_path, pg_url, users, workers=2, cycles=2, broker=private_redis.url, during=outage
+        )
+    _assert_exactly_once(result, users, 2)
