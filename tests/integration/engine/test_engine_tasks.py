@@ -267,7 +267,9 @@ async def test_units_when_4_workers_are_sigkilled_20_times_for_500_users_then_ex
     with SandboxProcess.start(
         data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
     ) as sandbox:
-        result = await _cycles(sandbox, tmp_path, pg_url, users, workers=4, cycles=cycles, kills=20)
+        result = await _cycles(
+            sandbox, tmp_path, pg_url, users, workers=4, cycles=cycles, kills=20, threads=4
+        )
     assert result["killed"] == 20
     _assert_exactly_once(result, users, cycles)
 
