@@ -121,7 +121,7 @@ async def _cycles(
             at = AT + dt.timedelta(minutes=5 * n)
             await run.engine.scheduler.sleep_until(at)
             cycle = asyncio.create_task(run.engine.cycle.run_cycle(at))
-            share = kills // cycles if pool else 0
+            share = kills if pool and n == 0 else 0  # all in the cold cycle: its units place orders
             for k in range(share):  # kills spread over the cycle's progress, each with units in flight
                 await _recorded(run, at, users * (k + 1) // (share + 2), cycle)
                 assert not cycle.done(), "the kill must land mid-cycle"
