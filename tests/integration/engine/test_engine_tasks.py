@@ -81,6 +81,7 @@ async def _cycles(
     broker: str = BROKER,
     during: Callable[[], Awaitable[None]] | None = None,
     threads: int = 8,
+    unit_seconds: float = 120,
 ) -> dict[str, Any]:
     """Run `cycles` cycles for `users` users; with `workers`, on the task engine (killing `kills` times)."""
     start = AT - dt.timedelta(minutes=5)
@@ -268,7 +269,15 @@ async def test_units_when_4_workers_are_sigkilled_20_times_for_500_users_then_ex
         data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
     ) as sandbox:
         result = await _cycles(
-            sandbox, tmp_path, pg_url, users, workers=4, cycles=cycles, kills=20, threads=4
+            sandbox,
+            tmp_path,
+            pg_url,
+            users,
+            workers=4,
+            cycles=cycles,
+            kills=20,
+            threads=4,
+            unit_seconds=900,  # the sender's wait includes the queue: 500 units on 16 threads
         )
     assert result["killed"] == 20
     _assert_exactly_once(result, users, cycles)
