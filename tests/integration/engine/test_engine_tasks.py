@@ -98,7 +98,9 @@ async def _cycles(
         start=start,
         pairs=PAIRS,
         step=300,
-        timeouts=Timeouts(refresh_seconds=120, user_seconds=120, manage_seconds=120, max_concurrent_users=8),
+        timeouts=Timeouts(
+            refresh_seconds=120, user_seconds=unit_seconds, manage_seconds=unit_seconds, max_concurrent_users=8
+        ),
         **options,
     )
     pool = None
