@@ -99,7 +99,10 @@ async def _cycles(
         pairs=PAIRS,
         step=300,
         timeouts=Timeouts(
-            refresh_seconds=120, user_seconds=unit_seconds, manage_seconds=unit_seconds, max_concurrent_users=8
+            refresh_seconds=120,
+            user_seconds=unit_seconds,
+            manage_seconds=unit_seconds,
+            max_concurrent_users=8,
         ),
         **options,
     )
