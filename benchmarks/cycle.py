@@ -7,12 +7,17 @@ own, as a real exchange is another host, so the wall time is the engine's (`--ve
 it back in a thread of this process). Prints, for a cold cycle (every user enters) and a warm one (the
 same candidates again: every gate blocks on the open position), what the cycle contained (users,
 symbols, candidates, gate evaluations, entries, errors), its wall time, the CPU seconds of the engine
-(and of its worker processes with --workers) and of the venue, and whether the 30 s goal is met.
+(and of its `qari worker` processes with --workers) and of the venue, and whether the 30 s goal is met.
 
-    python benchmarks/cycle.py [--users 1000] [--concurrency 64] [--workers 0]
-                               [--database-url postgresql+asyncpg://HOST/DB] [--venue-in-process]
+    python benchmarks/cycle.py [--users 1000] [--concurrency 64] [--venue-in-process]
+                               [--database-url postgresql+asyncpg://HOST/DB]
+                               [--workers K --broker amqp://guest:guest@127.0.0.1:5672/]
 
-With a PostgreSQL URL the run uses a new database on that server, dropped afterwards.
+With a PostgreSQL URL the run uses a new database on that server, dropped afterwards. With --workers
+the units go through the task engine (Dramatiq on --broker, PostgreSQL required) to K `qari worker`
+processes with --concurrency threads each. The last line reads
+`cycle: users=N workers=K cold=Xs warm=Ys duplicates=D lost=L`, D and L counted on the venue (client
+order ids seen twice) and in the journal (users whose cold-cycle unit has no record or no outcome).
 """
 
 from __future__ import annotations
@@ -21,10 +26,14 @@ import argparse
 import asyncio
 import contextlib
 import datetime as dt
+import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
+import uuid
+from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -33,7 +42,7 @@ from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
 from qari.engine.cycle import CycleReport, Timeouts
-from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
+from qari.engine.kernel import SandboxWorkerSpec, SteppedVenueSleeper, build_sandbox, sandbox_worker_env
 from qari.engine.scheduler import Cadence
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # shared with the tests
@@ -53,6 +62,19 @@ AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)
 
 
 GOAL_SECONDS = 30.0
+
+
+def process_cpu(processes: list[subprocess.Popen[bytes]]) -> float:
+    """User + system CPU the processes have used so far (Linux /proc; 0 elsewhere)."""
+    total = 0.0
+    for process in processes:
+        try:
+            with open(f"/proc/{process.pid}/stat") as f:
+                fields = f.read().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    return total
 
 
 def describe(
@@ -89,6 +111,7 @@ async def bench(
     in_process: bool,
     concurrency: int,
     workers: int,
+    broker: str | None,
 ) -> int:
     start = at0 - dt.timedelta(minutes=5)
     venue = SandboxServer if in_process else SandboxProcess
@@ -108,26 +131,46 @@ async def bench(
         def venue_cpu() -> float | None:
             return None if isinstance(sandbox, SandboxServer) else sandbox.cpu_seconds()
 
+        queue = f"qari-bench-{uuid.uuid4().hex[:10]}"
+        database_url = database_url or f"sqlite+aiosqlite:///{tmp / 'cycle.db'}"
         run = await build_sandbox(
             load_settings(data_dir=tmp, engine_mode="off"),
             base_url=sandbox.base_url,
             accounts=accounts,
-            database_url=database_url or f"sqlite+aiosqlite:///{tmp / 'cycle.db'}",
+            database_url=database_url,
             clock=clock,
             sleep_until=SteppedVenueSleeper(clock, advance),
             cadence=Cadence(cycle_seconds=300, manage_seconds=300),
             symbols=PAIRS,
-            timeouts=Timeouts(refresh_seconds=120, user_seconds=120, max_concurrent_users=concurrency),
-            workers=workers,
+            timeouts=Timeouts(refresh_seconds=120, user_seconds=300, max_concurrent_users=concurrency),
+            broker_url=broker if workers else None,
+            queue=queue,
         )
-        where = f"{workers} worker processes" if workers else "the engine process"
-        print(f"users' units of work: in {where}, {concurrency} in flight at most", flush=True)
+        processes: list[subprocess.Popen[bytes]] = []
+        if workers:
+            from qari.adapters.tasks import spawn_worker
+
+            spec = SandboxWorkerSpec(
+                base_url=sandbox.base_url,
+                timeout_ms=10_000,
+                accounts=accounts,
+                database_url=database_url,
+                exchange_id="sandbox",
+                cycle_seconds=300,
+                concurrency=concurrency,
+                stepped=True,
+            )
+            env = sandbox_worker_env(spec, tmp, str(broker), queue)
+            processes = [spawn_worker(env, concurrency) for _ in range(workers)]
+        where = f"{workers} `qari worker` processes via {broker}" if workers else "the engine process"
+        print(f"users' units of work: in {where}, {concurrency} in flight at most (per process)", flush=True)
+        walls: list[float] = []
         try:
             cycle = run.engine.cycle
+            reports = []
             for label, at in (("cycle 1 (cold)", at0), ("cycle 2 (warm)", at0 + dt.timedelta(minutes=5))):
                 await run.engine.scheduler.sleep_until(at)
-                pool = getattr(run.units, "pool", None)
-                cpu, remote, pooled = time.process_time(), venue_cpu(), pool and pool.cpu_seconds()
+                cpu, remote, pooled = time.process_time(), venue_cpu(), process_cpu(processes)
                 report = await cycle.run_cycle(at)
                 after = venue_cpu()
                 describe(
@@ -135,12 +178,26 @@ async def bench(
                     report,
                     time.process_time() - cpu,
                     None if after is None or remote is None else after - remote,
-                    None if pool is None else pool.cpu_seconds() - pooled,
+                    process_cpu(processes) - pooled if processes else None,
                 )
+                walls.append(report.seconds)
+                reports.append(report)
             timing = cycle.metrics.timing("analysis", {"exchange": "sandbox"})
             print(f"shared analysis per cycle: {timing.total / max(timing.count, 1) * 1000:.0f} ms")
         finally:
+            for process in processes:
+                process.terminate()
+            for process in processes:
+                process.wait(60)
             await run.engine.stop()
+        ids = Counter(o["orderLinkId"] for key, _ in accounts.values() for o in sandbox.orders(key))
+        duplicates = sum(n - 1 for n in ids.values() if n > 1)
+        lost = sum(1 for u in reports[0].units if u.outcome is None)
+        print(
+            f"cycle: users={users} workers={workers} cold={walls[0]:.1f}s warm={walls[1]:.1f}s "
+            f"duplicates={duplicates} lost={lost}",
+            flush=True,
+        )
     return 0
 
 
@@ -160,7 +217,8 @@ def main() -> int:
     parser.add_argument("--users", type=int, default=1000)
     parser.add_argument("--database-url", default=None)
     parser.add_argument("--concurrency", type=int, default=64, help="users' units of work in flight at once")
-    parser.add_argument("--workers", type=int, default=0, help="worker processes for the units (0: none)")
+    parser.add_argument("--workers", type=int, default=0, help="`qari worker` processes (0: in-process)")
+    parser.add_argument("--broker", default=None, help="amqp:// or redis:// URL (with --workers)")
     parser.add_argument("--at", default=AT.isoformat(), help="cycle time in the replay (ISO, UTC)")
     parser.add_argument(
         "--venue-in-process",
@@ -171,6 +229,8 @@ def main() -> int:
     if not DATA.is_dir():
         print(f"needs {DATA}")
         return 1
+    if args.workers and not (args.broker and str(args.database_url).startswith("postgresql")):
+        parser.error("--workers needs --broker and a PostgreSQL --database-url")
     with tempfile.TemporaryDirectory() as tmp, fresh_journal(args.database_url) as database_url:
         at = dt.datetime.fromisoformat(args.at)
         return asyncio.run(
@@ -182,6 +242,7 @@ def main() -> int:
                 args.venue_in_process,
                 args.concurrency,
                 args.workers,
+                args.broker,
             )
         )
 

@@ -1,11 +1,11 @@
-"""The `qari` console script: serve | signer | sandbox | scan | backtest | download-data | migrate |
-replay | vault | learn."""
+"""The `qari` console script: serve | web | scheduler | worker | signer | sandbox | scan | backtest |
+download-data | migrate | replay | vault | learn."""
 
 from __future__ import annotations
 
 import typer
 
-from qari.cli import backtest, download, learn, migrate, replay, sandbox, scan, serve, signer, vault
+from qari.cli import backtest, download, learn, migrate, replay, roles, sandbox, scan, serve, signer, vault
 from qari.cli.options import MultiValueGroup
 
 app = typer.Typer(
@@ -15,6 +15,9 @@ app = typer.Typer(
     help="QARI autonomous spot trading platform.",
 )
 app.command("serve")(serve.serve)
+app.command("web")(roles.web)
+app.command("scheduler")(roles.scheduler)
+app.command("worker")(roles.worker)
 app.command("signer")(signer.signer)
 app.command("sandbox")(sandbox.sandbox)
 app.command("scan")(scan.scan)

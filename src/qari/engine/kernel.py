@@ -13,13 +13,15 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 import functools
+import json
 import logging
-import sys
+import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from decimal import Decimal
 from enum import StrEnum
+from pathlib import Path
 from typing import Any, cast
 
 from qari.config import Settings
@@ -434,15 +436,16 @@ async def build_sandbox(
     recorder: Any = None,
     timeouts: Timeouts | None = None,
     timeout_ms: int = 10_000,
-    workers: int = 0,
+    broker_url: str | None = None,
+    queue: str | None = None,
     record_decisions: bool = False,
 ) -> StaticRun:
     """Sandbox mode over HTTP with a fixed set of sandbox keys: the built-in venue through unmodified
     ccxt, exactly as a live exchange (the offline demo, stepped replays, tests and benchmarks). It speaks
     `settings.sandbox_protocol` (ccxt's class of that name); `accounts`: user -> (key, secret[, passphrase]).
 
-    With `workers`, the users' units of work run in that many worker processes (`engine/workers.py`),
-    each with its own database connections, venue session and the clients of its own users only."""
+    With `broker_url`, the users' units of work go to the task engine (`adapters/tasks.py`): `qari
+    worker` processes started with `sandbox_worker_env(...)` run them."""
     from qari.adapters.exchanges.capabilities import sandbox_capabilities
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
 
@@ -459,27 +462,14 @@ async def build_sandbox(
     executor = None
     on_close: list[Hook] = [public.close, venue.close]
     concurrency = (timeouts or Timeouts()).max_concurrent_users
-    if workers > 0:
-        from qari.engine.workers import PooledExecutor, WorkerPool
+    if broker_url is not None:
+        from qari.adapters.tasks import QUEUE, TaskExecutor
 
-        specs = [
-            SandboxWorkerSpec(
-                base_url=base_url,
-                timeout_ms=timeout_ms,
-                accounts={u: a for u, a in accounts.items() if u % workers == index},
-                database_url=database_url,
-                exchange_id=public.exchange_id,
-                cycle_seconds=cadence.cycle_seconds,
-                concurrency=max(1, concurrency // workers),
-                stepped=isinstance(clock, ManualClock),
-                protocol=protocol,
-            )
-            for index in range(workers)
-        ]
-        pool = WorkerPool(specs)
-        executor = PooledExecutor(pool, clock)
-        on_close.insert(0, pool.close)
-        run = await _static_run(
+        executor = TaskExecutor(database_url, clock, broker_url=broker_url, queue=queue or QUEUE)
+        on_close.insert(0, executor.close)
+        # The queue holds the cycle's units; the workers' threads bound how many run at once.
+        timeouts = replace(timeouts or Timeouts(), max_concurrent_users=max(concurrency, len(accounts)))
+        return await _static_run(
             EngineMode.SANDBOX,
             clock=clock,
             sleep_until=sleep_until,
@@ -495,8 +485,6 @@ async def build_sandbox(
             record_decisions="analyse" if record_decisions else None,
             sandbox_protocol=protocol,
         )
-        await pool.start()  # after the parent migrated the database and created the users
-        return run
     clients: dict[int, ExchangeClient] = {
         user_id: _sandbox_client(venue, *account) for user_id, account in accounts.items()
     }
@@ -539,7 +527,8 @@ class _NoClient:
 
 @dataclass(frozen=True, slots=True)
 class SandboxWorkerSpec:
-    """What a worker process needs to run its users' units of work against the sandbox."""
+    """What a `qari worker` process needs to run sandbox users' units (a JSON file named by
+    `QARI_WORKER_SPEC`): the venue, the users' sandbox keys and the journal."""
 
     base_url: str
     timeout_ms: int
@@ -551,18 +540,48 @@ class SandboxWorkerSpec:
     stepped: bool
     protocol: str = "bybit"
 
+    def to_json(self) -> str:
+        return json.dumps({**asdict(self), "accounts": {str(u): list(a) for u, a in self.accounts.items()}})
 
-async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
-    """A worker's own `ExecutionUnits` (the child side of `build_sandbox(workers=...)`)."""
+    @classmethod
+    def from_json(cls, data: str) -> SandboxWorkerSpec:
+        raw = json.loads(data)
+        accounts = {int(u): tuple(str(x) for x in a) for u, a in raw.pop("accounts").items()}
+        return cls(accounts=accounts, **raw)
+
+
+WORKER_SPEC_ENV = "QARI_WORKER_SPEC"
+
+
+def sandbox_worker_env(
+    spec: SandboxWorkerSpec, directory: Path, broker_url: str, queue: str
+) -> dict[str, str]:
+    """The environment of a sandbox `qari worker`: its spec written to `directory` (0600: keys)."""
+    path = directory / "qari-worker-spec.json"
+    path.touch(mode=0o600)
+    path.write_text(spec.to_json())
+    return {WORKER_SPEC_ENV: str(path), "QARI_BROKER_URL": broker_url, "QARI_TASK_QUEUE": queue}
+
+
+async def worker_parts(threads: int) -> Any:
+    """A `qari worker` process's units of work (`adapters/tasks.py`): from its sandbox spec when
+    `QARI_WORKER_SPEC` names one, else the stored users' live connections (keys from the vault)."""
     from qari.adapters.exchanges.capabilities import sandbox_capabilities
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.locks import entry_lock_for
-    from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.adapters.tasks import WorkerParts
     from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
 
+    where = os.environ.get(WORKER_SPEC_ENV)
+    if not where:
+        return await _live_worker_parts(threads)
+    spec = SandboxWorkerSpec.from_json(Path(where).read_text())
     clock: Clock = ManualClock(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if spec.stepped else WallClock()
-    db = make_engine(spec.database_url, **engine_pool(spec.database_url, spec.concurrency))
+    # Per unit in flight: its user lock and its entry locks hold one connection each, the journal
+    # briefly a third; no overflow, so K workers never take more than K * pool_size server slots.
+    db = make_engine(spec.database_url, pool_size=2 * threads + 4, max_overflow=0)
     sessions = make_sessionmaker(db)
     venue = CcxtVenue(
         sandbox_capabilities(spec.protocol),
@@ -596,7 +615,73 @@ async def _sandbox_worker(spec: SandboxWorkerSpec) -> Any:
         await venue.close()
         await db.dispose()
 
-    return units, set_now, close
+    return WorkerParts(units, set_now, close, db)
+
+
+async def _live_worker_parts(threads: int) -> Any:
+    from qari.adapters.exchanges.capabilities import LIVE_VENUES
+    from qari.adapters.exchanges.ccxt_client import CcxtVenue
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.tasks import WorkerParts
+    from qari.adapters.vault.keys import open_vault
+    from qari.config import get_settings
+    from qari.services.exchange_keys import Endpoints
+
+    settings = get_settings()
+    db = make_engine(settings.resolved_database_url, pool_size=2 * threads + 4, max_overflow=0)
+    sessions = make_sessionmaker(db)
+    vault = await open_vault(settings, sessions)
+    endpoints = Endpoints(sandbox_protocol=settings.sandbox_protocol)
+    cadence = cadence_from(settings.cycle_seconds, settings.manage_seconds, settle=2.0)
+    venues = {
+        x: CcxtVenue(x, base_url=endpoints.url_for(x), markets_max_age=cadence.cycle_seconds)
+        for x in LIVE_VENUES
+    }
+    weights = await _active_weights(sessions)
+    units = live_units(
+        sessions,
+        db,
+        vault,
+        WallClock(),
+        endpoints,
+        venues,
+        EngineMetrics(),
+        cadence.cycle_seconds,
+        config=venue_execution_config(settings.sandbox_protocol),
+        personal=functools.partial(_personal_weights, sessions, weights),
+    )
+
+    async def close() -> None:
+        for venue in venues.values():
+            await venue.close()
+        await db.dispose()
+
+    return WorkerParts(units, lambda _now: None, close, db)
+
+
+async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event) -> None:
+    """`qari scheduler`: once leader, the live engine's cycles, management ticks and hourly key
+    checks, with every user's unit sent to the workers; until `stop` is set."""
+    from qari.adapters.persistence import migrate
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker
+    from qari.adapters.tasks import scheduler_leadership
+    from qari.adapters.vault.keys import open_vault
+
+    url = settings.resolved_database_url
+    await asyncio.to_thread(migrate.upgrade, url)
+    db = make_engine(url)
+    sessions = make_sessionmaker(db)
+    try:
+        vault = await open_vault(settings, sessions)
+        async with scheduler_leadership(db):
+            engine = await build_engine(
+                settings, EngineMode.LIVE, sessions=sessions, db_engine=db, vault=vault, broker_url=broker_url
+            )
+            await engine.start()
+            await stop.wait()
+            await engine.stop()
+    finally:
+        await db.dispose()
 
 
 # ------------------------------------------------------------------------- live / sandbox (web process)
@@ -772,6 +857,47 @@ async def _personal_weights(sessions: Any, collective: Any, profile: TradingProf
         return await personal_weights_for(session, profile.user_id, collective)
 
 
+def live_units(
+    sessions: Any,
+    db_engine: Any,
+    vault: Any,
+    clock: Clock,
+    endpoints: Any,
+    venues: Mapping[str, Any],
+    metrics: EngineMetrics,
+    cycle_seconds: int,
+    *,
+    config: ExecutionConfig,
+    personal: Any = None,
+) -> Any:
+    """The users' units of work on stored connections (keys from the vault): in `qari serve`'s
+    engine, or in a `qari worker`. `personal`: Premium users' blended weights (learning stages)."""
+    from qari.adapters.locks import entry_lock_for
+    from qari.adapters.persistence.repositories.trading import SqlTradingStore
+    from qari.adapters.persistence.tables.accounts import PlatformState
+    from qari.engine.guard import OrderGuard
+    from qari.engine.units import ExecutionUnits
+    from qari.services.trading_profiles import SqlProfileSource
+
+    async def operator() -> int | None:  # whom the guard's halts alert besides the key's owner
+        async with sessions() as session:
+            state = await session.get(PlatformState, 1)
+            return None if state is None else state.operator_user_id
+
+    return ExecutionUnits(
+        clients=ConnectionClients(sessions, vault, endpoints, dict(venues)),
+        profiles=SqlProfileSource(sessions, _key_facts),
+        store=SqlTradingStore(sessions),
+        locks=entry_lock_for(db_engine, sessions, clock),
+        clock=clock,
+        metrics=metrics,
+        reconcile_every=dt.timedelta(seconds=cycle_seconds),
+        config=config,
+        guard=OrderGuard(operator=operator),
+        personal=personal,
+    )
+
+
 async def build_engine(
     settings: Settings,
     mode: EngineMode,
@@ -780,20 +906,18 @@ async def build_engine(
     db_engine: Any,
     vault: Any,
     sandbox_venue: Callable[[], Any] | None = None,
+    broker_url: str | None = None,
 ) -> Engine:
-    """Live or sandbox mode inside the web process: users, keys and journal from the database."""
+    """Live or sandbox mode inside the web process: users, keys and journal from the database.
+
+    With `broker_url` (the `qari scheduler` role) the users' units go to the task engine's workers
+    (`adapters/tasks.py`) instead of running here."""
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
-    from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.cycles import SqlCycleRecorder
-    from qari.adapters.persistence.repositories.trading import SqlTradingStore
-    from qari.adapters.persistence.tables.accounts import PlatformState
     from qari.adapters.simulator.app import sandbox_base_url
     from qari.analysis.engine import analyse
-    from qari.engine.guard import OrderGuard
-    from qari.engine.units import ExecutionUnits
     from qari.services.exchange_keys import ConnectionVerifier, Endpoints
-    from qari.services.trading_profiles import SqlProfileSource
 
     if mode is EngineMode.BACKTEST:
         raise ValueError("backtests are built with build_backtest(...)")
@@ -832,24 +956,25 @@ async def build_engine(
     metrics = EngineMetrics()
     health = HealthTracker()
 
-    async def operator() -> int | None:  # whom the guard's halts alert besides the key's owner
-        async with sessions() as session:
-            state = await session.get(PlatformState, 1)
-            return None if state is None else state.operator_user_id
-
     weights = await _active_weights(sessions)
-    executor = ExecutionUnits(
-        clients=ConnectionClients(sessions, vault, endpoints, venues),
-        profiles=SqlProfileSource(sessions, _key_facts),
-        store=SqlTradingStore(sessions),
-        locks=entry_lock_for(db_engine, sessions, clock),
-        clock=clock,
-        metrics=metrics,
-        reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
-        guard=OrderGuard(operator=operator),
-        config=venue_execution_config(settings.sandbox_protocol),
-        personal=functools.partial(_personal_weights, sessions, weights),
-    )
+    executor: Any
+    if broker_url is not None:
+        from qari.adapters.tasks import TaskExecutor
+
+        executor = TaskExecutor(settings.resolved_database_url, clock, broker_url=broker_url)
+    else:
+        executor = live_units(
+            sessions,
+            db_engine,
+            vault,
+            clock,
+            endpoints,
+            venues,
+            metrics,
+            cadence.cycle_seconds,
+            config=venue_execution_config(settings.sandbox_protocol),
+            personal=functools.partial(_personal_weights, sessions, weights),
+        )
     directory = SqlUserDirectory(sessions)
     cycle = EngineCycle(
         mode=mode.value,
@@ -880,9 +1005,8 @@ async def build_engine(
         for venue in venues.values():
             await venue.close()
 
-    engine = assemble(
-        mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=[close_publics]
-    )
+    on_close: list[Hook] = [close_publics, *([executor.close] if broker_url is not None else [])]
+    engine = assemble(mode, clock, sleep_until, cadence, cycle, on_start=[reconcile_all], on_close=on_close)
     if isinstance(sleep_until, VenueSleeper):
         sleep_until.stopping = engine._stop
     return engine
@@ -935,9 +1059,3 @@ async def start_web_engine(
         return handle
     log.info("engine started", extra={"mode": settings.engine_mode})
     return handle
-
-
-if __name__ == "__main__" and sys.argv[1:] == ["--worker"]:
-    from qari.engine.workers import serve
-
-    asyncio.run(serve(_sandbox_worker))

@@ -1,13 +1,22 @@
-"""In-process engine metrics: cycle time, gate outcomes, order latency and errors.
+"""Engine metrics: cycle time, gate outcomes, order latency and errors.
 
-One `EngineMetrics` per engine (no module globals). Counters and timings are keyed by a name and
-sorted label pairs; `snapshot()` feeds /healthz and `prometheus_text()` a scrape endpoint.
+Every count and timing goes to `prometheus_client` (`qari_<name>_total` counters and
+`qari_<name>_seconds` histograms), served at `/metrics` by `exposition()`; with
+`PROMETHEUS_MULTIPROC_DIR` set (web workers, `qari worker` processes on one machine) it uses the
+library's multi-process mode, so one scrape sees every process. `EngineMetrics` also keeps this
+engine's own figures for /healthz (`snapshot()`) and the benchmarks (`timing()`).
 """
 
 from __future__ import annotations
 
+import os
+import threading
 from collections import deque
 from dataclasses import dataclass, field
+from typing import cast
+
+import prometheus_client
+from prometheus_client import CollectorRegistry, multiprocess
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -61,8 +70,12 @@ class EngineMetrics:
     def inc(self, name: str, labels: dict[str, str] | None = None, amount: int = 1) -> None:
         key = (name, _labels(labels))
         self.counters[key] = self.counters.get(key, 0) + amount
+        counter = _exported(prometheus_client.Counter, f"qari_{name}", labels)
+        cast(prometheus_client.Counter, counter).inc(amount)
 
     def observe(self, name: str, seconds: float, labels: dict[str, str] | None = None) -> None:
+        histogram = _exported(prometheus_client.Histogram, f"qari_{name}_seconds", labels)
+        cast(prometheus_client.Histogram, histogram).observe(seconds)
         key = (name, _labels(labels))
         timing = self.timings.get(key)
         if timing is None:
@@ -82,16 +95,6 @@ class EngineMetrics:
         timings = {_key(name, labels): t.as_dict() for (name, labels), t in sorted(self.timings.items())}
         return {"counters": counters, "timings": timings}
 
-    def prometheus_text(self) -> str:
-        lines: list[str] = []
-        for (name, labels), value in sorted(self.counters.items()):
-            lines.append(f"qari_{name}_total{_prom_labels(labels)} {value}")
-        for (name, labels), t in sorted(self.timings.items()):
-            base = f"qari_{name}_seconds"
-            lines.append(f"{base}_count{_prom_labels(labels)} {t.count}")
-            lines.append(f"{base}_sum{_prom_labels(labels)} {t.total:.6f}")
-        return "\n".join(lines) + "\n"
-
 
 def _key(name: str, labels: Labels) -> str:
     if not labels:
@@ -99,10 +102,44 @@ def _key(name: str, labels: Labels) -> str:
     return name + "{" + ",".join(f"{k}={v}" for k, v in labels) + "}"
 
 
-def _prom_labels(labels: Labels) -> str:
-    if not labels:
-        return ""
-    escaped = (
-        f'{k}="{v.replace(chr(92), chr(92) * 2).replace(chr(34), chr(92) + chr(34))}"' for k, v in labels
-    )
-    return "{" + ",".join(escaped) + "}"
+# One label schema per exported metric (Prometheus needs fixed label names); labels a call leaves
+# out are exported as "".
+LABEL_NAMES: dict[str, tuple[str, ...]] = {
+    "qari_errors": ("kind", "exchange"),
+    "qari_candidates": ("exchange",),
+    "qari_entries_paused": ("exchange",),
+    "qari_gate_blocked": ("check",),
+    "qari_analysis_seconds": ("exchange",),
+    "qari_market_data_seconds": ("exchange",),
+    "qari_order_latency_seconds": ("exchange",),
+}
+_exported_metrics: dict[str, prometheus_client.Counter | prometheus_client.Histogram] = {}
+_exported_lock = threading.Lock()
+
+
+def _exported(
+    kind: type[prometheus_client.Counter] | type[prometheus_client.Histogram],
+    name: str,
+    labels: dict[str, str] | None,
+) -> prometheus_client.Counter | prometheus_client.Histogram:
+    """The process's one exported metric of that name (the library's registry is per process)."""
+    with _exported_lock:
+        metric = _exported_metrics.get(name)
+        if metric is None:
+            names = LABEL_NAMES.get(name, tuple(sorted(labels or {})))
+            metric = _exported_metrics[name] = kind(name, f"QARI engine: {name}", names)
+    names = metric._labelnames
+    if not names:
+        return metric
+    given = labels or {}
+    return metric.labels(*(given.get(n, "") for n in names))
+
+
+def exposition() -> tuple[bytes, str]:
+    """The Prometheus text exposition of this process, or of every process sharing
+    `PROMETHEUS_MULTIPROC_DIR`; and its content type."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        registry = CollectorRegistry()
+        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
+        return prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST
+    return prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST

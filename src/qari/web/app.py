@@ -6,9 +6,10 @@ from __future__ import annotations
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Response
 
 from qari.config import Settings, get_settings
+from qari.engine.metrics import exposition
 from qari.logging import install_secret_masking
 from qari.web.dashboard import mount_dashboard
 from qari.web.errors import ERROR_RESPONSES, BodySizeLimit, RegisterBodySecrets, install_error_handlers
@@ -52,6 +53,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             body["status"] = "degraded"
             body["reasons"] = reasons
         return body
+
+    @app.get("/metrics", tags=["system"], include_in_schema=False)
+    async def metrics() -> Response:
+        """Prometheus scrape: the engine's counters and timings (every process in multi-process mode)."""
+        body, content_type = exposition()
+        return Response(body, media_type=content_type)
 
     if settings.sandbox_mounted:
         from qari.adapters.simulator.app import mount_sandbox

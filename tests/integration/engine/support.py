@@ -153,6 +153,7 @@ async def stepped_sandbox_engine(
     pairs: tuple[str, ...],
     step: int = 900,
     database: str = "engine.db",
+    database_url: str | None = None,
     **options: Any,
 ) -> Any:
     """The engine in sandbox mode against a `SandboxServer` whose market clock the engine steps, in the
@@ -173,7 +174,7 @@ async def stepped_sandbox_engine(
         load_settings(data_dir=tmp, engine_mode="off", sandbox_protocol=sandbox.protocol),
         base_url=sandbox.base_url,
         accounts=accounts,
-        database_url=f"sqlite+aiosqlite:///{tmp / database}",
+        database_url=database_url or f"sqlite+aiosqlite:///{tmp / database}",
         clock=clock,
         sleep_until=SteppedVenueSleeper(clock, advance),
         cadence=Cadence(cycle_seconds=step, manage_seconds=step),

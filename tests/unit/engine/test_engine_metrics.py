@@ -1,6 +1,12 @@
 from __future__ import annotations
 
-from qari.engine.metrics import EngineMetrics
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from qari.engine.metrics import EngineMetrics, exposition
 
 
 def test_metrics_when_counted_and_timed_then_snapshot_reports_both() -> None:
@@ -19,12 +25,43 @@ def test_metrics_when_counted_and_timed_then_snapshot_reports_both() -> None:
     assert cycle["max"] == 0.3
 
 
-def test_metrics_when_rendered_for_prometheus_then_labels_are_quoted() -> None:
+def test_metrics_when_exported_then_prometheus_client_renders_them_with_quoted_labels() -> None:
     metrics = EngineMetrics()
-    metrics.inc("errors", {"kind": 'a"b'})
-    metrics.observe("order_latency", 0.5, {"exchange": "bybit"})
+    kind = f'a"b-{uuid.uuid4().hex[:6]}'
+    metrics.inc("errors", {"kind": kind})
+    metrics.observe("order_latency", 0.5, {"exchange": "bybit-test"})
 
-    text = metrics.prometheus_text()
+    text = exposition()[0].decode()
 
-    assert 'qari_errors_total{kind="a\\"b"} 1' in text
-    assert 'qari_order_latency_seconds_count{exchange="bybit"} 1' in text
+    assert f'qari_errors_total{{exchange="",kind="{kind.replace(chr(34), chr(92) + chr(34))}"}} 1.0' in text
+    assert 'qari_order_latency_seconds_count{exchange="bybit-test"} 1.0' in text
+
+
+_CHILD = """
+import os
+import subprocess
+import sys
+import uuid
+from pathlib import Path
+
+from qari.engine.metrics import EngineMetrics, exposition
+EngineMetrics().inc("gate_blocked", {"check": "G10"}, 2)
+"""
+
+
+def test_metrics_when_several_processes_share_a_multiproc_dir_then_one_scrape_sums_them(
+    tmp_path: Path,
+) -> None:
+    env = {**os.environ, "PROMETHEUS_MULTIPROC_DIR": str(tmp_path), "PYTHONPATH": os.pathsep.join(sys.path)}
+    for _ in range(3):
+        subprocess.run([sys.executable, "-c", _CHILD], env=env, check=True, timeout=60)
+    scrape = subprocess.run(
+        [sys.executable, "-c", "from qari.engine.metrics import exposition; print(exposition()[0].decode())"],
+        env=env,
+        check=True,
+        timeout=60,
+        capture_output=True,
+        text=True,
+    ).stdout
+
+    assert 'qari_gate_blocked_total{check="G10"} 6.0' in scrape

@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import JSON, BigInteger, Float, ForeignKey, Index, Integer, LargeBinary, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from qari.adapters.persistence.base import Base
@@ -59,3 +59,28 @@ class EngineGateOutcomeRow(Base):
     passed: Mapped[bool]
     blocking_code: Mapped[str | None] = mapped_column(String(8), nullable=True)
     reason: Mapped[str] = mapped_column(Text, default="")
+
+
+class EngineUnitRow(Base):
+    """A unit of work done: (kind, cycle, exchange, user) is the key, so a redelivered or duplicated task
+    message finds its unit here and does nothing twice (docs/task-engine.md)."""
+
+    __tablename__ = "engine_units"
+
+    kind: Mapped[str] = mapped_column(String(16), primary_key=True)  # enter | manage | reconcile
+    cycle_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    exchange_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    user_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    finished_at: Mapped[dt.datetime]
+    outcome: Mapped[dict[str, Any]] = mapped_column(JSON)
+
+
+class EngineSharedScanRow(Base):
+    """A cycle's shared scan of one exchange, stored once for every worker's units to read (the task
+    message carries only the unit's key). Written and read only by the engine's own processes."""
+
+    __tablename__ = "engine_shared_scans"
+
+    cycle_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
+    exchange_id: Mapped[str] = mapped_column(String(32), primary_key=True)
+    body: Mapped[bytes] = mapped_column(LargeBinary)
