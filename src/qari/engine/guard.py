@@ -44,7 +44,11 @@ FOREIGN_MEMORY = dt.timedelta(hours=24)
 class GuardRefusedError(RejectedError):
     """The guard refused to send the order (never sent: nothing to look up on the venue)."""
 
-    def __init__(self, verdict: GuardVerdict) -> None:
+    def __init__(self, verdict: GuardVerdict | str) -> None:
+        """From the verdict, or from its message as it crossed the signer's socket (`guard <code>: …`)."""
+        if isinstance(verdict, str):
+            code, _, reason = verdict.removeprefix("guard ").partition(": ")
+            verdict = GuardVerdict(False, code, reason)
         super().__init__(f"guard {verdict.code}: {verdict.reason}", code=verdict.code)
         self.verdict = verdict
 
@@ -105,34 +109,62 @@ class OrderGuard:
         request = GuardOrder(
             order.user_id, exchange_id, order.symbol, order.side, order.qty_base, order.price
         )
-        if order.side is Side.SELL:  # never refused, nothing to read
+        await self.check(
+            request,
+            exchange,
+            store,
+            now,
+            client_order_id=order.client_order_id,
+            order_id=order.id,
+            position_id=order.position_id,
+        )
+
+    async def check(
+        self,
+        request: GuardOrder,
+        exchange: ExchangeClient,
+        store: TradingStore,
+        now: dt.datetime,
+        *,
+        client_order_id: str,
+        order_id: int | None = None,
+        position_id: int | None = None,
+    ) -> None:
+        """The one enforcement of the policy, for the engine (`admit`) and the signer (which knows only
+        the request): read the venue's facts and the day's journaled buys (this order excluded), judge,
+        and on a refusal log, record (on the position if known, else as an alert) and raise."""
+        if request.side is Side.SELL:  # never refused, nothing to read
             return
-        limits = self.limits_for(order.user_id)
-        market = await self._facts(exchange, order.symbol, limits.depth_band_pct)
-        journaled = await store.buy_orders_since(order.user_id, day_window(now)[0])
+        limits = self.limits_for(request.user_id)
+        market = await self._facts(exchange, request.symbol, limits.depth_band_pct)
+        journaled = await store.buy_orders_since(request.user_id, day_window(now)[0])
         sent = [
             SentBuy(o.qty_base, o.price, o.filled_base, o.avg_price, o.state in TERMINAL)
             for o in journaled
-            if o.id != order.id and o.client_order_id != order.client_order_id
+            if (order_id is None or o.id != order_id) and o.client_order_id != client_order_id
         ]
         verdict = evaluate_guard(
             request,
             market,
             limits,
             spent_today_usdt=spent_today(sent),
-            halted=self.halted(exchange_id, order.user_id, order.symbol),
+            halted=self.halted(request.exchange_id, request.user_id, request.symbol),
         )
         if verdict.allowed:
             return
         log.warning(
-            "guard refused %s %s for user %s: %s", order.side, order.symbol, order.user_id, verdict.reason
+            "guard refused %s %s for user %s: %s",
+            request.side,
+            request.symbol,
+            request.user_id,
+            verdict.reason,
         )
-        position = await store.get_position(order.position_id)
-        alert = {"symbol": order.symbol, "side": order.side.value, "reason": verdict.reason}
+        position = None if position_id is None else await store.get_position(position_id)
+        alert = {"symbol": request.symbol, "side": request.side.value, "reason": verdict.reason}
         if position is not None:
             await store.record_event(position, "guard_refused", verdict.reason, now, alert=alert)
         elif isinstance(store, AlertSink):
-            await store.alert(order.user_id, "guard_refused", alert, now)
+            await store.alert(request.user_id, "guard_refused", alert, now)
         raise GuardRefusedError(verdict)
 
     async def observe(

@@ -20,6 +20,7 @@ from qari.core import errors
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
+from qari.engine.guard import GuardRefusedError
 from qari.logging import mask_text
 
 MAX_FRAME = 8 * 1024 * 1024  # a full markets table of a large venue fits; anything bigger is an attack
@@ -66,6 +67,7 @@ _ERRORS: dict[str, type[Exception]] = {
         errors.ClockSkewError,
         errors.OutcomeUnknownError,
         errors.RejectedError,
+        GuardRefusedError,  # the signer's blast-radius guard refused a buy (journaled REJECTED, no retry)
         errors.InvalidCredentialsError,
         errors.KeyOrIpRejectedError,
         errors.PermissionDeniedError,

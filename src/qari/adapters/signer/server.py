@@ -34,7 +34,11 @@ from qari.adapters.signer.protocol import (
 )
 from qari.adapters.vault import SealedSecret, SecretVault
 from qari.adapters.vault.repository import sealed_of
+from qari.core.orders import OrderRequest, Side
+from qari.engine.guard import OrderGuard
 from qari.logging import get_logger
+from qari.ports import ExchangeClient
+from qari.risk.guard import GuardOrder
 
 log = get_logger(__name__)
 
@@ -82,6 +86,9 @@ class SignerServer:
         self.endpoints = endpoints
         self.now = now
         self.venues: dict[str, CcxtVenue] = {}
+        # The blast-radius guard a compromised engine cannot skip: every buy is judged here before it
+        # is signed, whatever the engine's own guard said.
+        self.guard = OrderGuard()
         self._server: asyncio.AbstractServer | None = None
         self._handlers: dict[str, Handler] = {
             "ping": self._ping,
@@ -183,7 +190,9 @@ class SignerServer:
             ) as client:
                 call = args.get("args") or {}
                 if method == "create_order":
-                    result: Any = await client.create_order(ORDER_REQUEST.validate_python(call["request"]))
+                    request = ORDER_REQUEST.validate_python(call["request"])
+                    await self._guard(user_id, row.exchange, request, client)
+                    result: Any = await client.create_order(request)
                 elif method == "fetch_balances":
                     result = await client.fetch_balances()
                 elif method == "cancel_order":
@@ -200,6 +209,26 @@ class SignerServer:
                 else:
                     result = await client.fetch_fills(str(call["symbol"]), call.get("since_ms"))
         return RESULTS[method].dump_python(result, mode="json")
+
+    async def _guard(
+        self, user_id: int, exchange_id: str, request: OrderRequest, client: ExchangeClient
+    ) -> None:
+        """Judge a create with the engine's guard: the caps from the user's plan and settings, the day's
+        buys from the journal, the market facts from the venue's public data read here. A refusal is
+        recorded, alerted and raised as `GuardRefusedError`; sells are never refused."""
+        if request.side is Side.SELL:
+            return
+        from qari.adapters.persistence.repositories.trading import SqlTradingStore
+        from qari.services.trading_profiles import SqlProfileSource
+
+        now = self.now()
+        self.guard.know(await SqlProfileSource(self.sessions).profile(user_id, exchange_id, now))
+        order = GuardOrder(
+            user_id, exchange_id, request.symbol, request.side, request.qty_base, request.price
+        )
+        await self.guard.check(
+            order, client, SqlTradingStore(self.sessions), now, client_order_id=request.client_order_id
+        )
 
     async def _current_key(self) -> None:
         """Adopt a master key rotated since start (`qari vault rotate-master`) before sealing, so a new

@@ -165,9 +165,10 @@ class SandboxServer(_SandboxAdmin):
 
     @classmethod
     @contextmanager
-    def start(cls, **venue_options: Any) -> Iterator[SandboxServer]:
+    def start(cls, venue: SandboxVenue | None = None, **venue_options: Any) -> Iterator[SandboxServer]:
+        """Serve `venue`, or one built from `venue_options` (a stepped clock at the fixture start)."""
         venue_options.setdefault("stepped_start_ms", FIXTURE_START_MS)
-        server = cls(build_venue(**venue_options))
+        server = cls(venue or build_venue(**venue_options))
         server._thread.start()
         deadline = time.monotonic() + 10
         while not server._server.started:
