@@ -745,7 +745,9 @@ def venue_execution_config(sandbox_protocol: str = "bybit") -> ExecutionConfig:
     )
 
 
-def _with_decisions(settings: Settings, sessions: Any, recorder: Any, weights: Any = None) -> Any:
+def _with_decisions(
+    settings: Settings, sessions: Any, recorder: Any, weights: Any = None, model: str | None = None
+) -> Any:
     """Decision records beside the cycle records, unless retention is 0 (off); `weights` (the
     registry's active version) is what they name, so a replay uses the same weights."""
     from qari.adapters.persistence.decisions import SqlDecisionRecorder
@@ -753,7 +755,9 @@ def _with_decisions(settings: Settings, sessions: Any, recorder: Any, weights: A
     days = settings.decision_retention_days
     if days <= 0:
         return recorder
-    return SqlDecisionRecorder(sessions, inner=recorder, retention=dt.timedelta(days=days), weights=weights)
+    return SqlDecisionRecorder(
+        sessions, inner=recorder, retention=dt.timedelta(days=days), weights=weights, model=model
+    )
 
 
 async def _active_weights(sessions: Any) -> Any:
@@ -762,6 +766,14 @@ async def _active_weights(sessions: Any) -> Any:
 
     async with sessions() as session:
         return await active_weights(session)
+
+
+async def _active_model(sessions: Any) -> Any:
+    """The registry's active Stage 3 model and its version (None: none scales the score)."""
+    from qari.adapters.persistence.learning import active_model
+
+    async with sessions() as session:
+        return await active_model(session)
 
 
 async def _personal_weights(sessions: Any, collective: Any, profile: TradingProfile) -> Any:
@@ -789,9 +801,9 @@ async def build_engine(
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
     from qari.adapters.persistence.tables.accounts import PlatformState
     from qari.adapters.simulator.app import sandbox_base_url
-    from qari.analysis.engine import analyse
     from qari.engine.guard import OrderGuard
     from qari.engine.units import ExecutionUnits
+    from qari.learning.stages import analyse_scored
     from qari.services.exchange_keys import ConnectionVerifier, Endpoints
     from qari.services.trading_profiles import SqlProfileSource
 
@@ -838,6 +850,7 @@ async def build_engine(
             return None if state is None else state.operator_user_id
 
     weights = await _active_weights(sessions)
+    model_version, model = await _active_model(sessions) or (None, None)
     executor = ExecutionUnits(
         clients=ConnectionClients(sessions, vault, endpoints, venues),
         profiles=SqlProfileSource(sessions, _key_facts),
@@ -855,10 +868,12 @@ async def build_engine(
         mode=mode.value,
         clock=clock,
         feeds=[ExchangeMarketFeed(p, with_book=True) for p in publics],
-        analyse=functools.partial(analyse, weights=weights),
+        analyse=functools.partial(analyse_scored, weights=weights, model=model),
         directory=directory,
         executor=executor,
-        recorder=_with_decisions(settings, sessions, SqlCycleRecorder(sessions, clock, health), weights),
+        recorder=_with_decisions(
+            settings, sessions, SqlCycleRecorder(sessions, clock, health), weights, model_version
+        ),
         verifier=HourlyChecks(ConnectionVerifier(sessions, vault, clock, endpoints), sessions),
         health=health,
         metrics=metrics,
