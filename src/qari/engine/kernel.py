@@ -760,20 +760,12 @@ def _with_decisions(
     )
 
 
-async def _active_weights(sessions: Any) -> Any:
-    """The model registry's active weights (Stage 1 when none is active), read at start-up."""
-    from qari.adapters.persistence.learning import active_weights
+async def _refresh_scoring(scoring: Any, recorder: Any) -> None:
+    """Each cycle: a newly activated (or rolled-back) version is analysed with and recorded from now on."""
+    from qari.adapters.persistence.decisions import SqlDecisionRecorder
 
-    async with sessions() as session:
-        return await active_weights(session)
-
-
-async def _active_model(sessions: Any) -> Any:
-    """The registry's active Stage 3 model and its version (None: none scales the score)."""
-    from qari.adapters.persistence.learning import active_model
-
-    async with sessions() as session:
-        return await active_model(session)
+    if await scoring.refresh() and isinstance(recorder, SqlDecisionRecorder):
+        recorder.weights, recorder.model = scoring.weights, scoring.model_version
 
 
 async def _personal_weights(sessions: Any, collective: Any, profile: TradingProfile) -> Any:
@@ -798,12 +790,12 @@ async def build_engine(
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.cycles import SqlCycleRecorder
+    from qari.adapters.persistence.learning import ActiveScoring
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
     from qari.adapters.persistence.tables.accounts import PlatformState
     from qari.adapters.simulator.app import sandbox_base_url
     from qari.engine.guard import OrderGuard
     from qari.engine.units import ExecutionUnits
-    from qari.learning.stages import analyse_scored
     from qari.services.exchange_keys import ConnectionVerifier, Endpoints
     from qari.services.trading_profiles import SqlProfileSource
 
@@ -849,8 +841,8 @@ async def build_engine(
             state = await session.get(PlatformState, 1)
             return None if state is None else state.operator_user_id
 
-    weights = await _active_weights(sessions)
-    model_version, model = await _active_model(sessions) or (None, None)
+    scoring = ActiveScoring(sessions)  # the registry's active version, re-read each cycle
+    await scoring.refresh()
     executor = ExecutionUnits(
         clients=ConnectionClients(sessions, vault, endpoints, venues),
         profiles=SqlProfileSource(sessions, _key_facts),
@@ -861,22 +853,24 @@ async def build_engine(
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
         guard=OrderGuard(operator=operator),
         config=venue_execution_config(settings.sandbox_protocol),
-        personal=functools.partial(_personal_weights, sessions, weights),
+        personal=lambda profile: _personal_weights(sessions, scoring.weights, profile),
     )
     directory = SqlUserDirectory(sessions)
+    recorder = _with_decisions(
+        settings, sessions, SqlCycleRecorder(sessions, clock, health), scoring.weights, scoring.model_version
+    )
     cycle = EngineCycle(
         mode=mode.value,
         clock=clock,
         feeds=[ExchangeMarketFeed(p, with_book=True) for p in publics],
-        analyse=functools.partial(analyse_scored, weights=weights, model=model),
+        analyse=scoring.analyse,
         directory=directory,
         executor=executor,
-        recorder=_with_decisions(
-            settings, sessions, SqlCycleRecorder(sessions, clock, health), weights, model_version
-        ),
+        recorder=recorder,
         verifier=HourlyChecks(ConnectionVerifier(sessions, vault, clock, endpoints), sessions),
         health=health,
         metrics=metrics,
+        refresh=functools.partial(_refresh_scoring, scoring, recorder),
     )
 
     async def reconcile_all() -> None:
