@@ -196,8 +196,10 @@ class EngineCycle:
         health: HealthTracker | None = None,
         metrics: EngineMetrics | None = None,
         timeouts: Timeouts | None = None,
+        refresh: Callable[[], Awaitable[object]] | None = None,
     ) -> None:
         self.mode = mode
+        self.refresh = refresh  # before each cycle: e.g. pick up a newly activated model version
         self.clock = clock
         self.feeds = list(feeds)
         self.analyse = analyse
@@ -221,6 +223,12 @@ class EngineCycle:
 
     async def run_cycle(self, at: dt.datetime) -> CycleReport:
         started = time.perf_counter()
+        if self.refresh is not None:
+            try:
+                await self.refresh()
+            except Exception as e:  # the registry unreachable: keep scoring with what is loaded
+                self.metrics.inc("errors", {"kind": "refresh"})
+                log.error("could not refresh the active model version: %s", type(e).__name__)
         report = CycleReport(at=at, mode=self.mode)
         # Market data and analysis only for exchanges somebody trades on, once each for all their users.
         units_of = {feed.exchange_id: await self._units(feed.exchange_id) for feed in self.feeds}

@@ -38,6 +38,7 @@ from qari.analysis.verdict import Verdict
 from qari.analysis.weights import WeightSet, stage1
 from qari.core.market import CandleSeries, MarketContext, MarketSnapshot, OrderBook, Ticker
 from qari.core.time import timeframe_ms
+from qari.learning.stages import Stage3Model, scored
 from qari.risk.context import GateContext
 from qari.risk.gate import GateDecision, evaluate_gate
 
@@ -228,8 +229,14 @@ def _normal(value: Any) -> Any:
 
 
 def record_analysis(
-    snapshot: MarketSnapshot, verdict: Verdict, *, method: str = "analyse", weights: WeightSet | None = None
+    snapshot: MarketSnapshot,
+    verdict: Verdict,
+    *,
+    method: str = "analyse",
+    weights: WeightSet | None = None,
+    model: str | None = None,
 ) -> AnalysisRecord:
+    """`model`: the active Stage 3 version that scaled the verdict's score (None: none did)."""
     weights = weights or stage1()
     blobs: dict[str, tuple[str, int, bytes]] = {}
     ctx = snapshot.context
@@ -251,6 +258,8 @@ def record_analysis(
         },
         "weights": weights_json(weights),
     }
+    if model is not None:
+        inputs["model"] = model
     return AnalysisRecord(
         snapshot.symbol,
         snapshot.at_ms,
@@ -377,11 +386,16 @@ def replay_analysis(
     inputs: Mapping[str, Any],
     verdict: Mapping[str, Any],
     blobs: Mapping[str, bytes],
+    model: Stage3Model | None = None,
 ) -> Replay:
+    """`model`: the registry's Stage 3 model the record names (`inputs["model"]`), scoring as the
+    engine did (`learning.stages.scored`)."""
     snapshot = rebuild_snapshot(inputs, blobs)
     weight_set = WeightSet.from_mapping(inputs["weights"])
-    replayed = verdict_json(METHODS[method](snapshot, weight_set))
+    replayed = verdict_json(scored(METHODS[method](snapshot, weight_set), model, weight_set))
     notes = []
+    if inputs.get("model") is not None and model is None:
+        notes.append(f"Stage 3 model {inputs['model']} is not in the registry: replayed without it")
     if engine != engine_version():
         notes.append(f"recorded by engine {engine}, replayed by {engine_version()}")
     if weights != weights_version(weight_set):

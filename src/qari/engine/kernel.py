@@ -637,7 +637,10 @@ async def _live_worker_parts(threads: int) -> Any:
         x: CcxtVenue(x, base_url=endpoints.url_for(x), markets_max_age=cadence.cycle_seconds)
         for x in LIVE_VENUES
     }
-    weights = await _active_weights(sessions)
+    from qari.adapters.persistence.learning import ActiveScoring
+
+    scoring = ActiveScoring(sessions)  # Premium users' personal weights blend toward the active version
+    await scoring.refresh()
     units = live_units(
         sessions,
         db,
@@ -648,7 +651,7 @@ async def _live_worker_parts(threads: int) -> Any:
         EngineMetrics(),
         cadence.cycle_seconds,
         config=venue_execution_config(settings.sandbox_protocol),
-        personal=functools.partial(_personal_weights, sessions, weights),
+        personal=lambda profile: _personal_weights(sessions, scoring.weights, profile),
     )
 
     async def close() -> None:
@@ -830,7 +833,9 @@ def venue_execution_config(sandbox_protocol: str = "bybit") -> ExecutionConfig:
     )
 
 
-def _with_decisions(settings: Settings, sessions: Any, recorder: Any, weights: Any = None) -> Any:
+def _with_decisions(
+    settings: Settings, sessions: Any, recorder: Any, weights: Any = None, model: str | None = None
+) -> Any:
     """Decision records beside the cycle records, unless retention is 0 (off); `weights` (the
     registry's active version) is what they name, so a replay uses the same weights."""
     from qari.adapters.persistence.decisions import SqlDecisionRecorder
@@ -838,15 +843,17 @@ def _with_decisions(settings: Settings, sessions: Any, recorder: Any, weights: A
     days = settings.decision_retention_days
     if days <= 0:
         return recorder
-    return SqlDecisionRecorder(sessions, inner=recorder, retention=dt.timedelta(days=days), weights=weights)
+    return SqlDecisionRecorder(
+        sessions, inner=recorder, retention=dt.timedelta(days=days), weights=weights, model=model
+    )
 
 
-async def _active_weights(sessions: Any) -> Any:
-    """The model registry's active weights (Stage 1 when none is active), read at start-up."""
-    from qari.adapters.persistence.learning import active_weights
+async def _refresh_scoring(scoring: Any, recorder: Any) -> None:
+    """Each cycle: a newly activated (or rolled-back) version is analysed with and recorded from now on."""
+    from qari.adapters.persistence.decisions import SqlDecisionRecorder
 
-    async with sessions() as session:
-        return await active_weights(session)
+    if await scoring.refresh() and isinstance(recorder, SqlDecisionRecorder):
+        recorder.weights, recorder.model = scoring.weights, scoring.model_version
 
 
 async def _personal_weights(sessions: Any, collective: Any, profile: TradingProfile) -> Any:
@@ -915,8 +922,8 @@ async def build_engine(
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.persistence.cycles import SqlCycleRecorder
+    from qari.adapters.persistence.learning import ActiveScoring
     from qari.adapters.simulator.app import sandbox_base_url
-    from qari.analysis.engine import analyse
     from qari.services.exchange_keys import ConnectionVerifier, Endpoints
 
     if mode is EngineMode.BACKTEST:
@@ -956,7 +963,8 @@ async def build_engine(
     metrics = EngineMetrics()
     health = HealthTracker()
 
-    weights = await _active_weights(sessions)
+    scoring = ActiveScoring(sessions)  # the registry's active version, re-read each cycle
+    await scoring.refresh()
     executor: Any
     if broker_url is not None:
         from qari.adapters.tasks import TaskExecutor
@@ -973,20 +981,24 @@ async def build_engine(
             metrics,
             cadence.cycle_seconds,
             config=venue_execution_config(settings.sandbox_protocol),
-            personal=functools.partial(_personal_weights, sessions, weights),
+            personal=lambda profile: _personal_weights(sessions, scoring.weights, profile),
         )
     directory = SqlUserDirectory(sessions)
+    recorder = _with_decisions(
+        settings, sessions, SqlCycleRecorder(sessions, clock, health), scoring.weights, scoring.model_version
+    )
     cycle = EngineCycle(
         mode=mode.value,
         clock=clock,
         feeds=[ExchangeMarketFeed(p, with_book=True) for p in publics],
-        analyse=functools.partial(analyse, weights=weights),
+        analyse=scoring.analyse,
         directory=directory,
         executor=executor,
-        recorder=_with_decisions(settings, sessions, SqlCycleRecorder(sessions, clock, health), weights),
+        recorder=recorder,
         verifier=HourlyChecks(ConnectionVerifier(sessions, vault, clock, endpoints), sessions),
         health=health,
         metrics=metrics,
+        refresh=functools.partial(_refresh_scoring, scoring, recorder),
     )
 
     async def reconcile_all() -> None:

@@ -296,8 +296,7 @@ async def seed_registry(
     e: Evaluation, train: tuple[dt.datetime, dt.datetime], test: tuple[dt.datetime, dt.datetime]
 ) -> list[str]:
     """Register Stages 2 and 3 as operator seeds from public history (source "backtest"); a stage is
-    activated automatically only when it beat Stage 1 out of sample (and only weight sets drive the
-    engine so far)."""
+    activated automatically only when it beat Stage 1 out of sample."""
     from qari.adapters.persistence.db import make_engine, make_sessionmaker, transaction
     from qari.adapters.persistence.learning import activate, register, versions
     from qari.config import load_settings
@@ -327,9 +326,10 @@ async def seed_registry(
                 row = await register(
                     session, stage=result.stage, source="backtest", data_from=train[0], data_to=train[1],
                     samples=result.samples_seen, metrics=metrics, now=now, weights=weights,
+                    model=e.stage3 if result.stage == 3 else None,
                 )  # fmt: skip
                 state = "registered, not activated"
-                if e.activate.get(result.stage) and weights is not None:
+                if e.activate.get(result.stage):
                     await activate(session, row.version, actor=None, now=now)
                     state = "registered and activated (beat Stage 1 out of sample)"
                 lines.append(f"stage {result.stage}: {row.version} {state}")

@@ -7,6 +7,7 @@ Time discipline: a model used from time T is trained only on samples whose outco
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 from collections.abc import Sequence
@@ -16,8 +17,11 @@ from typing import Any
 import numpy as np
 
 from qari.analysis.confluence import weighted_score
+from qari.analysis.engine import analyse
 from qari.analysis.layer import LayerResult, Vote
+from qari.analysis.verdict import Verdict
 from qari.analysis.weights import LAYER_CODES, WeightSet
+from qari.core.market import MarketSnapshot
 
 STAGE2_MIN_TRADES = 500  # closed consenting trades before Stage 2 may be fitted (PRODUCT.md §9)
 SHRINK_SAMPLES = 200.0  # a layer's measured value counts half at this many samples on its smaller side
@@ -114,20 +118,74 @@ def personal_weights(own: Sequence[Sample], collective: WeightSet, k: float = PE
 @dataclass(slots=True)
 class Stage3Model:
     """LightGBM on layer features predicting R > 0, isotonic-calibrated on walk-forward predictions;
-    it scales the confluence score by calibrated probability / base rate."""
+    it scales the confluence score by calibrated probability / base rate.
 
-    booster: Any
-    calibrator: Any
+    Held as data (LightGBM's model text and the calibration's thresholds, no pickle) so the registry
+    stores exactly what `learn evaluate` scored with, and the engine and a replay score with the same."""
+
+    model_text: str
+    calibration_x: tuple[float, ...]
+    calibration_y: tuple[float, ...]
     base_rate: float
     samples: int
     fold_auc: list[float] = field(default_factory=list)
+    _booster: Any = field(default=None, repr=False, compare=False)
 
     def probability(self, rows: Sequence[Sequence[float]]) -> np.ndarray[Any, Any]:
-        raw = self.booster.predict_proba(np.asarray(rows, dtype=float))[:, 1]
-        return np.asarray(self.calibrator.predict(raw), dtype=float)
+        """Calibrated P(R > 0): the isotonic step function (clipped at its ends) over the raw score."""
+        if self._booster is None:
+            from lightgbm import Booster
+
+            self._booster = Booster(model_str=self.model_text)
+        raw = np.asarray(self._booster.predict(np.asarray(rows, dtype=float)), dtype=float)
+        return np.interp(raw, self.calibration_x, self.calibration_y)
 
     def scale(self, score: float, probability: float) -> float:
         return min(max(score * probability / self.base_rate, 0.0), 1.0) if self.base_rate > 0 else score
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "model": self.model_text, "calibration_x": list(self.calibration_x),
+            "calibration_y": list(self.calibration_y), "base_rate": self.base_rate,
+            "samples": self.samples, "fold_auc": list(self.fold_auc),
+        }  # fmt: skip
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Stage3Model:
+        return cls(
+            str(data["model"]), tuple(float(x) for x in data["calibration_x"]),
+            tuple(float(y) for y in data["calibration_y"]), float(data["base_rate"]),
+            int(data["samples"]), [float(a) for a in data.get("fold_auc", [])],
+        )  # fmt: skip
+
+
+def candidate_features(verdict: Verdict) -> list[float] | None:
+    """A candidate's Stage 3 features, built as `learn evaluate` builds a sample's (mid entry zone)."""
+    c = verdict.candidate
+    if c is None:
+        return None
+    entry = float(c.entry_low + c.entry_high) / 2
+    stop, pt2 = float(c.stop), float(c.pt2)
+    if entry <= 0 or stop >= entry:
+        return None
+    sample = Sample(
+        verdict.symbol, verdict.at_ms, verdict.at_ms, verdict.layers, 0.0,
+        round((entry - stop) / entry, 6), round((pt2 - entry) / (entry - stop), 4),
+    )  # fmt: skip
+    return sample.features()
+
+
+def scored(verdict: Verdict, model: Stage3Model | None, weights: WeightSet) -> Verdict:
+    """The verdict as Stage 3 sees it: a candidate's score scaled by `model.scale`; below the
+    threshold it is no candidate. The one scoring path of the engine and of a replay."""
+    features = None if model is None else candidate_features(verdict)
+    if model is None or features is None or verdict.candidate is None:
+        return verdict
+    score = model.scale(verdict.score, float(model.probability([features])[0]))
+    if score < weights.threshold:
+        return dataclasses.replace(verdict, score=score, candidate=None)
+    candidate = dataclasses.replace(verdict.candidate, score=score)
+    return dataclasses.replace(verdict, score=score, candidate=candidate)
 
 
 def _classifier() -> Any:
@@ -169,8 +227,18 @@ def train_stage3(samples: Sequence[Sample], folds: int = FOLDS) -> Stage3Model |
     calibrator = IsotonicRegression(out_of_bounds="clip", y_min=0.0, y_max=1.0)
     calibrator.fit(np.concatenate(raw), np.concatenate(truth))
     final = _classifier().fit(x, y)
-    return Stage3Model(final, calibrator, float(y.mean()), len(ordered), aucs)
+    return Stage3Model(
+        final.booster_.model_to_string(),
+        tuple(float(v) for v in calibrator.X_thresholds_),
+        tuple(float(v) for v in calibrator.y_thresholds_),
+        float(y.mean()), len(ordered), aucs,
+    )  # fmt: skip
 
 
 def stage_score(sample: Sample, weights: WeightSet) -> float:
     return weighted_score(sample.layers, weights)
+
+
+def analyse_scored(snapshot: MarketSnapshot, *, weights: WeightSet, model: Stage3Model | None) -> Verdict:
+    """The engine's analysis: the layers with `weights`, then Stage 3's scaling when a model is active."""
+    return scored(analyse(snapshot, weights), model, weights)

@@ -102,5 +102,5 @@ async def test_the_engine_analyses_and_records_with_the_registry_active_version(
     async with app.router.lifespan_context(app):
         running = app.state.engine_status.__self__.engine
         assert running is not None
-        assert running.cycle.analyse.keywords["weights"] == tuned
+        assert running.cycle.analyse.__self__.weights == tuned  # ActiveScoring.analyse
         assert running.cycle.recorder.weights == tuned  # decision records name this version

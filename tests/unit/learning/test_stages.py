@@ -94,3 +94,22 @@ def test_evaluation_trains_only_on_outcomes_known_by_the_end_of_the_training_win
     assert all(s.outcome_ms <= T0 + 800 * HOUR for s in train_set)
     assert all(s.decided_ms >= T0 + 800 * HOUR for s in test_set)
     assert [r.stage for r in results] == [1, 2, 3] and model is not None
+
+
+def test_stage3_model_as_data_scores_bit_for_bit_like_the_trained_one() -> None:
+    """The registry stores LightGBM's text and the calibration thresholds (no pickle); the model read
+    back gives the very probabilities `learn evaluate` scored with, and they follow sklearn's isotonic
+    calibration of LightGBM's raw probability."""
+    import json
+
+    from sklearn.isotonic import IsotonicRegression
+
+    model = train_stage3(planted(400))
+    assert model is not None
+    rows = [s.features() for s in planted(60, seed=9)]
+    back = stages.Stage3Model.from_json(json.loads(json.dumps(model.to_json())))
+    assert back.probability(rows).tolist() == model.probability(rows).tolist()
+    iso = IsotonicRegression(out_of_bounds="clip").fit(model.calibration_x, model.calibration_y)
+    raw = back._booster.predict(rows)
+    assert abs(iso.predict(raw) - back.probability(rows)).max() < 1e-12
+    assert len({round(p, 6) for p in back.probability(rows).tolist()}) > 1  # it discriminates

@@ -22,6 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.db import transaction
+from qari.adapters.persistence.learning import model_for
 from qari.adapters.persistence.tables.decisions import (
     DecisionCandlesRow,
     DecisionRow,
@@ -65,8 +66,10 @@ class SqlDecisionRecorder:
         method: str = "analyse",
         retention: dt.timedelta | None = dt.timedelta(days=7),
         weights: WeightSet | None = None,
+        model: str | None = None,
     ) -> None:
         self.sessions = sessions
+        self.model = model  # the active Stage 3 version that scales the engine's scores, if any
         self.weights = weights  # what the engine analyses with (the registry's active version)
         self.inner = inner or NullRecorder()
         self.method = method
@@ -88,7 +91,11 @@ class SqlDecisionRecorder:
     def _records(self, scan: ExchangeScan) -> list[AnalysisRecord]:
         return [
             record_analysis(
-                scan.snapshots[symbol], cast(Verdict, verdict), method=self.method, weights=self.weights
+                scan.snapshots[symbol],
+                cast(Verdict, verdict),
+                method=self.method,
+                weights=self.weights,
+                model=self.model,
             )
             for symbol, verdict in scan.verdicts.items()
             if verdict.layers and symbol in scan.snapshots
@@ -202,6 +209,7 @@ async def _replay_analysis_row(session: AsyncSession, row: DecisionRow) -> Repla
     missing = wanted - set(blobs)
     if missing:
         return Replay(str(row.id), "analysis", [f"inputs: candle windows missing {sorted(missing)}"], [])
+    version = inputs.get("model")
     return replay_analysis(
         str(row.id),
         method=row.method,
@@ -210,6 +218,7 @@ async def _replay_analysis_row(session: AsyncSession, row: DecisionRow) -> Repla
         inputs=inputs,
         verdict=unpack_json(row.verdict),
         blobs=blobs,
+        model=None if version is None else await model_for(session, str(version)),
     )
 
 

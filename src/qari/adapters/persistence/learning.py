@@ -12,15 +12,17 @@ import datetime as dt
 from typing import Any
 
 from sqlalchemy import select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.tables.accounts import UserSettings
 from qari.adapters.persistence.tables.learning import ModelVersionRow
 from qari.adapters.persistence.tables.trading import PositionRow
 from qari.analysis.layer import LayerResult, Vote
+from qari.analysis.verdict import Verdict
 from qari.analysis.weights import WeightSet, stage1
+from qari.core.market import MarketSnapshot
 from qari.engine.decisions import weights_json, weights_version
-from qari.learning.stages import Sample, personal_weights
+from qari.learning.stages import Sample, Stage3Model, analyse_scored, personal_weights
 
 SOURCES = ("backtest", "live")
 
@@ -40,6 +42,7 @@ async def register(
     metrics: dict[str, Any],
     now: dt.datetime,
     weights: WeightSet | None = None,
+    model: Stage3Model | None = None,
 ) -> ModelVersionRow:
     """Store a trained version (inactive). Stage 2's version is its weights' version, the name
     decision records carry."""
@@ -54,7 +57,7 @@ async def register(
     row = ModelVersionRow(
         version=version, stage=stage, source=source, data_from=data_from, data_to=data_to,
         samples=samples, metrics=metrics, weights=None if weights is None else weights_json(weights),
-        created_at=now, active=False,
+        model=None if model is None else model.to_json(), created_at=now, active=False,
     )  # fmt: skip
     session.add(row)
     await session.flush()
@@ -72,10 +75,8 @@ async def activate(
     row = await session.scalar(select(ModelVersionRow).where(ModelVersionRow.version == version))
     if row is None:
         raise RegistryError(f"no model version {version!r}")
-    if row.weights is None:
-        raise RegistryError(
-            f"{version} is a Stage {row.stage} model; only weight sets (Stage 2) drive the engine so far"
-        )
+    if row.weights is None and row.model is None:
+        raise RegistryError(f"{version} holds no weights and no model: nothing the engine could score with")
     current = await session.scalar(select(ModelVersionRow).where(ModelVersionRow.active.is_(True)))
     if current is not None and current.id == row.id:
         return row
@@ -105,6 +106,48 @@ async def active_weights(session: AsyncSession) -> WeightSet:
     if row is None or row.weights is None:
         return stage1()
     return WeightSet.from_mapping(row.weights)
+
+
+async def active_model(session: AsyncSession) -> tuple[str, Stage3Model] | None:
+    """The active Stage 3 model and its version (None: no model scales the score)."""
+    row = await session.scalar(select(ModelVersionRow).where(ModelVersionRow.active.is_(True)))
+    if row is None or row.model is None:
+        return None
+    return row.version, Stage3Model.from_json(row.model)
+
+
+async def model_for(session: AsyncSession, version: str) -> Stage3Model | None:
+    """A registered Stage 3 model by version (what a decision record names), for replay."""
+    row = await session.scalar(select(ModelVersionRow).where(ModelVersionRow.version == version))
+    return None if row is None or row.model is None else Stage3Model.from_json(row.model)
+
+
+class ActiveScoring:
+    """What the engine scores with: the registry's active weights and Stage 3 model. `refresh` (each
+    cycle) reads only the active version's id and reloads when it changed, so an activation or a
+    rollback takes effect at the next cycle, not only at the next start."""
+
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+        self.sessions = sessions
+        self.loaded = False
+        self.version_id: int | None = None
+        self.weights: WeightSet = stage1()
+        self.model_version: str | None = None
+        self.model: Stage3Model | None = None
+
+    async def refresh(self) -> bool:
+        """True when a different version was loaded."""
+        async with self.sessions() as session:
+            current = await session.scalar(select(ModelVersionRow.id).where(ModelVersionRow.active.is_(True)))
+            if self.loaded and current == self.version_id:
+                return False
+            self.weights = await active_weights(session)
+            self.model_version, self.model = await active_model(session) or (None, None)
+        self.version_id, self.loaded = current, True
+        return True
+
+    def analyse(self, snapshot: MarketSnapshot) -> Verdict:
+        return analyse_scored(snapshot, weights=self.weights, model=self.model)
 
 
 def _layers(results: list[dict[str, Any]]) -> tuple[LayerResult, ...]:

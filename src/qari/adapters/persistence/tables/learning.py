@@ -29,6 +29,7 @@ class ModelVersionRow(Base):
     samples: Mapped[int] = mapped_column(Integer)
     metrics: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     weights: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # Stage 2's points
+    model: Mapped[dict[str, Any] | None] = mapped_column(JSON, nullable=True)  # Stage 3's, as data
     created_at: Mapped[dt.datetime] = mapped_column()
     active: Mapped[bool] = mapped_column(Boolean, default=False, index=True)
     activated_by: Mapped[int | None] = mapped_column(Integer, nullable=True)  # the operator's user id

@@ -99,7 +99,7 @@ export default function operator() {
         { label: 'Learned from', value: (v) => [source(v), h('div', { class: 'small muted' }, `${v.samples} samples, ${fmtTime(v.data_from)} → ${fmtTime(v.data_to)}`)] },
         { label: 'Measured', value: metric },
         { label: 'Activated by', value: (v) => [who(v), v.activated_at ? h('div', { class: 'small muted' }, fmtTime(v.activated_at)) : null] },
-        { label: '', value: (v) => (v.active || !v.weights ? null : h('button', { type: 'button', class: 'secondary', 'data-activate': v.version, onclick: () => act('POST', `${API.models}/activate`, { version: v.version }, `${v.version} activated.`) }, 'Activate')) },
+        { label: '', value: (v) => (v.active || (!v.weights && v.stage !== 3) ? null : h('button', { type: 'button', class: 'secondary', 'data-activate': v.version, onclick: () => act('POST', `${API.models}/activate`, { version: v.version }, `${v.version} activated.`) }, 'Activate')) },
       ], models.versions.slice().reverse(), 'No trained versions yet: the engine uses Stage 1.'));
   }
 
