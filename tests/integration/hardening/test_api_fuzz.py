@@ -29,9 +29,8 @@ from schemathesis.checks import (
     response_schema_conformance,
     status_code_conformance,
 )
-from tests.conftest import PG_ADMIN_URL, free_port, port_open
+from tests.conftest import free_port
 from tests.helpers import DEFAULT_PASSWORD
-from tests.pg_database import fresh_database
 
 from qari.config import load_settings
 
@@ -87,10 +86,9 @@ def fuzz_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
 
 
 @pytest.fixture
-def pg_fuzz_server(tmp_path: Path) -> Iterator[str]:
-    if not port_open(5432):
-        pytest.skip("PostgreSQL is not running on 127.0.0.1:5432")
-    with fresh_database(PG_ADMIN_URL) as url, _serve(tmp_path, url) as base_url:
+def pg_fuzz_server(tmp_path: Path, pg_url: str) -> Iterator[str]:
+    """The app on a fresh PostgreSQL database (the suite's `pg_url`: `make test` starts the server)."""
+    with _serve(tmp_path, pg_url) as base_url:
         yield base_url
 
 
