@@ -31,7 +31,7 @@ async def test_put_risk_when_number_is_huge_then_4xx_fast(client: httpx.AsyncCli
     assert response.status_code == 422, response.text
     (name,) = update
     assert name in {e["field"] for e in response.json()["errors"]}
-    assert elapsed < 1.0, f"{update!r} took {elapsed:.1f} s"
+    assert elapsed < 3.0, f"{update!r} took {elapsed:.1f} s"  # the unbounded parse took minutes
 
 
 @pytest.mark.parametrize("qty", ["1e1000000", "1e-1000000", "9" * 5000])
