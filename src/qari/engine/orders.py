@@ -28,18 +28,19 @@ from qari.core.errors import (
     OutcomeUnknownError,
     RejectedError,
 )
-from qari.core.orders import OrderReport, OrderRequest, OrderType, Side
+from qari.core.orders import OrderRequest, OrderType, Side
 from qari.core.time import to_ms
 from qari.engine.guard import OrderGuard
 from qari.ports import Clock, ExchangeClient, TradingStore
 from qari.trading.order import (
-    ORDER_TRANSITIONS,
     TERMINAL,
     UNRESOLVED,
     OrderEvent,
     OrderRole,
     OrderState,
-    event_for_report,
+    apply_event,
+    apply_report,
+    order_facts,
 )
 from qari.trading.records import OrderRecord, PositionRecord
 from qari.trading.state_machine import InvalidTransition
@@ -61,43 +62,6 @@ def client_order_id(
     """Deterministic, and within the venue's rules (`rules`: its charset and length)."""
     assert position.id is not None
     return rules.build(namespace, position.user_id, position.id, role.value, seq)
-
-
-def _apply(order: OrderRecord, event: OrderEvent) -> bool:
-    try:
-        order.state = ORDER_TRANSITIONS.next(order.state, event)
-    except InvalidTransition:
-        return False
-    return True
-
-
-def _facts(order: OrderRecord) -> tuple[object, ...]:
-    return (
-        order.state,
-        order.exchange_order_id,
-        order.filled_base,
-        order.avg_price,
-        order.fee,
-        order.fee_currency,
-    )
-
-
-def apply_report(order: OrderRecord, report: OrderReport, now: dt.datetime) -> bool:
-    """Move `order` to the venue's view; a stale report (e.g. "open" after "filled") changes nothing.
-    True when the report was taken; `updated_at` moves only when it told something new."""
-    before = _facts(order)
-    if not _apply(order, event_for_report(report)):
-        return False
-    order.exchange_order_id = report.exchange_order_id
-    order.filled_base = max(order.filled_base, report.filled_base)
-    if report.avg_price is not None and report.avg_price > 0:
-        order.avg_price = report.avg_price
-    if report.fee:
-        order.fee = report.fee
-        order.fee_currency = report.fee_currency
-    if _facts(order) != before or order.updated_at is None:
-        order.updated_at = now
-    return True
 
 
 class OrderManager:
@@ -199,7 +163,7 @@ class OrderManager:
         no further venue call, otherwise after it."""
         self._checkpoint("persisted", order)
         if order.state is OrderState.NEW:
-            _apply(order, OrderEvent.SUBMIT)
+            apply_event(order, OrderEvent.SUBMIT)
             order.updated_at = self.clock.now()
             await self.store.save_order(order)
         elif order.state is not OrderState.SUBMITTED:
@@ -234,7 +198,7 @@ class OrderManager:
             await self.guard.admit(order, self.exchange, self.store, self.clock.now())
             report = await self.exchange.create_order(request)
         except (OutcomeUnknownError, ExchangeUnavailableError) as e:
-            _apply(order, OrderEvent.TIME_OUT)
+            apply_event(order, OrderEvent.TIME_OUT)
             order.note = f"outcome unknown: {e}"
             await self.store.save_order(order)
             order = await self.resolve(order)
@@ -242,7 +206,7 @@ class OrderManager:
                 await then()
             return order
         except (RejectedError, FatalError) as e:
-            _apply(order, OrderEvent.REJECT)
+            apply_event(order, OrderEvent.REJECT)
             order.note = f"{type(e).__name__}: {e}"
             order.updated_at = self.clock.now()
             await self._save(order, then)
@@ -260,7 +224,7 @@ class OrderManager:
             report = await self.exchange.fetch_order_by_client_id(order.symbol, order.client_order_id)
         except (ExchangeUnavailableError, OutcomeUnknownError) as e:
             if order.state is OrderState.SUBMITTED:
-                _apply(order, OrderEvent.TIME_OUT)
+                apply_event(order, OrderEvent.TIME_OUT)
             order.note = f"lookup failed: {e}"
             await self.store.save_order(order)
             return order
@@ -270,17 +234,17 @@ class OrderManager:
             if order.state is not OrderState.NEW and now - sent_at < ABSENT_AFTER:
                 # A delayed request can still land until the venue's receive window has passed.
                 if order.state is OrderState.SUBMITTED:
-                    _apply(order, OrderEvent.TIME_OUT)
+                    apply_event(order, OrderEvent.TIME_OUT)
                     order.updated_at = now
                 order.note = "not on the venue yet: looked up again next pass"
                 await self.store.save_order(order)
                 return order
-            _apply(order, OrderEvent.NOT_FOUND)
+            apply_event(order, OrderEvent.NOT_FOUND)
             order.note = "not on the venue: never received"
             order.updated_at = now
         else:
             if order.state is OrderState.NEW:
-                _apply(order, OrderEvent.SUBMIT)
+                apply_event(order, OrderEvent.SUBMIT)
             apply_report(order, report, now)
         await self.store.save_order(order)
         return order
@@ -299,11 +263,11 @@ class OrderManager:
             if report is None or order.state in UNRESOLVED:
                 await self.refresh(order)
                 continue
-            before = (_facts(order), order.note)
+            before = (order_facts(order), order.note)
             if apply_report(order, report, self.clock.now()):
                 if order.note.startswith(MISSING):
                     order.note = ""
-                if (_facts(order), order.note) != before:  # nothing new from the venue: no write
+                if (order_facts(order), order.note) != before:  # nothing new from the venue: no write
                     await self.store.save_order(order)
 
     async def refresh(self, order: OrderRecord) -> OrderRecord:
@@ -345,7 +309,7 @@ class OrderManager:
             order.fee = sum((f.fee for f in fills), Decimal(0))
             order.fee_currency = fills[0].fee_currency
         event = OrderEvent.FILL if order.filled_base >= order.qty_base else OrderEvent.CANCEL
-        if _apply(order, event):
+        if apply_event(order, event):
             order.note = "no longer open on the venue" if event is OrderEvent.CANCEL else order.note
             order.updated_at = self.clock.now()
             await self.store.save_order(order)

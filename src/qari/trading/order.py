@@ -2,16 +2,20 @@
 with UNKNOWN for "sent, no answer" and ABSENT for "looked up, never reached the venue".
 
 UNKNOWN is resolved only by looking the client order id up on the venue, never by sending again.
+Every move of an order's state goes through `apply_event` (a venue report: `apply_report`).
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
-from decimal import Decimal
+import datetime as dt
 from enum import StrEnum
+from typing import TYPE_CHECKING
 
-from qari.core.orders import OrderReport, OrderStatus, OrderType, Side
-from qari.trading.state_machine import TransitionTable
+from qari.core.orders import OrderReport, OrderStatus
+from qari.trading.state_machine import InvalidTransition, TransitionTable
+
+if TYPE_CHECKING:
+    from qari.trading.records import OrderRecord
 
 
 class OrderState(StrEnum):
@@ -98,37 +102,40 @@ def event_for_report(report: OrderReport) -> OrderEvent:
     return _STATUS_EVENT[report.status]
 
 
-@dataclass(frozen=True, slots=True)
-class Order:
-    client_order_id: str
-    symbol: str
-    side: Side
-    type: OrderType
-    role: OrderRole
-    qty_base: Decimal
-    price: Decimal | None = None
-    trigger_price: Decimal | None = None
-    state: OrderState = OrderState.NEW
-    exchange_order_id: str | None = None
-    filled_base: Decimal = Decimal(0)
-    avg_price: Decimal | None = None
+def apply_event(order: OrderRecord, event: OrderEvent) -> bool:
+    """Move `order` by `event` through the table; False (nothing changed) when the move is illegal."""
+    try:
+        order.state = ORDER_TRANSITIONS.next(order.state, event)
+    except InvalidTransition:
+        return False
+    return True
 
-    def apply(self, event: OrderEvent) -> Order:
-        return replace(self, state=ORDER_TRANSITIONS.next(self.state, event))
 
-    def apply_report(self, report: OrderReport) -> Order:
-        moved = self.apply(event_for_report(report))
-        return replace(
-            moved,
-            exchange_order_id=report.exchange_order_id,
-            filled_base=max(self.filled_base, report.filled_base),
-            avg_price=report.avg_price if report.avg_price is not None else self.avg_price,
-        )
+def order_facts(order: OrderRecord) -> tuple[object, ...]:
+    """What the venue can tell about an order; a report that changes none of it is nothing new."""
+    return (
+        order.state,
+        order.exchange_order_id,
+        order.filled_base,
+        order.avg_price,
+        order.fee,
+        order.fee_currency,
+    )
 
-    @property
-    def is_terminal(self) -> bool:
-        return self.state in TERMINAL
 
-    @property
-    def is_live(self) -> bool:
-        return self.state in LIVE
+def apply_report(order: OrderRecord, report: OrderReport, now: dt.datetime) -> bool:
+    """Move `order` to the venue's view; a stale report (e.g. "open" after "filled") changes nothing.
+    True when the report was taken; `updated_at` moves only when it told something new."""
+    before = order_facts(order)
+    if not apply_event(order, event_for_report(report)):
+        return False
+    order.exchange_order_id = report.exchange_order_id
+    order.filled_base = max(order.filled_base, report.filled_base)
+    if report.avg_price is not None and report.avg_price > 0:
+        order.avg_price = report.avg_price
+    if report.fee:
+        order.fee = report.fee
+        order.fee_currency = report.fee_currency
+    if order_facts(order) != before or order.updated_at is None:
+        order.updated_at = now
+    return True

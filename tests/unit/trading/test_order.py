@@ -2,16 +2,19 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import itertools
 from decimal import Decimal
 
 import pytest
 
 from qari.core.orders import OrderReport, OrderStatus, OrderType, Side
-from qari.trading.order import ORDER_TRANSITIONS, Order, OrderEvent, OrderRole, OrderState
+from qari.trading.order import ORDER_TRANSITIONS, OrderEvent, OrderRole, OrderState, apply_event, apply_report
+from qari.trading.records import OrderRecord
 from qari.trading.state_machine import InvalidTransition
 
 S, E = OrderState, OrderEvent
+T0 = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
 LEGAL = {
     (S.NEW, E.SUBMIT): S.SUBMITTED,
     (S.NEW, E.NOT_FOUND): S.ABSENT,
@@ -50,28 +53,63 @@ def test_order_transition_when_pair_given_then_table_decides(state: OrderState, 
             ORDER_TRANSITIONS.next(state, event)
 
 
-def test_order_when_filled_then_cannot_be_rejected_or_reopened() -> None:
-    order = Order("c1", "SOL/USDT", Side.BUY, OrderType.LIMIT, OrderRole.LEG1, Decimal(1), state=S.FILLED)
-    with pytest.raises(InvalidTransition):
-        order.apply(E.REJECT)
-    with pytest.raises(InvalidTransition):
-        order.apply(E.ACCEPT)
+def _record(state: OrderState) -> OrderRecord:
+    return OrderRecord(
+        position_id=1,
+        user_id=7,
+        symbol="SOL/USDT",
+        role=OrderRole.LEG1,
+        side=Side.BUY,
+        type=OrderType.LIMIT,
+        qty_base=Decimal(1),
+        client_order_id="c1",
+        created_at=T0,
+        state=state,
+        updated_at=T0,
+    )
 
 
-def test_order_apply_report_when_unknown_resolved_by_lookup_then_takes_venue_state() -> None:
-    order = Order("c1", "SOL/USDT", Side.BUY, OrderType.LIMIT, OrderRole.LEG1, Decimal(1), state=S.UNKNOWN)
-    report = OrderReport(
+def _report(status: OrderStatus, filled: str, avg: str | None = "100") -> OrderReport:
+    return OrderReport(
         "SOL/USDT",
         "x9",
         "c1",
         Side.BUY,
         OrderType.LIMIT,
-        OrderStatus.PARTIALLY_FILLED,
+        status,
         Decimal(1),
-        Decimal("0.4"),
-        Decimal(100),
+        Decimal(filled),
+        None if avg is None else Decimal(avg),
     )
-    resolved = order.apply_report(report)
-    assert resolved.state is S.PARTIALLY_FILLED
-    assert resolved.filled_base == Decimal("0.4")
-    assert resolved.exchange_order_id == "x9"
+
+
+def test_apply_event_when_filled_then_cannot_be_rejected_or_reopened() -> None:
+    order = _record(S.FILLED)
+    assert not apply_event(order, E.REJECT)
+    assert not apply_event(order, E.ACCEPT)
+    assert order.state is S.FILLED
+
+
+def test_apply_report_when_unknown_resolved_by_lookup_then_takes_venue_state() -> None:
+    order = _record(S.UNKNOWN)
+    later = T0 + dt.timedelta(seconds=5)
+
+    assert apply_report(order, _report(OrderStatus.PARTIALLY_FILLED, "0.4"), later)
+
+    assert order.state is S.PARTIALLY_FILLED
+    assert order.filled_base == Decimal("0.4")
+    assert order.exchange_order_id == "x9"
+    assert order.updated_at == later
+
+
+def test_apply_report_when_stale_or_repeated_then_nothing_moves() -> None:
+    order = _record(S.OPEN)
+    assert apply_report(order, _report(OrderStatus.FILLED, "1"), T0 + dt.timedelta(seconds=1))
+    filled_at = order.updated_at
+
+    stale = apply_report(order, _report(OrderStatus.OPEN, "0", avg=None), T0 + dt.timedelta(seconds=2))
+    repeated = apply_report(order, _report(OrderStatus.FILLED, "1"), T0 + dt.timedelta(seconds=3))
+
+    assert not stale and repeated
+    assert order.state is S.FILLED and order.filled_base == Decimal(1)
+    assert order.updated_at == filled_at  # the repeat told nothing new
