@@ -725,51 +725,24 @@ class VenueSleeper:
 
 
 class SqlUserDirectory:
-    """Every stored connection that can still trade or needs managing on an exchange."""
-
-    TRADABLE = ("connected", "unreachable")
+    """Every stored connection that can still trade or needs managing on an exchange
+    (`services.exchange_keys.active_connections`: the one definition of which keys the engine works for)."""
 
     def __init__(self, sessions: Any) -> None:
         self.sessions = sessions
 
     async def units(self, exchange_id: str) -> list[UserUnit]:
-        from sqlalchemy import select
-
-        from qari.adapters.persistence.tables.exchange import ExchangeConnection
+        from qari.services.exchange_keys import active_connections
 
         async with self.sessions() as session:
-            rows = await session.execute(
-                select(ExchangeConnection.id, ExchangeConnection.user_id)
-                .where(
-                    ExchangeConnection.exchange == exchange_id,
-                    ExchangeConnection.status.in_(self.TRADABLE),
-                )
-                .order_by(ExchangeConnection.user_id, ExchangeConnection.id)
-            )
-            seen: set[int] = set()
-            units = []
-            for connection_id, user_id in rows.all():
-                if user_id not in seen:  # one connection per user and exchange trades
-                    seen.add(user_id)
-                    units.append(UserUnit(user_id, exchange_id, connection_id))
-            return units
-
-
-async def _key_facts(session: Any, user_id: int, exchange_id: str) -> tuple[str, dt.datetime | None]:
-    """Gate check 16's facts: the key's status and when it was last verified."""
-    from sqlalchemy import select
-
-    from qari.adapters.persistence.tables.exchange import ExchangeConnection
-
-    row = (
-        await session.execute(
-            select(ExchangeConnection.status, ExchangeConnection.verified_at)
-            .where(ExchangeConnection.user_id == user_id, ExchangeConnection.exchange == exchange_id)
-            .order_by(ExchangeConnection.id)
-            .limit(1)
-        )
-    ).first()
-    return ("unknown", None) if row is None else (str(row[0]), row[1])
+            active = await active_connections(session, exchange_id)
+        seen: set[int] = set()
+        units = []
+        for user_id, connection_id in active:
+            if user_id not in seen:  # one connection per user and exchange trades
+                seen.add(user_id)
+                units.append(UserUnit(user_id, exchange_id, connection_id))
+        return units
 
 
 class ConnectionClients:
@@ -893,7 +866,7 @@ def live_units(
 
     return ExecutionUnits(
         clients=ConnectionClients(sessions, vault, endpoints, dict(venues)),
-        profiles=SqlProfileSource(sessions, _key_facts),
+        profiles=SqlProfileSource(sessions),  # gate check 16: services.exchange_keys.key_facts
         store=SqlTradingStore(sessions),
         locks=entry_lock_for(db_engine, sessions, clock),
         clock=clock,

@@ -355,14 +355,14 @@ async def key_facts(session: AsyncSession, user_id: int, exchange: str) -> tuple
 
 async def active_connections(session: AsyncSession, exchange: str) -> list[tuple[int, int]]:
     """(user_id, connection_id) of every key on `exchange` the engine should work for: Connected, or
-    transiently unreachable (gate check 16 still blocks entries until it is Connected again)."""
+    transiently unreachable (gate check 16 still blocks entries until it is Connected again); by user."""
     result = await session.execute(
         select(ExchangeConnection.user_id, ExchangeConnection.id)
         .where(
             ExchangeConnection.exchange == exchange,
             ExchangeConnection.status.in_((KeyStatus.CONNECTED.value, KeyStatus.UNREACHABLE.value)),
         )
-        .order_by(ExchangeConnection.id)
+        .order_by(ExchangeConnection.user_id, ExchangeConnection.id)
     )
     return [(int(user_id), int(connection_id)) for user_id, connection_id in result.all()]
 

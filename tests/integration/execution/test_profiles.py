@@ -4,11 +4,18 @@ from __future__ import annotations
 
 import datetime as dt
 from decimal import Decimal
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.tables.accounts import PlatformState, UserSettings
+from qari.adapters.persistence.tables.exchange import ExchangeConnection
+from qari.core.clocks import ManualClock
+from qari.engine.execution import ExecutionConfig
+from qari.engine.kernel import SqlUserDirectory, live_units
+from qari.engine.metrics import EngineMetrics
 from qari.risk.sizing import AllocationMode
+from qari.services import exchange_keys
 from qari.services.trading_profiles import SqlProfileSource
 
 from .support import START, register_user
@@ -58,3 +65,52 @@ async def test_profile_when_user_and_operator_settings_changed_then_reflected(
     assert profile.cooldown == dt.timedelta(hours=12)
     assert profile.platform_kill_switch
     assert profile.key_status == "Connected" and profile.permissions_verified_at == START
+
+
+def _engine_units(sessions: async_sessionmaker[AsyncSession], db: AsyncEngine) -> Any:
+    """The users' units as the composition root wires them (`kernel.live_units`)."""
+    return live_units(
+        sessions, db, None, ManualClock(START), None, {}, EngineMetrics(), 300, config=ExecutionConfig()
+    )
+
+
+async def test_engine_key_facts_when_no_key_then_not_connected_and_verified_time_is_utc(
+    sessions: async_sessionmaker[AsyncSession], db: AsyncEngine
+) -> None:
+    """The engine's gate reads the key the way the services do: "not_connected" when there is none
+    (it said "unknown"), and an aware UTC verification time although SQLite hands back naive ones."""
+    user_id = await register_user(sessions)
+    async with sessions() as session, session.begin():
+        session.add(
+            ExchangeConnection(
+                user_id=user_id, exchange="bybit", key_hint="ab12", status="connected",
+                verified_at=START - dt.timedelta(minutes=5),
+            )
+        )  # fmt: skip
+    profiles = _engine_units(sessions, db).profiles
+
+    none = await profiles.profile(user_id, "okx", START)
+    some = await profiles.profile(user_id, "bybit", START)
+
+    assert none.key_status == "not_connected" and none.permissions_verified_at is None
+    assert some.key_status == "connected"
+    assert some.permissions_verified_at == START - dt.timedelta(minutes=5)
+    assert some.permissions_verified_at.tzinfo is not None
+
+
+async def test_engine_directory_when_keys_stored_then_the_services_active_connections(
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    ids = [await register_user(sessions, f"u{i}@example.com") for i in range(3)]
+    statuses = ("unreachable", "invalid_credentials", "connected")
+    async with sessions() as session, session.begin():
+        for user_id, status in zip(reversed(ids), statuses, strict=True):
+            session.add(ExchangeConnection(user_id=user_id, exchange="bybit", key_hint="ab12", status=status))
+        session.add(ExchangeConnection(user_id=ids[1], exchange="okx", key_hint="cd34", status="connected"))
+
+    units = await SqlUserDirectory(sessions).units("bybit")
+    async with sessions() as session:
+        active = await exchange_keys.active_connections(session, "bybit")
+
+    assert [u.user_id for u in units] == [ids[0], ids[2]]  # by user; the invalid key is left out
+    assert [(u.user_id, u.connection_id) for u in units] == active
