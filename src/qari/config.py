@@ -15,6 +15,8 @@ from typing import Literal
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, PydanticBaseSettingsSource, SettingsConfigDict
 
+from qari.core.time import as_utc
+
 DEMO_SPEED = 120.0
 
 
@@ -122,9 +124,7 @@ class Settings(BaseSettings):
     @field_validator("sandbox_start")
     @classmethod
     def _utc_start(cls, value: dt.datetime | None) -> dt.datetime | None:
-        if value is not None and value.tzinfo is None:
-            return value.replace(tzinfo=dt.UTC)
-        return value
+        return as_utc(value)
 
     @field_validator("sandbox_feed")
     @classmethod

@@ -18,6 +18,7 @@ from typing import Any
 import typer
 from typer.core import TyperGroup
 
+from qari.core.time import parse_utc
 from qari.market.scan_pass import normalise_pair
 
 MULTI_VALUE_OPTIONS = frozenset({"--pairs", "-p", "--timeframes", "-t"})
@@ -69,7 +70,7 @@ def _timerange_side(text: str) -> dt.datetime | None:
     if not text:
         return None
     if len(text) == 8:
-        return dt.datetime.strptime(text, "%Y%m%d").replace(tzinfo=dt.UTC)
+        return parse_utc(text)  # YYYYMMDD
     seconds = int(text) / (1000 if len(text) == 13 else 1)
     return dt.datetime.fromtimestamp(seconds, tz=dt.UTC)
 
@@ -98,12 +99,11 @@ def parse_time(value: str | None, option: str) -> dt.datetime | None:
     if value is None:
         return None
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise typer.BadParameter(
             f"{value!r} is not a date; use e.g. 2024-03-01 or 2024-03-01T12:00", param_hint=option
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def period(

@@ -11,6 +11,7 @@ import typer
 
 from qari.cli.options import DATA_DIR_NAMES
 from qari.config import ConfigError
+from qari.core.time import parse_utc
 
 _BANNER = {"bybit": "Bybit v5 spot", "binance": "Binance spot (/api/v3)", "okx": "OKX v5 spot (/api/v5)"}
 
@@ -107,7 +108,6 @@ def sandbox(
 
 def parse_start(value: str) -> dt.datetime:
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         raise ValueError(f"--start {value!r} is not a time; use e.g. 2024-08-08T16:45") from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from pathlib import Path
 from typing import Annotated
 
@@ -10,7 +9,7 @@ import typer
 
 from qari.cli.options import DATA_DIR_NAMES, PAIRS_METAVAR, parse_pairs
 from qari.core.market import MarketContext
-from qari.core.time import UTC, to_ms
+from qari.core.time import parse_utc, to_ms
 from qari.market.candle_files import CandleFileError
 from qari.market.dominance import DominanceFileError, load_dominance
 from qari.market.scan_pass import load_series, run_pass, to_json, to_text
@@ -18,12 +17,9 @@ from qari.market.scan_pass import load_series, run_pass, to_json, to_text
 
 def _parse_at(text: str) -> int:
     try:
-        moment = dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00"))
+        return to_ms(parse_utc(text))
     except ValueError:
         raise typer.BadParameter(f"{text!r} is not an ISO time; use e.g. 2024-06-01T12:00:00Z") from None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return to_ms(moment)
 
 
 def scan(

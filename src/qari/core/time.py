@@ -1,9 +1,13 @@
-"""Clock protocol and timeframe maths. Nothing outside adapters/engine reads the wall clock."""
+"""Clock protocol, timeframe maths and the one UTC convention. Nothing outside adapters/engine reads the
+wall clock.
+
+Every stored or exchanged time is UTC. A naive datetime (SQLite hands stored times back naive; a user
+may type "2024-03-01T12:00") means UTC: `as_utc` and `parse_utc` are the only places that say so."""
 
 from __future__ import annotations
 
 import datetime as dt
-from typing import Protocol
+from typing import Protocol, overload
 
 UTC = dt.UTC
 
@@ -27,6 +31,25 @@ class Clock(Protocol):
     """Where "now" comes from: the wall clock live, a simulated clock in backtests and tests."""
 
     def now(self) -> dt.datetime: ...
+
+
+@overload
+def as_utc(moment: dt.datetime) -> dt.datetime: ...
+@overload
+def as_utc(moment: None) -> None: ...
+@overload
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None: ...
+def as_utc(moment: dt.datetime | None) -> dt.datetime | None:
+    """`moment` with its zone, or UTC when it has none; None stays None."""
+    if moment is None or moment.tzinfo is not None:
+        return moment
+    return moment.replace(tzinfo=UTC)
+
+
+def parse_utc(text: str) -> dt.datetime:
+    """An ISO 8601 date or time ("2024-03-01", "2024-03-01T12:00Z", "...+02:00"); without a zone it is
+    UTC. ValueError when `text` is not one."""
+    return as_utc(dt.datetime.fromisoformat(text.strip().replace("Z", "+00:00")))
 
 
 def timeframe_ms(timeframe: str) -> int:

@@ -25,7 +25,7 @@ from qari.adapters.persistence.tables.alerts import (
     TelegramLinkCode,
 )
 from qari.core.clocks import WallClock
-from qari.core.time import UTC, Clock
+from qari.core.time import Clock, as_utc
 from qari.services.errors import ServiceError
 
 ALERT_KINDS: tuple[str, ...] = (
@@ -52,11 +52,6 @@ _WALL = WallClock()
 class UnknownAlertKindError(ServiceError, ValueError):
     def __init__(self, kind: str) -> None:
         super().__init__(422, f"unknown alert kind {kind[:40]!r}; use one of: {', '.join(ALERT_KINDS)}")
-
-
-def as_utc(moment: dt.datetime) -> dt.datetime:
-    """SQLite hands timestamps back naive; every stored time is UTC."""
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
 
 
 async def emit_alert(

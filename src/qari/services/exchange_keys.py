@@ -44,7 +44,7 @@ from qari.adapters.signer.client import SignerClient, SignerExchangeClient
 from qari.adapters.simulator.venue import SandboxVenue
 from qari.adapters.vault import SecretVault
 from qari.adapters.vault.repository import erase_secret, sealed_of, store_sealed, store_secret
-from qari.core.time import Clock
+from qari.core.time import Clock, as_utc
 from qari.logging import get_logger, mask_in_request, register_secret
 from qari.services.alerts import emit_alert
 from qari.services.errors import ServiceError
@@ -347,10 +347,7 @@ async def key_facts(session: AsyncSession, user_id: int, exchange: str) -> tuple
     found = result.first()
     if found is None:
         return "not_connected", None
-    verified = found[1]
-    if verified is not None and verified.tzinfo is None:
-        verified = verified.replace(tzinfo=dt.UTC)  # SQLite returns naive UTC
-    return str(found[0]), verified
+    return str(found[0]), as_utc(found[1])  # SQLite hands stored times back naive
 
 
 async def active_connections(session: AsyncSession, exchange: str) -> list[tuple[int, int]]:

@@ -24,6 +24,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.core.errors import QariError
+from qari.core.time import as_utc
 from qari.services import exchange_keys, reports
 from qari.services.exchange_keys import Keyring
 
@@ -70,10 +71,6 @@ def _text(value: Decimal | None) -> str | None:
         return None
     quantised = value.quantize(Decimal("0.00000001"))
     return format(quantised.normalize(), "f")
-
-
-def _aware(moment: dt.datetime) -> dt.datetime:
-    return moment if moment.tzinfo is not None else moment.replace(tzinfo=dt.UTC)
 
 
 def _connection(rows: list[ExchangeConnection], exchange: str | None = None) -> ExchangeConnection | None:
@@ -184,7 +181,7 @@ async def portfolio(
     in_positions = sum((_dec(p["value_usdt"]) or Decimal(0) for p in marked), Decimal(0))
     unrealised = sum((_dec(p["unrealised_pnl_usdt"]) or Decimal(0) for p in marked), Decimal(0))
     total = free + locked + in_positions
-    filled = [_aware(p["opened_at"]) for p in marked if p.get("state") != "pending" and p.get("opened_at")]
+    filled = [as_utc(p["opened_at"]) for p in marked if p.get("state") != "pending" and p.get("opened_at")]
     samples = cache.sample(user_id, now, total) if cache else []
     return {
         **body,

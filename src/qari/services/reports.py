@@ -23,12 +23,9 @@ from qari.adapters.persistence.tables.trading import (
     PositionRow,
     RLedgerRow,
 )
+from qari.core.time import as_utc
 from qari.risk.kill_switch import RealisedR, RLimits, day_window, evaluate_kill_switch, week_window
 from qari.trading.records import PositionRecord
-
-
-def _utc(value: dt.datetime) -> dt.datetime:
-    return value if value.tzinfo is not None else value.replace(tzinfo=dt.UTC)
 
 
 def _num(value: Decimal | None) -> str | None:
@@ -67,7 +64,7 @@ def position_view(p: PositionRecord) -> dict[str, Any]:
         "opened_at": p.opened_at,
         "closed_at": p.closed_at,
         "duration_seconds": (
-            int((_utc(p.closed_at) - _utc(p.opened_at)).total_seconds()) if p.closed_at else None
+            int((as_utc(p.closed_at) - as_utc(p.opened_at)).total_seconds()) if p.closed_at else None
         ),
     }
 
@@ -147,7 +144,7 @@ async def trades(session: AsyncSession, user_id: int, where: TradeFilter) -> lis
         view["orders"] = [_order_view(o) for o in orders if o.position_id == row.id]
         view["fills"] = [_fill_view(f) for f in fills if f.position_id == row.id]
         view["events"] = [
-            {"at": _utc(e.at), "kind": e.kind, "message": e.message}
+            {"at": as_utc(e.at), "kind": e.kind, "message": e.message}
             for e in events
             if e.position_id == row.id
         ]
@@ -198,7 +195,7 @@ async def profit_summary(
             continue
         pnl = Decimal(row.realised_pnl_quote or 0)
         r = Decimal(row.realised_r or 0)
-        day = _utc(row.closed_at).date().isoformat()
+        day = as_utc(row.closed_at).date().isoformat()
         for bucket in (days.setdefault(day, _Bucket()), pairs.setdefault(row.symbol, _Bucket()), total):
             bucket.add(pnl, r)
     return {
@@ -237,7 +234,7 @@ def _fill_view(row: FillRow) -> dict[str, Any]:
         "qty": _num(row.qty_base),
         "fee": _num(row.fee),
         "fee_currency": row.fee_currency,
-        "at": _utc(row.at),
+        "at": as_utc(row.at),
     }
 
 
@@ -251,7 +248,7 @@ def _gate_view(row: GateEvaluationRow) -> dict[str, Any]:
         "reason": row.reason,
         "results": row.results,
         "candidate": row.candidate,
-        "at": _utc(row.at),
+        "at": as_utc(row.at),
     }
 
 
@@ -298,7 +295,7 @@ async def r_tracker(
         )
     ).all()
     state = evaluate_kill_switch(
-        [RealisedR(_utc(r.at), Decimal(r.r)) for r in rows], now, limits, platform_switch=platform_switch
+        [RealisedR(as_utc(r.at), Decimal(r.r)) for r in rows], now, limits, platform_switch=platform_switch
     )
     return {
         "today": {

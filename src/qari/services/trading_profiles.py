@@ -14,6 +14,7 @@ from decimal import Decimal
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.tables.accounts import PlatformState, User, UserSettings
+from qari.core.time import as_utc
 from qari.risk.profile import TradingProfile
 from qari.risk.sizing import AllocationMode
 from qari.services import exchange_keys
@@ -47,7 +48,7 @@ async def load_trading_profile(
         engine_enabled=True if platform is None else bool(platform.engine_enabled),
         auto_trading=bool(settings.auto_trading if settings.auto_trading is not None else True),
         plan=plan.tier,
-        plan_active_until=_aware(until),
+        plan_active_until=as_utc(until),
         waiver=plan.waiver,
         capacity=capacity,
         allocation_mode=AllocationMode(settings.allocation_mode or "percent"),
@@ -64,7 +65,7 @@ async def load_trading_profile(
         cooldown=dt.timedelta(hours=settings.cooldown_hours if settings.cooldown_hours is not None else 24),
         platform_kill_switch=False if platform is None else bool(platform.kill_switch),
         key_status=key_status,
-        permissions_verified_at=_aware(permissions_verified_at),
+        permissions_verified_at=as_utc(permissions_verified_at),
         guard_order_cap_usdt=_money(settings.guard_order_cap_usdt),
         guard_day_cap_usdt=_money(settings.guard_day_cap_usdt),
     )
@@ -72,12 +73,6 @@ async def load_trading_profile(
 
 def _money(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(value)
-
-
-def _aware(value: dt.datetime | None) -> dt.datetime | None:
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
 
 
 class SqlProfileSource:

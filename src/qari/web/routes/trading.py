@@ -7,6 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query
 
+from qari.core.time import as_utc
 from qari.services import accounts, position_control, reports
 from qari.web.deps import MAX_ROW_ID, CurrentUser, MarketClockDep, SessionDep
 from qari.web.schemas.trading import CloseRequested, ProfitSummary, TradeList
@@ -44,7 +45,7 @@ async def close_position(
     """Close a filled position now at market. The engine's next management pass cancels its resting
     stop and sells the rest through the order manager (exit reason `manual`); repeating is harmless."""
     row = await position_control.request_close(session, user.id, position_id, clock.now())
-    requested = _aware(row.close_requested_at) or clock.now()
+    requested = as_utc(row.close_requested_at) or clock.now()
     return CloseRequested(
         id=row.id,
         symbol=row.symbol,
@@ -67,7 +68,7 @@ async def list_trades(
     offset: Offset = 0,
 ) -> dict[str, Any]:
     """The trade journal: explanation, layer results, gate evaluation, orders, fills, fees, P&L, exit."""
-    where = reports.TradeFilter(symbol, status, exit_reason, _aware(since), _aware(until), limit, offset)
+    where = reports.TradeFilter(symbol, status, exit_reason, as_utc(since), as_utc(until), limit, offset)
     return {"trades": await reports.trades(session, user.id, where)}
 
 
@@ -79,7 +80,7 @@ async def profit_summary(
     until: dt.datetime | None = None,
 ) -> ProfitSummary:
     """Realised profit of closed trades by day (UTC, of the close) and by pair, and the total."""
-    summary = await reports.profit_summary(session, user.id, _aware(since), _aware(until))
+    summary = await reports.profit_summary(session, user.id, as_utc(since), as_utc(until))
     return ProfitSummary.model_validate(summary)
 
 
@@ -105,9 +106,3 @@ async def r_tracker(user: CurrentUser, session: SessionDep, clock: MarketClockDe
     """Today's and this week's realised R against the daily / weekly limits."""
     platform = await accounts.platform_state(session)
     return await reports.r_tracker(session, user.id, clock.now(), platform_switch=bool(platform.kill_switch))
-
-
-def _aware(moment: dt.datetime | None) -> dt.datetime | None:
-    if moment is None or moment.tzinfo is not None:
-        return moment
-    return moment.replace(tzinfo=dt.UTC)

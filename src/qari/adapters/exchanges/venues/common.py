@@ -6,6 +6,8 @@ import datetime as dt
 from collections.abc import Iterable
 from typing import Any
 
+from qari.core.time import parse_utc
+
 
 def as_list(value: Any) -> list[str]:
     """A list of tokens from a JSON array or a comma-separated string."""
@@ -27,10 +29,9 @@ def parse_iso(value: Any) -> dt.datetime | None:
     if not value or not isinstance(value, str):
         return None
     try:
-        moment = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        return parse_utc(value)
     except ValueError:
         return None
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
 
 
 def from_ms(value: Any) -> dt.datetime | None:

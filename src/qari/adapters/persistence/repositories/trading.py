@@ -46,6 +46,7 @@ from qari.adapters.persistence.tables.trading import (
 )
 from qari.core.clocks import ManualClock
 from qari.core.orders import OrderType, Side
+from qari.core.time import as_utc
 from qari.risk.kill_switch import RealisedR
 from qari.services.alerts import emit_alert
 from qari.trading.order import OrderRole, OrderState
@@ -165,13 +166,6 @@ _ORDER_FIELDS = [
 ]
 
 
-def _utc(value: dt.datetime | None) -> dt.datetime | None:
-    """SQLite hands back naive datetimes; everything in QARI is aware UTC."""
-    if value is None or value.tzinfo is not None:
-        return value
-    return value.replace(tzinfo=dt.UTC)
-
-
 def _dec(value: Decimal | None) -> Decimal | None:
     return None if value is None else Decimal(value).normalize()
 
@@ -181,7 +175,7 @@ def position_from_row(row: PositionRow | Row[Any]) -> PositionRecord:
     for name in _POSITION_FIELDS:
         value = getattr(row, name)
         if isinstance(value, dt.datetime):
-            value = _utc(value)
+            value = as_utc(value)
         elif isinstance(value, Decimal):
             value = _dec(value)
         values[name] = value
@@ -189,7 +183,7 @@ def position_from_row(row: PositionRow | Row[Any]) -> PositionRecord:
         id=row.id,
         state=PositionState(row.state),
         leg2_state=Leg2State(row.leg2_state),
-        close_requested_at=_utc(row.close_requested_at),  # never written back by save_position
+        close_requested_at=as_utc(row.close_requested_at),  # never written back by save_position
         **values,
     )
 
@@ -206,7 +200,7 @@ def order_from_row(row: OrderRow | Row[Any]) -> OrderRecord:
     for name in _ORDER_FIELDS:
         value = getattr(row, name)
         values[name] = (
-            _utc(value)
+            as_utc(value)
             if isinstance(value, dt.datetime)
             else _dec(value)
             if isinstance(value, Decimal)
@@ -218,7 +212,7 @@ def order_from_row(row: OrderRow | Row[Any]) -> OrderRecord:
         side=Side(row.side),
         type=OrderType(row.type),
         state=OrderState(row.state),
-        updated_at=_utc(row.updated_at),
+        updated_at=as_utc(row.updated_at),
         **values,
     )
 
@@ -486,7 +480,7 @@ class SqlTradingStore:
                     Decimal(r.qty_base).normalize(),
                     Decimal(r.fee).normalize(),
                     r.fee_currency,
-                    _utc(r.at) or r.at,
+                    as_utc(r.at) or r.at,
                 )
                 for r in (await session.scalars(query)).all()
             ]
@@ -534,11 +528,11 @@ class SqlTradingStore:
     async def r_entries(self, user_id: int, since: dt.datetime) -> list[RealisedR]:
         async with self._read() as session:
             rows = (await session.execute(_R_ENTRIES, {"user_id": user_id, "since": since})).all()
-            return [RealisedR(_utc(r.at) or r.at, Decimal(r.r)) for r in rows]
+            return [RealisedR(as_utc(r.at) or r.at, Decimal(r.r)) for r in rows]
 
     async def last_stop_loss_at(self, user_id: int, symbol: str) -> dt.datetime | None:
         async with self._read() as session:
-            return _utc(await session.scalar(_LAST_STOP_LOSS, {"user_id": user_id, "symbol": symbol}))
+            return as_utc(await session.scalar(_LAST_STOP_LOSS, {"user_id": user_id, "symbol": symbol}))
 
     async def last_stop_losses_at(
         self, user_id: int, symbols: Sequence[str]
@@ -550,7 +544,7 @@ class SqlTradingStore:
         async with self._read() as session:
             params = {"user_id": user_id, "symbols": list(found)}
             for symbol, closed_at in (await session.execute(_LAST_STOP_LOSSES, params)).all():
-                found[symbol] = _utc(closed_at)
+                found[symbol] = as_utc(closed_at)
         return found
 
     async def record_event(
