@@ -15,8 +15,9 @@ from qari.analysis.layers.fibonacci import GP_HIGH, GP_LOW, impulse_leg, in_gold
 from qari.analysis.layers.liquidity import pools
 from qari.analysis.layers.order_blocks import active_gap, best_block
 from qari.analysis.primitives.structure import equal_levels
+from qari.risk.stops import MAX_STOP_DISTANCE, MIN_STOP_DISTANCE
 
-STOP_BAND = (0.10, 0.30)
+STOP_BAND = (float(MIN_STOP_DISTANCE), float(MAX_STOP_DISTANCE))  # R4, stated in risk/stops.py
 STOP_BUFFER = 0.002
 MIN_TARGET_GAP = 0.003
 TARGET_MERGE = 0.002

@@ -16,11 +16,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from qari.core.market import CandleSeries
+from qari.risk.stops import MAX_STOP_DISTANCE, MIN_STOP_DISTANCE
 
 FEE = 0.001  # per side, taker-like; both sides are charged against R
 ENTRY_EXPIRY_MS = 4 * 3_600_000
 HORIZON_MS = 30 * 86_400_000
-STOP_BAND = (0.10, 0.30)
+STOP_BAND = (float(MIN_STOP_DISTANCE), float(MAX_STOP_DISTANCE))  # R4, stated in risk/stops.py
 MIN_RR = 2.0
 
 

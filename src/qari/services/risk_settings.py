@@ -15,12 +15,18 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
+from qari.risk.stops import MAX_STOP_DISTANCE, MIN_STOP_DISTANCE
+
 ALLOCATION_MODES = ("fixed", "percent")
 MIN_TRADE_USDT = Decimal("5")
 MAX_TRADE_USDT = Decimal("10000000")
 MIN_PERCENT = Decimal("0.1")
 MAX_PERCENT = Decimal("100")
-STOP_LOSS_BAND = (Decimal("10"), Decimal("30"))
+# R4 in percent (10–30), stated once in risk/stops.py
+STOP_LOSS_BAND = (
+    (MIN_STOP_DISTANCE * 100).quantize(Decimal(1)),
+    (MAX_STOP_DISTANCE * 100).quantize(Decimal(1)),
+)
 PLATFORM_DAILY_LIMIT_R = Decimal("2")
 PLATFORM_WEEKLY_LIMIT_R = Decimal("5")
 MIN_LIMIT_R = Decimal("0.1")
