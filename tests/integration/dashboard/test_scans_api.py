@@ -11,6 +11,7 @@ import pytest
 from fastapi import FastAPI
 from tests.helpers import register_and_login
 
+from qari.adapters.persistence.tables.decisions import DecisionRow
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
 from qari.config import Settings
 
@@ -118,3 +119,33 @@ async def test_latest_scan_when_nothing_entered_then_says_why_in_words(running: 
         "daily and 4h bearish — entries vetoed"
     )
     assert body["results"][0]["why"].startswith("BTC: 4h bearish break")
+
+
+async def test_latest_scan_when_scores_tie_then_by_symbol_and_decision_ids_shown(running: App) -> None:
+    """The route reads the scan through persistence's `latest_scan` (one query, one order): equal scores
+    come back by symbol whatever order they were written in, each with its decision record's id."""
+    auth = await register_and_login(running.client)
+    at = dt.datetime(2026, 11, 22, 8, 0, tzinfo=dt.UTC)
+    async with running.app.state.sessions() as session:
+        cycle = EngineCycleRow(exchange_id="sandbox", mode="sandbox", at=at, finished_at=at, duration_ms=5,
+                               symbols=3, candidates=0)  # fmt: skip
+        session.add(cycle)
+        await session.flush()
+        for symbol, score in (("ZEC/USDT", 0.5), ("ADA/USDT", 0.5), ("BTC/USDT", 0.0)):
+            session.add(
+                EngineScanResultRow(
+                    cycle_id=cycle.id, symbol=symbol, score=score, agreeing=2, layers_agreed=[1, 2], vetoes=[]
+                )
+            )
+        decision = DecisionRow(
+            exchange_id="sandbox", symbol="ADA/USDT", at=at, mode="sandbox", method="analyse",
+            engine_version="e", weights_version="w", score=0.5, size_bytes=0, inputs=b"", verdict=b"",
+        )  # fmt: skip
+        session.add(decision)
+        await session.commit()
+
+    body = (await running.client.get("/api/v1/scans/latest?exchange=sandbox", headers=auth)).json()
+
+    assert [r["symbol"] for r in body["results"]] == ["ADA/USDT", "ZEC/USDT", "BTC/USDT"]
+    assert body["results"][0]["decision_id"] == str(decision.id)
+    assert body["results"][1]["decision_id"] is None

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.db import transaction
+from qari.adapters.persistence.tables.decisions import DecisionRow
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
 from qari.core.time import Clock
 from qari.engine.cycle import CycleReport, ExchangeScan, VerdictLike
@@ -135,30 +136,34 @@ class ScanRow:
     gate_passed: bool | None  # None: this user's gate did not evaluate the symbol
     blocking_code: str | None
     reason: str | None
+    decision_id: int | None = None  # its decision record, where those are kept (replayable)
 
 
 @dataclass(frozen=True, slots=True)
 class LatestScan:
+    cycle_id: int
     exchange_id: str
     at: dt.datetime
+    finished_at: dt.datetime
+    duration_ms: int
     mode: str
     health: str
     entries_allowed: bool
-    rows: list[ScanRow]
+    error: str | None
+    symbols: int
+    candidates: int
+    rows: list[ScanRow]  # best score first (ties: by symbol)
 
 
 async def latest_scan(
-    session: AsyncSession, exchange_id: str, user_id: int | None = None
+    session: AsyncSession, exchange_id: str | None, user_id: int | None = None
 ) -> LatestScan | None:
-    """The newest cycle of one exchange: every symbol's score and, for `user_id`, what the gate said."""
-    cycle = (
-        await session.execute(
-            select(EngineCycleRow)
-            .where(EngineCycleRow.exchange_id == exchange_id)
-            .order_by(EngineCycleRow.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    """The newest cycle of one exchange (`None`: of any exchange): every symbol's score and, for
+    `user_id`, what the gate said; gate outcomes of other users are never read."""
+    newest = select(EngineCycleRow).order_by(EngineCycleRow.at.desc(), EngineCycleRow.id.desc()).limit(1)
+    if exchange_id is not None:
+        newest = newest.where(EngineCycleRow.exchange_id == exchange_id)
+    cycle = (await session.execute(newest)).scalars().first()
     if cycle is None:
         return None
     results = (
@@ -176,18 +181,38 @@ async def latest_scan(
             )
         )
         gates = {g.symbol: g for g in outcomes.scalars()}
+    decided = await session.execute(
+        select(DecisionRow.symbol, DecisionRow.id).where(
+            DecisionRow.exchange_id == cycle.exchange_id, DecisionRow.at == cycle.at
+        )
+    )
+    decisions = {symbol: int(decision) for symbol, decision in decided}
     rows = [
         ScanRow(
             symbol=r.symbol,
             score=r.score,
             agreeing=r.agreeing,
-            layers_agreed=list(r.layers_agreed),
-            vetoes=list(r.vetoes),
+            layers_agreed=list(r.layers_agreed or []),
+            vetoes=list(r.vetoes or []),
             candidate=r.candidate,
             gate_passed=gates[r.symbol].passed if r.symbol in gates else None,
             blocking_code=gates[r.symbol].blocking_code if r.symbol in gates else None,
             reason=gates[r.symbol].reason if r.symbol in gates else None,
+            decision_id=decisions.get(r.symbol),
         )
         for r in results
     ]
-    return LatestScan(cycle.exchange_id, cycle.at, cycle.mode, cycle.health, cycle.entries_allowed, rows)
+    return LatestScan(
+        cycle_id=cycle.id,
+        exchange_id=cycle.exchange_id,
+        at=cycle.at,
+        finished_at=cycle.finished_at,
+        duration_ms=cycle.duration_ms,
+        mode=cycle.mode,
+        health=cycle.health,
+        entries_allowed=cycle.entries_allowed,
+        error=cycle.error,
+        symbols=cycle.symbols,
+        candidates=cycle.candidates,
+        rows=rows,
+    )

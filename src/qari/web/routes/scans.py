@@ -17,8 +17,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Query, Request
 from sqlalchemy import select
 
-from qari.adapters.persistence.tables.decisions import DecisionRow
-from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
+from qari.adapters.persistence import cycles
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.services import accounts, scan_reasons
 from qari.web.deps import CurrentUser, SessionDep, SettingsDep
@@ -57,57 +56,39 @@ async def latest_scan(
 ) -> dict[str, Any] | None:
     """The newest scan cycle with per-symbol results and the caller's gate outcomes (null: none yet)."""
     wanted = exchange or await _preferred_exchange(session, user.id)
-    query = select(EngineCycleRow).order_by(EngineCycleRow.at.desc(), EngineCycleRow.id.desc()).limit(1)
-    cycle = (await session.execute(query.where(EngineCycleRow.exchange_id == wanted))).scalars().first()
-    if cycle is None and exchange is None:
-        cycle = (await session.execute(query)).scalars().first()
-    if cycle is None:
+    scan = await cycles.latest_scan(session, wanted, user.id) if wanted is not None else None
+    if scan is None and exchange is None:
+        scan = await cycles.latest_scan(session, None, user.id)
+    if scan is None:
         return None
-    results = (
-        await session.execute(select(EngineScanResultRow).where(EngineScanResultRow.cycle_id == cycle.id))
-    ).scalars()
-    outcomes = (
-        await session.execute(
-            select(EngineGateOutcomeRow).where(
-                EngineGateOutcomeRow.cycle_id == cycle.id, EngineGateOutcomeRow.user_id == user.id
-            )
-        )
-    ).scalars()
-    gate = {
-        o.symbol: {"passed": o.passed, "blocking_code": o.blocking_code, "reason": o.reason} for o in outcomes
-    }
-    decided = await session.execute(
-        select(DecisionRow.symbol, DecisionRow.id).where(
-            DecisionRow.exchange_id == cycle.exchange_id, DecisionRow.at == cycle.at
-        )
-    )
-    decisions = {symbol: str(decision) for symbol, decision in decided}
-    ordered = sorted(results, key=lambda r: r.score, reverse=True)
     rows = [
         {
             "symbol": r.symbol,
             "score": r.score,
             "agreeing": r.agreeing,
-            "layers_agreed": list(r.layers_agreed or []),
-            "vetoes": list(r.vetoes or []),
+            "layers_agreed": r.layers_agreed,
+            "vetoes": r.vetoes,
             "candidate": r.candidate,
-            "gate": gate.get(r.symbol),
-            "decision_id": decisions.get(r.symbol),  # for GET /decisions/{id}/replay
+            "gate": None
+            if r.gate_passed is None
+            else {"passed": r.gate_passed, "blocking_code": r.blocking_code, "reason": r.reason},
+            # for GET /decisions/{id}/replay
+            "decision_id": None if r.decision_id is None else str(r.decision_id),
         }
-        for r in ordered
+        for r in scan.rows
     ]
     body: dict[str, Any] = {
-        "cycle_id": cycle.id,
-        "exchange": cycle.exchange_id,
-        "mode": cycle.mode,
-        "at": cycle.at,
-        "finished_at": cycle.finished_at,
-        "duration_ms": cycle.duration_ms,
-        "health": cycle.health,
-        "entries_allowed": cycle.entries_allowed,
-        "error": cycle.error,
-        "symbols": cycle.symbols,
-        "candidates": cycle.candidates,
+        "cycle_id": scan.cycle_id,
+        "exchange": scan.exchange_id,
+        "mode": scan.mode,
+        "at": scan.at,
+        "finished_at": scan.finished_at,
+        "duration_ms": scan.duration_ms,
+        "health": scan.health,
+        "entries_allowed": scan.entries_allowed,
+        "error": scan.error,
+        "symbols": scan.symbols,
+        "candidates": scan.candidates,
         "results": rows,
     }
     body["why_nothing_entered"] = scan_reasons.explain(body, rows)
