@@ -3,15 +3,31 @@ every client of the process (throttle.py)."""
 
 from __future__ import annotations
 
+import asyncio
+import os
+import subprocess
+import sys
 import time
+import uuid
 from typing import Any
 
+import ccxt.async_support as ccxt
+import pytest
+from tests.conftest import free_port, port_open
 from tests.contract.harness import KEY, Rig, payload
 from tests.contract.recorder import record
 
 from qari.adapters.exchanges.capabilities import capabilities_for
 from qari.adapters.exchanges.ccxt_client import CcxtVenue, Credentials, public_ccxt
-from qari.adapters.exchanges.throttle import BUDGETS, WakeOnceThrottler, key_scope
+from qari.adapters.exchanges.throttle import (
+    BUDGETS,
+    ProcessRequestBudgets,
+    RedisRequestBudgets,
+    WakeOnceThrottler,
+    key_scope,
+    request_budget_url,
+    use_redis_budgets,
+)
 
 OTHER = Credentials("contract-key-1111", "contract-secret-1111", "contract-pass")
 
@@ -96,3 +112,162 @@ async def test_sandbox_public_reads_when_pointed_at_the_sandbox_then_keep_a_limi
         assert own is not venue.public.throttler
     finally:
         await venue.close()
+
+
+# -- one budget across processes (RedisRequestBudgets) ------------------------------------------------------
+
+RATE_LIMIT_MS = 100  # a venue allowing 10 calls a second (ccxt's `rateLimit`), so the test runs briskly
+PER_SECOND = 1000 // RATE_LIMIT_MS
+CALLS = 15  # per process: 30 together, 20 past the window's first second, so >= 2 s at the venue's rate
+
+_CHILD = """
+import asyncio, sys, time
+import ccxt.async_support as ccxt
+from qari.adapters.exchanges.throttle import RedisRequestBudgets, key_scope
+
+async def main(url, prefix, calls, rate_limit):
+    exchange = ccxt.bybit({"rateLimit": rate_limit})
+    throttle = RedisRequestBudgets(url, prefix=prefix).throttler(exchange, key_scope("shared-key"))
+    print("ready", flush=True)
+    sys.stdin.readline()
+    for _ in range(calls):
+        await throttle(1)
+    print(time.time(), flush=True)
+    await exchange.close()
+
+asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
+"""
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not port_open(6379):
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (make test starts it where installed)")
+    return "redis://127.0.0.1:6379/0"
+
+
+def _prefix() -> str:
+    return f"qari-test-budget-{uuid.uuid4().hex}"  # a budget of this test's own in the shared Redis
+
+
+def _slow_venue(exchange_id: str = "bybit") -> Any:
+    exchange = getattr(ccxt, exchange_id)({"rateLimit": RATE_LIMIT_MS})
+    return exchange
+
+
+async def test_two_processes_on_one_key_when_calling_then_share_the_venues_rate(redis_url: str) -> None:
+    """Found on the per-process budgets: each worker process had the key's whole rate, so N workers
+    spent N times what the venue allows (this test's two processes finished in ~1.4 s, the venue's
+    rate needs >= 2 s)."""
+    prefix = _prefix()
+    exchange = _slow_venue()
+    throttle = RedisRequestBudgets(redis_url, prefix=prefix).throttler(exchange, key_scope("shared-key"))
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(sys.path)}
+    child = subprocess.Popen(
+        [sys.executable, "-c", _CHILD, redis_url, prefix, str(CALLS), str(RATE_LIMIT_MS)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+    try:
+        assert child.stdin is not None and child.stdout is not None
+        assert child.stdout.readline().strip() == "ready"
+        started = time.time()
+        child.stdin.write("go\n")
+        child.stdin.flush()
+        for _ in range(CALLS):
+            await throttle(1)
+        ours = time.time()
+        theirs = float(await asyncio.to_thread(child.stdout.readline))
+        took = max(ours, theirs) - started
+        # A second's worth at once, then the venue's rate: (30 - 10) calls / 10 per second.
+        assert took >= (2 * CALLS - PER_SECOND) / PER_SECOND - 0.1, took
+    finally:
+        child.kill()
+        child.wait()
+        await exchange.close()
+
+
+async def test_keys_on_one_venue_when_calling_at_once_then_do_not_wait_for_each_other(redis_url: str) -> None:
+    prefix = _prefix()
+    first, second = _slow_venue(), _slow_venue()
+    a = RedisRequestBudgets(redis_url, prefix=prefix).throttler(first, key_scope("key-a"))
+    b = RedisRequestBudgets(redis_url, prefix=prefix).throttler(second, key_scope("key-b"))
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(a(1) for _ in range(PER_SECOND)), *(b(1) for _ in range(PER_SECOND)))
+        # Each key's second of budget: no wait (one shared budget would need a second more).
+        assert time.monotonic() - started < 0.8
+    finally:
+        await first.close()
+        await second.close()
+
+
+async def test_public_reads_of_two_processes_when_sharing_an_ip_then_share_one_weight_budget(
+    redis_url: str,
+) -> None:
+    """The venue counts public weight per IP: every process behind that IP draws from one budget."""
+    prefix = _prefix()
+    caps = capabilities_for("binance")
+    feeds = []
+    for _ in range(2):  # two processes' public instances, each with a budget store connection of its own
+        feed = public_ccxt(caps, budgets=RedisRequestBudgets(redis_url, prefix=prefix))
+        feed.rateLimit = RATE_LIMIT_MS
+        feeds.append(feed)
+    try:
+        started = time.monotonic()
+        await asyncio.gather(*(feed.throttle(1) for feed in feeds for _ in range(PER_SECOND)))
+        assert time.monotonic() - started >= 0.9  # 20 weight: a second's worth waited for the next
+    finally:
+        for feed in feeds:
+            await feed.close()
+
+
+async def test_key_check_when_charging_the_shared_budget_then_answers_at_once_and_others_wait(
+    redis_url: str,
+) -> None:
+    prefix = _prefix()
+    check, unit = _slow_venue(), _slow_venue()
+    scope = key_scope("checked-key")
+    try:
+        started = time.monotonic()
+        await RedisRequestBudgets(redis_url, prefix=prefix).charger(check, scope)(2 * PER_SECOND)
+        assert time.monotonic() - started < 0.5  # counted past the limit, not waited for
+        throttle = RedisRequestBudgets(redis_url, prefix=prefix).throttler(unit, scope)
+        started = time.monotonic()
+        await throttle(1)
+        assert time.monotonic() - started >= 0.8  # the unit on that key waits for what the check spent
+    finally:
+        await check.close()
+        await unit.close()
+
+
+async def test_budget_store_when_unreachable_then_calls_fall_back_to_the_process_budget(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    exchange = _slow_venue()
+    fallback = ProcessRequestBudgets()
+    budgets = RedisRequestBudgets(f"redis://127.0.0.1:{free_port()}/0", fallback=fallback)
+    try:
+        await budgets.throttler(exchange, key_scope("k"))(1)
+        assert fallback.throttler(exchange, key_scope("k")).config["tokens"] < 1  # spent there instead
+        assert "request budget store unreachable" in caplog.text
+    finally:
+        await exchange.close()
+
+
+def test_shared_budget_url_when_configured_then_the_redis_url_else_a_redis_broker() -> None:
+    assert request_budget_url("redis://cache:6379/2", "amqp://mq") == "redis://cache:6379/2"
+    assert request_budget_url(None, "redis://mq:6379/0") == "redis://mq:6379/0"
+    assert request_budget_url(None, "amqp://mq") is None
+
+
+def test_process_budgets_when_told_to_share_then_draw_from_redis() -> None:
+    before = BUDGETS.backing
+    try:
+        use_redis_budgets("redis://127.0.0.1:6379/0")
+        assert isinstance(BUDGETS.backing, RedisRequestBudgets)
+        assert BUDGETS.backing.fallback is before
+    finally:
+        BUDGETS.backing = before
