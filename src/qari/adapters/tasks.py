@@ -3,7 +3,8 @@
 The broker is named by `QARI_BROKER_URL` (`amqp://…` or `redis://…`); without it nothing here runs
 (`qari serve` keeps its units in-process). A message carries only the unit's key
 (kind, cycle instant, exchange, user) and the sender's clock reading; the cycle's shared scan is
-stored once in the database (`engine_shared_scans`) and read by the workers.
+stored once in the database (`engine_shared_scans`, typed JSON: `scan_codec.py`) and read by the
+workers.
 
 Dramatiq acks a message only after the actor returns and redelivers it when its worker dies, so a
 unit may run more than once; the worker makes that harmless: a PostgreSQL advisory lock per user
@@ -24,12 +25,10 @@ import hashlib
 import itertools
 import logging
 import os
-import pickle
 import signal
 import subprocess
 import sys
 import threading
-import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
+from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.core import errors
 from qari.core.time import from_ms, to_ms
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit
@@ -174,7 +174,7 @@ class TaskExecutor:
         async with self._store_lock:
             if key in self._stored:
                 return
-            body = zlib.compress(pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL))
+            body = encode_scan(scan)
             async with self._sessions() as session, session.begin():
                 await session.execute(
                     insert(EngineSharedScanRow)
@@ -384,9 +384,7 @@ class UnitWorker:
             )
         if body is None:
             raise LookupError(f"no stored scan for {exchange_id} at {at.isoformat()}")
-        # Written only by the engine's own scheduler process into the engine's own database.
-        scan: ExchangeScan = pickle.loads(zlib.decompress(body))  # noqa: S301
-        return scan
+        return decode_scan(body)  # typed JSON: a tampered row is refused, never run (scan_codec.py)
 
     async def close(self) -> None:
         await self.parts.close()
