@@ -26,8 +26,9 @@ from qari.adapters.exchanges.throttle import (
     WakeOnceThrottler,
     key_scope,
     request_budget_url,
-    use_redis_budgets,
 )
+from qari.config import Settings
+from qari.engine.kernel import share_request_budgets
 
 OTHER = Credentials("contract-key-1111", "contract-secret-1111", "contract-pass")
 
@@ -263,11 +264,20 @@ def test_shared_budget_url_when_configured_then_the_redis_url_else_a_redis_broke
     assert request_budget_url(None, "amqp://mq") is None
 
 
-def test_process_budgets_when_told_to_share_then_draw_from_redis() -> None:
+def test_live_roles_when_a_redis_is_named_then_share_budgets_there_else_say_they_do_not(
+    settings: Settings, caplog: pytest.LogCaptureFixture
+) -> None:
+    """`qari scheduler` and `qari worker` (live) call this before building any client."""
     before = BUDGETS.backing
     try:
-        use_redis_budgets("redis://127.0.0.1:6379/0")
+        share_request_budgets(settings, "amqp://guest:guest@127.0.0.1:5672/")
+        assert BUDGETS.backing is before
+        assert "request budgets are per process" in caplog.text
+        share_request_budgets(
+            settings.model_copy(update={"redis_url": "redis://127.0.0.1:6379/0"}), "amqp://mq"
+        )
         assert isinstance(BUDGETS.backing, RedisRequestBudgets)
-        assert BUDGETS.backing.fallback is before
+        assert BUDGETS.backing.url == "redis://127.0.0.1:6379/0"
+        assert BUDGETS.backing.fallback is before  # Redis away: this process's own buckets
     finally:
         BUDGETS.backing = before
