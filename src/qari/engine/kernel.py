@@ -465,7 +465,9 @@ async def build_sandbox(
     if broker_url is not None:
         from qari.adapters.tasks import QUEUE, TaskExecutor
 
-        executor = TaskExecutor(database_url, clock, broker_url=broker_url, queue=queue or QUEUE)
+        executor = TaskExecutor(
+            database_url, clock, broker_url=broker_url, queue=queue or QUEUE, timeouts=timeouts
+        )
         on_close.insert(0, executor.close)
         # The queue holds the cycle's units; the workers' threads bound how many run at once.
         timeouts = replace(timeouts or Timeouts(), max_concurrent_users=max(concurrency, len(accounts)))
