@@ -190,6 +190,28 @@ async def test_two_processes_on_one_key_when_calling_then_share_the_venues_rate(
         await exchange.close()
 
 
+async def test_signed_calls_when_the_budgets_are_in_redis_then_ccxt_spends_the_keys_shared_budget(
+    redis_url: str,
+) -> None:
+    """Through the client as the units use it: ccxt's own request path draws from the Redis budget."""
+    before = BUDGETS.backing
+    budgets = BUDGETS.backing = RedisRequestBudgets(redis_url, prefix=_prefix())
+    rig = Rig("bybit", rate_limit=True)
+    try:
+        rig.on(
+            "GET",
+            "/v5/account/wallet-balance",
+            payload("bybit", "fetchBalance: balance after availableToWithdraw update"),
+        )
+        await rig.client.fetch_balances()
+        throttle = budgets.throttler(rig.client.public, key_scope(KEY.api_key))
+        stats = await budgets.limiter().get_window_stats(throttle.item, *throttle.identifiers)
+        assert stats.remaining < throttle.item.amount  # the balance read was counted in Redis
+    finally:
+        BUDGETS.backing = before
+        await rig.close()
+
+
 async def test_keys_on_one_venue_when_calling_at_once_then_do_not_wait_for_each_other(redis_url: str) -> None:
     prefix = _prefix()
     first, second = _slow_venue(), _slow_venue()

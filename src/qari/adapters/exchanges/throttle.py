@@ -197,7 +197,11 @@ class RedisRequestBudgets:
         # redis-py's async connections belong to the event loop that opened them: a limiter per loop.
         self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
         self._limiters = weakref.WeakKeyDictionary()
-        self._throttlers: dict[tuple[str, str, bool], _RedisThrottler] = {}
+        # Per loop too: a throttler's fallback is the process bucket of the loop its calls run on.
+        self._throttlers: weakref.WeakKeyDictionary[
+            asyncio.AbstractEventLoop, dict[tuple[str, str, bool], _RedisThrottler]
+        ]
+        self._throttlers = weakref.WeakKeyDictionary()
 
     def limiter(self) -> Any:
         """This event loop's `limits` sliding-window limiter over the Redis storage."""
@@ -225,10 +229,12 @@ class RedisRequestBudgets:
         return self._throttler(exchange, scope, wait=False)
 
     def _throttler(self, exchange: Any, scope: str, *, wait: bool) -> _RedisThrottler:
+        loop = exchange.asyncio_loop or asyncio.get_running_loop()
+        throttlers = self._throttlers.setdefault(loop, {})
         key = (str(exchange.id), scope, wait)
-        found = self._throttlers.get(key)
+        found = throttlers.get(key)
         if found is None:
-            found = self._throttlers[key] = _RedisThrottler(self, exchange, scope, wait=wait)
+            found = throttlers[key] = _RedisThrottler(self, exchange, scope, wait=wait)
         return found
 
 
