@@ -274,8 +274,13 @@ async def test_budget_store_when_unreachable_then_calls_fall_back_to_the_process
     budgets = RedisRequestBudgets(f"redis://127.0.0.1:{free_port()}/0", fallback=fallback)
     try:
         await budgets.throttler(exchange, key_scope("k"))(1)
-        assert fallback.throttler(exchange, key_scope("k")).config["tokens"] < 1  # spent there instead
+        bucket = fallback.throttler(exchange, key_scope("k")).config
+        assert bucket["tokens"] < 1  # spent there instead
         assert "request budget store unreachable" in caplog.text
+        spent = bucket["tokens"]
+        await budgets.charger(exchange, key_scope("k"))(1)
+        assert bucket["tokens"] < spent  # the store is not asked again for a while: straight here
+        assert caplog.text.count("request budget store unreachable") == 1
     finally:
         await exchange.close()
 

@@ -27,8 +27,8 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 import weakref
-from time import time
 from typing import Any, Protocol
 
 from ccxt.async_support.base.throttler import Throttler
@@ -44,7 +44,7 @@ class WakeOnceThrottler(Throttler):  # type: ignore[misc]  # ccxt ships no type 
     async def leaky_bucket_loop(self) -> None:
         config = self.config
         # The last refill's time lives in the bucket, so loops sharing it refill it once between them.
-        config["refilled_ms"] = max(config.get("refilled_ms", 0.0), time() * 1000)
+        config["refilled_ms"] = max(config.get("refilled_ms", 0.0), time.time() * 1000)
         while self.running:
             future, cost = self.queue[0]
             cost = config["cost"] if cost is None else cost
@@ -59,7 +59,7 @@ class WakeOnceThrottler(Throttler):  # type: ignore[misc]  # ccxt ships no type 
             else:
                 short_ms = -config["tokens"] / config["refillRate"]
                 await asyncio.sleep(max(short_ms / 1000, config["delay"]))
-                now_ms = time() * 1000
+                now_ms = time.time() * 1000
                 refill = max(now_ms - config["refilled_ms"], 0.0) * config["refillRate"]
                 config["tokens"] = min(config["tokens"] + refill, config["capacity"])
                 config["refilled_ms"] = now_ms
@@ -182,8 +182,9 @@ class RedisRequestBudgets:
 
     A call the window has no room for sleeps for the time the venue's rate takes to pay its cost, then
     asks again (one Redis round trip per try). A charge (`charger`) is counted at once even past the
-    limit, so the calls behind it wait for it. Redis unreachable: the call falls back to the process's
-    own bucket (`fallback`) and says so in the log, so a broken budget store never stops an exit."""
+    limit, so the calls behind it wait for it. Redis unreachable: the calls fall back to the process's
+    own bucket (`fallback`) for `retry_seconds` and the log says so, so a broken budget store never
+    stops an exit."""
 
     def __init__(
         self,
@@ -191,9 +192,12 @@ class RedisRequestBudgets:
         *,
         prefix: str = "qari-budget",
         fallback: RequestBudgets | None = None,
+        retry_seconds: float = 5.0,
     ) -> None:
         self.url, self.prefix = url, prefix
         self.fallback: RequestBudgets = fallback or ProcessRequestBudgets()
+        self.retry_seconds = retry_seconds
+        self.down_until = 0.0  # time.monotonic() until which the store is taken as away
         # redis-py's async connections belong to the event loop that opened them: a limiter per loop.
         self._limiters: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, Any]
         self._limiters = weakref.WeakKeyDictionary()
@@ -261,21 +265,26 @@ class _RedisThrottler:
 
         # A call dearer than the whole window takes all of it (the Lua script refuses more, forever).
         units = min(max(1, round(cost * _UNITS_PER_COST)), self.item.amount)
-        try:
-            limiter = self._budgets.limiter()
-            while not await limiter.hit(self.item, *self.identifiers, cost=units):
-                if not self._wait:
-                    await self._force(limiter, units)
-                    return
-                await asyncio.sleep(max(units / self.units_per_second, 0.005))
-        except StorageError as e:
-            _log.warning(
-                "request budget store unreachable; using this process's own budget",
-                extra={"exchange": self.identifiers[0], "error": type(e.__cause__ or e).__name__},
-            )
-            fallback = self._budgets.fallback
-            find = fallback.throttler if self._wait else fallback.charger
-            await find(self._exchange, self._scope)(cost)
+        budgets = self._budgets
+        if time.monotonic() >= budgets.down_until:
+            try:
+                limiter = budgets.limiter()
+                while not await limiter.hit(self.item, *self.identifiers, cost=units):
+                    if not self._wait:
+                        await self._force(limiter, units)
+                        return
+                    await asyncio.sleep(max(units / self.units_per_second, 0.005))
+                return
+            except StorageError as e:
+                # Not asked again for a while: a store that does not answer must not cost every call
+                # its connect timeout.
+                budgets.down_until = time.monotonic() + budgets.retry_seconds
+                _log.warning(
+                    "request budget store unreachable; using this process's own budget",
+                    extra={"exchange": self.identifiers[0], "error": type(e.__cause__ or e).__name__},
+                )
+        find = budgets.fallback.throttler if self._wait else budgets.fallback.charger
+        await find(self._exchange, self._scope)(cost)
 
     async def _force(self, limiter: Any, units: int) -> None:
         """Count `units` past the limit: straight into the sliding window's current counter (the key
