@@ -73,6 +73,8 @@ class Settings(BaseSettings):
     sandbox_feed: str | None = None
     # Where the feed reads instead of the venue's own public URL (a mirror or proxy; tests' stand-in).
     sandbox_feed_url: str | None = None
+    # The Redis where the scaled-out roles (`qari scheduler`, `qari worker`) share their request budgets
+    # per exchange + key and per exchange + IP; unset: the broker's, when QARI_BROKER_URL is redis://.
     redis_url: str | None = None
     telegram_bot_token: SecretStr | None = None
     telegram_api_base: str = "https://api.telegram.org"

@@ -3,7 +3,8 @@
 The broker is named by `QARI_BROKER_URL` (`amqp://…` or `redis://…`); without it nothing here runs
 (`qari serve` keeps its units in-process). A message carries only the unit's key
 (kind, cycle instant, exchange, user) and the sender's clock reading; the cycle's shared scan is
-stored once in the database (`engine_shared_scans`) and read by the workers.
+stored once in the database (`engine_shared_scans`, typed JSON: `scan_codec.py`) and read by the
+workers.
 
 Dramatiq acks a message only after the actor returns and redelivers it when its worker dies, so a
 unit may run more than once; the worker makes that harmless: a PostgreSQL advisory lock per user
@@ -24,30 +25,30 @@ import hashlib
 import itertools
 import logging
 import os
-import pickle
 import signal
 import subprocess
 import sys
 import threading
-import zlib
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 
 import dramatiq
 from dramatiq.asyncio import get_event_loop_thread
 from dramatiq.brokers.stub import StubBroker
 from dramatiq.middleware import AsyncIO
-from sqlalchemy import select, text
+from sqlalchemy import CursorResult, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
+from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.core import errors
 from qari.core.time import from_ms, to_ms
-from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit
+from qari.engine.cycle import ExchangeScan, GateOutcome, Timeouts, UserOutcome, UserUnit
 
 log = logging.getLogger("qari.adapters.tasks")
 
@@ -55,6 +56,8 @@ BROKER_ENV = "QARI_BROKER_URL"
 QUEUE_ENV = "QARI_TASK_QUEUE"  # one deployment's queue name on a shared broker (tests: one per run)
 QUEUE = os.environ.get(QUEUE_ENV, "qari-units")
 ENTER, MANAGE, RECONCILE = "enter", "manage", "reconcile"
+KEEP_RECORDS = dt.timedelta(days=7)  # unit records and stored scans older than this (cycle time) are pruned
+PRUNE_EVERY = dt.timedelta(hours=1)
 
 
 def make_broker(url: str) -> dramatiq.Broker:
@@ -107,6 +110,10 @@ class UnitFailed(RuntimeError):
     """A unit's error that is not one of QARI's own exception types."""
 
 
+class UnitExpired(RuntimeError):
+    """A unit taken from the queue after its deadline: recorded, not run (`TaskExecutor`)."""
+
+
 def _raise_recorded(record: Mapping[str, Any]) -> None:
     name = record.get("error")
     if not name:
@@ -135,7 +142,14 @@ class Clocked(Protocol):
 
 
 class TaskExecutor:
-    """The cycle's `UserExecutor` over the task engine (see module doc)."""
+    """The cycle's `UserExecutor` over the task engine (see module doc).
+
+    A message carries its deadline: when it was sent plus the cycle's wait for that kind of unit
+    (`timeouts`: `user_seconds` for entries, `manage_seconds` for management; the cycle's per-unit
+    timeout counts from the send, queue included). A worker taking it later records the unit as
+    `UnitExpired` instead of running it on a cycle that has given up on it (wall clocks: the machines
+    keep NTP time). Once an hour of cycles, storing a scan prunes unit records and stored scans older
+    than `keep`."""
 
     def __init__(
         self,
@@ -145,9 +159,15 @@ class TaskExecutor:
         broker_url: str,
         queue: str = QUEUE,
         poll_seconds: float = 0.1,
+        timeouts: Timeouts | None = None,
+        keep: dt.timedelta = KEEP_RECORDS,
     ) -> None:
         _require_postgresql(database_url)
         self.clock = clock
+        limits = timeouts or Timeouts()
+        self.waits = {ENTER: limits.user_seconds, MANAGE: limits.manage_seconds}
+        self.keep = keep
+        self._pruned_at: dt.datetime | None = None
         self.broker = make_broker(broker_url)
         self.queue = queue
         self.poll_seconds = poll_seconds
@@ -174,7 +194,7 @@ class TaskExecutor:
         async with self._store_lock:
             if key in self._stored:
                 return
-            body = zlib.compress(pickle.dumps(scan, protocol=pickle.HIGHEST_PROTOCOL))
+            body = encode_scan(scan)
             async with self._sessions() as session, session.begin():
                 await session.execute(
                     insert(EngineSharedScanRow)
@@ -182,12 +202,29 @@ class TaskExecutor:
                     .on_conflict_do_nothing()
                 )
             self._stored = {k for k in self._stored if k[0] >= scan.at - dt.timedelta(days=1)} | {key}
+            if self._pruned_at is None or scan.at - self._pruned_at >= PRUNE_EVERY:
+                await self.prune(scan.at - self.keep)
+                self._pruned_at = scan.at
+
+    async def prune(self, before: dt.datetime) -> None:
+        """Forget unit records and stored scans of cycles before `before`. A message of such a cycle
+        still queued then finds no scan (an entry fails) or is past its deadline (expires)."""
+        async with self._sessions() as session, session.begin():
+            old_units = delete(EngineUnitRow).where(EngineUnitRow.cycle_at < before)
+            old_scans = delete(EngineSharedScanRow).where(EngineSharedScanRow.cycle_at < before)
+            units = cast(CursorResult[Any], await session.execute(old_units))
+            scans = cast(CursorResult[Any], await session.execute(old_scans))
+        log.info(
+            "pruned old unit records",
+            extra={"before": before.isoformat(), "units": units.rowcount, "scans": scans.rowcount},
+        )
 
     async def _run(self, kind: str, at: dt.datetime, unit: UserUnit) -> dict[str, Any]:
         key = (kind, at, unit.exchange_id, unit.user_id)
         future = self._waiting.get(key)
         if future is None:
             future = self._waiting[key] = asyncio.get_running_loop().create_future()
+            wait = self.waits.get(kind)
             args = (
                 kind,
                 to_ms(at),
@@ -195,6 +232,7 @@ class TaskExecutor:
                 unit.user_id,
                 unit.exchange_id,
                 unit.connection_id,
+                None if wait is None else round((time.time() + wait) * 1000),
             )
             message: dramatiq.Message[Any] = dramatiq.Message(
                 queue_name=self.queue, actor_name=run_unit.actor_name, args=args, kwargs={}, options={}
@@ -313,13 +351,39 @@ class UnitWorker:
             finally:
                 await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
-    async def run(self, kind: str, at: dt.datetime, now: dt.datetime, unit: UserUnit) -> bool:
-        """Run the unit unless it is already recorded; True when it ran here."""
+    async def run_message(
+        self,
+        kind: str,
+        cycle_ms: int,
+        now_ms: int,
+        user_id: int,
+        exchange_id: str,
+        connection_id: int | None,
+        deadline_ms: int | None = None,
+    ) -> bool:
+        """`run` for a `run_unit` message's arguments (`deadline_ms`: absent from older messages)."""
+        deadline = None if deadline_ms is None else deadline_ms / 1000
+        unit = UserUnit(user_id, exchange_id, connection_id)
+        return await self.run(kind, from_ms(cycle_ms), from_ms(now_ms), unit, deadline=deadline)
+
+    async def run(
+        self, kind: str, at: dt.datetime, now: dt.datetime, unit: UserUnit, *, deadline: float | None = None
+    ) -> bool:
+        """Run the unit unless it is already recorded; True when it is recorded here. Past `deadline`
+        (wall-clock epoch seconds; the wait for the user's lock included) it is recorded as
+        `UnitExpired` without running."""
         async with self.user_lock(unit.user_id):
             if await self._done(kind, at, unit):
                 return False
             self.parts.set_now(now)
             record: dict[str, Any] = {}
+            if deadline is not None and time.time() > deadline:
+                log.warning(
+                    "unit expired in the queue",
+                    extra={"user_id": unit.user_id, "exchange": unit.exchange_id, "kind": kind},
+                )
+                await self._record(kind, at, unit, {"error": UnitExpired.__name__})
+                return True
             try:
                 if kind == ENTER:
                     scan = await self._scan(at, unit.exchange_id)
@@ -339,20 +403,23 @@ class UnitWorker:
                     type(e).__name__,
                     extra={"user_id": unit.user_id, "exchange": unit.exchange_id, "kind": kind},
                 )
-            async with self.sessions() as session, session.begin():
-                await session.execute(
-                    insert(EngineUnitRow)
-                    .values(
-                        kind=kind,
-                        cycle_at=at,
-                        exchange_id=unit.exchange_id,
-                        user_id=unit.user_id,
-                        finished_at=dt.datetime.now(dt.UTC),
-                        outcome=record,
-                    )
-                    .on_conflict_do_nothing()
-                )
+            await self._record(kind, at, unit, record)
             return True
+
+    async def _record(self, kind: str, at: dt.datetime, unit: UserUnit, record: dict[str, Any]) -> None:
+        async with self.sessions() as session, session.begin():
+            await session.execute(
+                insert(EngineUnitRow)
+                .values(
+                    kind=kind,
+                    cycle_at=at,
+                    exchange_id=unit.exchange_id,
+                    user_id=unit.user_id,
+                    finished_at=dt.datetime.now(dt.UTC),
+                    outcome=record,
+                )
+                .on_conflict_do_nothing()
+            )
 
     async def _done(self, kind: str, at: dt.datetime, unit: UserUnit) -> bool:
         async with self.sessions() as session:
@@ -384,9 +451,7 @@ class UnitWorker:
             )
         if body is None:
             raise LookupError(f"no stored scan for {exchange_id} at {at.isoformat()}")
-        # Written only by the engine's own scheduler process into the engine's own database.
-        scan: ExchangeScan = pickle.loads(zlib.decompress(body))  # noqa: S301
-        return scan
+        return decode_scan(body)  # typed JSON: a tampered row is refused, never run (scan_codec.py)
 
     async def close(self) -> None:
         await self.parts.close()
@@ -413,10 +478,16 @@ async def _unit_worker() -> UnitWorker:
 
 @dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=500, max_backoff=30_000, time_limit=300_000)
 async def run_unit(
-    kind: str, cycle_ms: int, now_ms: int, user_id: int, exchange_id: str, connection_id: int | None
+    kind: str,
+    cycle_ms: int,
+    now_ms: int,
+    user_id: int,
+    exchange_id: str,
+    connection_id: int | None,
+    deadline_ms: int | None = None,
 ) -> None:
     worker = await _unit_worker()
-    await worker.run(kind, from_ms(cycle_ms), from_ms(now_ms), UserUnit(user_id, exchange_id, connection_id))
+    await worker.run_message(kind, cycle_ms, now_ms, user_id, exchange_id, connection_id, deadline_ms)
 
 
 class _CloseUnits(dramatiq.Middleware):

@@ -465,7 +465,9 @@ async def build_sandbox(
     if broker_url is not None:
         from qari.adapters.tasks import QUEUE, TaskExecutor
 
-        executor = TaskExecutor(database_url, clock, broker_url=broker_url, queue=queue or QUEUE)
+        executor = TaskExecutor(
+            database_url, clock, broker_url=broker_url, queue=queue or QUEUE, timeouts=timeouts
+        )
         on_close.insert(0, executor.close)
         # The queue holds the cycle's units; the workers' threads bound how many run at once.
         timeouts = replace(timeouts or Timeouts(), max_concurrent_users=max(concurrency, len(accounts)))
@@ -622,12 +624,13 @@ async def _live_worker_parts(threads: int) -> Any:
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
-    from qari.adapters.tasks import WorkerParts
+    from qari.adapters.tasks import BROKER_ENV, WorkerParts
     from qari.adapters.vault.keys import open_vault
     from qari.config import get_settings
     from qari.services.exchange_keys import Endpoints
 
     settings = get_settings()
+    share_request_budgets(settings, os.environ.get(BROKER_ENV, ""))
     db = make_engine(settings.resolved_database_url, pool_size=2 * threads + 4, max_overflow=0)
     sessions = make_sessionmaker(db)
     vault = await open_vault(settings, sessions)
@@ -662,6 +665,21 @@ async def _live_worker_parts(threads: int) -> Any:
     return WorkerParts(units, lambda _now: None, close, db)
 
 
+def share_request_budgets(settings: Settings, broker_url: str) -> None:
+    """The live roles' request budgets (per exchange + key, per exchange + egress IP) shared by every
+    `qari worker` and the scheduler through Redis (`throttle.request_budget_url`); `qari serve` and the
+    sandbox workers keep the process's own."""
+    from qari.adapters.exchanges.throttle import request_budget_url, use_redis_budgets
+
+    url = request_budget_url(settings.redis_url, broker_url)
+    if url is None:
+        log.warning(
+            "request budgets are per process: set QARI_REDIS_URL so the workers share one per key and IP"
+        )
+        return
+    use_redis_budgets(url)
+
+
 async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event) -> None:
     """`qari scheduler`: once leader, the live engine's cycles, management ticks and hourly key
     checks, with every user's unit sent to the workers; until `stop` is set."""
@@ -670,6 +688,7 @@ async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event
     from qari.adapters.tasks import scheduler_leadership
     from qari.adapters.vault.keys import open_vault
 
+    share_request_budgets(settings, broker_url)
     url = settings.resolved_database_url
     await asyncio.to_thread(migrate.upgrade, url)
     db = make_engine(url)

@@ -5,7 +5,9 @@ no duplicate or lost unit when workers are SIGKILLed mid-cycle."""
 from __future__ import annotations
 
 import asyncio
+import dataclasses
 import datetime as dt
+import math
 import os
 import random
 import signal
@@ -17,6 +19,7 @@ from collections.abc import Awaitable, Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import numpy as np
 import pytest
 from sqlalchemy import func, select
 from tests.conftest import free_port, port_open
@@ -26,6 +29,7 @@ from tests.market_data import needs_market_data
 
 from qari.adapters.persistence.tables.engine import EngineUnitRow
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
+from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
 from qari.adapters.tasks import spawn_worker
 from qari.core.time import to_ms
@@ -342,3 +346,42 @@ async def test_units_when_the_broker_is_down_mid_cycle_then_the_cycle_resumes_ex
             sandbox, tmp_path, pg_url, users, workers=2, cycles=2, broker=private_redis.url, during=outage
         )
     _assert_exactly_once(result, users, 2)
+
+
+def _same(stored: Any, read: Any, where: str = "scan") -> None:
+    """`read` is `stored` value for value and type for type (arrays by dtype, shape and content)."""
+    assert type(read) is type(stored), where
+    if isinstance(stored, np.ndarray):
+        assert read.dtype == stored.dtype and read.shape == stored.shape, where
+        assert np.array_equal(read, stored, equal_nan=stored.dtype.kind == "f"), where
+    elif dataclasses.is_dataclass(stored):
+        for f in dataclasses.fields(stored):
+            _same(getattr(stored, f.name), getattr(read, f.name), f"{where}.{f.name}")
+    elif isinstance(stored, dict):
+        assert list(read) == list(stored), where
+        for k in stored:
+            _same(stored[k], read[k], f"{where}.{k}")
+    elif isinstance(stored, list | tuple):
+        assert len(read) == len(stored), where
+        for i, (a, b) in enumerate(zip(stored, read, strict=True)):
+            _same(a, b, f"{where}[{i}]")
+    elif isinstance(stored, float) and math.isnan(stored):
+        assert math.isnan(read), where
+    else:
+        assert repr(read) == repr(stored), where  # Decimals digit for digit
+
+
+async def test_shared_scan_when_stored_for_the_workers_then_reads_back_value_for_value(
+    tmp_path: Path,
+) -> None:
+    """A real cycle's scan (candles, verdicts with layers and candidates) through the stored form the
+    workers read (typed JSON instead of a pickle: scan_codec.py)."""
+    with SandboxServer.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        result = await _cycles(sandbox, tmp_path, None, users=1, workers=0)
+    scan = result["reports"][0].scans[0]
+    assert scan.candidates() and scan.snapshots  # a scan with something to lose
+    assert all(s.series for s in scan.snapshots.values())
+    body = encode_scan(scan)
+    _same(scan, decode_scan(body))

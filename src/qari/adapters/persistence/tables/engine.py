@@ -77,7 +77,8 @@ class EngineUnitRow(Base):
 
 class EngineSharedScanRow(Base):
     """A cycle's shared scan of one exchange, stored once for every worker's units to read (the task
-    message carries only the unit's key). Written and read only by the engine's own processes."""
+    message carries only the unit's key). Written and read only by the engine's own processes, as typed
+    JSON (`adapters/scan_codec.py`): a row is data, never code."""
 
     __tablename__ = "engine_shared_scans"
 
