@@ -126,8 +126,12 @@ def _note_orm_writes(session: Session, _context: Any, _instances: Any) -> None:
 
 @event.listens_for(LiveSyncSession, "before_commit")
 def _notify_in_transaction(session: Session) -> None:
+    if not _postgres(session):
+        return
+    if session.new or session.dirty or session.deleted:
+        session.flush()  # commit's own flush comes after this hook: note its rows' events first
     pending: dict[Any, LiveEvent] | None = session.info.get(_PENDING_KEY)
-    if not pending or not _postgres(session):
+    if not pending:
         return
     for payload in encode(list(pending.values())):
         session.execute(_NOTIFY, {"channel": CHANNEL, "payload": payload})
