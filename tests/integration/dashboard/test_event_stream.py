@@ -169,6 +169,26 @@ async def test_stream_when_risk_settings_change_through_the_api_then_change_even
             assert await nothing_within(bob_events, 1.0) == []
 
 
+async def test_stream_when_the_operator_pulls_the_platform_kill_switch_then_every_user_hears(
+    base_url: str,
+) -> None:
+    async with httpx.AsyncClient(base_url=base_url, timeout=10) as client:
+        operator = await register_and_login(client)  # the first account is the operator
+        user = await register_and_login(client)
+        async with client.stream("GET", STREAM, headers=user) as stream:
+            events = frames(stream)
+            async with asyncio.timeout(10):
+                await next_named(events, "ready")
+            changed = await client.patch(
+                "/api/v1/admin/platform", json={"kill_switch": True}, headers=operator
+            )
+            assert changed.status_code == 200, changed.text
+            async with asyncio.timeout(5):
+                change = await next_named(events, "change")
+            assert change["type"] == "engine"
+            assert change["resources"] == ["engine"]
+
+
 async def test_stream_when_a_write_rolls_back_then_no_event(served: Served) -> None:
     async with httpx.AsyncClient(base_url=served.url, timeout=10) as client:
         alice = await register_and_login(client)

@@ -103,6 +103,7 @@ _ORM_EVENTS: dict[str, str] = {
     "r_ledger": "position",
     "sessions": "session",  # a login ended: the user's streams check theirs (never forwarded)
     "platform_state": "engine",  # platform switches: every user's engine badge
+    "users": "account",  # plan, waiver: the user's limits (keyed by the row's own id)
 }
 
 
@@ -116,7 +117,7 @@ def _note_orm_writes(session: Session, _context: Any, _instances: Any) -> None:
         kind = _ORM_EVENTS.get(getattr(instance, "__tablename__", ""))
         if kind is None or (instance in session.dirty and not session.is_modified(instance)):
             continue
-        user_id = getattr(instance, "user_id", None)
+        user_id = getattr(instance, "id" if kind == "account" else "user_id", None)
         if kind == "engine":
             note_change(session, None, kind)
         elif isinstance(user_id, int):

@@ -65,6 +65,7 @@ SHOWN_IN: dict[str, tuple[str, ...]] = {
     "telegram": ("telegram",),
     "alert": ("engine", "r_tracker"),
     "engine": ("engine",),
+    "account": ("risk_settings", "engine"),
     "resync": tuple(RESOURCES),
 }
 SESSION_EVENT = "session"  # a login of the user ended: check ours (never forwarded)
