@@ -38,6 +38,7 @@ async function route() {
   const { name, rest } = pathParts();
   if (state.page && state.page.destroy) state.page.destroy();
   state.page = null;
+  live.seen = {}; // the next page draws from its own reads
   if (!PAGES[name]) { clear(main, h('h1', {}, 'Page not found'), h('a', { href: '/app/overview', 'data-link': true }, 'Go to Overview')); return; }
   if (!PUBLIC.has(name) && !state.me && !(await loadMe())) { if (!stale()) navigate('/app/login', true); return; }
   if (stale()) return;
@@ -151,9 +152,13 @@ function setEngineBadge(el, st) {
 // (`replaced`), everything is refreshed every FALLBACK_MS. The tab brought to front takes it back.
 const FALLBACK_MS = 60000;
 const BURST_MS = 150;
-const live = { paths: {}, stale: new Set(), timer: null, fallback: null, resync: false };
+const live = { paths: {}, stale: new Set(), timer: null, fallback: null, resync: false, seen: {} };
+const VOLATILE = new Set(['as_of', 'now']); // clock fields: a resource differing only there is unchanged
 
 function deliver(resource, data) {
+  const digest = JSON.stringify(data, (key, value) => (VOLATILE.has(key) ? undefined : value));
+  if (live.seen[resource] === digest) return; // an event whose refetch shows nothing new: no redraw
+  live.seen[resource] = digest;
   if (resource === 'connections') setConnectionBadge(document.getElementById('conn-badge'), Array.isArray(data) ? data : (data && (data.items || data.connections)) || []);
   if (resource === 'engine') setEngineBadge(document.getElementById('engine-badge'), data);
   if (resource === 'risk_settings') setAutoTrading(data);
