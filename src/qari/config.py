@@ -84,7 +84,6 @@ class Settings(BaseSettings):
     # Registrations per client address (`limits` syntax). Behind a reverse proxy, list the proxy in
     # FORWARDED_ALLOW_IPS so each client is counted by its own address, not the proxy's.
     register_rate: str = Field("20/hour", description="registrations per client address")
-    event_streams_per_session: int = Field(3, ge=1)
 
     @classmethod
     def settings_customise_sources(

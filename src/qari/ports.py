@@ -20,8 +20,9 @@ ExchangeClient — required methods (all async, all return core types, never ccx
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Awaitable, Callable, Iterable, Sequence
+from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
 from qari.core.clocks import ManualClock, WallClock
@@ -33,7 +34,16 @@ from qari.risk.kill_switch import RealisedR
 from qari.risk.profile import TradingProfile
 from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord
 
-__all__ = ["Clock", "ExchangeClient", "ManualClock", "WallClock"]
+__all__ = [
+    "Clock",
+    "ExchangeClient",
+    "LiveEvent",
+    "LiveEventFeed",
+    "LiveEventSink",
+    "LiveSubscription",
+    "ManualClock",
+    "WallClock",
+]
 
 
 class ExchangeClient(Protocol):
@@ -170,3 +180,39 @@ class ProfileSource(Protocol):
     """The user's standing trading facts (settings, plan, platform switches, key health) at `now`."""
 
     async def profile(self, user_id: int, exchange_id: str, now: dt.datetime) -> TradingProfile: ...
+
+
+# --- Live updates (issue 19 item 7): what a write tells the dashboards, after it commits. ---
+
+
+@dataclass(frozen=True, slots=True)
+class LiveEvent:
+    """Something a user sees changed: `type` names the thing (`position`, `scan`, `connection`, ...),
+    `ids` which one (row ids, an exchange id). Never a secret and never the data itself: a dashboard
+    refetches the resources the type names. `user_id` None is every user (a platform switch)."""
+
+    user_id: int | None
+    type: str
+    ids: Mapping[str, int | str] = field(default_factory=dict)
+
+    def key(self) -> tuple[int | None, str, tuple[tuple[str, int | str], ...]]:
+        """Two events with one key say the same thing (a slow subscriber keeps one of them)."""
+        return self.user_id, self.type, tuple(sorted(self.ids.items()))
+
+
+class LiveEventSink(Protocol):
+    """Where committed changes go: never blocks and never fails the write that caused them."""
+
+    def publish(self, event: LiveEvent) -> None: ...
+
+
+class LiveSubscription(Protocol):
+    async def get(self) -> LiveEvent:
+        """The next event (waits); safe to cancel (a timeout loses nothing)."""
+        ...
+
+
+class LiveEventFeed(Protocol):
+    """The events of one user (and the platform-wide ones) from subscribing on, until the block ends."""
+
+    def subscribe(self, user_id: int) -> AbstractAsyncContextManager[LiveSubscription]: ...

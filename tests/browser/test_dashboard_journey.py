@@ -152,7 +152,7 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
     )
     assert clock.status_code == 200, clock.text
     assert clock.json()["mode"] == "replay"
-    trade_el = page.wait_for_selector("details.trade", timeout=TRADE_WAIT_MS)  # type: ignore[attr-defined]
+    page.wait_for_selector("details.trade", timeout=TRADE_WAIT_MS)  # type: ignore[attr-defined]
     assert page.evaluate("window.__qariNoReload") == "still here"  # type: ignore[attr-defined]
     # Back to the real pace, so the market holds still for the screenshots.
     assert (
@@ -161,8 +161,10 @@ def test_journey_when_user_connects_sandbox_and_engine_trades_then_dashboard_sho
         ).status_code
         == 200
     )
-    assert trade_el.query_selector("summary strong").inner_text() == engine_entry.symbol
-    trade_el.click()
+    # The trade's row is redrawn each time its orders move (pushed as they are journaled): address it
+    # by selector, not by a handle to the row first drawn.
+    assert page.inner_text("details.trade summary strong") == engine_entry.symbol  # type: ignore[attr-defined]
+    page.click("details.trade summary")  # type: ignore[attr-defined]
     explanation = page.wait_for_selector("details.trade[open] [data-testid=explanation]")  # type: ignore[attr-defined]
     text = explanation.inner_text()
     assert engine_entry.symbol in text and len(text) > 80, text

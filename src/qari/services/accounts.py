@@ -13,6 +13,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm.attributes import set_committed_value
 
+from qari.adapters.persistence.live import note_change
 from qari.adapters.persistence.tables.accounts import (
     AuditEntry,
     LoginAttempt,
@@ -258,10 +259,14 @@ async def resolve_session(
     return (user, row) if user is not None else None
 
 
-async def logout(session: AsyncSession, token: str) -> None:
+async def logout(session: AsyncSession, token: str, *, user_id: int | None = None) -> None:
+    """End the login session of `token`; with `user_id`, its live-update streams close now (else
+    at their next keep-alive)."""
     await session.execute(
         delete(LoginSession).where(LoginSession.token_hash == credentials.token_hash(token))
     )
+    if user_id is not None:
+        note_change(session, user_id, "session")
 
 
 async def change_password(
@@ -281,6 +286,7 @@ async def change_password(
     if keep_token:
         stmt = stmt.where(LoginSession.token_hash != credentials.token_hash(keep_token))
     await session.execute(stmt)
+    note_change(session, user.id, "session")  # the ended sessions' live streams close
     await audit(session, now=now, actor=user.id, action="user.password_changed")
 
 
@@ -385,6 +391,7 @@ async def totp_enable(
     if keep_token:
         stmt = stmt.where(LoginSession.token_hash != credentials.token_hash(keep_token))
     await session.execute(stmt)
+    note_change(session, user.id, "session")
     await audit(session, now=now, actor=user.id, action="user.totp_enabled")
 
 

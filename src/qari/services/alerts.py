@@ -17,6 +17,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.notify.messages import clean
+from qari.adapters.persistence.live import note_change
 from qari.adapters.persistence.tables.alerts import (
     OUTBOX_PENDING,
     AlertOutbox,
@@ -95,6 +96,7 @@ async def emit_alert(
     else:  # pragma: no cover - QARI supports SQLite and PostgreSQL only
         session.add(AlertOutbox(**values))
         await session.flush()
+    note_change(session, user_id, "alert", kind=kind)
 
 
 # --- Telegram linking -------------------------------------------------------------------------------
@@ -166,13 +168,19 @@ async def link_chat(
 
 async def unlink_user(session: AsyncSession, user_id: int) -> bool:
     result = await session.execute(delete(TelegramLink).where(TelegramLink.user_id == user_id))
+    note_change(session, user_id, "telegram")
     return bool(getattr(result, "rowcount", 0))
 
 
 async def unlink_chat(session: AsyncSession, chat_id: int) -> int:
     """The chat sent /stop: unlink every account that delivers there."""
-    result = await session.execute(delete(TelegramLink).where(TelegramLink.chat_id == chat_id))
-    return int(getattr(result, "rowcount", 0))
+    result = await session.execute(
+        delete(TelegramLink).where(TelegramLink.chat_id == chat_id).returning(TelegramLink.user_id)
+    )
+    users = list(result.scalars())
+    for user_id in users:
+        note_change(session, user_id, "telegram")
+    return len(users)
 
 
 async def get_link(session: AsyncSession, user_id: int) -> TelegramLink | None:

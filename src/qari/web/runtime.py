@@ -8,6 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from qari.adapters.events.memory import LiveEventHub
+from qari.adapters.events.postgres import PgLiveEvents
 from qari.adapters.notify.background import telegram_alerts
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
@@ -27,10 +29,17 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     units = Timeouts().max_concurrent_users if settings.engine_mode != "off" else 0
     engine = make_engine(url, **engine_pool(url, units))
     app.state.db_engine = engine
-    app.state.sessions = make_sessionmaker(engine)
+    # Live events (routes/events.py): PostgreSQL carries every process's with NOTIFY, heard here;
+    # on SQLite only this process writes, so its commits feed the hub directly.
+    hub = LiveEventHub()
+    listener = PgLiveEvents(url, hub) if engine.dialect.name == "postgresql" else None
+    app.state.live_events = hub
+    app.state.sessions = make_sessionmaker(engine, live=hub if listener is None else None)
     if not hasattr(app.state, "clock"):
         app.state.clock = WallClock()
     try:
+        if listener is not None:
+            await listener.start()
         # With `qari serve`, the signer child holds the key and does the vault's work; embedded (tests,
         # `create_app` alone): refuses a missing or wrong master key for a database holding secrets.
         signer = getattr(app.state, "signer", None)
@@ -52,4 +61,6 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
             finally:
                 await trading.stop()
     finally:
+        if listener is not None:
+            await listener.stop()
         await engine.dispose()

@@ -14,6 +14,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.db import transaction
+from qari.adapters.persistence.live import note_change
 from qari.adapters.persistence.tables.decisions import DecisionRow
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
 from qari.core.time import Clock
@@ -83,6 +84,10 @@ class SqlCycleRecorder:
                     for g in u.outcome.gate
                 )
                 await self._prune(session, scan.exchange_id)
+                for user_id in {
+                    u.unit.user_id for u in report.units if u.unit.exchange_id == scan.exchange_id
+                }:
+                    note_change(session, user_id, "scan", exchange=scan.exchange_id)
 
     def _cycle_row(self, report: CycleReport, scan: ExchangeScan, finished: dt.datetime) -> EngineCycleRow:
         units = [u for u in report.units if u.unit.exchange_id == scan.exchange_id]

@@ -30,6 +30,8 @@ from sqlalchemy.ext.asyncio import (
 from sqlalchemy.pool import PoolResetState
 
 from qari.adapters.persistence import sqlite_driver
+from qari.adapters.persistence.live import SINK_KEY, LiveSyncSession
+from qari.ports import LiveEventSink
 
 
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
@@ -144,7 +146,10 @@ class _QueuedBegin:
 
 
 class QueuedWriteSession(AsyncSession):
-    """An `AsyncSession` whose `begin()` blocks queue for SQLite's single writer (see module doc)."""
+    """An `AsyncSession` whose `begin()` blocks queue for SQLite's single writer (see module doc), and
+    whose commits send the live events noted in them (`persistence/live.py`)."""
+
+    sync_session_class = LiveSyncSession
 
     def begin(self) -> Any:
         transaction = super().begin()
@@ -163,8 +168,13 @@ def engine_pool(url: str, concurrent_units: int) -> dict[str, int]:
     return {"pool_size": concurrent_units + 8, "max_overflow": 8}
 
 
-def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
-    return async_sessionmaker(engine, class_=QueuedWriteSession, expire_on_commit=False)
+def make_sessionmaker(
+    engine: AsyncEngine, *, live: LiveEventSink | None = None
+) -> async_sessionmaker[AsyncSession]:
+    """Sessions on `engine`; `live`: where a SQLite database's committed live events go (in-process;
+    PostgreSQL sends them with NOTIFY whatever `live` is, see `persistence/live.py`)."""
+    info = {} if live is None else {SINK_KEY: live}
+    return async_sessionmaker(engine, class_=QueuedWriteSession, expire_on_commit=False, info=info)
 
 
 @asynccontextmanager

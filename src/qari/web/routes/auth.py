@@ -85,7 +85,7 @@ async def login(
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
 async def logout(request: Request, user: CurrentUser, session: SessionDep) -> Response:
-    await accounts.logout(session, request.state.session_token)
+    await accounts.logout(session, request.state.session_token, user_id=user.id)
     await session.commit()
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(security.SESSION_COOKIE, path="/")

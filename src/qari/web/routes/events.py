@@ -1,117 +1,146 @@
 """Live updates for the dashboard: `GET /api/v1/events/stream` (server-sent events).
 
-The stream watches the same documented `/api/v1` resources the pages read, with the caller's own
-credentials, and sends a `change` event whenever one of them differs from what it sent last:
+Nothing polls. The engine and the services note an event beside each write a user sees
+(`adapters/persistence/live.py`); it is published when the write commits — in this process, or over
+PostgreSQL NOTIFY from a `qari worker` / `qari scheduler` — and this endpoint forwards the caller's
+own events (never another user's) as they come:
 
+    event: ready
+    data: {"resources": {"trades": "/trades", ...}}        the dashboard resources and their GET paths
     event: change
-    data: {"resource": "trades", "data": <the resource's JSON, as GET returns it>}
+    data: {"type": "order", "ids": {"position_id": 7, "order_id": 9}, "resources": ["positions", ...]}
 
-Resources: `connections`, `positions`, `trades`, `r_tracker`, `portfolio`, `engine`, `scan`,
-`gate_evaluations`, `risk_settings`, `telegram`. A resource the server does not offer is left out.
-Reading through the API (not the tables) keeps the stream correct whatever module owns the data, and
-means it can only ever show a user what that user may GET. A comment line is sent every 15 s so
-proxies keep the connection open.
+A `change` names what changed and the resources that show it; the client refetches those (so the
+stream carries no data a GET would not give that user). `type` `resync` (the subscriber fell behind,
+or the cross-process listener reconnected) names every resource.
+
+One stream per login session: a new stream for the same session *replaces* the older one, which gets
+`event: replaced` and ends (the tab in front takes the stream over; a tab told `replaced` does not
+reconnect by itself). A comment line is sent every `keepalive` seconds so proxies keep the connection,
+and the session is checked then: a logged-out or expired session gets `event: logged_out` and the
+stream ends (at once when the logout is by `POST /auth/logout`, which publishes a `session` event).
+The one-per-session rule holds per web process (several `qari web` behind a balancer keep one each).
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
-from collections import Counter
 from collections.abc import AsyncIterator, Callable
 from typing import Annotated
 
-import httpx
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import StreamingResponse
 from starlette.types import Receive, Scope, Send
 
-from qari.services.errors import ServiceError
+from qari.ports import LiveEvent, LiveEventFeed
+from qari.services import accounts
 from qari.web.deps import request_token
 
 router = APIRouter(prefix="/events", tags=["events"])
 
-WATCHED: dict[str, str] = {
-    "connections": "/api/v1/exchange/connections",
-    "positions": "/api/v1/positions",
-    "trades": "/api/v1/trades",
-    "r_tracker": "/api/v1/r-tracker",
-    "portfolio": "/api/v1/portfolio",
-    "engine": "/api/v1/engine/state",
-    "scan": "/api/v1/scans/latest",
-    "gate_evaluations": "/api/v1/gate-evaluations",
-    "risk_settings": "/api/v1/settings/risk",
-    "telegram": "/api/v1/notifications/telegram",
+RESOURCES: dict[str, str] = {
+    "connections": "/exchange/connections",
+    "positions": "/positions",
+    "trades": "/trades",
+    "r_tracker": "/r-tracker",
+    "portfolio": "/portfolio",
+    "engine": "/engine/state",
+    "scan": "/scans/latest",
+    "gate_evaluations": "/gate-evaluations",
+    "risk_settings": "/settings/risk",
+    "telegram": "/notifications/telegram",
 }
-FORWARDED_HEADERS = ("cookie", "authorization")
-HEARTBEAT_SECONDS = 15.0
-
-
-def _credentials(request: Request) -> dict[str, str]:
-    return {name: request.headers[name] for name in FORWARDED_HEADERS if name in request.headers}
-
-
-VOLATILE = frozenset({"as_of", "now"})
-
-
-def _digest(body: object) -> str:
-    """A fingerprint of a resource that ignores its clock fields, so only real changes are sent."""
-    if isinstance(body, dict):
-        body = {key: value for key, value in body.items() if key not in VOLATILE}
-    return hashlib.sha256(json.dumps(body, sort_keys=True, default=str).encode()).hexdigest()
+_TRADING = ("positions", "trades", "r_tracker", "portfolio")
+SHOWN_IN: dict[str, tuple[str, ...]] = {
+    "position": _TRADING,
+    "order": _TRADING,
+    "fill": _TRADING,
+    "gate_evaluation": ("gate_evaluations",),
+    "scan": ("scan", "gate_evaluations"),
+    "connection": ("connections", "portfolio", "engine"),
+    "risk_settings": ("risk_settings", "engine"),
+    "telegram": ("telegram",),
+    "alert": ("engine", "r_tracker"),
+    "engine": ("engine",),
+    "account": ("risk_settings", "engine"),
+    "resync": tuple(RESOURCES),
+}
+SESSION_EVENT = "session"  # a login of the user ended: check ours (never forwarded)
+DEFAULT_KEEPALIVE = 15.0
 
 
 def _event(name: str, payload: object) -> bytes:
     return f"event: {name}\ndata: {json.dumps(payload, separators=(',', ':'))}\n\n".encode()
 
 
-async def _changes(request: Request, client: httpx.AsyncClient, interval: float) -> AsyncIterator[bytes]:
-    seen: dict[str, str] = {}
-    missing: set[str] = set()
-    yield b"retry: 3000\n\n"
-    yield _event("ready", {"resources": sorted(WATCHED)})
-    quiet = 0.0
-    first = True
-    while not await request.is_disconnected():
-        sent = False
-        for resource, path in WATCHED.items():
-            if resource in missing:
-                continue
-            response = await client.get(path)
-            if response.status_code in (404, 405):
-                missing.add(resource)
-                continue
-            if response.status_code == 401:
-                yield _event("logged_out", {})
-                return
-            if response.status_code != 200:
-                continue
-            digest = _digest(response.json())
-            if seen.get(resource) != digest:
-                changed = resource in seen or not first
-                seen[resource] = digest
-                if changed:
-                    yield _event("change", {"resource": resource, "data": response.json()})
-                    sent = True
-        first = False
-        quiet = 0.0 if sent else quiet + interval
-        if quiet >= HEARTBEAT_SECONDS:
-            quiet = 0.0
-            yield b": keep-alive\n\n"
-        await asyncio.sleep(interval)
+def change_message(event: LiveEvent) -> bytes | None:
+    """The SSE frame for `event`, or None when it is not a dashboard change."""
+    shown = SHOWN_IN.get(event.type)
+    if shown is None:
+        return None
+    return _event("change", {"type": event.type, "ids": dict(event.ids), "resources": list(shown)})
 
 
-def _open_streams(request: Request) -> Counter[str]:
-    """Open streams per login session (by token digest), for this process."""
+async def _user_of(request: Request, token: str) -> int | None:
+    async with request.app.state.sessions() as session:
+        found = await accounts.resolve_session(session, token, now=request.app.state.clock.now())
+    return None if found is None else found[0].id
+
+
+def _streams(request: Request) -> dict[str, asyncio.Event]:
+    """This process's open stream per login session (token digest) -> its `replaced` signal."""
     state = request.app.state
-    if not hasattr(state, "event_streams"):
-        state.event_streams = Counter()
-    streams: Counter[str] = state.event_streams
+    if not hasattr(state, "live_streams"):
+        state.live_streams = {}
+    streams: dict[str, asyncio.Event] = state.live_streams
     return streams
 
 
-class _CountedStream(StreamingResponse):
+async def _forward(
+    request: Request,
+    feed: LiveEventFeed,
+    user_id: int,
+    token: str,
+    replaced: asyncio.Event,
+    keepalive: float,
+) -> AsyncIterator[bytes]:
+    yield b"retry: 3000\n\n"
+    async with feed.subscribe(user_id) as subscription:
+        yield _event("ready", {"resources": RESOURCES})  # subscribed first: nothing after it is missed
+        told = asyncio.create_task(replaced.wait())
+        arrived = asyncio.create_task(subscription.get())
+        try:
+            while True:
+                done, _ = await asyncio.wait(
+                    {told, arrived}, timeout=keepalive, return_when=asyncio.FIRST_COMPLETED
+                )
+                if told in done:
+                    yield _event("replaced", {})
+                    return
+                if arrived in done:
+                    event = arrived.result()
+                    arrived = asyncio.create_task(subscription.get())
+                    if event.type != SESSION_EVENT:
+                        message = change_message(event)
+                        if message is not None:
+                            yield message
+                        continue
+                if await _user_of(request, token) != user_id:  # keep-alive time, or a login ended
+                    yield _event("logged_out", {})
+                    return
+                if not done:
+                    yield b": keep-alive\n\n"
+        finally:
+            for task in (told, arrived):
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await task
+
+
+class _SessionStream(StreamingResponse):
     """Gives its session's slot back however the stream ends (client gone, cancelled, error)."""
 
     def __init__(
@@ -130,48 +159,32 @@ class _CountedStream(StreamingResponse):
 @router.get(
     "/stream",
     response_class=StreamingResponse,
-    responses={
-        200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"},
-        429: {"description": "this session already has the most live streams allowed open"},
-    },
+    responses={200: {"content": {"text/event-stream": {}}, "description": "An endless event stream"}},
 )
 async def stream_events(
     request: Request,
-    interval: Annotated[float, Query(ge=0.2, le=60, description="Seconds between checks")] = 3.0,
+    keepalive: Annotated[
+        float, Query(ge=0.2, le=60, description="Seconds between keep-alive comments (and session checks)")
+    ] = DEFAULT_KEEPALIVE,
 ) -> StreamingResponse:
-    """Stream `change` events for the caller's dashboard resources (see the module docstring).
-
-    Each login session may hold `QARI_EVENT_STREAMS_PER_SESSION` streams (default 3) at once: every
-    stream polls the API, so unlimited streams would let one user load the server at will."""
-    credentials = _credentials(request)
-    transport = httpx.ASGITransport(app=request.app, client=("127.0.0.1", 0))
-    client = httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1", headers=credentials)
-    me = await client.get("/api/v1/me")
-    if me.status_code != 200:
-        await client.aclose()
-        raise HTTPException(401, "log in to receive live updates")
+    """Stream the caller's `change` events as they are recorded (see the module docstring). A second
+    stream of the same login session replaces the first."""
     token, _ = request_token(request)
-    session_key = hashlib.sha256((token or "").encode()).hexdigest()
-    streams = _open_streams(request)
-    allowed = request.app.state.settings.event_streams_per_session
-    if streams[session_key] >= allowed:
-        await client.aclose()
-        raise ServiceError(
-            429, f"this session already has {allowed} live-update streams open; close one (another tab) first"
-        )
-    streams[session_key] += 1
+    user_id = None if not token else await _user_of(request, token)
+    if token is None or user_id is None:
+        raise HTTPException(401, "log in to receive live updates")
+    feed: LiveEventFeed = request.app.state.live_events
+    key = hashlib.sha256(token.encode()).hexdigest()
+    streams = _streams(request)
+    older = streams.get(key)
+    if older is not None:
+        older.set()
+    replaced = streams[key] = asyncio.Event()
 
     def release() -> None:
-        streams[session_key] -= 1
-        if streams[session_key] <= 0:
-            del streams[session_key]
-
-    async def body() -> AsyncIterator[bytes]:
-        try:
-            async for chunk in _changes(request, client, interval):
-                yield chunk
-        finally:
-            await client.aclose()
+        if streams.get(key) is replaced:
+            del streams[key]
 
     headers = {"Cache-Control": "no-cache", "X-Accel-Buffering": "no"}
-    return _CountedStream(body(), headers=headers, release=release)
+    body = _forward(request, feed, user_id, token, replaced, keepalive)
+    return _SessionStream(body, headers=headers, release=release)

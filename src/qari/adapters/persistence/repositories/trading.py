@@ -25,7 +25,7 @@ statement built (and cache-keyed) per call. The rows map to core records exactly
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from contextvars import ContextVar
 from dataclasses import dataclass, field
@@ -36,6 +36,7 @@ from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qari.adapters.persistence.live import note_change
 from qari.adapters.persistence.tables.trading import (
     FillRow,
     GateEvaluationRow,
@@ -265,6 +266,11 @@ def _fill_row(fill: FillRecord) -> FillRow:
 Write = Callable[[], Awaitable[None]]
 
 
+def _note_fills(session: AsyncSession, fills: Iterable[FillRecord]) -> None:
+    for fill in fills:
+        note_change(session, fill.user_id, "fill", position_id=fill.position_id, order_id=fill.order_id)
+
+
 @dataclass(slots=True)
 class _Held:
     """What a `deferred_writes()` block holds for its next write transaction."""
@@ -326,6 +332,8 @@ class SqlTradingStore:
             await write()
         if held.gates:
             await session.execute(_INSERT_GATE, [_gate_values(r) for r in held.gates])
+            for record in held.gates:
+                note_change(session, record.user_id, "gate_evaluation", exchange=record.exchange_id)
 
     async def _commit_held_writes(self) -> None:
         held = self._held.get()
@@ -362,6 +370,7 @@ class SqlTradingStore:
         values["updated_at"] = position.opened_at
         async with self._write() as session:
             position.id = _inserted_id(await session.execute(_INSERT_POSITION, values))
+            note_change(session, position.user_id, "position", position_id=position.id)
         return position
 
     async def save_position(self, position: PositionRecord, *, realised: RealisedR | None = None) -> None:
@@ -375,6 +384,7 @@ class SqlTradingStore:
             result = await session.execute(_UPDATE_POSITION, values)
             if not getattr(result, "rowcount", 1):
                 raise LookupError(f"position {position.id} does not exist")
+            note_change(session, position.user_id, "position", position_id=position.id or 0)
             if realised is not None and position.id is not None:
                 pnl = position.realised_pnl_quote or Decimal(0)
                 session.add(
@@ -410,6 +420,7 @@ class SqlTradingStore:
         values = _order_values(order)
         async with self._write() as session:
             order.id = _inserted_id(await session.execute(_INSERT_ORDER, values))
+            note_change(session, order.user_id, "order", position_id=order.position_id, order_id=order.id)
         return order
 
     async def save_order(self, order: OrderRecord) -> None:
@@ -419,6 +430,9 @@ class SqlTradingStore:
             result = await session.execute(_UPDATE_ORDER, values)
             if not getattr(result, "rowcount", 1):
                 raise LookupError(f"order {order.id} does not exist")
+            note_change(
+                session, order.user_id, "order", position_id=order.position_id, order_id=order.id or 0
+            )
 
     async def orders_for(self, position_id: int) -> list[OrderRecord]:
         async with self._read() as session:
@@ -449,10 +463,12 @@ class SqlTradingStore:
             async with self._write() as session:
                 session.add_all(_fill_row(f) for f in fresh.values())
                 await session.flush()
+                _note_fills(session, fresh.values())
             return len(fresh)
         try:
             async with self._write() as session:
                 session.add_all(_fill_row(f) for f in fresh.values())
+                _note_fills(session, fresh.values())
             return len(fresh)
         except IntegrityError:  # another writer booked some meanwhile: one at a time
             added = 0
@@ -460,6 +476,7 @@ class SqlTradingStore:
                 try:
                     async with self._write() as session:
                         session.add(_fill_row(fill))
+                        _note_fills(session, [fill])
                     added += 1
                 except IntegrityError:
                     continue
@@ -493,6 +510,7 @@ class SqlTradingStore:
             held.gates.append(record)
             return 0
         async with self._write() as session:
+            note_change(session, record.user_id, "gate_evaluation", exchange=record.exchange_id)
             return _inserted_id(await session.execute(_INSERT_GATE, _gate_values(record)))
 
     async def later(self, write: Write) -> None:
@@ -560,6 +578,7 @@ class SqlTradingStore:
             await session.execute(
                 _INSERT_EVENT, {"position_id": position.id, "kind": kind, "message": message, "at": at}
             )
+            note_change(session, position.user_id, "position", position_id=position.id or 0)
             if alert is not None:
                 await emit_alert(
                     session,

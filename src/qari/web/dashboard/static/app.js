@@ -38,6 +38,7 @@ async function route() {
   const { name, rest } = pathParts();
   if (state.page && state.page.destroy) state.page.destroy();
   state.page = null;
+  live.seen = {}; // the next page draws from its own reads
   if (!PAGES[name]) { clear(main, h('h1', {}, 'Page not found'), h('a', { href: '/app/overview', 'data-link': true }, 'Go to Overview')); return; }
   if (!PUBLIC.has(name) && !state.me && !(await loadMe())) { if (!stale()) navigate('/app/login', true); return; }
   if (stale()) return;
@@ -145,28 +146,85 @@ function setEngineBadge(el, st) {
 }
 
 // ---- live updates (server-sent events) --------------------------------------------------------
+// The stream says what changed (`change`: the resources that show it); this refetches those, once
+// per burst, and hands the fresh JSON to the badges and the page. No polling while the stream is up;
+// while it is down (EventSource reconnects by itself) or taken over by another tab of this login
+// (`replaced`), everything is refreshed every FALLBACK_MS. The tab brought to front takes it back.
+const FALLBACK_MS = 60000;
+const BURST_MS = 150;
+const live = { paths: {}, stale: new Set(), timer: null, fallback: null, resync: false, seen: {} };
+const VOLATILE = new Set(['as_of', 'now']); // clock fields: a resource differing only there is unchanged
+
+function deliver(resource, data) {
+  const digest = JSON.stringify(data, (key, value) => (VOLATILE.has(key) ? undefined : value));
+  if (live.seen[resource] === digest) return; // an event whose refetch shows nothing new: no redraw
+  live.seen[resource] = digest;
+  if (resource === 'connections') setConnectionBadge(document.getElementById('conn-badge'), Array.isArray(data) ? data : (data && (data.items || data.connections)) || []);
+  if (resource === 'engine') setEngineBadge(document.getElementById('engine-badge'), data);
+  if (resource === 'risk_settings') setAutoTrading(data);
+  if (state.page && state.page.onChange) state.page.onChange(resource, data);
+}
+
+function refetchSoon(resources) {
+  for (const resource of resources) if (live.paths[resource]) live.stale.add(resource);
+  if (live.timer || !live.stale.size) return;
+  live.timer = setTimeout(async () => {
+    live.timer = null;
+    const names = [...live.stale];
+    live.stale.clear();
+    await Promise.all(names.map(async (resource) => {
+      let data = null;
+      try { data = await optional(live.paths[resource]); } catch { return; }
+      if (data !== null) deliver(resource, data);
+    }));
+  }, BURST_MS);
+}
+
+function startFallback() {
+  live.resync = true;
+  if (live.fallback) return;
+  live.fallback = setInterval(() => { refreshBadges(); refetchSoon(Object.keys(live.paths)); }, FALLBACK_MS);
+}
+
+function stopFallback() {
+  if (live.fallback) { clearInterval(live.fallback); live.fallback = null; }
+}
+
 function openEvents() {
   if (state.events) return;
   const source = new EventSource('/api/v1/events/stream');
   const dot = document.getElementById('live-dot');
-  source.onopen = () => dot.classList.add('on');
-  source.onerror = () => dot.classList.remove('on');
-  source.addEventListener('logged_out', () => session.onUnauthorized());
+  source.onerror = () => { dot.classList.remove('on'); startFallback(); };
+  source.addEventListener('ready', (event) => {
+    try { live.paths = JSON.parse(event.data).resources || {}; } catch { return; }
+    dot.classList.add('on');
+    stopFallback();
+    if (live.resync) { live.resync = false; refetchSoon(Object.keys(live.paths)); } // missed while away
+  });
   source.addEventListener('change', (event) => {
     let payload = {};
     try { payload = JSON.parse(event.data); } catch { return; }
-    if (payload.resource === 'connections') setConnectionBadge(document.getElementById('conn-badge'), Array.isArray(payload.data) ? payload.data : []);
-    if (payload.resource === 'engine') setEngineBadge(document.getElementById('engine-badge'), payload.data);
-    if (payload.resource === 'risk_settings') setAutoTrading(payload.data);
-    if (state.page && state.page.onChange) state.page.onChange(payload.resource, payload.data);
+    refetchSoon(Array.isArray(payload.resources) ? payload.resources : []);
+  });
+  source.addEventListener('logged_out', () => session.onUnauthorized());
+  source.addEventListener('replaced', () => { // another tab of this login took the stream
+    source.close();
+    if (state.events === source) state.events = null;
+    dot.classList.remove('on');
+    startFallback();
   });
   state.events = source;
 }
 
 function closeEvents() {
   if (state.events) { state.events.close(); state.events = null; }
+  stopFallback();
   document.getElementById('live-dot').classList.remove('on');
 }
+
+document.addEventListener('visibilitychange', () => {
+  if (document.visibilityState === 'visible' && state.me && !document.getElementById('topbar').hidden) openEvents();
+});
 
 // ---- wiring -----------------------------------------------------------------------------------
 session.onUnauthorized = () => { state.me = null; closeEvents(); navigate('/app/login', true); };
