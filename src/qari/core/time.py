@@ -44,6 +44,11 @@ def to_ms(moment: dt.datetime) -> int:
     return int(moment.timestamp() * 1000)
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """SQLite hands timestamps back naive; every stored time is UTC."""
+    return moment if moment.tzinfo is not None else moment.replace(tzinfo=UTC)
+
+
 def from_ms(ms: int) -> dt.datetime:
     return dt.datetime.fromtimestamp(ms / 1000, tz=UTC)
 

@@ -37,8 +37,7 @@ from qari.adapters.persistence.tables.alerts import (
     TelegramLink,
 )
 from qari.core.clocks import WallClock
-from qari.core.time import Clock
-from qari.services.alerts import as_utc
+from qari.core.time import Clock, as_utc
 
 log = logging.getLogger(__name__)
 
