@@ -8,7 +8,6 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from qari.adapters.notify.background import telegram_alerts
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
 from qari.adapters.vault.keys import open_vault
@@ -16,6 +15,7 @@ from qari.config import Settings
 from qari.core.clocks import WallClock
 from qari.engine.cycle import Timeouts
 from qari.engine.kernel import start_web_engine
+from qari.web.telegram import telegram_alerts
 
 
 @asynccontextmanager
