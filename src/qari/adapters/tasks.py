@@ -47,7 +47,7 @@ from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
 from qari.core import errors
 from qari.core.time import from_ms, to_ms
-from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit
+from qari.ports import ExchangeScan, GateOutcome, UserOutcome, UserUnit
 
 log = logging.getLogger("qari.adapters.tasks")
 

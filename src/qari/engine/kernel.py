@@ -27,13 +27,13 @@ from typing import Any, cast
 from qari.config import Settings
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.time import TIMEFRAME_SECONDS, Clock, from_ms, to_ms
-from qari.engine.cycle import EngineCycle, NullRecorder, Timeouts, UserUnit
+from qari.engine.cycle import EngineCycle, Timeouts
 from qari.engine.execution import ExecutionConfig
 from qari.engine.health import HealthTracker
 from qari.engine.market_feed import ExchangeMarketFeed
 from qari.engine.metrics import EngineMetrics
 from qari.engine.scheduler import Cadence, RealTimeSleeper, Scheduler, SchedulerState, SleepUntil
-from qari.ports import ExchangeClient
+from qari.ports import ExchangeClient, NullRecorder, UserUnit
 from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.kernel")
@@ -985,7 +985,7 @@ async def build_engine(
         )
     directory = SqlUserDirectory(sessions)
     recorder = _with_decisions(
-        settings, sessions, SqlCycleRecorder(sessions, clock, health), scoring.weights, scoring.model_version
+        settings, sessions, SqlCycleRecorder(sessions, clock), scoring.weights, scoring.model_version
     )
     cycle = EngineCycle(
         mode=mode.value,

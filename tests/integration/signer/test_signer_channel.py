@@ -30,8 +30,8 @@ from qari.cli import signer as signer_cli
 from qari.config import Settings, load_settings
 from qari.core.errors import ExchangeUnavailableError, OutcomeUnknownError
 from qari.core.orders import OrderRequest, OrderType, Side
-from qari.engine.cycle import UserUnit
 from qari.engine.kernel import ConnectionClients
+from qari.ports import UserUnit
 from qari.services.exchange_keys import PURPOSE, Endpoints
 
 TOKEN = "t" * 43

@@ -32,7 +32,6 @@ from qari.adapters.persistence.tables.decisions import (
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.analysis.verdict import Verdict
 from qari.analysis.weights import WeightSet
-from qari.engine.cycle import CycleRecorder, CycleReport, ExchangeScan, NullRecorder
 from qari.engine.decisions import (
     AnalysisRecord,
     Replay,
@@ -41,6 +40,7 @@ from qari.engine.decisions import (
     replay_analysis,
     replay_gate,
 )
+from qari.ports import CycleRecorder, CycleReport, ExchangeScan, NullRecorder
 
 USE_LAG = dt.timedelta(hours=6)  # how stale a chunk's `last_used_at` may be
 
