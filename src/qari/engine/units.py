@@ -26,7 +26,7 @@ from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
 from qari.core.time import last_closed_open_ms, to_ms
-from qari.engine.decisions import personal_scoring
+from qari.decisions import personal_scoring
 from qari.engine.execution import ExecutionConfig, UserExecution
 from qari.engine.gate_facts import JournalFacts, read_journal_facts
 from qari.engine.guard import OrderGuard

@@ -23,7 +23,7 @@ from qari.adapters.persistence.tables.accounts import User
 from qari.analysis.confluence import weighted_score
 from qari.analysis.weights import WeightSet, stage1
 from qari.core.clocks import ManualClock
-from qari.engine.decisions import weights_version
+from qari.decisions import weights_version
 from qari.learning.evaluate import StageResult, beats, trade
 from qari.learning.stages import STAGE2_MIN_TRADES, Sample, known_by, stage2_weights
 from qari.services import accounts
