@@ -20,14 +20,15 @@ ExchangeClient — required methods (all async, all return core types, never ccx
 from __future__ import annotations
 
 import datetime as dt
+from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Protocol, runtime_checkable
+from typing import Any, Protocol, runtime_checkable
 
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.instrument import InstrumentRules
-from qari.core.market import OrderBook, Ticker
+from qari.core.market import MarketSnapshot, OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
 from qari.core.time import Clock
 from qari.risk.kill_switch import RealisedR
@@ -216,3 +217,122 @@ class LiveEventFeed(Protocol):
     """The events of one user (and the platform-wide ones) from subscribing on, until the block ends."""
 
     def subscribe(self, user_id: int) -> AbstractAsyncContextManager[LiveSubscription]: ...
+
+
+# --- The scan cycle's data: what the engine hands its recorders and task workers. ---
+
+
+class VerdictLike(Protocol):
+    """The part of the analysis `Verdict` the engine reads (symbol, score, layers, candidate)."""
+
+    @property
+    def symbol(self) -> str: ...
+
+    @property
+    def score(self) -> float: ...
+
+    @property
+    def agreeing(self) -> int: ...
+
+    @property
+    def vetoes(self) -> tuple[str, ...]: ...
+
+    @property
+    def candidate(self) -> Any: ...
+
+    @property
+    def layers(self) -> tuple[Any, ...]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Timeouts:
+    """How long a cycle waits for each stage (seconds) and how many users it runs at once."""
+
+    refresh_seconds: float = 60.0
+    user_seconds: float = 45.0
+    manage_seconds: float = 25.0
+    max_concurrent_users: int = 64
+
+
+@dataclass(frozen=True, slots=True)
+class UserUnit:
+    """One user's work on one exchange connection: plain data, so it can be queued anywhere."""
+
+    user_id: int
+    exchange_id: str
+    connection_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class GateOutcome:
+    symbol: str
+    passed: bool
+    blocking_code: str | None = None
+    reason: str = ""
+
+
+@dataclass(frozen=True, slots=True)
+class UserOutcome:
+    gate: tuple[GateOutcome, ...] = ()
+    orders_sent: int = 0
+
+
+class CycleRecorder(Protocol):
+    """Where cycle records and the latest scan view go (database in live/sandbox, memory in backtests)."""
+
+    async def record(self, report: CycleReport) -> None: ...
+
+
+@dataclass(slots=True)
+class ExchangeScan:
+    """One exchange's shared analysis for this cycle; handed to every user of that exchange."""
+
+    exchange_id: str
+    at: dt.datetime
+    verdicts: dict[str, VerdictLike] = field(default_factory=dict)
+    snapshots: Mapping[str, MarketSnapshot] = field(default_factory=dict)
+    entries_allowed: bool = True
+    error: str | None = None
+    # The venue's health state ("up", "degraded", "maintenance") as the cycle ends: carried as data, so
+    # a recorder stores it without asking a live tracker.
+    health: str = "up"
+
+    def candidates(self) -> list[VerdictLike]:
+        """Verdicts with a trade candidate, best score first (ties by symbol, deterministic)."""
+        found = [v for v in self.verdicts.values() if v.candidate is not None]
+        return sorted(found, key=lambda v: (-v.score, v.symbol))
+
+
+@dataclass(slots=True)
+class UnitResult:
+    unit: UserUnit
+    outcome: UserOutcome | None = None
+    error: str | None = None
+    seconds: float = 0.0
+
+
+@dataclass(slots=True)
+class CycleReport:
+    at: dt.datetime
+    mode: str
+    scans: list[ExchangeScan] = field(default_factory=list)
+    units: list[UnitResult] = field(default_factory=list)
+    seconds: float = 0.0
+
+    @property
+    def errors(self) -> int:
+        return sum(1 for u in self.units if u.error) + sum(1 for s in self.scans if s.error)
+
+    def gate_blocks(self) -> Counter[str]:
+        return Counter(
+            g.blocking_code
+            for u in self.units
+            if u.outcome
+            for g in u.outcome.gate
+            if not g.passed and g.blocking_code
+        )
+
+
+class NullRecorder:
+    async def record(self, report: CycleReport) -> None:
+        return None

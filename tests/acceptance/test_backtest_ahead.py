@@ -16,9 +16,9 @@ from qari.analysis.context import AnalysisContext
 from qari.analysis.engine import Vote, analyse, screen
 from qari.analysis.layers import liquidity
 from qari.backtest.data import load_market_data
+from qari.backtest.wiring import build_backtest
 from qari.config import load_settings
 from qari.core.time import to_ms
-from qari.engine.kernel import build_backtest
 from qari.market.snapshots import build_snapshots
 
 PAIRS = ("SUI/USDT", "INJ/USDT")

@@ -16,9 +16,9 @@ from tests.market_data import needs_market_data
 
 from qari.adapters.simulator.harness import SandboxServer
 from qari.backtest.data import load_market_data
+from qari.backtest.wiring import build_backtest
 from qari.config import load_settings
 from qari.core.time import to_ms
-from qari.engine.kernel import build_backtest
 
 PAIRS = ("SUI/USDT", "INJ/USDT")
 # A stretch of real 2024 candles with fresh setups on both pairs (entries and fills happen in it).

@@ -43,8 +43,8 @@ async def _first_entry(data_dir: Path) -> EngineEntry | None:
 
     from qari.adapters.persistence.tables.trading import PositionRow
     from qari.backtest.data import load_market_data
+    from qari.backtest.wiring import build_backtest
     from qari.config import load_settings
-    from qari.engine.kernel import build_backtest
 
     market = load_market_data(data_dir, PAIRS, SEARCH_FROM, SEARCH_TO)
     with tempfile.TemporaryDirectory(prefix="qari-replay-search-") as tmp:

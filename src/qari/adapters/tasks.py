@@ -48,7 +48,7 @@ from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineU
 from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.core import errors
 from qari.core.time import from_ms, to_ms
-from qari.engine.cycle import ExchangeScan, GateOutcome, Timeouts, UserOutcome, UserUnit
+from qari.ports import ExchangeScan, GateOutcome, Timeouts, UserOutcome, UserUnit
 
 log = logging.getLogger("qari.adapters.tasks")
 

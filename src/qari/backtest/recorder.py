@@ -10,7 +10,7 @@ from decimal import Decimal
 from typing import Protocol
 
 from qari.backtest.metrics import EquityPoint
-from qari.engine.cycle import CycleReport
+from qari.ports import CycleReport
 
 QUOTE = "USDT"
 DUST_USDT = Decimal(1)

@@ -1,4 +1,4 @@
-"""Backtest runner: the engine built in backtest mode (`engine.kernel.build_backtest`), driven over
+"""Backtest runner: the engine built in backtest mode (`backtest.wiring.build_backtest`), driven over
 history by its own scheduler, then the journal read back as trades.
 
 Nothing here decides anything: analysis, gate, orders and exits are the engine's; fills are the
@@ -181,7 +181,7 @@ async def run_backtest(
     progress: bool = False,
     on_cycle: Callable[[dt.datetime], None] | None = None,
 ) -> BacktestResult:
-    from qari.engine.kernel import build_backtest
+    from qari.backtest.wiring import build_backtest
 
     market = load_market_data(config.data_dir, config.pairs, config.start, config.end)
     settings = load_settings(engine_mode="off")

@@ -48,7 +48,7 @@ def signer(
 ) -> None:
     """Hold the master key and perform private exchange calls for `qari serve` (started by it)."""
     from qari.adapters.signer.protocol import TOKEN_FD_ENV
-    from qari.adapters.signer.server import read_token
+    from qari.signer.server import read_token
 
     fd = os.environ.pop(TOKEN_FD_ENV, None)
     if fd is None or not fd.isdigit():
@@ -71,10 +71,10 @@ def signer(
 
 async def _run(settings: Settings, path: Path, token: str, sandbox_url: str | None, parent: int) -> None:
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
-    from qari.adapters.signer.server import SignerServer
     from qari.adapters.simulator.app import sandbox_base_url
     from qari.adapters.vault.keys import open_vault
     from qari.services.exchange_keys import SANDBOX, Endpoints
+    from qari.signer.server import SignerServer
 
     engine = make_engine(settings.resolved_database_url)
     try:

@@ -1,7 +1,8 @@
 """The scan cycle: market data once per exchange, analysis once per exchange, then every user's
 execution as an independent unit of work.
 
-Everything outside is reached through the small protocols below; `engine/kernel.py` plugs in the
+Everything outside is reached through the small protocols below and in `qari.ports` (the cycle's data:
+`ExchangeScan`, `CycleReport`, `CycleRecorder`, units and outcomes); `engine/kernel.py` plugs in the
 real ones for live, sandbox and backtest, so this file is the same code in every mode.
 
 Units of work (`UserUnit`) are plain data (user id, exchange, connection id) and each runs with its
@@ -17,10 +18,8 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections import Counter
 from collections.abc import Awaitable, Callable, Mapping, Sequence
-from dataclasses import dataclass, field
-from typing import Any, Protocol
+from typing import Protocol
 
 from qari.core.errors import InvalidCredentialsError, PermissionDeniedError, QariError
 from qari.core.market import MarketSnapshot
@@ -28,30 +27,19 @@ from qari.core.time import Clock
 from qari.engine.health import HealthTracker, is_venue_fault
 from qari.engine.metrics import EngineMetrics
 from qari.engine.scheduler import Tick
+from qari.ports import (
+    CycleRecorder,
+    CycleReport,
+    ExchangeScan,
+    NullRecorder,
+    Timeouts,
+    UnitResult,
+    UserOutcome,
+    UserUnit,
+    VerdictLike,
+)
 
 log = logging.getLogger("qari.engine.cycle")
-
-
-class VerdictLike(Protocol):
-    """The part of the analysis `Verdict` the engine reads (symbol, score, layers, candidate)."""
-
-    @property
-    def symbol(self) -> str: ...
-
-    @property
-    def score(self) -> float: ...
-
-    @property
-    def agreeing(self) -> int: ...
-
-    @property
-    def vetoes(self) -> tuple[str, ...]: ...
-
-    @property
-    def candidate(self) -> Any: ...
-
-    @property
-    def layers(self) -> tuple[Any, ...]: ...
 
 
 Analyse = Callable[[MarketSnapshot], VerdictLike]
@@ -63,29 +51,6 @@ class MarketFeed(Protocol):
     exchange_id: str
 
     async def refresh(self, at: dt.datetime) -> Mapping[str, MarketSnapshot]: ...
-
-
-@dataclass(frozen=True, slots=True)
-class UserUnit:
-    """One user's work on one exchange connection: plain data, so it can be queued anywhere."""
-
-    user_id: int
-    exchange_id: str
-    connection_id: int | None = None
-
-
-@dataclass(frozen=True, slots=True)
-class GateOutcome:
-    symbol: str
-    passed: bool
-    blocking_code: str | None = None
-    reason: str = ""
-
-
-@dataclass(frozen=True, slots=True)
-class UserOutcome:
-    gate: tuple[GateOutcome, ...] = ()
-    orders_sent: int = 0
 
 
 class UserDirectory(Protocol):
@@ -106,72 +71,6 @@ class KeyVerifier(Protocol):
     """Hourly key re-verification (connect's `reverify_due`)."""
 
     async def reverify_due(self, at: dt.datetime) -> int: ...
-
-
-class CycleRecorder(Protocol):
-    """Where cycle records and the latest scan view go (database in live/sandbox, memory in backtests)."""
-
-    async def record(self, report: CycleReport) -> None: ...
-
-
-@dataclass(slots=True)
-class ExchangeScan:
-    """One exchange's shared analysis for this cycle; handed to every user of that exchange."""
-
-    exchange_id: str
-    at: dt.datetime
-    verdicts: dict[str, VerdictLike] = field(default_factory=dict)
-    snapshots: Mapping[str, MarketSnapshot] = field(default_factory=dict)
-    entries_allowed: bool = True
-    error: str | None = None
-
-    def candidates(self) -> list[VerdictLike]:
-        """Verdicts with a trade candidate, best score first (ties by symbol, deterministic)."""
-        found = [v for v in self.verdicts.values() if v.candidate is not None]
-        return sorted(found, key=lambda v: (-v.score, v.symbol))
-
-
-@dataclass(slots=True)
-class UnitResult:
-    unit: UserUnit
-    outcome: UserOutcome | None = None
-    error: str | None = None
-    seconds: float = 0.0
-
-
-@dataclass(slots=True)
-class CycleReport:
-    at: dt.datetime
-    mode: str
-    scans: list[ExchangeScan] = field(default_factory=list)
-    units: list[UnitResult] = field(default_factory=list)
-    seconds: float = 0.0
-
-    @property
-    def errors(self) -> int:
-        return sum(1 for u in self.units if u.error) + sum(1 for s in self.scans if s.error)
-
-    def gate_blocks(self) -> Counter[str]:
-        return Counter(
-            g.blocking_code
-            for u in self.units
-            if u.outcome
-            for g in u.outcome.gate
-            if not g.passed and g.blocking_code
-        )
-
-
-@dataclass(frozen=True, slots=True)
-class Timeouts:
-    refresh_seconds: float = 60.0
-    user_seconds: float = 45.0
-    manage_seconds: float = 25.0
-    max_concurrent_users: int = 64
-
-
-class NullRecorder:
-    async def record(self, report: CycleReport) -> None:
-        return None
 
 
 class NoKeyVerifier:
@@ -242,6 +141,8 @@ class EngineCycle:
             report.units.extend(await self._run_units(units, functools.partial(self._enter, scan=scan)))
         report.seconds = time.perf_counter() - started
         self._observe_cycle(report)
+        for scan in report.scans:  # health as data: the recorder stores it without asking the tracker
+            scan.health = self.health.state(scan.exchange_id).value
         try:
             await self.recorder.record(report)
         except Exception as e:  # the cycle already happened; losing its record must not stop trading

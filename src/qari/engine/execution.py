@@ -33,7 +33,7 @@ from qari.core.instrument import InstrumentRules
 from qari.core.market import CandleSeries
 from qari.core.orders import OrderType, Side, SpotStopKind
 from qari.core.time import from_ms, to_ms
-from qari.engine.decisions import gate_inputs
+from qari.decisions import gate_inputs
 from qari.engine.gate_facts import (
     JournalFacts,
     closed_candles,

@@ -16,13 +16,13 @@ import logging
 from collections.abc import Awaitable, Callable, Iterable
 from decimal import Decimal
 
-from qari.core.errors import QariError, RejectedError
+from qari.core.errors import QariError
 from qari.core.orders import Side
 from qari.ports import AlertSink, ExchangeClient, TradingStore
 from qari.risk.guard import (
     GuardLimits,
     GuardOrder,
-    GuardVerdict,
+    GuardRefusedError,
     Halt,
     MarketFacts,
     SentBuy,
@@ -39,18 +39,6 @@ from qari.trading.records import OrderRecord
 
 log = logging.getLogger("qari.engine.guard")
 FOREIGN_MEMORY = dt.timedelta(hours=24)
-
-
-class GuardRefusedError(RejectedError):
-    """The guard refused to send the order (never sent: nothing to look up on the venue)."""
-
-    def __init__(self, verdict: GuardVerdict | str) -> None:
-        """From the verdict, or from its message as it crossed the signer's socket (`guard <code>: …`)."""
-        if isinstance(verdict, str):
-            code, _, reason = verdict.removeprefix("guard ").partition(": ")
-            verdict = GuardVerdict(False, code, reason)
-        super().__init__(f"guard {verdict.code}: {verdict.reason}", code=verdict.code)
-        self.verdict = verdict
 
 
 class OrderGuard:

@@ -19,21 +19,20 @@ import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
-from decimal import Decimal
 from enum import StrEnum
 from pathlib import Path
 from typing import Any, cast
 
 from qari.config import Settings
 from qari.core.clocks import ManualClock, WallClock
-from qari.core.time import TIMEFRAME_SECONDS, Clock, from_ms, to_ms
-from qari.engine.cycle import EngineCycle, NullRecorder, Timeouts, UserUnit
+from qari.core.time import Clock, from_ms, to_ms
+from qari.engine.cycle import EngineCycle, Timeouts
 from qari.engine.execution import ExecutionConfig
 from qari.engine.health import HealthTracker
 from qari.engine.market_feed import ExchangeMarketFeed
 from qari.engine.metrics import EngineMetrics
 from qari.engine.scheduler import Cadence, RealTimeSleeper, Scheduler, SchedulerState, SleepUntil
-from qari.ports import ExchangeClient
+from qari.ports import ExchangeClient, NullRecorder, UserUnit
 from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.kernel")
@@ -243,7 +242,7 @@ class StaticRun:
     units: Any  # ExecutionUnits
 
 
-async def _static_run(
+async def static_run(
     mode: EngineMode,
     *,
     clock: Clock,
@@ -323,103 +322,6 @@ async def _static_run(
     return StaticRun(engine, clock, store, sessions, db, recorder, clients, executor)
 
 
-# ---------------------------------------------------------------------------------------- backtest
-
-
-BACKTEST_EXCHANGE = SANDBOX
-BACKTEST_USER = 1
-
-
-@dataclass(slots=True)
-class BacktestRun:
-    """The engine in backtest mode plus what the runner reads afterwards."""
-
-    run: StaticRun
-    clock: ManualClock
-    venue: Any  # the sandbox's in-process SimulatedExchange
-    account_id: str
-    recorder: Any
-    user_id: int = BACKTEST_USER
-
-    @property
-    def engine(self) -> Engine:
-        return self.run.engine
-
-    @property
-    def store(self) -> Any:
-        return self.run.store
-
-    @property
-    def sessions(self) -> Any:
-        return self.run.sessions
-
-
-async def build_backtest(
-    settings: Settings,
-    *,
-    market: Any,
-    balance: Decimal,
-    database_url: str | None = None,
-    cadence_seconds: int | None = None,
-    analysis_workers: int = 1,
-    record_decisions: bool = False,
-) -> BacktestRun:
-    """Backtest mode: ManualClock over files + the sandbox's matching engine in-process.
-
-    The journal is kept in memory unless a `database_url` asks for SQL (tests compare the two). A
-    backtest shows no scanner, so it analyses with `screen` (the same candidates, cheaper) and only
-    where `analysis.sweep` finds a candidate possible; with `analysis_workers` > 1 it does so ahead of
-    the clock on that many processes."""
-    from qari.adapters.simulator.client import SimulatedExchangeClient
-    from qari.adapters.simulator.exchange import SimulatedExchange
-    from qari.adapters.simulator.prices import CandleReplay
-    from qari.backtest.ahead import AheadAnalysis
-    from qari.backtest.feed import ReplayMarketFeed
-    from qari.backtest.recorder import BacktestRecorder
-    from qari.backtest.screening import sweep_snapshots
-    from qari.market.candle_files import discover
-
-    clock = ManualClock(market.start)
-    files = {k: v for k, v in discover(market.data_dir).items() if k[0] in market.series}
-    venue = SimulatedExchange(CandleReplay(files), start_ms=to_ms(market.start), symbols=list(market.series))
-    account_id = f"backtest-{BACKTEST_USER}"
-    venue.open_account(account_id, {"USDT": balance})
-    client = SimulatedExchangeClient(venue, account_id)
-    recorder = BacktestRecorder(venue, account_id)
-
-    async def advance(ms: int) -> None:
-        venue.advance_to(ms)
-
-    step = cadence_seconds or TIMEFRAME_SECONDS[market.entry_timeframe]
-    feed = ReplayMarketFeed(BACKTEST_EXCHANGE, market.series, market.pairs)
-    end_ms, step_ms = to_ms(market.end), step * 1000
-    first_ms = -(-to_ms(market.start) // step_ms) * step_ms  # cycles fall on multiples of the step
-    swept = sweep_snapshots(feed.snapshots_at(end_ms), first_ms, end_ms, step_ms, analysis_workers)
-    ahead = (
-        AheadAnalysis(
-            feed, swept, step_ms=step_ms, end_ms=end_ms, workers=analysis_workers, wanted=swept.wanted
-        )
-        if analysis_workers > 1
-        else None
-    )
-    run = await _static_run(
-        EngineMode.BACKTEST,
-        clock=clock,
-        sleep_until=SteppedVenueSleeper(clock, advance),
-        cadence=Cadence(cycle_seconds=step, manage_seconds=step),
-        feed=feed,
-        clients={BACKTEST_USER: client},
-        exchange_id=BACKTEST_EXCHANGE,
-        database_url=database_url,
-        recorder=recorder,
-        analyse=ahead or swept,
-        on_close=[ahead.close] if ahead else [],
-        record_decisions="screen" if record_decisions else None,
-        sandbox_protocol=settings.sandbox_protocol,  # ids spelled as the sandbox spells them (parity)
-    )
-    return BacktestRun(run, clock, venue, account_id, recorder)
-
-
 # ----------------------------------------------------------------------------------------- sandbox
 
 
@@ -471,7 +373,7 @@ async def build_sandbox(
         on_close.insert(0, executor.close)
         # The queue holds the cycle's units; the workers' threads bound how many run at once.
         timeouts = replace(timeouts or Timeouts(), max_concurrent_users=max(concurrency, len(accounts)))
-        return await _static_run(
+        return await static_run(
             EngineMode.SANDBOX,
             clock=clock,
             sleep_until=sleep_until,
@@ -490,7 +392,7 @@ async def build_sandbox(
     clients: dict[int, ExchangeClient] = {
         user_id: _sandbox_client(venue, *account) for user_id, account in accounts.items()
     }
-    return await _static_run(
+    return await static_run(
         EngineMode.SANDBOX,
         clock=clock,
         sleep_until=sleep_until,
@@ -919,7 +821,7 @@ async def build_engine(
     from qari.services.exchange_keys import ConnectionVerifier, Endpoints
 
     if mode is EngineMode.BACKTEST:
-        raise ValueError("backtests are built with build_backtest(...)")
+        raise ValueError("backtests are built with qari.backtest.wiring.build_backtest(...)")
     endpoints = (
         Endpoints(base_urls={SANDBOX: sandbox_base_url(settings)}, sandbox_protocol=settings.sandbox_protocol)
         if settings.sandbox_mounted
@@ -977,7 +879,7 @@ async def build_engine(
         )
     directory = SqlUserDirectory(sessions)
     recorder = _with_decisions(
-        settings, sessions, SqlCycleRecorder(sessions, clock, health), scoring.weights, scoring.model_version
+        settings, sessions, SqlCycleRecorder(sessions, clock), scoring.weights, scoring.model_version
     )
     cycle = EngineCycle(
         mode=mode.value,

@@ -26,14 +26,24 @@ from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
 from qari.core.time import last_closed_open_ms, to_ms
-from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit, VerdictLike
-from qari.engine.decisions import personal_scoring
+from qari.decisions import personal_scoring
 from qari.engine.execution import ExecutionConfig, UserExecution
 from qari.engine.gate_facts import JournalFacts, read_journal_facts
 from qari.engine.guard import OrderGuard
 from qari.engine.metrics import EngineMetrics
 from qari.engine.reconciliation import reconcile
-from qari.ports import Clock, EntryLock, ExchangeClient, ProfileSource, TradingStore
+from qari.ports import (
+    Clock,
+    EntryLock,
+    ExchangeClient,
+    ExchangeScan,
+    GateOutcome,
+    ProfileSource,
+    TradingStore,
+    UserOutcome,
+    UserUnit,
+    VerdictLike,
+)
 from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.units")

@@ -300,7 +300,7 @@ async def seed_registry(
     from qari.adapters.persistence.db import make_engine, make_sessionmaker, transaction
     from qari.adapters.persistence.learning import activate, register, versions
     from qari.config import load_settings
-    from qari.engine.decisions import weights_version
+    from qari.decisions import weights_version
 
     now = dt.datetime.now(dt.UTC)
     engine = make_engine(load_settings().resolved_database_url)

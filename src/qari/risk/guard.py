@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
+from qari.core.errors import RejectedError
 from qari.core.market import OrderBook
 from qari.core.orders import Side
 
@@ -231,3 +232,15 @@ def detect_anomalies(
         if len(users) >= min_users:
             halts.append(Halt(exchange_id, None, symbol, f"{len(users)} keys bought {symbol} outside QARI"))
     return halts
+
+
+class GuardRefusedError(RejectedError):
+    """The guard refused to send the order (never sent: nothing to look up on the venue)."""
+
+    def __init__(self, verdict: GuardVerdict | str) -> None:
+        """From the verdict, or from its message as it crossed the signer's socket (`guard <code>: …`)."""
+        if isinstance(verdict, str):
+            code, _, reason = verdict.removeprefix("guard ").partition(": ")
+            verdict = GuardVerdict(False, code, reason)
+        super().__init__(f"guard {verdict.code}: {verdict.reason}", code=verdict.code)
+        self.verdict = verdict

@@ -38,6 +38,7 @@ from qari.adapters.exchanges.capabilities import (
 from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue, Credentials
 from qari.adapters.exchanges.inspection import check_key
 from qari.adapters.exchanges.keys import KeyCheck, KeyStatus
+from qari.adapters.persistence.alerts import emit_alert
 from qari.adapters.persistence.tables.accounts import VaultSecret
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.adapters.signer.client import SignerClient, SignerExchangeClient
@@ -46,7 +47,6 @@ from qari.adapters.vault import SecretVault
 from qari.adapters.vault.repository import erase_secret, sealed_of, store_sealed, store_secret
 from qari.core.time import Clock, as_utc
 from qari.logging import get_logger, mask_in_request, register_secret
-from qari.services.alerts import emit_alert
 from qari.services.errors import ServiceError
 
 log = get_logger(__name__)

@@ -18,15 +18,15 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence import learning
+from qari.adapters.persistence.alerts import emit_alert
 from qari.adapters.persistence.tables.accounts import User
 from qari.analysis.confluence import weighted_score
 from qari.analysis.weights import WeightSet, stage1
 from qari.core.clocks import ManualClock
-from qari.engine.decisions import weights_version
+from qari.decisions import weights_version
 from qari.learning.evaluate import StageResult, beats, trade
 from qari.learning.stages import STAGE2_MIN_TRADES, Sample, known_by, stage2_weights
 from qari.services import accounts
-from qari.services.alerts import emit_alert
 
 REFIT_EVERY = dt.timedelta(days=1)
 HOLDOUT = 0.3  # the latest 30 % of samples (by decision time) judge the candidate

@@ -11,8 +11,8 @@ from decimal import Decimal
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from qari.adapters.persistence.alerts import emit_alert
 from qari.adapters.persistence.tables.accounts import Plan, User
-from qari.services.alerts import emit_alert
 
 TRIAL_MONTHS = 3
 TIERS = ("trial", "pro", "premium")

@@ -123,4 +123,4 @@ class GateRecord:
     results: list[dict[str, Any]]
     candidate: dict[str, Any]
     at: dt.datetime
-    inputs: dict[str, Any] | None = None  # what the checks read, for replay (`engine/decisions.py`)
+    inputs: dict[str, Any] | None = None  # what the checks read, for replay (`qari/decisions.py`)

@@ -10,7 +10,6 @@ from fastapi import FastAPI
 
 from qari.adapters.events.memory import LiveEventHub
 from qari.adapters.events.postgres import PgLiveEvents
-from qari.adapters.notify.background import telegram_alerts
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import engine_pool, make_engine, make_sessionmaker
 from qari.adapters.vault.keys import open_vault
@@ -18,6 +17,7 @@ from qari.config import Settings
 from qari.core.clocks import WallClock
 from qari.engine.cycle import Timeouts
 from qari.engine.kernel import start_web_engine
+from qari.web.telegram import telegram_alerts
 
 
 @asynccontextmanager

@@ -8,10 +8,10 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.integration.alerts.support import make_user
 from tests.integration.alerts.telegram_standin import TelegramStandIn
 
-from qari.adapters.notify.linking import BAD_CODE, LINKED, UNLINKED, TelegramLinkPoller
 from qari.adapters.notify.telegram import TelegramClient
 from qari.core.clocks import ManualClock
 from qari.services import alerts
+from qari.web.telegram import BAD_CODE, LINKED, UNLINKED, TelegramLinkPoller
 
 CHAT = 9100
 

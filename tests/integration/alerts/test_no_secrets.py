@@ -15,7 +15,7 @@ from tests.integration.alerts.telegram_standin import Fault, TelegramStandIn
 
 from qari.adapters.notify.outbox import OutboxWorker
 from qari.adapters.notify.telegram import TelegramClient, TelegramError
-from qari.services.alerts import ALERT_KINDS, emit_alert
+from qari.adapters.persistence.alerts import ALERT_KINDS, emit_alert
 
 API_KEY = "XyZ12AbC34dEf56GhI"  # Bybit-shaped: 18 chars
 API_SECRET = "Qw3rTy8uIoP5aSdF7gHjK2lZxC9vBnM4QwE1"  # 36 chars

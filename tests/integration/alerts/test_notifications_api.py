@@ -12,7 +12,7 @@ from tests.helpers import register_and_login
 from tests.integration.alerts.support import TRADE, app_with_telegram, open_rows, wait_until
 from tests.integration.alerts.telegram_standin import BOT_USERNAME, TelegramStandIn
 
-from qari.services.alerts import ALERT_KINDS, emit_alert
+from qari.adapters.persistence.alerts import ALERT_KINDS, emit_alert
 
 API = "/api/v1/notifications"
 CHAT = 5150

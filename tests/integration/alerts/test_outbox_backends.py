@@ -15,10 +15,10 @@ from tests.integration.alerts.telegram_standin import TelegramStandIn
 from qari.adapters.notify.outbox import OutboxWorker
 from qari.adapters.notify.telegram import TelegramClient
 from qari.adapters.persistence import migrate
+from qari.adapters.persistence.alerts import UnknownAlertKindError, emit_alert
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.alerts import AlertOutbox
 from qari.core.clocks import ManualClock
-from qari.services.alerts import UnknownAlertKindError, emit_alert
 
 ALERTS = 20
 

@@ -9,8 +9,8 @@ from tests.integration.alerts.telegram_standin import Fault, TelegramStandIn
 
 from qari.adapters.notify.outbox import OutboxWorker
 from qari.adapters.notify.telegram import TelegramClient
+from qari.adapters.persistence.alerts import ALERT_KINDS, emit_alert
 from qari.adapters.persistence.tables.alerts import AlertOutbox
-from qari.services.alerts import ALERT_KINDS, emit_alert
 
 
 async def test_outbox_when_every_kind_emitted_then_each_delivered_exactly_once(

@@ -17,12 +17,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from tests.integration.alerts.support import BOT_TOKEN, CHAT, FAST, TRADE, drain, linked_user, wait_until
 from tests.integration.alerts.telegram_standin import TelegramStandIn
 
-from qari.adapters.notify.background import telegram_alerts
 from qari.adapters.notify.outbox import OutboxPolicy, OutboxWorker
 from qari.adapters.notify.telegram import TelegramClient
+from qari.adapters.persistence.alerts import emit_alert
 from qari.adapters.persistence.tables.alerts import AlertOutbox
 from qari.config import load_settings
-from qari.services.alerts import emit_alert
+from qari.web.telegram import telegram_alerts
 
 LEASE = 1.5
 PROCESS = Path(__file__).with_name("outbox_process.py")

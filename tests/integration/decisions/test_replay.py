@@ -23,10 +23,10 @@ from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.layers import LAYERS
 from qari.backtest.data import load_market_data
 from qari.backtest.runner import journal_trades
+from qari.backtest.wiring import build_backtest
 from qari.cli import app
 from qari.config import load_settings
 from qari.core.time import to_ms
-from qari.engine.kernel import build_backtest
 
 pytestmark = needs_market_data
 

@@ -11,7 +11,7 @@ from tests.helpers import register_and_login
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.repositories.trading import SqlTradingStore
 from qari.config import Settings
-from qari.engine.decisions import gate_inputs, gate_results_json
+from qari.decisions import gate_inputs, gate_results_json
 from qari.risk.context import GateContext
 from qari.risk.gate import evaluate_gate
 from qari.trading.records import GateRecord

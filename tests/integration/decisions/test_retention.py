@@ -18,7 +18,7 @@ from qari.adapters.persistence.repositories.trading import SqlTradingStore
 from qari.adapters.persistence.tables.decisions import DecisionCandlesRow
 from qari.analysis.engine import analyse_many
 from qari.core.time import from_ms
-from qari.engine.decisions import candle_refs, gate_inputs, gate_results_json, record_analysis
+from qari.decisions import candle_refs, gate_inputs, gate_results_json, record_analysis
 from qari.market.candle_files import discover, load_candle_file
 from qari.market.snapshots import build_snapshots
 from qari.risk.context import GateContext

@@ -10,8 +10,7 @@ from qari.adapters.persistence import migrate
 from qari.adapters.persistence.cycles import SqlCycleRecorder, latest_scan
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.core.clocks import ManualClock
-from qari.engine.cycle import CycleReport, ExchangeScan, GateOutcome, UnitResult, UserOutcome, UserUnit
-from qari.engine.health import HealthTracker
+from qari.ports import CycleReport, ExchangeScan, GateOutcome, UnitResult, UserOutcome, UserUnit
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -57,10 +56,12 @@ async def test_recorder_when_cycles_recorded_then_latest_scan_shows_scores_and_g
     await asyncio.to_thread(migrate.upgrade, database_url)
     engine = make_engine(database_url)
     sessions = make_sessionmaker(engine)
-    recorder = SqlCycleRecorder(sessions, ManualClock(T0), HealthTracker(), keep=2)
+    recorder = SqlCycleRecorder(sessions, ManualClock(T0), keep=2)
     try:
         for i in range(4):
-            await recorder.record(_report(T0 + dt.timedelta(minutes=5 * i)))
+            report = _report(T0 + dt.timedelta(minutes=5 * i))
+            report.scans[0].health = "degraded" if i == 3 else "up"  # health travels as data
+            await recorder.record(report)
 
         async with sessions() as session:
             view = await latest_scan(session, "bybit", user_id=7)
@@ -75,6 +76,7 @@ async def test_recorder_when_cycles_recorded_then_latest_scan_shows_scores_and_g
 
     assert view is not None and other is not None
     assert view.at == T0 + dt.timedelta(minutes=15)
+    assert view.health == "degraded"  # what the report carried; the recorder asks no live tracker
     assert [r.symbol for r in view.rows] == ["BTC/USDT", "ETH/USDT"]
     btc = view.rows[0]
     assert btc.layers_agreed == [1, 2]

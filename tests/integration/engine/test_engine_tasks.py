@@ -33,8 +33,9 @@ from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
 from qari.adapters.tasks import spawn_worker
 from qari.core.time import to_ms
-from qari.engine.cycle import CycleReport, Timeouts
+from qari.engine.cycle import Timeouts
 from qari.engine.kernel import SandboxWorkerSpec, sandbox_worker_env
+from qari.ports import CycleReport
 
 PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")
 AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)  # several fresh candidates (benchmarks/cycle.py)

@@ -18,10 +18,10 @@ from qari.adapters.persistence.tables.accounts import UserSettings
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, PositionRow
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.weights import stage1
-from qari.engine.cycle import ExchangeScan, UserUnit
 from qari.engine.execution import ExecutionConfig
 from qari.engine.kernel import _personal_weights
 from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
+from qari.ports import ExchangeScan, UserUnit
 
 from .rig import at, candidate, rig_for
 

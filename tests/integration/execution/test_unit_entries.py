@@ -13,9 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.locks import entry_lock_for
 from qari.adapters.persistence.repositories.trading import SqlTradingStore
-from qari.engine.cycle import ExchangeScan, GateOutcome, UserUnit
 from qari.engine.execution import ExecutionConfig
 from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
+from qari.ports import ExchangeScan, GateOutcome, UserUnit
 from qari.trading.order import OrderState
 from qari.trading.position import PositionState
 from qari.trading.records import OrderRecord, PositionRecord

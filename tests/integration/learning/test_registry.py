@@ -21,9 +21,9 @@ from qari.analysis.engine import analyse
 from qari.analysis.weights import stage1
 from qari.config import load_settings
 from qari.core.time import from_ms
-from qari.engine.cycle import ExchangeScan
 from qari.market.candle_files import discover, load_candle_file
 from qari.market.snapshots import build_snapshots
+from qari.ports import ExchangeScan
 
 pytestmark = needs_market_data
 NOW = dt.datetime(2024, 9, 7, tzinfo=dt.UTC)

@@ -30,11 +30,12 @@ from qari.analysis.layer import LayerResult, Vote
 from qari.core.clocks import ManualClock
 from qari.core.market import MarketSnapshot
 from qari.core.time import from_ms
-from qari.engine.cycle import EngineCycle, ExchangeScan, UserOutcome, UserUnit
+from qari.engine.cycle import EngineCycle
 from qari.engine.kernel import _refresh_scoring
 from qari.learning.stages import Sample, analyse_scored, train_stage3
 from qari.market.candle_files import discover, load_candle_file
 from qari.market.snapshots import build_snapshots
+from qari.ports import ExchangeScan, UserOutcome, UserUnit
 
 pytestmark = needs_market_data
 NOW = dt.datetime(2024, 9, 7, tzinfo=dt.UTC)

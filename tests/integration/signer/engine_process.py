@@ -21,9 +21,9 @@ from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.cli.signer import spawn
 from qari.config import get_settings
 from qari.core.orders import OrderRequest, OrderType, Side
-from qari.engine.cycle import UserUnit
 from qari.engine.kernel import ConnectionClients
 from qari.logging import request_secret_scope
+from qari.ports import UserUnit
 from qari.services import accounts, exchange_keys
 
 SYMBOL = "BTC/USDT"

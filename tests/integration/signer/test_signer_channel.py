@@ -23,16 +23,16 @@ from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.adapters.signer.client import SignerClient, SignerExchangeClient
 from qari.adapters.signer.protocol import SignerRefusedError, SignerUnavailableError, read_frame, write_frame
-from qari.adapters.signer.server import SignerServer
 from qari.adapters.vault.keys import VaultStartupError, open_vault
 from qari.adapters.vault.repository import store_secret
 from qari.cli import signer as signer_cli
 from qari.config import Settings, load_settings
 from qari.core.errors import ExchangeUnavailableError, OutcomeUnknownError
 from qari.core.orders import OrderRequest, OrderType, Side
-from qari.engine.cycle import UserUnit
 from qari.engine.kernel import ConnectionClients
+from qari.ports import UserUnit
 from qari.services.exchange_keys import PURPOSE, Endpoints
+from qari.signer.server import SignerServer
 
 TOKEN = "t" * 43
 SECRET = "the-victims-api-secret-0123456789"

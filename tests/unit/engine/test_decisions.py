@@ -10,7 +10,7 @@ from decimal import Decimal
 import numpy as np
 
 from qari.core.market import CandleSeries
-from qari.engine.decisions import (
+from qari.decisions import (
     CHUNK,
     chunks,
     gate_inputs,

@@ -11,8 +11,9 @@ import numpy as np
 from qari.core.clocks import ManualClock
 from qari.core.errors import ExchangeUnavailableError, InvalidCredentialsError
 from qari.core.market import CandleSeries, MarketSnapshot
-from qari.engine.cycle import EngineCycle, ExchangeScan, GateOutcome, Timeouts, UserOutcome, UserUnit
+from qari.engine.cycle import EngineCycle, Timeouts
 from qari.engine.health import ExchangeState
+from qari.ports import ExchangeScan, GateOutcome, UserOutcome, UserUnit
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
@@ -116,9 +117,11 @@ async def test_cycle_when_exchange_in_maintenance_then_entries_pause_but_managem
         executor=executor,
     )
 
-    await cycle.run_cycle(T0)
+    report = await cycle.run_cycle(T0)
     await cycle.run_manage(T0)
 
     assert cycle.health.state("bybit") is ExchangeState.MAINTENANCE
+    # the report carries each venue's health as data, so a recorder needs no live tracker
+    assert {s.exchange_id: s.health for s in report.scans} == {"bybit": "maintenance", "binance": "up"}
     assert executor.entered == [20]
     assert sorted(executor.managed) == [10, 20]

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from qari.adapters.notify.messages import REDACTED, TITLES, render
 from qari.adapters.notify.telegram import scrub
-from qari.services.alerts import ALERT_KINDS
+from qari.adapters.persistence.alerts import ALERT_KINDS
 
 TRADE = {
     "symbol": "ETH/USDT",

@@ -18,8 +18,7 @@ from qari.adapters.persistence.live import note_change
 from qari.adapters.persistence.tables.decisions import DecisionRow
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
 from qari.core.time import Clock
-from qari.engine.cycle import CycleReport, ExchangeScan, VerdictLike
-from qari.engine.health import HealthTracker
+from qari.ports import CycleReport, ExchangeScan, VerdictLike
 
 KEEP_CYCLES = 288  # one day of 5-minute cycles per exchange
 
@@ -43,12 +42,10 @@ class SqlCycleRecorder:
         self,
         sessions: async_sessionmaker[AsyncSession],
         clock: Clock,
-        health: HealthTracker,
         keep: int = KEEP_CYCLES,
     ) -> None:
         self.sessions = sessions
         self.clock = clock
-        self.health = health
         self.keep = keep
 
     async def record(self, report: CycleReport) -> None:
@@ -102,7 +99,7 @@ class SqlCycleRecorder:
             users=len(units),
             errors=sum(1 for u in units if u.error) + (1 if scan.error else 0),
             entries_allowed=scan.entries_allowed,
-            health=self.health.state(scan.exchange_id).value,
+            health=scan.health,
             error=scan.error,
         )
 

@@ -1,7 +1,7 @@
 """Decision records in the journal's database, and `replay` of one by id (CLI and API).
 
 `SqlDecisionRecorder` is a `CycleRecorder`: after the cycle's own record it stores one analysis
-decision per exchange and symbol (`engine/decisions.py`), candle windows once per content hash, and
+decision per exchange and symbol (`qari/decisions.py`), candle windows once per content hash, and
 drops decisions older than the retention (and the windows no kept decision names). Verdicts with no
 layer (a backtest's sweep ruled the step out: the analysis did not run) are not decisions.
 
@@ -32,8 +32,7 @@ from qari.adapters.persistence.tables.decisions import (
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.analysis.verdict import Verdict
 from qari.analysis.weights import WeightSet
-from qari.engine.cycle import CycleRecorder, CycleReport, ExchangeScan, NullRecorder
-from qari.engine.decisions import (
+from qari.decisions import (
     AnalysisRecord,
     Replay,
     candle_refs,
@@ -41,6 +40,7 @@ from qari.engine.decisions import (
     replay_analysis,
     replay_gate,
 )
+from qari.ports import CycleRecorder, CycleReport, ExchangeScan, NullRecorder
 
 USE_LAG = dt.timedelta(hours=6)  # how stale a chunk's `last_used_at` may be
 

@@ -21,7 +21,7 @@ from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.verdict import Verdict
 from qari.analysis.weights import WeightSet, stage1
 from qari.core.market import MarketSnapshot
-from qari.engine.decisions import weights_json, weights_version
+from qari.decisions import weights_json, weights_version
 from qari.learning.stages import Sample, Stage3Model, analyse_scored, personal_weights
 
 SOURCES = ("backtest", "live")

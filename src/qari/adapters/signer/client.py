@@ -24,9 +24,9 @@ from qari.adapters.signer.protocol import (
     SignerUnavailableError,
     raise_error,
     read_frame,
+    sealed_from_json,
     write_frame,
 )
-from qari.adapters.signer.server import sealed_from_json
 from qari.adapters.vault import SealedSecret
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker

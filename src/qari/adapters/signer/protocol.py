@@ -8,6 +8,7 @@ message (never a secret: the signer masks them), and are raised again as the sam
 from __future__ import annotations
 
 import asyncio
+import base64
 import dataclasses
 import json
 import struct
@@ -16,12 +17,13 @@ from typing import Any
 from pydantic import TypeAdapter
 
 from qari.adapters.exchanges.keys import KeyCheck
+from qari.adapters.vault import SealedSecret
 from qari.core import errors
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
 from qari.core.orders import Balance, Fill, OrderReport, OrderRequest
-from qari.engine.guard import GuardRefusedError
 from qari.logging import mask_text
+from qari.risk.guard import GuardRefusedError
 
 MAX_FRAME = 8 * 1024 * 1024  # a full markets table of a large venue fits; anything bigger is an attack
 # The inherited pipe the parent writes the token to (then closes); the name of a variable, no secret.
@@ -129,3 +131,25 @@ async def write_frame(writer: asyncio.StreamWriter, value: dict[str, Any]) -> No
     body = json.dumps(value, separators=(",", ":")).encode()
     writer.write(_HEADER.pack(len(body)) + body)
     await writer.drain()
+
+
+def sealed_to_json(sealed: SealedSecret) -> dict[str, Any]:
+    b64 = base64.b64encode
+    return {
+        "ciphertext": b64(sealed.ciphertext).decode(),
+        "nonce": b64(sealed.nonce).decode(),
+        "wrapped_key": b64(sealed.wrapped_key).decode(),
+        "wrap_nonce": b64(sealed.wrap_nonce).decode(),
+        "key_version": sealed.key_version,
+    }
+
+
+def sealed_from_json(value: dict[str, Any]) -> SealedSecret:
+    d = base64.b64decode
+    return SealedSecret(
+        d(value["ciphertext"]),
+        d(value["nonce"]),
+        d(value["wrapped_key"]),
+        d(value["wrap_nonce"]),
+        int(value["key_version"]),
+    )

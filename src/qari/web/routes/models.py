@@ -13,7 +13,7 @@ from pydantic import BaseModel, Field
 from qari.adapters.persistence import learning
 from qari.adapters.persistence.tables.learning import ModelVersionRow
 from qari.analysis.weights import stage1
-from qari.engine.decisions import weights_version
+from qari.decisions import weights_version
 from qari.learning.stages import STAGE2_MIN_TRADES, layer_values, stage2_weights
 from qari.services import accounts
 from qari.web.deps import ClockDep, OperatorUser, SessionDep

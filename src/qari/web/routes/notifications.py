@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
-from qari.adapters.notify.background import TelegramRuntime
 from qari.services import alerts
 from qari.services.errors import ServiceError
 from qari.web.deps import ClockDep, CurrentUser, SessionDep
 from qari.web.schemas.notifications import AlertPreferences, TelegramLinkCode, TelegramStatus
+from qari.web.telegram import TelegramRuntime
 
 router = APIRouter(prefix="/notifications", tags=["notifications"])
 

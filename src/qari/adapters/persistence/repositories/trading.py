@@ -36,6 +36,7 @@ from sqlalchemy import Row, Table, bindparam, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qari.adapters.persistence.alerts import emit_alert
 from qari.adapters.persistence.live import note_change
 from qari.adapters.persistence.tables.trading import (
     FillRow,
@@ -49,7 +50,6 @@ from qari.core.clocks import ManualClock
 from qari.core.orders import OrderType, Side
 from qari.core.time import as_utc
 from qari.risk.kill_switch import RealisedR
-from qari.services.alerts import emit_alert
 from qari.trading.order import OrderRole, OrderState
 from qari.trading.position import ExitReason, Leg2State, PositionState
 from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRecord

@@ -1,4 +1,4 @@
-"""Tables for decision records (`engine/decisions.py`).
+"""Tables for decision records (`qari/decisions.py`).
 
 - `decisions`: one analysis decision per cycle, exchange and symbol: the inputs (candles by hash),
   the verdict with every layer's vote, score and evidence (both zlib-compressed JSON, `pack_json`:

@@ -1,6 +1,6 @@
 """The model registry (PRODUCT.md §9): every learning-stage version with its data window and metrics.
 
-`version` is what decision records name as their weights version (`engine.decisions.weights_version`),
+`version` is what decision records name as their weights version (`decisions.weights_version`),
 so a replay finds the exact weights a decision was made with. At most one row is `active`; none means
 Stage 1. `source` keeps operator seeds from public history ("backtest") apart from real outcomes
 ("live").

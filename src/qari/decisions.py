@@ -7,7 +7,10 @@ vote, score and evidence. A *user decision* is the gate evaluation already journ
 candidate, plus the `GateContext` its 16 checks read. Replay re-runs the analysis (or the gate) on the
 stored inputs only and diffs the result against the record: identical inputs and code give none.
 
-Everything here is pure (no database): the persistence adapter stores `AnalysisRecord`s and blobs.
+Everything here is pure (no database): the persistence adapter stores `AnalysisRecord`s and blobs. It
+sits beside `ports.py`, not in `engine/`, because the engine writes these records, persistence stores
+them, and services, web and learning read their versions: every ring shares the format, so it may
+import only the core rings (analysis, risk, learning's stages), never an adapter.
 """
 
 from __future__ import annotations

@@ -4,12 +4,15 @@ named private calls web and engine ask for.
 Every frame must carry the per-start token (compared in constant time); a frame without it is refused
 and the connection closed. Exchange endpoints are the signer's own (from its settings), never the
 caller's: a compromised web process cannot point signed requests at a host of its choosing.
+
+This is a delivery mechanism like the web routes (it answers requests by calling `qari.services` and the
+engine's guard), so it lives outside `adapters/`; the engine's side of the channel, `SignerClient` and
+`SignerExchangeClient`, and the wire format stay the adapter `qari.adapters.signer`.
 """
 
 from __future__ import annotations
 
 import asyncio
-import base64
 import datetime as dt
 import hmac
 import os
@@ -30,9 +33,10 @@ from qari.adapters.signer.protocol import (
     dump_key_check,
     error_frame,
     read_frame,
+    sealed_to_json,
     write_frame,
 )
-from qari.adapters.vault import SealedSecret, SecretVault
+from qari.adapters.vault import SecretVault
 from qari.adapters.vault.repository import sealed_of
 from qari.core.orders import OrderRequest, Side
 from qari.engine.guard import OrderGuard
@@ -41,28 +45,6 @@ from qari.ports import ExchangeClient
 from qari.risk.guard import GuardOrder
 
 log = get_logger(__name__)
-
-
-def sealed_to_json(sealed: SealedSecret) -> dict[str, Any]:
-    b64 = base64.b64encode
-    return {
-        "ciphertext": b64(sealed.ciphertext).decode(),
-        "nonce": b64(sealed.nonce).decode(),
-        "wrapped_key": b64(sealed.wrapped_key).decode(),
-        "wrap_nonce": b64(sealed.wrap_nonce).decode(),
-        "key_version": sealed.key_version,
-    }
-
-
-def sealed_from_json(value: dict[str, Any]) -> SealedSecret:
-    d = base64.b64decode
-    return SealedSecret(
-        d(value["ciphertext"]),
-        d(value["nonce"]),
-        d(value["wrapped_key"]),
-        d(value["wrap_nonce"]),
-        int(value["key_version"]),
-    )
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
