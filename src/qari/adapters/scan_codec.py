@@ -31,7 +31,7 @@ from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.verdict import Candidate, Verdict
 from qari.core.errors import FatalError
 from qari.core.market import CandleSeries, MarketContext, MarketSnapshot, OrderBook, Ticker
-from qari.engine.cycle import ExchangeScan
+from qari.ports import ExchangeScan
 
 FORMAT = 1  # a body is `{"v": FORMAT, "scan": ...}`: a later format is told apart, not misread
 
