@@ -19,6 +19,7 @@ messages and waits for the units' records; `EngineCycle` keeps its per-unit time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
@@ -84,6 +85,35 @@ def _default_broker() -> dramatiq.Broker:
 
 
 dramatiq.set_broker(_default_broker())
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """Messages waiting on a queue (not those a worker holds unacked), its delayed (retry back-off)
+    queue and its dead letters."""
+
+    ready: int
+    delayed: int
+    dead: int
+
+
+def queue_depth(broker: dramatiq.Broker, queue: str = QUEUE) -> QueueDepth:
+    """Read from the broker itself: RabbitMQ's queue declarations (Dramatiq's own, same arguments),
+    Redis's lists (Dramatiq's key layout: `<namespace>:<queue>`, `.DQ`, `.XQ`)."""
+    from dramatiq.common import dq_name, xq_name
+
+    if hasattr(broker, "get_queue_message_counts"):  # RabbitmqBroker
+        ready, delayed, dead = broker.get_queue_message_counts(queue)
+        return QueueDepth(int(ready), int(delayed), int(dead))
+    client = getattr(broker, "client", None)
+    namespace = getattr(broker, "namespace", None)
+    if client is None or namespace is None:
+        raise TypeError(f"no queue depth for {type(broker).__name__}")
+    return QueueDepth(
+        int(client.llen(f"{namespace}:{queue}")),
+        int(client.llen(f"{namespace}:{dq_name(queue)}")),
+        int(client.zcard(f"{namespace}:{xq_name(queue)}")),
+    )
 
 
 # ---------------------------------------------------------------------------------------- codecs
@@ -255,20 +285,35 @@ SCHEDULER_LOCK = _unit_lock_key(0) ^ 0x5C4ED  # one key for the whole deployment
 
 
 @asynccontextmanager
-async def scheduler_leadership(db: AsyncEngine) -> AsyncIterator[None]:
+async def scheduler_leadership(db: AsyncEngine, stop: asyncio.Event | None = None) -> AsyncIterator[bool]:
     """Held while this process is the one `qari scheduler` that emits cycles: a session-level
-    PostgreSQL advisory lock; a second scheduler waits here, and takes over when the leader's
-    connection ends (PostgreSQL frees the lock). Should two ever emit one cycle, its units are keyed,
-    so each still runs once."""
+    PostgreSQL advisory lock; a second scheduler waits here, and takes over when the leader unlocks
+    (on its way out) or its connection ends (PostgreSQL frees the lock). Yields True once leading, or
+    False when `stop` is set while still waiting (a standby told to leave goes at once, never leads).
+    Should two ever emit one cycle, its units are keyed, so each still runs once."""
     async with db.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         log.info("waiting to lead the scheduler")
-        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": SCHEDULER_LOCK})
+        lock = text("SELECT pg_advisory_lock(:k)")
+        locking = asyncio.create_task(conn.execute(lock, {"k": SCHEDULER_LOCK}))
+        if stop is not None:
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({locking, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not locking.done():  # asyncpg cancels the statement on the server: no lock is left behind
+                locking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await locking
+                log.info("stopped while waiting to lead the scheduler")
+                yield False
+                return
+        await locking
         log.info("leading the scheduler", extra={"pid": os.getpid()})
         try:
-            yield
+            yield True
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK})
+            log.info("left the scheduler's lead")
 
 
 # ------------------------------------------------------------------------------------ worker side
