@@ -27,9 +27,11 @@ import logging
 import os
 import pickle
 import signal
+import socket
 import subprocess
 import sys
 import threading
+import time
 import zlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
@@ -44,11 +46,13 @@ from sqlalchemy import select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from qari.adapters import probe
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
 from qari.core import errors
 from qari.core.time import from_ms, to_ms
 from qari.engine.cycle import ExchangeScan, GateOutcome, UserOutcome, UserUnit
+from qari.engine.metrics import TASK_UNIT_SECONDS, TASK_UNITS
 
 log = logging.getLogger("qari.adapters.tasks")
 
@@ -56,6 +60,7 @@ BROKER_ENV = "QARI_BROKER_URL"
 QUEUE_ENV = "QARI_TASK_QUEUE"  # one deployment's queue name on a shared broker (tests: one per run)
 QUEUE = os.environ.get(QUEUE_ENV, "qari-units")
 ENTER, MANAGE, RECONCILE = "enter", "manage", "reconcile"
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # recorded with each unit this process runs
 
 
 def make_broker(url: str) -> dramatiq.Broker:
@@ -294,6 +299,7 @@ async def scheduler_leadership(db: AsyncEngine, stop: asyncio.Event | None = Non
     async with db.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         log.info("waiting to lead the scheduler")
+        probe.set_state("standby")
         lock = text("SELECT pg_advisory_lock(:k)")
         locking = asyncio.create_task(conn.execute(lock, {"k": SCHEDULER_LOCK}))
         if stop is not None:
@@ -309,11 +315,13 @@ async def scheduler_leadership(db: AsyncEngine, stop: asyncio.Event | None = Non
                 return
         await locking
         log.info("leading the scheduler", extra={"pid": os.getpid()})
+        probe.set_state("leading")
         try:
             yield True
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK})
             log.info("left the scheduler's lead")
+            probe.set_state("draining")
 
 
 # ------------------------------------------------------------------------------------ worker side
@@ -360,6 +368,19 @@ class UnitWorker:
 
     async def run(self, kind: str, at: dt.datetime, now: dt.datetime, unit: UserUnit) -> bool:
         """Run the unit unless it is already recorded; True when it ran here."""
+        started = time.perf_counter()
+        outcome = "cut_off"
+        try:
+            ran = await self._run(kind, at, now, unit, started)
+            outcome = "skipped" if not ran else "done"
+            return ran
+        finally:
+            TASK_UNITS.labels(kind, outcome).inc()
+            TASK_UNIT_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
+    async def _run(
+        self, kind: str, at: dt.datetime, now: dt.datetime, unit: UserUnit, started: float
+    ) -> bool:
         async with self.user_lock(unit.user_id):
             if await self._done(kind, at, unit):
                 return False
@@ -384,6 +405,8 @@ class UnitWorker:
                     type(e).__name__,
                     extra={"user_id": unit.user_id, "exchange": unit.exchange_id, "kind": kind},
                 )
+            # Who ran it and for how long: the operator page's workers and per-role timings.
+            record = {**record, "worker": WORKER_NAME, "seconds": round(time.perf_counter() - started, 4)}
             async with self.sessions() as session, session.begin():
                 await session.execute(
                     insert(EngineUnitRow)
@@ -491,7 +514,9 @@ def run_worker(build: Callable[[int], Awaitable[WorkerParts]], threads: int) -> 
         signal.signal(sig, lambda *_: stop.set())
     worker.start()
     log.info("task worker started", extra={"threads": threads, "pid": os.getpid()})
+    probe.set_state("consuming")
     stop.wait()
+    probe.set_state("draining")
     worker.stop(timeout=30_000)
     broker.close()
 

@@ -29,11 +29,17 @@ def worker(
 ) -> None:
     """Run users' units of work from the broker named by QARI_BROKER_URL until SIGTERM (drains)."""
     _broker_url()
+    from qari.adapters import probe
     from qari.adapters.tasks import run_worker
     from qari.engine.kernel import worker_parts
+    from qari.engine.metrics import process_exited
 
     configure_logging()
-    run_worker(worker_parts, threads)
+    probe.serve("worker")
+    try:
+        run_worker(worker_parts, threads)
+    finally:
+        process_exited()
 
 
 def scheduler() -> None:
@@ -47,6 +53,10 @@ def scheduler() -> None:
         typer.echo(f"qari: {e}", err=True)
         sys.exit(2)
     configure_logging(settings.log_level, json_lines=settings.log_json)
+    from qari.adapters import probe
+    from qari.engine.metrics import process_exited
+
+    probe.serve("scheduler")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -64,7 +74,10 @@ def scheduler() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        process_exited()
 
 
 def web() -> None:
@@ -72,5 +85,10 @@ def web() -> None:
     os.environ["QARI_ENGINE_MODE"] = "off"
     get_settings.cache_clear()
     from qari.cli.serve import serve
+    from qari.engine.metrics import process_exited, role_state
 
-    serve()
+    role_state("web", "serving")  # its probes are the app's own /healthz and /metrics
+    try:
+        serve()
+    finally:
+        process_exited()

@@ -4,7 +4,8 @@ Every count and timing goes to `prometheus_client` (`qari_<name>_total` counters
 `qari_<name>_seconds` histograms), served at `/metrics` by `exposition()`; with
 `PROMETHEUS_MULTIPROC_DIR` set (web workers, `qari worker` processes on one machine) it uses the
 library's multi-process mode, so one scrape sees every process. `EngineMetrics` also keeps this
-engine's own figures for /healthz (`snapshot()`) and the benchmarks (`timing()`).
+engine's own figures for /healthz (`snapshot()`) and the benchmarks (`timing()`). The roles' own
+figures (`qari_role_state`, `qari_task_units_total`, `qari_task_unit_seconds`) are at the end.
 """
 
 from __future__ import annotations
@@ -143,3 +144,40 @@ def exposition() -> tuple[bytes, str]:
         multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
         return prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST
     return prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST
+
+
+# Per-role figures (`qari web|scheduler|worker`, docs/deploy.md). Gauges in multi-process mode sum
+# over the live processes ("livesum"): `qari_role_state{role="worker",state="consuming"} 3` is three
+# workers consuming on the scraped machine; a process that exits calls `process_exited()`.
+ROLE_STATE = prometheus_client.Gauge(
+    "qari_role_state",
+    "QARI processes per role and state (1 per process in its current state)",
+    ("role", "state"),
+    multiprocess_mode="livesum",
+)
+TASK_UNITS = prometheus_client.Counter(
+    "qari_task_units", "units of work taken by this worker, by kind and outcome", ("kind", "outcome")
+)
+TASK_UNIT_SECONDS = prometheus_client.Histogram(
+    "qari_task_unit_seconds",
+    "wall time of a unit of work in a worker (user lock wait included)",
+    ("kind",),
+    buckets=(0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 120, 300),
+)
+_role_states: dict[str, str] = {}
+
+
+def role_state(role: str, state: str) -> None:
+    """This process is `role` in `state` (its previous state's gauge drops to 0)."""
+    with _exported_lock:
+        previous = _role_states.get(role)
+        if previous is not None:
+            ROLE_STATE.labels(role, previous).set(0)
+        ROLE_STATE.labels(role, state).set(1)
+        _role_states[role] = state
+
+
+def process_exited() -> None:
+    """Drop this process's live gauges from the machine's multi-process directory."""
+    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
+        multiprocess.mark_process_dead(os.getpid())  # type: ignore[no-untyped-call]
