@@ -80,6 +80,10 @@ def scheduler() -> None:
         process_exited()
 
 
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
+
+
 def web() -> None:
     """Serve the API and dashboard only: the engine runs in `qari scheduler` + `qari worker`."""
     os.environ["QARI_ENGINE_MODE"] = "off"
@@ -88,6 +92,10 @@ def web() -> None:
     from qari.engine.metrics import process_exited, role_state
 
     role_state("web", "serving")  # its probes are the app's own /healthz and /metrics
+    # uvicorn drains on SIGTERM (in-flight requests finish), then raises the signal again with the
+    # handler it found: this one makes that a clean exit 0 (and the signer child is stopped by
+    # serve's `finally`) instead of death by SIGTERM, which a supervisor would count as a failure.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
         serve()
     finally:
