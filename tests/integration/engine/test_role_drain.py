@@ -36,6 +36,7 @@ from qari.core.time import to_ms
 from qari.engine.kernel import DRAIN_SECONDS, SandboxWorkerSpec, sandbox_worker_env
 
 AT = dt.datetime(2026, 1, 1, 0, 5, tzinfo=dt.UTC)
+STARTUP = 45  # seconds for a role's process to start (imports, migrations) on a loaded 2-core machine
 
 
 def _plain(url: str) -> str:
@@ -117,7 +118,7 @@ async def test_worker_when_sigterm_arrives_mid_unit_then_it_finishes_the_unit_on
         async def unit_in_flight() -> bool:
             return any(not granted for _, granted in await _advisory_locks(conn))
 
-        await _wait_for(unit_in_flight, 15, "the worker to start the unit")
+        await _wait_for(unit_in_flight, STARTUP, "the worker to start the unit")
         worker.send_signal(signal.SIGTERM)
         await asyncio.sleep(1.0)
         assert worker.poll() is None, "the worker left with its unit in flight"
@@ -193,7 +194,7 @@ async def test_scheduler_when_the_leader_gets_sigterm_then_the_standby_leads_at_
             locks = await _advisory_locks(conn)
             return locks if sorted(ok for _, ok in locks) == [False, True] else None
 
-        locks = await _wait_for(one_leads_one_waits, 15, "one scheduler to lead and one to wait")
+        locks = await _wait_for(one_leads_one_waits, STARTUP, "one scheduler to lead and one to wait")
         (leader_backend,) = [pid for pid, ok in locks if ok]
         (leader, _), (standby, _) = sorted(started, key=lambda s: "leading the" not in s[1].read_text())
         leader.send_signal(signal.SIGTERM)
@@ -226,7 +227,7 @@ async def test_scheduler_when_a_waiting_standby_gets_sigterm_then_it_leaves_at_o
         async def waiting() -> bool:
             return any(not ok for _, ok in await _advisory_locks(conn))
 
-        await _wait_for(waiting, 15, "the scheduler to wait for the lead")
+        await _wait_for(waiting, STARTUP, "the scheduler to wait for the lead")
         started = time.monotonic()
         assert await asyncio.to_thread(_stop, standby) == 0
         assert time.monotonic() - started < 5.0

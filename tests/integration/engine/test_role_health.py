@@ -18,6 +18,7 @@ import pytest
 from tests.conftest import free_port
 from tests.integration.engine.test_role_drain import (
     BROKER,
+    _advisory_locks,
     _plain,
     _sandbox_worker_env,
     _scheduler,
@@ -92,7 +93,7 @@ async def test_roles_when_probed_then_ready_states_and_per_role_metrics_then_not
         async def recorded() -> list[asyncpg.Record]:
             return list(await conn.fetch("SELECT outcome FROM engine_units"))
 
-        (row,) = await _wait_for(recorded, 15, "the unit's record")
+        (row,) = await _wait_for(recorded, 30, "the unit's record")
         outcome = json.loads(row["outcome"]) if isinstance(row["outcome"], str) else row["outcome"]
         assert outcome["worker"].endswith(f":{worker.pid}") and outcome["seconds"] >= 0
 
@@ -113,9 +114,9 @@ async def test_roles_when_probed_then_ready_states_and_per_role_metrics_then_not
         await asyncio.to_thread(broker.enqueue, _unit_message(queue, kind=MANAGE))
 
         async def waiting() -> bool:
-            return bool(await conn.fetchval("SELECT count(*) FROM pg_locks WHERE NOT granted"))
+            return any(not granted for _, granted in await _advisory_locks(conn))
 
-        await _wait_for(waiting, 15, "the second unit to start")
+        await _wait_for(waiting, 30, "the second unit to start")
         worker.send_signal(signal.SIGTERM)
 
         async def draining() -> bool:
