@@ -153,3 +153,25 @@ async def test_operations_when_not_operator_then_403_and_broker_down_then_said_n
     reply = await client.get("/api/v1/admin/operations", headers=operator)
     assert reply.status_code == 200
     assert reply.json()["queue"]["reachable"] is False and reply.json()["queue"]["error"]
+
+
+@pytest.mark.parametrize("url", [BROKER, "redis://127.0.0.1:6379/0"])
+def test_queue_depth_when_messages_wait_then_both_brokers_count_them(url: str) -> None:
+    from qari.adapters.tasks import queue_depth
+
+    queue = f"qari-depth-{uuid.uuid4().hex[:10]}"
+    broker = make_broker(url)
+    try:
+        broker.declare_queue(queue)
+        assert queue_depth(broker, queue).ready == 0
+        for user in (1, 2):
+            message: dramatiq.Message[Any] = dramatiq.Message(
+                queue_name=queue, actor_name=run_unit.actor_name, args=("enter", 0, 0, user, "x", None),
+                kwargs={}, options={},
+            )  # fmt: skip
+            broker.enqueue(message)
+        depth = queue_depth(broker, queue)
+        assert (depth.ready, depth.delayed, depth.dead) == (2, 0, 0)
+    finally:
+        broker.flush(queue)
+        broker.close()
