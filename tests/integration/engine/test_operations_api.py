@@ -5,6 +5,7 @@ last cycle's scheduler and worker timings; operator-only; an unreachable broker 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -18,7 +19,7 @@ from tests.integration.engine.test_engine_tasks import BROKER
 
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineUnitRow
-from qari.adapters.tasks import make_broker, run_unit
+from qari.adapters.tasks import QueueDepth, make_broker, queue_depth, run_unit
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 
@@ -92,6 +93,17 @@ async def _record(pg_url: str) -> None:
         await db.dispose()
 
 
+def _settled(broker: dramatiq.Broker, queue: str, count: int) -> QueueDepth:
+    """The depth once the broker has taken `count` publishes (unconfirmed publishes land a moment
+    after `enqueue` returns; the count is the broker's, eventually)."""
+    deadline = time.monotonic() + 5
+    depth = queue_depth(broker, queue)
+    while depth.ready < count and time.monotonic() < deadline:
+        time.sleep(0.05)
+        depth = queue_depth(broker, queue)
+    return depth
+
+
 async def test_operations_when_units_cycles_and_queued_messages_then_workers_depth_and_timings(
     client: httpx.AsyncClient, pg_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -109,6 +121,7 @@ async def test_operations_when_units_cycles_and_queued_messages_then_workers_dep
                 options={},
             )
             broker.enqueue(message)
+        _settled(broker, queue, 3)
         await _record(pg_url)
         operator = await register_and_login(client, "op@example.com")
         reply = await client.get("/api/v1/admin/operations", headers=operator)
@@ -157,8 +170,6 @@ async def test_operations_when_not_operator_then_403_and_broker_down_then_said_n
 
 @pytest.mark.parametrize("url", [BROKER, "redis://127.0.0.1:6379/0"])
 def test_queue_depth_when_messages_wait_then_both_brokers_count_them(url: str) -> None:
-    from qari.adapters.tasks import queue_depth
-
     queue = f"qari-depth-{uuid.uuid4().hex[:10]}"
     broker = make_broker(url)
     try:
@@ -170,7 +181,7 @@ def test_queue_depth_when_messages_wait_then_both_brokers_count_them(url: str) -
                 kwargs={}, options={},
             )  # fmt: skip
             broker.enqueue(message)
-        depth = queue_depth(broker, queue)
+        depth = _settled(broker, queue, 2)
         assert (depth.ready, depth.delayed, depth.dead) == (2, 0, 0)
     finally:
         broker.flush(queue)
