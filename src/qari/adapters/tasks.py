@@ -20,12 +20,14 @@ messages and waits for the units' records; `EngineCycle` keeps its per-unit time
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import datetime as dt
 import hashlib
 import itertools
 import logging
 import os
 import signal
+import socket
 import subprocess
 import sys
 import threading
@@ -43,8 +45,10 @@ from sqlalchemy import CursorResult, delete, select, text
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
+from qari.adapters import probe
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
+from qari.adapters.probe import TASK_UNIT_SECONDS, TASK_UNITS
 from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.core import errors
 from qari.core.time import from_ms, to_ms
@@ -58,6 +62,7 @@ QUEUE = os.environ.get(QUEUE_ENV, "qari-units")
 ENTER, MANAGE, RECONCILE = "enter", "manage", "reconcile"
 KEEP_RECORDS = dt.timedelta(days=7)  # unit records and stored scans older than this (cycle time) are pruned
 PRUNE_EVERY = dt.timedelta(hours=1)
+WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # recorded with each unit this process runs
 
 
 def make_broker(url: str) -> dramatiq.Broker:
@@ -87,6 +92,35 @@ def _default_broker() -> dramatiq.Broker:
 
 
 dramatiq.set_broker(_default_broker())
+
+
+@dataclass(frozen=True, slots=True)
+class QueueDepth:
+    """Messages waiting on a queue (not those a worker holds unacked), its delayed (retry back-off)
+    queue and its dead letters."""
+
+    ready: int
+    delayed: int
+    dead: int
+
+
+def queue_depth(broker: dramatiq.Broker, queue: str = QUEUE) -> QueueDepth:
+    """Read from the broker itself: RabbitMQ's queue declarations (Dramatiq's own, same arguments),
+    Redis's lists (Dramatiq's key layout: `<namespace>:<queue>`, `.DQ`, `.XQ`)."""
+    from dramatiq.common import dq_name, xq_name
+
+    if hasattr(broker, "get_queue_message_counts"):  # RabbitmqBroker
+        ready, delayed, dead = broker.get_queue_message_counts(queue)
+        return QueueDepth(int(ready), int(delayed), int(dead))
+    client = getattr(broker, "client", None)
+    namespace = getattr(broker, "namespace", None)
+    if client is None or namespace is None:
+        raise TypeError(f"no queue depth for {type(broker).__name__}")
+    return QueueDepth(
+        int(client.llen(f"{namespace}:{queue}")),
+        int(client.llen(f"{namespace}:{dq_name(queue)}")),
+        int(client.zcard(f"{namespace}:{xq_name(queue)}")),
+    )
 
 
 # ---------------------------------------------------------------------------------------- codecs
@@ -293,20 +327,38 @@ SCHEDULER_LOCK = _unit_lock_key(0) ^ 0x5C4ED  # one key for the whole deployment
 
 
 @asynccontextmanager
-async def scheduler_leadership(db: AsyncEngine) -> AsyncIterator[None]:
+async def scheduler_leadership(db: AsyncEngine, stop: asyncio.Event | None = None) -> AsyncIterator[bool]:
     """Held while this process is the one `qari scheduler` that emits cycles: a session-level
-    PostgreSQL advisory lock; a second scheduler waits here, and takes over when the leader's
-    connection ends (PostgreSQL frees the lock). Should two ever emit one cycle, its units are keyed,
-    so each still runs once."""
+    PostgreSQL advisory lock; a second scheduler waits here, and takes over when the leader unlocks
+    (on its way out) or its connection ends (PostgreSQL frees the lock). Yields True once leading, or
+    False when `stop` is set while still waiting (a standby told to leave goes at once, never leads).
+    Should two ever emit one cycle, its units are keyed, so each still runs once."""
     async with db.connect() as conn:
         conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
         log.info("waiting to lead the scheduler")
-        await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": SCHEDULER_LOCK})
+        probe.set_state("standby")
+        lock = text("SELECT pg_advisory_lock(:k)")
+        locking = asyncio.create_task(conn.execute(lock, {"k": SCHEDULER_LOCK}))
+        if stop is not None:
+            stopping = asyncio.create_task(stop.wait())
+            await asyncio.wait({locking, stopping}, return_when=asyncio.FIRST_COMPLETED)
+            stopping.cancel()
+            if not locking.done():  # asyncpg cancels the statement on the server: no lock is left behind
+                locking.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await locking
+                log.info("stopped while waiting to lead the scheduler")
+                yield False
+                return
+        await locking
         log.info("leading the scheduler", extra={"pid": os.getpid()})
+        probe.set_state("leading")
         try:
-            yield
+            yield True
         finally:
             await conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": SCHEDULER_LOCK})
+            log.info("left the scheduler's lead")
+            probe.set_state("draining")
 
 
 # ------------------------------------------------------------------------------------ worker side
@@ -372,6 +424,25 @@ class UnitWorker:
         """Run the unit unless it is already recorded; True when it is recorded here. Past `deadline`
         (wall-clock epoch seconds; the wait for the user's lock included) it is recorded as
         `UnitExpired` without running."""
+        started = time.perf_counter()
+        outcome = "cut_off"
+        try:
+            ran = await self._run(kind, at, now, unit, started, deadline)
+            outcome = "skipped" if not ran else "done"
+            return ran
+        finally:
+            TASK_UNITS.labels(kind, outcome).inc()
+            TASK_UNIT_SECONDS.labels(kind).observe(time.perf_counter() - started)
+
+    async def _run(
+        self,
+        kind: str,
+        at: dt.datetime,
+        now: dt.datetime,
+        unit: UserUnit,
+        started: float,
+        deadline: float | None,
+    ) -> bool:
         async with self.user_lock(unit.user_id):
             if await self._done(kind, at, unit):
                 return False
@@ -403,6 +474,8 @@ class UnitWorker:
                     type(e).__name__,
                     extra={"user_id": unit.user_id, "exchange": unit.exchange_id, "kind": kind},
                 )
+            # Who ran it and for how long: the operator page's workers and per-role timings.
+            record = {**record, "worker": WORKER_NAME, "seconds": round(time.perf_counter() - started, 4)}
             await self._record(kind, at, unit, record)
             return True
 
@@ -517,7 +590,9 @@ def run_worker(build: Callable[[int], Awaitable[WorkerParts]], threads: int) -> 
         signal.signal(sig, lambda *_: stop.set())
     worker.start()
     log.info("task worker started", extra={"threads": threads, "pid": os.getpid()})
+    probe.set_state("consuming")
     stop.wait()
+    probe.set_state("draining")
     worker.stop(timeout=30_000)
     broker.close()
 

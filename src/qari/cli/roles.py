@@ -29,11 +29,17 @@ def worker(
 ) -> None:
     """Run users' units of work from the broker named by QARI_BROKER_URL until SIGTERM (drains)."""
     _broker_url()
+    from qari.adapters import probe
+    from qari.adapters.probe import process_exited
     from qari.adapters.tasks import run_worker
     from qari.engine.kernel import worker_parts
 
     configure_logging()
-    run_worker(worker_parts, threads)
+    probe.serve("worker")
+    try:
+        run_worker(worker_parts, threads)
+    finally:
+        process_exited()
 
 
 def scheduler() -> None:
@@ -47,6 +53,10 @@ def scheduler() -> None:
         typer.echo(f"qari: {e}", err=True)
         sys.exit(2)
     configure_logging(settings.log_level, json_lines=settings.log_json)
+    from qari.adapters import probe
+    from qari.adapters.probe import process_exited
+
+    probe.serve("scheduler")
 
     async def main() -> None:
         stop = asyncio.Event()
@@ -64,13 +74,29 @@ def scheduler() -> None:
         with contextlib.suppress(asyncio.CancelledError):
             await task
 
-    asyncio.run(main())
+    try:
+        asyncio.run(main())
+    finally:
+        process_exited()
+
+
+def _exit_cleanly(signum: int, frame: object) -> None:
+    raise SystemExit(0)
 
 
 def web() -> None:
     """Serve the API and dashboard only: the engine runs in `qari scheduler` + `qari worker`."""
     os.environ["QARI_ENGINE_MODE"] = "off"
     get_settings.cache_clear()
+    from qari.adapters.probe import process_exited, role_state
     from qari.cli.serve import serve
 
-    serve()
+    role_state("web", "serving")  # its probes are the app's own /healthz and /metrics
+    # uvicorn drains on SIGTERM (in-flight requests finish), then raises the signal again with the
+    # handler it found: this one makes that a clean exit 0 (and the signer child is stopped by
+    # serve's `finally`) instead of death by SIGTERM, which a supervisor would count as a failure.
+    signal.signal(signal.SIGTERM, _exit_cleanly)
+    try:
+        serve()
+    finally:
+        process_exited()

@@ -90,6 +90,11 @@ class Engine:
         return result
 
     async def stop(self, timeout: float = 10.0) -> None:
+        await self.stop_cycling(timeout)
+        await self.close()
+
+    async def stop_cycling(self, timeout: float = 10.0) -> None:
+        """No new cycle; the one in flight gets `timeout` seconds, then is cut off."""
         self._stop.set()
         task, self._task = self._task, None
         if task is not None:
@@ -99,6 +104,9 @@ class Engine:
                 task.cancel()
             except Exception as e:  # already logged by run(); stopping must still release resources
                 log.warning("engine task ended with %s", type(e).__name__)
+
+    async def close(self) -> None:
+        """Release what the engine owns (exchange sessions, pools): after `stop_cycling`."""
         for hook in reversed(self.on_close):
             try:
                 await hook()
@@ -582,6 +590,9 @@ def share_request_budgets(settings: Settings, broker_url: str) -> None:
     use_redis_budgets(url)
 
 
+DRAIN_SECONDS = 2.0  # a stopping scheduler's cycle in flight, before the standby may lead
+
+
 async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event) -> None:
     """`qari scheduler`: once leader, the live engine's cycles, management ticks and hourly key
     checks, with every user's unit sent to the workers; until `stop` is set."""
@@ -597,13 +608,24 @@ async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event
     sessions = make_sessionmaker(db)
     try:
         vault = await open_vault(settings, sessions)
-        async with scheduler_leadership(db):
+        async with scheduler_leadership(db, stop) as leading:
+            if not leading:
+                return
             engine = await build_engine(
                 settings, EngineMode.LIVE, sessions=sessions, db_engine=db, vault=vault, broker_url=broker_url
             )
-            await engine.start()
-            await stop.wait()
-            await engine.stop()
+            try:
+                await engine.start()
+                await stop.wait()
+                # Drain: the cycle in flight gets a moment, then is cut off (the units it already sent
+                # stay on the broker and run on the workers; they are keyed, so a standby's cycle
+                # does nothing twice). The lead is released before the slower clean-up below.
+                await engine.stop_cycling(timeout=DRAIN_SECONDS)
+            except BaseException:
+                await engine.stop_cycling(timeout=0)
+                await engine.close()
+                raise
+        await engine.close()
     finally:
         await db.dispose()
 

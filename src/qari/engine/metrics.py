@@ -1,22 +1,22 @@
 """Engine metrics: cycle time, gate outcomes, order latency and errors.
 
 Every count and timing goes to `prometheus_client` (`qari_<name>_total` counters and
-`qari_<name>_seconds` histograms), served at `/metrics` by `exposition()`; with
+`qari_<name>_seconds` histograms), served at `/metrics` by `adapters/probe.exposition()`; with
 `PROMETHEUS_MULTIPROC_DIR` set (web workers, `qari worker` processes on one machine) it uses the
 library's multi-process mode, so one scrape sees every process. `EngineMetrics` also keeps this
-engine's own figures for /healthz (`snapshot()`) and the benchmarks (`timing()`).
+engine's own figures for /healthz (`snapshot()`) and the benchmarks (`timing()`). The roles' own
+figures (`qari_role_state`, `qari_task_units_total`, `qari_task_unit_seconds`) and `exposition()` are
+in `adapters/probe.py`.
 """
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
 from dataclasses import dataclass, field
 from typing import cast
 
 import prometheus_client
-from prometheus_client import CollectorRegistry, multiprocess
 
 Labels = tuple[tuple[str, str], ...]
 
@@ -133,13 +133,3 @@ def _exported(
         return metric
     given = labels or {}
     return metric.labels(*(given.get(n, "") for n in names))
-
-
-def exposition() -> tuple[bytes, str]:
-    """The Prometheus text exposition of this process, or of every process sharing
-    `PROMETHEUS_MULTIPROC_DIR`; and its content type."""
-    if os.environ.get("PROMETHEUS_MULTIPROC_DIR"):
-        registry = CollectorRegistry()
-        multiprocess.MultiProcessCollector(registry)  # type: ignore[no-untyped-call]
-        return prometheus_client.generate_latest(registry), prometheus_client.CONTENT_TYPE_LATEST
-    return prometheus_client.generate_latest(), prometheus_client.CONTENT_TYPE_LATEST

@@ -8,8 +8,8 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI, Response
 
+from qari.adapters.probe import exposition
 from qari.config import Settings, get_settings
-from qari.engine.metrics import exposition
 from qari.logging import install_secret_masking
 from qari.web.dashboard import mount_dashboard
 from qari.web.errors import ERROR_RESPONSES, BodySizeLimit, RegisterBodySecrets, install_error_handlers

@@ -6,7 +6,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from qari.engine.metrics import EngineMetrics, exposition
+from qari.adapters.probe import exposition
+from qari.engine.metrics import EngineMetrics
 
 
 def test_metrics_when_counted_and_timed_then_snapshot_reports_both() -> None:
@@ -44,7 +45,8 @@ import sys
 import uuid
 from pathlib import Path
 
-from qari.engine.metrics import EngineMetrics, exposition
+from qari.adapters.probe import exposition
+from qari.engine.metrics import EngineMetrics
 EngineMetrics().inc("gate_blocked", {"check": "G10"}, 2)
 """
 
@@ -56,7 +58,7 @@ def test_metrics_when_several_processes_share_a_multiproc_dir_then_one_scrape_su
     for _ in range(3):
         subprocess.run([sys.executable, "-c", _CHILD], env=env, check=True, timeout=60)
     scrape = subprocess.run(
-        [sys.executable, "-c", "from qari.engine.metrics import exposition; print(exposition()[0].decode())"],
+        [sys.executable, "-c", "from qari.adapters.probe import exposition; print(exposition()[0].decode())"],
         env=env,
         check=True,
         timeout=60,

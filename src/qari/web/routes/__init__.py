@@ -11,6 +11,7 @@ from qari.web.routes import (
     me,
     models,
     notifications,
+    operations,
     portfolio,
     sandbox,
     scans,
@@ -34,6 +35,7 @@ ROUTERS = (
     scans,
     decisions,
     models,
+    operations,
 )
 for module in (*ROUTERS, sandbox):
     api_router.include_router(module.router)

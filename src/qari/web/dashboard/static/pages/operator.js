@@ -1,5 +1,6 @@
 // Operator: users with plan and connection status, waivers, platform blacklist, engine and
-// platform kill switch, learning stages (model registry), audit log.
+// platform kill switch, operations of the scaled-out engine (workers, queue depth, the last cycle's
+// per-role timings), learning stages (model registry), audit log.
 import { api, clear, fmtTime, h, items, optional, pick, statusBadge, table, toast } from '../lib.js';
 
 const API = {
@@ -7,6 +8,7 @@ const API = {
   platform: '/admin/platform',
   audit: '/admin/audit',
   models: '/admin/models',
+  operations: '/admin/operations',
   sandboxClock: '/sandbox/clock',
   sandboxSpeed: '/sandbox/speed',
 };
@@ -58,6 +60,38 @@ export default function operator() {
       h('div', { class: 'field', style: 'margin-top:.8rem' }, h('label', { for: 'platform-blacklist' }, 'Platform blacklist'), input,
         h('div', { class: 'hint' }, 'No user trades these symbols.')),
       h('button', { type: 'button', onclick: () => act('PUT', `${API.platform}/blacklist`, { symbols: input.value.split(/[\s,;]+/).filter(Boolean) }, 'Blacklist saved.') }, 'Save blacklist'));
+  }
+
+  // The scaled-out engine (docs/deploy.md): `qari worker` processes seen through the units they
+  // recorded, the broker queue's depth, and the last cycle's time in the scheduler and the workers.
+  function operationsCard(ops) {
+    if (ops === null) return null;
+    const secs = (v) => (v == null ? '—' : `${Number(v).toFixed(2)} s`);
+    const queue = ops.queue;
+    const depth = !ops.task_engine ? 'Units run inside this process (no broker configured).'
+      : queue && queue.reachable ? `Queue ${queue.queue}: ${queue.ready} waiting, ${queue.delayed} retrying, ${queue.dead} dead.`
+        : `Queue ${queue ? queue.queue : ''}: the broker is unreachable (${queue && queue.error ? queue.error : 'no answer'}).`;
+    const last = ops.last_cycle;
+    return h('div', { class: 'card', id: 'operations' }, h('h2', {}, 'Operations'),
+      h('p', { id: 'operations-queue', class: queue && !queue.reachable ? 'bad' : '' }, depth),
+      h('h3', {}, `Workers seen (last ${ops.window_minutes} min): ${ops.workers.length}`),
+      table([
+        { label: 'Worker', value: (w) => h('span', { class: 'code-word' }, w.name) },
+        { label: 'Units', value: (w) => String(w.units) },
+        { label: 'Mean unit', value: (w) => secs(w.mean_seconds) },
+        { label: 'Last seen', value: (w) => fmtTime(w.last_seen) },
+      ], ops.workers, 'No worker recorded a unit recently.'),
+      h('h3', {}, 'Last cycle'),
+      last === null ? h('p', { class: 'muted' }, 'No cycle yet.') : h('div', { id: 'operations-last-cycle' },
+        h('p', { class: 'small muted' }, `Cycle of ${fmtTime(last.at)}`),
+        table([
+          { label: 'Role', value: (r) => r.role },
+          { label: 'What', value: (r) => r.what },
+          { label: 'Time', value: (r) => r.time },
+        ], [
+          ...last.scheduler.map((s) => ({ role: 'scheduler', what: `${s.exchange_id}: ${s.users} users${s.errors ? `, ${s.errors} errors` : ''}`, time: secs(s.seconds) })),
+          { role: 'workers', what: `${last.workers.units} entry units on ${last.workers.workers} workers`, time: `mean ${secs(last.workers.mean_seconds)} · max ${secs(last.workers.max_seconds)}` },
+        ], '')));
   }
 
   // The demo market's clock (the built-in sandbox): how fast market time runs; the engine follows it.
@@ -117,8 +151,8 @@ export default function operator() {
       if (e.status === 403) { clear(root, h('h1', {}, 'Operator'), h('div', { class: 'notice warn' }, 'Only the platform operator can open this page.')); return; }
       throw e;
     }
-    const [platform, audit, clock, models] = await Promise.all([optional(API.platform).catch(() => null), optional(API.audit).catch(() => null), optional(API.sandboxClock).catch(() => null), optional(API.models).catch(() => null)]);
-    clear(root, h('h1', {}, 'Operator'), usersCard(users), platformCard(platform), stagesCard(models, users), sandboxCard(clock), auditCard(audit));
+    const [platform, audit, clock, models, ops] = await Promise.all([optional(API.platform).catch(() => null), optional(API.audit).catch(() => null), optional(API.sandboxClock).catch(() => null), optional(API.models).catch(() => null), optional(API.operations).catch(() => null)]);
+    clear(root, h('h1', {}, 'Operator'), usersCard(users), platformCard(platform), operationsCard(ops), stagesCard(models, users), sandboxCard(clock), auditCard(audit));
   }
 
   return {
