@@ -1,0 +1,200 @@
+"""Issue 18: the scaled-out roles reach a signer on their own machine; none holds the master key.
+
+Real processes: `qari worker` (its `qari signer` child started by `start_or_reach`, as `qari serve`
+does), RabbitMQ, PostgreSQL and the sandbox venue. The role's memory is read via /proc/<pid>/mem
+(`memory_holds`, as for `qari serve` in test_signer_isolation.py); the signer's log names every order
+it placed. `qari web` is covered beside `qari serve` in test_signer_isolation.py.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import datetime as dt
+import os
+import signal
+import subprocess
+import sys
+import uuid
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pytest
+from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
+from tests.integration.engine.support import stepped_sandbox_engine
+from tests.integration.signer.test_signer_isolation import _env, key_forms, memory_holds
+from tests.market_data import needs_market_data
+
+from qari.adapters.persistence import migrate
+from qari.adapters.persistence.db import make_engine, make_sessionmaker
+from qari.adapters.persistence.tables.exchange import ExchangeConnection
+from qari.adapters.simulator.harness import SandboxServer
+from qari.adapters.tasks import TaskExecutor, UnitFailed
+from qari.adapters.vault.keys import open_vault
+from qari.config import load_settings
+from qari.core.clocks import WallClock
+from qari.core.time import to_ms
+from qari.engine.cycle import Timeouts, UserUnit
+from qari.engine.kernel import SandboxWorkerSpec, sandbox_worker_env
+from qari.services import exchange_keys
+
+PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")
+AT = dt.datetime(2024, 8, 9, 15, 0, tzinfo=dt.UTC)  # several fresh candidates (test_engine_tasks.py)
+BROKER = os.environ.get("QARI_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:5672/")
+
+
+@contextmanager
+def worker_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
+    """`qari worker` with `env`; its stderr (and its signer's, inherited) goes to `log`."""
+    with log.open("wb") as sink:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "qari", "worker", "--threads", "4"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=sink,
+        )
+        try:
+            yield child
+        finally:
+            child.send_signal(signal.SIGTERM)
+            try:
+                child.wait(30)
+            except subprocess.TimeoutExpired:
+                child.kill()
+                child.wait()
+
+
+def signer_child(pid: int) -> int:
+    """The role's one child, which must be `qari signer`."""
+    children = Path(f"/proc/{pid}/task/{pid}/children").read_text().split()
+    assert len(children) == 1, children
+    assert "signer" in Path(f"/proc/{children[0]}/cmdline").read_text()
+    return int(children[0])
+
+
+async def store_keys(
+    settings: object, sandbox_url: str, accounts: dict[int, tuple[str, str]]
+) -> dict[int, int]:
+    """Seal each user's sandbox key in the database (as the connect flow does); user -> connection id."""
+    db = make_engine(settings.resolved_database_url)  # type: ignore[attr-defined]
+    sessions = make_sessionmaker(db)
+    vault = await open_vault(settings, sessions)  # type: ignore[arg-type]  # a fresh install: writes the key file
+    now = dt.datetime.now(dt.UTC)
+    connections = {}
+    try:
+        for user_id, (api_key, api_secret) in accounts.items():
+            async with sessions() as session:
+                data = exchange_keys.validate_input("sandbox", api_key, api_secret, None)
+                secret_id = await exchange_keys._seal(session, vault, user_id, data)
+                row = ExchangeConnection(
+                    user_id=user_id,
+                    exchange="sandbox",
+                    key_hint=api_key[-4:],
+                    secret_id=secret_id,
+                    status="connected",
+                    ips=[],
+                    permissions={},
+                    created_at=now,
+                )
+                session.add(row)
+                await session.commit()
+                connections[user_id] = row.id
+    finally:
+        await db.dispose()
+    del vault
+    return connections
+
+
+@needs_market_data
+async def test_worker_when_its_units_trade_stored_keys_then_its_signer_places_every_order_and_it_holds_no_key(
+    tmp_path: Path, pg_url: str
+) -> None:
+    users = 1
+    data_dir = tmp_path / "var"
+    settings = load_settings(data_dir=data_dir, database_url=pg_url)
+    queue = f"qari-test-{uuid.uuid4().hex[:10]}"
+    with SandboxServer.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        keys = {u: sandbox.create_key(balances={"USDT": "10000"}) for u in range(1, users + 1)}
+        # The scheduler's side: its engine sends every unit to the queue (accounts: only the user ids).
+        run = await stepped_sandbox_engine(
+            sandbox,
+            tmp_path,
+            accounts={u: ("", "") for u in keys},
+            start=AT - dt.timedelta(minutes=5),
+            pairs=PAIRS,
+            step=300,
+            timeouts=Timeouts(
+                refresh_seconds=120, user_seconds=60, manage_seconds=60, max_concurrent_users=8
+            ),
+            database_url=pg_url,
+            broker_url=BROKER,
+            queue=queue,
+        )
+        try:
+            connections = await store_keys(settings, sandbox.base_url, keys)
+            spec = SandboxWorkerSpec(
+                base_url=sandbox.base_url,
+                timeout_ms=10_000,
+                accounts={},  # no key in the worker's spec: only the stored connections
+                database_url=pg_url,
+                exchange_id="sandbox",
+                cycle_seconds=300,
+                concurrency=4,
+                stepped=True,
+                connections=connections,
+            )
+            env = _env(data_dir, QARI_DATABASE_URL=pg_url) | sandbox_worker_env(spec, tmp_path, BROKER, queue)
+            log = tmp_path / "worker.log"
+            with worker_process(env, log) as worker:
+                await run.engine.scheduler.sleep_until(AT)
+                report = await run.engine.cycle.run_cycle(AT)
+                assert worker.poll() is None, log.read_text()
+                signer_pid = signer_child(worker.pid)
+                master = key_forms(tmp_path / "var-keys" / "master.key")
+                secrets = [secret.encode() for _, secret in keys.values()]
+                in_worker = memory_holds(worker.pid, [*master, *secrets])
+                in_signer = memory_holds(signer_pid, master)
+        finally:
+            await run.engine.stop()
+        placed = [o["orderLinkId"] for key, _ in keys.values() for o in sandbox.orders(key)]
+    assert all(u.error is None for u in report.units), [u.error for u in report.units]
+    assert sum(u.outcome.orders_sent for u in report.units if u.outcome is not None) >= users
+    assert placed, "no order reached the venue: nothing was signed"
+    said = log.read_text()
+    assert all(f"signer: placed order {client_id}" in said for client_id in placed), said[-3000:]
+    assert in_worker == [False] * len(in_worker), "the worker holds the master key or an API secret"
+    assert any(in_signer), "the scan finds the master key where it is (the signer): the scan works"
+
+
+async def test_live_worker_when_it_has_run_a_unit_then_its_memory_has_no_master_key(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A live `qari worker` (no spec: the stored users' connections) built its units on its first
+    message; the master key is in its signer child, not in it."""
+    data_dir = tmp_path / "var"
+    settings = load_settings(data_dir=data_dir, database_url=pg_url)
+    await asyncio.to_thread(migrate.upgrade, pg_url)
+    db = make_engine(pg_url)
+    try:
+        await open_vault(settings, make_sessionmaker(db))  # writes the key file (a fresh install)
+    finally:
+        await db.dispose()
+    queue = f"qari-test-{uuid.uuid4().hex[:10]}"
+    env = _env(data_dir, QARI_DATABASE_URL=pg_url, QARI_BROKER_URL=BROKER, QARI_TASK_QUEUE=queue)
+    log = tmp_path / "worker.log"
+    executor = TaskExecutor(pg_url, WallClock(), broker_url=BROKER, queue=queue)
+    with worker_process(env, log) as worker:
+        try:
+            # A unit of a user without a connection: the worker builds its parts, the unit fails fast.
+            with pytest.raises(UnitFailed, match="LookupError"):
+                await asyncio.wait_for(executor.reconcile(UserUnit(1, "bybit", None), AT), 60)
+        finally:
+            await executor.close()
+        assert worker.poll() is None, log.read_text()
+        master = key_forms(tmp_path / "var-keys" / "master.key")
+        in_worker = memory_holds(worker.pid, master)
+        in_signer = memory_holds(signer_child(worker.pid), master)
+    assert in_worker == [False, False], "the live worker holds the master key"
+    assert any(in_signer)
