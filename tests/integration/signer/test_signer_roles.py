@@ -14,6 +14,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -44,11 +45,13 @@ BROKER = os.environ.get("QARI_TEST_BROKER_URL", "amqp://guest:guest@127.0.0.1:56
 
 
 @contextmanager
-def worker_process(env: dict[str, str], log: Path) -> Iterator[subprocess.Popen[bytes]]:
-    """`qari worker` with `env`; its stderr (and its signer's, inherited) goes to `log`."""
+def role_process(
+    env: dict[str, str], log: Path, role: tuple[str, ...] = ("worker", "--threads", "4")
+) -> Iterator[subprocess.Popen[bytes]]:
+    """`qari <role>` with `env`; its stderr (and its signer's, inherited) goes to `log`."""
     with log.open("wb") as sink:
         child = subprocess.Popen(
-            [sys.executable, "-m", "qari", "worker", "--threads", "4"],
+            [sys.executable, "-m", "qari", *role],
             env=env,
             stdout=subprocess.DEVNULL,
             stderr=sink,
@@ -147,7 +150,7 @@ async def test_worker_when_its_units_trade_stored_keys_then_its_signer_places_ev
             )
             env = _env(data_dir, QARI_DATABASE_URL=pg_url) | sandbox_worker_env(spec, tmp_path, BROKER, queue)
             log = tmp_path / "worker.log"
-            with worker_process(env, log) as worker:
+            with role_process(env, log) as worker:
                 await run.engine.scheduler.sleep_until(AT)
                 report = await run.engine.cycle.run_cycle(AT)
                 assert worker.poll() is None, log.read_text()
@@ -168,24 +171,29 @@ async def test_worker_when_its_units_trade_stored_keys_then_its_signer_places_ev
     assert any(in_signer), "the scan finds the master key where it is (the signer): the scan works"
 
 
+async def fresh_install(tmp_path: Path, pg_url: str) -> Path:
+    """A migrated database and its master key file (written by the vault's first start); the data dir."""
+    data_dir = tmp_path / "var"
+    await asyncio.to_thread(migrate.upgrade, pg_url)
+    db = make_engine(pg_url)
+    try:
+        await open_vault(load_settings(data_dir=data_dir, database_url=pg_url), make_sessionmaker(db))
+    finally:
+        await db.dispose()
+    return data_dir
+
+
 async def test_live_worker_when_it_has_run_a_unit_then_its_memory_has_no_master_key(
     tmp_path: Path, pg_url: str
 ) -> None:
     """A live `qari worker` (no spec: the stored users' connections) built its units on its first
     message; the master key is in its signer child, not in it."""
-    data_dir = tmp_path / "var"
-    settings = load_settings(data_dir=data_dir, database_url=pg_url)
-    await asyncio.to_thread(migrate.upgrade, pg_url)
-    db = make_engine(pg_url)
-    try:
-        await open_vault(settings, make_sessionmaker(db))  # writes the key file (a fresh install)
-    finally:
-        await db.dispose()
+    data_dir = await fresh_install(tmp_path, pg_url)
     queue = f"qari-test-{uuid.uuid4().hex[:10]}"
     env = _env(data_dir, QARI_DATABASE_URL=pg_url, QARI_BROKER_URL=BROKER, QARI_TASK_QUEUE=queue)
     log = tmp_path / "worker.log"
     executor = TaskExecutor(pg_url, WallClock(), broker_url=BROKER, queue=queue)
-    with worker_process(env, log) as worker:
+    with role_process(env, log) as worker:
         try:
             # A unit of a user without a connection: the worker builds its parts, the unit fails fast.
             with pytest.raises(UnitFailed, match="LookupError"):
@@ -195,6 +203,23 @@ async def test_live_worker_when_it_has_run_a_unit_then_its_memory_has_no_master_
         assert worker.poll() is None, log.read_text()
         master = key_forms(tmp_path / "var-keys" / "master.key")
         in_worker = memory_holds(worker.pid, master)
-        in_signer = memory_holds(signer_child(worker.pid), master)
-    assert in_worker == [False, False], "the live worker holds the master key"
-    assert any(in_signer)
+        assert in_worker == [False, False], "the live worker holds the master key"
+        assert any(memory_holds(signer_child(worker.pid), master)), "the scan finds it in the signer"
+
+
+async def test_scheduler_when_it_leads_then_its_memory_has_no_master_key(tmp_path: Path, pg_url: str) -> None:
+    """`qari scheduler` (its hourly key re-checks are its signer's `check_stored`) leads the live
+    engine with the master key only in its signer child."""
+    data_dir = await fresh_install(tmp_path, pg_url)
+    queue = f"qari-test-{uuid.uuid4().hex[:10]}"
+    env = _env(data_dir, QARI_DATABASE_URL=pg_url, QARI_BROKER_URL=BROKER, QARI_TASK_QUEUE=queue)
+    log = tmp_path / "scheduler.log"
+    with role_process(env, log, ("scheduler",)) as scheduler:
+        deadline = time.monotonic() + 60
+        while "leading the scheduler" not in log.read_text():
+            assert scheduler.poll() is None and time.monotonic() < deadline, log.read_text()
+            await asyncio.sleep(0.2)
+        master = key_forms(tmp_path / "var-keys" / "master.key")
+        in_scheduler = memory_holds(scheduler.pid, master)
+        assert in_scheduler == [False, False], "the scheduler holds the master key"
+        assert any(memory_holds(signer_child(scheduler.pid), master)), "the scan finds it in the signer"
