@@ -197,8 +197,11 @@ def reach(settings: Settings, path: Path) -> SignerClient:
     from qari.adapters.signer.client import SignerClient
     from qari.adapters.signer.protocol import SignerRefusedError, SignerUnavailableError
 
-    client = SignerClient(path, read_token_file(token_file(settings, path)))
     deadline = time.monotonic() + START_TIMEOUT
+    tokens = token_file(settings, path)
+    while not tokens.exists() and time.monotonic() < deadline:  # a signer starting now writes it
+        time.sleep(0.2)
+    client = SignerClient(path, read_token_file(tokens))
     while True:
         try:
             asyncio.run(client.call("ping"))

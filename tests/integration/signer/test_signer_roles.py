@@ -223,3 +223,44 @@ async def test_scheduler_when_it_leads_then_its_memory_has_no_master_key(tmp_pat
         in_scheduler = memory_holds(scheduler.pid, master)
         assert in_scheduler == [False, False], "the scheduler holds the master key"
         assert any(memory_holds(signer_child(scheduler.pid), master)), "the scan finds it in the signer"
+
+
+def test_start_or_reach_when_a_signer_runs_at_qari_signer_socket_then_the_role_reaches_it(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """The other layout: one `qari signer` per machine, started on its own with QARI_SIGNER_TOKEN_FILE
+    (it writes a 0600 token there), reached by the roles through QARI_SIGNER_SOCKET: no child started,
+    a wrong token refused in one line, the signer left running, and gone (socket too) on SIGTERM."""
+    from qari.cli.signer import start_or_reach
+    from qari.config import ConfigError
+
+    data_dir = asyncio.run(fresh_install(tmp_path, pg_url))
+    socket, token = tmp_path / "run" / "qari-signer.sock", tmp_path / "run" / "signer.token"
+    env = _env(
+        data_dir, QARI_DATABASE_URL=pg_url, QARI_SIGNER_SOCKET=str(socket), QARI_SIGNER_TOKEN_FILE=str(token)
+    )
+    signer = subprocess.Popen([sys.executable, "-m", "qari", "signer"], env=env, stderr=subprocess.PIPE)
+    try:
+        settings = load_settings(
+            data_dir=data_dir, database_url=pg_url, signer_socket=socket, signer_token_file=token
+        )
+        link, rest = start_or_reach(settings, role="worker")
+        assert link.child is None and link.client.path == socket
+        assert asyncio.run(link.client.call("ping")) == "pong"
+        assert rest.master_key is None
+        assert token.stat().st_mode & 0o077 == 0
+        link.close()
+        assert signer.poll() is None  # not the role's to stop
+        wrong = tmp_path / "wrong.token"
+        wrong.write_text("x" * 40)
+        wrong.chmod(0o600)
+        with pytest.raises(ConfigError, match="refused this role"):
+            start_or_reach(settings.model_copy(update={"signer_token_file": wrong}))
+        wrong.chmod(0o644)
+        with pytest.raises(ConfigError, match="readable by others"):
+            start_or_reach(settings.model_copy(update={"signer_token_file": wrong}))
+    finally:
+        signer.terminate()
+        signer.wait(timeout=30)
+    assert signer.returncode == 0, signer.stderr.read() if signer.stderr else b""
+    assert not socket.exists()
