@@ -32,6 +32,7 @@ if TYPE_CHECKING:
     from qari.adapters.signer.client import SignerClient
 
 START_TIMEOUT = 60.0
+DRAIN_GRACE = 45.0  # longer than a worker's drain (30 s) and uvicorn's graceful shutdown
 
 
 class SignerExitedError(ConfigError):
@@ -137,8 +138,14 @@ async def _run(
         await server.start(path)
         mine = path.stat().st_ino  # a successor may bind the same path after us: leave its socket be
         stop = asyncio.Event()
-        for signum in (signal.SIGTERM, signal.SIGINT):
-            asyncio.get_running_loop().add_signal_handler(signum, stop.set)
+        loop = asyncio.get_running_loop()
+        loop.add_signal_handler(signal.SIGINT, stop.set)  # how the role that started it stops it
+        if parent is None:
+            loop.add_signal_handler(signal.SIGTERM, stop.set)
+        else:
+            # A service manager's SIGTERM reaches the whole group at once: keep signing while the role
+            # drains its units in flight; stop when it is gone (below) or after the grace.
+            loop.add_signal_handler(signal.SIGTERM, lambda: loop.call_later(DRAIN_GRACE, stop.set))
         try:
             # Orphaned (the role that started it is gone, so is its reason to sign) or told to stop.
             while (parent is None or os.getppid() == parent) and not stop.is_set():
@@ -164,7 +171,7 @@ class SignerLink:
         """Stop the child (a reached signer is not this role's to stop)."""
         if self.child is None or self.child.poll() is not None:
             return
-        self.child.terminate()
+        self.child.send_signal(signal.SIGINT)
         try:
             self.child.wait(timeout=10)
         except subprocess.TimeoutExpired:
@@ -246,6 +253,6 @@ def spawn(
             return child, client
         except SignerError:
             if time.monotonic() > deadline:
-                child.terminate()
+                child.kill()
                 raise ConfigError(f"the signer did not answer within {START_TIMEOUT:.0f} s") from None
             time.sleep(0.1)

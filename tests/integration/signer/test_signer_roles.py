@@ -264,3 +264,26 @@ def test_start_or_reach_when_a_signer_runs_at_qari_signer_socket_then_the_role_r
         signer.wait(timeout=30)
     assert signer.returncode == 0, signer.stderr.read() if signer.stderr else b""
     assert not socket.exists()
+
+
+def test_signer_child_when_a_service_manager_sigterms_the_group_then_it_signs_until_its_role_is_gone(
+    tmp_path: Path, pg_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """systemd's SIGTERM reaches the role and its signer child at once: the child keeps answering while
+    the role drains, and leaves when the role stops it (SIGINT, `SignerLink.close`)."""
+    from qari.cli.signer import start_or_reach
+
+    data_dir = asyncio.run(fresh_install(tmp_path, pg_url))
+    for name, value in _env(data_dir, QARI_DATABASE_URL=pg_url).items():
+        monkeypatch.setenv(name, value)
+    link, _ = start_or_reach(load_settings(data_dir=data_dir, database_url=pg_url), role="worker")
+    assert link.child is not None
+    try:
+        link.child.send_signal(signal.SIGTERM)
+        time.sleep(1.0)
+        assert link.child.poll() is None
+        assert asyncio.run(link.client.call("ping")) == "pong"  # units in flight still get signed
+    finally:
+        link.close()
+    assert link.child.returncode == 0
+    assert not link.client.path.exists()
