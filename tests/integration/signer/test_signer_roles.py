@@ -287,3 +287,29 @@ def test_signer_child_when_a_service_manager_sigterms_the_group_then_it_signs_un
         link.close()
     assert link.child.returncode == 0
     assert not link.client.path.exists()
+
+
+async def test_signer_when_a_machines_workers_call_at_once_then_a_burst_of_1000_calls_is_answered(
+    tmp_path: Path,
+) -> None:
+    """One connection per call: a reached signer serving several workers sees hundreds at once
+    (asyncio's default listen backlog, 100, refused a burst of 500)."""
+    from qari.adapters.signer.client import SignerClient
+    from qari.adapters.signer.server import SignerServer
+    from qari.adapters.vault import SecretVault
+
+    token = "t" * 40
+    server = SignerServer(
+        token=token,
+        vault=SecretVault(os.urandom(32)),
+        sessions=None,
+        endpoints=None,  # type: ignore[arg-type]
+    )
+    path = tmp_path / "burst.sock"
+    await server.start(path)
+    try:
+        client = SignerClient(path, token)
+        answers = await asyncio.gather(*(client.call("ping") for _ in range(1000)), return_exceptions=True)
+    finally:
+        await server.close()
+    assert [a for a in answers if a != "pong"] == []

@@ -66,6 +66,9 @@ def sealed_from_json(value: dict[str, Any]) -> SealedSecret:
 
 
 Handler = Callable[[dict[str, Any]], Awaitable[Any]]
+# Connections waiting to be accepted: every call is one connection, and a machine's workers may have
+# hundreds in flight at once (asyncio's default, 100, refused a burst of 500 pings).
+BACKLOG = 4096
 
 
 class SignerServer:
@@ -107,7 +110,7 @@ class SignerServer:
             path.unlink()
         old = os.umask(0o177)
         try:
-            self._server = await asyncio.start_unix_server(self._serve, path=str(path))
+            self._server = await asyncio.start_unix_server(self._serve, path=str(path), backlog=BACKLOG)
         finally:
             os.umask(old)
         os.chmod(path, 0o600)
