@@ -36,7 +36,7 @@ from qari.config import load_settings
 from qari.core.clocks import WallClock
 from qari.core.time import to_ms
 from qari.engine.cycle import Timeouts, UserUnit
-from qari.engine.kernel import SandboxWorkerSpec, sandbox_worker_env
+from qari.engine.kernel import SandboxWorkerSpec, _ensure_users, sandbox_worker_env
 from qari.services import exchange_keys
 
 PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")
@@ -120,47 +120,53 @@ async def test_worker_when_its_units_trade_stored_keys_then_its_signer_places_ev
         data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
     ) as sandbox:
         keys = {u: sandbox.create_key(balances={"USDT": "10000"}) for u in range(1, users + 1)}
-        # The scheduler's side: its engine sends every unit to the queue (accounts: only the user ids).
-        run = await stepped_sandbox_engine(
-            sandbox,
-            tmp_path,
-            accounts={u: ("", "") for u in keys},
-            start=AT - dt.timedelta(minutes=5),
-            pairs=PAIRS,
-            step=300,
-            timeouts=Timeouts(
-                refresh_seconds=120, user_seconds=60, manage_seconds=60, max_concurrent_users=8
-            ),
-            database_url=pg_url,
-            broker_url=BROKER,
-            queue=queue,
-        )
+        await asyncio.to_thread(migrate.upgrade, pg_url)
+        db = make_engine(pg_url)
         try:
-            connections = await store_keys(settings, sandbox.base_url, keys)
-            spec = SandboxWorkerSpec(
-                base_url=sandbox.base_url,
-                timeout_ms=10_000,
-                accounts={},  # no key in the worker's spec: only the stored connections
+            await _ensure_users(make_sessionmaker(db), list(keys))
+        finally:
+            await db.dispose()
+        connections = await store_keys(settings, sandbox.base_url, keys)
+        spec = SandboxWorkerSpec(
+            base_url=sandbox.base_url,
+            timeout_ms=10_000,
+            accounts={},  # no key in the worker's spec: only the stored connections
+            database_url=pg_url,
+            exchange_id="sandbox",
+            cycle_seconds=300,
+            concurrency=4,
+            stepped=True,
+            connections=connections,
+        )
+        env = _env(data_dir, QARI_DATABASE_URL=pg_url) | sandbox_worker_env(spec, tmp_path, BROKER, queue)
+        log = tmp_path / "worker.log"
+        with role_process(env, log) as worker:  # starts (with its signer) while the engine is built
+            # The scheduler's side: its engine sends every unit to the queue (accounts: only user ids).
+            run = await stepped_sandbox_engine(
+                sandbox,
+                tmp_path,
+                accounts={u: ("", "") for u in keys},
+                start=AT - dt.timedelta(minutes=5),
+                pairs=PAIRS,
+                step=300,
+                timeouts=Timeouts(
+                    refresh_seconds=120, user_seconds=60, manage_seconds=60, max_concurrent_users=8
+                ),
                 database_url=pg_url,
-                exchange_id="sandbox",
-                cycle_seconds=300,
-                concurrency=4,
-                stepped=True,
-                connections=connections,
+                broker_url=BROKER,
+                queue=queue,
             )
-            env = _env(data_dir, QARI_DATABASE_URL=pg_url) | sandbox_worker_env(spec, tmp_path, BROKER, queue)
-            log = tmp_path / "worker.log"
-            with role_process(env, log) as worker:
+            try:
                 await run.engine.scheduler.sleep_until(AT)
                 report = await run.engine.cycle.run_cycle(AT)
-                assert worker.poll() is None, log.read_text()
-                signer_pid = signer_child(worker.pid)
-                master = key_forms(tmp_path / "var-keys" / "master.key")
-                secrets = [secret.encode() for _, secret in keys.values()]
-                in_worker = memory_holds(worker.pid, [*master, *secrets])
-                in_signer = memory_holds(signer_pid, master)
-        finally:
-            await run.engine.stop()
+            finally:
+                await run.engine.stop()
+            assert worker.poll() is None, log.read_text()
+            signer_pid = signer_child(worker.pid)
+            master = key_forms(tmp_path / "var-keys" / "master.key")
+            secrets = [secret.encode() for _, secret in keys.values()]
+            in_worker = memory_holds(worker.pid, [*master, *secrets])
+            in_signer = memory_holds(signer_pid, master)
         placed = [o["orderLinkId"] for key, _ in keys.values() for o in sandbox.orders(key)]
     assert all(u.error is None for u in report.units), [u.error for u in report.units]
     assert sum(u.outcome.orders_sent for u in report.units if u.outcome is not None) >= users
