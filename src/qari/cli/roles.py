@@ -32,13 +32,28 @@ def _broker_url() -> str:
     return url
 
 
+SCHEMA_WAIT = 120.0  # a worker started beside the scheduler waits this long for its migration
+
+
 def _signer(role: str, extra_args: tuple[str, ...] = ()) -> tuple[SignerLink, Settings]:
     """This role's signer (started or reached) and its settings without the master key; exit 2 with
-    one line when there is none."""
+    one line when there is none. The signer opens the vault at once, so the schema must be there:
+    the scheduler migrates first (as serve and web do); a worker never migrates, it waits."""
+    from qari.adapters.persistence import migrate
     from qari.cli import signer as signer_cli
+    from qari.cli.serve import preflight
 
     try:
-        return signer_cli.start_or_reach(get_settings(), role=role, extra_args=extra_args)
+        settings = get_settings()
+        url = settings.resolved_database_url
+        if role == "scheduler":
+            asyncio.run(preflight(settings))
+        elif not asyncio.run(migrate.wait_for_head(url, SCHEMA_WAIT)):
+            raise ConfigError(
+                f"the database schema is not migrated after {SCHEMA_WAIT:.0f} s: start `qari scheduler` "
+                "or `qari web` (they migrate), or run `qari migrate`"
+            )
+        return signer_cli.start_or_reach(settings, role=role, extra_args=extra_args)
     except signer_cli.SignerExitedError:
         sys.exit(2)  # its reason is the one line the signer printed
     except ConfigError as e:

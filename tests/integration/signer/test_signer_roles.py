@@ -215,8 +215,9 @@ async def test_live_worker_when_it_has_run_a_unit_then_its_memory_has_no_master_
 
 async def test_scheduler_when_it_leads_then_its_memory_has_no_master_key(tmp_path: Path, pg_url: str) -> None:
     """`qari scheduler` (its hourly key re-checks are its signer's `check_stored`) leads the live
-    engine with the master key only in its signer child."""
-    data_dir = await fresh_install(tmp_path, pg_url)
+    engine with the master key only in its signer child. An empty database: it migrates before its
+    signer opens the vault (which writes the key file of this fresh install)."""
+    data_dir = tmp_path / "var"
     queue = f"qari-test-{uuid.uuid4().hex[:10]}"
     env = _env(data_dir, QARI_DATABASE_URL=pg_url, QARI_BROKER_URL=BROKER, QARI_TASK_QUEUE=queue)
     log = tmp_path / "scheduler.log"
