@@ -38,6 +38,11 @@ class Settings(BaseSettings):
     database_url: str | None = None
     master_key: SecretStr | None = None
     master_key_file: Path | None = None
+    # A `qari signer` already running on this machine (started by hand or by systemd with
+    # QARI_SIGNER_TOKEN_FILE): the roles reach it instead of starting their own (docs/task-engine.md).
+    signer_socket: Path | None = None
+    # Its 0600 token file (default: the socket's path + ".token").
+    signer_token_file: Path | None = None
     log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
     log_json: bool = False
     # Public URL prefix of this instance (used for the sandbox base URL and Telegram deep links).

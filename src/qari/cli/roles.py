@@ -1,6 +1,10 @@
 """The scaled-out roles (docs/task-engine.md), one job per process: `qari web` (API + dashboard, no
 engine), `qari scheduler` (one leader emits the cycles), `qari worker` (any number, any machine).
-`qari serve` stays the single-process default."""
+`qari serve` stays the single-process default.
+
+None of them loads the master key: each starts its own `qari signer` child, or reaches the one
+already running on its machine at QARI_SIGNER_SOCKET (`signer.start_or_reach`, shared with serve).
+"""
 
 from __future__ import annotations
 
@@ -9,11 +13,15 @@ import contextlib
 import os
 import signal
 import sys
+from typing import TYPE_CHECKING
 
 import typer
 
-from qari.config import ConfigError, get_settings
+from qari.config import ConfigError, Settings, get_settings
 from qari.logging import configure_logging
+
+if TYPE_CHECKING:
+    from qari.cli.signer import SignerLink
 
 
 def _broker_url() -> str:
@@ -24,22 +32,63 @@ def _broker_url() -> str:
     return url
 
 
+SCHEMA_WAIT = 120.0  # a worker started beside the scheduler waits this long for its migration
+
+
+def _signer(role: str, extra_args: tuple[str, ...] = ()) -> tuple[SignerLink, Settings]:
+    """This role's signer (started or reached) and its settings without the master key; exit 2 with
+    one line when there is none. The signer opens the vault at once, so the schema must be there:
+    the scheduler migrates first (as serve and web do); a worker never migrates, it waits."""
+    from qari.adapters.persistence import migrate
+    from qari.cli import signer as signer_cli
+    from qari.cli.serve import preflight
+
+    try:
+        settings = get_settings()
+        url = settings.resolved_database_url
+        if role == "scheduler":
+            asyncio.run(preflight(settings))
+        elif not asyncio.run(migrate.wait_for_head(url, SCHEMA_WAIT)):
+            raise ConfigError(
+                f"the database schema is not migrated after {SCHEMA_WAIT:.0f} s: start `qari scheduler` "
+                "or `qari web` (they migrate), or run `qari migrate`"
+            )
+        return signer_cli.start_or_reach(settings, role=role, extra_args=extra_args)
+    except signer_cli.SignerExitedError:
+        sys.exit(2)  # its reason is the one line the signer printed
+    except ConfigError as e:
+        typer.echo(f"qari: {e}", err=True)
+        sys.exit(2)
+
+
 def worker(
     threads: int = typer.Option(32, min=1, max=1024, help="units of work in flight in this process"),
 ) -> None:
-    """Run users' units of work from the broker named by QARI_BROKER_URL until SIGTERM (drains)."""
+    """Run users' units of work from the broker named by QARI_BROKER_URL until SIGTERM (drains).
+
+    Their private exchange calls are made by this machine's signer, never with a key in this process."""
     _broker_url()
     from qari.adapters import probe
     from qari.adapters.probe import process_exited
     from qari.adapters.tasks import run_worker
-    from qari.engine.kernel import worker_parts
+    from qari.engine.kernel import worker_parts, worker_spec
 
-    configure_logging()
+    spec = worker_spec()
+    link = None
+    if spec is None or spec.connections:  # a spec of plain sandbox keys needs no signer
+        sandbox = ("--sandbox-url", spec.base_url) if spec is not None else ()
+        link, settings = _signer("worker", sandbox)
+        configure_logging(settings.log_level, json_lines=settings.log_json)
+    else:
+        configure_logging()
+    keyring = None if link is None else link.client
     probe.serve("worker")
     try:
-        run_worker(worker_parts, threads)
+        run_worker(lambda n: worker_parts(n, keyring), threads)
     finally:
         process_exited()
+        if link is not None:
+            link.close()
 
 
 def scheduler() -> None:
@@ -47,11 +96,7 @@ def scheduler() -> None:
     broker = _broker_url()
     from qari.engine.kernel import run_scheduler
 
-    try:
-        settings = get_settings()
-    except ConfigError as e:
-        typer.echo(f"qari: {e}", err=True)
-        sys.exit(2)
+    link, settings = _signer("scheduler")  # the hourly key re-checks are the signer's
     configure_logging(settings.log_level, json_lines=settings.log_json)
     from qari.adapters import probe
     from qari.adapters.probe import process_exited
@@ -63,7 +108,7 @@ def scheduler() -> None:
         loop = asyncio.get_running_loop()
         for sig in (signal.SIGTERM, signal.SIGINT):
             loop.add_signal_handler(sig, stop.set)
-        task = asyncio.create_task(run_scheduler(settings, broker, stop))
+        task = asyncio.create_task(run_scheduler(settings, broker, stop, link.client))
         stopping = asyncio.create_task(stop.wait())
         await asyncio.wait({task, stopping}, return_when=asyncio.FIRST_COMPLETED)
         if not task.done():  # still waiting to lead, or stopping the engine: give it a moment
@@ -78,6 +123,7 @@ def scheduler() -> None:
         asyncio.run(main())
     finally:
         process_exited()
+        link.close()
 
 
 def _exit_cleanly(signum: int, frame: object) -> None:
@@ -85,7 +131,8 @@ def _exit_cleanly(signum: int, frame: object) -> None:
 
 
 def web() -> None:
-    """Serve the API and dashboard only: the engine runs in `qari scheduler` + `qari worker`."""
+    """Serve the API and dashboard only: the engine runs in `qari scheduler` + `qari worker`. As in
+    `qari serve`, the connect flow's key checks and sealing are the signer's (`start_or_reach`)."""
     os.environ["QARI_ENGINE_MODE"] = "off"
     get_settings.cache_clear()
     from qari.adapters.probe import process_exited, role_state

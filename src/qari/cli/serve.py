@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import sys
 
 import typer
@@ -23,7 +22,8 @@ async def preflight(settings: Settings) -> None:
 def serve() -> None:
     """Serve the dashboard, API, engine and sandbox at http://$QARI_HOST:$QARI_PORT (127.0.0.1:8000).
 
-    The master key stays in the `qari signer` child started here: this process never loads it."""
+    The master key stays in the `qari signer` child started here (or the one at QARI_SIGNER_SOCKET):
+    this process never loads it."""
     import uvicorn
 
     from qari.cli import signer as signer_cli
@@ -33,21 +33,18 @@ def serve() -> None:
         settings = get_settings()
         configure_logging(settings.log_level, json_lines=settings.log_json)
         asyncio.run(preflight(settings))
-        child, signer = signer_cli.spawn(settings)
+        # The key is the signer's: this process drops its copy of the setting (and the environment entry).
+        signer, settings = signer_cli.start_or_reach(settings)
     except signer_cli.SignerExitedError:
         sys.exit(2)  # its reason is the one line the signer printed
     except ConfigError as e:
         typer.echo(f"qari: {e}", err=True)
         sys.exit(2)
-    # The key is the signer's: this process drops its copy of the setting (and the environment entry).
-    os.environ.pop("QARI_MASTER_KEY", None)
-    get_settings.cache_clear()
-    settings = settings.model_copy(update={"master_key": None})
     debug = settings.log_level.upper() == "DEBUG"
     quiet_http_logs(debug)
     typer.echo(welcome(settings.base_url))
     app = create_app(settings)
-    app.state.signer = signer
+    app.state.signer = signer.client
     try:
         uvicorn.run(
             app,
@@ -58,8 +55,7 @@ def serve() -> None:
             access_log=debug,
         )
     finally:  # not reached when uvicorn re-raises SIGTERM: the signer then sees its parent gone and exits
-        child.terminate()
-        child.wait(timeout=10)
+        signer.close()
 
 
 def welcome(url: str) -> str:

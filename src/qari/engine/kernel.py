@@ -440,7 +440,9 @@ class _NoClient:
 @dataclass(frozen=True, slots=True)
 class SandboxWorkerSpec:
     """What a `qari worker` process needs to run sandbox users' units (a JSON file named by
-    `QARI_WORKER_SPEC`): the venue, the users' sandbox keys and the journal."""
+    `QARI_WORKER_SPEC`): the venue, the users' sandbox keys and the journal. `connections` (user ->
+    stored connection id) are users whose keys are sealed in the database: their units' private calls
+    go through the worker's signer, as a live worker's do (tests, and benchmarks of the signer hop)."""
 
     base_url: str
     timeout_ms: int
@@ -451,15 +453,29 @@ class SandboxWorkerSpec:
     concurrency: int
     stepped: bool
     protocol: str = "bybit"
+    connections: dict[int, int] = field(default_factory=dict)
 
     def to_json(self) -> str:
-        return json.dumps({**asdict(self), "accounts": {str(u): list(a) for u, a in self.accounts.items()}})
+        return json.dumps(
+            {
+                **asdict(self),
+                "accounts": {str(u): list(a) for u, a in self.accounts.items()},
+                "connections": {str(u): c for u, c in self.connections.items()},
+            }
+        )
 
     @classmethod
     def from_json(cls, data: str) -> SandboxWorkerSpec:
         raw = json.loads(data)
         accounts = {int(u): tuple(str(x) for x in a) for u, a in raw.pop("accounts").items()}
-        return cls(accounts=accounts, **raw)
+        connections = {int(u): int(c) for u, c in raw.pop("connections", {}).items()}
+        return cls(accounts=accounts, connections=connections, **raw)
+
+
+def worker_spec() -> SandboxWorkerSpec | None:
+    """The sandbox spec named by `QARI_WORKER_SPEC`, or None (a live worker)."""
+    where = os.environ.get(WORKER_SPEC_ENV)
+    return SandboxWorkerSpec.from_json(Path(where).read_text()) if where else None
 
 
 WORKER_SPEC_ENV = "QARI_WORKER_SPEC"
@@ -475,9 +491,11 @@ def sandbox_worker_env(
     return {WORKER_SPEC_ENV: str(path), "QARI_BROKER_URL": broker_url, "QARI_TASK_QUEUE": queue}
 
 
-async def worker_parts(threads: int) -> Any:
+async def worker_parts(threads: int, keyring: Any = None) -> Any:
     """A `qari worker` process's units of work (`adapters/tasks.py`): from its sandbox spec when
-    `QARI_WORKER_SPEC` names one, else the stored users' live connections (keys from the vault)."""
+    `QARI_WORKER_SPEC` names one, else the stored users' live connections. `keyring`: the worker's
+    signer (`SignerClient`), which performs every private call of a stored connection; this process
+    never opens the vault."""
     from qari.adapters.exchanges.capabilities import sandbox_capabilities
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.locks import entry_lock_for
@@ -486,10 +504,9 @@ async def worker_parts(threads: int) -> Any:
     from qari.adapters.tasks import WorkerParts
     from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
 
-    where = os.environ.get(WORKER_SPEC_ENV)
-    if not where:
-        return await _live_worker_parts(threads)
-    spec = SandboxWorkerSpec.from_json(Path(where).read_text())
+    spec = worker_spec()
+    if spec is None:
+        return await _live_worker_parts(threads, keyring)
     clock: Clock = ManualClock(dt.datetime(2000, 1, 1, tzinfo=dt.UTC)) if spec.stepped else WallClock()
     # Per unit in flight: its user lock and its entry locks hold one connection each, the journal
     # briefly a third; no overflow, so K workers never take more than K * pool_size server slots.
@@ -502,14 +519,24 @@ async def worker_parts(threads: int) -> Any:
         markets_max_age=spec.cycle_seconds,
         clock=clock,
     )
-    clients = StaticClients(
+    clients: Any = StaticClients(
         {user_id: _sandbox_client(venue, *account) for user_id, account in spec.accounts.items()}
     )
+    if spec.connections:
+        from qari.services.exchange_keys import Endpoints
+
+        if keyring is None:
+            raise ValueError("stored connections need the worker's signer")
+        endpoints = Endpoints(
+            {spec.exchange_id: spec.base_url}, timeout_ms=spec.timeout_ms, sandbox_protocol=spec.protocol
+        )
+        stored = ConnectionClients(sessions, keyring, endpoints, {spec.exchange_id: venue})
+        clients = NamedConnections(stored, spec.connections, clients)
     units = ExecutionUnits(
         clients=clients,
         profiles=StaticProfiles(
             default_profile(0, spec.exchange_id),
-            {u: default_profile(u, spec.exchange_id) for u in spec.accounts},
+            {u: default_profile(u, spec.exchange_id) for u in [*spec.accounts, *spec.connections]},
         ),
         store=SqlTradingStore(sessions),
         locks=entry_lock_for(db, sessions, clock),
@@ -530,20 +557,20 @@ async def worker_parts(threads: int) -> Any:
     return WorkerParts(units, set_now, close, db)
 
 
-async def _live_worker_parts(threads: int) -> Any:
+async def _live_worker_parts(threads: int, keyring: Any) -> Any:
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
     from qari.adapters.exchanges.ccxt_client import CcxtVenue
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.tasks import BROKER_ENV, WorkerParts
-    from qari.adapters.vault.keys import open_vault
     from qari.config import get_settings
     from qari.services.exchange_keys import Endpoints
 
+    if keyring is None:
+        raise ValueError("a live worker trades through its signer (`qari worker` starts or reaches one)")
     settings = get_settings()
     share_request_budgets(settings, os.environ.get(BROKER_ENV, ""))
     db = make_engine(settings.resolved_database_url, pool_size=2 * threads + 4, max_overflow=0)
     sessions = make_sessionmaker(db)
-    vault = await open_vault(settings, sessions)
     endpoints = Endpoints(sandbox_protocol=settings.sandbox_protocol)
     cadence = cadence_from(settings.cycle_seconds, settings.manage_seconds, settle=2.0)
     venues = {
@@ -557,7 +584,7 @@ async def _live_worker_parts(threads: int) -> Any:
     units = live_units(
         sessions,
         db,
-        vault,
+        keyring,
         WallClock(),
         endpoints,
         venues,
@@ -593,13 +620,13 @@ def share_request_budgets(settings: Settings, broker_url: str) -> None:
 DRAIN_SECONDS = 2.0  # a stopping scheduler's cycle in flight, before the standby may lead
 
 
-async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event) -> None:
+async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event, keyring: Any) -> None:
     """`qari scheduler`: once leader, the live engine's cycles, management ticks and hourly key
-    checks, with every user's unit sent to the workers; until `stop` is set."""
+    checks, with every user's unit sent to the workers; until `stop` is set. `keyring`: its signer
+    (the hourly key checks are the signer's `check_stored`); this process never opens the vault."""
     from qari.adapters.persistence import migrate
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.tasks import scheduler_leadership
-    from qari.adapters.vault.keys import open_vault
 
     share_request_budgets(settings, broker_url)
     url = settings.resolved_database_url
@@ -607,12 +634,16 @@ async def run_scheduler(settings: Settings, broker_url: str, stop: asyncio.Event
     db = make_engine(url)
     sessions = make_sessionmaker(db)
     try:
-        vault = await open_vault(settings, sessions)
         async with scheduler_leadership(db, stop) as leading:
             if not leading:
                 return
             engine = await build_engine(
-                settings, EngineMode.LIVE, sessions=sessions, db_engine=db, vault=vault, broker_url=broker_url
+                settings,
+                EngineMode.LIVE,
+                sessions=sessions,
+                db_engine=db,
+                vault=keyring,
+                broker_url=broker_url,
             )
             try:
                 await engine.start()
@@ -712,6 +743,25 @@ class ConnectionClients:
             ) as client,
         ):
             yield client
+
+
+class NamedConnections:
+    """Units of sandbox users whose connection a worker spec names (`SandboxWorkerSpec.connections`):
+    opened through `ConnectionClients` (the signer); any other user's from `rest`."""
+
+    def __init__(self, stored: ConnectionClients, connections: Mapping[int, int], rest: Any) -> None:
+        self.stored = stored
+        self.connections = dict(connections)
+        self.rest = rest
+
+    def client(self, unit: UserUnit) -> Any:
+        connection_id = self.connections.get(unit.user_id)
+        if connection_id is None:
+            return self.rest.client(unit)
+        return self.stored.client(replace(unit, connection_id=connection_id))
+
+    async def close(self) -> None:
+        await self.rest.close()
 
 
 class HourlyChecks:

@@ -14,6 +14,7 @@ import datetime as dt
 import gc
 import json
 import os
+import signal
 from decimal import Decimal
 
 from qari.adapters.persistence import migrate
@@ -100,7 +101,7 @@ async def main() -> None:
         print(json.dumps(summary | {"signer_pid": child.pid}), flush=True)
         await asyncio.to_thread(os.read, 0, 1)  # held open until the test has scanned this process
     finally:
-        child.terminate()
+        child.send_signal(signal.SIGINT)  # SIGTERM would keep it signing until this process is gone
         child.wait(timeout=10)
 
 

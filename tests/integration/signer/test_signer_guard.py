@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
+import signal
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from decimal import Decimal
@@ -88,7 +89,7 @@ async def rig(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> AsyncIterator[
                 yield Rig(client, sessions, user.id)
         finally:
             await engine.dispose()
-            child.terminate()
+            child.send_signal(signal.SIGINT)  # how a role stops its signer (SIGTERM: after the role)
             child.wait(timeout=10)
 
 
