@@ -301,10 +301,9 @@ async def test_signer_when_a_machines_workers_call_at_once_then_a_burst_of_1000_
 ) -> None:
     """One connection per call: a reached signer serving several workers sees hundreds at once
     (asyncio's default listen backlog, 100, refused a burst of 500)."""
-    from qari.adapters.signer.server import SignerServer
-
     from qari.adapters.signer.client import SignerClient
     from qari.adapters.vault import SecretVault
+    from qari.signer.server import SignerServer
 
     token = "t" * 40
     server = SignerServer(
