@@ -28,10 +28,10 @@ from tests.integration.alerts.telegram_standin import TelegramStandIn
 from qari.adapters.notify.outbox import OutboxPolicy, OutboxWorker
 from qari.adapters.notify.telegram import TelegramClient
 from qari.adapters.persistence import migrate
+from qari.adapters.persistence.alerts import emit_alert
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.accounts import User
 from qari.adapters.persistence.tables.alerts import TelegramLink
-from qari.services.alerts import emit_alert
 
 
 def free_port() -> int:

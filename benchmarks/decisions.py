@@ -26,7 +26,7 @@ from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.decisions import SqlDecisionRecorder
 from qari.analysis.engine import analyse_many
 from qari.core.time import from_ms
-from qari.engine.decisions import record_analysis
+from qari.decisions import record_analysis
 from qari.market.candle_files import discover, load_candle_file
 from qari.market.snapshots import build_snapshots
 
