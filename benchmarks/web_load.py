@@ -54,9 +54,11 @@ def free_port() -> int:
 
 
 @contextlib.contextmanager
-def web_role(data_dir: Path, database_url: str, workers: int, port: int) -> Iterator[subprocess.Popen[str]]:
+def web_role(
+    data_dir: Path, database_url: str, workers: int, port: int, src: Path
+) -> Iterator[subprocess.Popen[str]]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("QARI_")} | {
-        "PYTHONPATH": str(ROOT / "src"),
+        "PYTHONPATH": str(src),
         "QARI_DATA_DIR": str(data_dir),
         "QARI_DATABASE_URL": database_url,
         "QARI_SANDBOX_ENABLED": "false",
@@ -64,7 +66,7 @@ def web_role(data_dir: Path, database_url: str, workers: int, port: int) -> Iter
         "QARI_WEB_WORKERS": str(workers),
         "QARI_LOG_LEVEL": "WARNING",
     }
-    proc = subprocess.Popen(  # noqa: S603 - this interpreter running qari
+    proc = subprocess.Popen(
         [sys.executable, "-m", "qari", "web"], env=env, stdout=subprocess.DEVNULL, text=True
     )
     try:
@@ -106,7 +108,7 @@ async def _positions(database_url: str, user_id: int, count: int) -> None:
     from qari.adapters.persistence.db import make_engine, make_sessionmaker, transaction
     from qari.adapters.persistence.tables.trading import PositionRow
 
-    now = dt.datetime.now(dt.UTC).replace(tzinfo=None)
+    now = dt.datetime.now(dt.UTC)
     engine = make_engine(database_url)
     try:
         async with transaction(make_sessionmaker(engine)) as session:
@@ -114,15 +116,32 @@ async def _positions(database_url: str, user_id: int, count: int) -> None:
                 at = now - dt.timedelta(hours=i)
                 session.add(
                     PositionRow(
-                        user_id=user_id, exchange_id="sandbox", symbol=f"C{i}/USDT", base=f"C{i}",
-                        state="open", leg2_state="pending", entry_price=Decimal(100),
-                        structural_stop=Decimal(85), stop_price=Decimal(85), pt1=Decimal(120),
-                        pt2=Decimal(140), leg1_qty=Decimal(1), leg2_qty=Decimal(1),
-                        planned_r_quote=Decimal(15), fee_rate=Decimal("0.001"), bought_qty=Decimal(1),
-                        sold_qty=Decimal(0), fee_base=Decimal(0), fees_quote=Decimal("0.1"),
-                        cost_quote=Decimal(100), proceeds_quote=Decimal(0), leg1_expires_at=at,
-                        leg2_expires_at=at, opened_at=at, updated_at=at,
-                    )  # fmt: skip
+                        user_id=user_id,
+                        exchange_id="sandbox",
+                        symbol=f"C{i}/USDT",
+                        base=f"C{i}",
+                        state="open",
+                        leg2_state="pending",
+                        entry_price=Decimal(100),
+                        structural_stop=Decimal(85),
+                        stop_price=Decimal(85),
+                        pt1=Decimal(120),
+                        pt2=Decimal(140),
+                        leg1_qty=Decimal(1),
+                        leg2_qty=Decimal(1),
+                        planned_r_quote=Decimal(15),
+                        fee_rate=Decimal("0.001"),
+                        bought_qty=Decimal(1),
+                        sold_qty=Decimal(0),
+                        fee_base=Decimal(0),
+                        fees_quote=Decimal("0.1"),
+                        cost_quote=Decimal(100),
+                        proceeds_quote=Decimal(0),
+                        leg1_expires_at=at,
+                        leg2_expires_at=at,
+                        opened_at=at,
+                        updated_at=at,
+                    )
                 )
     finally:
         await engine.dispose()
@@ -149,7 +168,7 @@ def drive(base: str, token: str, path: str, connections: int, seconds: int, out:
         "-u", str(connections), "-r", str(connections), "-t", f"{seconds}s",
         "--host", base, "--csv", str(prefix), "--stop-timeout", "5",
     ]  # fmt: skip
-    loadgen = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)  # noqa: S603
+    loadgen = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     handle = psutil.Process(loadgen.pid)
     used = 0.0
     while loadgen.poll() is None:
@@ -164,7 +183,7 @@ def drive(base: str, token: str, path: str, connections: int, seconds: int, out:
 def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) -> None:
     port = free_port()
     base = f"http://127.0.0.1:{port}"
-    with web_role(tmp / f"var{workers}", database_url, workers, port) as proc:
+    with web_role(tmp / f"var{workers}", database_url, workers, port, args.src) as proc:
         token = seed(base, database_url, args.positions)
         server = psutil.Process(proc.pid)
         for path in ENDPOINTS:
@@ -181,14 +200,18 @@ def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) ->
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
     parser.add_argument("--connections", type=int, default=200)
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--positions", type=int, default=5)
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server URL (default: SQLite)")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="the qari source to serve (compare)")
     args = parser.parse_args()
-    print(f"web: cpus={os.cpu_count()} load_average={os.getloadavg()[0]:.1f} (load generator on the same machine)")
+    load = os.getloadavg()[0]
+    print(f"web: cpus={os.cpu_count()} load_average={load:.1f} (the load generator shares the machine)")
     for workers in args.workers:
         with tempfile.TemporaryDirectory(prefix="qari-web-load-") as d:
             tmp = Path(d)

@@ -5,6 +5,7 @@ one keep-alive connection per simulated user, so `-u 200` is 200 connections."""
 from __future__ import annotations
 
 import os
+from typing import ClassVar
 
 from locust import FastHttpUser, constant, task
 
@@ -12,7 +13,7 @@ from locust import FastHttpUser, constant, task
 class ApiReader(FastHttpUser):
     wait_time = constant(0)
     path = os.environ.get("QARI_BENCH_PATH", "/api/v1/me")
-    headers = {"Authorization": f"Bearer {os.environ.get('QARI_BENCH_TOKEN', '')}"}
+    headers: ClassVar[dict[str, str]] = {"Authorization": f"Bearer {os.environ.get('QARI_BENCH_TOKEN', '')}"}
 
     @task
     def read(self) -> None:
