@@ -66,8 +66,9 @@ def web_role(
         "QARI_WEB_WORKERS": str(workers),
         "QARI_LOG_LEVEL": "WARNING",
     }
+    log = (data_dir.parent / f"{data_dir.name}.log").open("w")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "qari", "web"], env=env, stdout=subprocess.DEVNULL, text=True
+        [sys.executable, "-m", "qari", "web"], env=env, stdout=subprocess.DEVNULL, stderr=log, text=True
     )
     try:
         deadline = time.monotonic() + 180  # a loaded 2-core machine imports slowly
@@ -89,6 +90,7 @@ def web_role(
             proc.wait(timeout=30)
         except subprocess.TimeoutExpired:
             proc.kill()
+        log.close()
 
 
 def seed(base: str, database_url: str, positions: int) -> str:
@@ -121,7 +123,7 @@ async def _positions(database_url: str, user_id: int, count: int) -> None:
                         symbol=f"C{i}/USDT",
                         base=f"C{i}",
                         state="open",
-                        leg2_state="pending",
+                        leg2_state="reserved",
                         entry_price=Decimal(100),
                         structural_stop=Decimal(85),
                         stop_price=Decimal(85),
@@ -197,6 +199,9 @@ def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) ->
                 f"server_cpu={used:.1f}s loadgen_cpu={row['loadgen_cpu']}s",
                 flush=True,
             )
+            if int(row["Failure Count"]):
+                tail = (tmp / f"var{workers}.log").read_text().strip().splitlines()[-3:]
+                print("web: the server said, last:", *tail, sep="\n  ", flush=True)
 
 
 def main() -> int:

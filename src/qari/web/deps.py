@@ -22,7 +22,11 @@ MAX_ROW_ID = 2**31 - 1
 RowId = Annotated[int, Path(ge=1, le=MAX_ROW_ID)]
 
 
-def get_app_settings(request: Request) -> Settings:
+# The dependencies below only read app state: `async def`, because FastAPI runs a plain `def` dependency
+# in its thread pool, a thread hop on every request that needs it (every authenticated one: the clock).
+
+
+async def get_app_settings(request: Request) -> Settings:
     settings: Settings = request.app.state.settings
     return settings
 
@@ -32,21 +36,21 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
-def get_vault(request: Request) -> Keyring:
+async def get_vault(request: Request) -> Keyring:
     vault: Keyring = request.app.state.vault
     return vault
 
 
-def get_clock(request: Request) -> Clock:
+async def get_clock(request: Request) -> Clock:
     clock: Clock = request.app.state.clock
     return clock
 
 
-def get_market_clock(request: Request) -> Clock:
+async def get_market_clock(request: Request) -> Clock:
     """The clock trading times are on: the engine's (the sandbox market's, accelerated in the demo) when
     it runs, so R-tracker days, equity points and fills share one clock; else the real time."""
     clock: Clock | None = getattr(request.app.state, "market_clock", None)
-    return clock if clock is not None else get_clock(request)
+    return clock if clock is not None else await get_clock(request)
 
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
@@ -118,7 +122,7 @@ async def _login_session(session: AsyncSession, cache: SessionCache, key: str) -
     return found
 
 
-def get_session_cache(request: Request) -> SessionCache:
+async def get_session_cache(request: Request) -> SessionCache:
     cache: SessionCache = request.app.state.session_cache
     return cache
 
