@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import httpx
@@ -140,3 +141,43 @@ def test_put_when_a_revocation_happened_during_the_lookup_then_not_stored() -> N
     cache.put("h3", CachedSession(2, "c", dt.datetime(2100, 1, 1, tzinfo=dt.UTC)), cache.epoch)
     cache.discard_user(1, keep=None)
     assert cache.get("h2") is None and cache.get("h3") is not None
+
+
+@pytest.mark.postgres
+async def test_database_connections_dropped_when_serving_then_503_once_and_then_served(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """The web role checks no pooled connection before use (that cost three round trips a request): a
+    connection the server ended answers 503 with Retry-After, never a 500, and the pool is renewed."""
+    import asyncpg
+
+    from qari.config import load_settings
+    from qari.web.app import create_app
+
+    settings = load_settings(
+        data_dir=tmp_path / "var",
+        master_key_file=tmp_path / "keys" / "master.key",
+        engine_mode="off",
+        database_url=pg_url,
+    )
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            auth = await register_and_login(client)
+            assert (await client.get("/api/v1/positions", headers=auth)).status_code == 200
+            name = pg_url.rsplit("/", 1)[1]
+            admin = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
+            try:
+                ended = await admin.fetchval(
+                    "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+                    "WHERE datname = $1 AND pid <> pg_backend_pid()",
+                    name,
+                )
+            finally:
+                await admin.close()
+            assert ended >= 1
+            lost = await client.get("/api/v1/positions", headers=auth)
+            assert lost.status_code == 503, lost.text
+            assert lost.headers["retry-after"] == "1" and "retry" in lost.json()["detail"]
+            assert (await client.get("/api/v1/positions", headers=auth)).status_code == 200
