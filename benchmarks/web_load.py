@@ -9,7 +9,7 @@ kept load tool that runs anywhere Python does; it runs on the same machine as th
 from it, so the CPU seconds of both are printed beside the figures. One line per run:
 
     web: endpoint=/api/v1/me workers=2 connections=200 rps=X p50=Yms p99=Zms errors=E
-         server_cpu=As loadgen_cpu=Bs
+         server_cpu=As (C ms/request) loadgen_cpu=Bs
 
     python benchmarks/web_load.py [--workers 1 2] [--connections 200] [--seconds 10]
                                   [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
@@ -192,11 +192,12 @@ def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) ->
             before = cpu_seconds(server)
             row = drive(base, token, path, args.connections, args.seconds, tmp)
             used = cpu_seconds(server) - before
+            per_request = used * 1000 / max(1, int(row["Request Count"]))
             print(
                 f"web: endpoint={path} workers={workers} connections={args.connections} "
                 f"rps={float(row['Requests/s']):.0f} p50={row['50%']}ms p99={row['99%']}ms "
                 f"errors={row['Failure Count']} requests={row['Request Count']} "
-                f"server_cpu={used:.1f}s loadgen_cpu={row['loadgen_cpu']}s",
+                f"server_cpu={used:.1f}s ({per_request:.2f} ms/request) loadgen_cpu={row['loadgen_cpu']}s",
                 flush=True,
             )
             if int(row["Failure Count"]):
