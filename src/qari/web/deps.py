@@ -6,9 +6,10 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Annotated
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qari.adapters.persistence.tables.accounts import LoginSession, User
+from qari.adapters.persistence.tables.accounts import LoginSession, Plan, User
 from qari.config import Settings
 from qari.ports import Clock
 from qari.services import credentials
@@ -89,7 +90,13 @@ async def _current_user(request: Request, session: AsyncSession, clock: Clock, c
     found = await _login_session(session, cache, key)
     user = None
     if found is not None and found.expires_at > clock.now():
-        user = await session.get(User, found.user_id)
+        # The user's plan comes in the same statement: it lands in the session, so the plan status
+        # of /me and the dashboard reads it from there (`session.get`) instead of one more query.
+        # The request holds it: the session's identity map keeps only weak references.
+        query = select(User, Plan).join(Plan, Plan.tier == User.plan_tier).where(User.id == found.user_id)
+        row = (await session.execute(query)).first()
+        if row is not None:
+            user, request.state.user_plan = row
     if found is None or user is None:
         raise HTTPException(
             401, "session expired or logged out: log in again", {"WWW-Authenticate": "Bearer"}
