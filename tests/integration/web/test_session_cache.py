@@ -66,6 +66,20 @@ async def test_me_when_repeated_within_ttl_then_session_row_read_once(
     assert len(reads) == 2  # the entry lived TTL seconds, then the row was read again
 
 
+async def test_me_when_session_cached_then_one_statement_reads_user_and_plan(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    auth = await register_and_login(client)
+    assert (await client.get("/api/v1/me", headers=auth)).status_code == 200  # session now cached
+    seen: list[str] = []
+    event.listen(
+        app.state.db_engine.sync_engine, "before_cursor_execute", lambda _c, _k, sql, *_: seen.append(sql)
+    )
+    body = (await client.get("/api/v1/me", headers=auth)).json()
+    assert body["plan"]["tier"] == "trial"
+    assert len(seen) == 1 and "FROM users JOIN plans" in seen[0]
+
+
 async def test_logout_when_session_cached_then_refused_at_once(client: httpx.AsyncClient) -> None:
     auth = await register_and_login(client)
     assert (await client.get("/api/v1/me", headers=auth)).status_code == 200  # now cached
