@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/sandbox.py
 	$(BIN)/python benchmarks/backtest.py
 	$(BIN)/python benchmarks/cycle.py
+	$(BIN)/python benchmarks/web_load.py
 
 clean:
 	rm -rf $(VENV) var test-artifacts

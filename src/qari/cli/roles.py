@@ -130,13 +130,41 @@ def _exit_cleanly(signum: int, frame: object) -> None:
     raise SystemExit(0)
 
 
-def web() -> None:
+DEFAULT_WEB_WORKERS = 2  # this machine's cores; more where there are more
+
+
+def web(
+    workers: int | None = typer.Option(
+        None,
+        "--workers",
+        envvar="QARI_WEB_WORKERS",
+        min=1,
+        max=64,
+        help=f"uvicorn worker processes (default {DEFAULT_WEB_WORKERS}; 1 while the sandbox is mounted)",
+    ),
+) -> None:
     """Serve the API and dashboard only: the engine runs in `qari scheduler` + `qari worker`. As in
     `qari serve`, the connect flow's key checks and sealing are the signer's (`start_or_reach`)."""
     os.environ["QARI_ENGINE_MODE"] = "off"
     get_settings.cache_clear()
+    try:
+        settings = get_settings()
+    except ConfigError as e:
+        typer.echo(f"qari: {e}", err=True)
+        sys.exit(2)
+    if settings.sandbox_mounted:
+        # The mounted sandbox keeps its market and orders in process memory: one worker, or each
+        # would be a different exchange.
+        if workers is not None and workers > 1:
+            typer.echo(
+                "qari: the mounted sandbox lives in one process: set QARI_SANDBOX_ENABLED=false (run "
+                "`qari sandbox` on its own) to serve with QARI_WEB_WORKERS > 1",
+                err=True,
+            )
+            sys.exit(2)
+        workers = 1
     from qari.adapters.probe import process_exited, role_state
-    from qari.cli.serve import serve
+    from qari.cli.serve import run_web_process
 
     role_state("web", "serving")  # its probes are the app's own /healthz and /metrics
     # uvicorn drains on SIGTERM (in-flight requests finish), then raises the signal again with the
@@ -144,6 +172,6 @@ def web() -> None:
     # serve's `finally`) instead of death by SIGTERM, which a supervisor would count as a failure.
     signal.signal(signal.SIGTERM, _exit_cleanly)
     try:
-        serve()
+        run_web_process(workers=workers or DEFAULT_WEB_WORKERS)
     finally:
         process_exited()

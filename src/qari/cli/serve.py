@@ -24,6 +24,12 @@ def serve() -> None:
 
     The master key stays in the `qari signer` child started here (or the one at QARI_SIGNER_SOCKET):
     this process never loads it."""
+    run_web_process(workers=1)
+
+
+def run_web_process(*, workers: int) -> None:
+    """`qari serve` (one process) and `qari web` (`workers` uvicorn worker processes sharing one socket,
+    each building its app with `qari.cli.web_workers:worker_app`; the engine must be off then)."""
     import uvicorn
 
     from qari.cli import signer as signer_cli
@@ -43,17 +49,22 @@ def serve() -> None:
     debug = settings.log_level.upper() == "DEBUG"
     quiet_http_logs(debug)
     typer.echo(welcome(settings.base_url))
-    app = create_app(settings)
-    app.state.signer = signer.client
     try:
-        uvicorn.run(
-            app,
-            host=settings.host,
-            port=settings.port,
-            log_config=None,
-            log_level=settings.log_level.lower(),
-            access_log=debug,
-        )
+        if workers == 1:
+            app = create_app(settings)
+            app.state.signer = signer.client
+            uvicorn.run(
+                app,
+                host=settings.host,
+                port=settings.port,
+                log_config=None,
+                log_level=settings.log_level.lower(),
+                access_log=debug,
+            )
+        else:
+            from qari.cli import web_workers
+
+            web_workers.run(settings, signer.client, workers=workers, access_log=debug)
     finally:  # not reached when uvicorn re-raises SIGTERM: the signer then sees its parent gone and exits
         signer.close()
 

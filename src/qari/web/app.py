@@ -16,6 +16,7 @@ from qari.web.errors import ERROR_RESPONSES, BodySizeLimit, RegisterBodySecrets,
 from qari.web.headers import SecurityHeaders
 from qari.web.ratelimit import ClientRateLimit
 from qari.web.routes import api_router
+from qari.web.session_cache import SessionCache
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app = FastAPI(title="QARI", version="0.1.0", lifespan=lifespan, responses=ERROR_RESPONSES)
     app.state.settings = settings
     app.state.registration_limit = ClientRateLimit(settings.register_rate, "registrations")
+    app.state.session_cache = SessionCache()
     install_error_handlers(app)
     app.add_middleware(RegisterBodySecrets)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -87,6 +87,14 @@ def install_error_handlers(app: FastAPI) -> None:
         # A value the database will not store (a NUL character or an integer out of range on
         # PostgreSQL: SQLSTATE class 22, "data exception") that no validation caught: the client's
         # fault, said without the value. Any other database error stays a 500.
+        if exc.connection_invalidated:
+            # The server closed this pooled connection (restarted, or ended the session): SQLAlchemy has
+            # dropped the pool's connections, so a retry gets a fresh one. The web role checks no
+            # connection before use (runtime.started), so this is how it learns of a restart.
+            log.warning("database connection lost on %s %s", request.method, request.url.path)
+            return JSONResponse(
+                {"detail": "the database connection was lost; retry"}, 503, headers={"Retry-After": "1"}
+            )
         if not str(getattr(exc.orig, "sqlstate", None) or "").startswith("22"):
             raise exc
         log.warning(

@@ -27,7 +27,10 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     await asyncio.to_thread(migrate.upgrade, url)
     # The engine runs in this process: size the pool for its users in flight plus the web requests.
     units = Timeouts().max_concurrent_users if settings.engine_mode != "off" else 0
-    engine = make_engine(url, **engine_pool(url, units))
+    # No "pre-ping" before each checkout: on PostgreSQL it cost three round trips per request (BEGIN, an
+    # empty query, ROLLBACK), more than the request's own queries. A connection the server dropped
+    # fails its request with a 503 (web/errors.py) and SQLAlchemy then renews the pool.
+    engine = make_engine(url, **engine_pool(url, units), pool_pre_ping=False)
     app.state.db_engine = engine
     # Live events (routes/events.py): PostgreSQL carries every process's with NOTIFY, heard here;
     # on SQLite only this process writes, so its commits feed the hub directly.

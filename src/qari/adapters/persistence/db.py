@@ -58,7 +58,8 @@ def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
             cursor.close()
 
         return engine
-    return create_async_engine(url, pool_pre_ping=True, **kwargs)
+    kwargs.setdefault("pool_pre_ping", True)
+    return create_async_engine(url, **kwargs)
 
 
 def _reset_if_in_transaction(dbapi_connection: Any, _record: Any, reset_state: PoolResetState) -> None:

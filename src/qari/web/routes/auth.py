@@ -9,7 +9,7 @@ from fastapi import APIRouter, Depends, Request, Response, status
 from qari.services import accounts, credentials
 from qari.services.errors import ServiceError
 from qari.web import security
-from qari.web.deps import ClockDep, CurrentUser, SessionDep, SettingsDep, VaultDep
+from qari.web.deps import ClockDep, CurrentUser, SessionCacheDep, SessionDep, SettingsDep, VaultDep
 from qari.web.headers import cookies_secure
 from qari.web.ratelimit import registration_limit
 from qari.web.schemas.accounts import (
@@ -84,9 +84,12 @@ async def login(
 
 
 @router.post("/logout", status_code=status.HTTP_204_NO_CONTENT)
-async def logout(request: Request, user: CurrentUser, session: SessionDep) -> Response:
+async def logout(
+    request: Request, user: CurrentUser, session: SessionDep, cache: SessionCacheDep
+) -> Response:
     await accounts.logout(session, request.state.session_token, user_id=user.id)
     await session.commit()
+    cache.discard(request.state.session_key)  # after the commit: a lookup in between finds no row
     response = Response(status_code=status.HTTP_204_NO_CONTENT)
     response.delete_cookie(security.SESSION_COOKIE, path="/")
     response.delete_cookie(security.CSRF_COOKIE, path="/")
@@ -95,7 +98,12 @@ async def logout(request: Request, user: CurrentUser, session: SessionDep) -> Re
 
 @router.post("/password", status_code=status.HTTP_204_NO_CONTENT)
 async def change_password(
-    body: PasswordChange, request: Request, user: CurrentUser, session: SessionDep, clock: ClockDep
+    body: PasswordChange,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    clock: ClockDep,
+    cache: SessionCacheDep,
 ) -> None:
     """Change the password; every other session of this user is logged out."""
     await accounts.change_password(
@@ -107,6 +115,7 @@ async def change_password(
         now=clock.now(),
     )
     await session.commit()
+    cache.discard_user(user.id, keep=request.state.session_key)
 
 
 @router.post("/totp/setup", response_model=TotpEnrolment)
@@ -121,13 +130,20 @@ async def totp_setup(
 
 @router.post("/totp/enable", status_code=status.HTTP_204_NO_CONTENT)
 async def totp_enable(
-    body: TotpCode, request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: ClockDep
+    body: TotpCode,
+    request: Request,
+    user: CurrentUser,
+    session: SessionDep,
+    vault: VaultDep,
+    clock: ClockDep,
+    cache: SessionCacheDep,
 ) -> None:
     """Turn two-factor login on; the user's other sessions are logged out."""
     await accounts.totp_enable(
         session, vault, user, code=body.code, keep_token=request.state.session_token, now=clock.now()
     )
     await session.commit()
+    cache.discard_user(user.id, keep=request.state.session_key)
 
 
 @router.post("/totp/disable", status_code=status.HTTP_204_NO_CONTENT)

@@ -1,0 +1,233 @@
+"""Load on the web role: `qari web` with N uvicorn workers, GET /api/v1/me and GET /api/v1/positions at
+200 connections (issue 18 item 6: >= 1,500 req/s with p99 < 250 ms on the 2-core machine).
+
+Starts `qari web` (engine off, mounted sandbox off, QARI_WEB_WORKERS=N) on a fresh SQLite file
+(default) or a fresh database on the PostgreSQL server of --database-url (dropped afterwards), registers
+a user through the API, gives it --positions open positions, then drives each endpoint with Locust
+(headless, FastHttpUser: one keep-alive connection per user, no think time) for --seconds. Locust is a
+kept load tool that runs anywhere Python does; it runs on the same machine as the server and takes CPU
+from it, so the CPU seconds of both are printed beside the figures. One line per run:
+
+    web: endpoint=/api/v1/me workers=2 connections=200 rps=X p50=Yms p99=Zms errors=E
+         server_cpu=As (C ms/request) loadgen_cpu=Bs
+
+    python benchmarks/web_load.py [--workers 1 2] [--connections 200] [--seconds 10]
+                                  [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import csv
+import datetime as dt
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from decimal import Decimal
+from pathlib import Path
+
+import httpx
+import psutil
+
+ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT))  # tests.pg_database
+
+from tests.pg_database import fresh_database  # noqa: E402
+
+ENDPOINTS = ("/api/v1/me", "/api/v1/positions")
+EMAIL = "load@example.com"
+PASSWORD = "Correct-Horse-Battery-9"
+
+
+def free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+@contextlib.contextmanager
+def web_role(
+    data_dir: Path, database_url: str, workers: int, port: int, src: Path
+) -> Iterator[subprocess.Popen[str]]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("QARI_")} | {
+        "PYTHONPATH": str(src),
+        "QARI_DATA_DIR": str(data_dir),
+        "QARI_DATABASE_URL": database_url,
+        "QARI_SANDBOX_ENABLED": "false",
+        "QARI_PORT": str(port),
+        "QARI_WEB_WORKERS": str(workers),
+        "QARI_LOG_LEVEL": "WARNING",
+    }
+    log = (data_dir.parent / f"{data_dir.name}.log").open("w")
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "qari", "web"], env=env, stdout=subprocess.DEVNULL, stderr=log, text=True
+    )
+    try:
+        deadline = time.monotonic() + 180  # a loaded 2-core machine imports slowly
+        while time.monotonic() < deadline:
+            if proc.poll() is not None:
+                raise SystemExit(f"qari web exited with {proc.returncode}")
+            with contextlib.suppress(httpx.TransportError):
+                if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
+                    break
+            time.sleep(0.5)
+        else:
+            raise SystemExit("qari web did not answer /healthz within 180 s")
+        # every worker up: each answers from its own pid, and uvicorn starts them together
+        time.sleep(2)
+        yield proc
+    finally:
+        proc.terminate()
+        try:
+            proc.wait(timeout=30)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+        log.close()
+
+
+def seed(base: str, database_url: str, positions: int) -> str:
+    """Register and log in through the API; insert open positions for the user. Returns the token."""
+    with httpx.Client(base_url=base, timeout=30) as client:
+        r = client.post("/api/v1/auth/register", json={"email": EMAIL, "password": PASSWORD})
+        assert r.status_code in (201, 202), r.text
+        r = client.post("/api/v1/auth/login", json={"email": EMAIL, "password": PASSWORD})
+        assert r.status_code == 200, r.text
+        token: str = r.json()["access_token"]
+        user_id: int = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"}).json()["id"]
+    asyncio.run(_positions(database_url, user_id, positions))
+    return token
+
+
+async def _positions(database_url: str, user_id: int, count: int) -> None:
+    from qari.adapters.persistence.db import make_engine, make_sessionmaker, transaction
+    from qari.adapters.persistence.tables.trading import PositionRow
+
+    now = dt.datetime.now(dt.UTC)
+    engine = make_engine(database_url)
+    try:
+        async with transaction(make_sessionmaker(engine)) as session:
+            for i in range(count):
+                at = now - dt.timedelta(hours=i)
+                session.add(
+                    PositionRow(
+                        user_id=user_id,
+                        exchange_id="sandbox",
+                        symbol=f"C{i}/USDT",
+                        base=f"C{i}",
+                        state="open",
+                        leg2_state="reserved",
+                        entry_price=Decimal(100),
+                        structural_stop=Decimal(85),
+                        stop_price=Decimal(85),
+                        pt1=Decimal(120),
+                        pt2=Decimal(140),
+                        leg1_qty=Decimal(1),
+                        leg2_qty=Decimal(1),
+                        planned_r_quote=Decimal(15),
+                        fee_rate=Decimal("0.001"),
+                        bought_qty=Decimal(1),
+                        sold_qty=Decimal(0),
+                        fee_base=Decimal(0),
+                        fees_quote=Decimal("0.1"),
+                        cost_quote=Decimal(100),
+                        proceeds_quote=Decimal(0),
+                        leg1_expires_at=at,
+                        leg2_expires_at=at,
+                        opened_at=at,
+                        updated_at=at,
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+
+def cpu_seconds(proc: psutil.Process) -> float:
+    """CPU of a process and its children (uvicorn workers, the signer)."""
+    total = 0.0
+    for p in [proc, *proc.children(recursive=True)]:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            t = p.cpu_times()
+            total += t.user + t.system
+    return total
+
+
+def drive(base: str, token: str, path: str, connections: int, seconds: int, out: Path) -> dict[str, str]:
+    """One Locust run; returns its aggregated CSV row and the load generator's CPU seconds."""
+    env = dict(os.environ) | {"QARI_BENCH_TOKEN": token, "QARI_BENCH_PATH": path}
+    prefix = out / path.strip("/").replace("/", "_")
+    cmd = [
+        str(Path(sys.executable).with_name("locust")),
+        "-f", str(ROOT / "benchmarks" / "web_locustfile.py"),
+        "--headless", "--only-summary", "--skip-log-setup",
+        "-u", str(connections), "-r", str(connections), "-t", f"{seconds}s",
+        "--host", base, "--csv", str(prefix), "--stop-timeout", "5",
+    ]  # fmt: skip
+    loadgen = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    handle = psutil.Process(loadgen.pid)
+    used = 0.0
+    while loadgen.poll() is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            used = max(used, cpu_seconds(handle))
+        time.sleep(0.2)
+    with (prefix.parent / f"{prefix.name}_stats.csv").open() as f:
+        row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
+    return row | {"loadgen_cpu": f"{used:.1f}"}
+
+
+def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) -> None:
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    with web_role(tmp / f"var{workers}", database_url, workers, port, args.src) as proc:
+        token = seed(base, database_url, args.positions)
+        server = psutil.Process(proc.pid)
+        for path in ENDPOINTS:
+            before = cpu_seconds(server)
+            row = drive(base, token, path, args.connections, args.seconds, tmp)
+            used = cpu_seconds(server) - before
+            per_request = used * 1000 / max(1, int(row["Request Count"]))
+            print(
+                f"web: endpoint={path} workers={workers} connections={args.connections} "
+                f"rps={float(row['Requests/s']):.0f} p50={row['50%']}ms p99={row['99%']}ms "
+                f"errors={row['Failure Count']} requests={row['Request Count']} "
+                f"server_cpu={used:.1f}s ({per_request:.2f} ms/request) loadgen_cpu={row['loadgen_cpu']}s",
+                flush=True,
+            )
+            if int(row["Failure Count"]):
+                tail = (tmp / f"var{workers}.log").read_text().strip().splitlines()[-3:]
+                print("web: the server said, last:", *tail, sep="\n  ", flush=True)
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--workers", type=int, nargs="+", default=[1, 2])
+    parser.add_argument("--connections", type=int, default=200)
+    parser.add_argument("--seconds", type=int, default=10)
+    parser.add_argument("--positions", type=int, default=5)
+    parser.add_argument("--database-url", default=None, help="a PostgreSQL server URL (default: SQLite)")
+    parser.add_argument("--src", type=Path, default=ROOT / "src", help="the qari source to serve (compare)")
+    args = parser.parse_args()
+    load = os.getloadavg()[0]
+    print(f"web: cpus={os.cpu_count()} load_average={load:.1f} (the load generator shares the machine)")
+    for workers in args.workers:
+        with tempfile.TemporaryDirectory(prefix="qari-web-load-") as d:
+            tmp = Path(d)
+            if args.database_url:
+                with fresh_database(args.database_url, prefix="qari_bench") as url:
+                    run(args, workers, url, tmp)
+            else:
+                run(args, workers, f"sqlite+aiosqlite:///{tmp / 'qari.db'}", tmp)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
