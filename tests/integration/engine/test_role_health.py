@@ -47,7 +47,7 @@ def probe(port: int, path: str) -> tuple[int, str]:
         return 0, ""  # not listening yet
 
 
-async def until_ready(port: int, state: str, timeout: float = 40) -> dict[str, object]:
+async def until_ready(port: int, state: str, timeout: float = 120) -> dict[str, object]:
     async def ready() -> dict[str, object] | None:
         code, body = await asyncio.to_thread(probe, port, "/readyz")
         return json.loads(body) if code == 200 and json.loads(body)["state"] == state else None
@@ -93,7 +93,7 @@ async def test_roles_when_probed_then_ready_states_and_per_role_metrics_then_not
         async def recorded() -> list[asyncpg.Record]:
             return list(await conn.fetch("SELECT outcome FROM engine_units"))
 
-        (row,) = await _wait_for(recorded, 30, "the unit's record")
+        (row,) = await _wait_for(recorded, 90, "the unit's record")
         outcome = json.loads(row["outcome"]) if isinstance(row["outcome"], str) else row["outcome"]
         assert outcome["worker"].endswith(f":{worker.pid}") and outcome["seconds"] >= 0
 
@@ -116,14 +116,14 @@ async def test_roles_when_probed_then_ready_states_and_per_role_metrics_then_not
         async def waiting() -> bool:
             return any(not granted for _, granted in await _advisory_locks(conn))
 
-        await _wait_for(waiting, 30, "the second unit to start")
+        await _wait_for(waiting, 90, "the second unit to start")
         worker.send_signal(signal.SIGTERM)
 
         async def draining() -> bool:
             code, body = await asyncio.to_thread(probe, worker_port, "/readyz")
             return code == 503 and json.loads(body)["state"] == "draining"
 
-        await _wait_for(draining, 5, "/readyz to say draining")
+        await _wait_for(draining, 20, "/readyz to say draining")
         assert (await asyncio.to_thread(probe, worker_port, "/healthz"))[0] == 200
         await conn.execute("SELECT pg_advisory_unlock($1)", _unit_lock_key(1))
         assert await asyncio.to_thread(worker.wait, 15) == 0

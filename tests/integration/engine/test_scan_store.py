@@ -73,9 +73,11 @@ async def _run_on(pg_url: str, bodies: list[bytes]) -> tuple[list[Any], _Units]:
                 )
             assert await worker.run(ENTER, at, at, UserUnit(1, "sandbox"))
             async with sessions() as session:
-                outcomes.append(
-                    await session.scalar(select(EngineUnitRow.outcome).where(EngineUnitRow.cycle_at == at))
+                outcome = await session.scalar(
+                    select(EngineUnitRow.outcome).where(EngineUnitRow.cycle_at == at)
                 )
+                # What the unit did, apart from who ran it and for how long (the operator page's figures).
+                outcomes.append({k: v for k, v in outcome.items() if k not in ("worker", "seconds")})
     finally:
         await db.dispose()
     return outcomes, units
