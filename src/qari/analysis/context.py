@@ -14,7 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
-from qari.analysis.features import ATR_PERIOD, MEDIAN_VOLUME_CANDLES
+from qari.analysis.features import ATR_FLOOR, ATR_FLOOR_OF_PRICE, ATR_PERIOD, MEDIAN_VOLUME_CANDLES
 from qari.analysis.primitives import indicators, swings
 from qari.analysis.primitives.gaps import Fvg, bullish_fvgs
 from qari.analysis.primitives.liquidity import Sfp, find_sfps
@@ -76,7 +76,7 @@ class Frame:
     @cached_property
     def atr(self) -> float:
         value = float(self.atr_series[-1]) if self.n else 0.0
-        return value if value > 0.0 else max(abs(self.last) * 1e-4, 1e-12)
+        return value if value > 0.0 else max(abs(self.last) * ATR_FLOOR_OF_PRICE, ATR_FLOOR)
 
     @cached_property
     def volume_median(self) -> float:

@@ -27,13 +27,15 @@ from numpy.lib.stride_tricks import sliding_window_view
 
 from qari.analysis.bounds import TRUSTED, BoolArray, at_least
 from qari.analysis.primitives import gaps, indicators, swings
-from qari.analysis.primitives.liquidity import sfp_quality
+from qari.analysis.primitives.liquidity import MIN_CANDLE_RANGE, sfp_quality
 from qari.analysis.primitives.order_blocks import SEARCH_BACK
 from qari.analysis.primitives.structure import first_crosses
 from qari.core.market import CandleSeries, FloatArray, IntArray
 from qari.core.time import timeframe_ms
 
 __all__ = [
+    "ATR_FLOOR",
+    "ATR_FLOOR_OF_PRICE",
     "ATR_PERIOD",
     "MEDIAN_VOLUME_CANDLES",
     "STATE_BEAR",
@@ -51,6 +53,8 @@ __all__ = [
 
 ATR_PERIOD = 14  # `Frame.atr_series`: the SMA of this many true ranges
 MEDIAN_VOLUME_CANDLES = 100  # `Frame.volume_median`: the median of this many last volumes
+ATR_FLOOR_OF_PRICE = 1e-4  # `Frame.atr` when the last ranges are all zero: this share of the price ...
+ATR_FLOOR = 1e-12  # ... and never less than this
 STATE_NONE, STATE_RANGE, STATE_BULL, STATE_BEAR = range(4)  # a window's trend state (None: no frame)
 StateArray = npt.NDArray[np.int8]
 
@@ -370,7 +374,7 @@ class History:
         """Per n: the window's ATR (`Frame.atr`, with its fallback when the last ranges are all zero)."""
         raw = self._raw_atr
         last = np.concatenate(([0.0], self.close))
-        return np.where(raw > 0.0, raw, np.maximum(np.abs(last) * 1e-4, 1e-12))
+        return np.where(raw > 0.0, raw, np.maximum(np.abs(last) * ATR_FLOOR_OF_PRICE, ATR_FLOOR))
 
     @cached_property
     def atr_trusted(self) -> BoolArray:
@@ -431,7 +435,7 @@ class History:
             lo, hi, cl = self.low[candle], self.high[candle], self.close[candle]
             atr, trusted = self.atr[ends], self.atr_trusted[ends]
             depth_atr = (level[ends, ago] - lo) / atr
-            reaction = (cl - lo) / np.maximum(hi - lo, 1e-12)
+            reaction = (cl - lo) / np.maximum(hi - lo, MIN_CANDLE_RANGE)
             ratio = self.volume_ratio(self.volume[candle], ends)
             q = sfp_quality(depth_atr, reaction, ratio, lo=np.minimum, hi=np.maximum)
             quality[ends, ago] = np.where(trusted, q, 100.0)
