@@ -14,6 +14,7 @@ from functools import cached_property
 
 import numpy as np
 
+from qari.analysis.features import ATR_FLOOR, ATR_FLOOR_OF_PRICE, ATR_PERIOD, MEDIAN_VOLUME_CANDLES
 from qari.analysis.primitives import indicators, swings
 from qari.analysis.primitives.gaps import Fvg, bullish_fvgs
 from qari.analysis.primitives.liquidity import Sfp, find_sfps
@@ -28,6 +29,8 @@ PIVOT_K = {"15m": 3, "1h": 3, "4h": 2, "1d": 2}
 ENTRY_TIMEFRAMES = ("15m", "1h")
 ENTRY_MIN_CANDLES = 30  # fewer closed entry candles: no entry frame, every entry layer abstains
 HTF_MIN_CANDLES = 12
+ENTRY_SFP_CANDLES = 3  # SFPs count on the last this many entry candles ...
+H4_SFP_CANDLES = 1  # ... and on the last closed 4h candle
 
 
 def closed_window(series: CandleSeries, at_ms: int, window: int | None = None) -> CandleSeries:
@@ -68,16 +71,16 @@ class Frame:
 
     @cached_property
     def atr_series(self) -> np.ndarray:
-        return indicators.atr(self.high, self.low, self.close, 14)
+        return indicators.atr(self.high, self.low, self.close, ATR_PERIOD)
 
     @cached_property
     def atr(self) -> float:
         value = float(self.atr_series[-1]) if self.n else 0.0
-        return value if value > 0.0 else max(abs(self.last) * 1e-4, 1e-12)
+        return value if value > 0.0 else max(abs(self.last) * ATR_FLOOR_OF_PRICE, ATR_FLOOR)
 
     @cached_property
     def volume_median(self) -> float:
-        return indicators.median(self.volume[-100:]) if self.n else 0.0
+        return indicators.median(self.volume[-MEDIAN_VOLUME_CANDLES:]) if self.n else 0.0
 
     def sfps(self, lookback: int) -> list[Sfp]:
         """SFPs on the last `lookback` candles; kept with the frame, so a shared higher-timeframe frame
@@ -223,7 +226,7 @@ class AnalysisContext:
     def sfps(self) -> list[Sfp]:
         """SFPs on the last 3 entry-timeframe candles and on the last closed 4h candle."""
         out: list[Sfp] = []
-        for fr, lookback in ((self.entry, 3), (self.h4, 1)):
+        for fr, lookback in ((self.entry, ENTRY_SFP_CANDLES), (self.h4, H4_SFP_CANDLES)):
             if fr is not None:
                 out += fr.sfps(lookback)
         return out

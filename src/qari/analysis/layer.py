@@ -4,6 +4,10 @@ Layer — required attributes and method:
     code      stable int 1..11 (canonical order lives in `layers/__init__.py`)
     name      short human name ("Market structure")
     evaluate(ctx: AnalysisContext) -> LayerResult    pure: no I/O, no clock, closed candles only
+
+Beside the class, the layer's module defines `bound(...)`: the best `evaluate` can give at every step
+of a whole history at once (an `analysis.bounds.Bound`, mostly from the per-candle arrays of
+`analysis.features`), which `analysis.sweep` combines. A rule and its constants live in that one file.
 """
 
 from __future__ import annotations

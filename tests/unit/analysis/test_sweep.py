@@ -4,7 +4,10 @@ each layer's bound admits the vote the real layer gives; its vectorised confluen
 
 from __future__ import annotations
 
+import sys
+
 import numpy as np
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -13,6 +16,7 @@ from analysis.sweep_support import check_steps
 from qari.analysis import sweep
 from qari.analysis.confluence import CandidateBound
 from qari.analysis.layer import LayerResult, Vote
+from qari.analysis.layers import LAYERS, indicators, vwap
 from qari.analysis.primitives.liquidity import sfp_quality
 from qari.analysis.primitives.order_blocks import block_quality
 from qari.analysis.primitives.resample import resample
@@ -137,3 +141,26 @@ def test_quality_formulas_when_arrays_then_bit_for_bit_the_scalar_ones(
     for i, (x, y, z, g, al) in enumerate(values):
         assert sfp[i] == sfp_quality(x, y, z)
         assert block[i] == block_quality(x, z, g, al)
+
+
+def test_layer_bounds_when_listed_then_each_layer_module_owns_its_bound_beside_evaluate() -> None:
+    for layer in LAYERS:
+        module = sys.modules[type(layer).__module__]
+        assert callable(getattr(module, "bound", None)), f"{module.__name__} has no bound"
+
+
+def test_layer_bounds_when_a_layer_constant_changes_then_the_sweep_follows_it(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A rule is written once: the sweep reads the layer's own constants, not copies of them."""
+    alt = market(7, 900, spikes=0.08, trend=0.004, flat_volume=False)
+    template = MarketSnapshot("ALT/USDT", 0, _frames(alt))
+    times = np.asarray(int(alt.ts[0]) + STEP * np.arange(200, 900), dtype=np.int64)
+    _, before = sweep.layer_bounds(template, times)
+
+    monkeypatch.setattr(vwap, "AGREE_SCORE", 0.3)
+    monkeypatch.setattr(indicators, "FAST_EMA", 5)
+    _, after = sweep.layer_bounds(template, times)
+
+    assert np.allclose(after[vwap.CODE].score, 0.3 + sweep.SCORE_ROUNDING)
+    assert not np.array_equal(before[indicators.CODE].kind, after[indicators.CODE].kind)

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from qari.analysis.bounds import Bound, results_bound
 from qari.analysis.context import AnalysisContext
+from qari.analysis.features import closed_counts
 from qari.analysis.layer import LayerResult, Vote, abstain, result
 from qari.analysis.primitives.structure import BEARISH, BULLISH
+from qari.core.market import IntArray, MarketSnapshot
 
 CODE = 11
 NAME = "BTC dominance"
 TREND_DAYS = 7
 BREAK_FRESH_BARS = 6
+DAY_MS = 86_400_000
 
 
 def btc_bearish_break(ctx: AnalysisContext) -> bool:
@@ -75,3 +81,32 @@ class BtcDominance:
         if favourable is False and btc_state == BEARISH:
             return result(CODE, NAME, Vote.AGAINST, score, evidence, f"{text}, a headwind for this trade.")
         return result(CODE, NAME, Vote.NEUTRAL, score, evidence, f"{text}.")
+
+
+def bound(template: MarketSnapshot, times: IntArray) -> Bound:
+    """`evaluate` at each time: it reads BTC's 4h/1d candles and the dominance days only, so it runs
+    once per distinct set of them (shared by every altcoin of one market: `sweep.candidate_steps`'s
+    `btc`). A veto shows as a `Bound` of kind AGAINST with `veto` set."""
+    is_btc = template.symbol.split("/")[0] == "BTC"
+    source = template.series if is_btc else (template.context.btc or {})
+    columns = [
+        closed_counts(s, times) if (s := source.get(tf)) is not None else times  # resampled: no grouping
+        for tf in ("4h", "1d")
+    ]
+    dom, dom_ts = template.context.btc_dominance, template.context.btc_dominance_ts
+    if dom is not None and dom_ts is not None:
+        columns.append(np.searchsorted(dom_ts, times - DAY_MS, side="right"))
+    _, first, result_at_step = np.unique(
+        np.stack(columns, axis=1), axis=0, return_index=True, return_inverse=True
+    )
+    series = template.series if is_btc else {}
+    results = [
+        BtcDominance().evaluate(
+            AnalysisContext(MarketSnapshot(template.symbol, int(times[i]), series, context=template.context))
+        )
+        for i in first.tolist()
+    ]
+    at_step = result_at_step.reshape(-1)
+    out = results_bound(results, at_step)
+    out.veto = np.array([r.veto is not None for r in results], dtype=bool)[at_step]
+    return out

@@ -5,13 +5,20 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+import numpy as np
+
+from qari.analysis.bounds import ABSTAIN, AGAINST, AGREE, EPS, NEUTRAL, Bound
 from qari.analysis.context import AnalysisContext, Frame
+from qari.analysis.features import History, range_max
 from qari.analysis.layer import LayerResult, Vote, abstain, result
+from qari.core.market import IntArray
 
 CODE = 6
 NAME = "Fibonacci"
 GP_LOW = 0.618
 GP_HIGH = 0.65
+POCKET_SCORE = 1.0
+FAILED_LEG = 1.0  # a retracement beyond the whole leg: price under its start
 
 
 @dataclass(frozen=True, slots=True)
@@ -70,7 +77,7 @@ class Fibonacci:
                 CODE,
                 NAME,
                 Vote.AGREE,
-                1.0,
+                POCKET_SCORE,
                 evidence,
                 f"Price has retraced {r * 100:.1f} % of the last up-leg, inside the 61.8–65 % golden pocket.",
             )
@@ -84,7 +91,7 @@ class Fibonacci:
                 f"Price has retraced {r * 100:.1f} % of the last up-leg: in "
                 "the discount zone, outside the pocket.",
             )
-        if r > 1.0:
+        if r > FAILED_LEG:
             return result(
                 CODE,
                 NAME,
@@ -101,3 +108,27 @@ class Fibonacci:
             evidence,
             f"Price has retraced {r * 100:.1f} % of the last up-leg, away from the golden pocket.",
         )
+
+
+def bound(history: History, n: IntArray) -> Bound:
+    """`evaluate` at window ends n: the golden pocket of the window's last impulse leg (exact, within
+    rounding of the retracement)."""
+    p = history.pivots
+    has_high = (history.high_pos_last >= history.high_pos_first)[n]
+    size = n.shape[0]
+    kind = np.full(size, ABSTAIN, dtype=np.int8)
+    if p.high_idx.shape[0] == 0 or p.low_idx.shape[0] == 0:
+        return Bound(kind, np.ones(size))
+    top = p.high_idx[np.clip(history.high_pos_last[n], 0, p.high_idx.shape[0] - 1)]
+    low_pos = np.searchsorted(p.low_idx, top, side="left") - 1  # the last swing low before the top
+    leg = has_high & (low_pos >= history.low_pos_first[n]) & (low_pos >= 0)
+    rows = np.flatnonzero(leg)
+    leg_start = p.low_idx[np.maximum(low_pos[rows], 0)]
+    low = history.low[leg_start]
+    high = range_max(history.high, leg_start, n[rows])
+    valid = high > low
+    rows, low, high = rows[valid], low[valid], high[valid]
+    retracement = (high - history.close[n[rows] - 1]) / (high - low)
+    pocket = (retracement >= GP_LOW - EPS) & (retracement <= GP_HIGH + EPS)
+    kind[rows] = np.where(pocket, AGREE, np.where(retracement > FAILED_LEG + EPS, AGAINST, NEUTRAL))
+    return Bound(kind, np.full(size, POCKET_SCORE))

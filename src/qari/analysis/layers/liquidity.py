@@ -7,9 +7,11 @@ from typing import Any
 
 import numpy as np
 
+from qari.analysis.bounds import EPS, Bound, at_least, may_agree
 from qari.analysis.context import AnalysisContext, Frame
 from qari.analysis.layer import LayerResult, Vote, abstain, result
 from qari.analysis.primitives.liquidity import Sfp, round_levels, unswept
+from qari.core.market import FloatArray
 
 CODE = 2
 NAME = "Liquidity & SFP"
@@ -120,3 +122,10 @@ def _fmt(x: float | None) -> str:
 def sfp_score(quality: Any, clarity: Any) -> Any:
     """The agreeing score from the SFP's quality (0..100) and the zone's clarity (0..1); floats or arrays."""
     return 0.75 * quality / 100.0 + 0.25 * clarity
+
+
+def bound(best_quality: FloatArray) -> Bound:
+    """`evaluate` at best, given a bound on the best bullish SFP quality at each step (entry and 4h,
+    -1: none): it agrees only on one of quality, and a clear zone scores at most 1."""
+    maybe = at_least(best_quality, MIN_QUALITY)
+    return may_agree(maybe, sfp_score(np.minimum(best_quality, 100.0) * (1 + EPS), 1.0))

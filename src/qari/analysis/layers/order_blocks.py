@@ -5,10 +5,24 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from qari.analysis.bounds import EPS, BoolArray, Bound, at_least, may_agree
 from qari.analysis.context import AnalysisContext
+from qari.analysis.features import History
 from qari.analysis.layer import LayerResult, Vote, abstain, result
+from qari.analysis.primitives import gaps
 from qari.analysis.primitives.gaps import Fvg
-from qari.analysis.primitives.order_blocks import OrderBlock, realism
+from qari.analysis.primitives.order_blocks import (
+    MITIGATED_FACTOR,
+    REALISM_DECAY_ATR,
+    WIDE_ZONE_ATR,
+    WIDE_ZONE_FACTOR,
+    OrderBlock,
+    block_quality,
+    realism,
+)
+from qari.core.market import FloatArray, IntArray
 
 CODE = 3
 NAME = "Order blocks & FVG"
@@ -16,6 +30,8 @@ MIN_OB_QUALITY = 45.0
 MIN_REALISM = 0.5
 BREAKER_NEAR_ATR = 0.5
 GAP_SCORE = {"A": 0.85, "B": 0.6}  # an agreeing gap's score by grade
+GAP_BELOW_ATR = 0.25  # price counts as in a gap down to this many ATR under it ...
+GAP_ABOVE_ATR = 0.5  # ... and up to this many above it
 
 
 def best_block(ctx: AnalysisContext) -> tuple[OrderBlock, float] | None:
@@ -31,7 +47,11 @@ def best_block(ctx: AnalysisContext) -> tuple[OrderBlock, float] | None:
 
 def price_in_gap(ctx: AnalysisContext, g: Fvg) -> bool:
     fr = ctx.entry
-    return fr is not None and not g.filled and g.low - 0.25 * fr.atr <= fr.last <= g.high + 0.5 * fr.atr
+    return (
+        fr is not None
+        and not g.filled
+        and g.low - GAP_BELOW_ATR * fr.atr <= fr.last <= g.high + GAP_ABOVE_ATR * fr.atr
+    )
 
 
 def active_gap(ctx: AnalysisContext) -> Fvg | None:
@@ -129,3 +149,56 @@ class OrderBlocksFvg:
 def block_score(quality: Any, realism: Any) -> Any:
     """The agreeing score from the block's quality (0..100) and realism (0..1); floats or arrays."""
     return 0.6 * quality / 100.0 + 0.4 * realism
+
+
+def bound(history: History, n: IntArray, aligned: BoolArray, sfp: BoolArray) -> Bound:
+    """`evaluate` at best at window ends n, given the 4h alignment and whether an SFP exists (entry or
+    4h): the best block's or counting gap's score, where one may exist."""
+    plain, with_alignment = _best_block_scores(history)
+    impulsive, on_spike = _counting_gaps(history)
+    block = np.where(aligned, with_alignment[n], plain[n])  # the best block's score bound, or -1
+    grade_a = on_spike[n] & aligned
+    grade_b = (on_spike[n] | (impulsive[n] & aligned)) & sfp
+    gap = np.where(grade_a, GAP_SCORE["A"], np.where(grade_b, GAP_SCORE["B"], -1.0))
+    best = np.maximum(block, gap)
+    return may_agree(best >= 0.0, best)
+
+
+def _best_block_scores(history: History) -> tuple[FloatArray, FloatArray]:
+    """Per window end, without / with HTF alignment: a bound on the best score of a bullish order
+    block of the window that may have quality >= MIN_OB_QUALITY and realism >= MIN_REALISM (-1: none)."""
+    out = (np.full(history.size + 1, -1.0), np.full(history.size + 1, -1.0))
+    w = history.order_blocks
+    if w is None:
+        return out
+    trusted = w.atr_trusted
+    wide = np.where(w.width_atr > WIDE_ZONE_ATR * (1.0 + EPS), WIDE_ZONE_FACTOR, 1.0)
+    real = np.exp(-w.distance_atr / REALISM_DECAY_ATR) * wide * np.where(w.mitigated, MITIGATED_FACTOR, 1.0)
+    live = (w.price >= w.zone_low) & (at_least(real, MIN_REALISM) | ~trusted)
+    for htf_aligned, best in ((False, out[0]), (True, out[1])):
+        q = block_quality(
+            w.displacement_atr, w.volume_ratio, w.has_gap, htf_aligned, lo=np.minimum, hi=np.maximum
+        )
+        ok = live & (at_least(q, MIN_OB_QUALITY) | ~trusted)
+        score = np.where(trusted, block_score(q, np.minimum(real, 1.0)) * (1 + EPS), 1.0)
+        np.maximum.at(best, w.window_end[ok], score[ok])
+    return out
+
+
+def _counting_gaps(history: History) -> tuple[BoolArray, BoolArray]:
+    """Per window end: whether the window has a recent unfilled bullish FVG that price is in or just
+    above and whose middle candle may be impulsive; and, of those, one on a volume spike."""
+    out = (np.zeros(history.size + 1, dtype=bool), np.zeros(history.size + 1, dtype=bool))
+    g = history.gaps
+    if g is None:
+        return out
+    price, atr = g.price, g.atr
+    in_reach = (price * (1.0 + EPS) >= g.gap_low - GAP_BELOW_ATR * atr * (1.0 + EPS)) & (
+        price * (1.0 - EPS) <= g.gap_high + GAP_ABOVE_ATR * atr * (1.0 + EPS)
+    )
+    counts = g.may_be_impulsive & (in_reach | ~g.atr_trusted)
+    med = g.median_volume
+    spike = (med > 0) & at_least(g.middle_volume, gaps.VOLUME_SPIKE * med)
+    out[0][g.window_end[counts]] = True
+    out[1][g.window_end[counts & spike]] = True
+    return out

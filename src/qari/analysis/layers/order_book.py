@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import numpy as np
+
+from qari.analysis.bounds import Bound, results_bound
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import LayerResult, Vote, abstain, result
+from qari.core.market import MarketSnapshot
 
 CODE = 8
 NAME = "Order book"
@@ -73,3 +77,11 @@ class OrderBookDepth:
             evidence,
             f"The book is balanced ({imbalance * 100:.0f} % bid depth, spread {spread_bps:.1f} bps).",
         )
+
+
+def bound(template: MarketSnapshot, size: int) -> Bound:
+    """`evaluate` at every step: it reads the template's book only, the same at each step here."""
+    ctx = AnalysisContext(
+        MarketSnapshot(template.symbol, 0, {}, book=template.book, context=template.context)
+    )
+    return results_bound([OrderBookDepth().evaluate(ctx)], np.zeros(size, dtype=np.int64))

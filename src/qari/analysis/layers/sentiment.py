@@ -5,9 +5,13 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from qari.analysis.bounds import OPEN, Bound, results_bound
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import LayerResult, Vote, abstain, result
 from qari.analysis.primitives.structure import BEARISH
+from qari.core.market import MarketSnapshot
 
 CODE = 5
 NAME = "Sentiment"
@@ -63,3 +67,14 @@ class Sentiment:
         if points >= 0.5:
             return result(CODE, NAME, Vote.AGREE, points, evidence, text)
         return result(CODE, NAME, Vote.NEUTRAL, points, evidence, text)
+
+
+def bound(template: MarketSnapshot, size: int) -> Bound:
+    """`evaluate` at every step: without data it abstains at each (the context is the same at every
+    step here); with data it also reads the entry structure, so it is left OPEN."""
+    if template.context.fear_greed is not None or template.context.funding_rate is not None:
+        return Bound.fill(OPEN, size)
+    ctx = AnalysisContext(
+        MarketSnapshot(template.symbol, 0, {}, book=template.book, context=template.context)
+    )
+    return results_bound([Sentiment().evaluate(ctx)], np.zeros(size, dtype=np.int64))

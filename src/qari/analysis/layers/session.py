@@ -7,12 +7,18 @@ low score — session timing alone is no reason to buy.
 
 from __future__ import annotations
 
+import numpy as np
+
+from qari.analysis.bounds import Bound, results_bound
 from qari.analysis.context import AnalysisContext
 from qari.analysis.layer import LayerResult, Vote, result
+from qari.core.market import IntArray, MarketSnapshot
 
 CODE = 10
 NAME = "Session context"
 HOUR_MS = 3_600_000
+WEEK_HOURS = 168
+THURSDAY_HOURS = 72  # 1970-01-01, hour 0 of the epoch, was a Thursday: 3 days after a Monday
 SESSIONS = (("asia", 0, 8), ("london", 7, 16), ("new_york", 13, 22))
 OPENS = {"asia": 0, "london": 7, "new_york": 13}
 
@@ -57,3 +63,15 @@ class SessionContext:
             plural = "s are" if len(active) > 1 else " is"
             return result(CODE, NAME, Vote.NEUTRAL, 0.7, evidence, f"The {names} session{plural} active.")
         return result(CODE, NAME, Vote.NEUTRAL, 0.5, evidence, f"Only the {names} session is active.")
+
+
+def bound(symbol: str, times: IntArray) -> Bound:
+    """`evaluate` at each time: it reads the hour and the weekday only, so it runs once per hour of
+    the week."""
+    hour_of_week = ((times // HOUR_MS) + THURSDAY_HOURS) % WEEK_HOURS
+    _, first, result_at_step = np.unique(hour_of_week, return_index=True, return_inverse=True)
+    results = [
+        SessionContext().evaluate(AnalysisContext(MarketSnapshot(symbol, int(times[i]), {})))
+        for i in first.tolist()
+    ]
+    return results_bound(results, result_at_step.reshape(-1))

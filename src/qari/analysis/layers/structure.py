@@ -5,11 +5,15 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
+from qari.analysis.bounds import AGAINST, AGREE, NEUTRAL, SCORE_ROUNDING, Bound
 from qari.analysis.context import AnalysisContext, Frame
+from qari.analysis.features import STATE_BEAR, STATE_BULL, History, StateArray
 from qari.analysis.layer import LayerResult, Vote, abstain, result
 from qari.analysis.primitives.structure import BEARISH, BULLISH, analyse_structure, equal_levels
 from qari.analysis.primitives.swings import DEFAULT_K, find_pivots
-from qari.core.market import CandleSeries
+from qari.core.market import CandleSeries, IntArray
 
 CODE = 1
 NAME = "Market structure"
@@ -146,3 +150,20 @@ def _fresh_bos(fr: Frame) -> bool:
 def structure_score(entry_bull: Any, h4_bull: Any, d1_bull: Any, fresh_break: Any) -> Any:
     """Bools or NumPy bool arrays (`analysis.sweep`) alike."""
     return 0.4 * entry_bull + 0.25 * h4_bull + 0.2 * d1_bull + 0.15 * fresh_break
+
+
+def bound(history: History, n: IntArray, h4_state: StateArray, d1_state: StateArray) -> Bound:
+    """`evaluate` at window ends n, given the 4h and 1d states there (`features.STATE_*`): exact, the
+    veto aside (`analysis.sweep` reads it off the states)."""
+    s = history.structure
+    state = s.state[n]
+    fresh_break = s.last_break_bullish[n] & (s.last_break_bar[n] >= n - FRESH_BARS)
+    fresh_choch = fresh_break & s.last_break_choch[n]
+    entry_bull = (state == STATE_BULL) | fresh_choch
+    score = structure_score(
+        entry_bull, h4_state == STATE_BULL, d1_state == STATE_BULL, fresh_choch | fresh_break
+    )
+    agree = entry_bull & (h4_state != STATE_BEAR)
+    against = ~agree & (state == STATE_BEAR) & (h4_state == STATE_BEAR)
+    kind = np.where(agree, AGREE, np.where(against, AGAINST, NEUTRAL)).astype(np.int8)
+    return Bound(kind, score + SCORE_ROUNDING)

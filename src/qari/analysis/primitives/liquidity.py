@@ -11,6 +11,8 @@ import numpy as np
 
 from qari.core.market import FloatArray, IntArray
 
+MIN_CANDLE_RANGE = 1e-12  # a candle's high - low, at least (a reaction is measured against it)
+
 
 @dataclass(frozen=True, slots=True)
 class Sfp:
@@ -104,7 +106,7 @@ def _score(
     atr: float,
     volume_median: float,
 ) -> Sfp:
-    rng = max(float(high[j] - low[j]), 1e-12)
+    rng = max(float(high[j] - low[j]), MIN_CANDLE_RANGE)
     if highs:
         depth = float(high[j]) - level
         reaction = (float(high[j]) - float(close[j])) / rng

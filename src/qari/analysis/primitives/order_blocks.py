@@ -17,6 +17,10 @@ import numpy as np
 from qari.core.market import FloatArray
 
 SEARCH_BACK = 20
+REALISM_DECAY_ATR = 3.0  # realism falls by e for every this many ATR price is above the zone
+WIDE_ZONE_ATR = 3.0  # a zone taller than this many ATR is less realistic ...
+WIDE_ZONE_FACTOR = 0.7  # ... by this factor
+MITIGATED_FACTOR = 0.85  # a zone price already traded back into
 
 
 @dataclass(frozen=True, slots=True)
@@ -98,5 +102,7 @@ def realism(block: OrderBlock, price: float, atr: float) -> float:
         return 0.0
     distance = max(price - block.high, 0.0) / atr
     width = (block.high - block.low) / atr
-    value = float(np.exp(-distance / 3.0)) * (0.7 if width > 3.0 else 1.0)
-    return value * (0.85 if block.state == "mitigated" else 1.0)
+    value = float(np.exp(-distance / REALISM_DECAY_ATR)) * (
+        WIDE_ZONE_FACTOR if width > WIDE_ZONE_ATR else 1.0
+    )
+    return value * (MITIGATED_FACTOR if block.state == "mitigated" else 1.0)
