@@ -330,23 +330,37 @@ def private_redis(tmp_path: Path) -> Iterator[PrivateRedis]:
     redis.stop()
 
 
-async def test_units_when_the_broker_is_down_mid_cycle_then_the_cycle_resumes_exactly_once(
-    tmp_path: Path, pg_url: str, private_redis: PrivateRedis
-) -> None:
+async def _broker_outage(tmp_path: Path, pg_url: str, redis: PrivateRedis, seconds: float) -> None:
+    """The broker is stopped for `seconds` mid-cycle; the scheduler's sends and the workers' consumers
+    ride it out, and every unit of both cycles runs exactly once."""
+
     async def outage() -> None:
         await asyncio.sleep(0.5)
-        private_redis.stop()
-        await asyncio.sleep(5)
-        private_redis.start()
+        redis.stop()
+        await asyncio.sleep(seconds)
+        redis.start()
 
     users = 40
     with SandboxProcess.start(
         data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
     ) as sandbox:
         result = await _cycles(
-            sandbox, tmp_path, pg_url, users, workers=2, cycles=2, broker=private_redis.url, during=outage
+            sandbox, tmp_path, pg_url, users, workers=2, cycles=2, broker=redis.url, during=outage
         )
     _assert_exactly_once(result, users, 2)
+
+
+async def test_units_when_the_broker_is_down_mid_cycle_then_the_cycle_resumes_exactly_once(
+    tmp_path: Path, pg_url: str, private_redis: PrivateRedis
+) -> None:
+    await _broker_outage(tmp_path, pg_url, private_redis, seconds=5)
+
+
+@pytest.mark.soak
+async def test_units_when_the_broker_is_down_60_s_mid_cycle_then_the_cycle_resumes_exactly_once(
+    tmp_path: Path, pg_url: str, private_redis: PrivateRedis
+) -> None:
+    await _broker_outage(tmp_path, pg_url, private_redis, seconds=60)
 
 
 def _same(stored: Any, read: Any, where: str = "scan") -> None:
