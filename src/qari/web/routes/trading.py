@@ -10,7 +10,7 @@ from fastapi import APIRouter, Path, Query
 from qari.core.time import as_utc
 from qari.services import accounts, position_control, reports
 from qari.web.deps import MAX_ROW_ID, CurrentUser, MarketClockDep, SessionDep
-from qari.web.schemas.trading import CloseRequested, ProfitSummary, TradeList
+from qari.web.schemas.trading import CloseRequested, PositionList, ProfitSummary, TradeList
 
 router = APIRouter(tags=["trading"])
 
@@ -21,7 +21,7 @@ Symbol = Annotated[
 ]
 
 
-@router.get("/positions")
+@router.get("/positions", response_model=PositionList)
 async def list_positions(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Open positions (pending Leg 1 included) with entry, stop, targets, quantities and 1R."""
     return {"positions": await reports.open_positions(session, user.id)}

@@ -1,19 +1,10 @@
-"""Wire schemas for the latest scan (`GET /api/v1/scans/latest`): what the Scanner page reads.
-
-Times keep the form the route wrote before it declared a model (`datetime.isoformat()`, so a UTC time
-ends in `+00:00`), so clients see the same bytes.
-"""
+"""Wire schemas for the latest scan (`GET /api/v1/scans/latest`): what the Scanner page reads."""
 
 from __future__ import annotations
 
-import datetime as dt
-from typing import Annotated
+from pydantic import BaseModel, Field
 
-from pydantic import BaseModel, Field, PlainSerializer
-
-IsoDatetime = Annotated[
-    dt.datetime, PlainSerializer(lambda v: v.isoformat(), return_type=str, when_used="json")
-]
+from qari.web.schemas.times import IsoDatetime
 
 
 class ScanCandidate(BaseModel):

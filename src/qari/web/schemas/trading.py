@@ -6,6 +6,8 @@ import datetime as dt
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from qari.web.schemas.times import IsoDatetime
+
 
 class TradePublic(BaseModel):
     """One trade of the journal. The nested records (layer results, gate evaluation, orders, fills,
@@ -38,6 +40,41 @@ class TradePublic(BaseModel):
 
 class TradeList(BaseModel):
     trades: list[TradePublic]
+
+
+class PositionPublic(BaseModel):
+    """One open position (pending Leg 1 included); money and quantities as decimal strings."""
+
+    id: int
+    symbol: str = Field(examples=["SOL/USDT"])
+    exchange: str
+    state: str = Field(description="pending, open, pt1_taken, pt2_taken, …")
+    leg2_state: str
+    entry_price: str | None = Field(description="Leg 1 limit price")
+    blended_entry: str | None = Field(description="average price paid for everything bought")
+    stop_price: str | None
+    stop_mode: str
+    stop_protection: str = Field(description="how the stop is guarded, in words")
+    pt1: str | None
+    pt2: str | None
+    qty: str | None = Field(description="held quantity")
+    bought_qty: str | None
+    sold_qty: str | None
+    one_r_usdt: str | None = Field(description="the planned loss at the stop, in USDT")
+    fees_usdt: str | None
+    pnl_usdt: str | None
+    pnl_r: str | None
+    exit_reason: str | None
+    explanation: str
+    exit_price: str | None = Field(description="average price of everything sold so far")
+    close_requested_at: IsoDatetime | None = Field(description="set while a 'close now' is being carried out")
+    opened_at: IsoDatetime
+    closed_at: IsoDatetime | None
+    duration_seconds: int | None
+
+
+class PositionList(BaseModel):
+    positions: list[PositionPublic]
 
 
 class ProfitBucket(BaseModel):
