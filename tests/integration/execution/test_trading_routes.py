@@ -14,7 +14,7 @@ from qari.config import Settings
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason, PositionState
 from qari.trading.records import GateRecord
-from qari.web.schemas.trading import PositionPublic
+from qari.web.schemas.trading import GateEvaluationList, PositionPublic
 
 from .test_store import a_position
 
@@ -86,6 +86,9 @@ async def test_trading_routes_when_user_has_trades_then_journal_and_tracker_retu
 
     blocked = (await client.get("/api/v1/gate-evaluations", headers=headers, params={"code": "G09"})).json()
     assert [e["symbol"] for e in blocked["evaluations"]] == ["ADA/USDT"]
+    assert GateEvaluationList.model_validate(blocked).model_dump(mode="json") == blocked
+    gates = api["paths"]["/api/v1/gate-evaluations"]["get"]["responses"]["200"]["content"]
+    assert gates["application/json"]["schema"] == {"$ref": "#/components/schemas/GateEvaluationList"}
 
     tracker = (await client.get("/api/v1/r-tracker", headers=headers)).json()
     assert tracker["today"]["realised_r"] == "-1"

@@ -10,7 +10,13 @@ from fastapi import APIRouter, Path, Query
 from qari.core.time import as_utc
 from qari.services import accounts, position_control, reports
 from qari.web.deps import MAX_ROW_ID, CurrentUser, MarketClockDep, SessionDep
-from qari.web.schemas.trading import CloseRequested, PositionList, ProfitSummary, TradeList
+from qari.web.schemas.trading import (
+    CloseRequested,
+    GateEvaluationList,
+    PositionList,
+    ProfitSummary,
+    TradeList,
+)
 
 router = APIRouter(tags=["trading"])
 
@@ -84,7 +90,7 @@ async def profit_summary(
     return ProfitSummary.model_validate(summary)
 
 
-@router.get("/gate-evaluations")
+@router.get("/gate-evaluations", response_model=GateEvaluationList)
 async def list_gate_evaluations(
     user: CurrentUser,
     session: SessionDep,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
@@ -75,6 +76,24 @@ class PositionPublic(BaseModel):
 
 class PositionList(BaseModel):
     positions: list[PositionPublic]
+
+
+class GateEvaluationPublic(BaseModel):
+    """One risk gate evaluation, passed or blocked, with its 16 check results."""
+
+    id: int
+    symbol: str = Field(examples=["SOL/USDT"])
+    exchange: str
+    passed: bool
+    blocking_code: str | None = Field(description="the first failing check (G01..G16)")
+    reason: str = Field(description="the headline reason, in words")
+    results: list[dict[str, Any]] = Field(description="every check's result")
+    candidate: dict[str, Any] = Field(description="the candidate the gate saw")
+    at: IsoDatetime
+
+
+class GateEvaluationList(BaseModel):
+    evaluations: list[GateEvaluationPublic] = Field(description="newest first")
 
 
 class ProfitBucket(BaseModel):
