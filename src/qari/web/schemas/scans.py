@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
-from pydantic import BaseModel, Field
+import datetime as dt
 
-from qari.web.schemas.times import IsoDatetime
+from pydantic import BaseModel, Field
 
 
 class ScanCandidate(BaseModel):
@@ -42,8 +42,8 @@ class LatestScan(BaseModel):
     cycle_id: int
     exchange: str
     mode: str
-    at: IsoDatetime
-    finished_at: IsoDatetime
+    at: dt.datetime
+    finished_at: dt.datetime
     duration_ms: int
     health: str = Field(description="up, degraded or maintenance as the cycle ended")
     entries_allowed: bool

@@ -7,8 +7,6 @@ from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from qari.web.schemas.times import IsoDatetime
-
 
 class TradePublic(BaseModel):
     """One trade of the journal. The nested records (layer results, gate evaluation, orders, fills,
@@ -68,9 +66,9 @@ class PositionPublic(BaseModel):
     exit_reason: str | None
     explanation: str
     exit_price: str | None = Field(description="average price of everything sold so far")
-    close_requested_at: IsoDatetime | None = Field(description="set while a 'close now' is being carried out")
-    opened_at: IsoDatetime
-    closed_at: IsoDatetime | None
+    close_requested_at: dt.datetime | None = Field(description="set while a 'close now' is being carried out")
+    opened_at: dt.datetime
+    closed_at: dt.datetime | None
     duration_seconds: int | None
 
 
@@ -89,7 +87,7 @@ class GateEvaluationPublic(BaseModel):
     reason: str = Field(description="the headline reason, in words")
     results: list[dict[str, Any]] = Field(description="every check's result")
     candidate: dict[str, Any] = Field(description="the candidate the gate saw")
-    at: IsoDatetime
+    at: dt.datetime
 
 
 class GateEvaluationList(BaseModel):
