@@ -14,7 +14,7 @@ from qari.config import Settings
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason, PositionState
 from qari.trading.records import GateRecord
-from qari.web.schemas.trading import GateEvaluationList, PositionPublic
+from qari.web.schemas.trading import GateEvaluationList, PositionPublic, RTracker
 
 from .test_store import a_position
 
@@ -90,6 +90,9 @@ async def test_trading_routes_when_user_has_trades_then_journal_and_tracker_retu
     assert gates["application/json"]["schema"] == {"$ref": "#/components/schemas/GateEvaluationList"}
 
     tracker = (await client.get("/api/v1/r-tracker", headers=headers)).json()
+    assert RTracker.model_validate(tracker).model_dump(mode="json") == tracker
+    tracked = api["paths"]["/api/v1/r-tracker"]["get"]["responses"]["200"]["content"]
+    assert tracked["application/json"]["schema"] == {"$ref": "#/components/schemas/RTracker"}
     assert tracker["today"]["realised_r"] == "-1"
     assert tracker["today"]["limit_r"] == "-2"
     assert tracker["week"]["limit_r"] == "-5"

@@ -15,6 +15,7 @@ from qari.web.schemas.trading import (
     GateEvaluationList,
     PositionList,
     ProfitSummary,
+    RTracker,
     TradeList,
 )
 
@@ -107,7 +108,7 @@ async def list_gate_evaluations(
     return {"evaluations": rows}
 
 
-@router.get("/r-tracker")
+@router.get("/r-tracker", response_model=RTracker)
 async def r_tracker(user: CurrentUser, session: SessionDep, clock: MarketClockDep) -> dict[str, Any]:
     """Today's and this week's realised R against the daily / weekly limits."""
     platform = await accounts.platform_state(session)

@@ -94,6 +94,24 @@ class GateEvaluationList(BaseModel):
     evaluations: list[GateEvaluationPublic] = Field(description="newest first")
 
 
+class RWindow(BaseModel):
+    realised_r: str = Field(description="realised R in the window (decimal string)")
+    limit_r: str = Field(description="the loss limit, negative (decimal string)")
+    start: dt.datetime
+    end: dt.datetime
+
+
+class RTracker(BaseModel):
+    """Today's (UTC) and this ISO week's realised R against the limits, and whether entries halt."""
+
+    today: RWindow
+    week: RWindow
+    halted: bool
+    reason: str
+    halted_until: dt.datetime | None
+    trades_this_week: int
+
+
 class ProfitBucket(BaseModel):
     trades: int
     wins: int = Field(description="trades closed with a profit")
