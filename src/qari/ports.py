@@ -24,8 +24,9 @@ from collections import Counter
 from collections.abc import Awaitable, Callable, Iterable, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
+from qari.analysis.verdict import Verdict
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.instrument import InstrumentRules
 from qari.core.market import MarketSnapshot, OrderBook, Ticker
@@ -222,28 +223,6 @@ class LiveEventFeed(Protocol):
 # --- The scan cycle's data: what the engine hands its recorders and task workers. ---
 
 
-class VerdictLike(Protocol):
-    """The part of the analysis `Verdict` the engine reads (symbol, score, layers, candidate)."""
-
-    @property
-    def symbol(self) -> str: ...
-
-    @property
-    def score(self) -> float: ...
-
-    @property
-    def agreeing(self) -> int: ...
-
-    @property
-    def vetoes(self) -> tuple[str, ...]: ...
-
-    @property
-    def candidate(self) -> Any: ...
-
-    @property
-    def layers(self) -> tuple[Any, ...]: ...
-
-
 @dataclass(frozen=True, slots=True)
 class Timeouts:
     """How long a cycle waits for each stage (seconds) and how many users it runs at once."""
@@ -289,7 +268,7 @@ class ExchangeScan:
 
     exchange_id: str
     at: dt.datetime
-    verdicts: dict[str, VerdictLike] = field(default_factory=dict)
+    verdicts: dict[str, Verdict] = field(default_factory=dict)
     snapshots: Mapping[str, MarketSnapshot] = field(default_factory=dict)
     entries_allowed: bool = True
     error: str | None = None
@@ -297,7 +276,7 @@ class ExchangeScan:
     # a recorder stores it without asking a live tracker.
     health: str = "up"
 
-    def candidates(self) -> list[VerdictLike]:
+    def candidates(self) -> list[Verdict]:
         """Verdicts with a trade candidate, best score first (ties by symbol, deterministic)."""
         found = [v for v in self.verdicts.values() if v.candidate is not None]
         return sorted(found, key=lambda v: (-v.score, v.symbol))

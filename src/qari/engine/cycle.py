@@ -21,6 +21,7 @@ import time
 from collections.abc import Awaitable, Callable, Mapping, Sequence
 from typing import Protocol
 
+from qari.analysis.verdict import Verdict
 from qari.core.errors import InvalidCredentialsError, PermissionDeniedError, QariError
 from qari.core.market import MarketSnapshot
 from qari.core.time import Clock
@@ -36,13 +37,12 @@ from qari.ports import (
     UnitResult,
     UserOutcome,
     UserUnit,
-    VerdictLike,
 )
 
 log = logging.getLogger("qari.engine.cycle")
 
 
-Analyse = Callable[[MarketSnapshot], VerdictLike]
+Analyse = Callable[[MarketSnapshot], Verdict]
 
 
 class MarketFeed(Protocol):

@@ -254,7 +254,7 @@ class UserExecution:
                     leg1_expires_at=now + self.config.leg1_ttl,
                     leg2_expires_at=now + self.config.leg2_ttl,
                     opened_at=now,
-                    explanation=str(getattr(candidate, "explanation", "")),
+                    explanation=candidate.explanation,
                     layer_results=[dict(r) for r in layer_results],
                     gate_evaluation_id=gate_id,
                 )
@@ -917,6 +917,6 @@ def _candidate_dict(candidate: TradeCandidate, entry: Decimal) -> dict[str, Any]
         "stop": str(candidate.stop),
         "pt1": str(candidate.pt1),
         "pt2": str(candidate.pt2),
-        "score": float(getattr(candidate, "score", 0.0)),
-        "explanation": str(getattr(candidate, "explanation", "")),
+        "score": float(candidate.score),
+        "explanation": candidate.explanation,
     }

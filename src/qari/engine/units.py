@@ -21,6 +21,7 @@ from typing import Protocol
 
 import numpy as np
 
+from qari.analysis.verdict import Verdict
 from qari.analysis.weights import WeightSet
 from qari.core.instrument import InstrumentRules
 from qari.core.market import OrderBook, Ticker
@@ -42,7 +43,6 @@ from qari.ports import (
     TradingStore,
     UserOutcome,
     UserUnit,
-    VerdictLike,
 )
 from qari.risk.profile import TradingProfile
 
@@ -72,11 +72,8 @@ def daily_closes(scan: ExchangeScan) -> dict[str, tuple[float, ...]]:
     return out
 
 
-def layer_dicts(verdict: VerdictLike) -> list[dict[str, object]]:
-    return [
-        dict(r.to_dict()) if hasattr(r, "to_dict") else {"layer": getattr(r, "layer", None)}
-        for r in verdict.layers
-    ]
+def layer_dicts(verdict: Verdict) -> list[dict[str, object]]:
+    return [r.to_dict() for r in verdict.layers]
 
 
 TICKER_MAX_AGE = 2.0  # seconds a ticker read for one user's gate serves the other users of the cycle
@@ -256,17 +253,20 @@ class ExecutionUnits:
             journal: JournalFacts | None = None  # read once, and again only where the unit changed it
             own = await self.personal(profile) if self.personal and profile.plan == PERSONAL_PLAN else None
             for verdict in candidates:
+                candidate = verdict.candidate
+                if candidate is None:  # `scan.candidates()` holds only verdicts with one
+                    continue
                 started = time.perf_counter()
-                scoring = None if own is None else personal_scoring(own, verdict.layers)  # type: ignore[arg-type]
-                if scoring is not None and scoring["score"] < own.threshold:  # type: ignore[union-attr]
-                    reason = f"your personal model scores it {scoring['score']:.2f}, below {own.threshold}"  # type: ignore[union-attr]
+                scoring = None if own is None else personal_scoring(own, verdict.layers)
+                if own is not None and scoring is not None and scoring["score"] < own.threshold:
+                    reason = f"your personal model scores it {scoring['score']:.2f}, below {own.threshold}"
                     outcomes.append(GateOutcome(verdict.symbol, False, "personal", reason))
                     continue
                 if journal is None:
                     journal = await read_journal_facts(self.store, profile, symbols, self.clock.now())
                 outcome = await execution.enter(
                     profile,
-                    verdict.candidate,
+                    candidate,
                     layer_results=layer_dicts(verdict),
                     markets=markets,
                     daily_closes=closes,

@@ -149,3 +149,37 @@ async def test_latest_scan_when_scores_tie_then_by_symbol_and_decision_ids_shown
     assert [r["symbol"] for r in body["results"]] == ["ADA/USDT", "ZEC/USDT", "BTC/USDT"]
     assert body["results"][0]["decision_id"] == str(decision.id)
     assert body["results"][1]["decision_id"] is None
+
+
+async def test_latest_scan_when_openapi_read_then_typed_shape_and_same_json(running: App) -> None:
+    """The route declares its response model: `/openapi.json` names it (the dashboard's shapes come from
+    there), the body validates against it with nothing dropped, and times keep the form the untyped route
+    sent (FastAPI serialised its `dict[str, Any]` through pydantic too: UTC as `Z`)."""
+    from qari.web.schemas.scans import LatestScan
+
+    auth = await register_and_login(running.client)
+    at = dt.datetime(2026, 11, 22, 9, 0, tzinfo=dt.UTC)
+    levels = {"entry_low": "99", "entry_high": "101", "stop": "85", "pt1": "120", "pt2": "140"}
+    async with running.app.state.sessions() as session:
+        cycle = EngineCycleRow(exchange_id="sandbox", mode="sandbox", at=at, finished_at=at, duration_ms=5,
+                               symbols=1, candidates=1)  # fmt: skip
+        session.add(cycle)
+        await session.flush()
+        session.add(
+            EngineScanResultRow(cycle_id=cycle.id, symbol="SOL/USDT", score=0.7, agreeing=4,
+                                layers_agreed=[1, 2, 3, 6], vetoes=[],
+                                candidate={**levels, "explanation": "structure and FVG agree"})
+        )  # fmt: skip
+        await session.commit()
+
+    body = (await running.client.get("/api/v1/scans/latest?exchange=sandbox", headers=auth)).json()
+    api = (await running.client.get("/openapi.json")).json()
+
+    assert LatestScan.model_validate(body).model_dump(mode="json") == body
+    assert body["at"] == "2026-11-22T09:00:00Z"
+    assert body["results"][0]["candidate"] == {**levels, "explanation": "structure and FVG agree"}
+    answer = api["paths"]["/api/v1/scans/latest"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert {"$ref": "#/components/schemas/LatestScan"} in answer["schema"]["anyOf"]
+    assert {"results", "why_nothing_entered", "candidates"} <= set(
+        api["components"]["schemas"]["LatestScan"]["properties"]
+    )

@@ -2,49 +2,46 @@ from __future__ import annotations
 
 import asyncio
 import datetime as dt
-from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
 
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.cycles import SqlCycleRecorder, latest_scan
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
+from qari.analysis.layer import LayerResult, Vote
+from qari.analysis.verdict import Candidate, Verdict
 from qari.core.clocks import ManualClock
 from qari.ports import CycleReport, ExchangeScan, GateOutcome, UnitResult, UserOutcome, UserUnit
 
 T0 = dt.datetime(2024, 3, 1, 12, 0, tzinfo=dt.UTC)
 
 
-@dataclass
-class _Layer:
-    layer: int
-    vote: str
+_CANDIDATE = Candidate(
+    "BTC/USDT",
+    Decimal("99"),
+    Decimal("101"),
+    Decimal("85"),
+    Decimal("120"),
+    Decimal("140"),
+    "",
+    layers_agreed=(1, 2),
+    score=0.8,
+)
 
 
-@dataclass
-class _Candidate:
-    entry_low: Decimal = Decimal("99")
-    entry_high: Decimal = Decimal("101")
-    stop: Decimal = Decimal("85")
-    pt1: Decimal = Decimal("120")
-    pt2: Decimal = Decimal("140")
+AGREE = Vote.AGREE
 
 
-@dataclass
-class _Verdict:
-    symbol: str
-    score: float
-    agreeing: int
-    vetoes: tuple[str, ...]
-    candidate: Any
-    layers: tuple[Any, ...]
+def _layer(code: int, vote: Vote) -> LayerResult:
+    return LayerResult(code, f"L{code}", vote, 1.0)
 
 
 def _report(at: dt.datetime) -> CycleReport:
     scan = ExchangeScan("bybit", at)
     scan.verdicts = {
-        "BTC/USDT": _Verdict("BTC/USDT", 0.8, 3, (), _Candidate(), (_Layer(1, "agree"), _Layer(2, "agree"))),
-        "ETH/USDT": _Verdict("ETH/USDT", 0.2, 1, ("htf_bearish",), None, (_Layer(1, "against"),)),
+        "BTC/USDT": Verdict(
+            "BTC/USDT", 0, (_layer(1, Vote.AGREE), _layer(2, Vote.AGREE)), 0.8, 3, (), _CANDIDATE
+        ),
+        "ETH/USDT": Verdict("ETH/USDT", 0, (_layer(1, Vote.AGAINST),), 0.2, 1, ("htf_bearish",), None),
     }
     outcome = UserOutcome(gate=(GateOutcome("BTC/USDT", False, "G07", "free 3 USDT < needed 50 USDT"),))
     return CycleReport(at=at, mode="sandbox", scans=[scan], units=[UnitResult(UserUnit(7, "bybit"), outcome)])

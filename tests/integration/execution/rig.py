@@ -24,6 +24,8 @@ from qari.adapters.simulator.clock import SteppedClock
 from qari.adapters.simulator.exchange import SimulatedExchange
 from qari.adapters.simulator.harness import SandboxServer
 from qari.adapters.simulator.venue import SandboxVenue
+from qari.analysis.layer import LayerResult
+from qari.analysis.verdict import Candidate, Verdict
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.time import to_ms
 from qari.engine.execution import EntryOutcome, ExecutionConfig, StructureSignals, UserExecution
@@ -79,6 +81,23 @@ def candidate(
         explanation="Bullish 4h structure, SFP at the sell-side pool and a grade-A FVG agree.",
         score=0.8,
     )
+
+
+def verdict(symbol: str, score: float, layers: tuple[LayerResult, ...] = (), agreeing: int = 3) -> Verdict:
+    """The analysis `Verdict` the engine scans carry, its candidate at `candidate(symbol)`'s levels."""
+    levels = candidate(symbol)
+    setup = Candidate(
+        symbol,
+        levels.entry_low,
+        levels.entry_high,
+        levels.stop,
+        levels.pt1,
+        levels.pt2,
+        levels.explanation,
+        layers_agreed=tuple(r.layer for r in layers if r.vote == "agree"),
+        score=levels.score,
+    )
+    return Verdict(symbol, 0, layers, score, agreeing, (), setup)
 
 
 class Rig:

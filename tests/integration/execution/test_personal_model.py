@@ -6,9 +6,8 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from decimal import Decimal
-from typing import Any
 
 from sqlalchemy import select, update
 
@@ -23,21 +22,11 @@ from qari.engine.kernel import _personal_weights
 from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
 from qari.ports import ExchangeScan, UserUnit
 
-from .rig import at, candidate, rig_for
+from .rig import at, rig_for, verdict
 
 FLAT = [(at(0), 101.0), (at(600), 101.0)]
 GOOD, BAD = range(1, 5), range(5, 12)  # in this user's history layers 1-4 agreed on winners, 5-11 on losers
 LONG_AGO = dt.datetime(2025, 3, 1, tzinfo=dt.UTC)
-
-
-@dataclass(frozen=True)
-class Verdict:
-    symbol: str
-    score: float
-    candidate: Any
-    layers: tuple[LayerResult, ...]
-    agreeing: int = 4
-    vetoes: tuple[str, ...] = ()
 
 
 def layers(agree: range) -> tuple[LayerResult, ...]:
@@ -96,8 +85,8 @@ async def test_premium_scores_with_its_blended_weights_pro_with_the_collective_a
         # Premium: SOL (layers 1-4) passes its own weights; ETH (5-11) passes Stage 1 (0.43), not them
         scan = ExchangeScan("sandbox", rig.clock.now())
         scan.verdicts = {
-            "SOL/USDT": Verdict("SOL/USDT", 0.57, candidate("SOL/USDT"), layers(GOOD)),
-            "ETH/USDT": Verdict("ETH/USDT", 0.43, candidate("ETH/USDT"), layers(BAD)),
+            "SOL/USDT": verdict("SOL/USDT", 0.57, layers(GOOD), agreeing=4),
+            "ETH/USDT": verdict("ETH/USDT", 0.43, layers(BAD), agreeing=4),
         }
         premium = await units("premium").enter(UserUnit(rig.user_id, "sandbox"), scan)
         assert [(g.symbol, g.passed, g.blocking_code) for g in premium.gate] == [
@@ -114,7 +103,7 @@ async def test_premium_scores_with_its_blended_weights_pro_with_the_collective_a
             assert report.identical, report.differences
 
         # Pro: the collective weights, so ETH reaches the gate (and enters); no personal scoring recorded
-        scan.verdicts = {"ETH/USDT": Verdict("ETH/USDT", 0.43, candidate("ETH/USDT"), layers(BAD))}
+        scan.verdicts = {"ETH/USDT": verdict("ETH/USDT", 0.43, layers(BAD), agreeing=4)}
         pro = await units("pro").enter(UserUnit(rig.user_id, "sandbox"), scan)
         assert [(g.symbol, g.passed) for g in pro.gate] == [("ETH/USDT", True)]
         async with rig.sessions() as session:

@@ -14,6 +14,7 @@ from qari.config import Settings
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason, PositionState
 from qari.trading.records import GateRecord
+from qari.web.schemas.trading import GateEvaluationList, PositionPublic, RTracker
 
 from .test_store import a_position
 
@@ -64,6 +65,11 @@ async def test_trading_routes_when_user_has_trades_then_journal_and_tracker_retu
     positions = (await client.get("/api/v1/positions", headers=headers)).json()["positions"]
     assert [p["symbol"] for p in positions] == ["SOL/USDT"]
     assert positions[0]["stop_price"] == "85.5"
+    # typed: /openapi.json names the shape, which the body fills exactly (nothing dropped or added)
+    assert PositionPublic.model_validate(positions[0]).model_dump(mode="json") == positions[0]
+    api = (await client.get("/openapi.json")).json()
+    answer = api["paths"]["/api/v1/positions"]["get"]["responses"]["200"]["content"]["application/json"]
+    assert answer["schema"] == {"$ref": "#/components/schemas/PositionList"}
 
     trades = (await client.get("/api/v1/trades", headers=headers, params={"status": "closed"})).json()[
         "trades"
@@ -79,8 +85,14 @@ async def test_trading_routes_when_user_has_trades_then_journal_and_tracker_retu
 
     blocked = (await client.get("/api/v1/gate-evaluations", headers=headers, params={"code": "G09"})).json()
     assert [e["symbol"] for e in blocked["evaluations"]] == ["ADA/USDT"]
+    assert GateEvaluationList.model_validate(blocked).model_dump(mode="json") == blocked
+    gates = api["paths"]["/api/v1/gate-evaluations"]["get"]["responses"]["200"]["content"]
+    assert gates["application/json"]["schema"] == {"$ref": "#/components/schemas/GateEvaluationList"}
 
     tracker = (await client.get("/api/v1/r-tracker", headers=headers)).json()
+    assert RTracker.model_validate(tracker).model_dump(mode="json") == tracker
+    tracked = api["paths"]["/api/v1/r-tracker"]["get"]["responses"]["200"]["content"]
+    assert tracked["application/json"]["schema"] == {"$ref": "#/components/schemas/RTracker"}
     assert tracker["today"]["realised_r"] == "-1"
     assert tracker["today"]["limit_r"] == "-2"
     assert tracker["week"]["limit_r"] == "-5"

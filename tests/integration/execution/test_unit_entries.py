@@ -5,8 +5,7 @@ commit."""
 from __future__ import annotations
 
 from collections import Counter
-from dataclasses import dataclass, replace
-from typing import Any
+from dataclasses import replace
 
 from sqlalchemy import event
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -20,7 +19,7 @@ from qari.trading.order import OrderState
 from qari.trading.position import PositionState
 from qari.trading.records import OrderRecord, PositionRecord
 
-from .rig import at, candidate, journal, rig_for
+from .rig import at, journal, rig_for, verdict
 
 FLAT = [(at(0), 101.0), (at(600), 101.0)]
 
@@ -41,16 +40,6 @@ class CountingStore(SqlTradingStore):
         return await super().orders_for(position_id)
 
 
-@dataclass(frozen=True)
-class Verdict:
-    symbol: str
-    score: float
-    candidate: Any
-    agreeing: int = 3
-    vetoes: tuple[str, ...] = ()
-    layers: tuple[Any, ...] = ()
-
-
 async def test_unit_when_candidates_enter_in_turn_then_each_gate_sees_the_units_new_positions(
     sqlite_url: str,
 ) -> None:
@@ -66,8 +55,7 @@ async def test_unit_when_candidates_enter_in_turn_then_each_gate_sees_the_units_
         )
         scan = ExchangeScan("sandbox", rig.clock.now())
         scan.verdicts = {
-            s: Verdict(s, score, candidate(s))
-            for s, score in (("SOL/USDT", 0.9), ("ETH/USDT", 0.8), ("XRP/USDT", 0.7))
+            s: verdict(s, score) for s, score in (("SOL/USDT", 0.9), ("ETH/USDT", 0.8), ("XRP/USDT", 0.7))
         }
 
         commits: list[int] = []

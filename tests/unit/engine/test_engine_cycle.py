@@ -3,11 +3,12 @@ from __future__ import annotations
 import asyncio
 import datetime as dt
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
-from typing import Any
+from dataclasses import replace
+from decimal import Decimal
 
 import numpy as np
 
+from qari.analysis.verdict import Candidate, Verdict
 from qari.core.clocks import ManualClock
 from qari.core.errors import ExchangeUnavailableError, InvalidCredentialsError
 from qari.core.market import CandleSeries, MarketSnapshot
@@ -23,14 +24,21 @@ def _snapshot(symbol: str) -> MarketSnapshot:
     return MarketSnapshot(symbol=symbol, at_ms=0, series={"15m": series})
 
 
-@dataclass
-class _Verdict:
-    symbol: str
-    score: float
-    agreeing: int = 3
-    vetoes: tuple[str, ...] = ()
-    candidate: Any = None
-    layers: tuple[Any, ...] = ()
+_CANDIDATE = Candidate(
+    "X/USDT",
+    Decimal(99),
+    Decimal(101),
+    Decimal(85),
+    Decimal(120),
+    Decimal(140),
+    "",
+    layers_agreed=(),
+    score=0.0,
+)
+
+
+def _verdict(symbol: str, score: float) -> Verdict:
+    return Verdict(symbol, 0, (), score, 3, (), replace(_CANDIDATE, symbol=symbol))
 
 
 class _Feed:
@@ -75,8 +83,8 @@ class _Executor:
         self.managed.append(unit.user_id)
 
 
-def _analyse(snapshot: MarketSnapshot) -> _Verdict:
-    return _Verdict(snapshot.symbol, score=float(np.float64(len(snapshot.symbol))), candidate=object())
+def _analyse(snapshot: MarketSnapshot) -> Verdict:
+    return _verdict(snapshot.symbol, float(np.float64(len(snapshot.symbol))))
 
 
 async def test_cycle_when_one_user_is_slow_and_one_has_a_broken_key_then_others_still_trade() -> None:

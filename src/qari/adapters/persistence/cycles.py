@@ -17,24 +17,20 @@ from qari.adapters.persistence.db import transaction
 from qari.adapters.persistence.live import note_change
 from qari.adapters.persistence.tables.decisions import DecisionRow
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineGateOutcomeRow, EngineScanResultRow
+from qari.analysis.layer import Vote
+from qari.analysis.verdict import Verdict
 from qari.core.time import Clock
-from qari.ports import CycleReport, ExchangeScan, VerdictLike
+from qari.ports import CycleReport, ExchangeScan
 
 KEEP_CYCLES = 288  # one day of 5-minute cycles per exchange
 
 
-def layers_agreed(verdict: VerdictLike) -> list[int]:
-    return [int(r.layer) for r in verdict.layers if str(getattr(r, "vote", "")) == "agree"]
+def layers_agreed(verdict: Verdict) -> list[int]:
+    return [r.layer for r in verdict.layers if r.vote == Vote.AGREE]
 
 
-def candidate_dict(verdict: VerdictLike) -> dict[str, Any] | None:
-    candidate = verdict.candidate
-    if candidate is None:
-        return None
-    to_dict = getattr(candidate, "to_dict", None)
-    if callable(to_dict):
-        return dict(to_dict())
-    return {k: str(getattr(candidate, k)) for k in ("entry_low", "entry_high", "stop", "pt1", "pt2")}
+def candidate_dict(verdict: Verdict) -> dict[str, Any] | None:
+    return None if verdict.candidate is None else verdict.candidate.to_dict()
 
 
 class SqlCycleRecorder:

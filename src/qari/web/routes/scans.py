@@ -21,6 +21,7 @@ from qari.adapters.persistence import cycles
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.services import accounts, scan_reasons
 from qari.web.deps import CurrentUser, SessionDep, SettingsDep
+from qari.web.schemas.scans import LatestScan
 
 router = APIRouter(tags=["engine"])
 
@@ -48,7 +49,7 @@ async def _preferred_exchange(session: SessionDep, user_id: int) -> str | None:
     return (await session.execute(query.order_by(ExchangeConnection.id))).scalars().first()
 
 
-@router.get("/scans/latest")
+@router.get("/scans/latest", response_model=LatestScan | None)
 async def latest_scan(
     user: CurrentUser,
     session: SessionDep,

@@ -10,7 +10,14 @@ from fastapi import APIRouter, Path, Query
 from qari.core.time import as_utc
 from qari.services import accounts, position_control, reports
 from qari.web.deps import MAX_ROW_ID, CurrentUser, MarketClockDep, SessionDep
-from qari.web.schemas.trading import CloseRequested, ProfitSummary, TradeList
+from qari.web.schemas.trading import (
+    CloseRequested,
+    GateEvaluationList,
+    PositionList,
+    ProfitSummary,
+    RTracker,
+    TradeList,
+)
 
 router = APIRouter(tags=["trading"])
 
@@ -21,7 +28,7 @@ Symbol = Annotated[
 ]
 
 
-@router.get("/positions")
+@router.get("/positions", response_model=PositionList)
 async def list_positions(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
     """Open positions (pending Leg 1 included) with entry, stop, targets, quantities and 1R."""
     return {"positions": await reports.open_positions(session, user.id)}
@@ -84,7 +91,7 @@ async def profit_summary(
     return ProfitSummary.model_validate(summary)
 
 
-@router.get("/gate-evaluations")
+@router.get("/gate-evaluations", response_model=GateEvaluationList)
 async def list_gate_evaluations(
     user: CurrentUser,
     session: SessionDep,
@@ -101,7 +108,7 @@ async def list_gate_evaluations(
     return {"evaluations": rows}
 
 
-@router.get("/r-tracker")
+@router.get("/r-tracker", response_model=RTracker)
 async def r_tracker(user: CurrentUser, session: SessionDep, clock: MarketClockDep) -> dict[str, Any]:
     """Today's and this week's realised R against the daily / weekly limits."""
     platform = await accounts.platform_state(session)

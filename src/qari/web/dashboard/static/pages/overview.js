@@ -40,11 +40,10 @@ export default function overview() {
   }
 
   function rCard() {
-    const r = data.r_tracker;
-    const limit = (w, fallback) => Math.abs(Number(pick(w || {}, 'limit_r') ?? fallback));
+    const r = data.r_tracker; // `RTracker` of /openapi.json: both windows always carry realised_r and limit_r
     const body = r
-      ? [rLine('Today', pick(r.today || {}, 'realised_r'), limit(r.today, 2)),
-        rLine('This week', pick(r.week || {}, 'realised_r'), limit(r.week, 5)),
+      ? [rLine('Today', r.today.realised_r, Math.abs(Number(r.today.limit_r))),
+        rLine('This week', r.week.realised_r, Math.abs(Number(r.week.limit_r))),
         r.halted
           ? h('div', { class: 'notice bad small', id: 'kill-switch' }, `Kill switch active: ${r.reason || 'loss limit reached'}. No new entries until ${fmtTime(r.halted_until)}; open positions keep their stops.`)
           : h('div', { class: 'small muted' }, 'Kill switch clear.')]

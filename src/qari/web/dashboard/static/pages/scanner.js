@@ -1,14 +1,14 @@
 // Scanner: the latest cycle — symbols, scores, which layers agreed, and which gate check blocked what.
-import { clear, fmtNum, fmtTime, h, items, optional, pick, table } from '../lib.js';
-import { layerTable, replayButton } from './trades.js';
+// `/scans/latest` answers the `LatestScan` schema of /openapi.json (qari/web/schemas/scans.py): the
+// fields below are read by those names, not guessed.
+import { clear, fmtNum, fmtTime, h, optional, table } from '../lib.js';
+import { replayButton } from './trades.js';
 import { layer, plain, plainText } from '../words.js';
 
+/** @param {{layers_agreed: number[]}} row a `ScanResult` */
 function agreed(row) {
-  const explicit = pick(row, 'layers_agreed', 'agreeing_layers');
-  if (explicit) { const list = items(explicit); return list.length ? list.map((n, i) => [i ? ', ' : '', typeof n === 'number' ? layer(n) : n]) : '—'; }
-  const layers = items(pick(row, 'layers', 'layer_results') || []);
-  const names = layers.filter((l) => pick(l, 'vote') === 'agree' || l.agrees === true).map((l) => pick(l, 'code', 'layer', 'name'));
-  return names.length ? names.join(', ') : '—';
+  const list = row.layers_agreed;
+  return list.length ? list.map((n, i) => [i ? ', ' : '', layer(n)]) : '—';
 }
 
 export default function scanner() {
@@ -19,37 +19,32 @@ export default function scanner() {
   function drawScan() {
     const scan = data.scan;
     if (!scan) { clear(scanEl, h('h2', {}, 'Latest scan'), h('p', { class: 'muted' }, 'No scan cycle has run yet.')); return; }
-    const rows = items(scan, 'results', 'symbols', 'candidates').slice().sort((a, b) => Number(pick(b, 'score') ?? 0) - Number(pick(a, 'score') ?? 0));
+    const rows = scan.results; // best score first (ties by symbol), as the API sends them
     clear(scanEl, h('h2', {}, 'Latest scan'),
-      h('p', { class: 'small muted' }, `Cycle ${scan.cycle_id ?? ''} · ${scan.exchange ?? ''} · ${fmtTime(scan.finished_at || scan.at)} · ${rows.length} symbols · ${scan.candidates ?? 0} candidates · exchange ${scan.health ?? '?'}`),
+      h('p', { class: 'small muted' }, `Cycle ${scan.cycle_id} · ${scan.exchange} · ${fmtTime(scan.finished_at)} · ${rows.length} symbols · ${scan.candidates} candidates · exchange ${scan.health}`),
       scan.error ? h('div', { class: 'notice warn small' }, scan.error) : null,
       scan.entries_allowed === false ? h('div', { class: 'notice warn small' }, 'New entries are paused on this exchange right now.') : null,
       scan.why_nothing_entered ? h('div', { class: 'notice small', id: 'why-nothing-entered' }, `Nothing entered: ${scan.why_nothing_entered}`) : null,
       table([
-        { label: 'Symbol', value: (r) => {
-          const layers = pick(r, 'layers', 'layer_results');
-          if (!layers) return r.symbol;
-          const d = h('details', {}, h('summary', {}, r.symbol), layerTable(layers));
-          return d;
-        } },
-        { label: 'Score', num: true, value: (r) => fmtNum(pick(r, 'score'), 2) },
+        { label: 'Symbol', value: (r) => r.symbol },
+        { label: 'Score', num: true, value: (r) => fmtNum(r.score, 2) },
         { label: 'Agreeing layers', value: agreed },
-        { label: 'Setup', value: (r) => (r.candidate ? h('span', { class: 'badge good' }, 'candidate') : (items(r.vetoes).length ? h('span', { class: 'badge bad' }, 'vetoed') : h('span', { class: 'badge' }, 'no setup'))) },
+        { label: 'Setup', value: (r) => (r.candidate ? h('span', { class: 'badge good' }, 'candidate') : (r.vetoes.length ? h('span', { class: 'badge bad' }, 'vetoed') : h('span', { class: 'badge' }, 'no setup'))) },
         { label: 'Risk gate', value: (r) => (r.gate ? h('span', { class: `badge ${r.gate.passed ? 'good' : 'bad'}` }, r.gate.passed ? 'passed' : ['blocked: ', plain(r.gate.blocking_code)]) : '—') },
-        { label: 'Why', value: (r) => (r.why ? plainText(r.why) : r.gate && !r.gate.passed ? plainText(r.gate.reason) : items(r.vetoes).map((v, i) => [i ? '; ' : '', plain(v)])) },
-        { label: 'Replay', value: (r) => replayButton(pick(r, 'decision_id'), 'Replay') ?? '—' },
+        { label: 'Why', value: (r) => (r.why ? plainText(r.why) : r.gate && !r.gate.passed ? plainText(r.gate.reason) : r.vetoes.map((v, i) => [i ? '; ' : '', plain(v)])) },
+        { label: 'Replay', value: (r) => replayButton(r.decision_id, 'Replay') ?? '—' },
       ], rows, 'The latest cycle produced no results.'));
   }
 
   function drawGate() {
-    const rows = items(data.gate, 'evaluations', 'gate_evaluations');
+    const rows = data.gate ? data.gate.evaluations : []; // `GateEvaluationList` of /openapi.json
     clear(gateEl, h('h2', {}, 'Risk gate decisions'),
       data.gate === null ? h('p', { class: 'muted' }, 'Gate decisions are not available on this server yet.') : table([
-        { label: 'Time', value: (g) => fmtTime(pick(g, 'at', 'evaluated_at')) },
+        { label: 'Time', value: (g) => fmtTime(g.at) },
         { label: 'Symbol', value: (g) => g.symbol },
         { label: 'Result', value: (g) => h('span', { class: `badge ${g.passed ? 'good' : 'bad'}` }, g.passed ? 'passed' : 'blocked') },
-        { label: 'Blocked by', value: (g) => plain(pick(g, 'blocking_code')) },
-        { label: 'Why', value: (g) => plainText(pick(g, 'reason', 'message') ?? '') },
+        { label: 'Blocked by', value: (g) => plain(g.blocking_code) },
+        { label: 'Why', value: (g) => plainText(g.reason) },
       ], rows, 'No candidate reached the risk gate yet.'));
   }
 
