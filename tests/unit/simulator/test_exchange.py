@@ -223,3 +223,28 @@ def test_orders_and_executions_when_asked_per_symbol_then_that_symbols_of_that_a
     assert [e.order_id for e in ex.executions("b", "BTC/USDT")] == [other.order_id]
     assert ex.executions("a", "BTC/USDT", start_ms=T0 + STEP) == btc_fills
     ex.check_invariants()
+
+
+def test_quote_when_asked_again_at_the_same_time_then_computed_once_and_fresh_after_time_moves(
+    make_exchange: MakeExchange, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Arrange: count the 24 h turnover reads, the priciest part of a quote
+    ex = make_exchange(RALLY, start_index=2)
+    reads: list[str] = []
+    turnover = ex._turnover_24h
+
+    def counted(symbol: str) -> Decimal:
+        reads.append(symbol)
+        return turnover(symbol)
+
+    monkeypatch.setattr(ex, "_turnover_24h", counted)
+    # Act: the engine reads a quote per open position per cycle, and orders bump the venue's version
+    first = ex.quote("BTC/USDT")
+    ex.place_order("a", "BTC/USDT", "Buy", "Limit", D("1"), D("90"))
+    again = ex.quote("BTC/USDT")
+    ex.advance_to(T0 + 2 * STEP + STEP // 2)  # into the rally: the price has moved
+    later = ex.quote("BTC/USDT")
+    # Assert: one computation per time; a new time gives the new price and book
+    assert again == first and reads == ["BTC/USDT", "BTC/USDT"]
+    assert first[0] == D("100") and later[0] == ex.price("BTC/USDT") > D("100")
+    assert later[1] < later[0] < later[2]

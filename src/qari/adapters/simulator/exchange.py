@@ -163,6 +163,9 @@ class SimulatedExchange:
         self._order_seq = 0
         self._exec_seq = 0
         self._price_cache: dict[str, Decimal] = {}
+        # `quote`'s answers at `now_ms`: built from the cached price, its book and the 24 h turnover,
+        # all fixed until time moves, so they are cleared with the price cache.
+        self._quotes: dict[str, tuple[Decimal, Decimal, Decimal, Decimal]] = {}
         self._closed_rows: dict[tuple[str, str, int], tuple[float, ...]] = {}  # klines_float's, by open
         self._books: dict[tuple[str, Decimal, int], tuple[list[Level], list[Level]]] = {}
 
@@ -277,10 +280,16 @@ class SimulatedExchange:
 
     def quote(self, symbol: str) -> tuple[Decimal, Decimal, Decimal, Decimal]:
         """(last, best bid, best ask, 24 h turnover): `ticker`'s fields a trading client reads, with the
-        same values, without the 24 h high, low, volume and previous price."""
+        same values, without the 24 h high, low, volume and previous price. Computed once per symbol
+        and `now_ms` (the engine reads it for every open position on every cycle)."""
+        cached = self._quotes.get(symbol)
+        if cached is not None:
+            return cached
         last = self.price(symbol)
         bids, asks = self._sides(symbol, depth=1)
-        return last, bids[0][0] if bids else ZERO, asks[0][0], self._turnover_24h(symbol)
+        answer = last, bids[0][0] if bids else ZERO, asks[0][0], self._turnover_24h(symbol)
+        self._quotes[symbol] = answer
+        return answer
 
     def ticker(self, symbol: str) -> TickerView:
         last = self.price(symbol)
@@ -434,6 +443,7 @@ class SimulatedExchange:
         self.now_ms = ms
         self._event_ms = ms
         self._price_cache.clear()
+        self._quotes.clear()
         if self._pending:
             self._list_due()
         return executions
