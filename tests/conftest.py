@@ -63,6 +63,14 @@ def pg_url() -> Iterator[str]:
         yield url
 
 
+@pytest.fixture
+def redis_url() -> str:
+    """The machine's Redis (tests keep apart by key prefix); the suite's one skip rule for it."""
+    if not port_open(6379):
+        pytest.skip("Redis is not running on 127.0.0.1:6379 (make test starts it where installed)")
+    return "redis://127.0.0.1:6379/0"
+
+
 @pytest.fixture(params=["sqlite", "postgres"])
 def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     """Both backends: persistence tests take this fixture and run twice."""

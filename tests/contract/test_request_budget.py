@@ -13,7 +13,7 @@ from typing import Any
 
 import ccxt.async_support as ccxt
 import pytest
-from tests.conftest import free_port, port_open
+from tests.conftest import free_port
 from tests.contract.harness import KEY, Rig, payload
 from tests.contract.recorder import record
 
@@ -138,13 +138,6 @@ async def main(url, prefix, calls, rate_limit):
 
 asyncio.run(main(sys.argv[1], sys.argv[2], int(sys.argv[3]), int(sys.argv[4])))
 """
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not port_open(6379):
-        pytest.skip("Redis is not running on 127.0.0.1:6379 (make test starts it where installed)")
-    return "redis://127.0.0.1:6379/0"
 
 
 def _prefix() -> str:
