@@ -11,13 +11,16 @@ QARI_SIGNER_SOCKET.
 from __future__ import annotations
 
 import asyncio
+import atexit
 import contextlib
 import os
 import secrets
+import shutil
 import signal
 import stat
 import subprocess
 import sys
+import tempfile
 import time
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,11 +42,21 @@ class SignerExitedError(ConfigError):
     """The signer exited at start; it has printed its one-line reason to the shared stderr."""
 
 
+SUN_PATH_MAX = 107  # Linux's sockaddr_un.sun_path: 108 bytes with the final NUL
+
+
 def socket_path(settings: Settings, role: str | None = None) -> Path:
     """Where a started signer listens: `<data dir>/signer.sock` for `qari serve` / `web`; a role that
     may run several times on one machine (`worker`) names its own (`signer-worker-<pid>.sock`)."""
     name = "signer.sock" if role is None else f"signer-{role}-{os.getpid()}.sock"
-    return settings.data_dir.resolve() / name
+    path = settings.data_dir.resolve() / name
+    if len(os.fsencode(path)) <= SUN_PATH_MAX:
+        return path
+    # A deep data dir cannot hold a Unix socket ("AF_UNIX path too long"): a private (0700)
+    # directory in the machine's temp dir does, removed when this process ends.
+    private = Path(tempfile.mkdtemp(prefix="qari-"))
+    atexit.register(shutil.rmtree, private, True)
+    return private / name
 
 
 def token_file(settings: Settings, socket: Path) -> Path:
