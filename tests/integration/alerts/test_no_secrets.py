@@ -30,6 +30,7 @@ async def test_messages_when_callers_pass_secrets_then_none_reaches_telegram_db_
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.DEBUG)
+    caplog.set_level(logging.DEBUG, logger="httpx")  # whatever an earlier test in this process set
     user = await linked_user(sessions)
     standin.fail_next_sends(Fault(429, retry_after=1), Fault(502))
     async with sessions() as session, session.begin():

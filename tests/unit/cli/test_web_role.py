@@ -61,6 +61,11 @@ def test_worker_config_when_pickled_to_a_worker_then_its_app_gets_the_signer(
     monkeypatch.setenv("QARI_DATA_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("QARI_ENGINE_MODE", "off")
     monkeypatch.setenv("QARI_SANDBOX_ENABLED", "false")
+    # A worker process sets up its own logging; here it would quieten httpx for the tests that follow.
+    monkeypatch.setattr(web_workers, "configure_logging", lambda *args, **kwargs: None)
+    from qari.cli import serve
+
+    monkeypatch.setattr(serve, "quiet_http_logs", lambda debug: None)
     get_settings.cache_clear()
     signer = SignerClient(tmp_path / "signer.sock", "the-token")
     config = web_workers._WorkerConfig(
