@@ -9,7 +9,7 @@ from fastapi import APIRouter, Path, Query
 
 from qari.core.time import as_utc
 from qari.services import accounts, position_control, reports
-from qari.web.deps import MAX_ROW_ID, CurrentUser, MarketClockDep, SessionDep
+from qari.web.deps import MAX_ROW_ID, CurrentAccount, CurrentUser, MarketClockDep, SessionDep
 from qari.web.schemas.trading import (
     CloseRequested,
     GateEvaluationList,
@@ -29,9 +29,9 @@ Symbol = Annotated[
 
 
 @router.get("/positions", response_model=PositionList)
-async def list_positions(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+async def list_positions(account: CurrentAccount, session: SessionDep) -> dict[str, Any]:
     """Open positions (pending Leg 1 included) with entry, stop, targets, quantities and 1R."""
-    return {"positions": await reports.open_positions(session, user.id)}
+    return {"positions": await reports.open_positions(session, account.id)}
 
 
 @router.post(
