@@ -15,6 +15,7 @@ from qari.ports import Clock
 from qari.services import credentials
 from qari.services.exchange_keys import Keyring
 from qari.web import security
+from qari.web.read_cache import UserReadCache
 from qari.web.session_cache import CachedAccount, CachedPlan, CachedSession, SessionCache
 
 # Ids and offsets beyond what the databases store answer 422, not a 500 from the driver (issue 16):
@@ -195,6 +196,14 @@ async def get_session_cache(request: Request) -> SessionCache:
 
 
 SessionCacheDep = Annotated[SessionCache, Depends(get_session_cache)]
+
+
+async def get_read_cache(request: Request) -> UserReadCache:
+    cache: UserReadCache = request.app.state.read_cache
+    return cache
+
+
+ReadCacheDep = Annotated[UserReadCache, Depends(get_read_cache)]
 
 
 async def get_operator(user: Annotated[User, Depends(get_current_user)]) -> User:
