@@ -19,7 +19,7 @@ beside the figures; the server's CPU per request does not depend on what else th
 One line per run:
 
     web: endpoint=/api/v1/me workers=2 connections=200 tool=wrk rps=X p50=Yms p99=Zms errors=E
-         requests=R server_cpu=As (C ms/request) loadgen_cpu=Bs
+         requests=R server_cpu=As (C ms/request) loadgen_cpu=Bs [db_cpu=Ds] load_average=L
 
     python benchmarks/web_load.py [--workers 1 2] [--connections 200] [--seconds 10]
                                   [--tool wrk|locust] [--threads 1]
@@ -187,6 +187,21 @@ def _watch(cmd: list[str], env: dict[str, str]) -> tuple[str, float]:
     return out, used
 
 
+def database_cpu(database_url: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving `database_url`'s database (0 on SQLite, whose
+    work is in the server's own processes): part of each request's cost on the same machine."""
+    if not database_url.startswith("postgresql"):
+        return 0.0
+    name = database_url.rsplit("/", 1)[1]
+    total = 0.0
+    for p in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if f" {name} " in " ".join(p.info["cmdline"] or ()) + " ":
+                t = p.cpu_times()
+                total += t.user + t.system
+    return total
+
+
 def drive_locust(base: str, token: str, path: str, args: argparse.Namespace, out: Path) -> dict[str, float]:
     env = dict(os.environ) | {"QARI_BENCH_TOKEN": token, "QARI_BENCH_PATH": path}
     prefix = out / path.strip("/").replace("/", "_")
@@ -239,16 +254,17 @@ def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) ->
         token = seed(base, database_url, args.positions)
         server = psutil.Process(proc.pid)
         for path in ENDPOINTS:
-            before = cpu_seconds(server)
+            before, db_before = cpu_seconds(server), database_cpu(database_url)
             row = DRIVERS[args.tool](base, token, path, args, tmp)
-            used = cpu_seconds(server) - before
+            used, db_used = cpu_seconds(server) - before, database_cpu(database_url) - db_before
             per_request = used * 1000 / max(1, int(row["requests"]))
+            db_part = f" db_cpu={db_used:.1f}s" if database_url.startswith("postgresql") else ""
             print(
                 f"web: endpoint={path} workers={workers} connections={args.connections} tool={args.tool} "
                 f"rps={row['rps']:.0f} p50={row['p50']:.0f}ms p99={row['p99']:.0f}ms "
                 f"errors={row['errors']:.0f} requests={row['requests']:.0f} "
                 f"server_cpu={used:.1f}s ({per_request:.2f} ms/request) "
-                f"loadgen_cpu={row['loadgen_cpu']:.1f}s",
+                f"loadgen_cpu={row['loadgen_cpu']:.1f}s{db_part} load_average={os.getloadavg()[0]:.1f}",
                 flush=True,
             )
             if row["errors"]:
