@@ -7,7 +7,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.tables.accounts import LoginSession, Plan, User
 from qari.config import Settings
@@ -38,6 +38,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The session factory, for a route that needs a database session only sometimes (a cache miss)."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return sessions
+
+
 async def get_vault(request: Request) -> Keyring:
     vault: Keyring = request.app.state.vault
     return vault
@@ -57,6 +63,7 @@ async def get_market_clock(request: Request) -> Clock:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 VaultDep = Annotated[Keyring, Depends(get_vault)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 MarketClockDep = Annotated[Clock, Depends(get_market_clock)]
