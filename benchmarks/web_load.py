@@ -256,7 +256,8 @@ def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) ->
         for path in ENDPOINTS:
             before, db_before = cpu_seconds(server), database_cpu(database_url)
             row = DRIVERS[args.tool](base, token, path, args, tmp)
-            used, db_used = cpu_seconds(server) - before, database_cpu(database_url) - db_before
+            used = cpu_seconds(server) - before
+            db_used = max(0.0, database_cpu(database_url) - db_before)  # an ended backend took its CPU
             per_request = used * 1000 / max(1, int(row["requests"]))
             db_part = f" db_cpu={db_used:.1f}s" if database_url.startswith("postgresql") else ""
             print(
