@@ -18,10 +18,16 @@ from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRe
 
 from .support import START, migrated_engine, register_user
 
-
 # As the engine records them (`LayerResult.to_dict`), the shape GET /trades declares.
 LAYERS = [
-    {"layer": 1, "name": "Market structure", "vote": "agree", "score": 0.8, "explanation": "higher lows", "evidence": {}}
+    {
+        "layer": 1,
+        "name": "Market structure",
+        "vote": "agree",
+        "score": 0.8,
+        "explanation": "higher lows",
+        "evidence": {},
+    }
 ]
 
 
