@@ -1,0 +1,33 @@
+"""The dashboard's generated JSDoc types (`static/api-types.js`) match the app's /openapi.json."""
+
+from __future__ import annotations
+
+from qari.web.dashboard import api_types
+
+
+def test_api_types_when_compared_with_the_apps_openapi_then_up_to_date() -> None:
+    fresh = api_types.render(api_types.app_openapi())
+    assert api_types.TYPES_FILE.read_text() == fresh, (
+        f"{api_types.TYPES_FILE.name} is out of date with /openapi.json: run `{api_types.REGENERATE}`"
+    )
+
+
+def test_api_types_when_rendered_then_every_read_route_answers_a_declared_schema() -> None:
+    openapi = api_types.app_openapi()
+    text = api_types.render(openapi)
+    for name in ("PortfolioPublic", "Candles", "EngineState", "SandboxClock", "TradePublic", "Health"):
+        assert f"@typedef {{object}} {name}\n" in text
+    assert " * @property {Array<LayerResultPublic>} layer_results\n" in text
+    assert " * @property {string|null} [total_usdt]\n" in text  # left out when not connected
+
+
+def test_js_type_when_json_schema_shapes_then_jsdoc() -> None:
+    assert api_types.js_type({"anyOf": [{"$ref": "#/components/schemas/A-Output"}, {"type": "null"}]}) == (
+        "A_Output|null"
+    )
+    assert api_types.js_type({"type": "array", "items": {"type": "integer"}}) == "Array<number>"
+    assert api_types.js_type({"type": "object", "additionalProperties": {"type": "boolean"}}) == (
+        "Object<string, boolean>"
+    )
+    assert api_types.js_type({"enum": ["ok", "degraded"]}) == '"ok"|"degraded"'
+    assert api_types.js_type({}) == "*"
