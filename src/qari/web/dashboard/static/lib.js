@@ -1,4 +1,6 @@
 // Shared helpers: the /api/v1 client, DOM building, formatting. No framework, no build step.
+// What each route answers is declared in /openapi.json; `api-types.js` (generated from it by
+// `make api-types`) names those shapes for the pages' JSDoc, so pages read declared fields only.
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -127,14 +129,6 @@ export function fmtTime(v) {
 }
 export function signClass(v) { const n = number(v); return n === null ? '' : n > 0 ? 'pos' : n < 0 ? 'neg' : ''; }
 
-/** Lists come back bare or wrapped ({items: [...]}, {data: [...]}); accept both. */
-export function items(data, ...keys) {
-  if (!data) return [];
-  if (Array.isArray(data)) return data;
-  for (const key of [...keys, 'items', 'data', 'results']) if (Array.isArray(data[key])) return data[key];
-  return [];
-}
-
 export function unavailable(what) {
   return h('p', { class: 'muted' }, `${what} is not available on this server yet.`);
 }
@@ -158,13 +152,6 @@ export const STATUS_LABELS = {
 export function statusBadge(status) {
   const [label, tone] = STATUS_LABELS[status] || [status ? String(status) : 'Not connected', ''];
   return h('span', { class: `badge ${tone}`, 'data-status': status || 'none' }, label);
-}
-
-/** The first of `keys` that `obj` has a value for (APIs name things slightly differently). */
-export function pick(obj, ...keys) {
-  if (!obj) return undefined;
-  for (const key of keys) if (obj[key] !== undefined && obj[key] !== null) return obj[key];
-  return undefined;
 }
 
 export function table(columns, rows, empty) {
