@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+from typing import Any
+
+import pytest
+
 from qari.web.dashboard import api_types
 
 
-def test_api_types_when_compared_with_the_apps_openapi_then_up_to_date() -> None:
-    fresh = api_types.render(api_types.app_openapi())
+@pytest.fixture(scope="module")
+def openapi() -> dict[str, Any]:
+    return api_types.app_openapi()
+
+
+def test_api_types_when_compared_with_the_apps_openapi_then_up_to_date(openapi: dict[str, Any]) -> None:
+    fresh = api_types.render(openapi)
     assert api_types.TYPES_FILE.read_text() == fresh, (
         f"{api_types.TYPES_FILE.name} is out of date with /openapi.json: run `{api_types.REGENERATE}`"
     )
 
 
-def test_api_types_when_rendered_then_every_read_route_answers_a_declared_schema() -> None:
-    openapi = api_types.app_openapi()
+def test_api_types_when_rendered_then_the_dashboards_reads_are_typed(openapi: dict[str, Any]) -> None:
     text = api_types.render(openapi)
     for name in ("PortfolioPublic", "Candles", "EngineState", "SandboxClock", "TradePublic", "Health"):
         assert f"@typedef {{object}} {name}\n" in text
