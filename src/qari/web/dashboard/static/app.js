@@ -1,3 +1,4 @@
+// @ts-check
 // The dashboard shell: who is logged in, which page is shown, and the live-update stream.
 import { api, clear, h, optional, session, STATUS_LABELS, toast } from './lib.js';
 
@@ -65,7 +66,7 @@ function showShell(visible) {
   document.getElementById('topbar').hidden = !visible;
   if (!visible) { closeEvents(); return; }
   document.getElementById('nav-operator').hidden = !(state.me && state.me.is_operator);
-  for (const a of document.querySelectorAll('#nav a')) {
+  for (const a of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll('#nav a'))) {
     const prefix = a.dataset.prefix || a.getAttribute('href');
     a.classList.toggle('active', location.pathname.startsWith(prefix));
   }
@@ -115,7 +116,7 @@ function setAutoTrading(settings) {
 }
 
 document.getElementById('auto-trading').addEventListener('click', async (event) => {
-  const button = event.currentTarget;
+  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
   const on = button.dataset.on === 'true';
   button.disabled = true;
   try {
@@ -232,7 +233,7 @@ document.addEventListener('visibilitychange', () => {
 session.onUnauthorized = () => { state.me = null; closeEvents(); navigate('/app/login', true); };
 
 document.addEventListener('click', (event) => {
-  const a = event.target.closest('a[data-link]');
+  const a = /** @type {Element} */ (event.target).closest('a[data-link]');
   if (!a || event.metaKey || event.ctrlKey || event.shiftKey) return;
   event.preventDefault();
   navigate(a.getAttribute('href'));
