@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.helpers import declared_answer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -76,25 +77,6 @@ class RequestLog:
             elif 200 <= status < 300 and not declared_answer(op, status):
                 found.append(f"{method} {path} -> {status}: no declared response schema")
         return found
-
-
-def declared_answer(operation: dict[str, Any], status: int) -> bool:
-    """`status` is documented for `operation` and names its body's shape: no body (204), a media type
-    that is not JSON (an event stream), or a JSON schema naming a component (or a list or null of one)."""
-    response = operation.get("responses", {}).get(str(status))
-    if response is None:
-        return False
-    content = response.get("content")
-    if not content:
-        return status == 204
-    if "application/json" not in content:
-        return True
-    schema = content["application/json"].get("schema", {})
-    options = schema.get("anyOf", [schema])
-    return all(
-        "$ref" in s or s.get("type") == "null" or (s.get("type") == "array" and "$ref" in s.get("items", {}))
-        for s in options
-    )
 
 
 def shoot(page: object, name: str, folder: Path = ARTIFACTS) -> Path:

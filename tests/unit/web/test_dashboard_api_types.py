@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from tests.helpers import declared_answer
 
 from qari.web.dashboard import api_types
 
@@ -27,6 +28,12 @@ def test_api_types_when_rendered_then_the_dashboards_reads_are_typed(openapi: di
         assert f"@typedef {{object}} {name}\n" in text
     assert " * @property {Array<LayerResultPublic>} layer_results\n" in text
     assert " * @property {string|null} [total_usdt]\n" in text  # left out when not connected
+
+
+def test_openapi_when_read_routes_listed_then_each_answers_a_declared_schema(openapi: dict[str, Any]) -> None:
+    reads = {path: item["get"] for path, item in openapi["paths"].items() if "get" in item}
+    assert "/api/v1/portfolio" in reads
+    assert [path for path, operation in reads.items() if not declared_answer(operation, 200)] == []
 
 
 def test_js_type_when_json_schema_shapes_then_jsdoc() -> None:
