@@ -28,7 +28,7 @@ from qari.adapters.exchanges.throttle import (
     request_budget_url,
 )
 from qari.config import Settings
-from qari.engine.kernel import share_request_budgets
+from qari.engine.roles import share_request_budgets
 
 OTHER = Credentials("contract-key-1111", "contract-secret-1111", "contract-pass")
 

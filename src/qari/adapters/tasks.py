@@ -374,7 +374,7 @@ class UnitsLike(Protocol):
 
 @dataclass(slots=True)
 class WorkerParts:
-    """What the composition root (`engine/kernel.py`) builds for a worker process."""
+    """What the composition root (`engine/roles.py`) builds for a worker process."""
 
     units: UnitsLike
     set_now: Callable[[dt.datetime], None]
