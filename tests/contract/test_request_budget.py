@@ -18,7 +18,8 @@ from tests.contract.harness import KEY, Rig, payload
 from tests.contract.recorder import record
 
 from qari.adapters.exchanges.capabilities import capabilities_for
-from qari.adapters.exchanges.ccxt_client import CcxtVenue, Credentials, public_ccxt
+from qari.adapters.exchanges.ccxt_client import CcxtVenue, Credentials
+from qari.adapters.exchanges.ccxt_instances import public_ccxt
 from qari.adapters.exchanges.throttle import (
     BUDGETS,
     ProcessRequestBudgets,
