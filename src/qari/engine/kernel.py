@@ -5,10 +5,11 @@
     backtest  ManualClock over files + the sandbox's matching engine in-process (SimulatedExchangeClient)
 
 Nothing below this file asks which mode it runs in: the cycle, the scheduler, analysis, the gate and
-execution receive their clock and exchange clients as arguments. Its neighbours: `engine/runtime.py`
-(the running `Engine` these build), `engine/roles.py` (the scaled-out roles' scheduler and workers),
-`backtest/wiring.py` (backtest mode, on `static_run`), `services/engine_ports.py` (the database-backed
-ports plugged in here) and `adapters/persistence/journal.py` (a fixed set of users' journal).
+execution receive their clock and exchange clients as arguments. `engine/roles.py` is this root's half
+for the scaled-out roles' processes (`qari scheduler`, `qari worker`), built from the parts below.
+Its neighbours: `engine/runtime.py` (the running `Engine` these build), `backtest/wiring.py` (backtest
+mode, on `static_run`), `services/engine_ports.py` (the database-backed ports plugged in here) and
+`adapters/persistence/journal.py` (a fixed set of users' journal).
 """
 
 from __future__ import annotations
@@ -244,6 +245,9 @@ def venue_execution_config(sandbox_protocol: str = "bybit") -> ExecutionConfig:
             v.id: v.stop_limit_offset for v in venues if v.spot_stop is SpotStopKind.STOP_LIMIT
         },
     )
+
+
+# ------------------------------------------------------------------------- live / sandbox (web process)
 
 
 def live_units(
