@@ -52,23 +52,21 @@ from qari.risk.stops import StopBand
 from qari.trading.exits import (
     PT1_SHARE,
     PT2_SHARE,
-    break_even_stop,
     is_placeable,
     leg2_allowed,
     leg2_blend_refusal,
     leg2_qty_within_risk,
-    realised_r,
     sellable_qty,
     target_exit_qty,
     trailed_stop,
 )
 from qari.trading.order import LIVE, TERMINAL, UNRESOLVED, OrderRole, OrderState
 from qari.trading.position import (
-    LEG2_TRANSITIONS,
-    POSITION_TRANSITIONS,
+    STOP_REASONS,
     ExitReason,
     Leg2Event,
     Leg2State,
+    Position,
     PositionEvent,
     PositionState,
     exit_reason_for_stop,
@@ -412,9 +410,7 @@ class UserExecution:
         assert position.id is not None
         orders = known if known is not None else await self.store.orders_for(position.id)
         await self.orders.refresh_all(orders)
-        before = (position.bought_qty, position.sold_qty)
-        _recompute(position, orders)
-        if (position.bought_qty, position.sold_qty) != before:
+        if Position(position).recompute(orders):
             await self.store.save_position(position)
         return orders
 
@@ -424,7 +420,7 @@ class UserExecution:
         await self.store.record_event(position, kind, message, self.clock.now(), alert=alert)
 
     def _move(self, position: PositionRecord, event: PositionEvent) -> None:
-        position.state = POSITION_TRANSITIONS.next(position.state, event)
+        Position(position).apply(event)
 
     # -- Leg 1
 
@@ -441,10 +437,7 @@ class UserExecution:
                 if position.bought_qty > 0:
                     await self._entered(position, PositionEvent.LEG1_FILLED)
                     return
-            self._move(position, PositionEvent.LEG1_EXPIRED)
-            position.leg2_state = Leg2State.RELEASED
-            position.exit_reason = ExitReason.LEG1_EXPIRED.value
-            position.closed_at = now
+            Position(position).end_unfilled(PositionEvent.LEG1_EXPIRED, now)
             await self.store.save_position(position)
             await self._event(position, "leg1_expired", "Leg 1 expired unfilled; Leg 2 reservation released")
             return
@@ -461,10 +454,7 @@ class UserExecution:
         elif leg1.state is OrderState.REJECTED or (
             leg1.state is OrderState.CANCELED and leg1.filled_base == 0
         ):
-            self._move(position, PositionEvent.ENTRY_REJECTED)
-            position.leg2_state = Leg2State.RELEASED
-            position.exit_reason = ExitReason.ENTRY_REJECTED.value
-            position.closed_at = now
+            Position(position).end_unfilled(PositionEvent.ENTRY_REJECTED, now)
             await self.store.save_position(position)
             await self._event(position, "entry_rejected", f"Leg 1 was refused by the venue: {leg1.note}")
 
@@ -526,8 +516,7 @@ class UserExecution:
         for order in orders:
             if order.side is Side.BUY and order.state in LIVE:
                 await self.orders.cancel(order)
-        if position.leg2_state in (Leg2State.RESERVED, Leg2State.SENT):
-            position.leg2_state = Leg2State.RELEASED
+        Position(position).release_leg2()
         orders = await self._sync_orders(position)
         rest = await self._sellable(position, market)
         if is_placeable(rest, market.bid, market.rules):
@@ -567,8 +556,7 @@ class UserExecution:
         for order in orders:
             if order.state in LIVE and (order.side is Side.BUY or order.role is OrderRole.STOP):
                 await self.orders.cancel(order)
-        if position.leg2_state in (Leg2State.RESERVED, Leg2State.SENT):
-            position.leg2_state = Leg2State.RELEASED
+        Position(position).release_leg2()
         orders = await self._sync_orders(position)
         if any(o.role is OrderRole.STOP and o.filled_base > 0 for o in orders):
             return  # the stop fired while being cancelled: the next pass closes it as a stop-out
@@ -600,8 +588,7 @@ class UserExecution:
             for order in orders:
                 if order.side is Side.BUY and order.state in LIVE:
                     await self.orders.cancel(order)
-            if position.leg2_state in (Leg2State.RESERVED, Leg2State.SENT):
-                position.leg2_state = Leg2State.RELEASED
+            Position(position).release_leg2()
         for order in orders:
             if order.role is OrderRole.STOP and order.state in LIVE:
                 await self.orders.cancel(order)
@@ -620,19 +607,14 @@ class UserExecution:
         order = next((o for o in synced if o.client_order_id == placed.client_order_id), placed)
         if order.filled_base <= 0:
             return
+        Position(position).take_target(role, market.rules)
         if role is OrderRole.PT1:
-            self._move(position, PositionEvent.PT1_HIT)
-            assert position.blended_entry is not None
-            position.stop_price = max(
-                position.stop_price, break_even_stop(position.blended_entry, position.fee_rate, market.rules)
-            )
             kind, text = (
                 "pt1",
                 f"PT1: sold {order.filled_base} at {order.avg_price}; "
                 f"stop to break-even {position.stop_price}",
             )
         else:
-            self._move(position, PositionEvent.PT2_HIT)
             kind, text = "pt2", f"PT2: sold {order.filled_base} at {order.avg_price}; trailing the rest"
         await self.store.save_position(position)
         await self._event(
@@ -654,7 +636,7 @@ class UserExecution:
         leg2 = _latest(orders, OrderRole.LEG2)
         if position.leg2_state is Leg2State.SENT and leg2 is not None:
             if leg2.filled_base > 0 and leg2.state in TERMINAL:
-                position.leg2_state = LEG2_TRANSITIONS.next(position.leg2_state, Leg2Event.FILL)
+                Position(position).apply_leg2(Leg2Event.FILL)
                 self._move(position, PositionEvent.LEG2_FILLED)
                 await self.store.save_position(position)
                 await self._event(
@@ -711,14 +693,14 @@ class UserExecution:
         if refusal is not None:
             await self._release_leg2(position, f"15m CHoCH seen but {refusal}")
             return
-        position.leg2_state = LEG2_TRANSITIONS.next(position.leg2_state, Leg2Event.SEND)
+        Position(position).apply_leg2(Leg2Event.SEND)
         await self.store.save_position(position)
         await self.orders.place(position, OrderRole.LEG2, Side.BUY, OrderType.LIMIT, qty, price=price)
         await self._event(position, "leg2_sent", f"15m CHoCH confirmed: Leg 2 buy {qty} at {price}")
         await self._leg2(position, await self._sync_orders(position), market)
 
     async def _release_leg2(self, position: PositionRecord, why: str) -> None:
-        position.leg2_state = LEG2_TRANSITIONS.next(position.leg2_state, Leg2Event.RELEASE)
+        Position(position).apply_leg2(Leg2Event.RELEASE)
         await self.store.save_position(position)
         await self._event(position, "leg2_released", f"Leg 2 reservation released: {why}")
 
@@ -731,8 +713,7 @@ class UserExecution:
         new_stop = trailed_stop(position.stop_price, higher_low, market.bid, market.rules)
         if new_stop > position.stop_price:
             old = position.stop_price
-            position.stop_price = new_stop
-            self._move(position, PositionEvent.STOP_MOVED)
+            Position(position).move_stop(new_stop)
             await self.store.save_position(position)
             await self._event(
                 position, "stop_trailed", f"stop trailed {old} → {new_stop} below the 15m higher low"
@@ -806,30 +787,16 @@ class UserExecution:
         rest = await self._sellable(position, market)
         if is_placeable(rest, market.bid, market.rules) or position.sold_qty <= 0:
             return
-        if reason is None:
-            last = max(
-                (o for o in orders if o.side is Side.SELL and o.filled_base > 0),
-                key=_order_time,
-                default=None,
-            )
-            if last is not None and last.role is OrderRole.STOP:
-                reason = exit_reason_for_stop(position.state)
-            elif last is not None and last.role is OrderRole.PT2:
-                reason = ExitReason.PT2_AND_TRAIL
-            else:
-                reason = ExitReason.DUST
+        aggregate = Position(position)
+        if reason is None:  # chosen from the sells as they stood before the cancels below
+            reason = aggregate.exit_reason(orders)
         now = self.clock.now()
         for order in orders:
             if order.role is OrderRole.STOP and order.state in LIVE:
                 await self.orders.cancel(order)
-        pnl = position.proceeds_quote - position.cost_quote - _quote_fees(orders)
-        position.realised_pnl_quote = pnl
-        position.realised_r = realised_r(pnl, position.planned_r_quote)
-        position.exit_reason = reason.value
-        position.closed_at = now
+        pnl, r = aggregate.close(reason, orders, now)
         before = await kill_switch_for(self.store, _profile_stub(position), now)
-        self._move(position, PositionEvent.STOP_HIT if reason in _STOP_REASONS else PositionEvent.CLOSED_OUT)
-        await self.store.save_position(position, realised=RealisedR(now, position.realised_r))
+        await self.store.save_position(position, realised=RealisedR(now, r))
         with contextlib.suppress(RetryableError):  # the journal's fill copy is completed by reconciliation
             await self.book_fills(position)
         alert_kind = {ExitReason.TRAILING_STOP: "trailing_exit"}.get(reason, "stop_loss")
@@ -845,9 +812,9 @@ class UserExecution:
         }
         await self._event(
             position,
-            alert_kind if reason in _STOP_REASONS else "closed",
+            alert_kind if reason in STOP_REASONS else "closed",
             f"closed ({reason.value}): P&L {pnl:.2f} USDT = {position.realised_r}R",
-            data if reason in _STOP_REASONS else None,
+            data if reason in STOP_REASONS else None,
         )
         after = await kill_switch_for(self.store, _profile_stub(position), now)
         if after.halted and not before.halted:
@@ -859,53 +826,13 @@ class UserExecution:
             )
 
 
-_STOP_REASONS = frozenset({ExitReason.STOP_LOSS, ExitReason.BREAK_EVEN, ExitReason.TRAILING_STOP})
-
-
 def _profile_stub(position: PositionRecord) -> TradingProfile:
     return TradingProfile(user_id=position.user_id, exchange_id=position.exchange_id)
-
-
-def _order_time(order: OrderRecord) -> dt.datetime:
-    return order.updated_at or order.created_at
 
 
 def _latest(orders: list[OrderRecord], role: OrderRole) -> OrderRecord | None:
     found = [o for o in orders if o.role is role]
     return found[-1] if found else None
-
-
-def _quote_fees(orders: list[OrderRecord]) -> Decimal:
-    return sum((o.fee for o in orders if o.fee_currency == "USDT"), ZERO)
-
-
-def _recompute(position: PositionRecord, orders: list[OrderRecord]) -> None:
-    """Position quantities from the orders' cumulative fills: idempotent, so a replay books nothing twice.
-
-    One pass; each total adds the same terms in the same order as summing it alone would."""
-    bought = sold = fee_base = cost = proceeds = quote_fees = base_fees_value = ZERO
-    base = position.base
-    for o in orders:
-        if o.filled_base > 0:
-            if o.side is Side.BUY:
-                bought += o.filled_base
-                cost += o.filled_base * (o.avg_price or ZERO)
-            elif o.side is Side.SELL:
-                sold += o.filled_base
-                proceeds += o.filled_base * (o.avg_price or ZERO)
-        if o.fee_currency == base:
-            fee_base += o.fee
-            base_fees_value += o.fee * (o.avg_price or ZERO)
-        if o.fee_currency == "USDT":
-            quote_fees += o.fee
-    position.bought_qty = bought
-    position.sold_qty = sold
-    position.fee_base = fee_base
-    position.cost_quote = cost
-    position.proceeds_quote = proceeds
-    position.fees_quote = quote_fees + base_fees_value
-    # blended_entry over the buys: their cost over their quantity (the same two sums)
-    position.blended_entry = cost / bought if bought > 0 else None
 
 
 def _candidate_dict(candidate: TradeCandidate, entry: Decimal) -> dict[str, Any]:
