@@ -127,6 +127,23 @@ def test_close_when_stop_hit_before_pt1_then_stop_loss_of_about_one_r() -> None:
     assert record.state is PositionState.CLOSED
 
 
+def test_close_when_buy_fee_taken_in_coin_then_it_is_not_charged_again() -> None:
+    # 1 SOL at 100 with a 0.001 SOL fee: 0.999 SOL held, sold at 110 for a 0.10989 USDT fee
+    record = position(PositionState.PT1_TAKEN)
+    orders = [
+        filled(OrderRole.LEG1, "1", "100", "0.001", "SOL", 1),
+        filled(OrderRole.EXIT, "0.999", "110", "0.10989", minute=2),
+    ]
+    aggregate = Position(record)
+    aggregate.recompute(orders)
+
+    pnl, _ = aggregate.close(ExitReason.MANUAL, orders, AT)
+
+    assert pnl == D("9.78011")  # 109.89 - 100 - 0.10989: the coin fee already shrank what was sold
+    assert record.state is PositionState.CLOSED
+    assert record.exit_reason == "manual"
+
+
 @pytest.mark.parametrize(
     ("state", "sells", "expected"),
     [
