@@ -31,7 +31,7 @@ from qari.analysis.bounds import TRUSTED, BoolArray, at_least
 from qari.analysis.primitives import gaps, indicators, swings
 from qari.analysis.primitives.liquidity import MIN_CANDLE_RANGE, sfp_quality
 from qari.analysis.primitives.order_blocks import SEARCH_BACK
-from qari.analysis.primitives.structure import first_crosses
+from qari.analysis.primitives.structure import BEARISH, BULLISH, RANGE, Break, Structure, first_crosses
 from qari.core.market import CandleSeries, FloatArray, IntArray
 from qari.core.time import timeframe_ms
 
@@ -46,8 +46,10 @@ __all__ = [
     "STATE_RANGE",
     "BlockWindows",
     "GapWindows",
+    "Histories",
     "History",
     "PrefixSums",
+    "atr_or_floor",
     "closed_counts",
     "first_after",
     "range_max",
@@ -58,7 +60,14 @@ MEDIAN_VOLUME_CANDLES = 100  # `Frame.volume_median`: the median of this many la
 ATR_FLOOR_OF_PRICE = 1e-4  # `Frame.atr` when the last ranges are all zero: this share of the price ...
 ATR_FLOOR = 1e-12  # ... and never less than this
 STATE_NONE, STATE_RANGE, STATE_BULL, STATE_BEAR = range(4)  # a window's trend state (None: no frame)
+STATE_NAMES = {STATE_RANGE: RANGE, STATE_BULL: BULLISH, STATE_BEAR: BEARISH}
 StateArray = npt.NDArray[np.int8]
+
+
+def atr_or_floor(raw: npt.ArrayLike, last_close: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The ATR, or where the last ranges are all zero a floor from the price (floats or arrays)."""
+    raw, last_close = np.asarray(raw), np.asarray(last_close)
+    return np.where(raw > 0.0, raw, np.maximum(np.abs(last_close) * ATR_FLOOR_OF_PRICE, ATR_FLOOR))
 
 
 class PrefixSums:
@@ -128,10 +137,12 @@ def expand_ranges(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WindowStructure:
-    """Per window end n: `Structure.state` (STATE_*), and the window's last break: its candle, whether
-    it is bullish, whether it is a change of character (-1 / False where the window has none)."""
+    """Per window end n: the trend state (STATE_*) and the swing pattern it starts from, and the
+    window's last break: its candle, whether it is bullish, whether it is a change of character (-1 /
+    False where the window has none)."""
 
     state: StateArray
+    pattern: StateArray
     last_break_bar: IntArray
     last_break_bullish: BoolArray
     last_break_choch: BoolArray
@@ -285,29 +296,41 @@ class History:
         p = self.pivots
         return first_crosses(p.low_idx, p.low_px, self.close, self.k, False)
 
+    @cached_property
+    def breaks(self) -> tuple[IntArray, BoolArray, FloatArray, IntArray]:
+        """Both directions' breaks in a window's order (by candle, a bearish one first): their candles,
+        whether bullish, levels and reference pivots. A window's breaks are those whose pivot it holds."""
+        events = sorted(
+            [(bar, 1, level, ref) for bar, level, ref in self.bullish_breaks]
+            + [(bar, 0, level, ref) for bar, level, ref in self.bearish_breaks]
+        )
+        return (
+            np.array([e[0] for e in events], dtype=np.int64),
+            np.array([e[1] for e in events], dtype=bool),
+            np.array([e[2] for e in events], dtype=np.float64),
+            np.array([e[3] for e in events], dtype=np.int64),
+        )
+
     @property
     def state(self) -> StateArray:
-        """Per n: the window's trend state (`Structure.state`)."""
+        """Per n: the window's trend state."""
         return self.structure.state
 
     @cached_property
     def structure(self) -> WindowStructure:
-        """Per n: the window's trend state and last break (`analyse_structure` of every window)."""
+        """Per n: the window's trend state and last break. The state is the pattern of its last two
+        swing highs and lows (HH+HL bullish, LH+LL bearish, else a range), unless its last break is a
+        change of character after its last confirmed pivot: then that break's direction."""
         k, size = self.k, self.size
-        events = sorted(
-            [(bar, 1, ref) for bar, _, ref in self.bullish_breaks]
-            + [(bar, 0, ref) for bar, _, ref in self.bearish_breaks]
-        )  # analyse_structure's order: by bar, "bearish" before "bullish"
-        state = self._pattern()
-        if not events:
+        bars, bullish, _, refs = self.breaks
+        pattern = self._pattern()
+        if bars.shape[0] == 0:
             none = np.zeros(size + 1, dtype=bool)
-            return WindowStructure(state, np.full(size + 1, -1, dtype=np.int64), none, none)
-        bars = np.array([e[0] for e in events], dtype=np.int64)
-        bullish = np.array([e[1] for e in events], dtype=bool)
+            return WindowStructure(pattern, pattern, np.full(size + 1, -1, dtype=np.int64), none, none)
         last = np.full(size + 1, -1, dtype=np.int64)
         prev = np.full(size + 1, -1, dtype=np.int64)
         # an event is one of window n's breaks for n in (bar, ref + W - k]: its pivot is in the window
-        for i, (bar, _, ref) in enumerate(events):
+        for i, (bar, ref) in enumerate(zip(bars.tolist(), refs.tolist(), strict=True)):
             lo, hi = bar + 1, min(ref + self.window - k, size)
             if lo <= hi:
                 prev[lo : hi + 1] = last[lo : hi + 1]
@@ -322,8 +345,42 @@ class History:
             np.where(latest_high >= 0, latest_high + k, -1), np.where(latest_low >= 0, latest_low + k, -1)
         )
         flip = has & choch & (last_bar > confirmed)
-        state = np.where(flip, np.where(last_bullish, STATE_BULL, STATE_BEAR), state).astype(np.int8)
-        return WindowStructure(state, last_bar, last_bullish, choch)
+        state = np.where(flip, np.where(last_bullish, STATE_BULL, STATE_BEAR), pattern).astype(np.int8)
+        return WindowStructure(state, pattern, last_bar, last_bullish, choch)
+
+    # ---- one window, as the per-step analysis reads it (indices from the window's first candle)
+
+    def window_pivots(self, n: int) -> swings.Pivots:
+        """Window n's pivots: `find_pivots` of its candles."""
+        start, p = int(self.window_start[n]), self.pivots
+        highs = slice(int(self.high_pos_first[n]), max(int(self.high_pos_last[n]) + 1, 0))
+        lows = slice(int(self.low_pos_first[n]), max(int(self.low_pos_last[n]) + 1, 0))
+        return swings.Pivots(self.k, p.high_idx[highs] - start, p.high_px[highs], p.low_idx[lows] - start, p.low_px[lows])
+
+    def window_structure(self, n: int, pivots: swings.Pivots | None = None) -> Structure:
+        """Window n's structure: its breaks (a break against the one before it in the window is a change
+        of character, else a break of structure), pattern and state. `pivots`: `window_pivots(n)`."""
+        start, k = int(self.window_start[n]), self.k
+        bars, bullish, levels, refs = self.breaks
+        # a break's pivot lies at or after start + k, so the break itself after start + 2k
+        lo = int(np.searchsorted(bars, start + 2 * k, side="right"))
+        hi = int(np.searchsorted(bars, n, side="left"))
+        mine = lo + np.flatnonzero(refs[lo:hi] >= start + k)
+        breaks: list[Break] = []
+        previous: bool | None = None
+        for bar, up, level, ref in zip(
+            bars[mine].tolist(), bullish[mine].tolist(), levels[mine].tolist(), refs[mine].tolist(), strict=True
+        ):
+            kind = "CHoCH" if previous is not None and previous != up else "BOS"
+            breaks.append(Break(bar - start, "bullish" if up else "bearish", kind, level, ref - start))
+            previous = up
+        s = self.structure
+        return Structure(
+            STATE_NAMES[int(s.state[n])],
+            STATE_NAMES[int(s.pattern[n])],
+            tuple(breaks),
+            pivots if pivots is not None else self.window_pivots(n),
+        )
 
     def _pattern(self) -> StateArray:
         """`pattern_of` the window's pivots: HH+HL bullish, LH+LL bearish, else a range."""
@@ -374,9 +431,7 @@ class History:
     @cached_property
     def atr(self) -> FloatArray:
         """Per n: the window's ATR (`Frame.atr`, with its fallback when the last ranges are all zero)."""
-        raw = self._raw_atr
-        last = np.concatenate(([0.0], self.close))
-        return np.where(raw > 0.0, raw, np.maximum(np.abs(last) * ATR_FLOOR_OF_PRICE, ATR_FLOOR))
+        return atr_or_floor(self._raw_atr, np.concatenate(([0.0], self.close)))
 
     @cached_property
     def atr_trusted(self) -> BoolArray:
@@ -389,13 +444,18 @@ class History:
     def _raw_atr(self) -> FloatArray:
         return np.concatenate(([0.0], self.atr_series))
 
+    def median_at(self, n: int) -> float:
+        """`Frame.volume_median`: the median of window n's last 100 volumes (0 for no candle)."""
+        start = max(n - MEDIAN_VOLUME_CANDLES, int(self.window_start[n]))
+        return indicators.median(self.volume[start:n]) if n else 0.0
+
     @cached_property
     def median(self) -> FloatArray:
-        """Per n: `Frame.volume_median`, the median of the window's last 100 volumes."""
+        """Per n: `median_at(n)` (the windows are at least 100 long; the same values, bit for bit)."""
         span, v = MEDIAN_VOLUME_CANDLES, self.volume
         out = np.zeros(self.size + 1)
         for n in range(1, min(self.size, span - 1) + 1):
-            out[n] = indicators.median(v[:n])
+            out[n] = self.median_at(n)
         if span <= self.size:
             out[span:] = np.median(sliding_window_view(v, span), axis=1)
         return out
@@ -522,3 +582,19 @@ class History:
             atr_trusted=self.atr_trusted[ends],
             median_volume=self.median[ends],
         )
+
+
+class Histories:
+    """Whole-series `History`s, built on first use and kept per series object: for a caller that
+    analyses the same series at many times (the backtest), so each step slices features computed once
+    instead of finding them again in its window. Keeping the series keeps its id from being reused."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[int, int, int], tuple[CandleSeries, History]] = {}
+
+    def of(self, series: CandleSeries, window: int, k: int) -> History:
+        key = (id(series), window, k)
+        found = self._built.get(key)
+        if found is None or found[0] is not series:
+            found = self._built[key] = (series, History(series, window, k))
+        return found[1]
