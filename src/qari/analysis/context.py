@@ -183,7 +183,9 @@ def _frame(
     w = s.window(max(0, n - window), n)
     if len(w) < min_len:
         return None
-    history, end = (None, None) if kept is None else (kept.of(s, window, PIVOT_K.get(tf, swings.DEFAULT_K)), n)
+    history, end = (
+        (None, None) if kept is None else (kept.of(s, window, PIVOT_K.get(tf, swings.DEFAULT_K)), n)
+    )
     return _shared_frame(w, history, end) if tf in HTF_CACHED else Frame(w, history, end)
 
 
@@ -216,7 +218,10 @@ class AnalysisContext:
     `histories`: whole-series features kept by a caller that analyses the same series again and again."""
 
     def __init__(
-        self, snapshot: MarketSnapshot, btc_frames: BtcFrames | None = None, histories: Histories | None = None
+        self,
+        snapshot: MarketSnapshot,
+        btc_frames: BtcFrames | None = None,
+        histories: Histories | None = None,
     ) -> None:
         self.snapshot = snapshot
         self.symbol = snapshot.symbol

@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -53,6 +54,7 @@ __all__ = [
     "closed_counts",
     "first_after",
     "range_max",
+    "structure_of",
 ]
 
 ATR_PERIOD = 14  # `Frame.atr_series`: the SMA of this many true ranges
@@ -62,6 +64,22 @@ ATR_FLOOR = 1e-12  # ... and never less than this
 STATE_NONE, STATE_RANGE, STATE_BULL, STATE_BEAR = range(4)  # a window's trend state (None: no frame)
 STATE_NAMES = {STATE_RANGE: RANGE, STATE_BULL: BULLISH, STATE_BEAR: BEARISH}
 StateArray = npt.NDArray[np.int8]
+
+
+def swing_pattern(last_high: Any, prev_high: Any, last_low: Any, prev_low: Any) -> Any:
+    """The last two swing highs and lows: higher high and higher low bullish, lower high and lower low
+    bearish, else a range. Floats or arrays alike (a STATE_*: RANGE + 1 if bullish + 2 if bearish)."""
+    bullish = (last_high > prev_high) & (last_low > prev_low)
+    bearish = (last_high < prev_high) & (last_low < prev_low)
+    return STATE_RANGE + 1 * bullish + 2 * bearish
+
+
+def trend_state(pattern: Any, last_bullish: Any, last_choch: Any, last_bar: Any, confirmed: Any) -> Any:
+    """The trend: the swing pattern, unless the last break is a change of character on a candle after
+    the last confirmed pivot (`confirmed`, -1 for none): then that break's direction (BEAR, or BULL
+    one below it). Scalars or arrays alike."""
+    flip = last_choch & (last_bar > confirmed)
+    return pattern + flip * (STATE_BEAR - 1 * last_bullish - pattern)
 
 
 def atr_or_floor(raw: npt.ArrayLike, last_close: npt.ArrayLike) -> npt.NDArray[np.float64]:
@@ -200,15 +218,39 @@ class History:
         self.window_end = np.arange(self.size + 1)  # n: the window of the first n candles' last W
         self.window_start = np.maximum(self.window_end - window, 0)
         self.pivots = swings.find_pivots(self.high, self.low, k)
-        self.high_pos_first, self.high_pos_last = self._window_positions(self.pivots.high_idx)
-        self.low_pos_first, self.low_pos_last = self._window_positions(self.pivots.low_idx)
         self._sfps: dict[int, tuple[FloatArray, BoolArray]] = {}
 
-    def _window_positions(self, idx: IntArray) -> tuple[IntArray, IntArray]:
-        """Positions [first, last] into `idx` of the pivots inside each window: [s + k, n - 1 - k]."""
-        first = np.searchsorted(idx, self.window_start + self.k, side="left")
-        last = np.searchsorted(idx, self.window_end - 1 - self.k, side="right") - 1
+    def _window_positions(self, idx: IntArray, n: Any) -> tuple[Any, Any]:
+        """Positions [first, last] into `idx` of the pivots inside window(s) n: [s + k, n - 1 - k]."""
+        first = np.searchsorted(idx, self.window_start[n] + self.k, side="left")
+        last = np.searchsorted(idx, n - 1 - self.k, side="right") - 1
         return first, last
+
+    @cached_property
+    def _high_positions(self) -> tuple[IntArray, IntArray]:
+        return self._window_positions(self.pivots.high_idx, self.window_end)
+
+    @cached_property
+    def _low_positions(self) -> tuple[IntArray, IntArray]:
+        return self._window_positions(self.pivots.low_idx, self.window_end)
+
+    @property
+    def high_pos_first(self) -> IntArray:
+        """Per n: the position in `pivots.high_idx` of the window's first swing high (`_last`: its last)."""
+        return self._high_positions[0]
+
+    @property
+    def high_pos_last(self) -> IntArray:
+        return self._high_positions[1]
+
+    @property
+    def low_pos_first(self) -> IntArray:
+        """Per n: the position in `pivots.low_idx` of the window's first swing low (`_last`: its last)."""
+        return self._low_positions[0]
+
+    @property
+    def low_pos_last(self) -> IntArray:
+        return self._low_positions[1]
 
     def last_close(self, n: IntArray) -> FloatArray:
         """The window's last close (the first candle's where a window is empty)."""
@@ -285,13 +327,13 @@ class History:
     # ---- market structure, exact
 
     @cached_property
-    def bullish_breaks(self) -> list[tuple[int, float, int]]:
+    def bullish_breaks(self) -> tuple[IntArray, FloatArray, IntArray]:
         """The history's first closes above each swing high (structure's and order blocks' breaks)."""
         p = self.pivots
         return first_crosses(p.high_idx, p.high_px, self.close, self.k, True)
 
     @cached_property
-    def bearish_breaks(self) -> list[tuple[int, float, int]]:
+    def bearish_breaks(self) -> tuple[IntArray, FloatArray, IntArray]:
         """The history's first closes below each swing low."""
         p = self.pivots
         return first_crosses(p.low_idx, p.low_px, self.close, self.k, False)
@@ -300,16 +342,11 @@ class History:
     def breaks(self) -> tuple[IntArray, BoolArray, FloatArray, IntArray]:
         """Both directions' breaks in a window's order (by candle, a bearish one first): their candles,
         whether bullish, levels and reference pivots. A window's breaks are those whose pivot it holds."""
-        events = sorted(
-            [(bar, 1, level, ref) for bar, level, ref in self.bullish_breaks]
-            + [(bar, 0, level, ref) for bar, level, ref in self.bearish_breaks]
-        )
-        return (
-            np.array([e[0] for e in events], dtype=np.int64),
-            np.array([e[1] for e in events], dtype=bool),
-            np.array([e[2] for e in events], dtype=np.float64),
-            np.array([e[3] for e in events], dtype=np.int64),
-        )
+        up, down = self.bullish_breaks, self.bearish_breaks
+        bars, levels, refs = (np.concatenate((u, d)) for u, d in zip(up, down, strict=True))
+        bullish = np.arange(bars.shape[0]) < up[0].shape[0]
+        order = np.lexsort((bullish, bars))
+        return bars[order], bullish[order], levels[order], refs[order]
 
     @property
     def state(self) -> StateArray:
@@ -344,8 +381,7 @@ class History:
         confirmed = np.maximum(
             np.where(latest_high >= 0, latest_high + k, -1), np.where(latest_low >= 0, latest_low + k, -1)
         )
-        flip = has & choch & (last_bar > confirmed)
-        state = np.where(flip, np.where(last_bullish, STATE_BULL, STATE_BEAR), pattern).astype(np.int8)
+        state = trend_state(pattern, last_bullish, choch, last_bar, confirmed).astype(np.int8)
         return WindowStructure(state, pattern, last_bar, last_bullish, choch)
 
     # ---- one window, as the per-step analysis reads it (indices from the window's first candle)
@@ -353,13 +389,19 @@ class History:
     def window_pivots(self, n: int) -> swings.Pivots:
         """Window n's pivots: `find_pivots` of its candles."""
         start, p = int(self.window_start[n]), self.pivots
-        highs = slice(int(self.high_pos_first[n]), max(int(self.high_pos_last[n]) + 1, 0))
-        lows = slice(int(self.low_pos_first[n]), max(int(self.low_pos_last[n]) + 1, 0))
-        return swings.Pivots(self.k, p.high_idx[highs] - start, p.high_px[highs], p.low_idx[lows] - start, p.low_px[lows])
+        (high_first, high_last), (low_first, low_last) = (
+            self._window_positions(idx, n) for idx in (p.high_idx, p.low_idx)
+        )
+        highs = slice(int(high_first), max(int(high_last) + 1, 0))
+        lows = slice(int(low_first), max(int(low_last) + 1, 0))
+        return swings.Pivots(
+            self.k, p.high_idx[highs] - start, p.high_px[highs], p.low_idx[lows] - start, p.low_px[lows]
+        )
 
     def window_structure(self, n: int, pivots: swings.Pivots | None = None) -> Structure:
         """Window n's structure: its breaks (a break against the one before it in the window is a change
-        of character, else a break of structure), pattern and state. `pivots`: `window_pivots(n)`."""
+        of character, else a break of structure), pattern and state (`structure`'s, for this n alone).
+        `pivots`: `window_pivots(n)`."""
         start, k = int(self.window_start[n]), self.k
         bars, bullish, levels, refs = self.breaks
         # a break's pivot lies at or after start + k, so the break itself after start + 2k
@@ -369,34 +411,40 @@ class History:
         breaks: list[Break] = []
         previous: bool | None = None
         for bar, up, level, ref in zip(
-            bars[mine].tolist(), bullish[mine].tolist(), levels[mine].tolist(), refs[mine].tolist(), strict=True
+            bars[mine].tolist(),
+            bullish[mine].tolist(),
+            levels[mine].tolist(),
+            refs[mine].tolist(),
+            strict=True,
         ):
             kind = "CHoCH" if previous is not None and previous != up else "BOS"
             breaks.append(Break(bar - start, "bullish" if up else "bearish", kind, level, ref - start))
             previous = up
-        s = self.structure
-        return Structure(
-            STATE_NAMES[int(s.state[n])],
-            STATE_NAMES[int(s.pattern[n])],
-            tuple(breaks),
-            pivots if pivots is not None else self.window_pivots(n),
-        )
+        p = pivots if pivots is not None else self.window_pivots(n)
+        two = p.high_px.shape[0] >= 2 and p.low_px.shape[0] >= 2
+        pattern = STATE_RANGE
+        if two:
+            (prev_high, last_high), (prev_low, last_low) = p.high_px[-2:].tolist(), p.low_px[-2:].tolist()
+            pattern = swing_pattern(last_high, prev_high, last_low, prev_low)
+        state = pattern
+        if breaks:
+            last = breaks[-1]
+            confirmed = max(int(x[-1]) + k if x.shape[0] else -1 for x in (p.high_idx, p.low_idx))
+            state = trend_state(
+                pattern, last.direction == "bullish", last.kind == "CHoCH", last.index, confirmed
+            )
+        return Structure(STATE_NAMES[int(state)], STATE_NAMES[int(pattern)], tuple(breaks), p)
 
     def _pattern(self) -> StateArray:
-        """`pattern_of` the window's pivots: HH+HL bullish, LH+LL bearish, else a range."""
+        """Per n: `swing_pattern` of the window's pivots (a range without two highs and two lows)."""
         p = self.pivots
         two = (self.high_pos_last - self.high_pos_first >= 1) & (self.low_pos_last - self.low_pos_first >= 1)
         out = np.full(self.size + 1, STATE_RANGE, dtype=np.int8)
-        if not two.any():
-            return out
-        hi, lo = self.high_pos_last[two], self.low_pos_last[two]
-        higher_high = p.high_px[hi] > p.high_px[hi - 1]
-        lower_high = p.high_px[hi] < p.high_px[hi - 1]
-        higher_low = p.low_px[lo] > p.low_px[lo - 1]
-        lower_low = p.low_px[lo] < p.low_px[lo - 1]
-        out[two] = np.where(
-            higher_high & higher_low, STATE_BULL, np.where(lower_high & lower_low, STATE_BEAR, STATE_RANGE)
-        )
+        if two.any():
+            hi, lo = self.high_pos_last[two], self.low_pos_last[two]
+            out[two] = swing_pattern(p.high_px[hi], p.high_px[hi - 1], p.low_px[lo], p.low_px[lo - 1]).astype(
+                np.int8
+            )
         return out
 
     # ---- true range, ATR and the volume median per window
@@ -512,11 +560,9 @@ class History:
         within SEARCH_BACK before each break. Every break of a window counts, not only its last 8, and
         a candle two breaks share counts twice: more blocks, never fewer. None: no block anywhere."""
         o, h, low, c, v = self.open_, self.high, self.low, self.close, self.volume
-        crosses = self.bullish_breaks
-        if not crosses:
+        break_bar, _, ref = self.bullish_breaks
+        if break_bar.shape[0] == 0:
             return None
-        break_bar = np.array([x[0] for x in crosses], dtype=np.int64)
-        ref = np.array([x[2] for x in crosses], dtype=np.int64)
         down = np.flatnonzero(c < o)
         at = np.searchsorted(down, break_bar, side="right") - 1
         block = np.where(at >= 0, down[np.maximum(at, 0)] if down.shape[0] else 0, -1)
@@ -582,6 +628,11 @@ class History:
             atr_trusted=self.atr_trusted[ends],
             median_volume=self.median[ends],
         )
+
+
+def structure_of(series: CandleSeries, k: int) -> Structure:
+    """The market structure of these candles, read as one window."""
+    return History(series, max(len(series), 1), k).window_structure(len(series))
 
 
 class Histories:
