@@ -129,19 +129,19 @@ def first_after(
 
 def range_max(x: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
     """max(x[lo:hi]) for each pair (lo < hi), from a sparse table."""
-    table = [x]
+    maxima_of_width = [x]  # [i][j]: the max of x[j : j + 2**i]
     width = 1
     while 2 * width <= x.shape[0]:
-        prev = table[-1]
-        table.append(np.maximum(prev[:-width], prev[width:]))
+        narrower = maxima_of_width[-1]
+        maxima_of_width.append(np.maximum(narrower[:-width], narrower[width:]))
         width *= 2
     length = hi - lo
-    level = np.floor(np.log2(np.maximum(length, 1))).astype(np.int64)
+    power = np.floor(np.log2(np.maximum(length, 1))).astype(np.int64)  # two spans of 2**power cover it
     out = np.empty(lo.shape[0])
-    for lv in np.unique(level).tolist():
-        pick = level == lv
-        t = table[lv]
-        out[pick] = np.maximum(t[lo[pick]], t[hi[pick] - (1 << lv)])
+    for exponent in np.unique(power).tolist():
+        pick = power == exponent
+        maxima = maxima_of_width[exponent]
+        out[pick] = np.maximum(maxima[lo[pick]], maxima[hi[pick] - (1 << exponent)])
     return out
 
 
@@ -294,14 +294,14 @@ class History:
     def count_below_last(self, n: IntArray, span: IntArray, longest: int) -> IntArray:
         """How many of the `span - 1` volumes before the last one of window n are below it (`span` is
         at most `longest`)."""
-        v = self.volume
+        volume = self.volume
         out = np.zeros(n.shape[0], dtype=np.int64)
         full = span == longest
         if full.any() and longest <= self.size:
-            rows = sliding_window_view(v, longest)[n[full] - longest]
+            rows = sliding_window_view(volume, longest)[n[full] - longest]
             out[full] = np.count_nonzero(rows[:, :-1] < rows[:, -1:], axis=1)
         for i in np.flatnonzero(~full & (span > 0)).tolist():
-            window = v[n[i] - span[i] : n[i]]
+            window = volume[n[i] - span[i] : n[i]]
             out[i] = np.count_nonzero(window[:-1] < window[-1])
         return out
 
@@ -500,18 +500,18 @@ class History:
     @cached_property
     def median(self) -> FloatArray:
         """Per n: `median_at(n)` (the windows are at least 100 long; the same values, bit for bit)."""
-        span, v = MEDIAN_VOLUME_CANDLES, self.volume
+        span = MEDIAN_VOLUME_CANDLES
         out = np.zeros(self.size + 1)
         for n in range(1, min(self.size, span - 1) + 1):
             out[n] = self.median_at(n)
         if span <= self.size:
-            out[span:] = np.median(sliding_window_view(v, span), axis=1)
+            out[span:] = np.median(sliding_window_view(self.volume, span), axis=1)
         return out
 
     def volume_ratio(self, volume: FloatArray, n: IntArray) -> FloatArray:
         """`volume` against window n's median (1 where the median is 0), as `Frame` users divide."""
-        med = self.median[n]
-        return np.where(med > 0, volume / np.where(med > 0, med, 1.0), 1.0)
+        median = self.median[n]
+        return np.where(median > 0, volume / np.where(median > 0, median, 1.0), 1.0)
 
     # ---- SFP candles
 
@@ -527,28 +527,29 @@ class History:
         if found_before is not None:
             return found_before
         k, window, size = self.k, self.window, self.size
-        pivot, level_px = self.pivots.low_idx, self.pivots.low_px
-        sweep = first_after(self.low, pivot, level_px, below=True, span=window + lookback)
-        ok = (sweep < size) & (sweep > pivot + k)
-        ok[ok] &= self.close[sweep[ok]] > level_px[ok]
-        pivot, level_px, sweep = pivot[ok], level_px[ok], sweep[ok]
+        pivot, pivot_low = self.pivots.low_idx, self.pivots.low_px
+        sweep = first_after(self.low, pivot, pivot_low, below=True, span=window + lookback)
+        reclaimed = (sweep < size) & (sweep > pivot + k)
+        reclaimed[reclaimed] &= self.close[sweep[reclaimed]] > pivot_low[reclaimed]
+        pivot, pivot_low, sweep = pivot[reclaimed], pivot_low[reclaimed], sweep[reclaimed]
+        # [n, ago]: the lowest level swept-and-reclaimed by window n's candle `ago + 1` from its end
         level = np.full((size + 1, lookback), np.inf)
-        for d in range(1, lookback + 1):
-            n = sweep + d
+        for candles_after in range(1, lookback + 1):
+            n = sweep + candles_after
             valid = (n <= size) & ((n <= window) | (pivot >= n - window + k))
-            np.minimum.at(level[:, d - 1], n[valid], level_px[valid])
+            np.minimum.at(level[:, candles_after - 1], n[valid], pivot_low[valid])
         found = np.isfinite(level)
         quality = np.full((size + 1, lookback), -1.0)
         ends, ago = np.nonzero(found)
         if ends.shape[0]:
             candle = ends - ago - 1
-            lo, hi, cl = self.low[candle], self.high[candle], self.close[candle]
+            wick_low, candle_high, candle_close = self.low[candle], self.high[candle], self.close[candle]
             atr, trusted = self.atr[ends], self.atr_trusted[ends]
-            depth_atr = (level[ends, ago] - lo) / atr
-            reaction = (cl - lo) / np.maximum(hi - lo, MIN_CANDLE_RANGE)
+            depth_atr = (level[ends, ago] - wick_low) / atr
+            reaction = (candle_close - wick_low) / np.maximum(candle_high - wick_low, MIN_CANDLE_RANGE)
             ratio = self.volume_ratio(self.volume[candle], ends)
-            q = sfp_quality(depth_atr, reaction, ratio, lo=np.minimum, hi=np.maximum)
-            quality[ends, ago] = np.where(trusted, q, 100.0)
+            exact = sfp_quality(depth_atr, reaction, ratio, lo=np.minimum, hi=np.maximum)
+            quality[ends, ago] = np.where(trusted, exact, 100.0)
         result = self._sfps[lookback] = (quality.max(axis=1), found.any(axis=1))
         return result
 
@@ -559,44 +560,46 @@ class History:
         """Every window's live bullish order blocks (`find_order_blocks`' candles): the last down candle
         within SEARCH_BACK before each break. Every break of a window counts, not only its last 8, and
         a candle two breaks share counts twice: more blocks, never fewer. None: no block anywhere."""
-        o, h, low, c, v = self.open_, self.high, self.low, self.close, self.volume
+        high, low, close, volume = self.high, self.low, self.close, self.volume
         break_bar, _, ref = self.bullish_breaks
         if break_bar.shape[0] == 0:
             return None
-        down = np.flatnonzero(c < o)
-        at = np.searchsorted(down, break_bar, side="right") - 1
-        block = np.where(at >= 0, down[np.maximum(at, 0)] if down.shape[0] else 0, -1)
-        ok = (at >= 0) & (block >= break_bar - SEARCH_BACK) & (block < break_bar)
-        break_bar, ref, block = break_bar[ok], ref[ok], block[ok]
+        down = np.flatnonzero(close < self.open_)
+        last_down = np.searchsorted(down, break_bar, side="right") - 1  # position in `down`
+        block = np.where(last_down >= 0, down[np.maximum(last_down, 0)] if down.shape[0] else 0, -1)
+        near = (last_down >= 0) & (block >= break_bar - SEARCH_BACK) & (block < break_bar)
+        break_bar, ref, block = break_bar[near], ref[near], block[near]
         if break_bar.shape[0] == 0:
             return None
-        zone_low, zone_high = low[block], h[block]
-        spans = list(zip(block.tolist(), break_bar.tolist(), strict=True))
-        top = np.array([h[a + 1 : z + 1].max() for a, z in spans])
-        volume_sum = np.array([v[a + 1 : z + 1].sum() for a, z in spans])
-        has_gap = np.array([z - a >= 2 and bool((low[a + 2 : z + 1] > h[a : z - 1]).any()) for a, z in spans])
+        zone_low, zone_high = low[block], high[block]
+        impulses = list(zip(block.tolist(), break_bar.tolist(), strict=True))  # (block, break) candles
+        top = np.array([high[b + 1 : z + 1].max() for b, z in impulses])
+        volume_sum = np.array([volume[b + 1 : z + 1].sum() for b, z in impulses])
+        has_gap = np.array(
+            [z - b >= 2 and bool((low[b + 2 : z + 1] > high[b : z - 1]).any()) for b, z in impulses]
+        )
         window = self.window
-        negated = first_after(c, break_bar, zone_low, below=True, span=window)  # a close under the zone
+        negated = first_after(close, break_bar, zone_low, below=True, span=window)  # a close under the zone
         touched = first_after(low, break_bar, zone_high, below=True, span=window, inclusive=True)
         # window n holds the break (its pivot in the window) and the block candle; live until negated
         stop = np.minimum.reduce(
             [ref + window - self.k, block + window, negated, np.full_like(break_bar, self.size)]
         )
         item, ends = expand_ranges(break_bar + 1, stop)
-        price = c[ends - 1]
+        price = close[ends - 1]
         atr = self.atr[ends]
-        zl, zh = zone_low[item], zone_high[item]
+        row_low, row_high = zone_low[item], zone_high[item]
         return BlockWindows(
             window_end=ends,
-            zone_low=zl,
-            zone_high=zh,
+            zone_low=row_low,
+            zone_high=row_high,
             price=price,
             atr_trusted=self.atr_trusted[ends],
-            displacement_atr=(top[item] - zh) / atr,
+            displacement_atr=(top[item] - row_high) / atr,
             volume_ratio=self.volume_ratio(volume_sum[item] / (break_bar - block)[item], ends),
             has_gap=has_gap[item],
-            distance_atr=np.maximum(price - zh, 0.0) / atr,
-            width_atr=(zh - zl) / atr,
+            distance_atr=np.maximum(price - row_high, 0.0) / atr,
+            width_atr=(row_high - row_low) / atr,
             mitigated=touched[item] <= ends - 1,
         )
 
@@ -604,26 +607,26 @@ class History:
     def gaps(self) -> GapWindows | None:
         """Every window's recent unfilled bullish FVGs (`bullish_fvgs`) whose middle candle is bullish,
         with whether that candle may be impulsive. None: the history is too short for one."""
-        o, h, low, c, size = self.open_, self.high, self.low, self.close, self.size
+        open_, high, low, close, size = self.open_, self.high, self.low, self.close, self.size
         if size < 3:
             return None
         third = np.arange(2, size)
-        keep = (low[third] > h[third - 2]) & (c[third - 1] > o[third - 1])
+        keep = (low[third] > high[third - 2]) & (close[third - 1] > open_[third - 1])
         third = third[keep]
-        lo, hi = h[third - 2], low[third]
-        filled = first_after(low, third, lo, below=True, span=gaps.RECENT, inclusive=True)
+        gap_low, gap_high = high[third - 2], low[third]
+        filled = first_after(low, third, gap_low, below=True, span=gaps.RECENT, inclusive=True)
         item, ends = expand_ranges(third + 1, np.minimum(third + gaps.RECENT, np.minimum(filled, size)))
         middle = third[item] - 1
         atr_middle = self.atr_series[middle - 1]
-        body = np.abs(c[middle] - o[middle])
+        body = np.abs(close[middle] - open_[middle])
         impulsive = at_least(body, gaps.IMPULSE_ATR * atr_middle) | ~self.trusted_atr(atr_middle, ends)
         return GapWindows(
             window_end=ends,
-            gap_low=lo[item],
-            gap_high=hi[item],
+            gap_low=gap_low[item],
+            gap_high=gap_high[item],
             may_be_impulsive=impulsive,
             middle_volume=self.volume[middle],
-            price=c[ends - 1],
+            price=close[ends - 1],
             atr=self.atr[ends],
             atr_trusted=self.atr_trusted[ends],
             median_volume=self.median[ends],
