@@ -13,7 +13,13 @@ lies in the window. Both are therefore exact here, as are the order blocks' and 
 differ from a window's in rounding only: each comes with a flag saying where that rounding is small
 enough to be trusted (`bounds.TRUSTED`).
 
-Pure: arrays in, arrays out; no I/O. Just over 500 lines on purpose: one `History` holds every feature
+The per-step analysis reads one window the same way (`window_pivots`, `window_structure`,
+`median_at`): its `Frame` holds a `History` of the whole series where the caller keeps one
+(`Histories`, the backtest), else of the window alone, and gets the window's exact values either way.
+The structure rules (`swing_pattern`, `trend_state`) serve one window and every window alike. A
+window's ATR stays its own SMA (`Frame.atr_series`): its sums start at the window's first candle.
+
+Pure: arrays in, arrays out; no I/O. About 650 lines on purpose: one `History` holds every feature
 because they share its indexing (window ends, pivot positions per window) and its cached sums; split,
 each part would rebuild or pass those around.
 """
