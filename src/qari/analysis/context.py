@@ -4,6 +4,10 @@ Everything is computed lazily once per `analyse()` call, so layers that share a 
 structure, ATR, SFPs, order blocks) pay for it once. Windows are cut at `at_ms` (a candle counts only
 if it has closed by then) and then to a fixed length, which bounds the cost per call regardless of
 how much history the caller passes — and makes look-ahead impossible by construction.
+
+A window's pivots, structure and volume median are read from `analysis.features.History`, where each is
+defined once: of the whole series when the caller keeps them (`Histories`: the backtest asks about
+the same series at every step), else of the window itself. Both give the window's exact values.
 """
 
 from __future__ import annotations
@@ -14,13 +18,13 @@ from functools import cached_property
 
 import numpy as np
 
-from qari.analysis.features import ATR_FLOOR, ATR_FLOOR_OF_PRICE, ATR_PERIOD, MEDIAN_VOLUME_CANDLES
+from qari.analysis.features import ATR_PERIOD, Histories, History, atr_or_floor
 from qari.analysis.primitives import indicators, swings
 from qari.analysis.primitives.gaps import Fvg, bullish_fvgs
 from qari.analysis.primitives.liquidity import Sfp, find_sfps
 from qari.analysis.primitives.order_blocks import OrderBlock, find_order_blocks
 from qari.analysis.primitives.resample import resample
-from qari.analysis.primitives.structure import Structure, analyse_structure
+from qari.analysis.primitives.structure import Structure
 from qari.core.market import CandleSeries, MarketContext, MarketSnapshot
 from qari.core.time import timeframe_ms
 
@@ -33,18 +37,24 @@ ENTRY_SFP_CANDLES = 3  # SFPs count on the last this many entry candles ...
 H4_SFP_CANDLES = 1  # ... and on the last closed 4h candle
 
 
+def closed_count(series: CandleSeries, at_ms: int) -> int:
+    """How many of the candles have closed by `at_ms` (close time = open + timeframe)."""
+    return int(np.searchsorted(series.ts, at_ms - timeframe_ms(series.timeframe), side="right"))
+
+
 def closed_window(series: CandleSeries, at_ms: int, window: int | None = None) -> CandleSeries:
-    """The candles closed by `at_ms` (close time = open + timeframe), the last `window` of them."""
-    step = timeframe_ms(series.timeframe)
-    n = int(np.searchsorted(series.ts, at_ms - step, side="right"))
+    """The candles closed by `at_ms`, the last `window` of them."""
+    n = closed_count(series, at_ms)
     start = 0 if window is None else max(0, n - window)
     return series.window(start, n)
 
 
 class Frame:
-    """One timeframe's closed window plus its derived features."""
+    """One timeframe's closed window plus its derived features. `history`: a `History` of the series the
+    window was cut from (with the window's length), and `end`, the window's end in it; without one, the
+    features come from a `History` of the window alone."""
 
-    def __init__(self, series: CandleSeries) -> None:
+    def __init__(self, series: CandleSeries, history: History | None = None, end: int | None = None) -> None:
         self.series = series
         self.timeframe = series.timeframe
         self.ts = series.ts
@@ -55,6 +65,8 @@ class Frame:
         self.volume = series.volume
         self.n = len(series)
         self.k = PIVOT_K.get(series.timeframe, swings.DEFAULT_K)
+        self._history = history
+        self.end = self.n if end is None else end
         self._sfps: dict[int, list[Sfp]] = {}
 
     @property
@@ -62,25 +74,30 @@ class Frame:
         return float(self.close[-1])
 
     @cached_property
+    def history(self) -> History:
+        return self._history if self._history is not None else History(self.series, max(self.n, 1), self.k)
+
+    @cached_property
     def pivots(self) -> swings.Pivots:
-        return swings.find_pivots(self.high, self.low, self.k)
+        return self.history.window_pivots(self.end)
 
     @cached_property
     def structure(self) -> Structure:
-        return analyse_structure(self.close, self.pivots)
+        return self.history.window_structure(self.end, self.pivots)
 
     @cached_property
     def atr_series(self) -> np.ndarray:
+        """The window's own SMA of true ranges: its sums start at the window's first candle, so they
+        differ from the history's (`History.atr_series`) in rounding."""
         return indicators.atr(self.high, self.low, self.close, ATR_PERIOD)
 
     @cached_property
     def atr(self) -> float:
-        value = float(self.atr_series[-1]) if self.n else 0.0
-        return value if value > 0.0 else max(abs(self.last) * ATR_FLOOR_OF_PRICE, ATR_FLOOR)
+        return float(atr_or_floor(float(self.atr_series[-1]) if self.n else 0.0, self.last))
 
     @cached_property
     def volume_median(self) -> float:
-        return indicators.median(self.volume[-MEDIAN_VOLUME_CANDLES:]) if self.n else 0.0
+        return self.history.median_at(self.end)
 
     def sfps(self, lookback: int) -> list[Sfp]:
         """SFPs on the last `lookback` candles; kept with the frame, so a shared higher-timeframe frame
@@ -135,14 +152,14 @@ def _window_key(w: CandleSeries) -> tuple[object, ...]:
     )
 
 
-def _shared_frame(w: CandleSeries) -> Frame:
+def _shared_frame(w: CandleSeries, history: History | None = None, end: int | None = None) -> Frame:
     """Higher-timeframe frames change once per 4h/1d close but are read at every 5m/15m cycle, by
     every symbol (BTC's) and by both live and backtest: reuse the frame, with its computed features,
     while the closed candles are the same. Keyed by content, so the result is identical to a new one."""
     key = _window_key(w)
     frame = _htf_frames.get(key)
     if frame is None:
-        frame = _htf_frames[key] = Frame(w)
+        frame = _htf_frames[key] = Frame(w, history, end)
         if len(_htf_frames) > HTF_CACHE_SIZE:
             _htf_frames.popitem(last=False)
     else:
@@ -150,27 +167,41 @@ def _shared_frame(w: CandleSeries) -> Frame:
     return frame
 
 
-def _frame(series: dict[str, CandleSeries], tf: str, at_ms: int, min_len: int) -> Frame | None:
+def _frame(
+    series: Mapping[str, CandleSeries], tf: str, at_ms: int, min_len: int, histories: Histories | None = None
+) -> Frame | None:
+    window = WINDOWS.get(tf, 300)
     s = series.get(tf)
+    kept = histories
     if s is None:
         source = series.get("1h", series.get("15m"))
         if source is None or tf not in ("4h", "1d"):
             return None
-        s = resample(_source_for(source, at_ms, tf, WINDOWS.get(tf, 300)), tf)
-    w = closed_window(s, at_ms, WINDOWS.get(tf, 300))
+        s = resample(_source_for(source, at_ms, tf, window), tf)
+        kept = None  # a new series at every step: nothing to keep
+    n = closed_count(s, at_ms)
+    w = s.window(max(0, n - window), n)
     if len(w) < min_len:
         return None
-    return _shared_frame(w) if tf in HTF_CACHED else Frame(w)
+    history, end = (
+        (None, None) if kept is None else (kept.of(s, window, PIVOT_K.get(tf, swings.DEFAULT_K)), n)
+    )
+    return _shared_frame(w, history, end) if tf in HTF_CACHED else Frame(w, history, end)
 
 
 BtcFrames = tuple[Frame | None, Frame | None]
 
 
-def btc_frames_for(btc: dict[str, CandleSeries] | None, at_ms: int) -> BtcFrames:
+def btc_frames_for(
+    btc: Mapping[str, CandleSeries] | None, at_ms: int, histories: Histories | None = None
+) -> BtcFrames:
     """BTC's 4h and 1d frames as of `at_ms` (shared by every altcoin analysed at that time)."""
     if not btc:
         return (None, None)
-    return (_frame(btc, "4h", at_ms, HTF_MIN_CANDLES), _frame(btc, "1d", at_ms, HTF_MIN_CANDLES))
+    return (
+        _frame(btc, "4h", at_ms, HTF_MIN_CANDLES, histories),
+        _frame(btc, "1d", at_ms, HTF_MIN_CANDLES, histories),
+    )
 
 
 def _dominance_upto(context: MarketContext, at_ms: int) -> np.ndarray | None:
@@ -183,18 +214,25 @@ def _dominance_upto(context: MarketContext, at_ms: int) -> np.ndarray | None:
 
 
 class AnalysisContext:
-    """What a layer reads: the snapshot, frames per timeframe and shared, lazily computed features."""
+    """What a layer reads: the snapshot, frames per timeframe and shared, lazily computed features.
+    `histories`: whole-series features kept by a caller that analyses the same series again and again."""
 
-    def __init__(self, snapshot: MarketSnapshot, btc_frames: BtcFrames | None = None) -> None:
+    def __init__(
+        self,
+        snapshot: MarketSnapshot,
+        btc_frames: BtcFrames | None = None,
+        histories: Histories | None = None,
+    ) -> None:
         self.snapshot = snapshot
         self.symbol = snapshot.symbol
         self.at_ms = snapshot.at_ms
         self.context = snapshot.context
         entry_tf = next((tf for tf in ENTRY_TIMEFRAMES if tf in snapshot.series), None)
         self.entry_tf = entry_tf or "15m"
-        self.entry = _frame(snapshot.series, entry_tf, self.at_ms, ENTRY_MIN_CANDLES) if entry_tf else None
-        self.h4 = _frame(snapshot.series, "4h", self.at_ms, HTF_MIN_CANDLES)
-        self.d1 = _frame(snapshot.series, "1d", self.at_ms, HTF_MIN_CANDLES)
+        series = snapshot.series
+        self.entry = _frame(series, entry_tf, self.at_ms, ENTRY_MIN_CANDLES, histories) if entry_tf else None
+        self.h4 = _frame(series, "4h", self.at_ms, HTF_MIN_CANDLES, histories)
+        self.d1 = _frame(series, "1d", self.at_ms, HTF_MIN_CANDLES, histories)
         self.btc_dominance = _dominance_upto(snapshot.context, self.at_ms)
         btc = snapshot.context.btc
         self.is_btc = snapshot.symbol.split("/")[0] == "BTC"
@@ -203,7 +241,7 @@ class AnalysisContext:
         if btc_frames is not None and not self.is_btc:
             self.btc_h4, self.btc_d1 = btc_frames
         else:
-            self.btc_h4, self.btc_d1 = btc_frames_for(btc, self.at_ms)
+            self.btc_h4, self.btc_d1 = btc_frames_for(btc, self.at_ms, histories)
 
     def frames(self) -> dict[str, Frame]:
         out: dict[str, Frame] = {}

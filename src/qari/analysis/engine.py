@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from qari.analysis.confluence import CandidateBound, decide, weighted_score
 from qari.analysis.context import AnalysisContext, BtcFrames, btc_frames_for
 from qari.analysis.ele import detect_ele
+from qari.analysis.features import Histories
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.layers import LAYERS, liquidity
 from qari.analysis.verdict import Candidate, Verdict
@@ -51,7 +52,9 @@ def _analyse(ctx: AnalysisContext, weights: WeightSet | None) -> Verdict:
     return decide(ctx, results, weights or stage1(), ele)
 
 
-def screen(snapshot: MarketSnapshot, weights: WeightSet | None = None) -> Verdict:
+def screen(
+    snapshot: MarketSnapshot, weights: WeightSet | None = None, histories: Histories | None = None
+) -> Verdict:
     """`analyse` for callers that act only on candidates (the backtester): the same candidate, at a
     fraction of the cost when there is none.
 
@@ -61,9 +64,10 @@ def screen(snapshot: MarketSnapshot, weights: WeightSet | None = None) -> Verdic
     4h bearish) is read first from the cached higher-timeframe frames, and a layer whose cheap
     `could_agree` probe says no counts as at best abstaining. A stopped verdict is `screened` and
     holds just the layers that ran; otherwise every layer ran and the verdict is exactly `analyse`'s.
-    Layers are pure, so the order they run in changes nothing.
+    Layers are pure, so the order they run in changes nothing. `histories`: whole-series features
+    kept between calls over the same series (`AnalysisContext`).
     """
-    ctx = AnalysisContext(snapshot)
+    ctx = AnalysisContext(snapshot, histories=histories)
     weights = weights or stage1()
     done: dict[int, LayerResult] = {}
     bound = CandidateBound(weights)

@@ -13,7 +13,13 @@ lies in the window. Both are therefore exact here, as are the order blocks' and 
 differ from a window's in rounding only: each comes with a flag saying where that rounding is small
 enough to be trusted (`bounds.TRUSTED`).
 
-Pure: arrays in, arrays out; no I/O. Just over 500 lines on purpose: one `History` holds every feature
+The per-step analysis reads one window the same way (`window_pivots`, `window_structure`,
+`median_at`): its `Frame` holds a `History` of the whole series where the caller keeps one
+(`Histories`, the backtest), else of the window alone, and gets the window's exact values either way.
+The structure rules (`swing_pattern`, `trend_state`) serve one window and every window alike. A
+window's ATR stays its own SMA (`Frame.atr_series`): its sums start at the window's first candle.
+
+Pure: arrays in, arrays out; no I/O. About 650 lines on purpose: one `History` holds every feature
 because they share its indexing (window ends, pivot positions per window) and its cached sums; split,
 each part would rebuild or pass those around.
 """
@@ -22,6 +28,7 @@ from __future__ import annotations
 
 import dataclasses
 from functools import cached_property
+from typing import Any
 
 import numpy as np
 import numpy.typing as npt
@@ -31,7 +38,7 @@ from qari.analysis.bounds import TRUSTED, BoolArray, at_least
 from qari.analysis.primitives import gaps, indicators, swings
 from qari.analysis.primitives.liquidity import MIN_CANDLE_RANGE, sfp_quality
 from qari.analysis.primitives.order_blocks import SEARCH_BACK
-from qari.analysis.primitives.structure import first_crosses
+from qari.analysis.primitives.structure import BEARISH, BULLISH, RANGE, Break, Structure, first_crosses
 from qari.core.market import CandleSeries, FloatArray, IntArray
 from qari.core.time import timeframe_ms
 
@@ -46,11 +53,14 @@ __all__ = [
     "STATE_RANGE",
     "BlockWindows",
     "GapWindows",
+    "Histories",
     "History",
     "PrefixSums",
+    "atr_or_floor",
     "closed_counts",
     "first_after",
     "range_max",
+    "structure_of",
 ]
 
 ATR_PERIOD = 14  # `Frame.atr_series`: the SMA of this many true ranges
@@ -58,7 +68,30 @@ MEDIAN_VOLUME_CANDLES = 100  # `Frame.volume_median`: the median of this many la
 ATR_FLOOR_OF_PRICE = 1e-4  # `Frame.atr` when the last ranges are all zero: this share of the price ...
 ATR_FLOOR = 1e-12  # ... and never less than this
 STATE_NONE, STATE_RANGE, STATE_BULL, STATE_BEAR = range(4)  # a window's trend state (None: no frame)
+STATE_NAMES = {STATE_RANGE: RANGE, STATE_BULL: BULLISH, STATE_BEAR: BEARISH}
 StateArray = npt.NDArray[np.int8]
+
+
+def swing_pattern(last_high: Any, prev_high: Any, last_low: Any, prev_low: Any) -> Any:
+    """The last two swing highs and lows: higher high and higher low bullish, lower high and lower low
+    bearish, else a range. Floats or arrays alike (a STATE_*: RANGE + 1 if bullish + 2 if bearish)."""
+    bullish = (last_high > prev_high) & (last_low > prev_low)
+    bearish = (last_high < prev_high) & (last_low < prev_low)
+    return STATE_RANGE + 1 * bullish + 2 * bearish
+
+
+def trend_state(pattern: Any, last_bullish: Any, last_choch: Any, last_bar: Any, confirmed: Any) -> Any:
+    """The trend: the swing pattern, unless the last break is a change of character on a candle after
+    the last confirmed pivot (`confirmed`, -1 for none): then that break's direction (BEAR, or BULL
+    one below it). Scalars or arrays alike."""
+    flip = last_choch & (last_bar > confirmed)
+    return pattern + flip * (STATE_BEAR - 1 * last_bullish - pattern)
+
+
+def atr_or_floor(raw: npt.ArrayLike, last_close: npt.ArrayLike) -> npt.NDArray[np.float64]:
+    """The ATR, or where the last ranges are all zero a floor from the price (floats or arrays)."""
+    raw, last_close = np.asarray(raw), np.asarray(last_close)
+    return np.where(raw > 0.0, raw, np.maximum(np.abs(last_close) * ATR_FLOOR_OF_PRICE, ATR_FLOOR))
 
 
 class PrefixSums:
@@ -102,19 +135,19 @@ def first_after(
 
 def range_max(x: FloatArray, lo: IntArray, hi: IntArray) -> FloatArray:
     """max(x[lo:hi]) for each pair (lo < hi), from a sparse table."""
-    table = [x]
+    maxima_of_width = [x]  # [i][j]: the max of x[j : j + 2**i]
     width = 1
     while 2 * width <= x.shape[0]:
-        prev = table[-1]
-        table.append(np.maximum(prev[:-width], prev[width:]))
+        narrower = maxima_of_width[-1]
+        maxima_of_width.append(np.maximum(narrower[:-width], narrower[width:]))
         width *= 2
     length = hi - lo
-    level = np.floor(np.log2(np.maximum(length, 1))).astype(np.int64)
+    power = np.floor(np.log2(np.maximum(length, 1))).astype(np.int64)  # two spans of 2**power cover it
     out = np.empty(lo.shape[0])
-    for lv in np.unique(level).tolist():
-        pick = level == lv
-        t = table[lv]
-        out[pick] = np.maximum(t[lo[pick]], t[hi[pick] - (1 << lv)])
+    for exponent in np.unique(power).tolist():
+        pick = power == exponent
+        maxima = maxima_of_width[exponent]
+        out[pick] = np.maximum(maxima[lo[pick]], maxima[hi[pick] - (1 << exponent)])
     return out
 
 
@@ -128,10 +161,12 @@ def expand_ranges(starts: IntArray, stops: IntArray) -> tuple[IntArray, IntArray
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class WindowStructure:
-    """Per window end n: `Structure.state` (STATE_*), and the window's last break: its candle, whether
-    it is bullish, whether it is a change of character (-1 / False where the window has none)."""
+    """Per window end n: the trend state (STATE_*) and the swing pattern it starts from, and the
+    window's last break: its candle, whether it is bullish, whether it is a change of character (-1 /
+    False where the window has none)."""
 
     state: StateArray
+    pattern: StateArray
     last_break_bar: IntArray
     last_break_bullish: BoolArray
     last_break_choch: BoolArray
@@ -189,15 +224,39 @@ class History:
         self.window_end = np.arange(self.size + 1)  # n: the window of the first n candles' last W
         self.window_start = np.maximum(self.window_end - window, 0)
         self.pivots = swings.find_pivots(self.high, self.low, k)
-        self.high_pos_first, self.high_pos_last = self._window_positions(self.pivots.high_idx)
-        self.low_pos_first, self.low_pos_last = self._window_positions(self.pivots.low_idx)
         self._sfps: dict[int, tuple[FloatArray, BoolArray]] = {}
 
-    def _window_positions(self, idx: IntArray) -> tuple[IntArray, IntArray]:
-        """Positions [first, last] into `idx` of the pivots inside each window: [s + k, n - 1 - k]."""
-        first = np.searchsorted(idx, self.window_start + self.k, side="left")
-        last = np.searchsorted(idx, self.window_end - 1 - self.k, side="right") - 1
+    def _window_positions(self, idx: IntArray, n: Any) -> tuple[Any, Any]:
+        """Positions [first, last] into `idx` of the pivots inside window(s) n: [s + k, n - 1 - k]."""
+        first = np.searchsorted(idx, self.window_start[n] + self.k, side="left")
+        last = np.searchsorted(idx, n - 1 - self.k, side="right") - 1
         return first, last
+
+    @cached_property
+    def _high_positions(self) -> tuple[IntArray, IntArray]:
+        return self._window_positions(self.pivots.high_idx, self.window_end)
+
+    @cached_property
+    def _low_positions(self) -> tuple[IntArray, IntArray]:
+        return self._window_positions(self.pivots.low_idx, self.window_end)
+
+    @property
+    def high_pos_first(self) -> IntArray:
+        """Per n: the position in `pivots.high_idx` of the window's first swing high (`_last`: its last)."""
+        return self._high_positions[0]
+
+    @property
+    def high_pos_last(self) -> IntArray:
+        return self._high_positions[1]
+
+    @property
+    def low_pos_first(self) -> IntArray:
+        """Per n: the position in `pivots.low_idx` of the window's first swing low (`_last`: its last)."""
+        return self._low_positions[0]
+
+    @property
+    def low_pos_last(self) -> IntArray:
+        return self._low_positions[1]
 
     def last_close(self, n: IntArray) -> FloatArray:
         """The window's last close (the first candle's where a window is empty)."""
@@ -241,14 +300,14 @@ class History:
     def count_below_last(self, n: IntArray, span: IntArray, longest: int) -> IntArray:
         """How many of the `span - 1` volumes before the last one of window n are below it (`span` is
         at most `longest`)."""
-        v = self.volume
+        volume = self.volume
         out = np.zeros(n.shape[0], dtype=np.int64)
         full = span == longest
         if full.any() and longest <= self.size:
-            rows = sliding_window_view(v, longest)[n[full] - longest]
+            rows = sliding_window_view(volume, longest)[n[full] - longest]
             out[full] = np.count_nonzero(rows[:, :-1] < rows[:, -1:], axis=1)
         for i in np.flatnonzero(~full & (span > 0)).tolist():
-            window = v[n[i] - span[i] : n[i]]
+            window = volume[n[i] - span[i] : n[i]]
             out[i] = np.count_nonzero(window[:-1] < window[-1])
         return out
 
@@ -274,40 +333,47 @@ class History:
     # ---- market structure, exact
 
     @cached_property
-    def bullish_breaks(self) -> list[tuple[int, float, int]]:
+    def bullish_breaks(self) -> tuple[IntArray, FloatArray, IntArray]:
         """The history's first closes above each swing high (structure's and order blocks' breaks)."""
         p = self.pivots
         return first_crosses(p.high_idx, p.high_px, self.close, self.k, True)
 
     @cached_property
-    def bearish_breaks(self) -> list[tuple[int, float, int]]:
+    def bearish_breaks(self) -> tuple[IntArray, FloatArray, IntArray]:
         """The history's first closes below each swing low."""
         p = self.pivots
         return first_crosses(p.low_idx, p.low_px, self.close, self.k, False)
 
+    @cached_property
+    def breaks(self) -> tuple[IntArray, BoolArray, FloatArray, IntArray]:
+        """Both directions' breaks in a window's order (by candle, a bearish one first): their candles,
+        whether bullish, levels and reference pivots. A window's breaks are those whose pivot it holds."""
+        up, down = self.bullish_breaks, self.bearish_breaks
+        bars, levels, refs = (np.concatenate((u, d)) for u, d in zip(up, down, strict=True))
+        bullish = np.arange(bars.shape[0]) < up[0].shape[0]
+        order = np.lexsort((bullish, bars))
+        return bars[order], bullish[order], levels[order], refs[order]
+
     @property
     def state(self) -> StateArray:
-        """Per n: the window's trend state (`Structure.state`)."""
+        """Per n: the window's trend state."""
         return self.structure.state
 
     @cached_property
     def structure(self) -> WindowStructure:
-        """Per n: the window's trend state and last break (`analyse_structure` of every window)."""
+        """Per n: the window's trend state and last break. The state is the pattern of its last two
+        swing highs and lows (HH+HL bullish, LH+LL bearish, else a range), unless its last break is a
+        change of character after its last confirmed pivot: then that break's direction."""
         k, size = self.k, self.size
-        events = sorted(
-            [(bar, 1, ref) for bar, _, ref in self.bullish_breaks]
-            + [(bar, 0, ref) for bar, _, ref in self.bearish_breaks]
-        )  # analyse_structure's order: by bar, "bearish" before "bullish"
-        state = self._pattern()
-        if not events:
+        bars, bullish, _, refs = self.breaks
+        pattern = self._pattern()
+        if bars.shape[0] == 0:
             none = np.zeros(size + 1, dtype=bool)
-            return WindowStructure(state, np.full(size + 1, -1, dtype=np.int64), none, none)
-        bars = np.array([e[0] for e in events], dtype=np.int64)
-        bullish = np.array([e[1] for e in events], dtype=bool)
+            return WindowStructure(pattern, pattern, np.full(size + 1, -1, dtype=np.int64), none, none)
         last = np.full(size + 1, -1, dtype=np.int64)
         prev = np.full(size + 1, -1, dtype=np.int64)
         # an event is one of window n's breaks for n in (bar, ref + W - k]: its pivot is in the window
-        for i, (bar, _, ref) in enumerate(events):
+        for i, (bar, ref) in enumerate(zip(bars.tolist(), refs.tolist(), strict=True)):
             lo, hi = bar + 1, min(ref + self.window - k, size)
             if lo <= hi:
                 prev[lo : hi + 1] = last[lo : hi + 1]
@@ -321,25 +387,70 @@ class History:
         confirmed = np.maximum(
             np.where(latest_high >= 0, latest_high + k, -1), np.where(latest_low >= 0, latest_low + k, -1)
         )
-        flip = has & choch & (last_bar > confirmed)
-        state = np.where(flip, np.where(last_bullish, STATE_BULL, STATE_BEAR), state).astype(np.int8)
-        return WindowStructure(state, last_bar, last_bullish, choch)
+        state = trend_state(pattern, last_bullish, choch, last_bar, confirmed).astype(np.int8)
+        return WindowStructure(state, pattern, last_bar, last_bullish, choch)
+
+    # ---- one window, as the per-step analysis reads it (indices from the window's first candle)
+
+    def window_pivots(self, n: int) -> swings.Pivots:
+        """Window n's pivots: `find_pivots` of its candles."""
+        start, p = int(self.window_start[n]), self.pivots
+        (high_first, high_last), (low_first, low_last) = (
+            self._window_positions(idx, n) for idx in (p.high_idx, p.low_idx)
+        )
+        highs = slice(int(high_first), max(int(high_last) + 1, 0))
+        lows = slice(int(low_first), max(int(low_last) + 1, 0))
+        return swings.Pivots(
+            self.k, p.high_idx[highs] - start, p.high_px[highs], p.low_idx[lows] - start, p.low_px[lows]
+        )
+
+    def window_structure(self, n: int, pivots: swings.Pivots | None = None) -> Structure:
+        """Window n's structure: its breaks (a break against the one before it in the window is a change
+        of character, else a break of structure), pattern and state (`structure`'s, for this n alone).
+        `pivots`: `window_pivots(n)`."""
+        start, k = int(self.window_start[n]), self.k
+        bars, bullish, levels, refs = self.breaks
+        # a break's pivot lies at or after start + k, so the break itself after start + 2k
+        lo = int(np.searchsorted(bars, start + 2 * k, side="right"))
+        hi = int(np.searchsorted(bars, n, side="left"))
+        mine = lo + np.flatnonzero(refs[lo:hi] >= start + k)
+        breaks: list[Break] = []
+        previous: bool | None = None
+        for bar, up, level, ref in zip(
+            bars[mine].tolist(),
+            bullish[mine].tolist(),
+            levels[mine].tolist(),
+            refs[mine].tolist(),
+            strict=True,
+        ):
+            kind = "CHoCH" if previous is not None and previous != up else "BOS"
+            breaks.append(Break(bar - start, "bullish" if up else "bearish", kind, level, ref - start))
+            previous = up
+        p = pivots if pivots is not None else self.window_pivots(n)
+        two = p.high_px.shape[0] >= 2 and p.low_px.shape[0] >= 2
+        pattern = STATE_RANGE
+        if two:
+            (prev_high, last_high), (prev_low, last_low) = p.high_px[-2:].tolist(), p.low_px[-2:].tolist()
+            pattern = swing_pattern(last_high, prev_high, last_low, prev_low)
+        state = pattern
+        if breaks:
+            last = breaks[-1]
+            confirmed = max(int(x[-1]) + k if x.shape[0] else -1 for x in (p.high_idx, p.low_idx))
+            state = trend_state(
+                pattern, last.direction == "bullish", last.kind == "CHoCH", last.index, confirmed
+            )
+        return Structure(STATE_NAMES[int(state)], STATE_NAMES[int(pattern)], tuple(breaks), p)
 
     def _pattern(self) -> StateArray:
-        """`pattern_of` the window's pivots: HH+HL bullish, LH+LL bearish, else a range."""
+        """Per n: `swing_pattern` of the window's pivots (a range without two highs and two lows)."""
         p = self.pivots
         two = (self.high_pos_last - self.high_pos_first >= 1) & (self.low_pos_last - self.low_pos_first >= 1)
         out = np.full(self.size + 1, STATE_RANGE, dtype=np.int8)
-        if not two.any():
-            return out
-        hi, lo = self.high_pos_last[two], self.low_pos_last[two]
-        higher_high = p.high_px[hi] > p.high_px[hi - 1]
-        lower_high = p.high_px[hi] < p.high_px[hi - 1]
-        higher_low = p.low_px[lo] > p.low_px[lo - 1]
-        lower_low = p.low_px[lo] < p.low_px[lo - 1]
-        out[two] = np.where(
-            higher_high & higher_low, STATE_BULL, np.where(lower_high & lower_low, STATE_BEAR, STATE_RANGE)
-        )
+        if two.any():
+            hi, lo = self.high_pos_last[two], self.low_pos_last[two]
+            out[two] = swing_pattern(p.high_px[hi], p.high_px[hi - 1], p.low_px[lo], p.low_px[lo - 1]).astype(
+                np.int8
+            )
         return out
 
     # ---- true range, ATR and the volume median per window
@@ -374,9 +485,7 @@ class History:
     @cached_property
     def atr(self) -> FloatArray:
         """Per n: the window's ATR (`Frame.atr`, with its fallback when the last ranges are all zero)."""
-        raw = self._raw_atr
-        last = np.concatenate(([0.0], self.close))
-        return np.where(raw > 0.0, raw, np.maximum(np.abs(last) * ATR_FLOOR_OF_PRICE, ATR_FLOOR))
+        return atr_or_floor(self._raw_atr, np.concatenate(([0.0], self.close)))
 
     @cached_property
     def atr_trusted(self) -> BoolArray:
@@ -389,21 +498,26 @@ class History:
     def _raw_atr(self) -> FloatArray:
         return np.concatenate(([0.0], self.atr_series))
 
+    def median_at(self, n: int) -> float:
+        """`Frame.volume_median`: the median of window n's last 100 volumes (0 for no candle)."""
+        start = max(n - MEDIAN_VOLUME_CANDLES, int(self.window_start[n]))
+        return indicators.median(self.volume[start:n]) if n else 0.0
+
     @cached_property
     def median(self) -> FloatArray:
-        """Per n: `Frame.volume_median`, the median of the window's last 100 volumes."""
-        span, v = MEDIAN_VOLUME_CANDLES, self.volume
+        """Per n: `median_at(n)` (the windows are at least 100 long; the same values, bit for bit)."""
+        span = MEDIAN_VOLUME_CANDLES
         out = np.zeros(self.size + 1)
         for n in range(1, min(self.size, span - 1) + 1):
-            out[n] = indicators.median(v[:n])
+            out[n] = self.median_at(n)
         if span <= self.size:
-            out[span:] = np.median(sliding_window_view(v, span), axis=1)
+            out[span:] = np.median(sliding_window_view(self.volume, span), axis=1)
         return out
 
     def volume_ratio(self, volume: FloatArray, n: IntArray) -> FloatArray:
         """`volume` against window n's median (1 where the median is 0), as `Frame` users divide."""
-        med = self.median[n]
-        return np.where(med > 0, volume / np.where(med > 0, med, 1.0), 1.0)
+        median = self.median[n]
+        return np.where(median > 0, volume / np.where(median > 0, median, 1.0), 1.0)
 
     # ---- SFP candles
 
@@ -419,28 +533,29 @@ class History:
         if found_before is not None:
             return found_before
         k, window, size = self.k, self.window, self.size
-        pivot, level_px = self.pivots.low_idx, self.pivots.low_px
-        sweep = first_after(self.low, pivot, level_px, below=True, span=window + lookback)
-        ok = (sweep < size) & (sweep > pivot + k)
-        ok[ok] &= self.close[sweep[ok]] > level_px[ok]
-        pivot, level_px, sweep = pivot[ok], level_px[ok], sweep[ok]
+        pivot, pivot_low = self.pivots.low_idx, self.pivots.low_px
+        sweep = first_after(self.low, pivot, pivot_low, below=True, span=window + lookback)
+        reclaimed = (sweep < size) & (sweep > pivot + k)
+        reclaimed[reclaimed] &= self.close[sweep[reclaimed]] > pivot_low[reclaimed]
+        pivot, pivot_low, sweep = pivot[reclaimed], pivot_low[reclaimed], sweep[reclaimed]
+        # [n, ago]: the lowest level swept-and-reclaimed by window n's candle `ago + 1` from its end
         level = np.full((size + 1, lookback), np.inf)
-        for d in range(1, lookback + 1):
-            n = sweep + d
+        for candles_after in range(1, lookback + 1):
+            n = sweep + candles_after
             valid = (n <= size) & ((n <= window) | (pivot >= n - window + k))
-            np.minimum.at(level[:, d - 1], n[valid], level_px[valid])
+            np.minimum.at(level[:, candles_after - 1], n[valid], pivot_low[valid])
         found = np.isfinite(level)
         quality = np.full((size + 1, lookback), -1.0)
         ends, ago = np.nonzero(found)
         if ends.shape[0]:
             candle = ends - ago - 1
-            lo, hi, cl = self.low[candle], self.high[candle], self.close[candle]
+            wick_low, candle_high, candle_close = self.low[candle], self.high[candle], self.close[candle]
             atr, trusted = self.atr[ends], self.atr_trusted[ends]
-            depth_atr = (level[ends, ago] - lo) / atr
-            reaction = (cl - lo) / np.maximum(hi - lo, MIN_CANDLE_RANGE)
+            depth_atr = (level[ends, ago] - wick_low) / atr
+            reaction = (candle_close - wick_low) / np.maximum(candle_high - wick_low, MIN_CANDLE_RANGE)
             ratio = self.volume_ratio(self.volume[candle], ends)
-            q = sfp_quality(depth_atr, reaction, ratio, lo=np.minimum, hi=np.maximum)
-            quality[ends, ago] = np.where(trusted, q, 100.0)
+            exact = sfp_quality(depth_atr, reaction, ratio, lo=np.minimum, hi=np.maximum)
+            quality[ends, ago] = np.where(trusted, exact, 100.0)
         result = self._sfps[lookback] = (quality.max(axis=1), found.any(axis=1))
         return result
 
@@ -451,46 +566,46 @@ class History:
         """Every window's live bullish order blocks (`find_order_blocks`' candles): the last down candle
         within SEARCH_BACK before each break. Every break of a window counts, not only its last 8, and
         a candle two breaks share counts twice: more blocks, never fewer. None: no block anywhere."""
-        o, h, low, c, v = self.open_, self.high, self.low, self.close, self.volume
-        crosses = self.bullish_breaks
-        if not crosses:
-            return None
-        break_bar = np.array([x[0] for x in crosses], dtype=np.int64)
-        ref = np.array([x[2] for x in crosses], dtype=np.int64)
-        down = np.flatnonzero(c < o)
-        at = np.searchsorted(down, break_bar, side="right") - 1
-        block = np.where(at >= 0, down[np.maximum(at, 0)] if down.shape[0] else 0, -1)
-        ok = (at >= 0) & (block >= break_bar - SEARCH_BACK) & (block < break_bar)
-        break_bar, ref, block = break_bar[ok], ref[ok], block[ok]
+        high, low, close, volume = self.high, self.low, self.close, self.volume
+        break_bar, _, ref = self.bullish_breaks
         if break_bar.shape[0] == 0:
             return None
-        zone_low, zone_high = low[block], h[block]
-        spans = list(zip(block.tolist(), break_bar.tolist(), strict=True))
-        top = np.array([h[a + 1 : z + 1].max() for a, z in spans])
-        volume_sum = np.array([v[a + 1 : z + 1].sum() for a, z in spans])
-        has_gap = np.array([z - a >= 2 and bool((low[a + 2 : z + 1] > h[a : z - 1]).any()) for a, z in spans])
+        down = np.flatnonzero(close < self.open_)
+        last_down = np.searchsorted(down, break_bar, side="right") - 1  # position in `down`
+        block = np.where(last_down >= 0, down[np.maximum(last_down, 0)] if down.shape[0] else 0, -1)
+        near = (last_down >= 0) & (block >= break_bar - SEARCH_BACK) & (block < break_bar)
+        break_bar, ref, block = break_bar[near], ref[near], block[near]
+        if break_bar.shape[0] == 0:
+            return None
+        zone_low, zone_high = low[block], high[block]
+        impulses = list(zip(block.tolist(), break_bar.tolist(), strict=True))  # (block, break) candles
+        top = np.array([high[b + 1 : z + 1].max() for b, z in impulses])
+        volume_sum = np.array([volume[b + 1 : z + 1].sum() for b, z in impulses])
+        has_gap = np.array(
+            [z - b >= 2 and bool((low[b + 2 : z + 1] > high[b : z - 1]).any()) for b, z in impulses]
+        )
         window = self.window
-        negated = first_after(c, break_bar, zone_low, below=True, span=window)  # a close under the zone
+        negated = first_after(close, break_bar, zone_low, below=True, span=window)  # a close under the zone
         touched = first_after(low, break_bar, zone_high, below=True, span=window, inclusive=True)
         # window n holds the break (its pivot in the window) and the block candle; live until negated
         stop = np.minimum.reduce(
             [ref + window - self.k, block + window, negated, np.full_like(break_bar, self.size)]
         )
         item, ends = expand_ranges(break_bar + 1, stop)
-        price = c[ends - 1]
+        price = close[ends - 1]
         atr = self.atr[ends]
-        zl, zh = zone_low[item], zone_high[item]
+        row_low, row_high = zone_low[item], zone_high[item]
         return BlockWindows(
             window_end=ends,
-            zone_low=zl,
-            zone_high=zh,
+            zone_low=row_low,
+            zone_high=row_high,
             price=price,
             atr_trusted=self.atr_trusted[ends],
-            displacement_atr=(top[item] - zh) / atr,
+            displacement_atr=(top[item] - row_high) / atr,
             volume_ratio=self.volume_ratio(volume_sum[item] / (break_bar - block)[item], ends),
             has_gap=has_gap[item],
-            distance_atr=np.maximum(price - zh, 0.0) / atr,
-            width_atr=(zh - zl) / atr,
+            distance_atr=np.maximum(price - row_high, 0.0) / atr,
+            width_atr=(row_high - row_low) / atr,
             mitigated=touched[item] <= ends - 1,
         )
 
@@ -498,27 +613,48 @@ class History:
     def gaps(self) -> GapWindows | None:
         """Every window's recent unfilled bullish FVGs (`bullish_fvgs`) whose middle candle is bullish,
         with whether that candle may be impulsive. None: the history is too short for one."""
-        o, h, low, c, size = self.open_, self.high, self.low, self.close, self.size
+        open_, high, low, close, size = self.open_, self.high, self.low, self.close, self.size
         if size < 3:
             return None
         third = np.arange(2, size)
-        keep = (low[third] > h[third - 2]) & (c[third - 1] > o[third - 1])
+        keep = (low[third] > high[third - 2]) & (close[third - 1] > open_[third - 1])
         third = third[keep]
-        lo, hi = h[third - 2], low[third]
-        filled = first_after(low, third, lo, below=True, span=gaps.RECENT, inclusive=True)
+        gap_low, gap_high = high[third - 2], low[third]
+        filled = first_after(low, third, gap_low, below=True, span=gaps.RECENT, inclusive=True)
         item, ends = expand_ranges(third + 1, np.minimum(third + gaps.RECENT, np.minimum(filled, size)))
         middle = third[item] - 1
         atr_middle = self.atr_series[middle - 1]
-        body = np.abs(c[middle] - o[middle])
+        body = np.abs(close[middle] - open_[middle])
         impulsive = at_least(body, gaps.IMPULSE_ATR * atr_middle) | ~self.trusted_atr(atr_middle, ends)
         return GapWindows(
             window_end=ends,
-            gap_low=lo[item],
-            gap_high=hi[item],
+            gap_low=gap_low[item],
+            gap_high=gap_high[item],
             may_be_impulsive=impulsive,
             middle_volume=self.volume[middle],
-            price=c[ends - 1],
+            price=close[ends - 1],
             atr=self.atr[ends],
             atr_trusted=self.atr_trusted[ends],
             median_volume=self.median[ends],
         )
+
+
+def structure_of(series: CandleSeries, k: int) -> Structure:
+    """The market structure of these candles, read as one window."""
+    return History(series, max(len(series), 1), k).window_structure(len(series))
+
+
+class Histories:
+    """Whole-series `History`s, built on first use and kept per series object: for a caller that
+    analyses the same series at many times (the backtest), so each step slices features computed once
+    instead of finding them again in its window. Keeping the series keeps its id from being reused."""
+
+    def __init__(self) -> None:
+        self._built: dict[tuple[int, int, int], tuple[CandleSeries, History]] = {}
+
+    def of(self, series: CandleSeries, window: int, k: int) -> History:
+        key = (id(series), window, k)
+        found = self._built.get(key)
+        if found is None or found[0] is not series:
+            found = self._built[key] = (series, History(series, window, k))
+        return found[1]

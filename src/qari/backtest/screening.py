@@ -11,10 +11,12 @@ from __future__ import annotations
 import multiprocessing
 from collections.abc import Callable, Mapping
 from concurrent.futures import ProcessPoolExecutor
+from functools import partial
 
 import numpy as np
 
 from qari.analysis.engine import Verdict, screen
+from qari.analysis.features import Histories
 from qari.analysis.sweep import BoolArray, Bound, btc_bound, candidate_steps
 from qari.core.market import IntArray, MarketSnapshot
 
@@ -25,15 +27,16 @@ Analyse = Callable[[MarketSnapshot], Verdict]
 
 class SweptScreen:
     """An `Analyse` for the cycle: a screened empty verdict where `possible` rules the step out, else
-    `analyse`. Times off the grid `start_ms + i * step_ms` or symbols without a bound are analysed."""
+    `analyse` (by default `screen`, reading features it keeps of each whole series). Times off the grid
+    `start_ms + i * step_ms` or symbols without a bound are analysed."""
 
     def __init__(
-        self, possible: Mapping[str, BoolArray], start_ms: int, step_ms: int, analyse: Analyse = screen
+        self, possible: Mapping[str, BoolArray], start_ms: int, step_ms: int, analyse: Analyse | None = None
     ) -> None:
         self.possible = possible
         self.start_ms = start_ms
         self.step_ms = step_ms
-        self.analyse = analyse
+        self.analyse = analyse if analyse is not None else partial(screen, histories=Histories())
 
     def __call__(self, snapshot: MarketSnapshot) -> Verdict:
         if not self.wanted(snapshot.symbol, snapshot.at_ms):

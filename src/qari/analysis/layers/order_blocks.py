@@ -168,20 +168,26 @@ def _best_block_scores(history: History) -> tuple[FloatArray, FloatArray]:
     """Per window end, without / with HTF alignment: a bound on the best score of a bullish order
     block of the window that may have quality >= MIN_OB_QUALITY and realism >= MIN_REALISM (-1: none)."""
     out = (np.full(history.size + 1, -1.0), np.full(history.size + 1, -1.0))
-    w = history.order_blocks
-    if w is None:
+    blocks = history.order_blocks
+    if blocks is None:
         return out
-    trusted = w.atr_trusted
-    wide = np.where(w.width_atr > WIDE_ZONE_ATR * (1.0 + EPS), WIDE_ZONE_FACTOR, 1.0)
-    real = np.exp(-w.distance_atr / REALISM_DECAY_ATR) * wide * np.where(w.mitigated, MITIGATED_FACTOR, 1.0)
-    live = (w.price >= w.zone_low) & (at_least(real, MIN_REALISM) | ~trusted)
+    trusted = blocks.atr_trusted
+    wide = np.where(blocks.width_atr > WIDE_ZONE_ATR * (1.0 + EPS), WIDE_ZONE_FACTOR, 1.0)
+    mitigated = np.where(blocks.mitigated, MITIGATED_FACTOR, 1.0)
+    real = np.exp(-blocks.distance_atr / REALISM_DECAY_ATR) * wide * mitigated
+    live = (blocks.price >= blocks.zone_low) & (at_least(real, MIN_REALISM) | ~trusted)
     for htf_aligned, best in ((False, out[0]), (True, out[1])):
-        q = block_quality(
-            w.displacement_atr, w.volume_ratio, w.has_gap, htf_aligned, lo=np.minimum, hi=np.maximum
+        quality = block_quality(
+            blocks.displacement_atr,
+            blocks.volume_ratio,
+            blocks.has_gap,
+            htf_aligned,
+            lo=np.minimum,
+            hi=np.maximum,
         )
-        ok = live & (at_least(q, MIN_OB_QUALITY) | ~trusted)
-        score = np.where(trusted, block_score(q, np.minimum(real, 1.0)) * (1 + EPS), 1.0)
-        np.maximum.at(best, w.window_end[ok], score[ok])
+        counts = live & (at_least(quality, MIN_OB_QUALITY) | ~trusted)
+        score = np.where(trusted, block_score(quality, np.minimum(real, 1.0)) * (1 + EPS), 1.0)
+        np.maximum.at(best, blocks.window_end[counts], score[counts])
     return out
 
 
@@ -189,16 +195,16 @@ def _counting_gaps(history: History) -> tuple[BoolArray, BoolArray]:
     """Per window end: whether the window has a recent unfilled bullish FVG that price is in or just
     above and whose middle candle may be impulsive; and, of those, one on a volume spike."""
     out = (np.zeros(history.size + 1, dtype=bool), np.zeros(history.size + 1, dtype=bool))
-    g = history.gaps
-    if g is None:
+    found = history.gaps
+    if found is None:
         return out
-    price, atr = g.price, g.atr
-    in_reach = (price * (1.0 + EPS) >= g.gap_low - GAP_BELOW_ATR * atr * (1.0 + EPS)) & (
-        price * (1.0 - EPS) <= g.gap_high + GAP_ABOVE_ATR * atr * (1.0 + EPS)
+    price, atr = found.price, found.atr
+    in_reach = (price * (1.0 + EPS) >= found.gap_low - GAP_BELOW_ATR * atr * (1.0 + EPS)) & (
+        price * (1.0 - EPS) <= found.gap_high + GAP_ABOVE_ATR * atr * (1.0 + EPS)
     )
-    counts = g.may_be_impulsive & (in_reach | ~g.atr_trusted)
-    med = g.median_volume
-    spike = (med > 0) & at_least(g.middle_volume, gaps.VOLUME_SPIKE * med)
-    out[0][g.window_end[counts]] = True
-    out[1][g.window_end[counts & spike]] = True
+    counts = found.may_be_impulsive & (in_reach | ~found.atr_trusted)
+    median = found.median_volume
+    spike = (median > 0) & at_least(found.middle_volume, gaps.VOLUME_SPIKE * median)
+    out[0][found.window_end[counts]] = True
+    out[1][found.window_end[counts & spike]] = True
     return out

@@ -9,10 +9,10 @@ import numpy as np
 
 from qari.analysis.bounds import AGAINST, AGREE, NEUTRAL, SCORE_ROUNDING, Bound
 from qari.analysis.context import AnalysisContext, Frame
-from qari.analysis.features import STATE_BEAR, STATE_BULL, History, StateArray
+from qari.analysis.features import STATE_BEAR, STATE_BULL, History, StateArray, structure_of
 from qari.analysis.layer import LayerResult, Vote, abstain, result
-from qari.analysis.primitives.structure import BEARISH, BULLISH, analyse_structure, equal_levels
-from qari.analysis.primitives.swings import DEFAULT_K, find_pivots
+from qari.analysis.primitives.structure import BEARISH, BULLISH, equal_levels
+from qari.analysis.primitives.swings import DEFAULT_K
 from qari.core.market import CandleSeries, IntArray
 
 CODE = 1
@@ -26,8 +26,7 @@ def bullish_choch_15m(series_15m: CandleSeries, within: int = 2, k: int = DEFAUL
     """True when the latest break on these closed candles is a bullish CHoCH on one of the last `within`."""
     if len(series_15m) < 2 * k + 2:
         return False
-    s = analyse_structure(series_15m.close, find_pivots(series_15m.high, series_15m.low, k))
-    last = s.last_break
+    last = structure_of(series_15m, k).last_break
     return (
         last is not None
         and last.direction == "bullish"

@@ -3,6 +3,8 @@
 A bullish break is the first close above the most recent confirmed swing high (the reference high is
 always the latest one known at that bar); bearish mirrors it on swing lows. A break against the
 prevailing break direction is a change of character (CHoCH); with it, a break of structure (BOS).
+`analysis.features.History` finds the breaks (`first_crosses`) and the trend state of every window once;
+a window's `Structure` is read from it (`History.window_structure`).
 """
 
 from __future__ import annotations
@@ -42,11 +44,13 @@ class Structure:
 
 def first_crosses(
     piv_idx: IntArray, piv_px: FloatArray, close: FloatArray, k: int, above: bool
-) -> list[tuple[int, float, int]]:
-    """Each reference pivot's first close beyond it, as (bar, level, pivot index), oldest first."""
+) -> tuple[IntArray, FloatArray, IntArray]:
+    """Each reference pivot's first close beyond it, oldest first: the breaking candles, the levels and
+    the pivots' candles."""
     n = close.shape[0]
+    none = (np.empty(0, dtype=np.int64), np.empty(0, dtype=np.float64), np.empty(0, dtype=np.int64))
     if piv_idx.shape[0] == 0:
-        return []
+        return none
     confirm = piv_idx + k
     # for each bar, the latest pivot confirmed strictly before it
     ref = np.searchsorted(confirm, np.arange(n), side="left") - 1
@@ -56,49 +60,11 @@ def first_crosses(
         crossed = valid & ((close > level) if above else (close < level))
     hit_bars = np.flatnonzero(crossed)
     if hit_bars.shape[0] == 0:
-        return []
+        return none
     hit_refs = ref[hit_bars]  # non-decreasing: the reference pivot only ever moves forward
     first = np.flatnonzero(np.concatenate(([True], hit_refs[1:] != hit_refs[:-1])))
-    bars = hit_bars[first].tolist()
-    refs = hit_refs[first].tolist()
-    px = piv_px.tolist()
-    idx = piv_idx.tolist()
-    return [(b, px[r], idx[r]) for b, r in zip(bars, refs, strict=True)]
-
-
-def pattern_of(p: Pivots) -> str:
-    if p.high_px.shape[0] < 2 or p.low_px.shape[0] < 2:
-        return RANGE
-    hh = p.high_px[-1] > p.high_px[-2]
-    hl = p.low_px[-1] > p.low_px[-2]
-    lh = p.high_px[-1] < p.high_px[-2]
-    ll = p.low_px[-1] < p.low_px[-2]
-    if hh and hl:
-        return BULLISH
-    if lh and ll:
-        return BEARISH
-    return RANGE
-
-
-def analyse_structure(close: FloatArray, p: Pivots) -> Structure:
-    events = [(b, "bullish", lvl, i) for b, lvl, i in first_crosses(p.high_idx, p.high_px, close, p.k, True)]
-    events += [(b, "bearish", lvl, i) for b, lvl, i in first_crosses(p.low_idx, p.low_px, close, p.k, False)]
-    events.sort(key=lambda e: (e[0], e[1]))
-    trend: str | None = None
-    breaks: list[Break] = []
-    for bar, direction, lvl, piv in events:
-        kind = "CHoCH" if trend is not None and trend != direction else "BOS"
-        breaks.append(Break(bar, direction, kind, lvl, piv))
-        trend = direction
-    pattern = pattern_of(p)
-    state = pattern
-    last_confirm = max(
-        int(p.high_idx[-1]) + p.k if p.high_idx.shape[0] else -1,
-        int(p.low_idx[-1]) + p.k if p.low_idx.shape[0] else -1,
-    )
-    if breaks and breaks[-1].kind == "CHoCH" and breaks[-1].index > last_confirm:
-        state = BULLISH if breaks[-1].direction == "bullish" else BEARISH
-    return Structure(state, pattern, tuple(breaks), p)
+    refs = hit_refs[first]
+    return hit_bars[first].astype(np.int64), piv_px[refs], piv_idx[refs]
 
 
 def equal_levels(

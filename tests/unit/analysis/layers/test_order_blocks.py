@@ -5,13 +5,12 @@ import pytest
 
 from analysis.builders import candles, path, snapshot, with_candle
 from qari.analysis.context import AnalysisContext
+from qari.analysis.features import structure_of
 from qari.analysis.layer import Vote
 from qari.analysis.layers.order_blocks import OrderBlocksFvg
 from qari.analysis.primitives import indicators
 from qari.analysis.primitives.gaps import bullish_fvgs, grade_of
 from qari.analysis.primitives.order_blocks import find_order_blocks
-from qari.analysis.primitives.structure import analyse_structure
-from qari.analysis.primitives.swings import find_pivots
 from qari.core.market import CandleSeries
 
 # down to 100, swing high ~106, pull back with down candles to 101, impulse to 115 breaking 106.2
@@ -20,7 +19,7 @@ SETUP += path(115, 112, steps=3)[1:]
 
 
 def _blocks(s: CandleSeries):
-    st = analyse_structure(s.close, find_pivots(s.high, s.low, 3))
+    st = structure_of(s, 3)
     breaks = [b.index for b in st.breaks if b.direction == "bullish"]
     atr = float(indicators.atr(s.high, s.low, s.close)[-1])
     return find_order_blocks(s.open, s.high, s.low, s.close, s.volume, atr, 100.0, breaks, True)

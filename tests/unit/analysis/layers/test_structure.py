@@ -1,16 +1,17 @@
 from __future__ import annotations
 
 from analysis.builders import candles, path
+from qari.analysis.features import structure_of
 from qari.analysis.layers.structure import bullish_choch_15m
-from qari.analysis.primitives.structure import BEARISH, BULLISH, analyse_structure
-from qari.analysis.primitives.swings import find_pivots, latest_higher_low
+from qari.analysis.primitives.structure import BEARISH, BULLISH
+from qari.analysis.primitives.swings import latest_higher_low
 
 UPTREND = path(100, 110, 105, 115, 110, 120, 114, 124)
 
 
 def _structure(closes: list[float]):
     s = candles(closes)
-    return analyse_structure(s.close, find_pivots(s.high, s.low, 3))
+    return structure_of(s, 3)
 
 
 def test_structure_when_higher_highs_and_higher_lows_then_bullish() -> None:
