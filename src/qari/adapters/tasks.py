@@ -2,9 +2,10 @@
 
 The broker is named by `QARI_BROKER_URL` (`amqp://…` or `redis://…`); without it nothing here runs
 (`qari serve` keeps its units in-process). A message carries only the unit's key
-(kind, cycle instant, exchange, user) and the sender's clock reading; the cycle's shared scan is
-stored once in the database (`engine_shared_scans`, typed JSON: `scan_codec.py`) and read by the
-workers.
+(kind, cycle instant, exchange, user) and the sender's clock reading. Each cycle starts with one
+analysis task per exchange (its own queue, taken before any user's unit): a worker fetches the market
+data, analyses it and stores the scan once in the database (`engine_shared_scans`, typed JSON:
+`scan_codec.py`); the scheduler then sends the users' units, whose workers read that scan.
 
 Dramatiq acks a message only after the actor returns and redelivers it when its worker dies, so a
 unit may run more than once; the worker makes that harmless: a PostgreSQL advisory lock per user
@@ -34,7 +35,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, cast
 
 import dramatiq
@@ -59,7 +60,9 @@ log = logging.getLogger("qari.adapters.tasks")
 BROKER_ENV = "QARI_BROKER_URL"
 QUEUE_ENV = "QARI_TASK_QUEUE"  # one deployment's queue name on a shared broker (tests: one per run)
 QUEUE = os.environ.get(QUEUE_ENV, "qari-units")
-ENTER, MANAGE, RECONCILE = "enter", "manage", "reconcile"
+ANALYSIS_QUEUE = f"{QUEUE}-analysis"  # the cycles' analysis tasks: taken before the units (priority)
+ENTER, MANAGE, RECONCILE, ANALYSE = "enter", "manage", "reconcile", "analyse"
+SHARED = 0  # the user id of an exchange's analysis unit in `engine_units` (no user has id 0)
 KEEP_RECORDS = dt.timedelta(days=7)  # unit records and stored scans older than this (cycle time) are pruned
 PRUNE_EVERY = dt.timedelta(hours=1)
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # recorded with each unit this process runs
@@ -152,6 +155,8 @@ def _raise_recorded(record: Mapping[str, Any]) -> None:
     name = record.get("error")
     if not name:
         return
+    if name == UnitExpired.__name__:
+        raise UnitExpired("the unit passed its deadline in the queue")
     kind = getattr(errors, str(name), None)
     if isinstance(kind, type) and issubclass(kind, errors.QariError):
         raise kind(f"unit failed in a worker: {name}")
@@ -159,7 +164,11 @@ def _raise_recorded(record: Mapping[str, Any]) -> None:
 
 
 def _unit_lock_key(user_id: int) -> int:
-    digest = hashlib.sha256(f"qari-unit:{user_id}".encode()).digest()
+    return _lock_key(f"qari-unit:{user_id}")
+
+
+def _lock_key(name: str) -> int:
+    digest = hashlib.sha256(name.encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -168,7 +177,39 @@ def _require_postgresql(url: str) -> None:
         raise ValueError("the task engine needs PostgreSQL: its locks and records are shared by machines")
 
 
+async def store_scan(session: AsyncSession, scan: ExchangeScan) -> None:
+    """The cycle's scan of one exchange, once: a second store of it (a redelivered task) does nothing."""
+    await session.execute(
+        insert(EngineSharedScanRow)
+        .values(cycle_at=scan.at, exchange_id=scan.exchange_id, body=encode_scan(scan))
+        .on_conflict_do_nothing()
+    )
+
+
+async def read_scan(session: AsyncSession, at: dt.datetime, exchange_id: str) -> ExchangeScan:
+    body = await session.scalar(
+        select(EngineSharedScanRow.body).where(
+            EngineSharedScanRow.cycle_at == at, EngineSharedScanRow.exchange_id == exchange_id
+        )
+    )
+    if body is None:
+        raise LookupError(f"no stored scan for {exchange_id} at {at.isoformat()}")
+    return decode_scan(body)  # typed JSON: a tampered row is refused, never run (scan_codec.py)
+
+
 # ------------------------------------------------------------------------------------ sending side
+
+
+def queued_timeouts(cycle_seconds: float, manage_seconds: float, base: Timeouts | None = None) -> Timeouts:
+    """A cycle's waits when its units queue for the workers: every unit is sent at once (the workers'
+    threads bound how many run) and waits until the next cycle (or management tick) supersedes it,
+    however long the queue; only then is it `UnitExpired`, not merely because the queue was long."""
+    return replace(
+        base or Timeouts(),
+        user_seconds=cycle_seconds,
+        manage_seconds=manage_seconds,
+        max_concurrent_users=1_000_000,
+    )
 
 
 class Clocked(Protocol):
@@ -176,11 +217,12 @@ class Clocked(Protocol):
 
 
 class TaskExecutor:
-    """The cycle's `UserExecutor` over the task engine (see module doc).
+    """The cycle's `UserExecutor` and `SharedAnalysis` over the task engine (see module doc).
 
     A message carries its deadline: when it was sent plus the cycle's wait for that kind of unit
     (`timeouts`: `user_seconds` for entries, `manage_seconds` for management; the cycle's per-unit
-    timeout counts from the send, queue included). A worker taking it later records the unit as
+    timeout counts from the send, queue included; an analysis task: `refresh_seconds`). A worker
+    taking it later records the unit as
     `UnitExpired` instead of running it on a cycle that has given up on it (wall clocks: the machines
     keep NTP time). Once an hour of cycles, storing a scan prunes unit records and stored scans older
     than `keep`."""
@@ -199,7 +241,11 @@ class TaskExecutor:
         _require_postgresql(database_url)
         self.clock = clock
         limits = timeouts or Timeouts()
-        self.waits = {ENTER: limits.user_seconds, MANAGE: limits.manage_seconds}
+        self.waits = {
+            ENTER: limits.user_seconds,
+            MANAGE: limits.manage_seconds,
+            ANALYSE: limits.refresh_seconds,
+        }
         self.keep = keep
         self._pruned_at: dt.datetime | None = None
         self.broker = make_broker(broker_url)
@@ -211,6 +257,16 @@ class TaskExecutor:
         self._store_lock = asyncio.Lock()
         self._waiting: dict[tuple[str, dt.datetime, str, int], asyncio.Future[dict[str, Any]]] = {}
         self._poller: asyncio.Task[None] | None = None
+
+    async def scan(self, exchange_id: str, at: dt.datetime) -> ExchangeScan:
+        """The cycle's analysis of `exchange_id`, run by a worker as a task of its own and stored once
+        there; raises the task's error (market data unavailable, expired in the queue)."""
+        await self._run(ANALYSE, at, UserUnit(SHARED, exchange_id))
+        async with self._sessions() as session:
+            scan = await read_scan(session, at, exchange_id)
+        async with self._store_lock:
+            await self._stored_once(scan.at, exchange_id)
+        return scan
 
     async def enter(self, unit: UserUnit, scan: ExchangeScan) -> UserOutcome:
         await self._store_scan(scan)
@@ -228,17 +284,16 @@ class TaskExecutor:
         async with self._store_lock:
             if key in self._stored:
                 return
-            body = encode_scan(scan)
             async with self._sessions() as session, session.begin():
-                await session.execute(
-                    insert(EngineSharedScanRow)
-                    .values(cycle_at=scan.at, exchange_id=scan.exchange_id, body=body)
-                    .on_conflict_do_nothing()
-                )
-            self._stored = {k for k in self._stored if k[0] >= scan.at - dt.timedelta(days=1)} | {key}
-            if self._pruned_at is None or scan.at - self._pruned_at >= PRUNE_EVERY:
-                await self.prune(scan.at - self.keep)
-                self._pruned_at = scan.at
+                await store_scan(session, scan)
+            await self._stored_once(scan.at, scan.exchange_id)
+
+    async def _stored_once(self, at: dt.datetime, exchange_id: str) -> None:
+        """The cycle's scan is stored (here or by its analysis task): the units read it from there."""
+        self._stored = {k for k in self._stored if k[0] >= at - dt.timedelta(days=1)} | {(at, exchange_id)}
+        if self._pruned_at is None or at - self._pruned_at >= PRUNE_EVERY:
+            await self.prune(at - self.keep)
+            self._pruned_at = at
 
     async def prune(self, before: dt.datetime) -> None:
         """Forget unit records and stored scans of cycles before `before`. A message of such a cycle
@@ -268,8 +323,11 @@ class TaskExecutor:
                 unit.connection_id,
                 None if wait is None else round((time.time() + wait) * 1000),
             )
+            queue, actor = (
+                (self.queue, run_unit) if kind != ANALYSE else (f"{self.queue}-analysis", run_analysis)
+            )
             message: dramatiq.Message[Any] = dramatiq.Message(
-                queue_name=self.queue, actor_name=run_unit.actor_name, args=args, kwargs={}, options={}
+                queue_name=queue, actor_name=actor.actor_name, args=args, kwargs={}, options={}
             )
             await self._send(message)
         if self._poller is None or self._poller.done():
@@ -380,6 +438,8 @@ class WorkerParts:
     set_now: Callable[[dt.datetime], None]
     close: Callable[[], Awaitable[None]]
     db: AsyncEngine  # the units' own; a unit in flight holds one more connection here for its user lock
+    # An exchange's shared scan for a cycle (market data + analysis: `engine.cycle.analyse_exchange`).
+    analyse: Callable[[str, dt.datetime], Awaitable[ExchangeScan]] | None = None
 
 
 class UnitWorker:
@@ -390,13 +450,17 @@ class UnitWorker:
         self.parts = parts
         self.db = parts.db
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.db)
-        self._scans: dict[tuple[dt.datetime, str], asyncio.Task[ExchangeScan]] = {}
+        self._scans: dict[tuple[dt.datetime, str], asyncio.Future[ExchangeScan]] = {}
 
     @asynccontextmanager
     async def user_lock(self, user_id: int) -> AsyncIterator[None]:
+        async with self._lock(_unit_lock_key(user_id)):
+            yield
+
+    @asynccontextmanager
+    async def _lock(self, key: int) -> AsyncIterator[None]:
         async with self.db.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            key = _unit_lock_key(user_id)
             await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:
                 yield
@@ -443,7 +507,8 @@ class UnitWorker:
         started: float,
         deadline: float | None,
     ) -> bool:
-        async with self.user_lock(unit.user_id):
+        lock = self._lock(_lock_key(f"qari-analysis:{unit.exchange_id}")) if kind == ANALYSE else None
+        async with lock or self.user_lock(unit.user_id):
             if await self._done(kind, at, unit):
                 return False
             self.parts.set_now(now)
@@ -456,7 +521,9 @@ class UnitWorker:
                 await self._record(kind, at, unit, {"error": UnitExpired.__name__})
                 return True
             try:
-                if kind == ENTER:
+                if kind == ANALYSE:
+                    await self._analyse(at, unit.exchange_id)
+                elif kind == ENTER:
                     scan = await self._scan(at, unit.exchange_id)
                     record = outcome_record(await self.parts.units.enter(unit, scan))
                 elif kind == MANAGE:
@@ -506,25 +573,34 @@ class UnitWorker:
             )
         return found is not None
 
+    async def _analyse(self, at: dt.datetime, exchange_id: str) -> None:
+        """The cycle's shared work for one exchange, stored once for every worker's units; this
+        process keeps the scan it made (its units need not read it back)."""
+        if self.parts.analyse is None:
+            raise RuntimeError("this worker has no market feed to analyse")
+        scan = await self.parts.analyse(exchange_id, at)
+        async with self.sessions() as session, session.begin():
+            await store_scan(session, scan)
+        made: asyncio.Future[ExchangeScan] = asyncio.get_running_loop().create_future()
+        made.set_result(scan)
+        self._keep_scan((at, exchange_id), made)
+
     async def _scan(self, at: dt.datetime, exchange_id: str) -> ExchangeScan:
         key = (at, exchange_id)
         task = self._scans.get(key)
         if task is None or (task.done() and task.exception() is not None):
-            task = self._scans[key] = asyncio.create_task(self._load_scan(at, exchange_id))
-            for old in [k for k in self._scans if k[0] < at - dt.timedelta(days=1)]:
-                del self._scans[old]
+            task = asyncio.ensure_future(self._load_scan(at, exchange_id))
+            self._keep_scan(key, task)
         return await asyncio.shield(task)
+
+    def _keep_scan(self, key: tuple[dt.datetime, str], scan: asyncio.Future[ExchangeScan]) -> None:
+        self._scans[key] = scan
+        for old in [k for k in self._scans if k[0] < key[0] - dt.timedelta(days=1)]:
+            del self._scans[old]
 
     async def _load_scan(self, at: dt.datetime, exchange_id: str) -> ExchangeScan:
         async with self.sessions() as session:
-            body = await session.scalar(
-                select(EngineSharedScanRow.body).where(
-                    EngineSharedScanRow.cycle_at == at, EngineSharedScanRow.exchange_id == exchange_id
-                )
-            )
-        if body is None:
-            raise LookupError(f"no stored scan for {exchange_id} at {at.isoformat()}")
-        return decode_scan(body)  # typed JSON: a tampered row is refused, never run (scan_codec.py)
+            return await read_scan(session, at, exchange_id)
 
     async def close(self) -> None:
         await self.parts.close()
@@ -549,7 +625,11 @@ async def _unit_worker() -> UnitWorker:
     return await _worker
 
 
-@dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=500, max_backoff=30_000, time_limit=300_000)
+# Dramatiq runs a worker's prefetched messages lowest priority first: a cycle's analysis task goes
+# ahead of the units queued before it (its own queue, so it is never behind the broker's backlog).
+@dramatiq.actor(
+    queue_name=QUEUE, priority=10, max_retries=20, min_backoff=500, max_backoff=30_000, time_limit=300_000
+)
 async def run_unit(
     kind: str,
     cycle_ms: int,
@@ -559,6 +639,28 @@ async def run_unit(
     connection_id: int | None,
     deadline_ms: int | None = None,
 ) -> None:
+    worker = await _unit_worker()
+    await worker.run_message(kind, cycle_ms, now_ms, user_id, exchange_id, connection_id, deadline_ms)
+
+
+@dramatiq.actor(
+    queue_name=ANALYSIS_QUEUE,
+    priority=0,
+    max_retries=20,
+    min_backoff=500,
+    max_backoff=30_000,
+    time_limit=300_000,
+)
+async def run_analysis(
+    kind: str,
+    cycle_ms: int,
+    now_ms: int,
+    user_id: int,
+    exchange_id: str,
+    connection_id: int | None,
+    deadline_ms: int | None = None,
+) -> None:
+    """An exchange's analysis task (`TaskExecutor.scan`): a unit's message, on the analysis queue."""
     worker = await _unit_worker()
     await worker.run_message(kind, cycle_ms, now_ms, user_id, exchange_id, connection_id, deadline_ms)
 

@@ -26,13 +26,13 @@ from typing import Any, cast
 from qari.config import Settings
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.time import Clock, from_ms, to_ms
-from qari.engine.cycle import EngineCycle, Timeouts
+from qari.engine.cycle import EngineCycle, Timeouts, analyse_exchange
 from qari.engine.execution import ExecutionConfig
 from qari.engine.health import HealthTracker
 from qari.engine.market_feed import ExchangeMarketFeed
 from qari.engine.metrics import EngineMetrics
 from qari.engine.scheduler import Cadence, RealTimeSleeper, Scheduler, SchedulerState, SleepUntil
-from qari.ports import ExchangeClient, NullRecorder, UserUnit
+from qari.ports import ExchangeClient, ExchangeScan, NullRecorder, UserUnit
 from qari.risk.profile import TradingProfile
 
 log = logging.getLogger("qari.engine.kernel")
@@ -269,6 +269,7 @@ async def static_run(
     executor: Any = None,
     record_decisions: str | None = None,
     sandbox_protocol: str = "bybit",
+    shared: Any = None,
 ) -> StaticRun:
     """`record_decisions`: store decision records (`analyse` or `screen`, the analysis entry point
     in use) in the journal's database; needs a `database_url`."""
@@ -309,6 +310,7 @@ async def static_run(
         recorder=recorder,
         metrics=metrics,
         timeouts=timeouts,
+        shared=shared,
     )
 
     async def reconcile_all() -> None:
@@ -396,6 +398,7 @@ async def build_sandbox(
             executor=executor,
             record_decisions="analyse" if record_decisions else None,
             sandbox_protocol=protocol,
+            shared=executor,  # each cycle's analysis: a worker's task too
         )
     clients: dict[int, ExchangeClient] = {
         user_id: _sandbox_client(venue, *account) for user_id, account in accounts.items()
@@ -454,6 +457,7 @@ class SandboxWorkerSpec:
     stepped: bool
     protocol: str = "bybit"
     connections: dict[int, int] = field(default_factory=dict)
+    symbols: tuple[str, ...] | None = None  # the analysis task's fixed pairs (None: the liquid universe)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -469,7 +473,13 @@ class SandboxWorkerSpec:
         raw = json.loads(data)
         accounts = {int(u): tuple(str(x) for x in a) for u, a in raw.pop("accounts").items()}
         connections = {int(u): int(c) for u, c in raw.pop("connections", {}).items()}
-        return cls(accounts=accounts, connections=connections, **raw)
+        symbols = raw.pop("symbols", None)
+        return cls(
+            accounts=accounts,
+            connections=connections,
+            symbols=None if symbols is None else tuple(symbols),
+            **raw,
+        )
 
 
 def worker_spec() -> SandboxWorkerSpec | None:
@@ -491,13 +501,28 @@ def sandbox_worker_env(
     return {WORKER_SPEC_ENV: str(path), "QARI_BROKER_URL": broker_url, "QARI_TASK_QUEUE": queue}
 
 
+def _analysis_task(
+    feeds: Mapping[str, Any], analyse: Any, refresh: Callable[[], Awaitable[object]] | None = None
+) -> Callable[[str, dt.datetime], Awaitable[ExchangeScan]]:
+    """A worker's analysis task: this process's feed of the exchange, analysed as in `qari serve`
+    (`refresh`: pick up a newly activated model version first, as the serve cycle does)."""
+
+    async def run(exchange_id: str, at: dt.datetime) -> ExchangeScan:
+        if refresh is not None:
+            await refresh()
+        limit = Timeouts().refresh_seconds
+        return await analyse_exchange(feeds[exchange_id], analyse, at, refresh_seconds=limit)
+
+    return run
+
+
 async def worker_parts(threads: int, keyring: Any = None) -> Any:
     """A `qari worker` process's units of work (`adapters/tasks.py`): from its sandbox spec when
     `QARI_WORKER_SPEC` names one, else the stored users' live connections. `keyring`: the worker's
     signer (`SignerClient`), which performs every private call of a stored connection; this process
     never opens the vault."""
     from qari.adapters.exchanges.capabilities import sandbox_capabilities
-    from qari.adapters.exchanges.ccxt_client import CcxtVenue
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
@@ -549,17 +574,23 @@ async def worker_parts(threads: int, keyring: Any = None) -> Any:
         if isinstance(clock, ManualClock):
             clock.set(now)
 
+    from qari.analysis.engine import analyse as full_analysis
+
+    public = CcxtExchangeClient(venue.caps, None, venue=venue)
+    feed = ExchangeMarketFeed(public, symbols=spec.symbols)
+
     async def close() -> None:
         await clients.close()
+        await public.close()
         await venue.close()
         await db.dispose()
 
-    return WorkerParts(units, set_now, close, db)
+    return WorkerParts(units, set_now, close, db, _analysis_task({spec.exchange_id: feed}, full_analysis))
 
 
 async def _live_worker_parts(threads: int, keyring: Any) -> Any:
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
-    from qari.adapters.exchanges.ccxt_client import CcxtVenue
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.tasks import BROKER_ENV, WorkerParts
     from qari.config import get_settings
@@ -594,12 +625,18 @@ async def _live_worker_parts(threads: int, keyring: Any) -> Any:
         personal=lambda profile: _personal_weights(sessions, scoring.weights, profile),
     )
 
+    publics = {x: CcxtExchangeClient(v.caps, None, venue=v) for x, v in venues.items()}
+    feeds = {x: ExchangeMarketFeed(p, with_book=True) for x, p in publics.items()}  # as build_engine's
+
     async def close() -> None:
+        for public in publics.values():
+            await public.close()
         for venue in venues.values():
             await venue.close()
         await db.dispose()
 
-    return WorkerParts(units, lambda _now: None, close, db)
+    analysis = _analysis_task(feeds, scoring.analyse, scoring.refresh)
+    return WorkerParts(units, lambda _now: None, close, db, analysis)
 
 
 def share_request_budgets(settings: Settings, broker_url: str) -> None:
@@ -932,10 +969,14 @@ async def build_engine(
     scoring = ActiveScoring(sessions)  # the registry's active version, re-read each cycle
     await scoring.refresh()
     executor: Any
+    timeouts = None
     if broker_url is not None:
-        from qari.adapters.tasks import TaskExecutor
+        from qari.adapters.tasks import TaskExecutor, queued_timeouts
 
-        executor = TaskExecutor(settings.resolved_database_url, clock, broker_url=broker_url)
+        timeouts = queued_timeouts(cadence.cycle_seconds, cadence.manage_seconds)
+        executor = TaskExecutor(
+            settings.resolved_database_url, clock, broker_url=broker_url, timeouts=timeouts
+        )
     else:
         executor = live_units(
             sessions,
@@ -964,7 +1005,9 @@ async def build_engine(
         verifier=HourlyChecks(ConnectionVerifier(sessions, vault, clock, endpoints), sessions),
         health=health,
         metrics=metrics,
+        timeouts=timeouts,
         refresh=functools.partial(_refresh_scoring, scoring, recorder),
+        shared=executor if broker_url is not None else None,  # the analysis: a worker's task
     )
 
     async def reconcile_all() -> None:

@@ -27,11 +27,11 @@ from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import stepped_sandbox_engine
 from tests.market_data import needs_market_data
 
-from qari.adapters.persistence.tables.engine import EngineUnitRow
+from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
-from qari.adapters.tasks import spawn_worker
+from qari.adapters.tasks import WORKER_NAME, spawn_worker
 from qari.core.time import to_ms
 from qari.engine.cycle import Timeouts
 from qari.engine.kernel import SandboxWorkerSpec, sandbox_worker_env
@@ -122,6 +122,7 @@ async def _cycles(
             cycle_seconds=300,
             concurrency=8,
             stepped=True,
+            symbols=PAIRS,  # the cycle's analysis task: the same pairs as the scheduler's engine
         )
         pool = Workers(sandbox_worker_env(spec, tmp, broker, queue), threads=threads)
         pool.start(workers)
@@ -152,10 +153,19 @@ async def _cycles(
                 "positions": await session.scalar(select(func.count(PositionRow.id))),
                 "orders": await session.scalar(select(func.count(OrderRow.id))),
             }
+            analyses: list[Any] = []
             if workers:
                 counts["units"] = await session.scalar(
                     select(func.count()).select_from(EngineUnitRow).where(EngineUnitRow.kind == "enter")
                 )
+                analyses = (
+                    await session.execute(
+                        select(EngineUnitRow.cycle_at, EngineUnitRow.user_id, EngineUnitRow.outcome)
+                        .where(EngineUnitRow.kind == "analyse")
+                        .order_by(EngineUnitRow.cycle_at)
+                    )
+                ).all()
+                counts["scans"] = await session.scalar(select(func.count()).select_from(EngineSharedScanRow))
             positions = (await session.execute(select(PositionRow.user_id, PositionRow.symbol))).all()
             bought = set(
                 (await session.scalars(select(PositionRow.id).where(PositionRow.bought_qty > 0))).all()
@@ -182,6 +192,8 @@ async def _cycles(
         "stops": stops,
         "venue_orders": venue_orders,
         "killed": pool.killed if pool else 0,
+        "analyses": analyses,
+        "metrics": run.engine.cycle.metrics,
     }
 
 
@@ -230,7 +242,16 @@ async def test_cycle_when_units_run_on_two_task_workers_then_same_gates_orders_a
     assert tasked["counts"]["gates"] == sum(len(gates) for _, gates, _ in outcomes)
     assert tasked["counts"]["units"] == users  # one record per (cycle, user)
     assert outcomes == _outcomes(in_process["reports"][0])
-    assert {k: v for k, v in tasked["counts"].items() if k != "units"} == in_process["counts"]
+    ours = ("units", "scans")
+    assert {k: v for k, v in tasked["counts"].items() if k not in ours} == in_process["counts"]
+    # The cycle's analysis was a task of its own, run by a worker (not this scheduler process), and
+    # its scan stored once: the units ran against it and decided exactly as in one process.
+    [(cycle_at, user_id, record)] = tasked["analyses"]
+    assert (cycle_at, user_id, tasked["counts"]["scans"]) == (AT, 0, 1)
+    assert "error" not in record and record["worker"] != WORKER_NAME
+    scheduler = tasked["metrics"]
+    assert scheduler.timing("market_data", {"exchange": "sandbox"}).count == 0
+    assert scheduler.timing("shared_analysis", {"exchange": "sandbox"}).count == 1
 
 
 def _assert_exactly_once(result: dict[str, Any], users: int, cycles: int) -> None:

@@ -137,6 +137,7 @@ async def test_worker_when_its_units_trade_stored_keys_then_its_signer_places_ev
             concurrency=4,
             stepped=True,
             connections=connections,
+            symbols=PAIRS,
         )
         env = _env(data_dir, QARI_DATABASE_URL=pg_url) | sandbox_worker_env(spec, tmp_path, BROKER, queue)
         log = tmp_path / "worker.log"
