@@ -619,6 +619,7 @@ async def _unit_worker() -> UnitWorker:
 
         async def build() -> UnitWorker:
             assert _build is not None
+            _start_profile()
             return UnitWorker(await _build(_threads))
 
         _worker = asyncio.create_task(build())
@@ -665,6 +666,26 @@ async def run_analysis(
     await worker.run_message(kind, cycle_ms, now_ms, user_id, exchange_id, connection_id, deadline_ms)
 
 
+PROFILE_ENV = "QARI_PROFILE_WORKER"  # diagnostics: cProfile this worker's units into that file
+_profile: Any = None
+
+
+def _start_profile() -> None:
+    """On the event loop's thread, where every unit runs (benchmarks/cycle.py --profile-worker)."""
+    global _profile
+    if os.environ.get(PROFILE_ENV) and _profile is None:
+        import cProfile
+
+        _profile = cProfile.Profile()
+        _profile.enable()
+
+
+async def _dump_profile() -> None:
+    if _profile is not None:
+        _profile.disable()
+        _profile.dump_stats(os.environ[PROFILE_ENV])
+
+
 class _CloseUnits(dramatiq.Middleware):
     """Closes the worker's units (exchange sessions, database) on its event loop while that still runs:
     placed before `AsyncIO`, whose shutdown hook stops the loop."""
@@ -674,6 +695,7 @@ class _CloseUnits(dramatiq.Middleware):
         if _worker is None or thread is None or not _worker.done() or _worker.exception() is not None:
             return
         try:
+            thread.run_coroutine(_dump_profile())
             thread.run_coroutine(_worker.result().close())
         except Exception as e:  # leaving anyway; the connections die with the process
             log.warning("could not close the worker's units: %s", type(e).__name__)

@@ -17,7 +17,7 @@ import json
 import logging
 import os
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
@@ -773,12 +773,16 @@ class ConnectionClients:
 
         if unit.connection_id is None:
             raise LookupError(f"user {unit.user_id} has no connection on {unit.exchange_id}")
-        async with (
-            self.sessions() as session,
-            open_client(
-                session, self.vault, unit.connection_id, unit.user_id, self.endpoints, self.venues
-            ) as client,
-        ):
+        async with AsyncExitStack() as opened:
+            # The session only reads the connection (and its sealed key) to open the client: it is
+            # closed before the unit runs, so a unit holds no idle database connection meanwhile
+            # (with one, a worker's units exhausted its pool of 2 per unit: pool timeouts).
+            async with self.sessions() as session:
+                client = await opened.enter_async_context(
+                    open_client(
+                        session, self.vault, unit.connection_id, unit.user_id, self.endpoints, self.venues
+                    )
+                )
             yield client
 
 
