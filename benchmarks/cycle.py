@@ -34,6 +34,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -275,6 +276,10 @@ def fresh_journal(url: str | None) -> Iterator[str | None]:
         yield fresh
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=1000)
@@ -307,6 +312,8 @@ def main() -> int:
         help="serve the sandbox from a thread of this process (measures venue + engine together)",
     )
     args = parser.parse_args()
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C: the `finally` blocks stop the worker processes.
+    signal.signal(signal.SIGTERM, _interrupt)
     if not DATA.is_dir():
         print(f"needs {DATA}")
         return 1

@@ -257,6 +257,16 @@ class TaskExecutor:
         self._store_lock = asyncio.Lock()
         self._waiting: dict[tuple[str, dt.datetime, str, int], asyncio.Future[dict[str, Any]]] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._here: UnitWorker | None = None
+        self._here_slots = asyncio.Semaphore(8)
+        self._running_here: set[asyncio.Task[bool]] = set()
+
+    def manage_here_without_broker(self, parts: WorkerParts, at_once: int = 8) -> None:
+        """Exits and stops need no broker: a management unit the broker does not take (it is down) runs
+        in this process instead, on `parts`, behind the same user lock and record as in a worker (so
+        were it queued after all, it would still run once). Entries and analysis wait for the broker."""
+        self._here = UnitWorker(parts)
+        self._here_slots = asyncio.Semaphore(at_once)  # each holds database connections (user lock)
 
     async def scan(self, exchange_id: str, at: dt.datetime) -> ExchangeScan:
         """The cycle's analysis of `exchange_id`, run by a worker as a task of its own and stored once
@@ -329,7 +339,11 @@ class TaskExecutor:
             message: dramatiq.Message[Any] = dramatiq.Message(
                 queue_name=queue, actor_name=actor.actor_name, args=args, kwargs={}, options={}
             )
-            await self._send(message)
+            if not await self._send(message, give_up=kind == MANAGE and self._here is not None):
+                deadline = None if wait is None else time.time() + wait
+                here = asyncio.create_task(self._run_here(kind, at, unit, deadline))
+                self._running_here.add(here)  # its record resolves the future, as a worker's does
+                here.add_done_callback(self._ran_here)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="qari-task-results")
         try:
@@ -340,17 +354,32 @@ class TaskExecutor:
         _raise_recorded(record)
         return record
 
-    async def _send(self, message: dramatiq.Message[Any]) -> None:
-        """Enqueue, retrying while the broker is away (the unit's timeout bounds it). Sending twice is
-        harmless: the unit is keyed, so a duplicate message does nothing."""
+    async def _run_here(self, kind: str, at: dt.datetime, unit: UserUnit, deadline: float | None) -> bool:
+        assert self._here is not None
+        async with self._here_slots:
+            return await self._here.run(kind, at, self.clock.now(), unit, deadline=deadline)
+
+    def _ran_here(self, task: asyncio.Task[bool]) -> None:
+        self._running_here.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a unit run here without the broker failed: %s", type(task.exception()).__name__)
+
+    async def _send(self, message: dramatiq.Message[Any], *, give_up: bool = False) -> bool:
+        """Enqueue, retrying while the broker is away (the unit's timeout bounds it), or, `give_up`,
+        False at the first failure. Sending twice is harmless: the unit is keyed, so a duplicate
+        message does nothing."""
         for attempt in itertools.count():
             try:
                 await asyncio.to_thread(self.broker.enqueue, message)
-                return
+                return True
             except Exception as e:  # the broker client's connection errors differ per broker
+                if give_up:
+                    log.warning("broker unavailable, running the unit here: %s", type(e).__name__)
+                    return False
                 if attempt == 0:
                     log.warning("broker unavailable, retrying: %s", type(e).__name__)
                 await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        raise AssertionError("unreachable")
 
     async def _poll(self) -> None:
         """Resolve the waiting units from their records: one query per (kind, cycle, exchange)."""
@@ -377,6 +406,8 @@ class TaskExecutor:
     async def close(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
+        for task in list(self._running_here):
+            task.cancel()
         self.broker.close()
         await self._db.dispose()
 
@@ -511,7 +542,6 @@ class UnitWorker:
         async with lock or self.user_lock(unit.user_id):
             if await self._done(kind, at, unit):
                 return False
-            self.parts.set_now(now)
             record: dict[str, Any] = {}
             if deadline is not None and time.time() > deadline:
                 log.warning(
@@ -520,6 +550,7 @@ class UnitWorker:
                 )
                 await self._record(kind, at, unit, {"error": UnitExpired.__name__})
                 return True
+            self.parts.set_now(now)
             try:
                 if kind == ANALYSE:
                     await self._analyse(at, unit.exchange_id)

@@ -21,7 +21,7 @@ from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from pathlib import Path
-from typing import Any, cast
+from typing import Any
 
 from qari.config import Settings
 from qari.core.clocks import ManualClock, WallClock
@@ -247,7 +247,8 @@ class StaticRun:
     db: Any
     recorder: Any
     clients: dict[int, ExchangeClient]
-    units: Any  # ExecutionUnits
+    units: Any  # ExecutionUnits, or the task engine's executor
+    local: Any = None  # this process's ExecutionUnits over `clients` (with the task engine too)
 
 
 async def static_run(
@@ -288,7 +289,7 @@ async def static_run(
     metrics = EngineMetrics()
     units = [UserUnit(user_id, exchange_id) for user_id in sorted(clients)]
     borrowed = StaticClients(clients)
-    executor = executor or ExecutionUnits(
+    local = ExecutionUnits(
         clients=borrowed,
         profiles=StaticProfiles(
             profile(0, exchange_id), {u.user_id: profile(u.user_id, exchange_id) for u in units}
@@ -300,6 +301,7 @@ async def static_run(
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
         config=venue_execution_config(sandbox_protocol),
     )
+    executor = executor or local
     cycle = EngineCycle(
         mode=mode.value,
         clock=clock,
@@ -329,7 +331,7 @@ async def static_run(
         on_start=[reconcile_all] if reconcile_on_start else [],
         on_close=[*on_close, borrowed.close, *([db.dispose] if db is not None else [])],
     )
-    return StaticRun(engine, clock, store, sessions, db, recorder, clients, executor)
+    return StaticRun(engine, clock, store, sessions, db, recorder, clients, executor, local)
 
 
 # ----------------------------------------------------------------------------------------- sandbox
@@ -383,13 +385,14 @@ async def build_sandbox(
         on_close.insert(0, executor.close)
         # The queue holds the cycle's units; the workers' threads bound how many run at once.
         timeouts = replace(timeouts or Timeouts(), max_concurrent_users=max(concurrency, len(accounts)))
-        return await static_run(
+        run = await static_run(
             EngineMode.SANDBOX,
             clock=clock,
             sleep_until=sleep_until,
             cadence=cadence,
             feed=ExchangeMarketFeed(public, symbols=symbols),
-            clients=dict.fromkeys(accounts, cast(ExchangeClient, _NoClient(SANDBOX))),  # clients: in workers
+            # The units run in the workers; these clients only while the broker is down (exits, stops).
+            clients={user_id: _sandbox_client(venue, *account) for user_id, account in accounts.items()},
             exchange_id=public.exchange_id,
             database_url=database_url,
             recorder=recorder or NullRecorder(),
@@ -400,6 +403,8 @@ async def build_sandbox(
             sandbox_protocol=protocol,
             shared=executor,  # each cycle's analysis: a worker's task too
         )
+        executor.manage_here_without_broker(_here(run.local, run.db))
+        return run
     clients: dict[int, ExchangeClient] = {
         user_id: _sandbox_client(venue, *account) for user_id, account in accounts.items()
     }
@@ -420,6 +425,16 @@ async def build_sandbox(
     )
 
 
+def _here(units: Any, db: Any) -> Any:
+    """The scheduler's own units for management while the broker is down (`TaskExecutor`)."""
+    from qari.adapters.tasks import WorkerParts
+
+    async def nothing() -> None:  # the engine closes its clients and database itself
+        return None
+
+    return WorkerParts(units, lambda _now: None, nothing, db)
+
+
 def _sandbox_client(venue: Any, api_key: str, secret: str, passphrase: str | None = None) -> ExchangeClient:
     """A user's client on the sandbox, in the protocol the shared `venue` speaks."""
     from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, Credentials
@@ -428,16 +443,6 @@ def _sandbox_client(venue: Any, api_key: str, secret: str, passphrase: str | Non
         return Credentials(api_key, secret, passphrase)
 
     return CcxtExchangeClient(venue.caps, credentials, venue=venue)
-
-
-class _NoClient:
-    """Stands for a user whose client lives in a worker process (closing it closes nothing)."""
-
-    def __init__(self, exchange_id: str) -> None:
-        self.exchange_id = exchange_id
-
-    async def close(self) -> None:
-        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -571,7 +576,8 @@ async def worker_parts(threads: int, keyring: Any = None) -> Any:
     )
 
     def set_now(now: dt.datetime) -> None:
-        if isinstance(clock, ManualClock):
+        # Forward only: a cycle's analysis task runs ahead of units of the cycle before (priority).
+        if isinstance(clock, ManualClock) and now > clock.now():
             clock.set(now)
 
     from qari.analysis.engine import analyse as full_analysis
@@ -977,23 +983,27 @@ async def build_engine(
     if broker_url is not None:
         from qari.adapters.tasks import TaskExecutor, queued_timeouts
 
+    local = live_units(
+        sessions,
+        db_engine,
+        vault,
+        clock,
+        endpoints,
+        venues,
+        metrics,
+        cadence.cycle_seconds,
+        config=venue_execution_config(settings.sandbox_protocol),
+        personal=lambda profile: _personal_weights(sessions, scoring.weights, profile),
+    )
+    executor = local
+    if broker_url is not None:
         timeouts = queued_timeouts(cadence.cycle_seconds, cadence.manage_seconds)
         executor = TaskExecutor(
             settings.resolved_database_url, clock, broker_url=broker_url, timeouts=timeouts
         )
-    else:
-        executor = live_units(
-            sessions,
-            db_engine,
-            vault,
-            clock,
-            endpoints,
-            venues,
-            metrics,
-            cadence.cycle_seconds,
-            config=venue_execution_config(settings.sandbox_protocol),
-            personal=lambda profile: _personal_weights(sessions, scoring.weights, profile),
-        )
+        # Exits and stops need no broker: while it is down the scheduler manages positions itself
+        # (through its signer, as a worker would).
+        executor.manage_here_without_broker(_here(local, db_engine))
     directory = SqlUserDirectory(sessions)
     recorder = _with_decisions(
         settings, sessions, SqlCycleRecorder(sessions, clock), scoring.weights, scoring.model_version

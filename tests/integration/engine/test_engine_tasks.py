@@ -16,12 +16,13 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from tests.conftest import free_port, port_open
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import stepped_sandbox_engine
@@ -421,3 +422,82 @@ async def test_shared_scan_when_stored_for_the_workers_then_reads_back_value_for
     assert all(s.series for s in scan.snapshots.values())
     body = encode_scan(scan)
     _same(scan, decode_scan(body))
+
+
+async def test_exits_when_the_broker_is_down_then_the_scheduler_runs_the_watchdog_itself(
+    tmp_path: Path, pg_url: str, private_redis: PrivateRedis
+) -> None:
+    """Exits and stops need no broker: with it stopped, a management tick's units are not queued but
+    run in the scheduler's process (same user lock and record as in a worker), and the watchdog sells
+    every position whose stop the market has passed."""
+    users = 4
+    with SandboxProcess.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        accounts = {u: sandbox.create_key(balances={"USDT": "10000"}) for u in range(1, users + 1)}
+        queue = f"qari-test-{uuid.uuid4().hex[:10]}"
+        run = await stepped_sandbox_engine(
+            sandbox,
+            tmp_path,
+            accounts=accounts,
+            start=AT - dt.timedelta(minutes=5),
+            pairs=PAIRS,
+            step=300,
+            timeouts=Timeouts(
+                refresh_seconds=120, user_seconds=120, manage_seconds=20, max_concurrent_users=8
+            ),
+            database_url=pg_url,
+            broker_url=private_redis.url,
+            queue=queue,
+        )
+        spec = SandboxWorkerSpec(
+            base_url=sandbox.base_url,
+            timeout_ms=10_000,
+            accounts=accounts,
+            database_url=pg_url,
+            exchange_id="sandbox",
+            cycle_seconds=300,
+            concurrency=4,
+            stepped=True,
+            symbols=PAIRS,
+        )
+        pool = Workers(sandbox_worker_env(spec, tmp_path, private_redis.url, queue), threads=4)
+        pool.start(1)
+        try:
+            await run.engine.scheduler.sleep_until(AT)
+            entered = await run.engine.cycle.run_cycle(AT)
+            assert sum(u.outcome.orders_sent for u in entered.units if u.outcome) >= users
+            later = AT + dt.timedelta(minutes=10)
+            await run.engine.scheduler.sleep_until(later)  # the entries fill meanwhile
+            private_redis.stop()
+            async with run.sessions() as session, session.begin():  # the market falls through every stop
+                await session.execute(update(PositionRow).values(stop_price=Decimal("1000000")))
+            managed = await run.engine.cycle.run_manage(later)
+            async with run.sessions() as session:
+                positions = (await session.execute(select(PositionRow.state, PositionRow.bought_qty))).all()
+                exits = (
+                    await session.scalars(select(OrderRow.client_order_id).where(OrderRow.role == "exit"))
+                ).all()
+                ran_by = set(
+                    (
+                        await session.scalars(
+                            select(EngineUnitRow.outcome["worker"].as_string()).where(
+                                EngineUnitRow.kind == "manage"
+                            )
+                        )
+                    ).all()
+                )
+        finally:
+            pool.stop()
+            await run.engine.stop()
+        sold = {
+            o["orderLinkId"]
+            for key, _ in accounts.values()
+            for o in sandbox.orders(key)
+            if o["side"] == "Sell"
+        }
+    assert all(u.error is None for u in managed), Counter(u.error for u in managed)
+    assert ran_by == {WORKER_NAME}, "the management units ran in this (the scheduler's) process"
+    bought = [state for state, qty in positions if qty > 0]
+    assert bought and set(bought) == {"closed"}, positions
+    assert exits and set(exits) <= sold, "every watchdog exit reached the venue"
