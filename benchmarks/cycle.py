@@ -74,15 +74,20 @@ GOAL_SECONDS = 30.0
 
 
 def process_cpu(processes: list[subprocess.Popen[bytes]]) -> float:
-    """User + system CPU the processes have used so far (Linux /proc; 0 elsewhere)."""
+    """User + system CPU the processes and their children (a worker's `qari signer`) have used so far
+    (Linux /proc; 0 elsewhere)."""
     total = 0.0
     for process in processes:
-        try:
-            with open(f"/proc/{process.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pids = [str(process.pid)]
+        with contextlib.suppress(OSError):
+            pids += Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
@@ -107,7 +112,7 @@ def describe(
         f"p95 {seconds[int(len(seconds) * 0.95) - 1] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms"
     )
     venue = "in this process" if venue_cpu is None else f"{venue_cpu:.1f} s in the venue process"
-    workers = "" if worker_cpu is None else f" + {worker_cpu:.1f} s in its worker processes"
+    workers = "" if worker_cpu is None else f" + {worker_cpu:.1f} s in its worker processes (and signers)"
     print(f"  CPU: {cpu:.1f} s in the engine process{workers}, {venue}")
     if worker_cpu is not None and ran:
         print(f"  worker CPU per unit run: {worker_cpu / ran * 1000:.1f} ms ({ran} units with an outcome)")

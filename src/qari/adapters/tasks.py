@@ -719,7 +719,9 @@ async def _dump_profile() -> None:
 
 class _CloseUnits(dramatiq.Middleware):
     """Closes the worker's units (exchange sessions, database) on its event loop while that still runs:
-    placed before `AsyncIO`, whose shutdown hook stops the loop."""
+    its `after_` hook must run before `AsyncIO`'s, which stops the loop, and Dramatiq calls `after_`
+    hooks in reverse order: so it is added after `AsyncIO` (added before it, it found the loop gone
+    and closed nothing)."""
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         thread = get_event_loop_thread()
@@ -738,7 +740,7 @@ def run_worker(build: Callable[[int], Awaitable[WorkerParts]], threads: int) -> 
     global _build, _threads
     _build, _threads = build, threads
     broker = dramatiq.get_broker()
-    broker.add_middleware(_CloseUnits(), before=AsyncIO)
+    broker.add_middleware(_CloseUnits(), after=AsyncIO)
     worker = dramatiq.Worker(broker, worker_threads=threads)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
