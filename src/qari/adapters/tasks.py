@@ -707,7 +707,7 @@ def _start_profile() -> None:
     if os.environ.get(PROFILE_ENV) and _profile is None:
         import cProfile
 
-        _profile = cProfile.Profile()
+        _profile = cProfile.Profile(time.thread_time)  # this thread's CPU, not wall time (shared cores)
         _profile.enable()
 
 
