@@ -661,12 +661,7 @@ async def _unit_worker() -> UnitWorker:
     return await _worker
 
 
-# Dramatiq runs a worker's prefetched messages lowest priority first: a cycle's analysis task goes
-# ahead of the units queued before it (its own queue, so it is never behind the broker's backlog).
-@dramatiq.actor(
-    queue_name=QUEUE, priority=10, max_retries=20, min_backoff=500, max_backoff=30_000, time_limit=300_000
-)
-async def run_unit(
+async def _unit_message(
     kind: str,
     cycle_ms: int,
     now_ms: int,
@@ -679,26 +674,19 @@ async def run_unit(
     await worker.run_message(kind, cycle_ms, now_ms, user_id, exchange_id, connection_id, deadline_ms)
 
 
-@dramatiq.actor(
-    queue_name=ANALYSIS_QUEUE,
-    priority=0,
-    max_retries=20,
-    min_backoff=500,
-    max_backoff=30_000,
-    time_limit=300_000,
+_RETRIES: dict[str, Any] = {
+    "max_retries": 20,
+    "min_backoff": 500,
+    "max_backoff": 30_000,
+    "time_limit": 300_000,
+}
+run_unit = dramatiq.actor(actor_name="run_unit", queue_name=QUEUE, priority=10, **_RETRIES)(_unit_message)
+# A cycle's analysis task (`TaskExecutor.scan`): the same message on a queue of its own, so it is never
+# behind the broker's backlog of units, and of a higher priority (Dramatiq runs a worker's prefetched
+# messages lowest priority first), so it goes ahead of the units that worker already holds.
+run_analysis = dramatiq.actor(actor_name="run_analysis", queue_name=ANALYSIS_QUEUE, priority=0, **_RETRIES)(
+    _unit_message
 )
-async def run_analysis(
-    kind: str,
-    cycle_ms: int,
-    now_ms: int,
-    user_id: int,
-    exchange_id: str,
-    connection_id: int | None,
-    deadline_ms: int | None = None,
-) -> None:
-    """An exchange's analysis task (`TaskExecutor.scan`): a unit's message, on the analysis queue."""
-    worker = await _unit_worker()
-    await worker.run_message(kind, cycle_ms, now_ms, user_id, exchange_id, connection_id, deadline_ms)
 
 
 PROFILE_ENV = "QARI_PROFILE_WORKER"  # diagnostics: cProfile this worker's units into that file
