@@ -3,15 +3,26 @@
 
 Starts `qari web` (engine off, mounted sandbox off, QARI_WEB_WORKERS=N) on a fresh SQLite file
 (default) or a fresh database on the PostgreSQL server of --database-url (dropped afterwards), registers
-a user through the API, gives it --positions open positions, then drives each endpoint with Locust
-(headless, FastHttpUser: one keep-alive connection per user, no think time) for --seconds. Locust is a
-kept load tool that runs anywhere Python does; it runs on the same machine as the server and takes CPU
-from it, so the CPU seconds of both are printed beside the figures. One line per run:
+a user through the API, gives it --positions open positions, then drives each endpoint for --seconds
+with one of two load generators:
 
-    web: endpoint=/api/v1/me workers=2 connections=200 rps=X p50=Yms p99=Zms errors=E
-         server_cpu=As (C ms/request) loadgen_cpu=Bs
+* `wrk` (default; **needs the `wrk` binary: `apt-get install -y wrk` on Debian/Ubuntu, `brew install
+  wrk` on macOS**): C, event-driven, `--threads` threads (default 1) holding the connections, with
+  benchmarks/web_wrk.lua adding the bearer token and printing the figures. It needs a few percent of
+  a core where Locust needs one, which matters when the server shares the machine's 2 cores with it.
+* `locust` (`--tool locust`, pure Python, no system package): headless FastHttpUser, one keep-alive
+  connection per user, no think time (benchmarks/web_locustfile.py). On a 2-core machine it takes
+  most of a core from the server; its figures are a floor, not the server's capacity.
+
+The load generator runs on the same machine as the server, so the CPU seconds of both are printed
+beside the figures; the server's CPU per request does not depend on what else the machine is doing.
+One line per run:
+
+    web: endpoint=/api/v1/me workers=2 connections=200 tool=wrk rps=X p50=Yms p99=Zms errors=E
+         requests=R server_cpu=As (C ms/request) loadgen_cpu=Bs [db_cpu=Ds] load_average=L
 
     python benchmarks/web_load.py [--workers 1 2] [--connections 200] [--seconds 10]
+                                  [--tool wrk|locust] [--threads 1]
                                   [--database-url postgresql+asyncpg://postgres@127.0.0.1:5432/test]
 """
 
@@ -22,7 +33,9 @@ import asyncio
 import contextlib
 import csv
 import datetime as dt
+import json
 import os
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -159,27 +172,79 @@ def cpu_seconds(proc: psutil.Process) -> float:
     return total
 
 
-def drive(base: str, token: str, path: str, connections: int, seconds: int, out: Path) -> dict[str, str]:
-    """One Locust run; returns its aggregated CSV row and the load generator's CPU seconds."""
-    env = dict(os.environ) | {"QARI_BENCH_TOKEN": token, "QARI_BENCH_PATH": path}
-    prefix = out / path.strip("/").replace("/", "_")
-    cmd = [
-        str(Path(sys.executable).with_name("locust")),
-        "-f", str(ROOT / "benchmarks" / "web_locustfile.py"),
-        "--headless", "--only-summary", "--skip-log-setup",
-        "-u", str(connections), "-r", str(connections), "-t", f"{seconds}s",
-        "--host", base, "--csv", str(prefix), "--stop-timeout", "5",
-    ]  # fmt: skip
-    loadgen = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+def _watch(cmd: list[str], env: dict[str, str]) -> tuple[str, float]:
+    """Run the load generator to its end; its stdout and its CPU seconds."""
+    loadgen = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     handle = psutil.Process(loadgen.pid)
     used = 0.0
     while loadgen.poll() is None:
         with contextlib.suppress(psutil.NoSuchProcess):
             used = max(used, cpu_seconds(handle))
         time.sleep(0.2)
+    out, err = loadgen.communicate()
+    if loadgen.returncode:
+        raise SystemExit(f"{cmd[0]} failed ({loadgen.returncode}): {err.strip()[-500:]}")
+    return out, used
+
+
+def database_cpu(database_url: str) -> float:
+    """CPU seconds of the PostgreSQL backends serving `database_url`'s database (0 on SQLite, whose
+    work is in the server's own processes): part of each request's cost on the same machine."""
+    if not database_url.startswith("postgresql"):
+        return 0.0
+    name = database_url.rsplit("/", 1)[1]
+    total = 0.0
+    for p in psutil.process_iter(["cmdline"]):
+        with contextlib.suppress(psutil.NoSuchProcess, psutil.AccessDenied):
+            if f" {name} " in " ".join(p.info["cmdline"] or ()) + " ":
+                t = p.cpu_times()
+                total += t.user + t.system
+    return total
+
+
+def drive_locust(base: str, token: str, path: str, args: argparse.Namespace, out: Path) -> dict[str, float]:
+    env = dict(os.environ) | {"QARI_BENCH_TOKEN": token, "QARI_BENCH_PATH": path}
+    prefix = out / path.strip("/").replace("/", "_")
+    cmd = [
+        str(Path(sys.executable).with_name("locust")),
+        "-f", str(ROOT / "benchmarks" / "web_locustfile.py"),
+        "--headless", "--only-summary", "--skip-log-setup",
+        "-u", str(args.connections), "-r", str(args.connections), "-t", f"{args.seconds}s",
+        "--host", base, "--csv", str(prefix), "--stop-timeout", "5",
+    ]  # fmt: skip
+    _, used = _watch(cmd, env)
     with (prefix.parent / f"{prefix.name}_stats.csv").open() as f:
         row = next(r for r in csv.DictReader(f) if r["Name"] == "Aggregated")
-    return row | {"loadgen_cpu": f"{used:.1f}"}
+    return {
+        "rps": float(row["Requests/s"]),
+        "p50": float(row["50%"]),
+        "p99": float(row["99%"]),
+        "errors": int(row["Failure Count"]),
+        "requests": int(row["Request Count"]),
+        "loadgen_cpu": used,
+    }
+
+
+def drive_wrk(base: str, token: str, path: str, args: argparse.Namespace, out: Path) -> dict[str, float]:
+    env = dict(os.environ) | {"QARI_BENCH_TOKEN": token}
+    cmd = [
+        WRK, "-t", str(args.threads), "-c", str(args.connections), "-d", f"{args.seconds}s",
+        "--timeout", "10s", "-s", str(ROOT / "benchmarks" / "web_wrk.lua"), base + path,
+    ]  # fmt: skip
+    stdout, used = _watch(cmd, env)
+    figures = json.loads(stdout.strip().splitlines()[-1])
+    return {
+        "rps": figures["requests"] / (figures["duration_us"] / 1e6),
+        "p50": figures["p50_us"] / 1000,
+        "p99": figures["p99_us"] / 1000,
+        "errors": figures["errors"],
+        "requests": figures["requests"],
+        "loadgen_cpu": used,
+    }
+
+
+WRK = "wrk"
+DRIVERS = {"wrk": drive_wrk, "locust": drive_locust}
 
 
 def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) -> None:
@@ -189,18 +254,21 @@ def run(args: argparse.Namespace, workers: int, database_url: str, tmp: Path) ->
         token = seed(base, database_url, args.positions)
         server = psutil.Process(proc.pid)
         for path in ENDPOINTS:
-            before = cpu_seconds(server)
-            row = drive(base, token, path, args.connections, args.seconds, tmp)
+            before, db_before = cpu_seconds(server), database_cpu(database_url)
+            row = DRIVERS[args.tool](base, token, path, args, tmp)
             used = cpu_seconds(server) - before
-            per_request = used * 1000 / max(1, int(row["Request Count"]))
+            db_used = max(0.0, database_cpu(database_url) - db_before)  # an ended backend took its CPU
+            per_request = used * 1000 / max(1, int(row["requests"]))
+            db_part = f" db_cpu={db_used:.1f}s" if database_url.startswith("postgresql") else ""
             print(
-                f"web: endpoint={path} workers={workers} connections={args.connections} "
-                f"rps={float(row['Requests/s']):.0f} p50={row['50%']}ms p99={row['99%']}ms "
-                f"errors={row['Failure Count']} requests={row['Request Count']} "
-                f"server_cpu={used:.1f}s ({per_request:.2f} ms/request) loadgen_cpu={row['loadgen_cpu']}s",
+                f"web: endpoint={path} workers={workers} connections={args.connections} tool={args.tool} "
+                f"rps={row['rps']:.0f} p50={row['p50']:.0f}ms p99={row['p99']:.0f}ms "
+                f"errors={row['errors']:.0f} requests={row['requests']:.0f} "
+                f"server_cpu={used:.1f}s ({per_request:.2f} ms/request) "
+                f"loadgen_cpu={row['loadgen_cpu']:.1f}s{db_part} load_average={os.getloadavg()[0]:.1f}",
                 flush=True,
             )
-            if int(row["Failure Count"]):
+            if row["errors"]:
                 tail = (tmp / f"var{workers}.log").read_text().strip().splitlines()[-3:]
                 print("web: the server said, last:", *tail, sep="\n  ", flush=True)
 
@@ -214,8 +282,17 @@ def main() -> int:
     parser.add_argument("--seconds", type=int, default=10)
     parser.add_argument("--positions", type=int, default=5)
     parser.add_argument("--database-url", default=None, help="a PostgreSQL server URL (default: SQLite)")
+    parser.add_argument("--tool", choices=sorted(DRIVERS), default="wrk", help="the load generator")
+    parser.add_argument("--threads", type=int, default=1, help="wrk's threads")
     parser.add_argument("--src", type=Path, default=ROOT / "src", help="the qari source to serve (compare)")
     args = parser.parse_args()
+    if args.tool == "wrk" and shutil.which(WRK) is None:
+        print(
+            "web: the wrk load generator is not installed: `apt-get install -y wrk` (Debian/Ubuntu) or "
+            "`brew install wrk` (macOS), or run with --tool locust",
+            file=sys.stderr,
+        )
+        return 2
     load = os.getloadavg()[0]
     print(f"web: cpus={os.cpu_count()} load_average={load:.1f} (the load generator shares the machine)")
     for workers in args.workers:

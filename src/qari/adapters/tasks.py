@@ -52,7 +52,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from qari.adapters import probe
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
-from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
+from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow, EngineWorkerRow
 from qari.adapters.probe import TASK_UNIT_SECONDS, TASK_UNITS
 from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.core import errors
@@ -670,8 +670,77 @@ async def _unit_message(
     connection_id: int | None,
     deadline_ms: int | None = None,
 ) -> None:
-    worker = await _unit_worker()
-    await worker.run_message(kind, cycle_ms, now_ms, user_id, exchange_id, connection_id, deadline_ms)
+    global _in_flight
+    _in_flight += 1  # on the AsyncIO middleware's one event loop thread
+    try:
+        worker = await _unit_worker()
+        await worker.run_message(kind, cycle_ms, now_ms, user_id, exchange_id, connection_id, deadline_ms)
+    finally:
+        _in_flight -= 1
+
+
+_in_flight = 0  # units this process is working now (its heartbeat reports it)
+HEARTBEAT_SECONDS = 15.0
+
+
+async def beat(
+    sessions: async_sessionmaker[AsyncSession],
+    name: str,
+    *,
+    threads: int,
+    in_flight: int,
+    started_at: dt.datetime,
+    now: dt.datetime,
+) -> None:
+    """Record that worker `name` is alive at `now` (its row in `engine_workers`)."""
+    async with sessions() as session, session.begin():
+        values = {"started_at": started_at, "seen_at": now, "threads": threads, "in_flight": in_flight}
+        await session.execute(
+            insert(EngineWorkerRow)
+            .values(name=name, **values)
+            .on_conflict_do_update(index_elements=[EngineWorkerRow.name], set_=values)
+        )
+
+
+async def forget(sessions: async_sessionmaker[AsyncSession], name: str) -> None:
+    """Worker `name` stopped: off the operator page's live list at once."""
+    async with sessions() as session, session.begin():
+        await session.execute(delete(EngineWorkerRow).where(EngineWorkerRow.name == name))
+
+
+class _Heartbeat(threading.Thread):
+    """Beats every `HEARTBEAT_SECONDS` on a database connection of its own (an idle worker has built
+    no units yet, so no engine), until `stop`; then removes the row."""
+
+    def __init__(self, database_url: str, threads: int) -> None:
+        super().__init__(name="qari-worker-heartbeat", daemon=True)
+        self._url = database_url
+        self._threads = threads
+        self.stop = threading.Event()
+
+    def run(self) -> None:
+        asyncio.run(self._main())
+
+    async def _main(self) -> None:
+        engine = make_engine(self._url, pool_size=1, max_overflow=0)
+        sessions = make_sessionmaker(engine)
+        started = dt.datetime.now(dt.UTC)
+        loop = asyncio.get_running_loop()
+        try:
+            while not self.stop.is_set():
+                try:
+                    now = dt.datetime.now(dt.UTC)
+                    await beat(
+                        sessions, WORKER_NAME, threads=self._threads, in_flight=_in_flight,
+                        started_at=started, now=now,
+                    )  # fmt: skip
+                except Exception as e:  # the database may blink; the next beat tries again
+                    log.warning("worker heartbeat failed: %s", type(e).__name__)
+                await loop.run_in_executor(None, self.stop.wait, HEARTBEAT_SECONDS)
+            with contextlib.suppress(Exception):
+                await forget(sessions, WORKER_NAME)
+        finally:
+            await engine.dispose()
 
 
 _RETRIES: dict[str, Any] = {
@@ -726,9 +795,12 @@ class _CloseUnits(dramatiq.Middleware):
             log.warning("could not close the worker's units: %s", type(e).__name__)
 
 
-def run_worker(build: Callable[[int], Awaitable[WorkerParts]], threads: int) -> None:
+def run_worker(
+    build: Callable[[int], Awaitable[WorkerParts]], threads: int, database_url: str | None = None
+) -> None:
     """This process as one task-engine worker with `threads` units in flight, until SIGTERM/SIGINT,
-    which drains it: no new messages, the ones in flight finish (or return to the broker)."""
+    which drains it: no new messages, the ones in flight finish (or return to the broker). With
+    `database_url`, it beats there (`engine_workers`) while it runs, idle or not."""
     global _build, _threads
     _build, _threads = build, threads
     broker = dramatiq.get_broker()
@@ -738,11 +810,17 @@ def run_worker(build: Callable[[int], Awaitable[WorkerParts]], threads: int) -> 
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
     worker.start()
+    heartbeat = _Heartbeat(database_url, threads) if database_url else None
+    if heartbeat is not None:
+        heartbeat.start()
     log.info("task worker started", extra={"threads": threads, "pid": os.getpid()})
     probe.set_state("consuming")
     stop.wait()
     probe.set_state("draining")
     worker.stop(timeout=30_000)
+    if heartbeat is not None:
+        heartbeat.stop.set()
+        heartbeat.join(timeout=10)
     broker.close()
 
 

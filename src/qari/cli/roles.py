@@ -84,7 +84,8 @@ def worker(
     keyring = None if link is None else link.client
     probe.serve("worker")
     try:
-        run_worker(lambda n: worker_parts(n, keyring), threads)
+        # Its heartbeat (the operator page's live workers, idle ones too) goes to the units' database.
+        run_worker(lambda n: worker_parts(n, keyring), threads, get_settings().resolved_database_url)
     finally:
         process_exited()
         if link is not None:

@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import calendar
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
+from typing import Protocol
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -44,7 +46,33 @@ class PlanStatus:
     reason: str
 
 
-def plan_status(user: User, plan: Plan, now: dt.datetime) -> PlanStatus:
+class PlanHolder(Protocol):
+    """What `plan_status` reads of a user: the `users` row, or the web's cached copy of it."""
+
+    @property
+    def trial_ends_at(self) -> dt.datetime: ...
+    @property
+    def plan_active_until(self) -> dt.datetime | None: ...
+    @property
+    def waiver(self) -> bool: ...
+
+
+class PlanTerms(Protocol):
+    """What `plan_status` reads of a plan: the `plans` row, or the web's cached copy of it."""
+
+    @property
+    def tier(self) -> str: ...
+    @property
+    def name(self) -> str: ...
+    @property
+    def capacity(self) -> int: ...
+    @property
+    def price_usd_month(self) -> Decimal: ...
+    @property
+    def features(self) -> Sequence[str]: ...
+
+
+def plan_status(user: PlanHolder, plan: PlanTerms, now: dt.datetime) -> PlanStatus:
     """Whether `user` may open new positions now, and with what capacity (pure)."""
     if user.waiver:
         active, reason = True, "operator waiver"

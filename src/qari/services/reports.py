@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from qari.adapters.persistence.repositories.trading import OPEN, order_from_row, position_from_row
@@ -76,9 +76,16 @@ def exit_price(p: PositionRecord) -> Decimal | None:
     return (p.proceeds_quote / p.sold_qty).quantize(Decimal("0.00000001"))
 
 
+# Built once (GET /positions runs it on every uncached request): the user's index, newest first.
+_OPEN_POSITIONS = (
+    select(PositionRow)
+    .where(PositionRow.user_id == bindparam("user_id"), PositionRow.state.in_(OPEN))
+    .order_by(PositionRow.opened_at.desc())
+)
+
+
 async def open_positions(session: AsyncSession, user_id: int) -> list[dict[str, Any]]:
-    query = select(PositionRow).where(PositionRow.user_id == user_id, PositionRow.state.in_(OPEN))
-    rows = (await session.scalars(query.order_by(PositionRow.opened_at.desc()))).all()
+    rows = (await session.scalars(_OPEN_POSITIONS, {"user_id": user_id})).all()
     return [position_view(position_from_row(r)) for r in rows]
 
 

@@ -15,6 +15,7 @@ from qari.web.dashboard import mount_dashboard
 from qari.web.errors import ERROR_RESPONSES, BodySizeLimit, RegisterBodySecrets, install_error_handlers
 from qari.web.headers import SecurityHeaders
 from qari.web.ratelimit import ClientRateLimit
+from qari.web.read_cache import UserReadCache
 from qari.web.routes import api_router
 from qari.web.schemas.engine import Health
 from qari.web.session_cache import SessionCache
@@ -35,6 +36,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.settings = settings
     app.state.registration_limit = ClientRateLimit(settings.register_rate, "registrations")
     app.state.session_cache = SessionCache()
+    app.state.read_cache = UserReadCache(enabled=False)  # on once PostgreSQL's events are heard
     install_error_handlers(app)
     app.add_middleware(RegisterBodySecrets)
     app.add_middleware(BodySizeLimit, max_bytes=settings.max_body_bytes)

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import Annotated
+from typing import Annotated, Any
 
 from fastapi import Depends, FastAPI, HTTPException, Path, Request
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.tables.accounts import LoginSession, Plan, User
 from qari.config import Settings
@@ -15,7 +15,8 @@ from qari.ports import Clock
 from qari.services import credentials
 from qari.services.exchange_keys import Keyring
 from qari.web import security
-from qari.web.session_cache import CachedSession, SessionCache
+from qari.web.read_cache import UserReadCache
+from qari.web.session_cache import CachedAccount, CachedPlan, CachedSession, SessionCache
 
 # Ids and offsets beyond what the databases store answer 422, not a 500 from the driver (issue 16):
 # PostgreSQL INTEGER holds 2^31 - 1 (SQLite 2^63 - 1).
@@ -37,6 +38,12 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
         yield session
 
 
+async def get_sessions(request: Request) -> async_sessionmaker[AsyncSession]:
+    """The session factory, for a route that needs a database session only sometimes (a cache miss)."""
+    sessions: async_sessionmaker[AsyncSession] = request.app.state.sessions
+    return sessions
+
+
 async def get_vault(request: Request) -> Keyring:
     vault: Keyring = request.app.state.vault
     return vault
@@ -56,6 +63,7 @@ async def get_market_clock(request: Request) -> Clock:
 
 SettingsDep = Annotated[Settings, Depends(get_app_settings)]
 SessionDep = Annotated[AsyncSession, Depends(get_session)]
+SessionsDep = Annotated[async_sessionmaker[AsyncSession], Depends(get_sessions)]
 VaultDep = Annotated[Keyring, Depends(get_vault)]
 ClockDep = Annotated[Clock, Depends(get_clock)]
 MarketClockDep = Annotated[Clock, Depends(get_market_clock)]
@@ -77,30 +85,57 @@ def request_token(request: Request) -> tuple[str | None, bool]:
 
 
 async def get_current_user(request: Request, session: SessionDep, clock: ClockDep) -> User:
-    """The logged-in user. Cookie-authenticated unsafe requests must echo the CSRF token in a header;
-    bearer-authenticated requests need not (browsers never attach bearer tokens by themselves)."""
+    """The logged-in user, read afresh (routes that write, the operator's). Cookie-authenticated unsafe
+    requests must echo the CSRF token in a header; bearer-authenticated requests need not (browsers
+    never attach bearer tokens by themselves)."""
     return await _current_user(request, session, clock, request.app.state.session_cache)
 
 
 async def _current_user(request: Request, session: AsyncSession, clock: Clock, cache: SessionCache) -> User:
+    found = await _authenticated(request, clock, cache, lambda: _Borrowed(session))
+    # The user's plan comes in the same statement: it lands in the session, so the plan status
+    # of /me and the dashboard reads it from there (`session.get`) instead of one more query.
+    # The request holds it: the session's identity map keeps only weak references.
+    query = select(User, Plan).join(Plan, Plan.tier == User.plan_tier).where(User.id == found.user_id)
+    row = (await session.execute(query)).first()
+    if row is None:
+        raise HTTPException(401, _LOGGED_OUT, {"WWW-Authenticate": "Bearer"})
+    user, request.state.user_plan = row
+    return user
+
+
+async def get_account(request: Request) -> CachedAccount:
+    """The logged-in user as of the session lookup, for the read-only routes of the user's own data
+    (GET /me, GET /positions): no statement at all while the lookup is cached. A change to the user's
+    row reaches it with the session's own invalidation (web/session_cache.py); anything that writes or
+    decides on the operator flag takes `CurrentUser`, read afresh."""
+    state = request.app.state
+    found = await _authenticated(request, state.clock, state.session_cache, state.sessions)
+    assert found.account is not None  # every lookup stores one
+    return found.account
+
+
+_LOGGED_OUT = "session expired or logged out: log in again"
+
+
+async def _authenticated(
+    request: Request, clock: Clock, cache: SessionCache, sessions: Callable[[], Any]
+) -> CachedSession:
+    """The request's session (401 without a live one; 403 for a cookie-authenticated unsafe request
+    without the CSRF header). `sessions()` opens a database session, used only when not cached."""
     token, via_cookie = request_token(request)
     if not token:
         raise HTTPException(401, _LOGIN_FIRST, {"WWW-Authenticate": "Bearer"})
     key = credentials.token_hash(token)
-    found = await _login_session(session, cache, key)
-    user = None
-    if found is not None and found.expires_at > clock.now():
-        # The user's plan comes in the same statement: it lands in the session, so the plan status
-        # of /me and the dashboard reads it from there (`session.get`) instead of one more query.
-        # The request holds it: the session's identity map keeps only weak references.
-        query = select(User, Plan).join(Plan, Plan.tier == User.plan_tier).where(User.id == found.user_id)
-        row = (await session.execute(query)).first()
-        if row is not None:
-            user, request.state.user_plan = row
-    if found is None or user is None:
-        raise HTTPException(
-            401, "session expired or logged out: log in again", {"WWW-Authenticate": "Bearer"}
-        )
+    found = cache.get(key)
+    if found is None:
+        epoch = cache.epoch
+        async with sessions() as session:
+            found = await _lookup(session, key)
+        if found is not None:
+            cache.put(key, found, epoch)
+    if found is None or found.expires_at <= clock.now():
+        raise HTTPException(401, _LOGGED_OUT, {"WWW-Authenticate": "Bearer"})
     if via_cookie and request.method not in security.SAFE_METHODS:
         sent = request.headers.get(security.CSRF_HEADER, "")
         if not sent or not security.same(sent, found.csrf_token):
@@ -111,22 +146,55 @@ async def _current_user(request: Request, session: AsyncSession, clock: Clock, c
             )
     request.state.session_token = token
     request.state.session_key = key
-    return user
+    return found
 
 
-async def _login_session(session: AsyncSession, cache: SessionCache, key: str) -> CachedSession | None:
-    """The session row of token hash `key`, from this process's cache (see web/session_cache.py for how
-    long a revocation elsewhere takes to reach it) or the database."""
-    cached = cache.get(key)
-    if cached is not None:
-        return cached
-    epoch = cache.epoch
-    row = await session.get(LoginSession, key)
+class _Borrowed:
+    """A request's own database session as an `async with` that leaves it open."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def __aenter__(self) -> AsyncSession:
+        return self._session
+
+    async def __aexit__(self, *_: object) -> None:
+        return None
+
+
+_LOOKUP = (
+    select(
+        LoginSession.user_id,
+        LoginSession.csrf_token,
+        LoginSession.expires_at,
+        User.email,
+        User.is_operator,
+        User.created_at,
+        User.totp_enabled,
+        User.trial_ends_at,
+        User.plan_active_until,
+        User.waiver,
+        Plan.tier,
+        Plan.name,
+        Plan.capacity,
+        Plan.price_usd_month,
+        Plan.features,
+    )
+    .join(User, User.id == LoginSession.user_id)
+    .join(Plan, Plan.tier == User.plan_tier)
+)
+
+
+async def _lookup(session: AsyncSession, key: str) -> CachedSession | None:
+    """The session row of token hash `key` with its user and plan, in one statement."""
+    row = (await session.execute(_LOOKUP.where(LoginSession.token_hash == key))).first()
     if row is None:
         return None
-    found = CachedSession(row.user_id, row.csrf_token, row.expires_at)
-    cache.put(key, found, epoch)
-    return found
+    (user_id, csrf, expires, email, operator, created, totp, trial_ends, until, waiver, *plan) = row
+    tier, name, capacity, price, features = plan
+    terms = CachedPlan(tier, name, capacity, price, tuple(features or ()))
+    account = CachedAccount(user_id, email, operator, created, totp, trial_ends, until, waiver, terms)
+    return CachedSession(user_id, csrf, expires, account)
 
 
 async def get_session_cache(request: Request) -> SessionCache:
@@ -135,6 +203,14 @@ async def get_session_cache(request: Request) -> SessionCache:
 
 
 SessionCacheDep = Annotated[SessionCache, Depends(get_session_cache)]
+
+
+async def get_read_cache(request: Request) -> UserReadCache:
+    cache: UserReadCache = request.app.state.read_cache
+    return cache
+
+
+ReadCacheDep = Annotated[UserReadCache, Depends(get_read_cache)]
 
 
 async def get_operator(user: Annotated[User, Depends(get_current_user)]) -> User:
@@ -157,4 +233,5 @@ def operator_of_platform(platform: FastAPI) -> Callable[[Request], Awaitable[Non
 
 
 CurrentUser = Annotated[User, Depends(get_current_user)]
+CurrentAccount = Annotated[CachedAccount, Depends(get_account)]
 OperatorUser = Annotated[User, Depends(get_operator)]

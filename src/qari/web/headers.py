@@ -9,7 +9,6 @@ so a client cannot claim it.
 
 from __future__ import annotations
 
-from starlette.datastructures import MutableHeaders
 from starlette.requests import HTTPConnection
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
@@ -43,8 +42,15 @@ def cookies_secure(connection: HTTPConnection, settings: Settings) -> bool:
     return settings.cookie_secure or is_https(connection.scope)
 
 
+_COMMON_RAW = [(name.lower().encode(), value.encode()) for name, value in COMMON.items()]
+_CSP, _CACHE_CONTROL, _HSTS = b"content-security-policy", b"cache-control", b"strict-transport-security"
+_CONTENT_TYPE = b"content-type"
+_API_POLICY, _DOCS_POLICY, _NO_STORE = API_POLICY.encode(), DOCS_POLICY.encode(), b"no-store"
+
+
 class SecurityHeaders:
-    """Pure ASGI (streams such as server-sent events pass through untouched)."""
+    """Pure ASGI (streams such as server-sent events pass through untouched). Works on the raw header
+    list: it runs on every response, so it adds what is missing without parsing the headers twice."""
 
     def __init__(self, app: ASGIApp) -> None:
         self.app = app
@@ -53,21 +59,23 @@ class SecurityHeaders:
         if scope["type"] != "http":
             await self.app(scope, receive, send)
             return
-        path: str = scope.get("path", "")
+        api = scope.get("path", "").startswith("/api/")
         https = is_https(scope)
 
         async def with_headers(message: Message) -> None:
             if message["type"] == "http.response.start":
-                headers = MutableHeaders(scope=message)
-                for name, value in COMMON.items():
-                    headers.setdefault(name, value)
-                is_html = headers.get("content-type", "").startswith("text/html")
-                headers.setdefault("Content-Security-Policy", DOCS_POLICY if is_html else API_POLICY)
-                if path.startswith("/api/"):
+                headers = list(message.get("headers", ()))
+                present = {name.lower() for name, _ in headers}
+                headers += [(name, value) for name, value in _COMMON_RAW if name not in present]
+                if _CSP not in present:
+                    html = any(n.lower() == _CONTENT_TYPE and v.startswith(b"text/html") for n, v in headers)
+                    headers.append((_CSP, _DOCS_POLICY if html else _API_POLICY))
+                if api and _CACHE_CONTROL not in present:
                     # Per-user data: never kept by browsers or shared caches (login tokens included).
-                    headers.setdefault("Cache-Control", "no-store")
-                if https:
-                    headers.setdefault("Strict-Transport-Security", HSTS)
+                    headers.append((_CACHE_CONTROL, _NO_STORE))
+                if https and _HSTS not in present:
+                    headers.append((_HSTS, HSTS.encode()))
+                message = {**message, "headers": headers}
             await send(message)
 
         await self.app(scope, receive, with_headers)

@@ -37,6 +37,10 @@ async def started(app: FastAPI, settings: Settings) -> AsyncIterator[None]:
     hub = LiveEventHub()
     listener = PgLiveEvents(url, hub) if engine.dialect.name == "postgresql" else None
     app.state.live_events = hub
+    hub.observe(app.state.session_cache.observe)  # a session or account changed: drop its entries
+    # Views of a user's data cached until the user's next event: only where every process's are heard.
+    app.state.read_cache.enabled = listener is not None
+    hub.observe(app.state.read_cache.observe)
     app.state.sessions = make_sessionmaker(engine, live=hub if listener is None else None)
     if not hasattr(app.state, "clock"):
         app.state.clock = WallClock()

@@ -5,8 +5,11 @@ calling `qari.services.alerts` exactly as the web routes do. Offsets confirm upd
 next call, so after a restart some updates come again; that is harmless because a link code works once.
 
 Runtime: `telegram_alerts` starts and stops the outbox worker (`qari.adapters.notify.outbox`, outbound
-alerts) and the link poller next to the web process. Without `QARI_TELEGRAM_BOT_TOKEN` nothing starts and
-alerts stay queued (then expire), and the API reports Telegram as off.
+alerts) and the link poller next to the web process. Every web process runs an outbox worker (claims
+are leased rows); the link poller runs in one process of the deployment at a time, the holder of a
+leader lock (`adapters/locks/leader.py`), since Telegram refuses a second `getUpdates` reader.
+Without `QARI_TELEGRAM_BOT_TOKEN` nothing starts and alerts stay queued (then expire), and the API
+reports Telegram as off.
 
 The Bot API client and the outbox worker are adapters (`qari.adapters.notify`); this module is the
 delivery side that calls services, so no adapter imports `qari.services`.
@@ -25,6 +28,7 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from qari.adapters.locks.leader import leader_lock, run_as_leader
 from qari.adapters.notify.outbox import OutboxPolicy, OutboxWorker
 from qari.adapters.notify.telegram import TelegramClient, TelegramError
 from qari.config import Settings
@@ -115,6 +119,7 @@ class TelegramLinkPoller:
 
 
 # --- The runtime next to the web process -----------------------------------------------------------
+POLLER_LOCK = "telegram-link-poller"  # the leader lock's name (adapters/locks/leader.py)
 # How long a graceful stop waits for an in-flight sendMessage to answer and be recorded.
 STOP_GRACE_SECONDS = 15.0
 
@@ -149,6 +154,7 @@ async def telegram_alerts(
     *,
     policy: OutboxPolicy | None = None,
     poll_timeout: int = 25,
+    leader_retry: float = 10.0,
 ) -> AsyncIterator[TelegramRuntime | None]:
     if settings.telegram_bot_token is None or not settings.telegram_bot_token.get_secret_value():
         yield None
@@ -161,7 +167,17 @@ async def telegram_alerts(
     )
     runtime.tasks = [
         asyncio.create_task(runtime.worker.run(runtime.stop), name="alerts-outbox"),
-        asyncio.create_task(runtime.poller.run(runtime.stop), name="telegram-link-poller"),
+        # Telegram answers one getUpdates reader per bot: one process of the deployment polls.
+        asyncio.create_task(
+            run_as_leader(
+                leader_lock(settings.resolved_database_url, POLLER_LOCK),
+                runtime.poller.run,
+                runtime.stop,
+                name="telegram link poller",
+                retry=leader_retry,
+            ),
+            name="telegram-link-poller",
+        ),
         # getMe in the background: an unreachable Telegram must not hold up start-up
         asyncio.create_task(_fetch_username(runtime), name="telegram-get-me"),
     ]

@@ -49,6 +49,7 @@ class StandInState:
     held: int = 0
     release: threading.Event = field(default_factory=threading.Event)
     polling: int = 0
+    conflicts: int = 0  # getUpdates refused because another reader was polling
     closing: bool = False
     lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -206,6 +207,7 @@ class TelegramStandIn:
         timeout = min(float(params.get("timeout", 0) or 0), 5.0)
         with state.lock:
             if state.polling:
+                state.conflicts += 1
                 return _error(409, "Conflict: terminated by other getUpdates request")
             state.polling += 1
         try:

@@ -14,12 +14,13 @@ from typing import Any
 import dramatiq
 import httpx
 import pytest
+from sqlalchemy import select
 from tests.helpers import register_and_login
 from tests.integration.engine.test_engine_tasks import BROKER
 
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineUnitRow
-from qari.adapters.tasks import QueueDepth, make_broker, queue_depth, run_unit
+from qari.adapters.tasks import QueueDepth, beat, forget, make_broker, queue_depth, run_unit
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 
@@ -186,3 +187,64 @@ def test_queue_depth_when_messages_wait_then_both_brokers_count_them(url: str) -
     finally:
         broker.flush(queue)
         broker.close()
+
+
+async def test_operations_when_workers_beat_then_idle_ones_listed_too_and_stopped_ones_not(
+    client: httpx.AsyncClient, pg_url: str
+) -> None:
+    """Heartbeats (`engine_workers`) list a worker that works no unit; units alone showed busy ones only."""
+    now = AT + dt.timedelta(minutes=3)  # the app's clock
+    await _record(pg_url)  # hostA:11 and hostB:22 recorded units, and beat no more (gone)
+    db = make_engine(pg_url)
+    try:
+        sessions = make_sessionmaker(db)
+        for name, in_flight, seen in (
+            ("hostC:33", 0, now - dt.timedelta(seconds=10)),  # idle
+            ("hostD:44", 2, now - dt.timedelta(seconds=5)),  # busy
+            ("hostE:55", 0, now - dt.timedelta(minutes=5)),  # its heartbeat stopped long ago
+            ("hostF:66", 0, now),  # stops cleanly below
+        ):
+            await beat(sessions, name, threads=8, in_flight=in_flight, started_at=AT, now=seen)
+        await forget(sessions, "hostF:66")
+    finally:
+        await db.dispose()
+    operator = await register_and_login(client, "op@example.com")
+    reply = await client.get("/api/v1/admin/operations", headers=operator)
+    assert reply.status_code == 200, reply.text
+    listed = {w["name"]: (w["state"], w["units"], w["in_flight"]) for w in reply.json()["workers"]}
+    assert listed == {
+        "hostA:11": ("gone", 3, None),
+        "hostB:22": ("gone", 1, None),
+        "hostC:33": ("idle", 0, 0),
+        "hostD:44": ("busy", 0, 2),
+    }
+
+
+async def test_worker_heartbeat_when_running_then_row_kept_fresh_and_removed_on_stop(pg_url: str) -> None:
+    """The thread `run_worker` starts beside the Dramatiq worker, idle or not."""
+    import asyncio
+
+    from qari.adapters import tasks
+    from qari.adapters.persistence import migrate
+    from qari.adapters.persistence.tables.engine import EngineWorkerRow
+
+    await asyncio.to_thread(migrate.upgrade, pg_url)
+    heartbeat = tasks._Heartbeat(pg_url, threads=4)
+    db = make_engine(pg_url)
+    try:
+        heartbeat.start()
+        rows: list[EngineWorkerRow] = []
+        for _ in range(100):
+            async with make_sessionmaker(db)() as session:
+                rows = list(await session.scalars(select(EngineWorkerRow)))
+            if rows:
+                break
+            await asyncio.sleep(0.1)
+        assert [(r.name, r.threads, r.in_flight) for r in rows] == [(tasks.WORKER_NAME, 4, 0)]
+        heartbeat.stop.set()
+        await asyncio.to_thread(heartbeat.join, 10)
+        async with make_sessionmaker(db)() as session:
+            assert list(await session.scalars(select(EngineWorkerRow))) == []
+    finally:
+        heartbeat.stop.set()
+        await db.dispose()

@@ -153,3 +153,31 @@ async def test_transaction_when_a_statement_fails_then_rollback_undoes_the_other
             assert await conn.scalar(select(ROWS.c.id).limit(1)) is None
     finally:
         await engine.dispose()
+
+
+async def test_session_close_when_it_only_read_then_no_trip_and_when_it_wrote_then_rolled_back(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """sqlite3 opens no transaction for a SELECT, so the rollback that ends a reading session (every
+    GET of the web role) has nothing to undo and costs no trip; one after a write still undoes it."""
+    from qari.adapters.persistence.db import make_sessionmaker
+
+    engine = make_engine(f"sqlite+aiosqlite:///{tmp_path / 'close.db'}")
+    trips = _Trips(monkeypatch)
+    try:
+        async with engine.begin() as conn:
+            await conn.run_sync(ROWS.metadata.create_all)
+        sessions = make_sessionmaker(engine)
+        async with sessions() as session:
+            await session.execute(select(ROWS))
+            closing_a_read = await trips.of(session.close)
+        async with sessions() as session:
+            await session.execute(insert(ROWS).values(name="undone"))
+            closing_a_write = await trips.of(session.close)
+        async with sessions() as session:
+            left = (await session.execute(select(ROWS))).all()
+    finally:
+        await engine.dispose()
+
+    assert closing_a_read == 0
+    assert closing_a_write == 1 and left == []

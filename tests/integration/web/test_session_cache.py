@@ -20,7 +20,7 @@ from qari.adapters.persistence.tables.accounts import LoginSession
 from qari.config import Settings
 from qari.web.session_cache import CachedSession, SessionCache
 
-TTL = 0.6  # the tests' cache lifetime (production: TTL_SECONDS)
+TTL = 1.5  # the tests' cache lifetime (production: TTL_SECONDS)
 
 
 @pytest.fixture
@@ -66,18 +66,41 @@ async def test_me_when_repeated_within_ttl_then_session_row_read_once(
     assert len(reads) == 2  # the entry lived TTL seconds, then the row was read again
 
 
-async def test_me_when_session_cached_then_one_statement_reads_user_and_plan(
-    app: FastAPI, client: httpx.AsyncClient
-) -> None:
-    auth = await register_and_login(client)
-    assert (await client.get("/api/v1/me", headers=auth)).status_code == 200  # session now cached
+def statements(app: FastAPI) -> list[str]:
+    """Every statement run on the app's database, from now on."""
     seen: list[str] = []
     event.listen(
         app.state.db_engine.sync_engine, "before_cursor_execute", lambda _c, _k, sql, *_: seen.append(sql)
     )
+    return seen
+
+
+async def test_me_when_session_cached_then_no_statement_and_a_writing_route_reads_the_user_afresh(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    auth = await register_and_login(client)
+    assert (await client.get("/api/v1/me", headers=auth)).status_code == 200  # session now cached
+    seen = statements(app)
     body = (await client.get("/api/v1/me", headers=auth)).json()
-    assert body["plan"]["tier"] == "trial"
-    assert len(seen) == 1 and "FROM users JOIN plans" in seen[0]
+    assert body["plan"]["tier"] == "trial" and body["plan"]["active"] is True
+    assert body["email"].endswith("@example.com") and body["is_operator"] is True  # the first account
+    assert seen == []  # the lookup brought the user and the plan
+    assert (await client.get("/api/v1/settings/risk", headers=auth)).status_code == 200
+    assert any("FROM users JOIN plans" in sql for sql in seen)  # CurrentUser: read on every request
+
+
+async def test_plan_change_when_account_cached_then_me_shows_it_at_once(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """The operator's change commits a `users` row: its live event drops the user's cached entries
+    in this process (and, on PostgreSQL, in every web process) before the TTL."""
+    operator = await register_and_login(client)
+    user = await register_and_login(client)
+    me = (await client.get("/api/v1/me", headers=user)).json()
+    assert me["plan"]["tier"] == "trial"  # cached now
+    changed = await client.put(f"/api/v1/admin/users/{me['id']}/plan", json={"tier": "pro"}, headers=operator)
+    assert changed.status_code == 200, changed.text
+    assert (await client.get("/api/v1/me", headers=user)).json()["plan"]["tier"] == "pro"
 
 
 async def test_logout_when_session_cached_then_refused_at_once(client: httpx.AsyncClient) -> None:
@@ -179,7 +202,8 @@ async def test_database_connections_dropped_when_serving_then_503_once_and_then_
         transport = httpx.ASGITransport(app=app)
         async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
             auth = await register_and_login(client)
-            assert (await client.get("/api/v1/positions", headers=auth)).status_code == 200
+            # /trades reads the database on every request (/positions may answer from the read cache)
+            assert (await client.get("/api/v1/trades", headers=auth)).status_code == 200
             name = pg_url.rsplit("/", 1)[1]
             admin = await asyncpg.connect(pg_url.replace("postgresql+asyncpg://", "postgresql://"))
             try:
@@ -191,7 +215,62 @@ async def test_database_connections_dropped_when_serving_then_503_once_and_then_
             finally:
                 await admin.close()
             assert ended >= 1
-            lost = await client.get("/api/v1/positions", headers=auth)
+            lost = await client.get("/api/v1/trades", headers=auth)
             assert lost.status_code == 503, lost.text
             assert lost.headers["retry-after"] == "1" and "retry" in lost.json()["detail"]
-            assert (await client.get("/api/v1/positions", headers=auth)).status_code == 200
+            assert (await client.get("/api/v1/trades", headers=auth)).status_code == 200
+
+
+def test_hub_when_events_may_be_missed_then_every_entry_goes() -> None:
+    """The PostgreSQL listener reconnected (`resync_all`): what changed meanwhile is unknown."""
+    from qari.adapters.events.memory import LiveEventHub
+    from qari.ports import LiveEvent
+
+    hub, cache = LiveEventHub(), SessionCache(ttl=60)
+    hub.observe(cache.observe)
+    entry = CachedSession(1, "csrf", dt.datetime(2100, 1, 1, tzinfo=dt.UTC))
+    cache.put("h1", entry, cache.epoch)
+    cache.put("h2", CachedSession(2, "c", entry.expires_at), cache.epoch)
+    hub.publish(LiveEvent(1, "position"))  # not about sessions or accounts
+    assert cache.get("h1") is not None
+    hub.publish(LiveEvent(1, "account"))
+    assert cache.get("h1") is None and cache.get("h2") is not None
+    hub.resync_all()
+    assert cache.get("h2") is None
+
+
+@pytest.mark.postgres
+async def test_logout_in_one_web_process_when_cached_in_another_then_refused_there_before_the_ttl(
+    pg_url: str, tmp_path: Path
+) -> None:
+    """Two web processes (two apps, two pools, two listeners) on one PostgreSQL database, with a TTL
+    far longer than the wait: the logout's NOTIFY reaches the other process's cache."""
+    from qari.config import load_settings
+    from qari.web.app import create_app
+
+    def web_process(name: str) -> FastAPI:
+        settings = load_settings(
+            data_dir=tmp_path / name,
+            master_key_file=tmp_path / "keys" / "master.key",
+            engine_mode="off",
+            database_url=pg_url,
+        )
+        app = create_app(settings)
+        app.state.session_cache = SessionCache(ttl=600)
+        return app
+
+    first, second = web_process("a"), web_process("b")
+    async with first.router.lifespan_context(first), second.router.lifespan_context(second):
+        a = httpx.AsyncClient(transport=httpx.ASGITransport(app=first), base_url="http://127.0.0.1")
+        b = httpx.AsyncClient(transport=httpx.ASGITransport(app=second), base_url="http://127.0.0.1")
+        async with a, b:
+            auth = await register_and_login(a)
+            assert (await b.get("/api/v1/me", headers=auth)).status_code == 200  # cached in b
+            assert (await b.get("/api/v1/positions", headers=auth)).status_code == 200
+            assert (await a.post("/api/v1/auth/logout", headers=auth)).status_code == 204
+            loop = asyncio.get_running_loop()
+            revoked = loop.time()
+            while (await b.get("/api/v1/me", headers=auth)).status_code == 200:
+                assert loop.time() - revoked < 5, "the other process kept serving the ended session"
+                await asyncio.sleep(0.02)
+            assert (await b.get("/api/v1/positions", headers=auth)).status_code == 401

@@ -13,7 +13,7 @@ from the PostgreSQL listener's callback, both on the event loop's thread.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from qari.ports import LiveEvent
@@ -61,8 +61,16 @@ class LiveEventHub:
     def __init__(self, limit: int = DEFAULT_LIMIT) -> None:
         self._limit = limit
         self._subscribers: dict[int, set[HubSubscription]] = {}
+        self._observers: list[Callable[[LiveEvent | None], None]] = []
+
+    def observe(self, observer: Callable[[LiveEvent | None], None]) -> None:
+        """Call `observer` with every event as it is published, and with None when events may have
+        been missed (`resync_all`): for in-process caches that a change invalidates. It must not block."""
+        self._observers.append(observer)
 
     def publish(self, event: LiveEvent) -> None:
+        for observer in self._observers:
+            observer(event)
         if event.user_id is None:
             targets = [s for group in self._subscribers.values() for s in group]
         else:
@@ -72,6 +80,8 @@ class LiveEventHub:
 
     def resync_all(self) -> None:
         """Every subscriber may have missed events (the cross-process listener reconnected)."""
+        for observer in self._observers:
+            observer(None)
         for group in list(self._subscribers.values()):
             for subscription in group:
                 subscription.offer(LiveEvent(subscription.user_id, RESYNC))

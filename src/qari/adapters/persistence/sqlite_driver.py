@@ -143,6 +143,10 @@ class OneHopConnection(aiosqlite.Connection):
 
     async def rollback(self) -> None:
         self.holds_write_lock = False
+        if not self._conn.in_transaction:
+            # What sqlite3's own rollback checks first (then does nothing), without the trip to the
+            # thread: a session that only read (sqlite3 opens no transaction for a SELECT) ends for free.
+            return
         await super().rollback()
 
     async def close(self) -> None:

@@ -21,14 +21,17 @@ from qari.web.routes import (
 )
 
 api_router = APIRouter(prefix="/api/v1")
+# FastAPI tries the routes in this order, and on this version each route tried before the one that
+# matches costs about 10 µs of CPU (an included router is matched twice): the reads every dashboard
+# polls come first. No two routers' paths overlap, so the order changes nothing else.
 ROUTERS = (
-    auth,
     me,
+    trading,
+    auth,
     admin,
     settings,
     exchange,
     system,
-    trading,
     notifications,
     events,
     portfolio,

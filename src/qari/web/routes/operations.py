@@ -1,5 +1,6 @@
 """API route: the operator's operations view of the scaled-out engine (docs/deploy.md): the workers
-seen (from the units they recorded), the broker queue's depth, the last cycle's per-role timings."""
+(alive from their heartbeats, busy or idle; with the units they recorded), the broker queue's depth,
+the last cycle's per-role timings."""
 
 from __future__ import annotations
 
@@ -10,7 +11,8 @@ import os
 from fastapi import APIRouter
 from sqlalchemy import Float, Integer, cast, func, select
 
-from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineUnitRow
+from qari.adapters.persistence.tables.engine import EngineCycleRow, EngineUnitRow, EngineWorkerRow
+from qari.adapters.tasks import HEARTBEAT_SECONDS
 from qari.web.deps import ClockDep, OperatorUser, SessionDep
 from qari.web.schemas.operations import (
     LastCycle,
@@ -23,13 +25,16 @@ from qari.web.schemas.operations import (
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-WINDOW = dt.timedelta(minutes=15)  # a worker that recorded no unit for this long is not listed
+WINDOW = dt.timedelta(minutes=15)  # units counted over this long
+# A worker is alive while its heartbeat (adapters/tasks.py) is this recent: a few beats' worth.
+ALIVE = 4 * dt.timedelta(seconds=HEARTBEAT_SECONDS)
 BROKER_TIMEOUT = 3.0
 
 
 @router.get("/operations", response_model=OperationsPublic)
 async def operations(operator: OperatorUser, session: SessionDep, clock: ClockDep) -> OperationsPublic:
-    """Workers seen in the last 15 minutes, the queue's depth on the broker, the last cycle's timings
+    """Workers alive now (their heartbeat: busy or idle) or seen working in the last 15 minutes (gone
+    since), the queue's depth on the broker, the last cycle's timings
     (the scheduler's per exchange, the workers' per unit)."""
     broker_url = os.environ.get("QARI_BROKER_URL", "")
     worker = EngineUnitRow.outcome["worker"].as_string()
@@ -41,10 +46,29 @@ async def operations(operator: OperatorUser, session: SessionDep, clock: ClockDe
         .group_by(worker)
         .order_by(worker)
     )
-    workers = [
-        WorkerSeen(name=name, units=int(units), last_seen=last, mean_seconds=_round(mean))
-        for name, units, last, mean in rows.all()
-    ]
+    units = {name: (int(n), last, _round(mean)) for name, n, last, mean in rows.all()}
+    alive_since = clock.now() - ALIVE
+    beats = {
+        w.name: w
+        for w in await session.scalars(select(EngineWorkerRow).where(EngineWorkerRow.seen_at >= alive_since))
+    }
+    workers = []
+    for name in sorted(units.keys() | beats.keys()):
+        count, last, mean = units.get(name, (0, None, None))
+        beat = beats.get(name)
+        seen = max(t for t in (last, beat.seen_at if beat else None) if t is not None)
+        state = "gone" if beat is None else "busy" if beat.in_flight else "idle"
+        workers.append(
+            WorkerSeen(
+                name=name,
+                state=state,
+                units=count,
+                in_flight=beat.in_flight if beat else None,
+                threads=beat.threads if beat else None,
+                last_seen=seen,
+                mean_seconds=mean,
+            )
+        )
     return OperationsPublic(
         task_engine=bool(broker_url),
         window_minutes=int(WINDOW.total_seconds() // 60),

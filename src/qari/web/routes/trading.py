@@ -9,7 +9,15 @@ from fastapi import APIRouter, Path, Query
 
 from qari.core.time import as_utc
 from qari.services import accounts, position_control, reports
-from qari.web.deps import MAX_ROW_ID, CurrentUser, MarketClockDep, SessionDep
+from qari.web.deps import (
+    MAX_ROW_ID,
+    CurrentAccount,
+    CurrentUser,
+    MarketClockDep,
+    ReadCacheDep,
+    SessionDep,
+    SessionsDep,
+)
 from qari.web.schemas.trading import (
     CloseRequested,
     GateEvaluationList,
@@ -29,9 +37,17 @@ Symbol = Annotated[
 
 
 @router.get("/positions", response_model=PositionList)
-async def list_positions(user: CurrentUser, session: SessionDep) -> dict[str, Any]:
+async def list_positions(
+    account: CurrentAccount, sessions: SessionsDep, cache: ReadCacheDep
+) -> dict[str, Any]:
     """Open positions (pending Leg 1 included) with entry, stop, targets, quantities and 1R."""
-    return {"positions": await reports.open_positions(session, user.id)}
+    positions = cache.get(account.id, "positions")
+    if positions is None:  # web/read_cache.py: kept until the user's next live event (PostgreSQL)
+        mark = cache.mark()
+        async with sessions() as session:  # opened only when not cached
+            positions = await reports.open_positions(session, account.id)
+        cache.put(account.id, "positions", positions, mark)
+    return {"positions": positions}
 
 
 @router.post(

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, computed_field
 from qari.adapters.persistence.tables.accounts import User
 from qari.services.plans import PlanStatus
 from qari.web.qr import qr_svg_data_uri
+from qari.web.session_cache import CachedAccount
 
 
 class Credentials(BaseModel):
@@ -103,7 +104,7 @@ class UserPublic(BaseModel):
     plan: PlanPublic
 
     @classmethod
-    def of(cls, user: User, plan: PlanStatus) -> UserPublic:
+    def of(cls, user: User | CachedAccount, plan: PlanStatus) -> UserPublic:
         return cls(
             id=user.id,
             email=user.email,

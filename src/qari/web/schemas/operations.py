@@ -9,8 +9,14 @@ from pydantic import BaseModel, Field
 
 class WorkerSeen(BaseModel):
     name: str = Field(description="host:pid of a `qari worker` process")
+    state: str = Field(
+        description="busy (working units now) | idle (alive, waiting for units) | gone (no heartbeat "
+        "lately; listed for the units it recorded in the window)"
+    )
     units: int = Field(description="units it recorded in the window")
-    last_seen: dt.datetime
+    in_flight: int | None = Field(description="units it was working at its last heartbeat")
+    threads: int | None = Field(description="units it may work at once")
+    last_seen: dt.datetime = Field(description="its last heartbeat or recorded unit")
     mean_seconds: float | None
 
 

@@ -85,3 +85,17 @@ class EngineSharedScanRow(Base):
     cycle_at: Mapped[dt.datetime] = mapped_column(primary_key=True)
     exchange_id: Mapped[str] = mapped_column(String(32), primary_key=True)
     body: Mapped[bytes] = mapped_column(LargeBinary)
+
+
+class EngineWorkerRow(Base):
+    """A live `qari worker` process: its heartbeat (`adapters/tasks.py`), written every
+    `HEARTBEAT_SECONDS` whether it works units or waits for them, and removed when it stops. The
+    operator page lists idle workers from here (units alone show only the busy ones)."""
+
+    __tablename__ = "engine_workers"
+
+    name: Mapped[str] = mapped_column(String(128), primary_key=True)  # host:pid, as on its units
+    started_at: Mapped[dt.datetime]
+    seen_at: Mapped[dt.datetime]
+    threads: Mapped[int] = mapped_column(Integer)
+    in_flight: Mapped[int] = mapped_column(Integer, default=0)  # units being worked at the beat

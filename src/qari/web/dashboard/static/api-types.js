@@ -634,8 +634,11 @@
 /**
  * @typedef {object} WorkerSeen
  * @property {string} name - host:pid of a `qari worker` process
+ * @property {string} state - busy (working units now) | idle (alive, waiting for units) | gone (no heartbeat lately; listed for the units it recorded in the window)
  * @property {number} units - units it recorded in the window
- * @property {string} last_seen - date-time
+ * @property {number|null} in_flight - units it was working at its last heartbeat
+ * @property {number|null} threads - units it may work at once
+ * @property {string} last_seen - its last heartbeat or recorded unit
  * @property {number|null} mean_seconds
  */
 

@@ -67,8 +67,9 @@ export default function operator() {
       h('button', { type: 'button', onclick: () => act('PUT', `${API.platform}/blacklist`, { symbols: input.value.split(/[\s,;]+/).filter(Boolean) }, 'Blacklist saved.') }, 'Save blacklist'));
   }
 
-  // The scaled-out engine (docs/deploy.md): `qari worker` processes seen through the units they
-  // recorded, the broker queue's depth, and the last cycle's time in the scheduler and the workers.
+  // The scaled-out engine (docs/deploy.md): `qari worker` processes alive (their heartbeats: busy or
+  // idle) or seen through the units they recorded, the broker queue's depth, and the last cycle's
+  // time in the scheduler and the workers.
   /** @param {import('../api-types.js').OperationsPublic | null} ops */
   function operationsCard(ops) {
     if (ops === null) return null;
@@ -80,13 +81,14 @@ export default function operator() {
     const last = ops.last_cycle;
     return h('div', { class: 'card', id: 'operations' }, h('h2', {}, 'Operations'),
       h('p', { id: 'operations-queue', class: queue && !queue.reachable ? 'bad' : '' }, depth),
-      h('h3', {}, `Workers seen (last ${ops.window_minutes} min): ${ops.workers.length}`),
+      h('h3', {}, `Workers: ${ops.workers.filter((w) => w.state !== 'gone').length} alive`),
       table([
         { label: 'Worker', value: (w) => h('span', { class: 'code-word' }, w.name) },
-        { label: 'Units', value: (w) => String(w.units) },
+        { label: 'State', value: (w) => (w.state === 'busy' ? `busy (${w.in_flight}/${w.threads})` : w.state) },
+        { label: `Units (last ${ops.window_minutes} min)`, value: (w) => String(w.units) },
         { label: 'Mean unit', value: (w) => secs(w.mean_seconds) },
         { label: 'Last seen', value: (w) => fmtTime(w.last_seen) },
-      ], ops.workers, 'No worker recorded a unit recently.'),
+      ], ops.workers, 'No worker is alive or recorded a unit recently.'),
       h('h3', {}, 'Last cycle'),
       last === null ? h('p', { class: 'muted' }, 'No cycle yet.') : h('div', { id: 'operations-last-cycle' },
         h('p', { class: 'small muted' }, `Cycle of ${fmtTime(last.at)}`),
