@@ -11,13 +11,20 @@ symbols, candidates, gate evaluations, entries, errors), its wall time, the CPU 
 
     python benchmarks/cycle.py [--users 1000] [--concurrency 64] [--venue-in-process]
                                [--database-url postgresql+asyncpg://HOST/DB]
-                               [--workers K --broker amqp://guest:guest@127.0.0.1:5672/]
+                               [--workers K --broker amqp://guest:guest@127.0.0.1:5672/ [--no-signer]]
+                               [--cycle-seconds 300] [--profile-worker FILE]
 
 With a PostgreSQL URL the run uses a new database on that server, dropped afterwards. With --workers
 the units go through the task engine (Dramatiq on --broker, PostgreSQL required) to K `qari worker`
-processes with --concurrency threads each. The last line reads
-`cycle: users=N workers=K cold=Xs warm=Ys duplicates=D lost=L`, D and L counted on the venue (client
-order ids seen twice) and in the journal (users whose cold-cycle unit has no record or no outcome).
+processes with --concurrency threads each; each cycle's analysis is a task of its own, run by one of
+them. By default the users' keys are sealed in the database and each worker signs through its own
+`qari signer` child, as in production (`--no-signer`: plain keys in the workers, no signer hop).
+
+A unit waits in the queue until the next cycle would supersede its own (`--cycle-seconds`); past that
+it is recorded `UnitExpired`, not run. Such units are reported as `skipped` on the line before the
+last. The last line reads `cycle: users=N workers=K cold=Xs warm=Ys duplicates=D lost=L`, D and L
+counted on the venue (client order ids seen twice) and in the journal (users whose cold-cycle unit
+has no outcome and was not skipped).
 """
 
 from __future__ import annotations
@@ -27,6 +34,7 @@ import asyncio
 import contextlib
 import datetime as dt
 import os
+import signal
 import statistics
 import subprocess
 import sys
@@ -36,6 +44,7 @@ import uuid
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
 from qari.config import load_settings
@@ -66,21 +75,27 @@ GOAL_SECONDS = 30.0
 
 
 def process_cpu(processes: list[subprocess.Popen[bytes]]) -> float:
-    """User + system CPU the processes have used so far (Linux /proc; 0 elsewhere)."""
+    """User + system CPU the processes and their children (a worker's `qari signer`) have used so far
+    (Linux /proc; 0 elsewhere)."""
     total = 0.0
     for process in processes:
-        try:
-            with open(f"/proc/{process.pid}/stat") as f:
-                fields = f.read().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        pids = [str(process.pid)]
+        with contextlib.suppress(OSError):
+            pids += Path(f"/proc/{process.pid}/task/{process.pid}/children").read_text().split()
+        for pid in pids:
+            try:
+                with open(f"/proc/{pid}/stat") as f:
+                    fields = f.read().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            total += (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
     return total
 
 
 def describe(
     label: str, report: CycleReport, cpu: float, venue_cpu: float | None, worker_cpu: float | None
 ) -> None:
+    ran = sum(1 for u in report.units if u.outcome is not None)
     units = report.units
     seconds = sorted(u.seconds for u in units) or [0.0]
     gate = [g for u in units if u.outcome for g in u.outcome.gate]
@@ -98,8 +113,10 @@ def describe(
         f"p95 {seconds[int(len(seconds) * 0.95) - 1] * 1000:.0f} ms, max {seconds[-1] * 1000:.0f} ms"
     )
     venue = "in this process" if venue_cpu is None else f"{venue_cpu:.1f} s in the venue process"
-    workers = "" if worker_cpu is None else f" + {worker_cpu:.1f} s in its worker processes"
+    workers = "" if worker_cpu is None else f" + {worker_cpu:.1f} s in its worker processes (and signers)"
     print(f"  CPU: {cpu:.1f} s in the engine process{workers}, {venue}")
+    if worker_cpu is not None and ran:
+        print(f"  worker CPU per unit run: {worker_cpu / ran * 1000:.1f} ms ({ran} units with an outcome)")
     verdict = "met" if report.seconds < GOAL_SECONDS else "NOT met"
     print(f"  goal (< {GOAL_SECONDS:.0f} s): {verdict}", flush=True)
 
@@ -113,6 +130,9 @@ async def bench(
     concurrency: int,
     workers: int,
     broker: str | None,
+    signer: bool,
+    cycle_seconds: int,
+    profile: Path | None,
 ) -> int:
     start = at0 - dt.timedelta(minutes=5)
     venue = SandboxServer if in_process else SandboxProcess
@@ -141,9 +161,11 @@ async def bench(
             database_url=database_url,
             clock=clock,
             sleep_until=SteppedVenueSleeper(clock, advance),
-            cadence=Cadence(cycle_seconds=300, manage_seconds=300),
+            cadence=Cadence(cycle_seconds=cycle_seconds, manage_seconds=cycle_seconds),
             symbols=PAIRS,
-            timeouts=Timeouts(refresh_seconds=120, user_seconds=300, max_concurrent_users=concurrency),
+            timeouts=Timeouts(
+                refresh_seconds=120, user_seconds=cycle_seconds, max_concurrent_users=concurrency
+            ),
             broker_url=broker if workers else None,
             queue=queue,
         )
@@ -151,19 +173,38 @@ async def bench(
         if workers:
             from qari.adapters.tasks import spawn_worker
 
+            connections: dict[int, int] = {}
+            extra: dict[str, str] = {}
+            if signer:
+                began = time.perf_counter()
+                settings = load_settings(data_dir=tmp / "var", database_url=database_url)
+                connections = await seal_keys(settings, sandbox.base_url, accounts)
+                print(
+                    f"sealed {users} keys in the database in {time.perf_counter() - began:.1f} s", flush=True
+                )
+                # The workers find the master key file and the journal as `qari worker` would.
+                extra = {"QARI_DATA_DIR": str(tmp / "var"), "QARI_DATABASE_URL": database_url}
+                extra["QARI_LOG_LEVEL"] = "WARNING"  # the signer logs each order it places
             spec = SandboxWorkerSpec(
                 base_url=sandbox.base_url,
                 timeout_ms=10_000,
-                accounts=accounts,
+                accounts={} if signer else accounts,
                 database_url=database_url,
                 exchange_id="sandbox",
-                cycle_seconds=300,
+                cycle_seconds=cycle_seconds,
                 concurrency=concurrency,
                 stepped=True,
+                connections=connections,
+                symbols=PAIRS,
             )
-            env = sandbox_worker_env(spec, tmp, str(broker), queue)
-            processes = [spawn_worker(env, concurrency) for _ in range(workers)]
+            env = sandbox_worker_env(spec, tmp, str(broker), queue) | extra
+            if profile is not None:  # the first worker under cProfile (its stats written as it drains)
+                env_profiled = env | {"QARI_PROFILE_WORKER": str(profile)}
+                processes = [spawn_worker(env_profiled, concurrency)]
+            processes += [spawn_worker(env, concurrency) for _ in range(workers - len(processes))]
         where = f"{workers} `qari worker` processes via {broker}" if workers else "the engine process"
+        if workers:
+            where += ", signing through their signers" if signer else ", plain keys (no signer hop)"
         print(f"users' units of work: in {where}, {concurrency} in flight at most (per process)", flush=True)
         walls: list[float] = []
         try:
@@ -183,8 +224,11 @@ async def bench(
                 )
                 walls.append(report.seconds)
                 reports.append(report)
-            timing = cycle.metrics.timing("analysis", {"exchange": "sandbox"})
-            print(f"shared analysis per cycle: {timing.total / max(timing.count, 1) * 1000:.0f} ms")
+            name = "shared_analysis" if workers else "analysis"
+            timing = cycle.metrics.timing(name, {"exchange": "sandbox"})
+            where = "a worker's task, queue wait and market data included" if workers else "in process"
+            print(f"shared analysis per cycle: {timing.total / max(timing.count, 1) * 1000:.0f} ms ({where})")
+            expired = await expired_units(run.sessions, at0) if workers else set()
         finally:
             for process in processes:
                 process.terminate()
@@ -193,13 +237,38 @@ async def bench(
             await run.engine.stop()
         ids = Counter(o["orderLinkId"] for key, _ in accounts.values() for o in sandbox.orders(key))
         duplicates = sum(n - 1 for n in ids.values() if n > 1)
-        lost = sum(1 for u in reports[0].units if u.outcome is None)
+        lost = sum(1 for u in reports[0].units if u.outcome is None and u.unit.user_id not in expired)
+        print(f"skipped={len(expired)} (cold-cycle units superseded: recorded UnitExpired, not run)")
         print(
             f"cycle: users={users} workers={workers} cold={walls[0]:.1f}s warm={walls[1]:.1f}s "
             f"duplicates={duplicates} lost={lost}",
             flush=True,
         )
     return 0
+
+
+async def expired_units(sessions: Any, at: dt.datetime) -> set[int]:
+    """Users whose entry unit of the cycle at `at` passed its deadline in the queue (the journal's
+    record says `UnitExpired`): skipped by design, as its cycle was superseded."""
+    from sqlalchemy import select
+
+    from qari.adapters.persistence.tables.engine import EngineUnitRow
+    from qari.adapters.tasks import ENTER, UnitExpired
+
+    async with sessions() as session:
+        rows = await session.execute(
+            select(EngineUnitRow.user_id, EngineUnitRow.outcome).where(
+                EngineUnitRow.kind == ENTER, EngineUnitRow.cycle_at == at
+            )
+        )
+        return {user_id for user_id, outcome in rows if outcome.get("error") == UnitExpired.__name__}
+
+
+async def seal_keys(settings: Any, base_url: str, accounts: dict[int, tuple[str, ...]]) -> dict[int, int]:
+    """Each user's sandbox key sealed in the database as the connect flow does; user -> connection."""
+    from tests.integration.signer.test_signer_roles import store_keys
+
+    return await store_keys(settings, base_url, {u: (a[0], a[1]) for u, a in accounts.items()})
 
 
 @contextlib.contextmanager
@@ -213,6 +282,10 @@ def fresh_journal(url: str | None) -> Iterator[str | None]:
         yield fresh
 
 
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--users", type=int, default=1000)
@@ -222,11 +295,31 @@ def main() -> int:
     parser.add_argument("--broker", default=None, help="amqp:// or redis:// URL (with --workers)")
     parser.add_argument("--at", default=AT.isoformat(), help="cycle time in the replay (ISO, UTC)")
     parser.add_argument(
+        "--signer",
+        action=argparse.BooleanOptionalAction,
+        default=True,
+        help="with --workers: sealed keys, each worker signing through its own `qari signer` (default)",
+    )
+    parser.add_argument(
+        "--cycle-seconds",
+        type=int,
+        default=300,
+        help="cycle interval: a queued unit's wait before it expires",
+    )
+    parser.add_argument(
+        "--profile-worker",
+        type=Path,
+        default=None,
+        help="with --workers: cProfile the first worker into FILE",
+    )
+    parser.add_argument(
         "--venue-in-process",
         action="store_true",
         help="serve the sandbox from a thread of this process (measures venue + engine together)",
     )
     args = parser.parse_args()
+    # SIGTERM (timeout, kill) unwinds like Ctrl-C: the `finally` blocks stop the worker processes.
+    signal.signal(signal.SIGTERM, _interrupt)
     if not DATA.is_dir():
         print(f"needs {DATA}")
         return 1
@@ -244,6 +337,9 @@ def main() -> int:
                 args.concurrency,
                 args.workers,
                 args.broker,
+                args.signer,
+                args.cycle_seconds,
+                args.profile_worker,
             )
         )
 

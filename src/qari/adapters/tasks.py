@@ -2,9 +2,10 @@
 
 The broker is named by `QARI_BROKER_URL` (`amqp://…` or `redis://…`); without it nothing here runs
 (`qari serve` keeps its units in-process). A message carries only the unit's key
-(kind, cycle instant, exchange, user) and the sender's clock reading; the cycle's shared scan is
-stored once in the database (`engine_shared_scans`, typed JSON: `scan_codec.py`) and read by the
-workers.
+(kind, cycle instant, exchange, user) and the sender's clock reading. Each cycle starts with one
+analysis task per exchange (its own queue, taken before any user's unit): a worker fetches the market
+data, analyses it and stores the scan once in the database (`engine_shared_scans`, typed JSON:
+`scan_codec.py`); the scheduler then sends the users' units, whose workers read that scan.
 
 Dramatiq acks a message only after the actor returns and redelivers it when its worker dies, so a
 unit may run more than once; the worker makes that harmless: a PostgreSQL advisory lock per user
@@ -38,7 +39,7 @@ import threading
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any, Protocol, cast
 
 import dramatiq
@@ -63,7 +64,9 @@ log = logging.getLogger("qari.adapters.tasks")
 BROKER_ENV = "QARI_BROKER_URL"
 QUEUE_ENV = "QARI_TASK_QUEUE"  # one deployment's queue name on a shared broker (tests: one per run)
 QUEUE = os.environ.get(QUEUE_ENV, "qari-units")
-ENTER, MANAGE, RECONCILE = "enter", "manage", "reconcile"
+ANALYSIS_QUEUE = f"{QUEUE}-analysis"  # the cycles' analysis tasks: taken before the units (priority)
+ENTER, MANAGE, RECONCILE, ANALYSE = "enter", "manage", "reconcile", "analyse"
+SHARED = 0  # the user id of an exchange's analysis unit in `engine_units` (no user has id 0)
 KEEP_RECORDS = dt.timedelta(days=7)  # unit records and stored scans older than this (cycle time) are pruned
 PRUNE_EVERY = dt.timedelta(hours=1)
 WORKER_NAME = f"{socket.gethostname()}:{os.getpid()}"  # recorded with each unit this process runs
@@ -156,6 +159,8 @@ def _raise_recorded(record: Mapping[str, Any]) -> None:
     name = record.get("error")
     if not name:
         return
+    if name == UnitExpired.__name__:
+        raise UnitExpired("the unit passed its deadline in the queue")
     kind = getattr(errors, str(name), None)
     if isinstance(kind, type) and issubclass(kind, errors.QariError):
         raise kind(f"unit failed in a worker: {name}")
@@ -163,7 +168,11 @@ def _raise_recorded(record: Mapping[str, Any]) -> None:
 
 
 def _unit_lock_key(user_id: int) -> int:
-    digest = hashlib.sha256(f"qari-unit:{user_id}".encode()).digest()
+    return _lock_key(f"qari-unit:{user_id}")
+
+
+def _lock_key(name: str) -> int:
+    digest = hashlib.sha256(name.encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -172,7 +181,39 @@ def _require_postgresql(url: str) -> None:
         raise ValueError("the task engine needs PostgreSQL: its locks and records are shared by machines")
 
 
+async def store_scan(session: AsyncSession, scan: ExchangeScan) -> None:
+    """The cycle's scan of one exchange, once: a second store of it (a redelivered task) does nothing."""
+    await session.execute(
+        insert(EngineSharedScanRow)
+        .values(cycle_at=scan.at, exchange_id=scan.exchange_id, body=encode_scan(scan))
+        .on_conflict_do_nothing()
+    )
+
+
+async def read_scan(session: AsyncSession, at: dt.datetime, exchange_id: str) -> ExchangeScan:
+    body = await session.scalar(
+        select(EngineSharedScanRow.body).where(
+            EngineSharedScanRow.cycle_at == at, EngineSharedScanRow.exchange_id == exchange_id
+        )
+    )
+    if body is None:
+        raise LookupError(f"no stored scan for {exchange_id} at {at.isoformat()}")
+    return decode_scan(body)  # typed JSON: a tampered row is refused, never run (scan_codec.py)
+
+
 # ------------------------------------------------------------------------------------ sending side
+
+
+def queued_timeouts(cycle_seconds: float, manage_seconds: float, base: Timeouts | None = None) -> Timeouts:
+    """A cycle's waits when its units queue for the workers: every unit is sent at once (the workers'
+    threads bound how many run) and waits until the next cycle (or management tick) supersedes it,
+    however long the queue; only then is it `UnitExpired`, not merely because the queue was long."""
+    return replace(
+        base or Timeouts(),
+        user_seconds=cycle_seconds,
+        manage_seconds=manage_seconds,
+        max_concurrent_users=1_000_000,
+    )
 
 
 class Clocked(Protocol):
@@ -180,11 +221,12 @@ class Clocked(Protocol):
 
 
 class TaskExecutor:
-    """The cycle's `UserExecutor` over the task engine (see module doc).
+    """The cycle's `UserExecutor` and `SharedAnalysis` over the task engine (see module doc).
 
     A message carries its deadline: when it was sent plus the cycle's wait for that kind of unit
     (`timeouts`: `user_seconds` for entries, `manage_seconds` for management; the cycle's per-unit
-    timeout counts from the send, queue included). A worker taking it later records the unit as
+    timeout counts from the send, queue included; an analysis task: `refresh_seconds`). A worker
+    taking it later records the unit as
     `UnitExpired` instead of running it on a cycle that has given up on it (wall clocks: the machines
     keep NTP time). Once an hour of cycles, storing a scan prunes unit records and stored scans older
     than `keep`."""
@@ -203,7 +245,11 @@ class TaskExecutor:
         _require_postgresql(database_url)
         self.clock = clock
         limits = timeouts or Timeouts()
-        self.waits = {ENTER: limits.user_seconds, MANAGE: limits.manage_seconds}
+        self.waits = {
+            ENTER: limits.user_seconds,
+            MANAGE: limits.manage_seconds,
+            ANALYSE: limits.refresh_seconds,
+        }
         self.keep = keep
         self._pruned_at: dt.datetime | None = None
         self.broker = make_broker(broker_url)
@@ -215,6 +261,26 @@ class TaskExecutor:
         self._store_lock = asyncio.Lock()
         self._waiting: dict[tuple[str, dt.datetime, str, int], asyncio.Future[dict[str, Any]]] = {}
         self._poller: asyncio.Task[None] | None = None
+        self._here: UnitWorker | None = None
+        self._here_slots = asyncio.Semaphore(8)
+        self._running_here: set[asyncio.Task[bool]] = set()
+
+    def manage_here_without_broker(self, parts: WorkerParts, at_once: int = 8) -> None:
+        """Exits and stops need no broker: a management unit the broker does not take (it is down) runs
+        in this process instead, on `parts`, behind the same user lock and record as in a worker (so
+        were it queued after all, it would still run once). Entries and analysis wait for the broker."""
+        self._here = UnitWorker(parts)
+        self._here_slots = asyncio.Semaphore(at_once)  # each holds database connections (user lock)
+
+    async def scan(self, exchange_id: str, at: dt.datetime) -> ExchangeScan:
+        """The cycle's analysis of `exchange_id`, run by a worker as a task of its own and stored once
+        there; raises the task's error (market data unavailable, expired in the queue)."""
+        await self._run(ANALYSE, at, UserUnit(SHARED, exchange_id))
+        async with self._sessions() as session:
+            scan = await read_scan(session, at, exchange_id)
+        async with self._store_lock:
+            await self._stored_once(scan.at, exchange_id)
+        return scan
 
     async def enter(self, unit: UserUnit, scan: ExchangeScan) -> UserOutcome:
         await self._store_scan(scan)
@@ -232,17 +298,16 @@ class TaskExecutor:
         async with self._store_lock:
             if key in self._stored:
                 return
-            body = encode_scan(scan)
             async with self._sessions() as session, session.begin():
-                await session.execute(
-                    insert(EngineSharedScanRow)
-                    .values(cycle_at=scan.at, exchange_id=scan.exchange_id, body=body)
-                    .on_conflict_do_nothing()
-                )
-            self._stored = {k for k in self._stored if k[0] >= scan.at - dt.timedelta(days=1)} | {key}
-            if self._pruned_at is None or scan.at - self._pruned_at >= PRUNE_EVERY:
-                await self.prune(scan.at - self.keep)
-                self._pruned_at = scan.at
+                await store_scan(session, scan)
+            await self._stored_once(scan.at, scan.exchange_id)
+
+    async def _stored_once(self, at: dt.datetime, exchange_id: str) -> None:
+        """The cycle's scan is stored (here or by its analysis task): the units read it from there."""
+        self._stored = {k for k in self._stored if k[0] >= at - dt.timedelta(days=1)} | {(at, exchange_id)}
+        if self._pruned_at is None or at - self._pruned_at >= PRUNE_EVERY:
+            await self.prune(at - self.keep)
+            self._pruned_at = at
 
     async def prune(self, before: dt.datetime) -> None:
         """Forget unit records and stored scans of cycles before `before`. A message of such a cycle
@@ -272,10 +337,17 @@ class TaskExecutor:
                 unit.connection_id,
                 None if wait is None else round((time.time() + wait) * 1000),
             )
-            message: dramatiq.Message[Any] = dramatiq.Message(
-                queue_name=self.queue, actor_name=run_unit.actor_name, args=args, kwargs={}, options={}
+            queue, actor = (
+                (self.queue, run_unit) if kind != ANALYSE else (f"{self.queue}-analysis", run_analysis)
             )
-            await self._send(message)
+            message: dramatiq.Message[Any] = dramatiq.Message(
+                queue_name=queue, actor_name=actor.actor_name, args=args, kwargs={}, options={}
+            )
+            if not await self._send(message, give_up=kind == MANAGE and self._here is not None):
+                deadline = None if wait is None else time.time() + wait
+                here = asyncio.create_task(self._run_here(kind, at, unit, deadline))
+                self._running_here.add(here)  # its record resolves the future, as a worker's does
+                here.add_done_callback(self._ran_here)
         if self._poller is None or self._poller.done():
             self._poller = asyncio.create_task(self._poll(), name="qari-task-results")
         try:
@@ -286,17 +358,32 @@ class TaskExecutor:
         _raise_recorded(record)
         return record
 
-    async def _send(self, message: dramatiq.Message[Any]) -> None:
-        """Enqueue, retrying while the broker is away (the unit's timeout bounds it). Sending twice is
-        harmless: the unit is keyed, so a duplicate message does nothing."""
+    async def _run_here(self, kind: str, at: dt.datetime, unit: UserUnit, deadline: float | None) -> bool:
+        assert self._here is not None
+        async with self._here_slots:
+            return await self._here.run(kind, at, self.clock.now(), unit, deadline=deadline)
+
+    def _ran_here(self, task: asyncio.Task[bool]) -> None:
+        self._running_here.discard(task)
+        if not task.cancelled() and task.exception() is not None:
+            log.error("a unit run here without the broker failed: %s", type(task.exception()).__name__)
+
+    async def _send(self, message: dramatiq.Message[Any], *, give_up: bool = False) -> bool:
+        """Enqueue, retrying while the broker is away (the unit's timeout bounds it), or, `give_up`,
+        False at the first failure. Sending twice is harmless: the unit is keyed, so a duplicate
+        message does nothing."""
         for attempt in itertools.count():
             try:
                 await asyncio.to_thread(self.broker.enqueue, message)
-                return
+                return True
             except Exception as e:  # the broker client's connection errors differ per broker
+                if give_up:
+                    log.warning("broker unavailable, running the unit here: %s", type(e).__name__)
+                    return False
                 if attempt == 0:
                     log.warning("broker unavailable, retrying: %s", type(e).__name__)
                 await asyncio.sleep(min(5.0, 0.2 * 2**attempt))
+        raise AssertionError("unreachable")
 
     async def _poll(self) -> None:
         """Resolve the waiting units from their records: one query per (kind, cycle, exchange)."""
@@ -323,6 +410,8 @@ class TaskExecutor:
     async def close(self) -> None:
         if self._poller is not None:
             self._poller.cancel()
+        for task in list(self._running_here):
+            task.cancel()
         self.broker.close()
         await self._db.dispose()
 
@@ -384,6 +473,8 @@ class WorkerParts:
     set_now: Callable[[dt.datetime], None]
     close: Callable[[], Awaitable[None]]
     db: AsyncEngine  # the units' own; a unit in flight holds one more connection here for its user lock
+    # An exchange's shared scan for a cycle (market data + analysis: `engine.cycle.analyse_exchange`).
+    analyse: Callable[[str, dt.datetime], Awaitable[ExchangeScan]] | None = None
 
 
 class UnitWorker:
@@ -394,13 +485,17 @@ class UnitWorker:
         self.parts = parts
         self.db = parts.db
         self.sessions: async_sessionmaker[AsyncSession] = make_sessionmaker(self.db)
-        self._scans: dict[tuple[dt.datetime, str], asyncio.Task[ExchangeScan]] = {}
+        self._scans: dict[tuple[dt.datetime, str], asyncio.Future[ExchangeScan]] = {}
 
     @asynccontextmanager
     async def user_lock(self, user_id: int) -> AsyncIterator[None]:
+        async with self._lock(_unit_lock_key(user_id)):
+            yield
+
+    @asynccontextmanager
+    async def _lock(self, key: int) -> AsyncIterator[None]:
         async with self.db.connect() as conn:
             conn = await conn.execution_options(isolation_level="AUTOCOMMIT")
-            key = _unit_lock_key(user_id)
             await conn.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
             try:
                 yield
@@ -447,10 +542,10 @@ class UnitWorker:
         started: float,
         deadline: float | None,
     ) -> bool:
-        async with self.user_lock(unit.user_id):
+        lock = self._lock(_lock_key(f"qari-analysis:{unit.exchange_id}")) if kind == ANALYSE else None
+        async with lock or self.user_lock(unit.user_id):
             if await self._done(kind, at, unit):
                 return False
-            self.parts.set_now(now)
             record: dict[str, Any] = {}
             if deadline is not None and time.time() > deadline:
                 log.warning(
@@ -459,8 +554,11 @@ class UnitWorker:
                 )
                 await self._record(kind, at, unit, {"error": UnitExpired.__name__})
                 return True
+            self.parts.set_now(now)
             try:
-                if kind == ENTER:
+                if kind == ANALYSE:
+                    await self._analyse(at, unit.exchange_id)
+                elif kind == ENTER:
                     scan = await self._scan(at, unit.exchange_id)
                     record = outcome_record(await self.parts.units.enter(unit, scan))
                 elif kind == MANAGE:
@@ -510,25 +608,34 @@ class UnitWorker:
             )
         return found is not None
 
+    async def _analyse(self, at: dt.datetime, exchange_id: str) -> None:
+        """The cycle's shared work for one exchange, stored once for every worker's units; this
+        process keeps the scan it made (its units need not read it back)."""
+        if self.parts.analyse is None:
+            raise RuntimeError("this worker has no market feed to analyse")
+        scan = await self.parts.analyse(exchange_id, at)
+        async with self.sessions() as session, session.begin():
+            await store_scan(session, scan)
+        made: asyncio.Future[ExchangeScan] = asyncio.get_running_loop().create_future()
+        made.set_result(scan)
+        self._keep_scan((at, exchange_id), made)
+
     async def _scan(self, at: dt.datetime, exchange_id: str) -> ExchangeScan:
         key = (at, exchange_id)
         task = self._scans.get(key)
         if task is None or (task.done() and task.exception() is not None):
-            task = self._scans[key] = asyncio.create_task(self._load_scan(at, exchange_id))
-            for old in [k for k in self._scans if k[0] < at - dt.timedelta(days=1)]:
-                del self._scans[old]
+            task = asyncio.ensure_future(self._load_scan(at, exchange_id))
+            self._keep_scan(key, task)
         return await asyncio.shield(task)
+
+    def _keep_scan(self, key: tuple[dt.datetime, str], scan: asyncio.Future[ExchangeScan]) -> None:
+        self._scans[key] = scan
+        for old in [k for k in self._scans if k[0] < key[0] - dt.timedelta(days=1)]:
+            del self._scans[old]
 
     async def _load_scan(self, at: dt.datetime, exchange_id: str) -> ExchangeScan:
         async with self.sessions() as session:
-            body = await session.scalar(
-                select(EngineSharedScanRow.body).where(
-                    EngineSharedScanRow.cycle_at == at, EngineSharedScanRow.exchange_id == exchange_id
-                )
-            )
-        if body is None:
-            raise LookupError(f"no stored scan for {exchange_id} at {at.isoformat()}")
-        return decode_scan(body)  # typed JSON: a tampered row is refused, never run (scan_codec.py)
+            return await read_scan(session, at, exchange_id)
 
     async def close(self) -> None:
         await self.parts.close()
@@ -547,14 +654,14 @@ async def _unit_worker() -> UnitWorker:
 
         async def build() -> UnitWorker:
             assert _build is not None
+            _start_profile()
             return UnitWorker(await _build(_threads))
 
         _worker = asyncio.create_task(build())
     return await _worker
 
 
-@dramatiq.actor(queue_name=QUEUE, max_retries=20, min_backoff=500, max_backoff=30_000, time_limit=300_000)
-async def run_unit(
+async def _unit_message(
     kind: str,
     cycle_ms: int,
     now_ms: int,
@@ -636,15 +743,53 @@ class _Heartbeat(threading.Thread):
             await engine.dispose()
 
 
+_RETRIES: dict[str, Any] = {
+    "max_retries": 20,
+    "min_backoff": 500,
+    "max_backoff": 30_000,
+    "time_limit": 300_000,
+}
+run_unit = dramatiq.actor(actor_name="run_unit", queue_name=QUEUE, priority=10, **_RETRIES)(_unit_message)
+# A cycle's analysis task (`TaskExecutor.scan`): the same message on a queue of its own, so it is never
+# behind the broker's backlog of units, and of a higher priority (Dramatiq runs a worker's prefetched
+# messages lowest priority first), so it goes ahead of the units that worker already holds.
+run_analysis = dramatiq.actor(actor_name="run_analysis", queue_name=ANALYSIS_QUEUE, priority=0, **_RETRIES)(
+    _unit_message
+)
+
+
+PROFILE_ENV = "QARI_PROFILE_WORKER"  # diagnostics: cProfile this worker's units into that file
+_profile: Any = None
+
+
+def _start_profile() -> None:
+    """On the event loop's thread, where every unit runs (benchmarks/cycle.py --profile-worker)."""
+    global _profile
+    if os.environ.get(PROFILE_ENV) and _profile is None:
+        import cProfile
+
+        _profile = cProfile.Profile(time.thread_time)  # this thread's CPU, not wall time (shared cores)
+        _profile.enable()
+
+
+async def _dump_profile() -> None:
+    if _profile is not None:
+        _profile.disable()
+        _profile.dump_stats(os.environ[PROFILE_ENV])
+
+
 class _CloseUnits(dramatiq.Middleware):
     """Closes the worker's units (exchange sessions, database) on its event loop while that still runs:
-    placed before `AsyncIO`, whose shutdown hook stops the loop."""
+    its `after_` hook must run before `AsyncIO`'s, which stops the loop, and Dramatiq calls `after_`
+    hooks in reverse order: so it is added after `AsyncIO` (added before it, it found the loop gone
+    and closed nothing)."""
 
     def after_worker_shutdown(self, broker: dramatiq.Broker, worker: dramatiq.Worker) -> None:
         thread = get_event_loop_thread()
         if _worker is None or thread is None or not _worker.done() or _worker.exception() is not None:
             return
         try:
+            thread.run_coroutine(_dump_profile())
             thread.run_coroutine(_worker.result().close())
         except Exception as e:  # leaving anyway; the connections die with the process
             log.warning("could not close the worker's units: %s", type(e).__name__)
@@ -659,7 +804,7 @@ def run_worker(
     global _build, _threads
     _build, _threads = build, threads
     broker = dramatiq.get_broker()
-    broker.add_middleware(_CloseUnits(), before=AsyncIO)
+    broker.add_middleware(_CloseUnits(), after=AsyncIO)
     worker = dramatiq.Worker(broker, worker_threads=threads)
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):

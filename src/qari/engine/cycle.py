@@ -67,6 +67,41 @@ class UserExecutor(Protocol):
     async def manage(self, unit: UserUnit, at: dt.datetime) -> None: ...
 
 
+class SharedAnalysis(Protocol):
+    """The per-exchange shared work done elsewhere: the task engine's workers (`adapters/tasks.py`)
+    run `analyse_exchange` as a task of its own and store the scan once; this returns it. Raises as
+    `analyse_exchange` does when there is no scan (market data unavailable, the task expired)."""
+
+    async def scan(self, exchange_id: str, at: dt.datetime) -> ExchangeScan: ...
+
+
+async def analyse_exchange(
+    feed: MarketFeed,
+    analyse: Analyse,
+    at: dt.datetime,
+    *,
+    refresh_seconds: float,
+    metrics: EngineMetrics | None = None,
+) -> ExchangeScan:
+    """One exchange's shared work for the cycle at `at`: market data, then every symbol's analysis
+    (one symbol's bad data does not hide the others). Raises when the market data is unavailable;
+    the caller keeps the venue's health (the engine process, or the scheduler for a worker's task)."""
+    metrics = metrics or EngineMetrics()
+    started = time.perf_counter()
+    snapshots = await asyncio.wait_for(feed.refresh(at), refresh_seconds)
+    metrics.observe("market_data", time.perf_counter() - started, {"exchange": feed.exchange_id})
+    analysed = time.perf_counter()
+    scan = ExchangeScan(exchange_id=feed.exchange_id, at=at, snapshots=snapshots)
+    for symbol in sorted(snapshots):
+        try:
+            scan.verdicts[symbol] = analyse(snapshots[symbol])
+        except Exception as e:
+            metrics.inc("errors", {"kind": "analysis"})
+            log.error("analysis failed for %s: %s", symbol, type(e).__name__)
+    metrics.observe("analysis", time.perf_counter() - analysed, {"exchange": feed.exchange_id})
+    return scan
+
+
 class KeyVerifier(Protocol):
     """Hourly key re-verification (connect's `reverify_due`)."""
 
@@ -96,8 +131,10 @@ class EngineCycle:
         metrics: EngineMetrics | None = None,
         timeouts: Timeouts | None = None,
         refresh: Callable[[], Awaitable[object]] | None = None,
+        shared: SharedAnalysis | None = None,
     ) -> None:
         self.mode = mode
+        self.shared = shared  # the analysis as a task of its own (the scheduler role); None: here
         self.refresh = refresh  # before each cycle: e.g. pick up a newly activated model version
         self.clock = clock
         self.feeds = list(feeds)
@@ -188,30 +225,33 @@ class EngineCycle:
 
     async def _scan(self, feed: MarketFeed, at: dt.datetime) -> ExchangeScan:
         exchange_id = feed.exchange_id
-        scan = ExchangeScan(exchange_id=exchange_id, at=at)
         started = time.perf_counter()
         try:
-            snapshots = await asyncio.wait_for(feed.refresh(at), self.timeouts.refresh_seconds)
+            if self.shared is None:
+                scan = await analyse_exchange(
+                    feed,
+                    self.analyse,
+                    at,
+                    refresh_seconds=self.timeouts.refresh_seconds,
+                    metrics=self.metrics,
+                )
+            else:  # waited for as a unit is: its queue wait and its work
+                scan = await asyncio.wait_for(self.shared.scan(exchange_id, at), self.timeouts.user_seconds)
         except Exception as e:
             self.health.record_failure(exchange_id, e, self.clock.now())
             self.metrics.inc("errors", {"kind": "market_data", "exchange": exchange_id})
-            scan.error = f"market data unavailable: {type(e).__name__}"
-            scan.entries_allowed = False
             log.warning(
                 "market data refresh failed", extra={"exchange": exchange_id, "error": type(e).__name__}
             )
-            return scan
+            return ExchangeScan(
+                exchange_id=exchange_id,
+                at=at,
+                entries_allowed=False,
+                error=f"market data unavailable: {type(e).__name__}",
+            )
         self.health.record_success(exchange_id, self.clock.now())
-        self.metrics.observe("market_data", time.perf_counter() - started, {"exchange": exchange_id})
-        analysed = time.perf_counter()
-        scan.snapshots = snapshots
-        for symbol in sorted(snapshots):
-            try:
-                scan.verdicts[symbol] = self.analyse(snapshots[symbol])
-            except Exception as e:  # one symbol's bad data must not hide the others
-                self.metrics.inc("errors", {"kind": "analysis"})
-                log.error("analysis failed for %s: %s", symbol, type(e).__name__)
-        self.metrics.observe("analysis", time.perf_counter() - analysed, {"exchange": exchange_id})
+        if self.shared is not None:  # the task's wait in the queue, market data and analysis
+            self.metrics.observe("shared_analysis", time.perf_counter() - started, {"exchange": exchange_id})
         self.metrics.inc("candidates", {"exchange": exchange_id}, len(scan.candidates()))
         scan.entries_allowed = self.health.allows_entries(exchange_id)
         return scan

@@ -19,7 +19,7 @@ import functools
 import logging
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, cast
+from typing import Any
 
 from qari.config import Settings
 from qari.core.clocks import WallClock
@@ -54,7 +54,8 @@ class StaticRun:
     db: Any
     recorder: Any
     clients: dict[int, ExchangeClient]
-    units: Any  # ExecutionUnits
+    units: Any  # ExecutionUnits, or the task engine's executor
+    local: Any = None  # this process's ExecutionUnits over `clients` (with the task engine too)
 
 
 async def static_run(
@@ -76,9 +77,11 @@ async def static_run(
     executor: Any = None,
     record_decisions: str | None = None,
     sandbox_protocol: str = "bybit",
+    shared: Any = None,
 ) -> StaticRun:
     """`record_decisions`: store decision records (`analyse` or `screen`, the analysis entry point
-    in use) in the journal's database; needs a `database_url`."""
+    in use) in the journal's database; needs a `database_url`. `shared`: the cycle's analysis done
+    elsewhere (the task engine's `TaskExecutor`), else here."""
     from qari.adapters.persistence.journal import open_journal
     from qari.analysis.engine import analyse as full_analysis
     from qari.engine.units import ExecutionUnits, StaticClients, StaticDirectory, StaticProfiles
@@ -95,7 +98,7 @@ async def static_run(
     metrics = EngineMetrics()
     units = [UserUnit(user_id, exchange_id) for user_id in sorted(clients)]
     borrowed = StaticClients(clients)
-    executor = executor or ExecutionUnits(
+    local = ExecutionUnits(
         clients=borrowed,
         profiles=StaticProfiles(
             profile(0, exchange_id), {u.user_id: profile(u.user_id, exchange_id) for u in units}
@@ -107,6 +110,7 @@ async def static_run(
         reconcile_every=dt.timedelta(seconds=cadence.cycle_seconds),
         config=venue_execution_config(sandbox_protocol),
     )
+    executor = executor or local
     cycle = EngineCycle(
         mode=mode.value,
         clock=clock,
@@ -117,6 +121,7 @@ async def static_run(
         recorder=recorder,
         metrics=metrics,
         timeouts=timeouts,
+        shared=shared,
     )
 
     async def reconcile_all() -> None:
@@ -135,7 +140,7 @@ async def static_run(
         on_start=[reconcile_all] if reconcile_on_start else [],
         on_close=[*on_close, borrowed.close, *([db.dispose] if db is not None else [])],
     )
-    return StaticRun(engine, clock, store, sessions, db, recorder, clients, executor)
+    return StaticRun(engine, clock, store, sessions, db, recorder, clients, executor, local)
 
 
 # ----------------------------------------------------------------------------------------- sandbox
@@ -180,7 +185,6 @@ async def build_sandbox(
     executor = None
     on_close: list[Hook] = [public.close, venue.close]
     concurrency = (timeouts or Timeouts()).max_concurrent_users
-    clients: dict[int, ExchangeClient]
     if broker_url is not None:
         from qari.adapters.tasks import QUEUE, TaskExecutor
 
@@ -190,10 +194,10 @@ async def build_sandbox(
         on_close.insert(0, executor.close)
         # The queue holds the cycle's units; the workers' threads bound how many run at once.
         timeouts = replace(timeouts or Timeouts(), max_concurrent_users=max(concurrency, len(accounts)))
-        clients = dict.fromkeys(accounts, cast(ExchangeClient, _NoClient(SANDBOX)))  # clients: in workers
-    else:
-        clients = {user_id: sandbox_client(venue, *account) for user_id, account in accounts.items()}
-    return await static_run(
+    # With the task engine the units run in the workers; these clients only while the broker is down
+    # (the scheduler's own management units: exits, stops).
+    clients = {user_id: sandbox_client(venue, *account) for user_id, account in accounts.items()}
+    run = await static_run(
         EngineMode.SANDBOX,
         clock=clock,
         sleep_until=sleep_until,
@@ -208,7 +212,21 @@ async def build_sandbox(
         executor=executor,
         record_decisions="analyse" if record_decisions else None,
         sandbox_protocol=protocol,
+        shared=executor,  # with the task engine, each cycle's analysis is a worker's task too
     )
+    if executor is not None:
+        executor.manage_here_without_broker(manage_here(run.local, run.db))
+    return run
+
+
+def manage_here(units: Any, db: Any) -> Any:
+    """The scheduler's own units for management while the broker is down (`TaskExecutor`)."""
+    from qari.adapters.tasks import WorkerParts
+
+    async def nothing() -> None:  # the engine closes its clients and database itself
+        return None
+
+    return WorkerParts(units, lambda _now: None, nothing, db)
 
 
 def sandbox_client(venue: Any, api_key: str, secret: str, passphrase: str | None = None) -> ExchangeClient:
@@ -219,16 +237,6 @@ def sandbox_client(venue: Any, api_key: str, secret: str, passphrase: str | None
         return Credentials(api_key, secret, passphrase)
 
     return CcxtExchangeClient(venue.caps, credentials, venue=venue)
-
-
-class _NoClient:
-    """Stands for a user whose client lives in a worker process (closing it closes nothing)."""
-
-    def __init__(self, exchange_id: str) -> None:
-        self.exchange_id = exchange_id
-
-    async def close(self) -> None:
-        return None
 
 
 def venue_execution_config(sandbox_protocol: str = "bybit") -> ExecutionConfig:
@@ -348,24 +356,30 @@ async def build_engine(
 
     scoring = ActiveScoring(sessions)  # the registry's active version, re-read each cycle
     await scoring.refresh()
-    executor: Any
+    local = live_units(
+        sessions,
+        db_engine,
+        vault,
+        clock,
+        endpoints,
+        venues,
+        metrics,
+        cadence.cycle_seconds,
+        config=venue_execution_config(settings.sandbox_protocol),
+        personal=lambda profile: personal_weights_of(sessions, scoring.weights, profile),
+    )
+    executor: Any = local
+    timeouts = None
     if broker_url is not None:
-        from qari.adapters.tasks import TaskExecutor
+        from qari.adapters.tasks import TaskExecutor, queued_timeouts
 
-        executor = TaskExecutor(settings.resolved_database_url, clock, broker_url=broker_url)
-    else:
-        executor = live_units(
-            sessions,
-            db_engine,
-            vault,
-            clock,
-            endpoints,
-            venues,
-            metrics,
-            cadence.cycle_seconds,
-            config=venue_execution_config(settings.sandbox_protocol),
-            personal=lambda profile: personal_weights_of(sessions, scoring.weights, profile),
+        timeouts = queued_timeouts(cadence.cycle_seconds, cadence.manage_seconds)
+        executor = TaskExecutor(
+            settings.resolved_database_url, clock, broker_url=broker_url, timeouts=timeouts
         )
+        # Exits and stops need no broker: while it is down the scheduler manages positions itself
+        # (through its signer, as a worker would).
+        executor.manage_here_without_broker(manage_here(local, db_engine))
     directory = SqlUserDirectory(sessions)
     recorder = with_decisions(
         sessions,
@@ -385,7 +399,9 @@ async def build_engine(
         verifier=HourlyChecks(ConnectionVerifier(sessions, vault, clock, endpoints), sessions),
         health=health,
         metrics=metrics,
+        timeouts=timeouts,
         refresh=functools.partial(refresh_scoring, scoring, recorder),
+        shared=executor if broker_url is not None else None,  # the analysis: a worker's task
     )
 
     async def reconcile_all() -> None:

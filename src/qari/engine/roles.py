@@ -12,7 +12,7 @@ import datetime as dt
 import json
 import logging
 import os
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 from qari.config import Settings
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.time import Clock
+from qari.engine.cycle import Timeouts, analyse_exchange
 from qari.engine.kernel import (
     build_engine,
     default_profile,
@@ -27,10 +28,11 @@ from qari.engine.kernel import (
     sandbox_client,
     venue_execution_config,
 )
+from qari.engine.market_feed import ExchangeMarketFeed
 from qari.engine.metrics import EngineMetrics
 from qari.engine.runtime import EngineMode
 from qari.engine.scheduler import cadence_from
-from qari.ports import UserUnit
+from qari.ports import ExchangeScan, UserUnit
 
 if TYPE_CHECKING:
     from qari.services.engine_ports import ConnectionClients
@@ -74,6 +76,7 @@ class SandboxWorkerSpec:
     stepped: bool
     protocol: str = "bybit"
     connections: dict[int, int] = field(default_factory=dict)
+    symbols: tuple[str, ...] | None = None  # the analysis task's fixed pairs (None: the liquid universe)
 
     def to_json(self) -> str:
         return json.dumps(
@@ -89,7 +92,13 @@ class SandboxWorkerSpec:
         raw = json.loads(data)
         accounts = {int(u): tuple(str(x) for x in a) for u, a in raw.pop("accounts").items()}
         connections = {int(u): int(c) for u, c in raw.pop("connections", {}).items()}
-        return cls(accounts=accounts, connections=connections, **raw)
+        symbols = raw.pop("symbols", None)
+        return cls(
+            accounts=accounts,
+            connections=connections,
+            symbols=None if symbols is None else tuple(symbols),
+            **raw,
+        )
 
 
 def worker_spec() -> SandboxWorkerSpec | None:
@@ -111,13 +120,28 @@ def sandbox_worker_env(
     return {WORKER_SPEC_ENV: str(path), "QARI_BROKER_URL": broker_url, "QARI_TASK_QUEUE": queue}
 
 
+def _analysis_task(
+    feeds: Mapping[str, Any], analyse: Any, refresh: Callable[[], Awaitable[object]] | None = None
+) -> Callable[[str, dt.datetime], Awaitable[ExchangeScan]]:
+    """A worker's analysis task: this process's feed of the exchange, analysed as in `qari serve`
+    (`refresh`: pick up a newly activated model version first, as the serve cycle does)."""
+
+    async def run(exchange_id: str, at: dt.datetime) -> ExchangeScan:
+        if refresh is not None:
+            await refresh()
+        limit = Timeouts().refresh_seconds
+        return await analyse_exchange(feeds[exchange_id], analyse, at, refresh_seconds=limit)
+
+    return run
+
+
 async def worker_parts(threads: int, keyring: Any = None) -> Any:
     """A `qari worker` process's units of work (`adapters/tasks.py`): from its sandbox spec when
     `QARI_WORKER_SPEC` names one, else the stored users' live connections. `keyring`: the worker's
     signer (`SignerClient`), which performs every private call of a stored connection; this process
     never opens the vault."""
     from qari.adapters.exchanges.capabilities import sandbox_capabilities
-    from qari.adapters.exchanges.ccxt_client import CcxtVenue
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.locks import entry_lock_for
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.persistence.repositories.trading import SqlTradingStore
@@ -167,20 +191,27 @@ async def worker_parts(threads: int, keyring: Any = None) -> Any:
     )
 
     def set_now(now: dt.datetime) -> None:
-        if isinstance(clock, ManualClock):
+        # Forward only: a cycle's analysis task runs ahead of units of the cycle before (priority).
+        if isinstance(clock, ManualClock) and now > clock.now():
             clock.set(now)
+
+    from qari.analysis.engine import analyse as full_analysis
+
+    public = CcxtExchangeClient(venue.caps, None, venue=venue)
+    feed = ExchangeMarketFeed(public, symbols=spec.symbols)
 
     async def close() -> None:
         await clients.close()
+        await public.close()
         await venue.close()
         await db.dispose()
 
-    return WorkerParts(units, set_now, close, db)
+    return WorkerParts(units, set_now, close, db, _analysis_task({spec.exchange_id: feed}, full_analysis))
 
 
 async def _live_worker_parts(threads: int, keyring: Any) -> Any:
     from qari.adapters.exchanges.capabilities import LIVE_VENUES
-    from qari.adapters.exchanges.ccxt_client import CcxtVenue
+    from qari.adapters.exchanges.ccxt_client import CcxtExchangeClient, CcxtVenue
     from qari.adapters.persistence.db import make_engine, make_sessionmaker
     from qari.adapters.persistence.learning import ActiveScoring, personal_weights_of
     from qari.adapters.tasks import BROKER_ENV, WorkerParts
@@ -214,12 +245,18 @@ async def _live_worker_parts(threads: int, keyring: Any) -> Any:
         personal=lambda profile: personal_weights_of(sessions, scoring.weights, profile),
     )
 
+    publics = {x: CcxtExchangeClient(v.caps, None, venue=v) for x, v in venues.items()}
+    feeds = {x: ExchangeMarketFeed(p, with_book=True) for x, p in publics.items()}  # as build_engine's
+
     async def close() -> None:
+        for public in publics.values():
+            await public.close()
         for venue in venues.values():
             await venue.close()
         await db.dispose()
 
-    return WorkerParts(units, lambda _now: None, close, db)
+    analysis = _analysis_task(feeds, scoring.analyse, scoring.refresh)
+    return WorkerParts(units, lambda _now: None, close, db, analysis)
 
 
 def share_request_budgets(settings: Settings, broker_url: str) -> None:

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 from collections.abc import AsyncIterator, Mapping
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
 from typing import Any
 
 from qari.adapters.persistence.tables.accounts import PlatformState
@@ -52,12 +52,16 @@ class ConnectionClients:
     async def client(self, unit: UserUnit) -> AsyncIterator[ExchangeClient]:
         if unit.connection_id is None:
             raise LookupError(f"user {unit.user_id} has no connection on {unit.exchange_id}")
-        async with (
-            self.sessions() as session,
-            open_client(
-                session, self.vault, unit.connection_id, unit.user_id, self.endpoints, self.venues
-            ) as client,
-        ):
+        async with AsyncExitStack() as opened:
+            # The session only reads the connection (and its sealed key) to open the client: it is
+            # closed before the unit runs, so a unit holds no idle database connection meanwhile
+            # (with one, a worker's units exhausted its pool of 2 per unit: pool timeouts).
+            async with self.sessions() as session:
+                client = await opened.enter_async_context(
+                    open_client(
+                        session, self.vault, unit.connection_id, unit.user_id, self.endpoints, self.venues
+                    )
+                )
             yield client
 
 

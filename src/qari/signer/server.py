@@ -18,7 +18,7 @@ import hmac
 import os
 import uuid
 from collections.abc import Awaitable, Callable
-from contextlib import suppress
+from contextlib import AsyncExitStack, suppress
 from pathlib import Path
 from typing import Any
 
@@ -167,34 +167,39 @@ class SignerServer:
         if method not in RESULTS:
             raise SignerRefusedError(f"not a call the signer performs: {method[:40]!r}")
         user_id, connection_id = int(args["user_id"]), int(args["connection_id"])
-        async with self.sessions() as session:
-            row = await get_connection(session, user_id, connection_id)
-            venues = {row.exchange: self._venue(row.exchange)}
-            async with open_client(
-                session, self.vault, connection_id, user_id, self.endpoints, venues
-            ) as client:
-                call = args.get("args") or {}
-                if method == "create_order":
-                    request = ORDER_REQUEST.validate_python(call["request"])
-                    await self._guard(user_id, row.exchange, request, client)
-                    result: Any = await client.create_order(request)
-                    # What a deployment (and the tests) count: every order this signer placed.
-                    log.info("signer: placed order %s for user %d", request.client_order_id, user_id)
-                elif method == "fetch_balances":
-                    result = await client.fetch_balances()
-                elif method == "cancel_order":
-                    await client.cancel_order(str(call["symbol"]), str(call["exchange_order_id"]))
-                    result = None
-                elif method == "fetch_order_by_client_id":
-                    result = await client.fetch_order_by_client_id(
-                        str(call["symbol"]), str(call["client_order_id"])
-                    )
-                elif method == "fetch_open_orders":
-                    result = await client.fetch_open_orders(
-                        call.get("symbol"), stop_orders=bool(call.get("stop_orders", True))
-                    )
-                else:
-                    result = await client.fetch_fills(str(call["symbol"]), call.get("since_ms"))
+        async with AsyncExitStack() as opened:
+            # The session only reads the connection and its sealed key; it is closed before the call,
+            # whose guard reads the journal on connections of its own (held across the call, one per
+            # call in flight exhausted the pool and failed orders on pool timeouts).
+            async with self.sessions() as session:
+                row = await get_connection(session, user_id, connection_id)
+                exchange = row.exchange
+                venues = {exchange: self._venue(exchange)}
+                client = await opened.enter_async_context(
+                    open_client(session, self.vault, connection_id, user_id, self.endpoints, venues)
+                )
+            call = args.get("args") or {}
+            if method == "create_order":
+                request = ORDER_REQUEST.validate_python(call["request"])
+                await self._guard(user_id, exchange, request, client)
+                result: Any = await client.create_order(request)
+                # What a deployment (and the tests) count: every order this signer placed.
+                log.info("signer: placed order %s for user %d", request.client_order_id, user_id)
+            elif method == "fetch_balances":
+                result = await client.fetch_balances()
+            elif method == "cancel_order":
+                await client.cancel_order(str(call["symbol"]), str(call["exchange_order_id"]))
+                result = None
+            elif method == "fetch_order_by_client_id":
+                result = await client.fetch_order_by_client_id(
+                    str(call["symbol"]), str(call["client_order_id"])
+                )
+            elif method == "fetch_open_orders":
+                result = await client.fetch_open_orders(
+                    call.get("symbol"), stop_orders=bool(call.get("stop_orders", True))
+                )
+            else:
+                result = await client.fetch_fills(str(call["symbol"]), call.get("since_ms"))
         return RESULTS[method].dump_python(result, mode="json")
 
     async def _guard(

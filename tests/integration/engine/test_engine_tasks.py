@@ -16,22 +16,23 @@ import time
 import uuid
 from collections import Counter
 from collections.abc import Awaitable, Callable, Iterator
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pytest
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from tests.conftest import free_port, port_open
 from tests.integration.engine.support import MARKET_DATA_DIR as MARKET_DATA
 from tests.integration.engine.support import stepped_sandbox_engine
 from tests.market_data import needs_market_data
 
-from qari.adapters.persistence.tables.engine import EngineUnitRow
+from qari.adapters.persistence.tables.engine import EngineSharedScanRow, EngineUnitRow
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, OrderRow, PositionRow
 from qari.adapters.scan_codec import decode_scan, encode_scan
 from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
-from qari.adapters.tasks import spawn_worker
+from qari.adapters.tasks import WORKER_NAME, spawn_worker
 from qari.core.time import to_ms
 from qari.engine.cycle import Timeouts
 from qari.engine.roles import SandboxWorkerSpec, sandbox_worker_env
@@ -122,6 +123,7 @@ async def _cycles(
             cycle_seconds=300,
             concurrency=8,
             stepped=True,
+            symbols=PAIRS,  # the cycle's analysis task: the same pairs as the scheduler's engine
         )
         pool = Workers(sandbox_worker_env(spec, tmp, broker, queue), threads=threads)
         pool.start(workers)
@@ -152,10 +154,19 @@ async def _cycles(
                 "positions": await session.scalar(select(func.count(PositionRow.id))),
                 "orders": await session.scalar(select(func.count(OrderRow.id))),
             }
+            analyses: list[Any] = []
             if workers:
                 counts["units"] = await session.scalar(
                     select(func.count()).select_from(EngineUnitRow).where(EngineUnitRow.kind == "enter")
                 )
+                analyses = (
+                    await session.execute(
+                        select(EngineUnitRow.cycle_at, EngineUnitRow.user_id, EngineUnitRow.outcome)
+                        .where(EngineUnitRow.kind == "analyse")
+                        .order_by(EngineUnitRow.cycle_at)
+                    )
+                ).all()
+                counts["scans"] = await session.scalar(select(func.count()).select_from(EngineSharedScanRow))
             positions = (await session.execute(select(PositionRow.user_id, PositionRow.symbol))).all()
             bought = set(
                 (await session.scalars(select(PositionRow.id).where(PositionRow.bought_qty > 0))).all()
@@ -182,6 +193,8 @@ async def _cycles(
         "stops": stops,
         "venue_orders": venue_orders,
         "killed": pool.killed if pool else 0,
+        "analyses": analyses,
+        "metrics": run.engine.cycle.metrics,
     }
 
 
@@ -230,7 +243,16 @@ async def test_cycle_when_units_run_on_two_task_workers_then_same_gates_orders_a
     assert tasked["counts"]["gates"] == sum(len(gates) for _, gates, _ in outcomes)
     assert tasked["counts"]["units"] == users  # one record per (cycle, user)
     assert outcomes == _outcomes(in_process["reports"][0])
-    assert {k: v for k, v in tasked["counts"].items() if k != "units"} == in_process["counts"]
+    ours = ("units", "scans")
+    assert {k: v for k, v in tasked["counts"].items() if k not in ours} == in_process["counts"]
+    # The cycle's analysis was a task of its own, run by a worker (not this scheduler process), and
+    # its scan stored once: the units ran against it and decided exactly as in one process.
+    [(cycle_at, user_id, record)] = tasked["analyses"]
+    assert (cycle_at, user_id, tasked["counts"]["scans"]) == (AT, 0, 1)
+    assert "error" not in record and record["worker"] != WORKER_NAME
+    scheduler = tasked["metrics"]
+    assert scheduler.timing("market_data", {"exchange": "sandbox"}).count == 0
+    assert scheduler.timing("shared_analysis", {"exchange": "sandbox"}).count == 1
 
 
 def _assert_exactly_once(result: dict[str, Any], users: int, cycles: int) -> None:
@@ -400,3 +422,82 @@ async def test_shared_scan_when_stored_for_the_workers_then_reads_back_value_for
     assert all(s.series for s in scan.snapshots.values())
     body = encode_scan(scan)
     _same(scan, decode_scan(body))
+
+
+async def test_exits_when_the_broker_is_down_then_the_scheduler_runs_the_watchdog_itself(
+    tmp_path: Path, pg_url: str, private_redis: PrivateRedis
+) -> None:
+    """Exits and stops need no broker: with it stopped, a management tick's units are not queued but
+    run in the scheduler's process (same user lock and record as in a worker), and the watchdog sells
+    every position whose stop the market has passed."""
+    users = 4
+    with SandboxProcess.start(
+        data_dir=MARKET_DATA, symbols=[*PAIRS, "BTC/USDT"], stepped_start_ms=to_ms(AT) - 300_000
+    ) as sandbox:
+        accounts = {u: sandbox.create_key(balances={"USDT": "10000"}) for u in range(1, users + 1)}
+        queue = f"qari-test-{uuid.uuid4().hex[:10]}"
+        run = await stepped_sandbox_engine(
+            sandbox,
+            tmp_path,
+            accounts=accounts,
+            start=AT - dt.timedelta(minutes=5),
+            pairs=PAIRS,
+            step=300,
+            timeouts=Timeouts(
+                refresh_seconds=120, user_seconds=120, manage_seconds=20, max_concurrent_users=8
+            ),
+            database_url=pg_url,
+            broker_url=private_redis.url,
+            queue=queue,
+        )
+        spec = SandboxWorkerSpec(
+            base_url=sandbox.base_url,
+            timeout_ms=10_000,
+            accounts=accounts,
+            database_url=pg_url,
+            exchange_id="sandbox",
+            cycle_seconds=300,
+            concurrency=4,
+            stepped=True,
+            symbols=PAIRS,
+        )
+        pool = Workers(sandbox_worker_env(spec, tmp_path, private_redis.url, queue), threads=4)
+        pool.start(1)
+        try:
+            await run.engine.scheduler.sleep_until(AT)
+            entered = await run.engine.cycle.run_cycle(AT)
+            assert sum(u.outcome.orders_sent for u in entered.units if u.outcome) >= users
+            later = AT + dt.timedelta(minutes=10)
+            await run.engine.scheduler.sleep_until(later)  # the entries fill meanwhile
+            private_redis.stop()
+            async with run.sessions() as session, session.begin():  # the market falls through every stop
+                await session.execute(update(PositionRow).values(stop_price=Decimal("1000000")))
+            managed = await run.engine.cycle.run_manage(later)
+            async with run.sessions() as session:
+                positions = (await session.execute(select(PositionRow.state, PositionRow.bought_qty))).all()
+                exits = (
+                    await session.scalars(select(OrderRow.client_order_id).where(OrderRow.role == "exit"))
+                ).all()
+                ran_by = set(
+                    (
+                        await session.scalars(
+                            select(EngineUnitRow.outcome["worker"].as_string()).where(
+                                EngineUnitRow.kind == "manage"
+                            )
+                        )
+                    ).all()
+                )
+        finally:
+            pool.stop()
+            await run.engine.stop()
+        sold = {
+            o["orderLinkId"]
+            for key, _ in accounts.values()
+            for o in sandbox.orders(key)
+            if o["side"] == "Sell"
+        }
+    assert all(u.error is None for u in managed), Counter(u.error for u in managed)
+    assert ran_by == {WORKER_NAME}, "the management units ran in this (the scheduler's) process"
+    bought = [state for state, qty in positions if qty > 0]
+    assert bought and set(bought) == {"closed"}, positions
+    assert exits and set(exits) <= sold, "every watchdog exit reached the venue"

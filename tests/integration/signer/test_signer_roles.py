@@ -138,6 +138,7 @@ async def test_worker_when_its_units_trade_stored_keys_then_its_signer_places_ev
             concurrency=4,
             stepped=True,
             connections=connections,
+            symbols=PAIRS,
         )
         env = _env(data_dir, QARI_DATABASE_URL=pg_url) | sandbox_worker_env(spec, tmp_path, BROKER, queue)
         log = tmp_path / "worker.log"
@@ -321,3 +322,38 @@ async def test_signer_when_a_machines_workers_call_at_once_then_a_burst_of_1000_
     finally:
         await server.close()
     assert [a for a in answers if a != "pong"] == []
+
+
+async def test_stored_connection_client_when_open_for_a_unit_then_it_holds_no_database_connection(
+    tmp_path: Path, pg_url: str
+) -> None:
+    """A unit's client on a stored connection is opened from a short read: the unit then holds no
+    idle connection of the worker's pool (sized 2 per unit in flight: its user lock and entry locks),
+    which with the signer hop ran out and failed units on pool timeouts."""
+    from sqlalchemy import text
+
+    from qari.adapters.signer.client import SignerClient
+    from qari.services.engine_ports import ConnectionClients
+    from qari.services.exchange_keys import Endpoints
+
+    settings = load_settings(data_dir=tmp_path / "var", database_url=pg_url)
+    await asyncio.to_thread(migrate.upgrade, pg_url)
+    db = make_engine(pg_url)
+    try:
+        await ensure_users(make_sessionmaker(db), [1])
+    finally:
+        await db.dispose()
+    connections = await store_keys(
+        settings, "http://127.0.0.1:9", {1: ("AbCdEf0123456789", "s3cr3t-0123456789")}
+    )
+    one = make_engine(pg_url, pool_size=1, max_overflow=0, pool_timeout=3)
+    sessions = make_sessionmaker(one)
+    signer = SignerClient(tmp_path / "no-signer.sock", "token")  # opening the client calls nothing
+    clients = ConnectionClients(sessions, signer, Endpoints({"sandbox": "http://127.0.0.1:9"}), {})
+    try:
+        async with clients.client(UserUnit(1, "sandbox", connections[1])) as client:
+            assert client.exchange_id == "sandbox"
+            async with sessions() as session:  # the pool's one connection is free for the unit's work
+                assert await session.scalar(text("SELECT 1")) == 1
+    finally:
+        await one.dispose()
