@@ -14,7 +14,7 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
 from typing import Protocol
@@ -59,17 +59,36 @@ class ClientSource(Protocol):
     def client(self, unit: UserUnit) -> AbstractAsyncContextManager[ExchangeClient]: ...
 
 
-def daily_closes(scan: ExchangeScan) -> dict[str, tuple[float, ...]]:
-    """Closed daily closes per symbol from the shared snapshots (correlation check, no per-user fetch)."""
-    cut = last_closed_open_ms(to_ms(scan.at), "1d")
-    out: dict[str, tuple[float, ...]] = {}
-    for symbol, snapshot in scan.snapshots.items():
-        series = snapshot.series.get("1d")
-        if series is None:
-            continue
-        n = int(np.searchsorted(series.ts, cut, side="right"))
-        out[symbol] = tuple(series.close[max(0, n - CORRELATION_DAYS) : n].tolist())
-    return out
+class DailyCloses(Mapping[str, tuple[float, ...]]):
+    """Closed daily closes per symbol from the shared snapshots (correlation check, no per-user fetch),
+    each cut when first asked for: a gate reads the candidate's and the open positions' only."""
+
+    def __init__(self, scan: ExchangeScan) -> None:
+        self._snapshots = scan.snapshots
+        self._cut = last_closed_open_ms(to_ms(scan.at), "1d")
+        self._cache: dict[str, tuple[float, ...]] = {}
+
+    def __getitem__(self, symbol: str) -> tuple[float, ...]:
+        closes = self._cache.get(symbol)
+        if closes is None:
+            snapshot = self._snapshots.get(symbol)
+            series = None if snapshot is None else snapshot.series.get("1d")
+            if series is None:
+                raise KeyError(symbol)
+            n = int(np.searchsorted(series.ts, self._cut, side="right"))
+            closes = self._cache[symbol] = tuple(series.close[max(0, n - CORRELATION_DAYS) : n].tolist())
+        return closes
+
+    def __iter__(self) -> Iterator[str]:
+        return (s for s, snapshot in self._snapshots.items() if "1d" in snapshot.series)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
+
+
+def daily_closes(scan: ExchangeScan) -> Mapping[str, tuple[float, ...]]:
+    """Closed daily closes per symbol from the shared snapshots (cut lazily: `DailyCloses`)."""
+    return DailyCloses(scan)
 
 
 def layer_dicts(verdict: Verdict) -> list[dict[str, object]]:
