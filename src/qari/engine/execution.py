@@ -283,7 +283,8 @@ class UserExecution:
         """Copy the venue's executions for this position's orders into the journal (idempotent)."""
         assert position.id is not None
         orders = await self.store.orders_for(position.id)
-        if not any(o.filled_base > 0 for o in orders):
+        filled = [o for o in orders if o.filled_base > 0]
+        if not filled or await self._fills_booked(position.id, filled):
             return 0
         by_exchange_id = {o.exchange_order_id: o for o in orders if o.exchange_order_id}
         by_client_id = {o.client_order_id: o for o in orders}
@@ -308,6 +309,14 @@ class UserExecution:
                 )
             )
         return await self.store.add_fills(records)
+
+    async def _fills_booked(self, position_id: int, filled: list[OrderRecord]) -> bool:
+        """Whether the journal's fills add up to every order's filled quantity: then the venue has no
+        execution of them left to copy (a journal read instead of a venue read)."""
+        booked: dict[int, Decimal] = {}
+        for fill in await self.store.fills_for(position_id):
+            booked[fill.order_id] = booked.get(fill.order_id, ZERO) + fill.qty_base
+        return all(o.id is not None and booked.get(o.id) == o.filled_base for o in filled)
 
     # ---------------------------------------------------------------- management
 
@@ -335,13 +344,9 @@ class UserExecution:
         limits = RLimits.for_user(profile.daily_loss_limit_r, profile.weekly_loss_limit_r)
         entries = await self.store.r_entries(profile.user_id, today - dt.timedelta(days=8))
         before = evaluate_kill_switch(entries, today - dt.timedelta(microseconds=1), limits)
-        current = evaluate_kill_switch(entries, now, limits)
-        if (
-            before.halted
-            and before.halted_until is not None
-            and before.halted_until <= now
-            and not current.halted
-        ):
+        if before.halted_until is None or before.halted_until > now or not before.halted:
+            return  # no halt from before today that has run out: nothing to tell
+        if not evaluate_kill_switch(entries, now, limits).halted:
             await alerts.alert(
                 profile.user_id,
                 "kill_switch_cleared",
@@ -379,6 +384,7 @@ class UserExecution:
     async def _manage_one(self, position: PositionRecord, known: list[OrderRecord] | None = None) -> None:
         """`known`: the position's every order as journaled (else read from the journal)."""
         orders = await self._sync_orders(position, known)
+        synced = self.orders.changes  # orders re-read below only after this pass changed one
         if not position.is_open:
             return
         market = await self._market(position)
@@ -402,8 +408,12 @@ class UserExecution:
         if position.is_open:
             await self._leg2(position, orders, market)
             await self._trail(position, market)
-            await self._protect(position, await self._sync_orders(position), market)
-            await self._close_if_done(position, await self._sync_orders(position), market, None)
+            if self.orders.changes != synced:
+                orders, synced = await self._sync_orders(position), self.orders.changes
+            await self._protect(position, orders, market)
+            if self.orders.changes != synced:
+                orders = await self._sync_orders(position)
+            await self._close_if_done(position, orders, market, None)
 
     async def _sync_orders(
         self, position: PositionRecord, known: list[OrderRecord] | None = None
