@@ -276,6 +276,8 @@ class EngineCycle:
         passed = sum(1 for u in report.units if u.outcome for g in u.outcome.gate if g.passed)
         if passed:
             self.metrics.inc("gate_passed", amount=passed)
+        if not log.isEnabledFor(logging.INFO):
+            return  # the line's figures are not worth counting for nobody
         log.info(
             "cycle done",
             extra={
