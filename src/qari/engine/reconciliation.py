@@ -23,6 +23,7 @@ from qari.engine.execution import UserExecution
 from qari.risk.guard import VenueActivity
 from qari.risk.profile import TradingProfile
 from qari.trading.order import TERMINAL
+from qari.trading.records import PositionRecord
 
 
 @dataclass(slots=True)
@@ -36,10 +37,14 @@ class ReconcileReport:
     halts: list[str] = field(default_factory=list)  # new blast-radius guard halts (qari.engine.guard)
 
 
-async def reconcile(execution: UserExecution, profile: TradingProfile) -> ReconcileReport:
+async def reconcile(
+    execution: UserExecution, profile: TradingProfile, positions: list[PositionRecord] | None = None
+) -> ReconcileReport:
+    """`positions`: the user's open positions on the venue as the caller just read them (else read)."""
     report = ReconcileReport()
     now = execution.clock.now()
-    positions = await execution.store.open_positions(profile.user_id, profile.exchange_id)
+    if positions is None:
+        positions = await execution.store.open_positions(profile.user_id, profile.exchange_id)
     report.positions = len(positions)
     known: set[str] = set()
     for position in positions:

@@ -45,6 +45,7 @@ from qari.ports import (
     UserUnit,
 )
 from qari.risk.profile import TradingProfile
+from qari.trading.records import PositionRecord
 
 log = logging.getLogger("qari.engine.units")
 
@@ -316,19 +317,18 @@ class ExecutionUnits:
                     self.metrics.observe("order_latency", time.perf_counter() - started, {"kind": "entry"})
         return UserOutcome(gate=tuple(outcomes), orders_sent=sent)
 
-    async def _has_open_positions(self, unit: UserUnit) -> bool:
-        """Orders are journaled before they are sent, so a user without an open position in the
-        journal has nothing on the venue to reconcile or manage."""
-        return bool(await self.store.open_positions(unit.user_id, unit.exchange_id))
-
     async def manage(self, unit: UserUnit, at: dt.datetime) -> None:
         """Exits, stops and expiries; once per cycle interval a full reconciliation instead (it ends in
-        the same management pass), so the venue is reconciled every cycle without a second pass."""
-        if not await self._has_open_positions(unit):
+        the same management pass), so the venue is reconciled every cycle without a second pass.
+
+        Orders are journaled before they are sent, so a user without an open position in the journal
+        has nothing on the venue to reconcile or manage."""
+        positions = await self.store.open_positions(unit.user_id, unit.exchange_id)
+        if not positions:
             return
         last = self._reconciled.get(unit)
         if last is None or at - last >= self.reconcile_every:
-            await self.reconcile(unit, at)
+            await self.reconcile(unit, at, positions)
             return
         profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
@@ -336,13 +336,15 @@ class ExecutionUnits:
             await self._execution(exchange).manage(profile)
             self.metrics.observe("manage_unit", time.perf_counter() - started)
 
-    async def reconcile(self, unit: UserUnit, at: dt.datetime | None = None) -> None:
+    async def reconcile(
+        self, unit: UserUnit, at: dt.datetime | None = None, positions: list[PositionRecord] | None = None
+    ) -> None:
         """Reconcile one user with the venue: at start-up (fills while the platform was down are
-        booked) and once per cycle."""
+        booked) and once per cycle. `positions`: the user's open positions just read (else read)."""
         profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
             started = time.perf_counter()
-            await reconcile(self._execution(exchange), profile)
+            await reconcile(self._execution(exchange), profile, positions)
             self.metrics.observe("reconcile_unit", time.perf_counter() - started)
         self._reconciled[unit] = at or self.clock.now()
 
