@@ -320,11 +320,15 @@ class UserExecution:
 
     # ---------------------------------------------------------------- management
 
-    async def manage(self, profile: TradingProfile) -> list[PositionRecord]:
-        """One management pass over the user's open positions on this venue; returns them afterwards."""
+    async def manage(
+        self, profile: TradingProfile, positions: list[PositionRecord] | None = None
+    ) -> list[PositionRecord]:
+        """One management pass over the user's open positions on this venue; returns them afterwards.
+        `positions`: those open positions as the caller just read them from the journal (else read)."""
         self.orders.guard.know(profile)
         await self._kill_switch_cleared(profile)
-        positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
+        if positions is None:
+            positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
         for position in positions:
             try:
                 await self._manage_one(position)

@@ -69,7 +69,9 @@ async def reconcile(
         report.halts.extend(h.reason for h in halts)
     except QariError as e:
         report.deferred.append(f"open orders: {e}")
-    await execution.manage(profile)  # refreshes every position's orders before anything else
+    # Refreshes every position's orders before anything else; the positions as read above (nothing
+    # since has written one), each a fresh copy that management may change.
+    await execution.manage(profile, positions)
     for position in positions:
         try:
             report.fills_booked += await execution.book_fills(position)

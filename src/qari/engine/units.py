@@ -14,10 +14,10 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, overload
 
 import numpy as np
 
@@ -92,8 +92,34 @@ def daily_closes(scan: ExchangeScan) -> Mapping[str, tuple[float, ...]]:
     return DailyCloses(scan)
 
 
-def layer_dicts(verdict: Verdict) -> list[dict[str, object]]:
-    return [r.to_dict() for r in verdict.layers]
+class LayerDicts(Sequence[dict[str, object]]):
+    """A verdict's layer results as the position records them, made when first read: only a gate
+    that passes reads them (most candidates are blocked)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        self._layers = verdict.layers
+        self._dicts: list[dict[str, object]] | None = None
+
+    def _made(self) -> list[dict[str, object]]:
+        if self._dicts is None:
+            self._dicts = [r.to_dict() for r in self._layers]
+        return self._dicts
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, object]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, object]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, object] | Sequence[dict[str, object]]:
+        return self._made()[index]
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+
+def layer_dicts(verdict: Verdict) -> Sequence[dict[str, object]]:
+    return LayerDicts(verdict)
 
 
 TICKER_MAX_AGE = 2.0  # seconds a ticker read for one user's gate serves the other users of the cycle
