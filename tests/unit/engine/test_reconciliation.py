@@ -98,3 +98,53 @@ async def test_reconcile_when_leg1_filled_unwatched_then_protected_and_journaled
     assert names.index("create_order") < names.index("fetch_fills")
     per_symbol = [i for i, call in enumerate(client.calls) if call == ("fetch_open_orders", "SOL/USDT")]
     assert per_symbol and names.index("fetch_ticker") > per_symbol[0]
+
+
+async def test_reconcile_when_nothing_changed_since_last_pass_then_orders_read_once_and_no_fill_read(
+    tmp_path: Path,
+) -> None:
+    # Arrange: as above, Leg 1 filled unwatched and the first reconciliation protected and booked it
+    rows = [[T0 + i * STEP, 101.0, 101.0, 101.0, 101.0, 1000.0] for i in range(2)]
+    rows += [[T0 + (2 + i) * STEP, 101.0, 101.0, 98.0, 99.0, 1000.0] for i in range(20)]
+    (tmp_path / "SOL_USDT-5m.json").write_text(json.dumps(rows))
+    venue = SimulatedExchange(CandleReplay.from_dir(tmp_path), start_ms=T0)
+    venue.open_account("a", {"USDT": Decimal(10_000)})
+    client = Recording(SimulatedExchangeClient(venue, "a"))
+    store = MemoryTradingStore()
+    clock = ManualClock(from_ms(T0))
+    no_signal = StructureSignals(lambda _series: False, lambda _series: None)
+
+    def execution() -> UserExecution:  # one per pass, as the engine's units make them
+        return UserExecution(
+            client,  # type: ignore[arg-type]
+            store,
+            MemoryEntryLock(),
+            clock,
+            ExecutionConfig(namespace="q"),
+            signals=no_signal,
+            guard=AdmitAll(),
+        )
+
+    position = await store.add_position(position_record("SOL/USDT", PositionState.PENDING, clock.now()))
+    assert position.id is not None
+    await execution().orders.place(
+        position, OrderRole.LEG1, Side.BUY, OrderType.LIMIT, Decimal(1), price=Decimal(100)
+    )
+    venue.advance_to(T0 + 4 * STEP)
+    clock.set(from_ms(T0 + 4 * STEP))
+    first = await reconcile(execution(), TradingProfile(user_id=1, exchange_id="sandbox"))
+    assert first.fills_booked == 1
+    venue.advance_to(T0 + 5 * STEP)  # the price stays above the stop: nothing fills, nothing is due
+    clock.set(from_ms(T0 + 5 * STEP))
+    client.calls.clear()
+
+    # Act
+    report = await reconcile(execution(), TradingProfile(user_id=1, exchange_id="sandbox"))
+
+    # Assert: the stop still rests, the position's orders were read from the venue once (no re-read
+    # before protection and close: the pass changed none), and its fills not at all (all journaled)
+    after = await store.get_position(position.id)
+    assert after is not None and after.state is PositionState.OPEN and report.fills_booked == 0
+    assert [o.trigger_price for o in venue.orders("a", active=True)] == [Decimal(90)]
+    assert client.calls.count(("fetch_open_orders", "SOL/USDT")) == 1
+    assert [name for name, _ in client.calls if name in ("fetch_fills", "create_order", "cancel_order")] == []
