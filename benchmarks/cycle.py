@@ -42,8 +42,9 @@ from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import to_ms
 from qari.engine.cycle import CycleReport, Timeouts
-from qari.engine.kernel import SandboxWorkerSpec, SteppedVenueSleeper, build_sandbox, sandbox_worker_env
-from qari.engine.scheduler import Cadence
+from qari.engine.kernel import build_sandbox
+from qari.engine.roles import SandboxWorkerSpec, sandbox_worker_env
+from qari.engine.scheduler import Cadence, SteppedVenueSleeper
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))  # shared with the tests
 from tests.pg_database import fresh_database

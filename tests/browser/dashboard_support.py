@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.helpers import declared_answer
 
 ARTIFACTS = Path(__file__).resolve().parents[2] / "test-artifacts" / "browser"
 SRC = Path(__file__).resolve().parents[2] / "src"
@@ -50,18 +51,32 @@ class RequestLog:
     api_calls: list[tuple[str, str, int]] = field(default_factory=list)
 
     def undocumented_api_calls(self, openapi: dict[str, Any]) -> list[str]:
-        """API calls that got an answer (not 404/405) but are not in the OpenAPI document."""
-        documented = [
-            (method.upper(), re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"))
-            for path, item in openapi["paths"].items()
-            for method in item
-        ]
-        return [
-            f"{method} {path} -> {status}"
-            for method, path, status in self.api_calls
-            if status not in (404, 405)
-            and not any(m == method and pattern.match(path) for m, pattern in documented)
-        ]
+        """API calls that got an answer (not 404/405) but are not in the OpenAPI document, and
+        successful ones whose answer the document does not declare: a JSON body must name a schema
+        (a response model, as `api-types.js` types it), not an untyped object."""
+        operations = sorted(
+            (
+                (
+                    path.count("{"),
+                    method.upper(),
+                    re.compile("^" + re.sub(r"\{[^}]+\}", "[^/]+", path) + "$"),
+                    op,
+                )
+                for path, item in openapi["paths"].items()
+                for method, op in item.items()
+            ),
+            key=lambda row: row[0],  # a literal path before a templated one it also matches
+        )
+        found = []
+        for method, path, status in self.api_calls:
+            if status in (404, 405):
+                continue
+            op = next((op for _, m, pattern, op in operations if m == method and pattern.match(path)), None)
+            if op is None:
+                found.append(f"{method} {path} -> {status}: not in /openapi.json")
+            elif 200 <= status < 300 and not declared_answer(op, status):
+                found.append(f"{method} {path} -> {status}: no declared response schema")
+        return found
 
 
 def shoot(page: object, name: str, folder: Path = ARTIFACTS) -> Path:

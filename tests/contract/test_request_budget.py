@@ -18,7 +18,8 @@ from tests.contract.harness import KEY, Rig, payload
 from tests.contract.recorder import record
 
 from qari.adapters.exchanges.capabilities import capabilities_for
-from qari.adapters.exchanges.ccxt_client import CcxtVenue, Credentials, public_ccxt
+from qari.adapters.exchanges.ccxt_client import CcxtVenue, Credentials
+from qari.adapters.exchanges.ccxt_instances import public_ccxt
 from qari.adapters.exchanges.throttle import (
     BUDGETS,
     ProcessRequestBudgets,
@@ -28,7 +29,7 @@ from qari.adapters.exchanges.throttle import (
     request_budget_url,
 )
 from qari.config import Settings
-from qari.engine.kernel import share_request_budgets
+from qari.engine.roles import share_request_budgets
 
 OTHER = Credentials("contract-key-1111", "contract-secret-1111", "contract-pass")
 

@@ -14,8 +14,9 @@ Rules:
   helpers: protocols and the plain data that crosses them;
 - decisions.py (decision records, shared by every ring): no adapter and no outer ring;
 - adapters/: never services, engine, web, cli, signer or backtest: adapters implement ports;
-- engine/: no adapters, web, ccxt or sqlalchemy outside the composition root `kernel.py`, and no
-  `qari.backtest` at all (backtest wiring imports the kernel, never the reverse).
+- engine/: no adapters, web, ccxt or sqlalchemy outside the composition root (`kernel.py`, and
+  `roles.py`, its half for the scaled-out roles' processes), and no `qari.backtest` at all (backtest
+  wiring imports the kernel, never the reverse).
 """
 
 from __future__ import annotations
@@ -78,6 +79,7 @@ MARKET_IO: dict[str, str] = {
 }
 PORTS_MAY_IMPORT = ("qari.core", "qari.analysis", "qari.risk", "qari.trading")
 WALL_CLOCK_HOME = "core/clocks.py"
+COMPOSITION_ROOT = ("kernel.py", "roles.py")  # the engine modules that wire adapters in
 _CLOCK_READS = {"now", "utcnow", "today"}
 _DATE_TYPES = {"datetime", "date", "dt.datetime", "dt.date", "datetime.datetime", "datetime.date"}
 
@@ -166,7 +168,7 @@ RULES = (
     ),
     Rule(
         "engine: no adapters, web or vendor SDKs outside the composition root",
-        lambda rel: rel.parts[0] == "engine" and rel.name != "kernel.py",
+        lambda rel: rel.parts[0] == "engine" and rel.name not in COMPOSITION_ROOT,
         lambda name: _under(name, ("qari.adapters", "qari.web", "ccxt", "sqlalchemy")),
     ),
     Rule(
@@ -307,6 +309,8 @@ def test_planted_io_in_a_named_market_io_module_is_allowed(tree: Path) -> None:
         ("ports.py", "import sqlalchemy", "(ports: only the core rings)"),
         ("engine/kernel.py", "from qari.backtest.wiring import build_backtest", "(engine: never backtest"),
         ("engine/cycle.py", "from qari.adapters.persistence import cycles", "(engine: no adapters"),
+        ("engine/runtime.py", "import sqlalchemy", "(engine: no adapters"),
+        ("engine/roles.py", "from qari.backtest.wiring import build_backtest", "(engine: never backtest"),
         ("risk/gate.py", "import asyncio", "(pure rings: no I/O, no outer ring)"),
         ("decisions.py", "from qari.adapters.persistence import db", "(decisions: no adapter"),
     ],

@@ -15,6 +15,10 @@ again reconciles instead of placing a second order.
 
 `TaskExecutor` is the cycle's `UserExecutor` on the sending side: it stores the scan, sends the
 messages and waits for the units' records; `EngineCycle` keeps its per-unit timeout around it.
+
+Why one file of ~600 lines: it holds both sides of one protocol (the message, the unit records, the
+per-user lock keys, the codecs) that the sending side writes and the worker side reads; kept together,
+a change to that contract is made in one place.
 """
 
 from __future__ import annotations
@@ -374,7 +378,7 @@ class UnitsLike(Protocol):
 
 @dataclass(slots=True)
 class WorkerParts:
-    """What the composition root (`engine/kernel.py`) builds for a worker process."""
+    """What the composition root (`engine/roles.py`) builds for a worker process."""
 
     units: UnitsLike
     set_now: Callable[[dt.datetime], None]

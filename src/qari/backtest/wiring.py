@@ -14,8 +14,9 @@ from typing import Any
 from qari.config import Settings
 from qari.core.clocks import ManualClock
 from qari.core.time import TIMEFRAME_SECONDS, to_ms
-from qari.engine.kernel import SANDBOX, Engine, EngineMode, StaticRun, SteppedVenueSleeper, static_run
-from qari.engine.scheduler import Cadence
+from qari.engine.kernel import SANDBOX, StaticRun, static_run
+from qari.engine.runtime import Engine, EngineMode
+from qari.engine.scheduler import Cadence, SteppedVenueSleeper
 
 BACKTEST_EXCHANGE = SANDBOX
 BACKTEST_USER = 1

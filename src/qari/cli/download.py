@@ -26,7 +26,7 @@ DEFAULT_DAYS = 30
 
 def _exchange(name: str, url: str | None) -> Any:
     from qari.adapters.exchanges.capabilities import capabilities_for
-    from qari.adapters.exchanges.ccxt_client import build_ccxt
+    from qari.adapters.exchanges.ccxt_instances import build_ccxt
 
     try:
         caps = capabilities_for(name)

@@ -71,7 +71,7 @@ def worker(
     from qari.adapters import probe
     from qari.adapters.probe import process_exited
     from qari.adapters.tasks import run_worker
-    from qari.engine.kernel import worker_parts, worker_spec
+    from qari.engine.roles import worker_parts, worker_spec
 
     spec = worker_spec()
     link = None
@@ -94,7 +94,7 @@ def worker(
 def scheduler() -> None:
     """Lead the live engine's cycles (one leader; others wait) and send every unit to the workers."""
     broker = _broker_url()
-    from qari.engine.kernel import run_scheduler
+    from qari.engine.roles import run_scheduler
 
     link, settings = _signer("scheduler")  # the hourly key re-checks are the signer's
     configure_logging(settings.log_level, json_lines=settings.log_json)

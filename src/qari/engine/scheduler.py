@@ -3,7 +3,10 @@
 The scheduler never reads the wall clock and never sleeps on its own: it asks the injected Clock
 what time it is and an injected `sleep_until` to wait. Live and sandbox wait on asyncio (optionally
 accelerated); backtests and tests use `ManualSleeper`, which just moves a ManualClock forward, so a
-day of cycles runs in milliseconds with exactly the same tick sequence.
+day of cycles runs in milliseconds with exactly the same tick sequence. The clocks and sleepers of the
+built-in venue's worlds are here too: `VenueClock`/`VenueSleeper` follow the sandbox's (possibly
+accelerated) market clock; `SteppedVenueSleeper` moves a stepped venue and the engine's ManualClock
+together.
 """
 
 from __future__ import annotations
@@ -14,9 +17,10 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from enum import StrEnum
+from typing import Any
 
 from qari.core.clocks import ManualClock
-from qari.core.time import Clock, next_boundary
+from qari.core.time import Clock, from_ms, next_boundary, to_ms
 
 log = logging.getLogger("qari.engine.scheduler")
 
@@ -48,6 +52,17 @@ class Cadence:
     def __post_init__(self) -> None:
         if min(self.cycle_seconds, self.manage_seconds, self.reverify_seconds) <= 0:
             raise ValueError("cadence intervals must be positive seconds")
+
+
+def cadence_from(
+    settings_cycle_seconds: int, settings_manage_seconds: int, *, settle: float = 0.0
+) -> Cadence:
+    """The settings' cadence: management at least once per cycle; `settle` as in `Cadence`."""
+    return Cadence(
+        cycle_seconds=settings_cycle_seconds,
+        manage_seconds=min(settings_manage_seconds, settings_cycle_seconds),
+        settle_seconds=settle,
+    )
 
 
 def due_after(moment: dt.datetime, cadence: Cadence) -> tuple[dt.datetime, tuple[Tick, ...]]:
@@ -104,6 +119,56 @@ class AcceleratedClock:
 
     def now(self) -> dt.datetime:
         return self._origin + (self.base.now() - self._base_start) * self.speed
+
+
+class SteppedVenueSleeper:
+    """Waiting in a stepped world: move the venue to the instant (it fills and triggers orders on the
+    price path in between), then the engine's ManualClock. Backtests advance the in-process matching
+    engine; the sandbox-replay mode advances the sandbox's clock over its admin API."""
+
+    def __init__(self, clock: ManualClock, advance_venue: Callable[[int], Awaitable[None]]) -> None:
+        self.clock = clock
+        self.advance_venue = advance_venue
+
+    async def __call__(self, until: dt.datetime) -> None:
+        if until > self.clock.now():
+            await self.advance_venue(to_ms(until))
+            self.clock.set(until)
+        await asyncio.sleep(0)
+
+
+class VenueClock:
+    """The in-process sandbox's market clock (replay, possibly accelerated) as the engine's Clock, so
+    the engine's cycles follow the candles the venue serves."""
+
+    def __init__(self, market_clock: Any) -> None:
+        self.market_clock = market_clock
+
+    def now(self) -> dt.datetime:
+        return from_ms(int(self.market_clock.now_ms()))
+
+    @property
+    def speed(self) -> float:
+        """How fast the market runs now (the sandbox admin API may change it; stepped clocks: 1)."""
+        return float(getattr(self.market_clock, "speed", 1.0))
+
+
+class VenueSleeper:
+    """Waits until the sandbox's market clock reaches an instant, at whatever speed it runs now; gives
+    up early once `stopping` is set, so stopping the engine never waits for a distant boundary."""
+
+    def __init__(
+        self, clock: VenueClock, max_nap: float = 0.5, stopping: asyncio.Event | None = None
+    ) -> None:
+        self.clock = clock
+        self.max_nap = max_nap
+        self.stopping = stopping
+
+    async def __call__(self, until: dt.datetime) -> None:
+        while (remaining := (until - self.clock.now()).total_seconds()) > 0:
+            if self.stopping is not None and self.stopping.is_set():
+                return
+            await asyncio.sleep(min(self.max_nap, remaining / self.clock.speed))
 
 
 @dataclass(slots=True)

@@ -9,6 +9,10 @@
   blocks trading) and an alert is queued in the same transaction.
 - `open_client`: the factory the engine uses to get a `CcxtExchangeClient` for a stored connection.
   The client holds only the *sealed* secret; each signed call opens it (see `ccxt_client`).
+
+Why one file of ~650 lines: it is the whole life of one stored connection (validate, check, seal,
+open, re-verify, delete, the sandbox's one-click keys), whose steps share the row helpers (`_apply`,
+`_caps`, `_sealed_credentials`, `get_connection`); the web routes and the signer use it as one module.
 """
 
 from __future__ import annotations

@@ -16,6 +16,7 @@ from qari.web.errors import ERROR_RESPONSES, BodySizeLimit, RegisterBodySecrets,
 from qari.web.headers import SecurityHeaders
 from qari.web.ratelimit import ClientRateLimit
 from qari.web.routes import api_router
+from qari.web.schemas.engine import Health
 from qari.web.session_cache import SessionCache
 
 
@@ -40,8 +41,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.add_middleware(SecurityHeaders)  # outermost of ours: every reply, the mounted sandbox's too
     app.include_router(api_router)
 
-    @app.get("/healthz", tags=["system"])
-    @app.get("/api/v1/health", tags=["system"])
+    # Keys the engine does not report are left out (not null): probes read the JSON as it always was.
+    @app.get("/healthz", tags=["system"], response_model=Health, response_model_exclude_unset=True)
+    @app.get("/api/v1/health", tags=["system"], response_model=Health, response_model_exclude_unset=True)
     async def healthz() -> dict[str, object]:
         """`ok`, or `degraded` with the reasons (sandbox data unreadable, engine failed or failing)."""
         engine = getattr(app.state, "engine_status", None)

@@ -22,8 +22,8 @@ import httpx
 from qari.config import load_settings
 from qari.core.clocks import ManualClock
 from qari.core.time import from_ms
-from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
-from qari.engine.scheduler import Cadence
+from qari.engine.kernel import build_sandbox
+from qari.engine.scheduler import Cadence, SteppedVenueSleeper
 
 
 async def run_engine(args: argparse.Namespace) -> None:

@@ -162,8 +162,8 @@ async def stepped_sandbox_engine(
 
     from qari.config import load_settings
     from qari.core.clocks import ManualClock
-    from qari.engine.kernel import SteppedVenueSleeper, build_sandbox
-    from qari.engine.scheduler import Cadence
+    from qari.engine.kernel import build_sandbox
+    from qari.engine.scheduler import Cadence, SteppedVenueSleeper
 
     clock = ManualClock(start)
 

@@ -34,7 +34,7 @@ from qari.adapters.simulator.harness import SandboxProcess, SandboxServer
 from qari.adapters.tasks import spawn_worker
 from qari.core.time import to_ms
 from qari.engine.cycle import Timeouts
-from qari.engine.kernel import SandboxWorkerSpec, sandbox_worker_env
+from qari.engine.roles import SandboxWorkerSpec, sandbox_worker_env
 from qari.ports import CycleReport
 
 PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")

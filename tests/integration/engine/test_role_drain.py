@@ -33,7 +33,7 @@ from qari.adapters.tasks import (
     spawn_worker,
 )
 from qari.core.time import to_ms
-from qari.engine.kernel import DRAIN_SECONDS, SandboxWorkerSpec, sandbox_worker_env
+from qari.engine.roles import DRAIN_SECONDS, SandboxWorkerSpec, sandbox_worker_env
 
 AT = dt.datetime(2026, 1, 1, 0, 5, tzinfo=dt.UTC)
 STARTUP = 120  # seconds for a role's process to start (imports, migrations) on a loaded 2-core machine

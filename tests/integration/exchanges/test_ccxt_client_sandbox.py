@@ -16,8 +16,8 @@ from qari.adapters.exchanges.ccxt_client import (
     CcxtVenue,
     Credentials,
     CredentialsSource,
-    build_ccxt,
 )
+from qari.adapters.exchanges.ccxt_instances import build_ccxt
 from qari.adapters.simulator.harness import SandboxServer
 from qari.core.errors import InvalidCredentialsError, OrderNotFoundError
 from qari.core.orders import OrderRequest, OrderStatus, OrderType, Side

@@ -13,12 +13,12 @@ from sqlalchemy import select, update
 
 from qari.adapters.locks import entry_lock_for
 from qari.adapters.persistence.decisions import replay
+from qari.adapters.persistence.learning import personal_weights_of
 from qari.adapters.persistence.tables.accounts import UserSettings
 from qari.adapters.persistence.tables.trading import GateEvaluationRow, PositionRow
 from qari.analysis.layer import LayerResult, Vote
 from qari.analysis.weights import stage1
 from qari.engine.execution import ExecutionConfig
-from qari.engine.kernel import _personal_weights
 from qari.engine.units import ExecutionUnits, StaticClients, StaticProfiles
 from qari.ports import ExchangeScan, UserUnit
 
@@ -62,7 +62,7 @@ async def test_premium_scores_with_its_blended_weights_pro_with_the_collective_a
             )
             session.add_all(history(rig.user_id, i) for i in range(120))
         collective = stage1()
-        personal = functools.partial(_personal_weights, rig.sessions, collective)
+        personal = functools.partial(personal_weights_of, rig.sessions, collective)
 
         def units(plan: str) -> ExecutionUnits:
             return ExecutionUnits(

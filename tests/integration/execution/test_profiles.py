@@ -12,10 +12,11 @@ from qari.adapters.persistence.tables.accounts import PlatformState, UserSetting
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.core.clocks import ManualClock
 from qari.engine.execution import ExecutionConfig
-from qari.engine.kernel import SqlUserDirectory, live_units
+from qari.engine.kernel import live_units
 from qari.engine.metrics import EngineMetrics
 from qari.risk.sizing import AllocationMode
 from qari.services import exchange_keys
+from qari.services.engine_ports import SqlUserDirectory
 from qari.services.trading_profiles import SqlProfileSource
 
 from .support import START, register_user

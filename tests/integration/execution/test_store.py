@@ -18,6 +18,18 @@ from qari.trading.records import FillRecord, GateRecord, OrderRecord, PositionRe
 
 from .support import START, migrated_engine, register_user
 
+# As the engine records them (`LayerResult.to_dict`), the shape GET /trades declares.
+LAYERS = [
+    {
+        "layer": 1,
+        "name": "Market structure",
+        "vote": "agree",
+        "score": 0.8,
+        "explanation": "higher lows",
+        "evidence": {},
+    }
+]
+
 
 def a_position(user_id: int) -> PositionRecord:
     return PositionRecord(
@@ -39,7 +51,7 @@ def a_position(user_id: int) -> PositionRecord:
         leg2_expires_at=START + dt.timedelta(hours=24),
         opened_at=START,
         explanation="three layers agree",
-        layer_results=[{"code": 1, "vote": "agree"}],
+        layer_results=LAYERS,
     )
 
 
@@ -96,7 +108,7 @@ async def exercise_store(store: Any, user_id: int) -> None:
     assert back is not None
     assert back.leg1_qty == Decimal("0.123456789012345678")
     assert back.opened_at == START and back.opened_at.tzinfo is not None
-    assert back.layer_results == [{"code": 1, "vote": "agree"}]
+    assert back.layer_results == LAYERS
     (order_back,) = await store.orders_for(position.id)
     assert order_back.state is OrderState.FILLED and order_back.client_order_id == "q1-1-leg11"
     assert [p.id for p in await store.open_positions(user_id)] == [position.id]

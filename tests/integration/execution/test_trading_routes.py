@@ -14,9 +14,9 @@ from qari.config import Settings
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import ExitReason, PositionState
 from qari.trading.records import GateRecord
-from qari.web.schemas.trading import GateEvaluationList, PositionPublic, RTracker
+from qari.web.schemas.trading import GateEvaluationList, PositionPublic, RTracker, TradeList
 
-from .test_store import a_position
+from .test_store import LAYERS, a_position
 
 
 async def _seed(settings: Settings, user_id: int) -> None:
@@ -76,7 +76,9 @@ async def test_trading_routes_when_user_has_trades_then_journal_and_tracker_retu
     ]
     assert [(t["symbol"], t["exit_reason"], t["pnl_r"]) for t in trades] == [("ETH/USDT", "stop_loss", "-1")]
     assert trades[0]["explanation"] == "three layers agree"
-    assert trades[0]["layer_results"] == [{"code": 1, "vote": "agree"}]
+    assert trades[0]["layer_results"] == LAYERS
+    # typed: the journal's nested records are declared too (nothing dropped or added)
+    assert TradeList.model_validate({"trades": trades}).model_dump(mode="json") == {"trades": trades}
     assert (trades[0]["exit_price"], trades[0]["duration_seconds"]) == ("85.5", 5 * 3600 + 180)
     sol = (await client.get("/api/v1/trades", headers=headers, params={"symbol": "SOL/USDT"})).json()[
         "trades"

@@ -18,9 +18,9 @@ from qari.adapters.persistence.tables.accounts import AuditEntry, User, UserSett
 from qari.adapters.persistence.tables.alerts import AlertOutbox
 from qari.adapters.persistence.tables.trading import PositionRow
 from qari.analysis.weights import stage1
-from qari.engine.kernel import HourlyChecks
 from qari.services.accounts import register
 from qari.services.audit_log import sentence
+from qari.services.engine_ports import HourlyChecks
 
 T0 = dt.datetime(2025, 1, 1, tzinfo=dt.UTC)
 GOOD = range(1, 5)  # layers 1-4 agree on the winners (+2 R) ...

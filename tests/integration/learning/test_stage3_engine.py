@@ -14,7 +14,7 @@ from tests.market_data import MARKET_DATA, needs_market_data
 
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker, transaction
-from qari.adapters.persistence.decisions import SqlDecisionRecorder, replay
+from qari.adapters.persistence.decisions import SqlDecisionRecorder, refresh_scoring, replay
 from qari.adapters.persistence.learning import (
     ActiveScoring,
     activate,
@@ -31,7 +31,6 @@ from qari.core.clocks import ManualClock
 from qari.core.market import MarketSnapshot
 from qari.core.time import from_ms
 from qari.engine.cycle import EngineCycle
-from qari.engine.kernel import _refresh_scoring
 from qari.learning.stages import Sample, analyse_scored, train_stage3
 from qari.market.candle_files import discover, load_candle_file
 from qari.market.snapshots import build_snapshots
@@ -144,7 +143,7 @@ async def test_engine_picks_up_an_activation_and_a_rollback_at_its_next_cycle(da
         cycle = EngineCycle(
             mode="sandbox", clock=clock, feeds=[_Feed(snaps)], analyse=scoring.analyse,
             directory=_Directory(), executor=_Executor(), recorder=recorder,
-            refresh=functools.partial(_refresh_scoring, scoring, recorder),
+            refresh=functools.partial(refresh_scoring, scoring, recorder),
         )  # fmt: skip
 
         def score() -> float:

@@ -22,10 +22,10 @@ from qari.adapters.persistence.db import make_engine, make_sessionmaker
 from qari.cli.signer import spawn
 from qari.config import get_settings
 from qari.core.orders import OrderRequest, OrderType, Side
-from qari.engine.kernel import ConnectionClients
 from qari.logging import request_secret_scope
 from qari.ports import UserUnit
 from qari.services import accounts, exchange_keys
+from qari.services.engine_ports import ConnectionClients
 
 SYMBOL = "BTC/USDT"
 

@@ -29,8 +29,8 @@ from qari.cli import signer as signer_cli
 from qari.config import Settings, load_settings
 from qari.core.errors import ExchangeUnavailableError, OutcomeUnknownError
 from qari.core.orders import OrderRequest, OrderType, Side
-from qari.engine.kernel import ConnectionClients
 from qari.ports import UserUnit
+from qari.services.engine_ports import ConnectionClients
 from qari.services.exchange_keys import PURPOSE, Endpoints
 from qari.signer.server import SignerServer
 

@@ -33,10 +33,10 @@ from qari.config import load_settings
 from qari.core.clocks import WallClock
 from qari.core.errors import RejectedError
 from qari.core.orders import OrderRequest, OrderType, Side
-from qari.engine.kernel import ConnectionClients
 from qari.ports import UserUnit
 from qari.risk.guard import GuardRefusedError
 from qari.services import accounts, exchange_keys
+from qari.services.engine_ports import ConnectionClients
 
 # ~144 k USDT a day (500 per 5-minute candle): far below the guard's 1 M floor; the others trade millions.
 THIN = SyntheticSymbol("PUMP/USDT", 0.05, 500.0)

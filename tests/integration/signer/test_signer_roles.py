@@ -28,6 +28,7 @@ from tests.market_data import needs_market_data
 
 from qari.adapters.persistence import migrate
 from qari.adapters.persistence.db import make_engine, make_sessionmaker
+from qari.adapters.persistence.journal import ensure_users
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.adapters.simulator.harness import SandboxServer
 from qari.adapters.tasks import TaskExecutor, UnitFailed
@@ -36,7 +37,7 @@ from qari.config import load_settings
 from qari.core.clocks import WallClock
 from qari.core.time import to_ms
 from qari.engine.cycle import Timeouts, UserUnit
-from qari.engine.kernel import SandboxWorkerSpec, _ensure_users, sandbox_worker_env
+from qari.engine.roles import SandboxWorkerSpec, sandbox_worker_env
 from qari.services import exchange_keys
 
 PAIRS = ("SUI/USDT", "APT/USDT", "AVAX/USDT", "BCH/USDT", "LTC/USDT", "INJ/USDT", "DOGE/USDT", "LINK/USDT")
@@ -123,7 +124,7 @@ async def test_worker_when_its_units_trade_stored_keys_then_its_signer_places_ev
         await asyncio.to_thread(migrate.upgrade, pg_url)
         db = make_engine(pg_url)
         try:
-            await _ensure_users(make_sessionmaker(db), list(keys))
+            await ensure_users(make_sessionmaker(db), list(keys))
         finally:
             await db.dispose()
         connections = await store_keys(settings, sandbox.base_url, keys)

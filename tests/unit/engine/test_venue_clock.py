@@ -7,7 +7,7 @@ import datetime as dt
 
 from qari.adapters.simulator.clock import ReplayClock, SteppedClock
 from qari.core.clocks import WallClock
-from qari.engine.kernel import VenueClock, VenueSleeper
+from qari.engine.scheduler import VenueClock, VenueSleeper
 
 
 async def test_venue_sleeper_when_replay_accelerated_then_wakes_at_the_new_pace() -> None:

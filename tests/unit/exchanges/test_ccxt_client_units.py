@@ -17,6 +17,8 @@ from qari.adapters.exchanges.ccxt_client import (
     CcxtExchangeClient,
     CcxtVenue,
     Credentials,
+)
+from qari.adapters.exchanges.ccxt_instances import (
     build_ccxt,
     clear_credentials,
     clone_ccxt,

@@ -9,9 +9,10 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from qari.adapters.notify.messages import REDACTED, TITLES, render
+from qari.adapters.notify.messages import TITLES, render
 from qari.adapters.notify.telegram import scrub
 from qari.adapters.persistence.alerts import ALERT_KINDS
+from qari.core.redact import REDACTED
 
 TRADE = {
     "symbol": "ETH/USDT",

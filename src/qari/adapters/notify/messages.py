@@ -9,6 +9,8 @@ from __future__ import annotations
 import re
 from decimal import ROUND_HALF_UP, Decimal
 
+from qari.core.redact import clean
+
 TITLES: dict[str, str] = {
     "entry_leg1": "Entry leg 1 filled",
     "entry_leg2": "Entry leg 2 filled",
@@ -47,24 +49,7 @@ _FIELDS: tuple[tuple[str, str], ...] = (
     ("since", "Since"),
     ("ends_at", "Ends"),
 )
-_MAX_VALUE = 80
-_RUN = r"[A-Za-z0-9+/=_-]"
-# Telegram bot tokens; runs of key-like characters mixing letters and digits from 16 chars (Bybit keys
-# are 18); any such run from 32 chars. Plain long numbers (prices with many decimals) stay readable.
-_SECRETISH = re.compile(
-    rf"\d{{6,}}:[A-Za-z0-9_-]{{20,}}"
-    rf"|(?<!{_RUN})(?=[A-Za-z0-9+/=_-]*[A-Za-z])(?=[A-Za-z0-9+/=_-]*\d){_RUN}{{16,}}(?!{_RUN})"
-    rf"|{_RUN}{{32,}}"
-)
 _NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
-_CONTROL = re.compile(r"[\x00-\x1f\x7f]+")
-REDACTED = "[redacted]"
-
-
-def clean(value: str) -> str:
-    text = _CONTROL.sub(" ", value).strip()
-    text = _SECRETISH.sub(REDACTED, text)
-    return text if len(text) <= _MAX_VALUE else text[: _MAX_VALUE - 1] + "…"
 
 
 def _number(value: str, places: int | None = None) -> str:

@@ -10,10 +10,10 @@ from __future__ import annotations
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from qari.adapters.notify.messages import clean
 from qari.adapters.persistence.live import note_change
 from qari.adapters.persistence.tables.alerts import OUTBOX_PENDING, AlertOutbox
 from qari.core.clocks import WallClock
+from qari.core.redact import clean
 from qari.core.time import Clock
 
 ALERT_KINDS: tuple[str, ...] = (

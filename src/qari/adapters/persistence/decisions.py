@@ -22,7 +22,7 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from qari.adapters.persistence.db import transaction
-from qari.adapters.persistence.learning import model_for
+from qari.adapters.persistence.learning import ActiveScoring, model_for
 from qari.adapters.persistence.tables.decisions import (
     DecisionCandlesRow,
     DecisionRow,
@@ -167,6 +167,29 @@ async def prune(session: AsyncSession, cutoff: dt.datetime) -> None:
     await session.execute(
         delete(DecisionCandlesRow).where(DecisionCandlesRow.last_used_at < cutoff - USE_LAG)
     )
+
+
+def with_decisions(
+    sessions: async_sessionmaker[AsyncSession],
+    recorder: CycleRecorder,
+    *,
+    retention_days: int,
+    weights: WeightSet | None = None,
+    model: str | None = None,
+) -> CycleRecorder:
+    """Decision records beside the cycle records, unless the retention is 0 days (off); `weights` (the
+    registry's active version) is what they name, so a replay uses the same weights."""
+    if retention_days <= 0:
+        return recorder
+    return SqlDecisionRecorder(
+        sessions, inner=recorder, retention=dt.timedelta(days=retention_days), weights=weights, model=model
+    )
+
+
+async def refresh_scoring(scoring: ActiveScoring, recorder: CycleRecorder) -> None:
+    """Each cycle: a newly activated (or rolled-back) version is analysed with and recorded from now on."""
+    if await scoring.refresh() and isinstance(recorder, SqlDecisionRecorder):
+        recorder.weights, recorder.model = scoring.weights, scoring.model_version
 
 
 # ---------------------------------------------------------------------------------------- replay

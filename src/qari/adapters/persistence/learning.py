@@ -23,6 +23,7 @@ from qari.analysis.weights import WeightSet, stage1
 from qari.core.market import MarketSnapshot
 from qari.decisions import weights_json, weights_version
 from qari.learning.stages import Sample, Stage3Model, analyse_scored, personal_weights
+from qari.risk.profile import TradingProfile
 
 SOURCES = ("backtest", "live")
 
@@ -163,6 +164,14 @@ async def personal_weights_for(session: AsyncSession, user_id: int, collective: 
     active weights (`stages.personal_weights`); the collective ones when they have none."""
     own = await consenting_samples(session, user_id=user_id)
     return personal_weights(own, collective) if own else collective
+
+
+async def personal_weights_of(
+    sessions: async_sessionmaker[AsyncSession], collective: WeightSet, profile: TradingProfile
+) -> WeightSet:
+    """The engine's `personal` hook: `personal_weights_for` in a session of its own (read each cycle)."""
+    async with sessions() as session:
+        return await personal_weights_for(session, profile.user_id, collective)
 
 
 async def consenting_samples(session: AsyncSession, *, user_id: int | None = None) -> list[Sample]:

@@ -14,6 +14,12 @@ Orders map onto the core's records: LIMIT / LIMIT_MAKER are limit orders (GTC/IO
 MARKET sizes by `quantity` (base) or `quoteOrderQty`; STOP_LOSS(_LIMIT) and TAKE_PROFIT(_LIMIT) are
 conditional orders that lock their funds when placed and keep their order id when they trigger, as on
 Binance. A `newClientOrderId` names one open order (a closed order's id can be used again).
+
+Why one file of ~1,000 lines: it is the whole of one venue's wire protocol (parameter rules, renderings,
+market, account and order routes, auth, envelopes and error codes), in sections that read against
+that venue's API documentation; split by section, one venue's rules would be spread over several
+files. The market and the accounts are the venue core's (`exchange.py`), the helpers every protocol
+shares are `wire.py`'s.
 """
 
 from __future__ import annotations

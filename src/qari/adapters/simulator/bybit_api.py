@@ -6,6 +6,12 @@ order of concerns: headers present (10001), key known (10003), timestamp inside 
 against the real time (10002: `now - recvWindow <= ts < now + 1000`), HMAC-SHA256 over
 `ts + key + recvWindow + raw query or raw body` exactly as received (10004), the key's IP list (10010),
 and for trading calls the key's write permission (10005).
+
+Why one file of ~700 lines: it is the whole of one venue's wire protocol (parameter rules, renderings,
+market, account and order routes, auth, envelopes and error codes), in sections that read against
+that venue's API documentation; split by section, one venue's rules would be spread over several
+files. The market and the accounts are the venue core's (`exchange.py`), the helpers every protocol
+shares are `wire.py`'s.
 """
 
 from __future__ import annotations

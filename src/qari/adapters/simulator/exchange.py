@@ -28,6 +28,11 @@ Sides are "Buy"/"Sell", order types "Limit"/"Market", time in force "GTC"/"IOC"/
 a market buy's `qty` is in quote coin unless `market_unit="baseCoin"` (Bybit spot's rule).
 Conditional orders: `order_filter="StopOrder"` (locks nothing until triggered) or `"tpslOrder"` (locks at
 once) with `trigger_price`; the direction defaults to "rises to" when the trigger is above the price.
+
+Why one file of ~950 lines: it is one class, the venue's state (listings, accounts, resting and
+conditional orders, how far each price path has been walked) behind one `version`; its sections
+(instruments, accounts, market data, time, orders, invariants) read and change that same state. What
+stands alone is already a module of its own: `matching` (records, error codes), `fill_model`, `prices`.
 """
 
 from __future__ import annotations

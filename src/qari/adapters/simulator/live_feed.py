@@ -21,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from qari.adapters.exchanges.capabilities import capabilities_for
-from qari.adapters.exchanges.ccxt_client import public_ccxt
+from qari.adapters.exchanges.ccxt_instances import public_ccxt
 from qari.adapters.exchanges.parse import ticker_from_ccxt
 from qari.adapters.simulator.prices import MONTH, _empty, _slice, _tf_ms, aggregate
 from qari.core.market import CandleSeries

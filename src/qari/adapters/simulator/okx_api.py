@@ -12,6 +12,12 @@ for trading, its `trade` permission (50120).
 order is refused (51016). Algo orders (`ordType` conditional / trigger) are the core's conditional orders;
 when one triggers, OKX places a new order, so the triggered order shows under its own `ordId`
 (`algoId + TRIGGERED_OFFSET`), linked both ways (`algoId` on the order, `ordId` on the algo record).
+
+Why one file of ~1,150 lines: it is the whole of one venue's wire protocol (parameter rules, renderings,
+market, account, order and algo-order routes, auth, envelopes and error codes), in sections that read against
+that venue's API documentation; split by section, one venue's rules would be spread over several
+files. The market and the accounts are the venue core's (`exchange.py`), the helpers every protocol
+shares are `wire.py`'s.
 """
 
 from __future__ import annotations

@@ -19,6 +19,7 @@ from qari.services import portfolio
 from qari.services.errors import ServiceError
 from qari.web.deps import CurrentUser, MarketClockDep, SessionDep, VaultDep
 from qari.web.routes.exchange import endpoints_for
+from qari.web.schemas.portfolio import Candles, PortfolioPublic
 
 router = APIRouter(tags=["portfolio"])
 
@@ -31,7 +32,7 @@ def _cache(request: Request) -> portfolio.PortfolioCache:
     return cache
 
 
-@router.get("/portfolio")
+@router.get("/portfolio", response_model=PortfolioPublic, response_model_exclude_unset=True)
 async def get_portfolio(
     request: Request, user: CurrentUser, session: SessionDep, vault: VaultDep, clock: MarketClockDep
 ) -> dict[str, Any]:
@@ -46,7 +47,7 @@ async def get_portfolio(
     )
 
 
-@router.get("/market/candles")
+@router.get("/market/candles", response_model=Candles)
 async def get_candles(
     request: Request,
     user: CurrentUser,

@@ -7,6 +7,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from fastapi import APIRouter, Request
@@ -22,6 +23,14 @@ from qari.web.deps import ClockDep, CurrentUser, OperatorUser, SessionDep
 router = APIRouter(prefix="/sandbox", tags=["sandbox"])
 
 MAX_SPEED = 3600.0  # an hour a second: the engine's 5-minute cycles still fit
+
+
+class SandboxClock(BaseModel):
+    now: dt.datetime = Field(description="the market time")
+    mode: str = Field(description="how the clock runs (replay: a recorded market at `speed`)")
+    speed: float | None = Field(description="market seconds per real second; null: not adjustable")
+    adjustable: bool
+    max_speed: float
 
 
 class SpeedChange(BaseModel):
@@ -49,13 +58,13 @@ def _view(clock: Any) -> dict[str, Any]:
     }
 
 
-@router.get("/clock")
+@router.get("/clock", response_model=SandboxClock)
 async def sandbox_clock(request: Request, user: CurrentUser) -> dict[str, Any]:
     """The sandbox market's time and speed (every demo time shown is on this clock)."""
     return _view(_market_clock(request))
 
 
-@router.put("/speed")
+@router.put("/speed", response_model=SandboxClock)
 async def set_sandbox_speed(
     body: SpeedChange, request: Request, operator: OperatorUser, session: SessionDep, clock: ClockDep
 ) -> dict[str, Any]:

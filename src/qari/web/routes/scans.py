@@ -21,12 +21,13 @@ from qari.adapters.persistence import cycles
 from qari.adapters.persistence.tables.exchange import ExchangeConnection
 from qari.services import accounts, scan_reasons
 from qari.web.deps import CurrentUser, SessionDep, SettingsDep
+from qari.web.schemas.engine import EngineState
 from qari.web.schemas.scans import LatestScan
 
 router = APIRouter(tags=["engine"])
 
 
-@router.get("/engine/state")
+@router.get("/engine/state", response_model=EngineState, response_model_exclude_unset=True)
 async def engine_state(
     request: Request, user: CurrentUser, session: SessionDep, settings: SettingsDep
 ) -> dict[str, Any]:

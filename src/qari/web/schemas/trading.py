@@ -1,44 +1,12 @@
-"""Wire schemas for the trade journal and its profit summary (money as decimal strings)."""
+"""Wire schemas for positions, the trade journal, gate evaluations, the R-tracker and the profit summary
+(money and quantities as decimal strings)."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field
-
-
-class TradePublic(BaseModel):
-    """One trade of the journal. The nested records (layer results, gate evaluation, orders, fills,
-    events) keep their own shapes, so further keys are passed through."""
-
-    model_config = ConfigDict(extra="allow")
-
-    id: int
-    symbol: str = Field(examples=["SOL/USDT"])
-    exchange: str
-    state: str = Field(description="pending, open, pt1_taken, pt2_taken, closed, stopped, …")
-    entry_price: str | None = Field(description="Leg 1 limit price")
-    blended_entry: str | None = Field(description="average price paid for everything bought")
-    exit_price: str | None = Field(description="average price of everything sold so far")
-    stop_price: str | None
-    pt1: str | None
-    pt2: str | None
-    qty: str | None
-    one_r_usdt: str | None = Field(description="the planned loss at the stop, in USDT")
-    fees_usdt: str | None
-    pnl_usdt: str | None = Field(description="realised P&L in USDT (closed trades)")
-    pnl_r: str | None = Field(description="realised P&L in R (closed trades)")
-    exit_reason: str | None
-    explanation: str
-    opened_at: dt.datetime
-    closed_at: dt.datetime | None
-    duration_seconds: int | None = Field(description="closed trades: from open to close")
-    close_requested_at: dt.datetime | None = Field(description="set while a 'close now' is being carried out")
-
-
-class TradeList(BaseModel):
-    trades: list[TradePublic]
+from pydantic import BaseModel, Field
 
 
 class PositionPublic(BaseModel):
@@ -92,6 +60,63 @@ class GateEvaluationPublic(BaseModel):
 
 class GateEvaluationList(BaseModel):
     evaluations: list[GateEvaluationPublic] = Field(description="newest first")
+
+
+class LayerResultPublic(BaseModel):
+    """One analysis layer's verdict as the engine recorded it at entry."""
+
+    layer: int = Field(description="the layer's number, 1..11")
+    name: str
+    vote: str = Field(description="agree, neutral, against or abstain")
+    score: float = Field(description="0..1")
+    explanation: str
+    evidence: dict[str, Any] = Field(description="the figures the layer decided on")
+
+
+class OrderPublic(BaseModel):
+    client_order_id: str
+    role: str = Field(description="leg1, leg2, stop, pt1, pt2, exit, …")
+    side: str = Field(description="buy or sell")
+    type: str
+    qty: str | None
+    price: str | None
+    trigger_price: str | None
+    state: str
+    filled: str | None
+    avg_price: str | None
+    fee: str | None
+    fee_currency: str | None
+    created_at: dt.datetime
+
+
+class FillPublic(BaseModel):
+    trade_id: str
+    side: str = Field(description="buy or sell")
+    price: str | None
+    qty: str | None
+    fee: str | None
+    fee_currency: str
+    at: dt.datetime
+
+
+class PositionEventPublic(BaseModel):
+    at: dt.datetime
+    kind: str
+    message: str
+
+
+class TradePublic(PositionPublic):
+    """One trade of the journal: the position with the records behind it."""
+
+    layer_results: list[LayerResultPublic]
+    gate_evaluation: GateEvaluationPublic | None = Field(description="the gate evaluation that let it in")
+    orders: list[OrderPublic]
+    fills: list[FillPublic] = Field(description="oldest first")
+    events: list[PositionEventPublic] = Field(description="what happened, oldest first")
+
+
+class TradeList(BaseModel):
+    trades: list[TradePublic]
 
 
 class RWindow(BaseModel):

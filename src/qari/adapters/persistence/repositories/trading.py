@@ -20,6 +20,10 @@ held group, which matters most where writers queue (SQLite has one).
 The engine's hot path (every statement the cycle runs per candidate and per order) uses prebuilt Core
 statements on the tables with bound parameters: no ORM objects, identity map or flush, and no
 statement built (and cache-keyed) per call. The rows map to core records exactly as ORM rows would.
+
+Why one file of ~600 lines: it is one port (`TradingStore`, ~20 methods) plus its hot path's prebuilt
+statements and row mappings; every method runs under the transaction scoping above (`batch`, `reads`,
+`deferred_writes`), which is the class's own state, so the methods stay together.
 """
 
 from __future__ import annotations

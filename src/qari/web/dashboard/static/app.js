@@ -1,3 +1,4 @@
+// @ts-check
 // The dashboard shell: who is logged in, which page is shown, and the live-update stream.
 import { api, clear, h, optional, session, STATUS_LABELS, toast } from './lib.js';
 
@@ -12,6 +13,7 @@ const PAGES = {
 };
 const PUBLIC = new Set(['login', 'register']);
 
+/** @type {{me: import('./api-types.js').UserPublic | null, page: any, events: EventSource | null}} */
 export const state = { me: null, page: null, events: null };
 const main = document.getElementById('main');
 
@@ -63,8 +65,8 @@ async function route() {
 function showShell(visible) {
   document.getElementById('topbar').hidden = !visible;
   if (!visible) { closeEvents(); return; }
-  document.getElementById('nav-operator').hidden = !(state.me && (state.me.is_operator || state.me.role === 'operator'));
-  for (const a of document.querySelectorAll('#nav a')) {
+  document.getElementById('nav-operator').hidden = !(state.me && state.me.is_operator);
+  for (const a of /** @type {NodeListOf<HTMLAnchorElement>} */ (document.querySelectorAll('#nav a'))) {
     const prefix = a.dataset.prefix || a.getAttribute('href');
     a.classList.toggle('active', location.pathname.startsWith(prefix));
   }
@@ -82,9 +84,7 @@ export async function refreshBadges() {
   const conn = document.getElementById('conn-badge');
   const engine = document.getElementById('engine-badge');
   try {
-    const data = await optional('/exchange/connections');
-    const list = Array.isArray(data) ? data : (data && (data.items || data.connections)) || [];
-    setConnectionBadge(conn, list);
+    setConnectionBadge(conn, (await optional('/exchange/connections')) || []);
   } catch { conn.textContent = 'Connection: ?'; }
   try {
     const st = await optional('/engine/state');
@@ -92,7 +92,7 @@ export async function refreshBadges() {
   } catch { engine.textContent = 'Engine: ?'; }
   try { setAutoTrading(await optional('/settings/risk')); } catch { setAutoTrading(null); }
   try { // why the server is degraded (sandbox data unreadable, engine failing), on the badge
-    const health = await optional('/health');
+    const health = /** @type {import('./api-types.js').Health | null} */ (await optional('/health'));
     if (health && health.status === 'degraded') {
       engine.className = 'badge bad';
       engine.textContent = 'Engine: degraded';
@@ -102,9 +102,10 @@ export async function refreshBadges() {
 }
 
 // ---- pause / resume auto-trading (the user's own switch: gate check 01) ------------------------
+/** @param {import('./api-types.js').RiskSettingsPublic | null} settings */
 function setAutoTrading(settings) {
   const button = document.getElementById('auto-trading');
-  const known = settings && typeof settings.auto_trading === 'boolean';
+  const known = settings !== null;
   button.hidden = !known;
   if (!known) return;
   const on = settings.auto_trading;
@@ -115,7 +116,7 @@ function setAutoTrading(settings) {
 }
 
 document.getElementById('auto-trading').addEventListener('click', async (event) => {
-  const button = event.currentTarget;
+  const button = /** @type {HTMLButtonElement} */ (event.currentTarget);
   const on = button.dataset.on === 'true';
   button.disabled = true;
   try {
@@ -124,6 +125,7 @@ document.getElementById('auto-trading').addEventListener('click', async (event) 
   } catch (e) { toast(`Auto-trading: ${e.message}`); } finally { button.disabled = false; }
 });
 
+/** @param {HTMLElement} el @param {import('./api-types.js').ConnectionPublic[]} list */
 function setConnectionBadge(el, list) {
   const best = list.find((c) => c.status === 'connected') || list[0];
   const [label, tone] = best ? STATUS_LABELS[best.status] || [best.status, ''] : ['No exchange', 'warn'];
@@ -131,12 +133,13 @@ function setConnectionBadge(el, list) {
   el.textContent = best ? `${best.exchange}: ${label}` : label;
 }
 
+/** @param {import('./api-types.js').EngineState | null} st @returns {[string, string]} */
 export function engineLabel(st) {
   if (!st) return ['n/a', ''];
-  if (st.platform_engine_enabled === false) return ['paused by operator', 'warn'];
+  if (!st.platform_engine_enabled) return ['paused by operator', 'warn'];
   if (st.platform_kill_switch) return ['kill switch', 'bad'];
-  if (st.running) return [st.mode ? `running (${st.mode})` : 'running', 'good'];
-  return [st.state || 'stopped', st.state === 'failed' ? 'bad' : 'warn'];
+  if (st.running) return [`running (${st.mode})`, 'good'];
+  return [st.state, st.state === 'failed' ? 'bad' : 'warn'];
 }
 
 function setEngineBadge(el, st) {
@@ -159,7 +162,7 @@ function deliver(resource, data) {
   const digest = JSON.stringify(data, (key, value) => (VOLATILE.has(key) ? undefined : value));
   if (live.seen[resource] === digest) return; // an event whose refetch shows nothing new: no redraw
   live.seen[resource] = digest;
-  if (resource === 'connections') setConnectionBadge(document.getElementById('conn-badge'), Array.isArray(data) ? data : (data && (data.items || data.connections)) || []);
+  if (resource === 'connections') setConnectionBadge(document.getElementById('conn-badge'), data);
   if (resource === 'engine') setEngineBadge(document.getElementById('engine-badge'), data);
   if (resource === 'risk_settings') setAutoTrading(data);
   if (state.page && state.page.onChange) state.page.onChange(resource, data);
@@ -230,7 +233,7 @@ document.addEventListener('visibilitychange', () => {
 session.onUnauthorized = () => { state.me = null; closeEvents(); navigate('/app/login', true); };
 
 document.addEventListener('click', (event) => {
-  const a = event.target.closest('a[data-link]');
+  const a = /** @type {Element} */ (event.target).closest('a[data-link]');
   if (!a || event.metaKey || event.ctrlKey || event.shiftKey) return;
   event.preventDefault();
   navigate(a.getAttribute('href'));

@@ -1,4 +1,7 @@
+// @ts-check
 // Shared helpers: the /api/v1 client, DOM building, formatting. No framework, no build step.
+// What each route answers is declared in /openapi.json; `api-types.js` (generated from it by
+// `make api-types`) names those shapes for the pages' JSDoc, so pages read declared fields only.
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -34,9 +37,14 @@ function csrfToken() {
 
 export const session = { onUnauthorized: null };
 
-/** Call the documented JSON API. Unsafe methods carry the CSRF token from its cookie. */
+/** Call the documented JSON API. Unsafe methods carry the CSRF token from its cookie. The answer is
+ * the route's response schema in /openapi.json (its typedef in api-types.js).
+ * @param {string} method @param {string} path @param {unknown} [body]
+ * @param {{signal?: AbortSignal}} [options] @returns {Promise<any>} */
 export async function api(method, path, body, { signal } = {}) {
+  /** @type {Record<string, string>} */
   const headers = { Accept: 'application/json' };
+  /** @type {RequestInit} */
   const init = { method, headers, credentials: 'same-origin', signal };
   if (body !== undefined) { headers['Content-Type'] = 'application/json'; init.body = JSON.stringify(body); }
   if (method !== 'GET') { const token = csrfToken(); if (token) headers['X-CSRF-Token'] = token; }
@@ -51,7 +59,8 @@ export async function api(method, path, body, { signal } = {}) {
   return data;
 }
 
-/** GET that resolves to null when the endpoint does not exist (yet) instead of failing the page. */
+/** GET that resolves to null when the endpoint does not exist (yet) instead of failing the page.
+ * @param {string} path @returns {Promise<any>} */
 export async function optional(path) {
   try { return await api('GET', path); } catch (e) { if (e.missing) return null; throw e; }
 }
@@ -127,24 +136,19 @@ export function fmtTime(v) {
 }
 export function signClass(v) { const n = number(v); return n === null ? '' : n > 0 ? 'pos' : n < 0 ? 'neg' : ''; }
 
-/** Lists come back bare or wrapped ({items: [...]}, {data: [...]}); accept both. */
-export function items(data, ...keys) {
-  if (!data) return [];
-  if (Array.isArray(data)) return data;
-  for (const key of [...keys, 'items', 'data', 'results']) if (Array.isArray(data[key])) return data[key];
-  return [];
-}
-
 export function unavailable(what) {
   return h('p', { class: 'muted' }, `${what} is not available on this server yet.`);
 }
 
+let toastTimer = 0;
+
+/** @param {string} message */
 export function toast(message) {
   const el = document.getElementById('toast');
   el.textContent = message;
   el.hidden = false;
-  clearTimeout(toast.timer);
-  toast.timer = setTimeout(() => { el.hidden = true; }, 3500);
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { el.hidden = true; }, 3500);
 }
 
 export const STATUS_LABELS = {
@@ -160,13 +164,6 @@ export function statusBadge(status) {
   return h('span', { class: `badge ${tone}`, 'data-status': status || 'none' }, label);
 }
 
-/** The first of `keys` that `obj` has a value for (APIs name things slightly differently). */
-export function pick(obj, ...keys) {
-  if (!obj) return undefined;
-  for (const key of keys) if (obj[key] !== undefined && obj[key] !== null) return obj[key];
-  return undefined;
-}
-
 export function table(columns, rows, empty) {
   if (!rows.length) return h('p', { class: 'muted' }, empty);
   // `reflow`: on a phone each row becomes a small card of "label: value" lines (style.css).
@@ -180,7 +177,7 @@ export function table(columns, rows, empty) {
 
 /** A Lightweight Charts chart in `el`, or a note when the library is not loaded. */
 export function makeChart(el, options = {}) {
-  const lib = window.LightweightCharts;
+  const lib = /** @type {any} */ (window).LightweightCharts;
   if (!lib) { el.replaceChildren(h('p', { class: 'muted' }, 'Charts are unavailable (charting library not loaded).')); return null; }
   const chart = lib.createChart(el, {
     autoSize: true,

@@ -1,3 +1,4 @@
+// @ts-check
 // Register and log in (with the TOTP code when the account has two-factor login on).
 import { api, clear, h, passwordHint } from '../lib.js';
 

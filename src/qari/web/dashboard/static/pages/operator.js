@@ -1,7 +1,11 @@
+// @ts-check
 // Operator: users with plan and connection status, waivers, platform blacklist, engine and
 // platform kill switch, operations of the scaled-out engine (workers, queue depth, the last cycle's
 // per-role timings), learning stages (model registry), audit log.
-import { api, clear, fmtTime, h, items, optional, pick, statusBadge, table, toast } from '../lib.js';
+// Each route's answer is read as its schema in /openapi.json (the typedefs of api-types.js).
+import { api, clear, fmtTime, h, optional, statusBadge, table, toast } from '../lib.js';
+
+/** @typedef {import('../api-types.js').AdminUserPublic} AdminUserPublic */
 
 const API = {
   users: '/admin/users',
@@ -21,34 +25,36 @@ export default function operator() {
     try { await api(method, path, body); toast(done); await draw(); } catch (e) { toast(e.message); }
   }
 
+  /** @param {AdminUserPublic[] | null} users */
   function usersCard(users) {
     if (users === null) return h('div', { class: 'card' }, h('h2', {}, 'Users'), h('p', { class: 'muted' }, 'The user list is not available on this server yet.'));
-    const planOf = (u) => { const p = u.plan && typeof u.plan === 'object' ? u.plan : { tier: u.plan }; return pick(p, 'tier', 'name') || '—'; };
-    const hasWaiver = (u) => Boolean(pick(u, 'waiver', 'has_waiver') || (u.plan && u.plan.waiver));
-    return h('div', { class: 'card', id: 'users' }, h('h2', {}, `Users (${items(users, 'users').length})`), table([
-      { label: 'E-mail', value: (u) => [u.email, pick(u, 'is_operator') ? h('span', { class: 'badge' }, 'operator') : null] },
+    /** @param {AdminUserPublic} u */
+    const hasWaiver = (u) => u.plan.waiver;
+    return h('div', { class: 'card', id: 'users' }, h('h2', {}, `Users (${users.length})`), table([
+      { label: 'E-mail', value: (u) => [u.email, u.is_operator ? h('span', { class: 'badge' }, 'operator') : null] },
       { label: 'Plan', value: (u) => {
-        const select = h('select', { 'aria-label': `Plan of ${u.email}` }, ['trial', 'pro', 'premium'].map((p) => h('option', { value: p, selected: String(planOf(u)).toLowerCase().includes(p) }, p)));
+        const select = h('select', { 'aria-label': `Plan of ${u.email}` }, ['trial', 'pro', 'premium'].map((p) => h('option', { value: p, selected: u.plan.tier === p }, p)));
         select.addEventListener('change', () => act('PUT', `${API.users}/${u.id}/plan`, { tier: select.value }, `Plan set to ${select.value}.`));
-        const plan = u.plan && typeof u.plan === 'object' ? u.plan : null;
-        return [select, plan && plan.reason ? h('div', { class: `small ${plan.active ? 'muted' : 'bad'}`, 'data-plan-state': plan.active ? 'active' : 'inactive' }, plan.reason) : null];
+        const plan = u.plan;
+        return [select, plan.reason ? h('div', { class: `small ${plan.active ? 'muted' : 'bad'}`, 'data-plan-state': plan.active ? 'active' : 'inactive' }, plan.reason) : null];
       } },
       { label: 'Waiver', value: (u) => h('button', { type: 'button', class: 'secondary', onclick: () => act(hasWaiver(u) ? 'DELETE' : 'PUT', `${API.users}/${u.id}/waiver`, undefined, hasWaiver(u) ? 'Waiver revoked.' : 'Waiver granted.') }, hasWaiver(u) ? 'Revoke waiver' : 'Grant waiver') },
       { label: 'Connection', value: (u) => {
-        const connections = items(pick(u, 'connections') || []);
+        const connections = u.connections;
         if (!connections.length) return h('span', { 'data-user-connection': u.email }, statusBadge(null));
-        return h('span', { 'data-user-connection': u.email, 'data-headline': pick(u, 'connection_status') || '' },
-          connections.map((c) => h('div', { class: 'small' }, `${pick(c, 'exchange_name', 'exchange')} `, statusBadge(c.status))));
+        return h('span', { 'data-user-connection': u.email, 'data-headline': u.connection_status },
+          connections.map((c) => h('div', { class: 'small' }, `${c.exchange_name} `, statusBadge(c.status))));
       } },
-      { label: 'Since', value: (u) => fmtTime(pick(u, 'created_at', 'registered_at')) },
-    ], items(users, 'users'), 'No users.'));
+      { label: 'Since', value: (u) => fmtTime(u.created_at) },
+    ], users, 'No users.'));
   }
 
+  /** @param {import('../api-types.js').PlatformPublic | null} platform */
   function platformCard(platform) {
     if (platform === null) return h('div', { class: 'card' }, h('h2', {}, 'Platform'), h('p', { class: 'muted' }, 'Platform controls are not available on this server yet.'));
-    const engineOn = Boolean(pick(platform, 'engine_enabled', 'engine_on'));
-    const killOn = Boolean(pick(platform, 'kill_switch', 'kill_switch_active', 'platform_kill_switch'));
-    const blacklist = items(pick(platform, 'blacklist', 'platform_blacklist') || []);
+    const engineOn = platform.engine_enabled;
+    const killOn = platform.kill_switch;
+    const blacklist = platform.blacklist;
     const input = h('textarea', { id: 'platform-blacklist', rows: 2 });
     input.value = blacklist.join(', ');
     return h('div', { class: 'card', id: 'platform' }, h('h2', {}, 'Platform'),
@@ -56,7 +62,6 @@ export default function operator() {
         h('button', { type: 'button', class: 'secondary', onclick: () => act('PATCH', API.platform, { engine_enabled: !engineOn }, `Engine switched ${engineOn ? 'off' : 'on'}.`) }, engineOn ? 'Switch engine off' : 'Switch engine on')),
       h('div', { class: 'row', style: 'margin-top:.6rem' }, h('span', { class: 'grow' }, 'Platform kill switch: ', h('span', { class: `badge ${killOn ? 'bad' : 'good'}` }, killOn ? 'ACTIVE — no new entries' : 'clear')),
         h('button', { type: 'button', class: killOn ? 'secondary' : 'danger', onclick: () => act('PATCH', API.platform, { kill_switch: !killOn }, killOn ? 'Kill switch cleared.' : 'Kill switch activated.') }, killOn ? 'Clear kill switch' : 'Activate kill switch')),
-      pick(platform, 'learning_stage') ? h('p', {}, `Learning stage: ${platform.learning_stage}`) : null,
       h('div', { class: 'field', style: 'margin-top:.8rem' }, h('label', { for: 'platform-blacklist' }, 'Platform blacklist'), input,
         h('div', { class: 'hint' }, 'No user trades these symbols.')),
       h('button', { type: 'button', onclick: () => act('PUT', `${API.platform}/blacklist`, { symbols: input.value.split(/[\s,;]+/).filter(Boolean) }, 'Blacklist saved.') }, 'Save blacklist'));
@@ -64,6 +69,7 @@ export default function operator() {
 
   // The scaled-out engine (docs/deploy.md): `qari worker` processes seen through the units they
   // recorded, the broker queue's depth, and the last cycle's time in the scheduler and the workers.
+  /** @param {import('../api-types.js').OperationsPublic | null} ops */
   function operationsCard(ops) {
     if (ops === null) return null;
     const secs = (v) => (v == null ? '—' : `${Number(v).toFixed(2)} s`);
@@ -95,6 +101,7 @@ export default function operator() {
   }
 
   // The demo market's clock (the built-in sandbox): how fast market time runs; the engine follows it.
+  /** @param {import('../api-types.js').SandboxClock | null} clock */
   function sandboxCard(clock) {
     if (clock === null || !clock.adjustable) return null;
     const input = h('input', { id: 'sandbox-speed', type: 'number', min: 1, max: clock.max_speed, step: 1, value: clock.speed });
@@ -108,9 +115,10 @@ export default function operator() {
 
   // The learning stages (PRODUCT.md §9): which weights the engine scores with, the registry, training,
   // activation and rollback. A version takes effect when the engine next starts.
+  /** @param {import('../api-types.js').ModelsPage | null} models @param {AdminUserPublic[] | null} users */
   function stagesCard(models, users) {
     if (models === null) return null;
-    const emails = new Map(items(users || [], 'users').map((u) => [u.id, u.email]));
+    const emails = new Map((users || []).map((u) => [u.id, u.email]));
     const who = (v) => (v.activated_by == null ? (v.activated_at ? 'QARI (automatic: it beat the active version)' : '—') : emails.get(v.activated_by) || `user ${v.activated_by}`);
     const source = (v) => (v.source === 'backtest' ? 'backtest seed (public history)' : 'real trades of consenting users');
     const metric = (v) => {
@@ -137,12 +145,13 @@ export default function operator() {
       ], models.versions.slice().reverse(), 'No trained versions yet: the engine uses Stage 1.'));
   }
 
+  /** @param {import('../api-types.js').AuditPublic[] | null} audit */
   function auditCard(audit) {
     return h('div', { class: 'card', id: 'audit' }, h('h2', {}, 'Audit log'), audit === null ? h('p', { class: 'muted' }, 'The audit log is not available on this server yet.') : table([
-      { label: 'Time', value: (a) => fmtTime(pick(a, 'at', 'created_at', 'time')) },
-      { label: 'Who', value: (a) => pick(a, 'actor_email') ?? (pick(a, 'actor_user_id') ? 'a deleted account' : 'QARI (automatic)') },
-      { label: 'What happened', value: (a) => h('span', { class: 'code-word', title: pick(a, 'action') ?? '' }, pick(a, 'summary') || String(pick(a, 'action') ?? '').replaceAll('.', ' ').replaceAll('_', ' ')) },
-    ], items(audit, 'entries', 'events').slice(0, 200), 'Nothing logged yet.'));
+      { label: 'Time', value: (a) => fmtTime(a.at) },
+      { label: 'Who', value: (a) => a.actor_email ?? (a.actor_user_id ? 'a deleted account' : 'QARI (automatic)') },
+      { label: 'What happened', value: (a) => h('span', { class: 'code-word', title: a.action }, a.summary || a.action.replaceAll('.', ' ').replaceAll('_', ' ')) },
+    ], audit.slice(0, 200), 'Nothing logged yet.'));
   }
 
   async function draw() {

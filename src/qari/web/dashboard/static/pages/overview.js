@@ -1,5 +1,7 @@
+// @ts-check
 // Overview: portfolio value + equity chart, R-tracker, connection and engine state, open positions.
-import { clear, fmtPrice, fmtR, fmtTime, fmtUsdt, h, items, makeChart, optional, pick, priceDigits, signClass, statusBadge, table, toSeconds } from '../lib.js';
+// Each resource is read as its route's schema in /openapi.json (the typedefs of api-types.js).
+import { clear, fmtPrice, fmtR, fmtTime, fmtUsdt, h, makeChart, optional, priceDigits, signClass, statusBadge, table, toSeconds } from '../lib.js';
 import { plain } from '../words.js';
 import { candleChart } from './charts.js';
 import { closeButton } from './trades.js';
@@ -14,8 +16,21 @@ const RESOURCES = {
   trades: '/trades',
 };
 
+/** @typedef {import('../api-types.js').MarkedPosition} MarkedPosition */
+
+/**
+ * @typedef {object} Resources the answers of RESOURCES' routes (null: not available)
+ * @property {import('../api-types.js').PortfolioPublic | null} portfolio
+ * @property {import('../api-types.js').RTracker | null} r_tracker
+ * @property {import('../api-types.js').ConnectionPublic[] | null} connections
+ * @property {import('../api-types.js').EngineState | null} engine
+ * @property {import('../api-types.js').PositionList | null} positions
+ * @property {import('../api-types.js').TradeList | null} trades
+ */
+
 export default function overview() {
-  const data = {};
+  /** @type {Resources} */
+  const data = { portfolio: null, r_tracker: null, connections: null, engine: null, positions: null, trades: null };
   const slots = {};
   let chart = null;
   let series = null;
@@ -24,8 +39,8 @@ export default function overview() {
   function portfolioCard() {
     const p = data.portfolio;
     const card = (...body) => h('div', { class: 'card', id: 'portfolio' }, h('h2', {}, 'Portfolio value'), ...body);
-    if (!p || p.connected === false) return card(h('p', { class: 'muted' }, 'Connect an exchange to see your portfolio.'));
-    if (p.total_usdt === undefined) return card(h('p', { class: 'notice warn small' }, p.error || 'The exchange could not be reached.'));
+    if (!p || !p.connected) return card(h('p', { class: 'muted' }, 'Connect an exchange to see your portfolio.'));
+    if (p.total_usdt == null) return card(h('p', { class: 'notice warn small' }, p.error || 'The exchange could not be reached.'));
     return card(h('div', { class: 'big', 'data-testid': 'portfolio-value' }, fmtUsdt(p.total_usdt)),
       h('div', { class: 'small muted' }, `Free ${fmtUsdt(p.free_usdt)} · in orders ${fmtUsdt(p.locked_usdt)} · positions ${fmtUsdt(p.positions_usdt)}`));
   }
@@ -40,7 +55,7 @@ export default function overview() {
   }
 
   function rCard() {
-    const r = data.r_tracker; // `RTracker` of /openapi.json: both windows always carry realised_r and limit_r
+    const r = data.r_tracker; // both windows always carry realised_r and limit_r
     const body = r
       ? [rLine('Today', r.today.realised_r, Math.abs(Number(r.today.limit_r))),
         rLine('This week', r.week.realised_r, Math.abs(Number(r.week.limit_r))),
@@ -52,7 +67,7 @@ export default function overview() {
   }
 
   function connectionCard() {
-    const list = items(data.connections, 'connections');
+    const list = data.connections || [];
     return h('div', { class: 'card', id: 'connection' }, h('h2', {}, 'Exchange'),
       list.length
         ? list.map((c) => h('div', { class: 'row' }, h('strong', {}, c.exchange), statusBadge(c.status), h('span', { class: 'muted small' }, c.key_hint ? `key …${c.key_hint}` : '')))
@@ -64,43 +79,53 @@ export default function overview() {
     const [label, tone] = engineLabel(st);
     return h('div', { class: 'card', id: 'engine' }, h('h2', {}, 'Engine'),
       st ? [h('span', { class: `badge ${tone}` }, label),
-        h('div', { class: 'small muted' }, `Last cycle: ${fmtTime(st.last_cycle_at)}${st.cycles !== undefined ? ` · ${st.cycles} cycles` : ''}`),
+        h('div', { class: 'small muted' }, `Last cycle: ${fmtTime(st.last_cycle_at)}${st.cycles != null ? ` · ${st.cycles} cycles` : ''}`),
         st.error ? h('div', { class: 'small notice bad' }, st.error) : null]
         : h('p', { class: 'muted' }, 'Engine state is not available.'));
   }
 
+  /** @param {MarkedPosition} p */
   function targets(p) {
-    const list = pick(p, 'targets') || [pick(p, 'pt1_price', 'pt1'), pick(p, 'pt2_price', 'pt2')].filter((x) => x !== undefined);
+    const list = [p.pt1, p.pt2].filter((x) => x !== null);
     return list.length ? list.map((v) => fmtPrice(v, priceDigits(p))).join(' / ') : '—';
   }
 
+  /** The positions marked at the last price (the portfolio view); unmarked when it is unavailable.
+   * @returns {MarkedPosition[]} */
+  function positions() {
+    if (data.portfolio) return data.portfolio.positions;
+    const unmarked = { mark_price: null, value_usdt: null, unrealised_pnl_usdt: null, unrealised_r: null };
+    return data.positions ? data.positions.positions.map((p) => ({ ...p, ...unmarked })) : [];
+  }
+
   function positionsCard() {
-    // The portfolio view carries the same positions marked at the last price; prefer it.
-    const marked = data.portfolio && Array.isArray(data.portfolio.positions) ? data.portfolio.positions : null;
-    const list = marked || items(data.positions, 'positions');
+    const list = positions();
+    /** @type {{label: string, num?: boolean, tone?: (p: MarkedPosition) => string, value: (p: MarkedPosition) => any}[]} */
     const columns = [
       { label: 'Symbol', value: (p) => h('a', { href: '#', onclick: (e) => { e.preventDefault(); showDetail(p); } }, p.symbol) },
-      { label: 'State', value: (p) => plain(pick(p, 'state', 'status') || '') },
-      { label: 'Entry', num: true, value: (p) => fmtPrice(pick(p, 'blended_entry', 'entry_price'), priceDigits(p)) },
-      { label: 'Stop', num: true, value: (p) => fmtPrice(pick(p, 'stop_price', 'stop', 'stop_loss'), priceDigits(p)) + (p.stop_mode === 'watchdog' ? ` · ${p.stop_protection}` : '') },
+      { label: 'State', value: (p) => plain(p.state) },
+      // the average price paid once filled; Leg 1's limit price while pending
+      { label: 'Entry', num: true, value: (p) => fmtPrice(p.blended_entry ?? p.entry_price, priceDigits(p)) },
+      { label: 'Stop', num: true, value: (p) => fmtPrice(p.stop_price, priceDigits(p)) + (p.stop_mode === 'watchdog' ? ` · ${p.stop_protection}` : '') },
       { label: 'Targets', num: true, value: targets },
-      { label: 'Mark', num: true, value: (p) => fmtPrice(pick(p, 'mark_price', 'last_price'), priceDigits(p)) },
-      { label: 'Unrealised', num: true, tone: (p) => signClass(pick(p, 'unrealised_pnl_usdt')), value: (p) => fmtUsdt(pick(p, 'unrealised_pnl_usdt')) },
-      { label: 'R', num: true, tone: (p) => signClass(pick(p, 'unrealised_r')), value: (p) => fmtR(pick(p, 'unrealised_r')) },
+      { label: 'Mark', num: true, value: (p) => fmtPrice(p.mark_price, priceDigits(p)) },
+      { label: 'Unrealised', num: true, tone: (p) => signClass(p.unrealised_pnl_usdt), value: (p) => fmtUsdt(p.unrealised_pnl_usdt) },
+      { label: 'R', num: true, tone: (p) => signClass(p.unrealised_r), value: (p) => fmtR(p.unrealised_r) },
       { label: '', value: (p) => closeButton(p) },
     ];
     return h('div', { class: 'card', id: 'positions' }, h('h2', {}, `Open positions (${list.length})`), table(columns, list, 'No open positions.'));
   }
 
+  /** The portfolio's equity curve; without one (exchange unreachable), closed trades' P&L summed.
+   * @returns {{time: number, value: number}[]} */
   function equityPoints() {
-    const p = data.portfolio;
-    const curve = items(p && pick(p, 'equity', 'equity_curve', 'history'));
-    if (curve.length) return curve.map((pt) => ({ time: toSeconds(pick(pt, 'time', 'at', 't')), value: Number(pick(pt, 'value', 'equity', 'total_usdt')) }));
+    const curve = (data.portfolio && data.portfolio.equity) || [];
+    if (curve.length) return curve.map((pt) => ({ time: toSeconds(pt.time), value: Number(pt.value) }));
     let total = 0;
-    return items(data.trades, 'trades')
-      .filter((t) => pick(t, 'closed_at', 'exit_time') && pick(t, 'pnl_usdt', 'realized_pnl_usdt') !== undefined)
-      .sort((a, b) => toSeconds(pick(a, 'closed_at', 'exit_time')) - toSeconds(pick(b, 'closed_at', 'exit_time')))
-      .map((t) => { total += Number(pick(t, 'pnl_usdt', 'realized_pnl_usdt')); return { time: toSeconds(pick(t, 'closed_at', 'exit_time')), value: total }; });
+    const closed = (data.trades ? data.trades.trades : []).filter((t) => t.closed_at && t.pnl_usdt !== null);
+    return closed
+      .sort((a, b) => toSeconds(a.closed_at) - toSeconds(b.closed_at))
+      .map((t) => { total += Number(t.pnl_usdt); return { time: toSeconds(t.closed_at), value: total }; });
   }
 
   function drawEquity() {
@@ -114,10 +139,11 @@ export default function overview() {
     slots.equityChart.dataset.chart = points.length ? 'ready' : 'empty';
   }
 
+  /** @param {MarkedPosition} position */
   async function showDetail(position) {
     clear(slots.detail, h('h2', {}, `${position.symbol} — price, entry, stop and targets`), h('div', { class: 'chart', id: 'position-chart' }));
     if (detail) detail.remove();
-    detail = await candleChart(slots.detail.querySelector('#position-chart'), position, items(data.trades, 'trades'));
+    detail = await candleChart(slots.detail.querySelector('#position-chart'), position);
   }
 
   const builders = { portfolio: portfolioCard, r_tracker: rCard, connections: connectionCard, engine: engineCard, positions: positionsCard };

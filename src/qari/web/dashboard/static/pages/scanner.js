@@ -1,17 +1,19 @@
+// @ts-check
 // Scanner: the latest cycle — symbols, scores, which layers agreed, and which gate check blocked what.
-// `/scans/latest` answers the `LatestScan` schema of /openapi.json (qari/web/schemas/scans.py): the
-// fields below are read by those names, not guessed.
+// `/scans/latest` answers the `LatestScan` schema of /openapi.json (qari/web/schemas/scans.py; its
+// typedef in api-types.js): the fields below are read by those names, not guessed.
 import { clear, fmtNum, fmtTime, h, optional, table } from '../lib.js';
 import { replayButton } from './trades.js';
 import { layer, plain, plainText } from '../words.js';
 
-/** @param {{layers_agreed: number[]}} row a `ScanResult` */
+/** @param {import('../api-types.js').ScanResult} row */
 function agreed(row) {
   const list = row.layers_agreed;
   return list.length ? list.map((n, i) => [i ? ', ' : '', layer(n)]) : '—';
 }
 
 export default function scanner() {
+  /** @type {{scan: import('../api-types.js').LatestScan | null, gate: import('../api-types.js').GateEvaluationList | null}} */
   const data = { scan: null, gate: null };
   let scanEl = null;
   let gateEl = null;
@@ -37,7 +39,7 @@ export default function scanner() {
   }
 
   function drawGate() {
-    const rows = data.gate ? data.gate.evaluations : []; // `GateEvaluationList` of /openapi.json
+    const rows = data.gate ? data.gate.evaluations : [];
     clear(gateEl, h('h2', {}, 'Risk gate decisions'),
       data.gate === null ? h('p', { class: 'muted' }, 'Gate decisions are not available on this server yet.') : table([
         { label: 'Time', value: (g) => fmtTime(g.at) },

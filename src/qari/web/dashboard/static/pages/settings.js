@@ -1,6 +1,10 @@
+// @ts-check
 // Settings tabs: Exchange, Risk parameters, Notifications, Subscription, Security, Data sharing.
-import { api, ApiError, clear, fmtTime, h, items, optional, passwordHint, pick, plainApiText, statusBadge, STATUS_LABELS, toast } from '../lib.js';
+// Each route's answer is read as its schema in /openapi.json (the typedefs of api-types.js).
+import { api, ApiError, clear, fmtTime, h, optional, passwordHint, plainApiText, statusBadge, STATUS_LABELS, toast } from '../lib.js';
 import { refreshBadges } from '../app.js';
+
+/** @typedef {import('../api-types.js').ConnectionPublic} ConnectionPublic */
 
 const TABS = [
   ['exchange', 'Exchange'], ['risk', 'Risk parameters'], ['notifications', 'Notifications'],
@@ -12,8 +16,9 @@ const TABS = [
 let EXCHANGES = {};
 const SANDBOX_PROTOCOLS = { bybit: 'Bybit v5', binance: 'Binance spot', okx: 'OKX v5' };
 
+/** @param {import('../api-types.js').VenuePublic[]} venues */
 function venuesById(venues) {
-  const ordered = items(venues).slice().sort((a, b) => Number(a.live) - Number(b.live));
+  const ordered = venues.slice().sort((a, b) => Number(a.live) - Number(b.live));
   return Object.fromEntries(ordered.map((v) => [v.id, {
     name: v.name, passphrase: v.needs_passphrase, guide: v.key_guide, never: v.key_never, spotStop: v.spot_stop,
     protocol: v.protocol,
@@ -51,6 +56,7 @@ let lastOutcome = null;
 let exchangeKeys = null;
 
 async function exchangeTab(root) {
+  /** @type {[ConnectionPublic[] | null, import('../api-types.js').EgressIp | null, import('../api-types.js').VenuePublic[] | null]} */
   const [connections, egress, venues] = await Promise.all([optional('/exchange/connections'), optional('/system/egress-ip').catch(() => null), optional('/exchange/exchanges')]);
   if (connections === null || venues === null) { clear(root, h('p', { class: 'muted' }, 'Exchange connections are not available on this server yet.')); return; }
   EXCHANGES = venuesById(venues);
@@ -66,7 +72,7 @@ async function exchangeTab(root) {
   if (lastOutcome) showOutcome(...lastOutcome);
 
   async function reloadKeys() {
-    drawKeys(items(await api('GET', '/exchange/connections'), 'connections'));
+    drawKeys(await api('GET', '/exchange/connections'));
     refreshBadges();
   }
 
@@ -110,12 +116,13 @@ async function exchangeTab(root) {
     const unchanged = replacing ? 'Nothing was saved: your previous key is unchanged.' : 'Nothing was saved.';
     if (busy) busy.disabled = true;
     try {
+      /** @type {ConnectionPublic} */
       const c = await api(method, path, body, { signal: controller.signal });
       apiSecret.value = '';
       passphrase.value = '';
       delete form.dataset.replace;
       formTitle.textContent = 'Connect Exchange';
-      showOutcome(c.status || 'connected', sentence(c.status_detail) || `${c.exchange_name || c.exchange} key …${c.key_hint || ''} verified.`, where);
+      showOutcome(c.status, sentence(c.status_detail) || `${c.exchange_name} key …${c.key_hint} verified.`, where);
       await reloadKeys();
       return true;
     } catch (e) {
@@ -185,40 +192,43 @@ async function exchangeTab(root) {
     else submitKey('POST', '/exchange/connections', body, { venue, where: formResult });
   });
 
+  /** @param {ConnectionPublic} c */
   function keyCard(c) {
     const actions = h('div', { class: 'row' },
-      h('button', { type: 'button', class: 'secondary', onclick: () => submitKey('POST', `/exchange/connections/${c.id}/verify`, undefined, { replacing: true, venue: c.exchange_name || c.exchange }) }, 'Verify now'),
+      h('button', { type: 'button', class: 'secondary', onclick: () => submitKey('POST', `/exchange/connections/${c.id}/verify`, undefined, { replacing: true, venue: c.exchange_name }) }, 'Verify now'),
       h('button', { type: 'button', class: 'secondary', onclick: () => {
         if (c.exchange in EXCHANGES) exchange.value = c.exchange;
         showGuide();
         form.dataset.replace = c.id;
-        formTitle.textContent = `Replace the ${c.exchange_name || c.exchange} key`;
+        formTitle.textContent = `Replace the ${c.exchange_name} key`;
         form.scrollIntoView();
         apiKey.focus();
       } }, 'Replace key'),
       h('button', { type: 'button', class: 'danger', onclick: async () => {
-        if (!confirm(`Delete the ${c.exchange_name || c.exchange} key? Trading on it stops.`)) return;
+        if (!confirm(`Delete the ${c.exchange_name} key? Trading on it stops.`)) return;
         try { await api('DELETE', `/exchange/connections/${c.id}`); toast('Key deleted.'); lastOutcome = null; clear(result); await reloadKeys(); } catch (e) { toast(e.message); }
       } }, 'Delete'));
     return h('div', { class: 'card', 'data-connection': c.exchange, 'data-connection-id': c.id },
-      h('div', { class: 'row' }, h('strong', { class: 'grow' }, c.exchange_name || (EXCHANGES[c.exchange] || {}).name || c.exchange), statusBadge(c.status)),
-      h('div', { class: 'small muted' }, `Key …${c.key_hint || '????'} · verified ${fmtTime(pick(c, 'verified_at', 'checked_at', 'updated_at'))}`),
+      h('div', { class: 'row' }, h('strong', { class: 'grow' }, c.exchange_name), statusBadge(c.status)),
+      h('div', { class: 'small muted' }, `Key …${c.key_hint} · verified ${fmtTime(c.verified_at)}`),
       c.status_detail ? h('div', { class: 'small' }, sentence(c.status_detail)) : null,
       c.warning ? h('div', { class: 'notice warn small' }, sentence(c.warning)) : null,
       actions);
   }
 
+  /** @type {ConnectionPublic[]} */
   let current = [];
+  /** @param {ConnectionPublic[]} list */
   function drawKeys(list) {
     current = list;
     clear(keysEl, list.length ? list.map(keyCard) : h('p', { class: 'muted' }, 'No exchange key yet.'));
   }
 
   const sandboxButton = h('button', { type: 'button', id: 'connect-sandbox', onclick: () => submitKey('POST', '/exchange/connections/sandbox', {}, { venue: 'the sandbox' }) }, 'Connect the sandbox (paper USDT)');
-  const ip = egress && pick(egress, 'ip', 'egress_ip');
+  const ip = egress && egress.ip;
   // Which exchange's protocol the sandbox speaks (QARI_SANDBOX_PROTOCOL on the server).
   const sandboxProtocol = SANDBOX_PROTOCOLS[(EXCHANGES.sandbox || {}).protocol];
-  drawKeys(items(connections, 'connections'));
+  drawKeys(connections);
   clear(root,
     h('div', { class: 'card' }, h('h2', {}, 'Server IP to whitelist'),
       h('p', {}, 'Restrict your key to this IP address on the exchange: ', h('code', { class: 'ip', id: 'egress-ip' }, ip || 'unknown')),
@@ -234,10 +244,10 @@ async function exchangeTab(root) {
 
 // ---- Risk parameters --------------------------------------------------------------------------
 async function riskTab(root) {
+  /** @type {import('../api-types.js').RiskSettingsPublic | null} */
   const data = await optional('/settings/risk');
   if (data === null) { clear(root, h('p', { class: 'muted' }, 'Risk settings are not available on this server yet.')); return; }
-  const s = data.settings || data;
-  const limits = data.limits || {};
+  const s = data;
   const message = h('div', { role: 'status' });
   const num = (value, attrs = {}) => h('input', { type: 'number', inputmode: 'decimal', step: 'any', value, ...attrs });
   const inputs = {
@@ -253,15 +263,14 @@ async function riskTab(root) {
     personal_blacklist: h('textarea', { rows: 2, placeholder: 'DOGE, PEPE/USDT' }),
   };
   inputs.allocation_mode.value = s.allocation_mode;
-  inputs.personal_blacklist.value = (s.personal_blacklist || []).join(', ');
-  const hint = (name, fallback) => (limits[name] && limits[name].hint) || fallback;
+  inputs.personal_blacklist.value = s.personal_blacklist.join(', ');
   const form = h('form', { class: 'card', id: 'risk-form', novalidate: true },
     h('h2', {}, 'Risk parameters'), message,
     h('div', { class: 'field row' }, inputs.auto_trading, h('label', { for: 'auto_trading' }, 'Auto-trading on'), h('div', { class: 'error', id: 'auto_trading-error' })),
     h('div', { class: 'grid' },
       field('allocation_mode', 'Per-trade allocation', inputs.allocation_mode),
-      field('allocation_value', 'Allocation amount', inputs.allocation_value, hint('allocation_value', '5 – 10,000,000 USDT, or 0.1 – 100 % of free USDT.')),
-      field('max_positions', 'Max open positions', inputs.max_positions, `Your plan allows up to ${data.plan_capacity ?? '?'}.`),
+      field('allocation_value', 'Allocation amount', inputs.allocation_value, '5 – 10,000,000 USDT, or 0.1 – 100 % of free USDT.'),
+      field('max_positions', 'Max open positions', inputs.max_positions, `Your plan allows up to ${data.plan_capacity}.`),
       field('stop_loss_pct', 'Stop-loss %', inputs.stop_loss_pct, 'Between 10 % and 30 % from the entry.'),
       field('daily_loss_limit_r', 'Daily loss limit (R)', inputs.daily_loss_limit_r, 'Stop new entries after this loss today. At most 2R.'),
       field('weekly_loss_limit_r', 'Weekly loss limit (R)', inputs.weekly_loss_limit_r, 'Stop new entries after this loss this week. At most 5R.'),
@@ -278,7 +287,7 @@ async function riskTab(root) {
       case 'stop_loss_pct': return between(10, 30, 'stop-loss must be between 10 % and 30 % (never tighter, never wider)');
       case 'daily_loss_limit_r': return between(0.1, 2, 'the daily limit can be stricter than 2R, never looser');
       case 'weekly_loss_limit_r': return between(0.1, 5, 'the weekly limit can be stricter than 5R, never looser');
-      case 'max_positions': return between(1, data.plan_capacity ?? 1e9, `your plan allows at most ${data.plan_capacity} open positions`);
+      case 'max_positions': return between(1, data.plan_capacity, `your plan allows at most ${data.plan_capacity} open positions`);
       default: return '';
     }
   };
@@ -303,9 +312,9 @@ async function riskTab(root) {
       personal_blacklist: inputs.personal_blacklist.value.split(/[\s,;]+/).filter(Boolean),
     };
     try {
+      /** @type {import('../api-types.js').RiskSettingsPublic} */
       const saved = await api('PUT', '/settings/risk', body);
-      const fresh = saved.settings || saved;
-      inputs.personal_blacklist.value = (fresh.personal_blacklist || []).join(', ');
+      inputs.personal_blacklist.value = saved.personal_blacklist.join(', ');
       clear(message, h('div', { class: 'notice good', id: 'risk-saved' }, 'Risk parameters saved.'));
     } catch (e) {
       const errors = e instanceof ApiError ? fieldErrors(e) : {};
@@ -328,6 +337,7 @@ const ALERT_LABELS = {
 };
 
 async function notificationsTab(root) {
+  /** @type {[import('../api-types.js').AlertPreferences | null, import('../api-types.js').TelegramStatus | null]} */
   const [prefs, telegram] = await Promise.all([optional('/notifications/preferences').catch(() => null), optional('/notifications/telegram').catch(() => null)]);
   const linkBox = h('div', { id: 'telegram-link' });
   const card = h('div', { class: 'card' }, h('h2', {}, 'Telegram alerts'));
@@ -340,16 +350,16 @@ async function notificationsTab(root) {
   } else {
     card.append(h('button', { type: 'button', onclick: async () => {
       try {
+        /** @type {import('../api-types.js').TelegramLinkCode} */
         const link = await api('POST', '/notifications/telegram/link');
         clear(linkBox, h('p', {}, 'Open this link on your phone and press Start: ', h('a', { href: link.deep_link, rel: 'noopener' }, link.deep_link)), h('p', { class: 'small muted' }, `Or send /start ${link.code} to the bot.`));
       } catch (e) { clear(linkBox, h('div', { class: 'notice bad' }, e.message)); }
     } }, 'Link Telegram'), linkBox);
   }
   const prefsCard = h('div', { class: 'card' }, h('h2', {}, 'Which alerts'));
-  const events = prefs ? (prefs.preferences || prefs.events || prefs) : null;
-  if (events && typeof events === 'object') {
+  const events = prefs ? prefs.preferences : null;
+  if (events) {
     for (const [kind, on] of Object.entries(events)) {
-      if (typeof on !== 'boolean') continue;
       const box = h('input', { type: 'checkbox', id: `pref-${kind}`, checked: on });
       box.addEventListener('change', async () => {
         try { await api('PUT', '/notifications/preferences', { preferences: { [kind]: box.checked } }); events[kind] = box.checked; toast('Saved.'); } catch (e) { toast(e.message); box.checked = !box.checked; }
@@ -362,24 +372,24 @@ async function notificationsTab(root) {
 
 // ---- Subscription -----------------------------------------------------------------------------
 async function subscriptionTab(root, ctx) {
-  const me = (await ctx.reloadMe()) || ctx.me || {};
-  const plan = me.plan && typeof me.plan === 'object' ? me.plan : { tier: me.plan };
-  const tier = pick(plan, 'name', 'tier', 'plan') || 'unknown';
-  const ends = pick(plan, 'trial_ends_at') || me.trial_ends_at;
-  const daysLeft = ends ? Math.max(0, Math.ceil((Date.parse(ends) - Date.now()) / 86400000)) : null;
-  const capacity = pick(plan, 'capacity', 'max_positions') ?? me.capacity;
+  /** @type {import('../api-types.js').UserPublic | null} */
+  const me = (await ctx.reloadMe()) || ctx.me;
+  if (!me) { clear(root, h('p', { class: 'muted' }, 'Your plan could not be read.')); return; }
+  const plan = me.plan;
+  const daysLeft = Math.max(0, Math.ceil((Date.parse(plan.trial_ends_at) - Date.now()) / 86400000));
   clear(root, h('div', { class: 'card', id: 'subscription' }, h('h2', {}, 'Your plan'),
-    h('div', { class: 'big' }, String(tier).replace(/_/g, ' ')),
-    daysLeft !== null && /trial/i.test(tier) ? h('p', {}, `${daysLeft} day${daysLeft === 1 ? '' : 's'} of free trial left (ends ${fmtTime(ends)}).`) : null,
-    pick(plan, 'waiver') || me.waiver ? h('p', { class: 'notice good' }, 'An operator waiver covers your subscription.') : null,
-    h('p', {}, `Capacity: up to ${capacity ?? '?'} open positions at a time.`),
+    h('div', { class: 'big' }, plan.name),
+    plan.tier === 'trial' ? h('p', {}, `${daysLeft} day${daysLeft === 1 ? '' : 's'} of free trial left (ends ${fmtTime(plan.trial_ends_at)}).`) : null,
+    plan.waiver ? h('p', { class: 'notice good' }, 'An operator waiver covers your subscription.') : null,
+    h('p', {}, `Capacity: up to ${plan.capacity} open positions at a time.`),
     h('table', {}, h('thead', {}, h('tr', {}, h('th', {}, 'Plan'), h('th', {}, 'Price'), h('th', { class: 'num' }, 'Positions'))),
       h('tbody', {}, [['Free Trial', '3 months free', 5], ['Pro', '$49/month', 10], ['Premium', '$99/month + personal model', 20]].map(([n, p, c]) => h('tr', {}, h('td', {}, n), h('td', {}, p), h('td', { class: 'num' }, c)))))));
 }
 
 // ---- Security ---------------------------------------------------------------------------------
 async function securityTab(root, ctx) {
-  const me = ctx.me || {};
+  /** @type {import('../api-types.js').UserPublic} */
+  const me = ctx.me;
   const current = h('input', { type: 'password', autocomplete: 'current-password' });
   const fresh = h('input', { type: 'password', autocomplete: 'new-password' });
   const pwMessage = h('div', { role: 'status' });
@@ -395,7 +405,7 @@ async function securityTab(root, ctx) {
     } catch (e) { clear(pwMessage, h('div', { class: 'notice bad' }, e.message)); }
   });
   const tfa = h('div', { class: 'card', id: 'two-factor' }, h('h2', {}, 'Two-factor login (TOTP)'));
-  const enabled = pick(me, 'totp_enabled', 'two_factor_enabled', 'mfa_enabled');
+  const enabled = me.totp_enabled;
   const box = h('div', {});
   if (enabled) {
     const code = h('input', { inputmode: 'numeric', maxlength: 6 });
@@ -407,6 +417,7 @@ async function securityTab(root, ctx) {
   } else {
     tfa.append(h('p', {}, 'Protect your account with an authenticator app.'), h('button', { type: 'button', id: 'totp-setup', onclick: async () => {
       try {
+        /** @type {import('../api-types.js').TotpEnrolment} */
         const setup = await api('POST', '/auth/totp/setup');
         const code = h('input', { inputmode: 'numeric', maxlength: 6 });
         clear(box, h('p', {}, 'Scan this code with your authenticator app (Google Authenticator, Aegis, 1Password…):'),
@@ -426,6 +437,7 @@ async function securityTab(root, ctx) {
 
 // ---- Data sharing -----------------------------------------------------------------------------
 async function dataSharingTab(root) {
+  /** @type {import('../api-types.js').DataSharing | null} */
   const data = await optional('/settings/data-sharing');
   if (data === null) { clear(root, h('p', { class: 'muted' }, 'Data-sharing settings are not available on this server yet.')); return; }
   const box = h('input', { type: 'checkbox', id: 'learning_consent', checked: Boolean(data.learning_consent) });
@@ -451,7 +463,7 @@ export default function settings(ctx) {
       await RENDER[tab](body, ctx);
     },
     onChange(resource, data) {
-      if (resource === 'connections' && tab === 'exchange' && exchangeKeys) exchangeKeys(items(data, 'connections'));
+      if (resource === 'connections' && tab === 'exchange' && exchangeKeys) exchangeKeys(data);
     },
     destroy() { exchangeKeys = null; },
   };
