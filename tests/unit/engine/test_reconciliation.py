@@ -140,8 +140,10 @@ async def test_reconcile_when_nothing_changed_since_last_pass_then_orders_read_o
 
     # Assert: the stop still rests, the position's orders were read from the venue once (no re-read
     # before protection and close: the pass changed none), and its fills not at all (all journaled)
-    after = await store.get_position(position.id)
+    assert rig.position.id is not None
+    after = await rig.store.get_position(rig.position.id)
     assert after is not None and after.state is PositionState.OPEN and report.fills_booked == 0
-    assert [o.trigger_price for o in venue.orders("a", active=True)] == [Decimal(90)]
-    assert client.calls.count(("fetch_open_orders", "SOL/USDT")) == 1
-    assert [name for name, _ in client.calls if name in ("fetch_fills", "create_order", "cancel_order")] == []
+    assert [o.trigger_price for o in rig.venue.orders("a", active=True)] == [Decimal(90)]
+    calls = rig.client.calls
+    assert calls.count(("fetch_open_orders", "SOL/USDT")) == 1
+    assert [name for name, _ in calls if name in ("fetch_fills", "create_order", "cancel_order")] == []
