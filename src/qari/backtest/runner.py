@@ -30,6 +30,7 @@ from qari.backtest.report import PriceSeries
 from qari.config import load_settings
 from qari.core.time import to_ms
 from qari.risk.checks import CHECK_TITLES
+from qari.trading.position import Position
 
 __all__ = ["BacktestConfig", "BacktestError", "BacktestResult", "run_backtest"]
 
@@ -96,18 +97,10 @@ def _trade(position: Any, fills: list[Any]) -> TradeRecord | None:
 
 
 def _open_position(position: Any, fills: list[Any], mark: Decimal) -> OpenPosition:
-    """Marked to `mark`: the coins still held at the mark, plus proceeds, less cost and quote fees.
-
-    Fees taken in the coin already shrink what is held, so they are not charged again: `fees_quote`
-    counts them at their fill price, added back here at the entry price."""
+    """Marked to `mark` (`Position.unrealised_pnl`); nothing when no buy filled."""
     buys = [f for f in fills if str(f.side) == "buy"]
     entry = position.blended_entry or position.entry_price
-    value = (
-        position.held_qty * mark
-        + position.proceeds_quote
-        - position.cost_quote
-        - (position.fees_quote - position.fee_base * entry)
-    )
+    value = Position(position).unrealised_pnl(mark)
     return OpenPosition(
         symbol=position.symbol,
         entry_time=min((f.at for f in buys), default=position.opened_at),

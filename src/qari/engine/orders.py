@@ -39,6 +39,7 @@ from qari.trading.order import (
     OrderRole,
     OrderState,
     apply_event,
+    apply_gone,
     apply_report,
     order_facts,
 )
@@ -311,16 +312,7 @@ class OrderManager:
                 for f in await self.exchange.fetch_fills(order.symbol, to_ms(order.created_at) - 60_000)
                 if f.exchange_order_id == order.exchange_order_id
             ]
-        filled = sum((f.qty_base for f in fills), Decimal(0))
-        if filled > order.filled_base:
-            order.filled_base = filled
-            order.avg_price = sum((f.qty_base * f.price for f in fills), Decimal(0)) / filled
-            order.fee = sum((f.fee for f in fills), Decimal(0))
-            order.fee_currency = fills[0].fee_currency
-        event = OrderEvent.FILL if order.filled_base >= order.qty_base else OrderEvent.CANCEL
-        if apply_event(order, event):
-            order.note = "no longer open on the venue" if event is OrderEvent.CANCEL else order.note
-            order.updated_at = self.clock.now()
+        if apply_gone(order, fills, self.clock.now()):
             await self._journal(order)
 
     async def cancel(self, order: OrderRecord) -> OrderRecord:

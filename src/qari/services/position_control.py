@@ -1,6 +1,6 @@
 """The user's own controls over an open position. The API only records the request; the engine's
-management pass carries it out through the order manager like any other exit (execution.py,
-`_close_now`), so a "close now" never sends an order outside the journal."""
+management pass carries it out through the order manager like any other exit
+(`engine/protection.py`, `close_now`), so a "close now" never sends an order outside the journal."""
 
 from __future__ import annotations
 

@@ -2,16 +2,19 @@
 with UNKNOWN for "sent, no answer" and ABSENT for "looked up, never reached the venue".
 
 UNKNOWN is resolved only by looking the client order id up on the venue, never by sending again.
-Every move of an order's state goes through `apply_event` (a venue report: `apply_report`).
+Every move of an order's state goes through `apply_event` (a venue report: `apply_report`; an order
+gone from the venue's open list: `apply_gone`).
 """
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from decimal import Decimal
 from enum import StrEnum
 from typing import TYPE_CHECKING
 
-from qari.core.orders import OrderReport, OrderStatus
+from qari.core.orders import Fill, OrderReport, OrderStatus
 from qari.trading.state_machine import InvalidTransition, TransitionTable
 
 if TYPE_CHECKING:
@@ -138,4 +141,26 @@ def apply_report(order: OrderRecord, report: OrderReport, now: dt.datetime) -> b
         order.fee_currency = report.fee_currency
     if order_facts(order) != before or order.updated_at is None:
         order.updated_at = now
+    return True
+
+
+GONE_NOTE = "no longer open on the venue"
+
+
+def apply_gone(order: OrderRecord, fills: Sequence[Fill], now: dt.datetime) -> bool:
+    """A live order neither open nor among the venue's orders: its `fills` (the venue's executions of
+    it) complete what it filled, then it is FILLED if that covers it, else CANCELED. True if it moved.
+    """
+    filled = sum((f.qty_base for f in fills), Decimal(0))
+    if filled > order.filled_base:
+        order.filled_base = filled
+        order.avg_price = sum((f.qty_base * f.price for f in fills), Decimal(0)) / filled
+        order.fee = sum((f.fee for f in fills), Decimal(0))
+        order.fee_currency = fills[0].fee_currency
+    event = OrderEvent.FILL if order.filled_base >= order.qty_base else OrderEvent.CANCEL
+    if not apply_event(order, event):
+        return False
+    if event is OrderEvent.CANCEL:
+        order.note = GONE_NOTE
+    order.updated_at = now
     return True

@@ -28,7 +28,8 @@ from qari.analysis.layer import LayerResult
 from qari.analysis.verdict import Candidate, Verdict
 from qari.core.clocks import ManualClock, WallClock
 from qari.core.time import to_ms
-from qari.engine.execution import EntryOutcome, ExecutionConfig, StructureSignals, UserExecution
+from qari.engine.entry import EntryOutcome
+from qari.engine.execution import ExecutionConfig, StructureSignals, UserExecution
 from qari.engine.kernel import venue_execution_config
 from qari.risk.candidate import CandidateLevels
 from qari.risk.profile import TradingProfile

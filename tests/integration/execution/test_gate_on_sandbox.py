@@ -11,7 +11,7 @@ from decimal import Decimal
 from sqlalchemy import select
 
 from qari.adapters.persistence.tables.trading import GateEvaluationRow
-from qari.engine.execution import EntryOutcome
+from qari.engine.entry import EntryOutcome
 from qari.risk.candidate import CandidateLevels
 from qari.risk.kill_switch import RealisedR
 from qari.trading.position import PositionState

@@ -10,10 +10,9 @@ from hypothesis import strategies as st
 from tests.unit.engine.records import position_record
 
 from qari.core.orders import OrderType, Side
-from qari.engine.execution import _recompute
 from qari.trading.exits import FillAmount, blended_entry
 from qari.trading.order import OrderRole
-from qari.trading.position import PositionState
+from qari.trading.position import Position, PositionState
 from qari.trading.records import OrderRecord, PositionRecord
 
 AT = dt.datetime(2024, 3, 1, tzinfo=dt.UTC)
@@ -76,7 +75,7 @@ def test_recompute_when_any_orders_then_the_totals_each_summed_on_its_own(
     expected = summed_one_at_a_time(position_record("SOL/USDT", PositionState.OPEN, AT), orders)
 
     # Act
-    _recompute(position, orders)
+    Position(position).recompute(orders)
 
     # Assert: equal, and equal in form (same exponent and sign of every Decimal)
     assert position == expected

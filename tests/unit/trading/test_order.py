@@ -8,8 +8,16 @@ from decimal import Decimal
 
 import pytest
 
-from qari.core.orders import OrderReport, OrderStatus, OrderType, Side
-from qari.trading.order import ORDER_TRANSITIONS, OrderEvent, OrderRole, OrderState, apply_event, apply_report
+from qari.core.orders import Fill, OrderReport, OrderStatus, OrderType, Side
+from qari.trading.order import (
+    ORDER_TRANSITIONS,
+    OrderEvent,
+    OrderRole,
+    OrderState,
+    apply_event,
+    apply_gone,
+    apply_report,
+)
 from qari.trading.records import OrderRecord
 from qari.trading.state_machine import InvalidTransition
 
@@ -113,3 +121,32 @@ def test_apply_report_when_stale_or_repeated_then_nothing_moves() -> None:
     assert not stale and repeated
     assert order.state is S.FILLED and order.filled_base == Decimal(1)
     assert order.updated_at == filled_at  # the repeat told nothing new
+
+
+def _fill(qty: str, price: str, fee: str) -> Fill:
+    return Fill(
+        "SOL/USDT", f"t{qty}", "ex-1", None, Side.BUY, Decimal(price), Decimal(qty), Decimal(fee), "USDT", 0
+    )
+
+
+def test_apply_gone_when_fills_fall_short_then_canceled_with_the_fills_booked() -> None:
+    order = _record(S.OPEN)  # 1 SOL wanted
+    fills = [_fill("0.3", "100", "0.03"), _fill("0.3", "102", "0.0306")]
+
+    assert apply_gone(order, fills, T0)
+
+    assert order.state is S.CANCELED
+    assert order.filled_base == Decimal("0.6")
+    assert order.avg_price == Decimal(101)
+    assert order.fee == Decimal("0.0606")
+    assert order.note == "no longer open on the venue"
+    assert order.updated_at == T0
+
+
+def test_apply_gone_when_fills_cover_the_order_then_filled() -> None:
+    order = _record(S.PARTIALLY_FILLED)
+
+    assert apply_gone(order, [_fill("1", "100", "0.1")], T0)
+
+    assert order.state is S.FILLED
+    assert order.note == ""

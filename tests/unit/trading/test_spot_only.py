@@ -13,6 +13,9 @@ SRC = Path(__file__).resolve().parents[3] / "src" / "qari"
 ORDER_PATH = [
     SRC / "engine" / "orders.py",
     SRC / "engine" / "execution.py",
+    SRC / "engine" / "entry.py",
+    SRC / "engine" / "management.py",
+    SRC / "engine" / "protection.py",
     *sorted((SRC / "trading").glob("*.py")),
 ]
 
