@@ -415,10 +415,21 @@ def _finite_json(value: Any) -> Any:
     if isinstance(value, float) and not math.isfinite(value):
         return repr(value)
     if isinstance(value, list):
+        if _finite_numbers(value):
+            return value  # the common list, daily closes: nothing to change
         return [_finite_json(v) for v in value]
     if isinstance(value, dict):
         return {k: _finite_json(v) for k, v in value.items()}
     return value
+
+
+def _finite_numbers(values: list[Any]) -> bool:
+    """Whether `values` holds only finite numbers, by one C-level sum (no call per element). A list
+    with anything else, or whose sum overflows, takes the element-wise path."""
+    try:
+        return math.isfinite(math.fsum(values))
+    except (TypeError, OverflowError):
+        return False
 
 
 def personal_scoring(weights: WeightSet, layers: Sequence[LayerResult]) -> dict[str, Any]:

@@ -34,6 +34,7 @@ class SweptScreen:
         self, possible: Mapping[str, BoolArray], start_ms: int, step_ms: int, analyse: Analyse | None = None
     ) -> None:
         self.possible = possible
+        self._steps = {symbol: steps.tolist() for symbol, steps in possible.items()}  # a list reads faster
         self.start_ms = start_ms
         self.step_ms = step_ms
         self.analyse = analyse if analyse is not None else partial(screen, histories=Histories())
@@ -45,9 +46,9 @@ class SweptScreen:
 
     def wanted(self, symbol: str, at_ms: int) -> bool:
         """Whether `symbol` at `at_ms` needs `analyse`: not ruled out by the bound."""
-        steps = self.possible.get(symbol)
+        steps = self._steps.get(symbol)
         i, off_grid = divmod(at_ms - self.start_ms, self.step_ms)
-        return steps is None or bool(off_grid) or not 0 <= i < steps.shape[0] or bool(steps[i])
+        return steps is None or bool(off_grid) or not 0 <= i < len(steps) or bool(steps[i])
 
 
 _job: tuple[Mapping[str, MarketSnapshot], IntArray, Bound | None] | None = None  # inherited by forked workers

@@ -18,8 +18,8 @@ import datetime as dt
 import functools
 import logging
 import time
-from collections.abc import Awaitable, Callable, Mapping, Sequence
-from typing import Protocol
+from collections.abc import Awaitable, Callable, Coroutine, Mapping, Sequence
+from typing import Any, Protocol, TypeVar
 
 from qari.analysis.verdict import Verdict
 from qari.core.errors import InvalidCredentialsError, PermissionDeniedError, QariError
@@ -40,6 +40,7 @@ from qari.ports import (
 )
 
 log = logging.getLogger("qari.engine.cycle")
+T = TypeVar("T")
 
 
 Analyse = Callable[[MarketSnapshot], Verdict]
@@ -88,7 +89,8 @@ async def analyse_exchange(
     the caller keeps the venue's health (the engine process, or the scheduler for a worker's task)."""
     metrics = metrics or EngineMetrics()
     started = time.perf_counter()
-    snapshots = await asyncio.wait_for(feed.refresh(at), refresh_seconds)
+    async with asyncio.timeout(refresh_seconds):  # in this task: no task per read
+        snapshots = await feed.refresh(at)
     metrics.observe("market_data", time.perf_counter() - started, {"exchange": feed.exchange_id})
     analysed = time.perf_counter()
     scan = ExchangeScan(exchange_id=feed.exchange_id, at=at, snapshots=snapshots)
@@ -169,7 +171,7 @@ class EngineCycle:
         # Market data and analysis only for exchanges somebody trades on, once each for all their users.
         units_of = {feed.exchange_id: await self._units(feed.exchange_id) for feed in self.feeds}
         active = [feed for feed in self.feeds if units_of[feed.exchange_id]]
-        report.scans = list(await asyncio.gather(*(self._scan(feed, at) for feed in active)))
+        report.scans = await _all([self._scan(feed, at) for feed in active])
         for scan in report.scans:
             if not scan.entries_allowed:
                 self.metrics.inc("entries_paused", {"exchange": scan.exchange_id})
@@ -263,7 +265,7 @@ class EngineCycle:
         timeout: float | None = None,
     ) -> list[UnitResult]:
         limit = timeout if timeout is not None else self.timeouts.user_seconds
-        return list(await asyncio.gather(*(self._isolated(unit, work, limit) for unit in units)))
+        return await _all([self._isolated(unit, work, limit) for unit in units])
 
     async def _isolated(
         self, unit: UserUnit, work: Callable[[UserUnit], Awaitable[UserOutcome | None]], limit: float
@@ -272,7 +274,8 @@ class EngineCycle:
         async with self._gate:
             started = time.perf_counter()  # the unit's own time, not its wait for a free slot
             try:
-                result.outcome = await asyncio.wait_for(work(unit), limit)
+                async with asyncio.timeout(limit):  # the unit runs in this task: no extra task per unit
+                    result.outcome = await work(unit)
             except TimeoutError:
                 result.error = "timeout"
                 self.metrics.inc("errors", {"kind": "user_timeout"})
@@ -313,6 +316,8 @@ class EngineCycle:
         passed = sum(1 for u in report.units if u.outcome for g in u.outcome.gate if g.passed)
         if passed:
             self.metrics.inc("gate_passed", amount=passed)
+        if not log.isEnabledFor(logging.INFO):
+            return  # the line's figures are not worth counting for nobody
         log.info(
             "cycle done",
             extra={
@@ -326,3 +331,11 @@ class EngineCycle:
                 "errors": report.errors,
             },
         )
+
+
+async def _all(works: list[Coroutine[Any, Any, T]]) -> list[T]:
+    """`asyncio.gather`'s results, without a task for a lone coroutine (one exchange, one user: a
+    backtest's every tick), which would only cost the loop a round trip."""
+    if len(works) == 1:
+        return [await works[0]]
+    return list(await asyncio.gather(*works))

@@ -150,14 +150,16 @@ async def gather_gate_context(
     reserved = sum(
         (p.leg2_qty * p.entry_price for p in open_positions if p.leg2_state is Leg2State.RESERVED), Decimal(0)
     )
-    closes = dict(daily_closes or {})
+    closes: Mapping[str, tuple[float, ...]] = {} if daily_closes is None else daily_closes
     if reachable and daily_closes is None:
+        fetched: dict[str, tuple[float, ...]] = {}
         for sym in {symbol, *filled}:
             try:
                 series = await closed_candles(exchange, sym, "1d", now, CORRELATION_DAYS)
-                closes[sym] = tuple(float(c) for c in series.close)
+                fetched[sym] = tuple(float(c) for c in series.close)
             except QariError:
                 continue  # correlation is judged on what could be read
+        closes = fetched
     ctx = GateContext(
         now=now,
         user_id=profile.user_id,

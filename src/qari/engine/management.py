@@ -70,11 +70,15 @@ class PositionManagement:
         self.protection = Protection(exchange, store, clock, config, orders)
         self.markets: Mapping[str, InstrumentRules] | None = None  # the venue's rules, read once
 
-    async def manage(self, profile: TradingProfile) -> list[PositionRecord]:
-        """One management pass over the user's open positions on this venue; returns them afterwards."""
+    async def manage(
+        self, profile: TradingProfile, positions: list[PositionRecord] | None = None
+    ) -> list[PositionRecord]:
+        """One management pass over the user's open positions on this venue; returns them afterwards.
+        `positions`: those open positions as the caller just read them from the journal (else read)."""
         self.orders.guard.know(profile)
         await self._kill_switch_cleared(profile)
-        positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
+        if positions is None:
+            positions = await self.store.open_positions(profile.user_id, profile.exchange_id)
         for position in positions:
             try:
                 await self.manage_one(position)
@@ -94,13 +98,9 @@ class PositionManagement:
         limits = RLimits.for_user(profile.daily_loss_limit_r, profile.weekly_loss_limit_r)
         entries = await self.store.r_entries(profile.user_id, today - dt.timedelta(days=8))
         before = evaluate_kill_switch(entries, today - dt.timedelta(microseconds=1), limits)
-        current = evaluate_kill_switch(entries, now, limits)
-        if (
-            before.halted
-            and before.halted_until is not None
-            and before.halted_until <= now
-            and not current.halted
-        ):
+        if before.halted_until is None or before.halted_until > now or not before.halted:
+            return  # no halt from before today that has run out: nothing to tell
+        if not evaluate_kill_switch(entries, now, limits).halted:
             await alerts.alert(
                 profile.user_id,
                 "kill_switch_cleared",
@@ -126,6 +126,7 @@ class PositionManagement:
     async def manage_one(self, position: PositionRecord, known: list[OrderRecord] | None = None) -> None:
         """`known`: the position's every order as journaled (else read from the journal)."""
         orders = await self.protection.sync_orders(position, known)
+        synced = self.orders.changes  # orders re-read below only after this pass changed one
         if not position.is_open:
             return
         market = await self._market(position)
@@ -149,10 +150,12 @@ class PositionManagement:
         if position.is_open:
             await self._leg2(position, orders, market)
             await self._trail(position, market)
-            await self.protection.protect(position, await self.protection.sync_orders(position), market)
-            await self.protection.close_if_done(
-                position, await self.protection.sync_orders(position), market, None
-            )
+            if self.orders.changes != synced:
+                orders, synced = await self.protection.sync_orders(position), self.orders.changes
+            await self.protection.protect(position, orders, market)
+            if self.orders.changes != synced:
+                orders = await self.protection.sync_orders(position)
+            await self.protection.close_if_done(position, orders, market, None)
 
     def _move(self, position: PositionRecord, event: PositionEvent) -> None:
         Position(position).apply(event)

@@ -117,12 +117,28 @@ _exported_metrics: dict[str, prometheus_client.Counter | prometheus_client.Histo
 _exported_lock = threading.Lock()
 
 
+_children: dict[tuple[str, Labels], prometheus_client.Counter | prometheus_client.Histogram] = {}
+
+
 def _exported(
     kind: type[prometheus_client.Counter] | type[prometheus_client.Histogram],
     name: str,
     labels: dict[str, str] | None,
 ) -> prometheus_client.Counter | prometheus_client.Histogram:
-    """The process's one exported metric of that name (the library's registry is per process)."""
+    """The process's one exported metric of that name (the library's registry is per process), with
+    its labels: looked up once per name and label values, as prometheus_client advises for hot paths."""
+    key = (name, _labels(labels))
+    child = _children.get(key)
+    if child is None:
+        child = _children[key] = _labelled(kind, name, labels)
+    return child
+
+
+def _labelled(
+    kind: type[prometheus_client.Counter] | type[prometheus_client.Histogram],
+    name: str,
+    labels: dict[str, str] | None,
+) -> prometheus_client.Counter | prometheus_client.Histogram:
     with _exported_lock:
         metric = _exported_metrics.get(name)
         if metric is None:

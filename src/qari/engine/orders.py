@@ -87,6 +87,13 @@ class OrderManager:
         self.client_ids: Mapping[str, ClientIdRules] = client_ids or {}
         self._checkpoint = checkpoint or (lambda _name, _order: None)
         self.guard = guard or OrderGuard()
+        # Moves on every order journaled or written and every create or cancel sent: a caller that
+        # synced its orders since the last move holds them as the journal does.
+        self.changes = 0
+
+    async def _journal(self, order: OrderRecord) -> None:
+        self.changes += 1
+        await self.store.save_order(order)
 
     async def place(
         self,
@@ -151,6 +158,7 @@ class OrderManager:
             state=OrderState.SUBMITTED if submitted else OrderState.NEW,
             updated_at=now,
         )
+        self.changes += 1
         await self.store.add_order(order)
         return order
 
@@ -166,18 +174,18 @@ class OrderManager:
         if order.state is OrderState.NEW:
             apply_event(order, OrderEvent.SUBMIT)
             order.updated_at = self.clock.now()
-            await self.store.save_order(order)
+            await self._journal(order)
         elif order.state is not OrderState.SUBMITTED:
             raise InvalidTransition("order", order.state, OrderEvent.SUBMIT)  # never sent twice
         return await self._send(order, then)
 
     async def _save(self, order: OrderRecord, then: Journal | None) -> None:
         if then is None:
-            await self.store.save_order(order)
+            await self._journal(order)
             return
 
         async def answer() -> None:  # the answer and the caller's lines: one transaction
-            await self.store.save_order(order)
+            await self._journal(order)
             await then()
 
         # Nothing sent later depends on the answer being durable (after a crash the order is looked up
@@ -185,6 +193,7 @@ class OrderManager:
         await self.store.later(answer)
 
     async def _send(self, order: OrderRecord, then: Journal | None = None) -> OrderRecord:
+        self.changes += 1
         request = OrderRequest(
             symbol=order.symbol,
             side=order.side,
@@ -201,7 +210,7 @@ class OrderManager:
         except (OutcomeUnknownError, ExchangeUnavailableError) as e:
             apply_event(order, OrderEvent.TIME_OUT)
             order.note = f"outcome unknown: {e}"
-            await self.store.save_order(order)
+            await self._journal(order)
             order = await self.resolve(order)
             if then is not None:
                 await then()
@@ -227,7 +236,7 @@ class OrderManager:
             if order.state is OrderState.SUBMITTED:
                 apply_event(order, OrderEvent.TIME_OUT)
             order.note = f"lookup failed: {e}"
-            await self.store.save_order(order)
+            await self._journal(order)
             return order
         now = self.clock.now()
         if report is None:
@@ -238,7 +247,7 @@ class OrderManager:
                     apply_event(order, OrderEvent.TIME_OUT)
                     order.updated_at = now
                 order.note = "not on the venue yet: looked up again next pass"
-                await self.store.save_order(order)
+                await self._journal(order)
                 return order
             apply_event(order, OrderEvent.NOT_FOUND)
             order.note = "not on the venue: never received"
@@ -247,7 +256,7 @@ class OrderManager:
             if order.state is OrderState.NEW:
                 apply_event(order, OrderEvent.SUBMIT)
             apply_report(order, report, now)
-        await self.store.save_order(order)
+        await self._journal(order)
         return order
 
     async def refresh_all(self, orders: list[OrderRecord]) -> None:
@@ -269,7 +278,7 @@ class OrderManager:
                 if order.note.startswith(MISSING):
                     order.note = ""
                 if (order_facts(order), order.note) != before:  # nothing new from the venue: no write
-                    await self.store.save_order(order)
+                    await self._journal(order)
 
     async def refresh(self, order: OrderRecord) -> OrderRecord:
         """Bring a live or unresolved order up to date from the venue."""
@@ -284,13 +293,13 @@ class OrderManager:
             if not order.note.startswith(MISSING):
                 order.note = f"{MISSING} since {now.isoformat()}"
                 order.updated_at = now
-                await self.store.save_order(order)
+                await self._journal(order)
             elif now - (order.updated_at or now) >= MISSING_FOR:
                 await self._gone(order)
         elif apply_report(order, report, now):
             if order.note.startswith(MISSING):
                 order.note = ""
-            await self.store.save_order(order)
+            await self._journal(order)
         return order
 
     async def _gone(self, order: OrderRecord) -> None:
@@ -304,10 +313,11 @@ class OrderManager:
                 if f.exchange_order_id == order.exchange_order_id
             ]
         if apply_gone(order, fills, self.clock.now()):
-            await self.store.save_order(order)
+            await self._journal(order)
 
     async def cancel(self, order: OrderRecord) -> OrderRecord:
         """Cancel and then read back the final state (fills that raced the cancel are kept)."""
+        self.changes += 1
         order = await self.refresh(order)
         if (
             order.state not in (OrderState.OPEN, OrderState.PARTIALLY_FILLED)
@@ -321,5 +331,5 @@ class OrderManager:
             await self._gone(order)
         else:
             apply_report(order, report, self.clock.now())
-            await self.store.save_order(order)
+            await self._journal(order)
         return order

@@ -294,7 +294,8 @@ class Protection:
         """Copy the venue's executions for this position's orders into the journal (idempotent)."""
         assert position.id is not None
         orders = await self.store.orders_for(position.id)
-        if not any(o.filled_base > 0 for o in orders):
+        filled = [o for o in orders if o.filled_base > 0]
+        if not filled or await self._fills_booked(position.id, filled):
             return 0
         by_exchange_id = {o.exchange_order_id: o for o in orders if o.exchange_order_id}
         by_client_id = {o.client_order_id: o for o in orders}
@@ -319,6 +320,14 @@ class Protection:
                 )
             )
         return await self.store.add_fills(records)
+
+    async def _fills_booked(self, position_id: int, filled: list[OrderRecord]) -> bool:
+        """Whether the journal's fills add up to every order's filled quantity: then the venue has no
+        execution of them left to copy (a journal read instead of a venue read)."""
+        booked: dict[int, Decimal] = {}
+        for fill in await self.store.fills_for(position_id):
+            booked[fill.order_id] = booked.get(fill.order_id, ZERO) + fill.qty_base
+        return all(o.id is not None and booked.get(o.id) == o.filled_base for o in filled)
 
 
 def _profile_stub(position: PositionRecord) -> TradingProfile:

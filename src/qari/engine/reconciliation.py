@@ -23,6 +23,7 @@ from qari.engine.execution import UserExecution
 from qari.risk.guard import VenueActivity
 from qari.risk.profile import TradingProfile
 from qari.trading.order import TERMINAL
+from qari.trading.records import PositionRecord
 
 
 @dataclass(slots=True)
@@ -36,10 +37,14 @@ class ReconcileReport:
     halts: list[str] = field(default_factory=list)  # new blast-radius guard halts (qari.engine.guard)
 
 
-async def reconcile(execution: UserExecution, profile: TradingProfile) -> ReconcileReport:
+async def reconcile(
+    execution: UserExecution, profile: TradingProfile, positions: list[PositionRecord] | None = None
+) -> ReconcileReport:
+    """`positions`: the user's open positions on the venue as the caller just read them (else read)."""
     report = ReconcileReport()
     now = execution.clock.now()
-    positions = await execution.store.open_positions(profile.user_id, profile.exchange_id)
+    if positions is None:
+        positions = await execution.store.open_positions(profile.user_id, profile.exchange_id)
     report.positions = len(positions)
     known: set[str] = set()
     for position in positions:
@@ -64,7 +69,9 @@ async def reconcile(execution: UserExecution, profile: TradingProfile) -> Reconc
         report.halts.extend(h.reason for h in halts)
     except QariError as e:
         report.deferred.append(f"open orders: {e}")
-    await execution.manage(profile)  # refreshes every position's orders before anything else
+    # Refreshes every position's orders before anything else; the positions as read above (nothing
+    # since has written one), each a fresh copy that management may change.
+    await execution.manage(profile, positions)
     for position in positions:
         try:
             report.fills_booked += await execution.book_fills(position)

@@ -14,10 +14,10 @@ import asyncio
 import datetime as dt
 import logging
 import time
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Mapping
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable, Iterator, Mapping, Sequence
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from dataclasses import replace
-from typing import Protocol
+from typing import Protocol, overload
 
 import numpy as np
 
@@ -45,6 +45,7 @@ from qari.ports import (
     UserUnit,
 )
 from qari.risk.profile import TradingProfile
+from qari.trading.records import PositionRecord
 
 log = logging.getLogger("qari.engine.units")
 
@@ -59,21 +60,66 @@ class ClientSource(Protocol):
     def client(self, unit: UserUnit) -> AbstractAsyncContextManager[ExchangeClient]: ...
 
 
-def daily_closes(scan: ExchangeScan) -> dict[str, tuple[float, ...]]:
-    """Closed daily closes per symbol from the shared snapshots (correlation check, no per-user fetch)."""
-    cut = last_closed_open_ms(to_ms(scan.at), "1d")
-    out: dict[str, tuple[float, ...]] = {}
-    for symbol, snapshot in scan.snapshots.items():
-        series = snapshot.series.get("1d")
-        if series is None:
-            continue
-        n = int(np.searchsorted(series.ts, cut, side="right"))
-        out[symbol] = tuple(series.close[max(0, n - CORRELATION_DAYS) : n].tolist())
-    return out
+class DailyCloses(Mapping[str, tuple[float, ...]]):
+    """Closed daily closes per symbol from the shared snapshots (correlation check, no per-user fetch),
+    each cut when first asked for: a gate reads the candidate's and the open positions' only."""
+
+    def __init__(self, scan: ExchangeScan) -> None:
+        self._snapshots = scan.snapshots
+        self._cut = last_closed_open_ms(to_ms(scan.at), "1d")
+        self._cache: dict[str, tuple[float, ...]] = {}
+
+    def __getitem__(self, symbol: str) -> tuple[float, ...]:
+        closes = self._cache.get(symbol)
+        if closes is None:
+            snapshot = self._snapshots.get(symbol)
+            series = None if snapshot is None else snapshot.series.get("1d")
+            if series is None:
+                raise KeyError(symbol)
+            n = int(np.searchsorted(series.ts, self._cut, side="right"))
+            closes = self._cache[symbol] = tuple(series.close[max(0, n - CORRELATION_DAYS) : n].tolist())
+        return closes
+
+    def __iter__(self) -> Iterator[str]:
+        return (s for s, snapshot in self._snapshots.items() if "1d" in snapshot.series)
+
+    def __len__(self) -> int:
+        return sum(1 for _ in self)
 
 
-def layer_dicts(verdict: Verdict) -> list[dict[str, object]]:
-    return [r.to_dict() for r in verdict.layers]
+def daily_closes(scan: ExchangeScan) -> Mapping[str, tuple[float, ...]]:
+    """Closed daily closes per symbol from the shared snapshots (cut lazily: `DailyCloses`)."""
+    return DailyCloses(scan)
+
+
+class LayerDicts(Sequence[dict[str, object]]):
+    """A verdict's layer results as the position records them, made when first read: only a gate
+    that passes reads them (most candidates are blocked)."""
+
+    def __init__(self, verdict: Verdict) -> None:
+        self._layers = verdict.layers
+        self._dicts: list[dict[str, object]] | None = None
+
+    def _made(self) -> list[dict[str, object]]:
+        if self._dicts is None:
+            self._dicts = [r.to_dict() for r in self._layers]
+        return self._dicts
+
+    @overload
+    def __getitem__(self, index: int) -> dict[str, object]: ...
+
+    @overload
+    def __getitem__(self, index: slice) -> Sequence[dict[str, object]]: ...
+
+    def __getitem__(self, index: int | slice) -> dict[str, object] | Sequence[dict[str, object]]:
+        return self._made()[index]
+
+    def __len__(self) -> int:
+        return len(self._layers)
+
+
+def layer_dicts(verdict: Verdict) -> Sequence[dict[str, object]]:
+    return LayerDicts(verdict)
 
 
 TICKER_MAX_AGE = 2.0  # seconds a ticker read for one user's gate serves the other users of the cycle
@@ -297,19 +343,18 @@ class ExecutionUnits:
                     self.metrics.observe("order_latency", time.perf_counter() - started, {"kind": "entry"})
         return UserOutcome(gate=tuple(outcomes), orders_sent=sent)
 
-    async def _has_open_positions(self, unit: UserUnit) -> bool:
-        """Orders are journaled before they are sent, so a user without an open position in the
-        journal has nothing on the venue to reconcile or manage."""
-        return bool(await self.store.open_positions(unit.user_id, unit.exchange_id))
-
     async def manage(self, unit: UserUnit, at: dt.datetime) -> None:
         """Exits, stops and expiries; once per cycle interval a full reconciliation instead (it ends in
-        the same management pass), so the venue is reconciled every cycle without a second pass."""
-        if not await self._has_open_positions(unit):
+        the same management pass), so the venue is reconciled every cycle without a second pass.
+
+        Orders are journaled before they are sent, so a user without an open position in the journal
+        has nothing on the venue to reconcile or manage."""
+        positions = await self.store.open_positions(unit.user_id, unit.exchange_id)
+        if not positions:
             return
         last = self._reconciled.get(unit)
         if last is None or at - last >= self.reconcile_every:
-            await self.reconcile(unit, at)
+            await self.reconcile(unit, at, positions)
             return
         profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
@@ -317,13 +362,15 @@ class ExecutionUnits:
             await self._execution(exchange).manage(profile)
             self.metrics.observe("manage_unit", time.perf_counter() - started)
 
-    async def reconcile(self, unit: UserUnit, at: dt.datetime | None = None) -> None:
+    async def reconcile(
+        self, unit: UserUnit, at: dt.datetime | None = None, positions: list[PositionRecord] | None = None
+    ) -> None:
         """Reconcile one user with the venue: at start-up (fills while the platform was down are
-        booked) and once per cycle."""
+        booked) and once per cycle. `positions`: the user's open positions just read (else read)."""
         profile = await self.profiles.profile(unit.user_id, unit.exchange_id, self.clock.now())
         async with self.clients.client(unit) as exchange:
             started = time.perf_counter()
-            await reconcile(self._execution(exchange), profile)
+            await reconcile(self._execution(exchange), profile, positions)
             self.metrics.observe("reconcile_unit", time.perf_counter() - started)
         self._reconciled[unit] = at or self.clock.now()
 

@@ -12,6 +12,7 @@ simulation's start time (weekday alignment kept); the synthetic market is a pure
 
 from __future__ import annotations
 
+import bisect
 import functools
 import math
 from collections.abc import Sequence
@@ -340,6 +341,18 @@ def _anchor_walk(seed: int, index: int, start_price: float, daily_vol: float) ->
     return np.asarray(out, dtype=np.float64)
 
 
+class _HeldIndex:
+    """A held base series as a replay reads it at every step: its open times as a list (a bisect there
+    costs a fraction of a NumPy call) and each candle's open, high, low and close side by side."""
+
+    __slots__ = ("ohlc", "series", "ts")
+
+    def __init__(self, series: CandleSeries) -> None:
+        self.series = series
+        self.ts: list[int] = series.ts.tolist()
+        self.ohlc = np.column_stack((series.open, series.high, series.low, series.close))
+
+
 class PricePath:
     """The piecewise-linear intraday price path of one symbol, built from its base candles."""
 
@@ -348,6 +361,7 @@ class PricePath:
         self.symbol = symbol
         self.step_ms = timeframe_ms(source.base_timeframe(symbol))
         self._held = source if isinstance(source, HeldPrices) else None
+        self._index: _HeldIndex | None = None
 
     def points(self, start_ms: int, end_ms: int) -> tuple[IntArray, FloatArray, FloatArray]:
         """Path points (time, price, volume traded since the previous point) with start < time <= end;
@@ -372,38 +386,45 @@ class PricePath:
     def price_at(self, ms: int) -> float | None:
         """Price at `ms` (linear between path points); None before the first candle."""
         if self._held is not None:
-            return self._held_price_at(self._held.base_series(self.symbol), ms)
+            return self._held_price_at(ms)
         candles = self.source.base_candles(self.symbol, ms - self.step_ms, ms + 1)
         if len(candles) == 0:
             earlier = self.source.base_candles(self.symbol, ms - 30 * DAY_MS, ms + 1)
             return float(earlier.close[-1]) if len(earlier) else None
         return self.price_in(candles, ms)
 
-    def _held_price_at(self, series: CandleSeries, ms: int) -> float | None:
+    def _held_index(self) -> _HeldIndex:
+        series = self._held.base_series(self.symbol) if self._held is not None else None
+        assert series is not None, "only a held series is indexed"
+        if self._index is None or self._index.series is not series:
+            self._index = _HeldIndex(series)
+        return self._index
+
+    def _held_price_at(self, ms: int) -> float | None:
         """`price_at` over the whole series: the candle it reads is the last one opening at or before
         `ms`, which is also the last of the window `price_at` slices (when that window has one)."""
-        i = int(series.ts.searchsorted(ms, side="right")) - 1
+        index = self._held_index()
+        i = bisect.bisect_right(index.ts, ms) - 1
         if i < 0:
             return None
-        opened = int(series.ts[i])
+        opened = index.ts[i]
         if opened < ms - self.step_ms:  # the window [ms - step, ms] is empty
-            return float(series.close[i]) if opened >= ms - 30 * DAY_MS else None
-        return self._interpolate(series, i, ms)
+            return float(index.series.close[i]) if opened >= ms - 30 * DAY_MS else None
+        return self._along(opened, index.ohlc[i].tolist(), ms)
 
     def price_in(self, candles: CandleSeries, ms: int) -> float:
         """Price at `ms` from non-empty `candles` whose last one opens at or before `ms`."""
         return self._interpolate(candles, int(candles.ts.searchsorted(ms, side="right")) - 1, ms)
 
     def _interpolate(self, candles: CandleSeries, i: int, ms: int) -> float:
-        t0 = int(candles.ts[i])
+        ohlc = [float(a[i]) for a in (candles.open, candles.high, candles.low, candles.close)]
+        return self._along(int(candles.ts[i]), ohlc, ms)
+
+    def _along(self, t0: int, ohlc: list[float], ms: int) -> float:
+        """The path inside the candle opening at `t0` with `ohlc` (open, high, low, close), at `ms`."""
+        o, h, low, c = ohlc
         if ms >= t0 + self.step_ms:
-            return float(candles.close[i])
-        o, h, low, c = (
-            float(candles.open[i]),
-            float(candles.high[i]),
-            float(candles.low[i]),
-            float(candles.close[i]),
-        )
+            return c
         pts = (o, low, h, c) if c >= o else (o, h, low, c)
         pos = (ms - t0) / (self.step_ms / 4)
         k = int(pos)
@@ -428,8 +449,7 @@ class PricePath:
         """The base candles opening in [start_ms, end_ms) as (series, first, stop): the held series
         and its indexes, or the source's window whole (the same candles either way)."""
         if self._held is not None:
-            series = self._held.base_series(self.symbol)
-            first = int(series.ts.searchsorted(start_ms, side="left"))
-            return series, first, int(series.ts.searchsorted(end_ms, side="left"))
+            index = self._held_index()
+            return index.series, bisect.bisect_left(index.ts, start_ms), bisect.bisect_left(index.ts, end_ms)
         window = self.source.base_candles(self.symbol, start_ms, end_ms)
         return window, 0, len(window)
