@@ -129,11 +129,14 @@ async def _authenticated(
     key = credentials.token_hash(token)
     found = cache.get(key)
     if found is None:
-        epoch = cache.epoch
-        async with sessions() as session:
-            found = await _lookup(session, key)
-        if found is not None:
-            cache.put(key, found, epoch)
+        async with cache.lookups.hold(key):  # concurrent misses of one token: one statement
+            found = cache.get(key)
+            if found is None:
+                epoch = cache.epoch
+                async with sessions() as session:
+                    found = await _lookup(session, key)
+                if found is not None:
+                    cache.put(key, found, epoch)
     if found is None or found.expires_at <= clock.now():
         raise HTTPException(401, _LOGGED_OUT, {"WWW-Authenticate": "Bearer"})
     if via_cookie and request.method not in security.SAFE_METHODS:

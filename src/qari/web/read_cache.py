@@ -15,6 +15,7 @@ the cache stays off there. `TTL_SECONDS` bounds an entry's life in any case.
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import threading
 from typing import Any
@@ -22,6 +23,7 @@ from typing import Any
 from cachetools import TTLCache
 
 from qari.ports import LiveEvent
+from qari.web.single_flight import KeyedLocks
 
 TTL_SECONDS = 5.0
 MAX_ENTRIES = 10_000
@@ -37,6 +39,7 @@ class UserReadCache:
         self._changed: dict[int, int] = {}  # user id -> tick of that user's last event
         self._cleared = 0  # tick of the last drop of everything
         self._views: set[str] = set()
+        self._reads = KeyedLocks()
 
     def _tick(self) -> int:
         self._now = next(self._clock)
@@ -46,6 +49,11 @@ class UserReadCache:
         """Take before reading from the database; hand to `put`."""
         with self._lock:
             return self._tick()
+
+    def loading(self, user_id: int, view: str) -> contextlib.AbstractAsyncContextManager[None]:
+        """Held around a miss's read: concurrent misses of one view wait for the first's entry
+        (web/single_flight.py); with the cache off there is no entry to wait for."""
+        return self._reads.hold((user_id, view)) if self.enabled else contextlib.nullcontext()
 
     def get(self, user_id: int, view: str) -> Any | None:
         if not self.enabled:

@@ -36,6 +36,7 @@ from decimal import Decimal
 from cachetools import TTLCache
 
 from qari.ports import LiveEvent
+from qari.web.single_flight import KeyedLocks
 
 TTL_SECONDS = 5.0
 MAX_ENTRIES = 10_000
@@ -82,6 +83,7 @@ class SessionCache:
         # TTLCache is not thread-safe; the dashboard's sync parts may run in threads
         self._lock = threading.Lock()
         self._epoch = 0  # moves on every revocation
+        self.lookups = KeyedLocks()  # one lookup per token hash at a time (web/single_flight.py)
 
     @property
     def epoch(self) -> int:

@@ -141,3 +141,21 @@ def test_read_when_an_event_of_the_user_came_during_it_then_not_kept() -> None:
     assert cache.get(7, "positions") is None and cache.get(8, "positions") is not None
     cache.observe(None)  # events may have been missed
     assert cache.get(8, "positions") is None
+
+
+async def test_positions_when_a_burst_misses_at_once_then_one_read(settings: Settings) -> None:
+    """A dropped list met by a burst of one user's requests (web/single_flight.py): one read, the
+    others take its entry."""
+    from qari.web.app import create_app
+
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        app.state.read_cache = UserReadCache(enabled=True, ttl=600)  # as on PostgreSQL
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
+            auth = await register_and_login(client)
+            reads = position_reads(app)
+            burst = [client.get("/api/v1/positions", headers=auth) for _ in range(20)]
+            responses = await asyncio.gather(*burst)
+    assert [r.status_code for r in responses] == [200] * 20
+    assert len(reads) == 1

@@ -66,6 +66,20 @@ async def test_me_when_repeated_within_ttl_then_session_row_read_once(
     assert len(reads) == 2  # the entry lived TTL seconds, then the row was read again
 
 
+async def test_me_when_many_requests_miss_at_once_then_one_lookup(
+    app: FastAPI, client: httpx.AsyncClient
+) -> None:
+    """An expired entry met by a burst of one user's requests (web/single_flight.py): the first
+    reads, the others wait for its entry instead of each running the same statement."""
+    auth = await register_and_login(client)
+    app.state.session_cache.clear()  # as when the entry's TTL ran out
+    reads = session_reads(app)
+    responses = await asyncio.gather(*(client.get("/api/v1/me", headers=auth) for _ in range(20)))
+    assert [r.status_code for r in responses] == [200] * 20
+    assert len(reads) == 1
+    assert len(app.state.session_cache.lookups) == 0  # no lock left behind
+
+
 def statements(app: FastAPI) -> list[str]:
     """Every statement run on the app's database, from now on."""
     seen: list[str] = []

@@ -43,10 +43,13 @@ async def list_positions(
     """Open positions (pending Leg 1 included) with entry, stop, targets, quantities and 1R."""
     positions = cache.get(account.id, "positions")
     if positions is None:  # web/read_cache.py: kept until the user's next live event (PostgreSQL)
-        mark = cache.mark()
-        async with sessions() as session:  # opened only when not cached
-            positions = await reports.open_positions(session, account.id)
-        cache.put(account.id, "positions", positions, mark)
+        async with cache.loading(account.id, "positions"):  # concurrent misses: one read
+            positions = cache.get(account.id, "positions")
+            if positions is None:
+                mark = cache.mark()
+                async with sessions() as session:  # opened only when not cached
+                    positions = await reports.open_positions(session, account.id)
+                cache.put(account.id, "positions", positions, mark)
     return {"positions": positions}
 
 
